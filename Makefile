@@ -1,0 +1,65 @@
+# Grace MindCare: `make run` serves the demo, `make test` runs every test.
+# Both create .venv, install requirements.txt and need no environment variables.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PORT ?= 8000
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/activate
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed system-deps ## create .venv and install requirements and system libraries
+
+system-deps: ## check Pango and fonts for WeasyPrint; install them with apt-get when missing
+	@bash scripts/system_deps.sh
+
+run: export DJANGO_DEBUG ?= 1
+run: install ## serve the demo on http://127.0.0.1:$(PORT) with a Celery worker and beat
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	@echo "Grace MindCare on http://127.0.0.1:$(PORT)  (frontdesk / clinician / admin, password grace-demo)"
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
+test: install ## run the whole test suite (browser tests included)
+	@bash scripts/browser_deps.sh
+	$(PY) -m pytest
+
+check: install ## lint, format check, migrations check and the tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	$(MAKE) test
+
+format: install ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## seed the benchmark data set and time key pages; writes bench/results.md
+	$(PY) bench/run.py
+
+vendor: ## refresh static/vendor from the npm registry (pinned versions)
+	bash scripts/vendor_assets.sh
+
+db-stop: ## stop the embedded PostgreSQL server
+	-$(PY) -m grace_mindcare.embedded_db stop
+
+clean: db-stop ## remove the venv and local data (database, broker, outboxes)
+	rm -rf $(VENV) var
+
+.PHONY: help install system-deps run test check format bench vendor db-stop clean

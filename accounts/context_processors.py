@@ -1,0 +1,6 @@
+from accounts.roles import Role, role_of
+
+
+def role(request):
+    code = role_of(getattr(request, "user", None))
+    return {"user_role": code, "Role": Role}

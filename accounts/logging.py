@@ -1,0 +1,27 @@
+"""Logging helpers that keep PHI out of logs and error reports (ASVS 16.2.5)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.views.debug import SafeExceptionReporterFilter
+
+from accounts import context
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = context.current().request_id or "-"
+        return True
+
+
+class PhiSafeExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Error reports carry no request data at all: every POST value may be PHI."""
+
+    def get_post_parameters(self, request):
+        if request is None:
+            return {}
+        return {key: self.cleansed_substitute for key in request.POST}
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        return [(name, self.cleansed_substitute) for name, _ in tb_frame.f_locals.items()]

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import time
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from accounts import context
+from accounts.roles import TWO_FACTOR_ROLES, role_of
+
+SESSION_STARTED_KEY = "grace_session_started"
+
+
+class RequestContextMiddleware:
+    """Gives each request an id and binds who/where for the audit trail and logs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = uuid.uuid4().hex
+        request.request_id = request_id
+        token = context.bind(
+            context.RequestContext(
+                request_id=request_id,
+                ip_address=request.META.get("REMOTE_ADDR") or None,
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+            )
+        )
+        try:
+            response = self.get_response(request)
+        finally:
+            context.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session at its absolute lifetime, however active it has been.
+
+    The idle time-out is Django's own (SESSION_COOKIE_AGE, saved on every request).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = time.time()
+            started = request.session.setdefault(SESSION_STARTED_KEY, now)
+            if now - started > settings.SESSION_ABSOLUTE_HOURS * 3600:
+                logout(request)
+                return redirect(f"{reverse(settings.LOGIN_URL)}?expired=1")
+        return self.get_response(request)
+
+
+class RequireTwoFactorMiddleware:
+    """Sends clinicians and administrators to two-factor sign-in before anything else."""
+
+    EXEMPT_PREFIXES = ("/accounts/two-factor/", "/accounts/logout/", "/static/", "/healthz")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if (
+            settings.OTP_REQUIRED
+            and user.is_authenticated
+            and not user.is_verified()
+            and role_of(user) in TWO_FACTOR_ROLES
+            and not request.path.startswith(self.EXEMPT_PREFIXES)
+        ):
+            return redirect("accounts:two-factor")
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Signed-in pages may hold PHI: never cache them on the device (ONC (d)(7))."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.user.is_authenticated and not request.path.startswith("/static/"):
+            response["Cache-Control"] = "no-store"
+        return response

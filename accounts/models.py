@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pgtrigger
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """A member of staff. One account per person: no shared logins (ONC (d)(1))."""
+
+    display_name = models.CharField(max_length=150, blank=True)
+    credentials = models.CharField(
+        max_length=50, blank=True, help_text="Shown after the name on signed records, e.g. RN, MD."
+    )
+
+    def __str__(self) -> str:
+        name = self.display_name or self.get_full_name() or self.username
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+
+class AuditEvent(models.Model):
+    """One row per audited action; append-only at the database (ONC (d)(2), (d)(3)).
+
+    Written by services in the same transaction as the change they record, and by
+    chart views for every read. ``row_hash`` chains each row to the previous one
+    so that a removed or altered row is detectable (``manage.py verify_audit_chain``).
+    """
+
+    class Verb(models.TextChoices):
+        CREATE = "create"
+        READ = "read"
+        UPDATE = "update"
+        DELETE = "delete"
+        PRINT = "print"
+        EXPORT = "export"
+        QUERY = "query"
+        LOGIN = "login"
+        LOGOUT = "logout"
+        LOGIN_FAILED = "login_failed"
+        PRIVILEGE_CHANGE = "privilege_change"
+        BREAK_GLASS = "break_glass"
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed"
+        DENIED = "denied"
+        ERROR = "error"
+
+    class Category(models.TextChoices):
+        DEMOGRAPHICS = "demographics"
+        SCHEDULING = "scheduling"
+        CLINICAL = "clinical"
+        CONTROLLED_SUBSTANCE = "controlled_substance"
+        SECURITY = "security"
+        AUDIT = "audit"
+        CONFIGURATION = "configuration"
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, blank=True)
+    # Plain columns, not foreign keys: the audit trail outlives and ignores the
+    # apps it records, and accounts imports no stage app.
+    patient_id = models.BigIntegerField(null=True, blank=True)
+    patient_mrn = models.CharField(max_length=20, blank=True)
+    action = models.CharField(max_length=80, help_text="e.g. patients.patient.updated")
+    verb = models.CharField(max_length=20, choices=Verb.choices)
+    data_category = models.CharField(max_length=30, choices=Category.choices)
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.ALLOWED)
+    changes = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    request_id = models.CharField(max_length=36, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    row_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["patient_id", "-at"], name="audit_patient_at"),
+            models.Index(fields=["actor", "-at"], name="audit_actor_at"),
+            models.Index(fields=["action", "-at"], name="audit_action_at"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="auditevent_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.action}"

@@ -1,0 +1,97 @@
+"""The clinic's three roles, as Django groups carrying Django permissions.
+
+Views check permissions (``user.has_perm``), never group names, so an
+administrator can tailor a role in the admin. This table is the default grant
+and is re-applied (additively) after every ``migrate``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    FRONT_DESK = "front_desk", "Front desk"
+    CLINICIAN = "clinician", "Clinician"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+# Group name for each role (what the admin shows).
+GROUP_NAMES: dict[str, str] = {
+    Role.FRONT_DESK: "Front desk",
+    Role.CLINICIAN: "Clinician",
+    Role.ADMINISTRATOR: "Administrator",
+}
+
+# Roles whose members must use two-factor sign-in when OTP_REQUIRED is on.
+TWO_FACTOR_ROLES = {Role.CLINICIAN, Role.ADMINISTRATOR}
+
+# Dotted permission names per role. Later apps add their rows here; a missing
+# permission (app not installed yet) is skipped, not an error.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.FRONT_DESK: [
+        "patients.view_patient",
+        "patients.add_patient",
+        "patients.change_patient",
+        "scheduling.view_appointment",
+        "scheduling.add_appointment",
+        "scheduling.change_appointment",
+    ],
+    Role.CLINICIAN: [
+        "patients.view_patient",
+        "patients.view_clinical_record",
+        "scheduling.view_appointment",
+        "scheduling.change_appointment",
+    ],
+    Role.ADMINISTRATOR: [
+        "accounts.view_auditevent",
+        "patients.view_patient",
+        "patients.add_patient",
+        "patients.change_patient",
+        "patients.view_clinical_record",
+        "scheduling.view_appointment",
+        "scheduling.add_appointment",
+        "scheduling.change_appointment",
+        "scheduling.manage_locations",
+        "reports.view_reports",
+    ],
+}
+
+# Order decides the role shown when a user is (unusually) in several groups.
+_PRECEDENCE = [Role.ADMINISTRATOR, Role.CLINICIAN, Role.FRONT_DESK]
+
+
+def role_of(user) -> str:
+    """The user's role code, or "" for a user in no role group (cached per request)."""
+    if not getattr(user, "is_authenticated", False):
+        return ""
+    cached = getattr(user, "_role_cache", None)
+    if cached is not None:
+        return cached
+    names = set(user.groups.values_list("name", flat=True))
+    role = next((r for r in _PRECEDENCE if GROUP_NAMES[r] in names), "")
+    if not role and user.is_superuser:
+        role = Role.ADMINISTRATOR
+    user._role_cache = role
+    return role
+
+
+def sync_role_permissions(sender=None, using="default", **kwargs) -> None:
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    # post_migrate fires once per app; act after the last one, when every
+    # app's permissions exist.
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if sender is not None and sender.label != with_models[-1].label:
+        return
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=GROUP_NAMES[role])
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".", 1)
+            perm = Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.add(*wanted)

@@ -1,0 +1,86 @@
+import csv
+import io
+
+import pgtrigger
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from accounts import audit
+from accounts.models import AuditEvent
+from patients import services
+
+
+@pytest.mark.django_db
+def test_a_change_to_a_patient_is_audited_with_old_and_new_values(patient, frontdesk):
+    old_phone = str(patient.phone)
+    services.patient_update(patient=patient, by=frontdesk, phone="+12125550199")
+    event = AuditEvent.objects.get(action="patients.patient.updated")
+    assert event.actor == frontdesk
+    assert event.role == "front_desk"
+    assert event.patient_id == patient.pk
+    assert event.patient_mrn == patient.mrn
+    assert event.changes == {"phone": [old_phone, "+12125550199"]}
+
+
+@pytest.mark.django_db
+def test_opening_a_chart_is_audited_as_a_read(client, clinician, patient):
+    client.force_login(clinician)
+    client.get(reverse("patients:detail", args=[patient.pk]), REMOTE_ADDR="10.1.2.3")
+    event = AuditEvent.objects.get(action="patients.patient.viewed")
+    assert (event.verb, event.actor, event.patient_id) == ("read", clinician, patient.pk)
+    assert event.ip_address == "10.1.2.3"
+    assert event.request_id
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE accounts_auditevent SET action = 'tampered'", "DELETE FROM accounts_auditevent"],
+)
+def test_the_database_refuses_to_change_or_delete_audit_rows(patient, frontdesk, statement):
+    services.patient_update(patient=patient, by=frontdesk, city="Springfield")
+    refused = pytest.raises(DatabaseError, match="Cannot update or delete")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert AuditEvent.objects.filter(action="patients.patient.updated").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_hash_chain_detects_a_row_altered_behind_the_triggers_back(patient, frontdesk):
+    for city in ("A-town", "B-town", "C-town"):
+        services.patient_update(patient=patient, by=frontdesk, city=city)
+    call_command("verify_audit_chain")
+    victim = AuditEvent.objects.order_by("id")[1]
+    with pgtrigger.ignore("accounts.AuditEvent:auditevent_append_only"):
+        AuditEvent.objects.filter(pk=victim.pk).update(action="innocent.looking")
+    with pytest.raises(CommandError, match="fail the chain"):
+        call_command("verify_audit_chain")
+
+
+@pytest.mark.django_db
+def test_administrators_filter_sort_and_export_the_audit_report(client, admin, frontdesk, patient):
+    services.patient_update(patient=patient, by=frontdesk, city="Shelbyville")
+    audit.record(actor=admin, action="accounts.test.other", verb="query", category="audit")
+    client.force_login(admin)
+    page = client.get(reverse("accounts:audit-report"), {"patient": patient.mrn, "sort": "-at"})
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "patients.patient.updated" in body
+    assert "accounts.test.other" not in body
+
+    export = client.get(reverse("accounts:audit-report"), {"patient": patient.mrn, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert rows[0][:3] == ["When (UTC)", "User", "Role"]
+    assert [r[4] for r in rows[1:]] == ["patients.patient.updated"]
+    assert AuditEvent.objects.filter(action="accounts.audit_report.exported", actor=admin).exists()
+
+
+@pytest.mark.django_db
+def test_an_unknown_sort_column_is_refused_not_passed_to_sql(client, admin):
+    client.force_login(admin)
+    response = client.get(reverse("accounts:audit-report"), {"sort": "password; DROP TABLE x"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()

@@ -1,0 +1,89 @@
+"""Shared fixtures: role personas and the browser-test set-up."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
+from patients.tests.factories import PatientFactory
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def frontdesk(db):
+    return UserFactory(username="fd.persona", role=Role.FRONT_DESK)
+
+
+@pytest.fixture
+def clinician(db):
+    return UserFactory(username="clin.persona", role=Role.CLINICIAN, credentials="MD")
+
+
+@pytest.fixture
+def admin(db):
+    return UserFactory(username="admin.persona", role=Role.ADMINISTRATOR, is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but in no role: sees nothing clinical or administrative."""
+    return UserFactory(username="outsider.persona")
+
+
+@pytest.fixture
+def persona(request, frontdesk, clinician, admin, outsider):
+    return {"frontdesk": frontdesk, "clinician": clinician, "admin": admin, "outsider": outsider}
+
+
+@pytest.fixture
+def patient(db):
+    return PatientFactory()
+
+
+@pytest.fixture
+def client_as(client):
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+# --- Browser tests ---------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM) or os.environ.get("CI") == "true":
+        return
+    skip = pytest.mark.skip(reason=f"browser tests need Debian's Chromium at {CHROMIUM}")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": shutil.which("chromium") or CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_sync_orm_in_browser_tests():
+    # Sync Playwright runs an event loop in the test thread; the live server and
+    # the ORM calls in tests are still synchronous.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

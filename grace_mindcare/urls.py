@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from grace_mindcare import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("patients/", include("patients.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "grace_mindcare.views.permission_denied"
+handler404 = "grace_mindcare.views.page_not_found"
+handler500 = "grace_mindcare.views.server_error"

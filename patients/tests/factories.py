@@ -1,0 +1,23 @@
+import factory
+from django.db import connection
+
+from patients.models import Patient
+from patients.rules import format_mrn
+
+
+def _next_mrn(_):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('patients_mrn_seq')")
+        return format_mrn(cursor.fetchone()[0])
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    mrn = factory.LazyAttribute(_next_mrn)
+    legal_first_name = factory.Faker("first_name")
+    legal_last_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=19, maximum_age=80)
+    phone = factory.Sequence(lambda n: f"+1212555{n % 10000:04d}")
+    email = factory.LazyAttribute(lambda p: f"{p.legal_first_name}.{p.legal_last_name}@example.com".lower())

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Refreshes static/vendor/ from the npm registry at pinned versions (no CDN, no hand copies).
+# htmx is not here: it ships inside the django-htmx wheel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BOOTSTRAP_VERSION=5.3.8
+BOOTSTRAP_ICONS_VERSION=1.13.1
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$work" && npm pack --silent "bootstrap@${BOOTSTRAP_VERSION}" "bootstrap-icons@${BOOTSTRAP_ICONS_VERSION}" >/dev/null)
+
+out=static/vendor
+rm -rf "$out/bootstrap" "$out/bootstrap-icons"
+mkdir -p "$out/bootstrap" "$out/bootstrap-icons/fonts"
+
+tar -xzf "$work/bootstrap-${BOOTSTRAP_VERSION}.tgz" -C "$work"
+cp "$work/package/dist/css/bootstrap.min.css" "$work/package/dist/css/bootstrap.min.css.map" "$out/bootstrap/"
+cp "$work/package/dist/js/bootstrap.bundle.min.js" "$work/package/dist/js/bootstrap.bundle.min.js.map" "$out/bootstrap/"
+cp "$work/package/LICENSE" "$out/bootstrap/LICENSE"
+rm -rf "$work/package"
+
+tar -xzf "$work/bootstrap-icons-${BOOTSTRAP_ICONS_VERSION}.tgz" -C "$work"
+cp "$work/package/font/bootstrap-icons.min.css" "$out/bootstrap-icons/"
+cp "$work/package/font/fonts/bootstrap-icons.woff2" "$work/package/font/fonts/bootstrap-icons.woff" "$out/bootstrap-icons/fonts/"
+cp "$work/package/LICENSE" "$out/bootstrap-icons/LICENSE"
+
+cat > "$out/VERSIONS" <<TXT
+bootstrap ${BOOTSTRAP_VERSION} (npm)
+bootstrap-icons ${BOOTSTRAP_ICONS_VERSION} (npm)
+TXT
+echo "vendored: bootstrap ${BOOTSTRAP_VERSION}, bootstrap-icons ${BOOTSTRAP_ICONS_VERSION}"

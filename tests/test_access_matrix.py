@@ -1,0 +1,81 @@
+"""Every URL × every role, against the table in access_table.py (security-reference A1)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.access_table import ACCESS, ADMIN_NAMESPACE, DENY, GONE, LOGIN, OK, PERSONAS
+
+
+def _url_names(patterns=None, namespace=""):
+    for p in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from _url_names(p.url_patterns, ns)
+        elif isinstance(p, URLPattern) and p.name:
+            yield f"{namespace}{p.name}", p
+
+
+def _route_kwargs(pattern: URLPattern, patient) -> dict:
+    kwargs = {}
+    for name in re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern)):
+        if name in {"pk", "patient_id", "patient_pk"}:
+            kwargs[name] = patient.pk
+        elif name == "uidb64":
+            kwargs[name] = "MQ"
+        elif name == "token":
+            kwargs[name] = "set-password"
+        else:
+            raise AssertionError(f"access test does not know how to fill <{name}> in {pattern.pattern}")
+    return kwargs
+
+
+def test_every_url_is_classified():
+    names = {name for name, _ in _url_names() if not name.startswith(f"{ADMIN_NAMESPACE}:")}
+    unclassified = sorted(names - ACCESS.keys())
+    stale = sorted(ACCESS.keys() - names)
+    assert not unclassified, f"URLs missing from tests/access_table.py: {unclassified}"
+    assert not stale, f"rows for URLs that no longer exist: {stale}"
+
+
+def _outcome(response) -> str:
+    if response.status_code == 403:
+        return DENY
+    if response.status_code in (404, 405):
+        return GONE
+    if response.status_code in (301, 302) and "/accounts/login/" in response.get("Location", ""):
+        return LOGIN
+    if response.status_code < 400:
+        return OK
+    return f"status {response.status_code}"
+
+
+CASES = [(name, who) for name in sorted(ACCESS) for who in PERSONAS]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("url_name", "who"), CASES, ids=[f"{n}-{w}" for n, w in CASES])
+def test_role_gets_what_the_table_says(client, persona, patient, url_name, who):
+    patterns = dict(_url_names())
+    spec = ACCESS[url_name]
+    url = reverse(url_name, kwargs=_route_kwargs(patterns[url_name], patient))
+    if who != "anonymous":
+        client.force_login(persona[who])
+    response = getattr(client, spec["method"])(url)
+    assert _outcome(response) == spec["expect"][who], f"{who} {spec['method'].upper()} {url}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", PERSONAS)
+def test_only_administrators_reach_the_django_admin(client, persona, who):
+    if who != "anonymous":
+        client.force_login(persona[who])
+    response = client.get(reverse("admin:index"))
+    if who == "admin":
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]

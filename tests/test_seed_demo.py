@@ -1,0 +1,40 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from patients.models import Patient
+
+
+def _names():
+    return list(Patient.objects.order_by("id").values_list("legal_last_name", "legal_first_name", "date_of_birth"))
+
+
+@pytest.mark.django_db
+def test_the_same_seed_gives_the_same_patients():
+    call_command("seed_demo", patients=30, seed=7, allow_demo_accounts=True)
+    first = _names()
+    Patient.objects.all().delete()
+    call_command("seed_demo", patients=30, seed=7, allow_demo_accounts=True)
+    assert _names() == first
+    assert len(first) == 30
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_database_that_already_has_patients(patient):
+    with pytest.raises(CommandError, match="already has patients"):
+        call_command("seed_demo", patients=5)
+    call_command("seed_demo", patients=5, if_empty=True)  # make run's form: a quiet no-op
+    assert Patient.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_demo_accounts_exist_only_when_allowed(settings):
+    settings.DEBUG = False
+    call_command("seed_demo", patients=3)
+    assert not get_user_model().objects.filter(username__in=["frontdesk", "clinician", "admin"]).exists()
+    call_command("seed_demo", patients=3, force=True, allow_demo_accounts=True)
+    users = get_user_model().objects.filter(username__in=["frontdesk", "clinician", "admin"])
+    assert users.count() == 3
+    assert all(u.check_password("grace-demo") for u in users)
+    assert users.get(username="admin").is_superuser
