@@ -1,0 +1,52 @@
+"""Takes the README screenshots from a running `make run` (default http://127.0.0.1:8000).
+
+    .venv/bin/python scripts/screenshots.py [base_url]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+LAUNCH = {
+    "executable_path": "/usr/bin/chromium",
+    "args": ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+}
+# (file name, demo user, path)
+SHOTS = [
+    ("front-desk-home.png", "frontdesk", "/"),
+    ("patients.png", "frontdesk", "/patients/"),
+    ("calendar-week.png", "frontdesk", "/schedule/?view=week"),
+    ("clinician-home.png", "clinician", "/"),
+    ("admin-home.png", "admin", "/"),
+]
+
+
+def main(base: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**LAUNCH)
+        for name, user, path in SHOTS:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{base}/accounts/login/")
+            page.get_by_label("Username").fill(user)
+            page.get_by_label("Password").fill("grace-demo")
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_load_state("networkidle")
+            response = page.goto(f"{base}{path}")
+            if response is None or response.status != 200:
+                print(f"skipped {name}: {path} answered {response.status if response else 'nothing'}")
+                page.close()
+                continue
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=OUT / name, full_page=False)
+            print(f"wrote {OUT / name}")
+            page.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000")
