@@ -83,3 +83,13 @@ def test_the_server_error_page_renders_without_a_request_context(rf):
     response = server_error(rf.get("/"))
     assert response.status_code == 500
     assert "Nothing you saved before this page was lost" in response.content.decode()
+
+
+def test_the_project_deploy_checks_flag_a_weak_configuration(settings):
+    from accounts.checks import grace_deploy_checks
+
+    settings.OTP_REQUIRED = False
+    settings.CELERY_ACCEPT_CONTENT = ["json", "pickle"]
+    settings.SESSION_COOKIE_NAME = "sessionid"
+    ids = {problem.id for problem in grace_deploy_checks()}
+    assert {"grace.W003", "grace.E002", "grace.W005"} <= ids

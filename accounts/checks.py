@@ -1,0 +1,24 @@
+"""Deployment checks that Django's own `check --deploy` does not make (security-reference H1)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.security, deploy=True)
+def grace_deploy_checks(app_configs=None, **kwargs):
+    problems = []
+    if not settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher"):
+        problems.append(Warning("Argon2 is not the first password hasher.", id="grace.W001"))
+    if settings.CELERY_ACCEPT_CONTENT != ["json"] or settings.CELERY_TASK_SERIALIZER != "json":
+        problems.append(Error("Celery must accept JSON only (no pickle).", id="grace.E002"))
+    if not settings.OTP_REQUIRED:
+        problems.append(Warning("Two-factor sign-in is not required (OTP_REQUIRED).", id="grace.W003"))
+    if settings.SESSION_COOKIE_AGE > 30 * 60 or not settings.SESSION_SAVE_EVERY_REQUEST:
+        problems.append(Warning("The idle session time-out is longer than 30 minutes.", id="grace.W004"))
+    if not settings.SESSION_COOKIE_NAME.startswith("__Host-"):
+        problems.append(Warning("The session cookie should use the __Host- prefix.", id="grace.W005"))
+    if settings.DATA_UPLOAD_MAX_MEMORY_SIZE > 10 * 1024 * 1024:
+        problems.append(Warning("DATA_UPLOAD_MAX_MEMORY_SIZE is above 10 MB.", id="grace.W006"))
+    return problems
