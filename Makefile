@@ -50,8 +50,8 @@ format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## seed the benchmark data set and time key pages; writes bench/results.md
-	$(PY) bench/run.py
+bench: install ## time key pages on the 20,000-patient data set (BENCH_ARGS="--patients 2000" for a quick run)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 vendor: ## refresh static/vendor from the npm registry (pinned versions)
 	bash scripts/vendor_assets.sh
