@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "assessments",
     # The care journey, in order
     "patients",
+    "scheduling",
+    "consultations",
     # Demo data (the only app that may import every stage)
     "demo",
 ]

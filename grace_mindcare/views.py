@@ -14,6 +14,7 @@ from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
@@ -32,7 +33,33 @@ HOME_TEMPLATES = {
 def home(request):
     role = role_of(request.user)
     template = HOME_TEMPLATES.get(role, "home/no_role.html")
-    return render(request, template, {"role": role})
+    context = {"role": role}
+    if role in (Role.FRONT_DESK, Role.CLINICIAN) and request.user.has_perm("scheduling.view_appointment"):
+        context.update(_schedule_panels(request, role))
+    if role == Role.CLINICIAN:
+        context.update(_clinician_panels(request, context.get("todays_patients")))
+    return render(request, template, context)
+
+
+def _schedule_panels(request, role) -> dict:
+    """Today from the calendar: arrivals, escorts and tomorrow for the desk; own patients for clinicians."""
+    from scheduling import selectors as schedule
+    from scheduling.views import user_moves
+
+    today = timezone.localdate()
+    panels = {"moves": user_moves(request.user), "here": request.get_full_path()}
+    if role == Role.FRONT_DESK:
+        panels.update(schedule.front_desk_day(today=today))
+    else:
+        panels["todays_patients"] = schedule.clinician_day(clinician=request.user, today=today)
+    return panels
+
+
+def _clinician_panels(request, todays_appointments=None) -> dict:
+    """Today's consultations, drafts to finish, screenings awaiting a decision."""
+    from consultations.selectors import clinician_home
+
+    return clinician_home(user=request.user, today=timezone.localdate(), appointments=todays_appointments)
 
 
 def _database_ok() -> bool:

@@ -1,30 +1,178 @@
-"""Writes to the registry. Each one is atomic and writes its audit entry."""
+"""Writes to the registry. Each one is atomic, validates, and writes its audit entry.
+
+History: pghistory triggers copy every insert and update of Patient and
+ContactLogEntry (with the request's user as context); the audit trail keeps
+who changed what from what to what.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts import audit
-from patients.models import Patient
-from patients.rules import format_mrn
+from patients import rules
+from patients.models import NAME_KEY_FIELDS, ContactLogEntry, Patient
+from patients.selectors import PossibleDuplicate, patient_as_of_version, possible_duplicates
 
 AUDIT_CATEGORY = "demographics"
+
+# What the desk may set through patient_create / patient_update. The MRN,
+# version, consent times, status and bookkeeping columns are the services' own.
+DEMOGRAPHIC_FIELDS = (
+    "legal_first_name",
+    "legal_last_name",
+    "preferred_name",
+    "date_of_birth",
+    "sex_at_birth",
+    "gender_identity",
+    "pronouns",
+    "phone",
+    "email",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "preferred_language",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relationship",
+    "escort_name",
+    "escort_phone",
+    "escort_relationship",
+    "referring_provider",
+)
+CONSENT_FIELDS = ("sms_opt_in", "sms_consent_method", "email_opt_in", "email_consent_method")
+EDITABLE_FIELDS = DEMOGRAPHIC_FIELDS + CONSENT_FIELDS
+# Consent prefix, the contact field it needs, and what to say when that is missing.
+CHANNELS = (
+    ("sms", "phone", "SMS reminders need a phone number."),
+    ("email", "email", "E-mail reminders need an e-mail address."),
+)
+
+# A contact logged a few minutes "in the future" is clock skew between devices, not an error.
+CONTACT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class PossibleDuplicates(ValidationError):
+    """Registering would likely create a second record for someone already registered."""
+
+    def __init__(self, matches: list[PossibleDuplicate]):
+        self.matches = matches
+        super().__init__(
+            {
+                "duplicate_reason": "This person may already be registered. Open the existing record, "
+                "or give a reason to register anyway."
+            }
+        )
+
+
+class StaleEdit(ValidationError):
+    """Someone else saved this patient after the form was loaded.
+
+    ``current`` is the saved record; ``loaded`` the values the editor started
+    from (a history snapshot, or None when the history has no such version).
+    """
+
+    def __init__(self, current: Patient, loaded=None):
+        self.current = current
+        self.loaded = loaded
+        super().__init__(
+            "Someone else saved changes to this patient while you were editing, so nothing was saved. "
+            "Check their changes above, then save again to keep your version.",
+            code="stale",
+        )
 
 
 def _next_mrn() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval('patients_mrn_seq')")
         (value,) = cursor.fetchone()
-    return format_mrn(value)
+    return rules.format_mrn(value)
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable through the registry services: {sorted(unknown)}")
+
+
+def _validate(patient: Patient, *, today) -> None:
+    errors: dict[str, list[str]] = {}
+    if patient.date_of_birth and (problem := rules.date_of_birth_problem(patient.date_of_birth, today=today)):
+        errors["date_of_birth"] = [problem]
+    for prefix, contact, missing in CHANNELS:
+        if getattr(patient, f"{prefix}_opt_in"):
+            if not getattr(patient, f"{prefix}_consent_method"):
+                errors[f"{prefix}_consent_method"] = ["Say how the patient gave consent."]
+            if not getattr(patient, contact):
+                errors[f"{prefix}_opt_in"] = [missing]
+    for name in ("legal_first_name", "legal_last_name"):
+        if not str(getattr(patient, name)).strip():
+            errors[name] = ["This field is required."]
+    # Field checks (lengths, choices, phone and e-mail syntax); the database
+    # enforces the constraints, so they cost no extra queries here.
+    try:
+        patient.clean_fields(exclude=["mrn", "created_by", *NAME_KEY_FIELDS, *errors])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _stamp_consents(patient: Patient, before: dict[str, Any], *, at: datetime) -> None:
+    """Set when consent was given (now) or clear it (opt-out), per rules.record_consent."""
+    for prefix, _contact, _missing in CHANNELS:
+        old = rules.Consent(
+            opted_in=bool(before.get(f"{prefix}_opt_in")),
+            at=before.get(f"{prefix}_consent_at"),
+            method=before.get(f"{prefix}_consent_method") or "",
+        )
+        opted_in = bool(getattr(patient, f"{prefix}_opt_in"))
+        method = getattr(patient, f"{prefix}_consent_method") or ""
+        if opted_in and not method:
+            continue  # _validate reports it at the field
+        new = rules.record_consent(before=old, opted_in=opted_in, method=method, at=at)
+        setattr(patient, f"{prefix}_opt_in", new.opted_in)
+        setattr(patient, f"{prefix}_consent_at", new.at)
+        setattr(patient, f"{prefix}_consent_method", new.method)
+
+
+def _create_changes(patient: Patient) -> dict[str, list]:
+    names = [*EDITABLE_FIELDS, "sms_consent_at", "email_consent_at", "status", "mrn"]
+    return {name: [None, getattr(patient, name)] for name in names if getattr(patient, name) not in ("", None, False)}
 
 
 @transaction.atomic
-def patient_create(*, by, **fields: Any) -> Patient:
-    patient = Patient(**fields, mrn=_next_mrn(), created_by=by)
-    patient.full_clean()
+def patient_create(*, by, duplicate_reason: str = "", **fields: Any) -> Patient:
+    """Register a patient. Raises PossibleDuplicates unless ``duplicate_reason`` explains why
+    a likely duplicate is a different person (the reason is kept in the audit entry)."""
+    _check_fields(fields)
+    now = timezone.now()
+    patient = Patient(**fields, created_by=by)
+    _stamp_consents(patient, {}, at=now)
+    _validate(patient, today=timezone.localdate(now))
+    matches = possible_duplicates(
+        legal_first_name=patient.legal_first_name,
+        legal_last_name=patient.legal_last_name,
+        date_of_birth=patient.date_of_birth,
+        phone=str(patient.phone or ""),
+        email=patient.email,
+    )
+    duplicate_reason = duplicate_reason.strip()
+    if matches and not duplicate_reason:
+        raise PossibleDuplicates(matches)
+    patient.mrn = _next_mrn()
     patient.save(force_insert=True)
+    changes = _create_changes(patient)
+    if matches:
+        changes["possible_duplicates"] = [None, [m.patient.mrn for m in matches]]
+        changes["duplicate_reason"] = [None, duplicate_reason]
     audit.record(
         actor=by,
         action="patients.patient.created",
@@ -32,21 +180,34 @@ def patient_create(*, by, **fields: Any) -> Patient:
         category=AUDIT_CATEGORY,
         target=patient,
         patient=patient,
+        changes=changes,
     )
     return patient
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient, by, **fields: Any) -> Patient:
+def patient_update(*, patient: Patient, by, expected_version: int | None = None, **fields: Any) -> Patient:
+    """Change demographics and contact preferences.
+
+    ``expected_version`` is the version the editor loaded; if someone saved in
+    between, StaleEdit is raised and nothing changes (optimistic locking).
+    """
+    _check_fields(fields)
     locked = Patient.objects.select_for_update().get(pk=patient.pk)
-    before = {name: getattr(locked, name) for name in fields}
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleEdit(locked, patient_as_of_version(patient_id=locked.pk, version=expected_version))
+    watched = [*fields, "sms_consent_at", "email_consent_at", "sms_consent_method", "email_consent_method"]
+    before = {name: getattr(locked, name) for name in [*watched, "sms_opt_in", "email_opt_in"]}
     for name, value in fields.items():
         setattr(locked, name, value)
-    changes = audit.diff(locked, before, list(fields))
+    now = timezone.now()
+    _stamp_consents(locked, before, at=now)
+    changes = audit.diff(locked, before, list(dict.fromkeys([*watched, "sms_opt_in", "email_opt_in"])))
     if not changes:
         return locked
-    locked.full_clean()
-    locked.save(update_fields=[*changes, "updated_at"])
+    _validate(locked, today=timezone.localdate(now))
+    locked.version += 1
+    locked.save(update_fields=[*changes, "version", "updated_at"])
     audit.record(
         actor=by,
         action="patients.patient.updated",
@@ -55,6 +216,36 @@ def patient_update(*, patient: Patient, by, **fields: Any) -> Patient:
         target=locked,
         patient=locked,
         changes=changes,
+    )
+    return locked
+
+
+@transaction.atomic
+def patient_change_status(*, patient: Patient, by, status: str, reason: str) -> Patient:
+    """Deactivate, reactivate or record a death (never delete), per rules.STATUS_TRANSITIONS."""
+    reason = reason.strip()
+    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    if status not in Patient.Status.values:
+        raise ValidationError({"status": "Choose a status."})
+    if not rules.status_change_allowed(locked.status, status):
+        current, wanted = locked.get_status_display().lower(), Patient.Status(status).label.lower()
+        raise ValidationError({"status": f"A patient who is {current} cannot be made {wanted}."})
+    if not reason:
+        raise ValidationError({"reason": "Give a reason for the change."})
+    before = {"status": locked.status, "status_reason": locked.status_reason}
+    locked.status = status
+    locked.status_reason = reason[:200]
+    locked.status_changed_at = timezone.now()
+    locked.version += 1
+    locked.save(update_fields=["status", "status_reason", "status_changed_at", "version", "updated_at"])
+    audit.record(
+        actor=by,
+        action="patients.patient.status_changed",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked,
+        changes=audit.diff(locked, before, ["status", "status_reason"]),
     )
     return locked
 
@@ -68,3 +259,69 @@ def patient_chart_opened(*, patient: Patient, by) -> None:
         patient=patient,
         category=AUDIT_CATEGORY,
     )
+
+
+def contact_log_opened(*, patient: Patient, by) -> None:
+    audit.record_read(
+        actor=by,
+        action="patients.contact_log.viewed",
+        target=patient,
+        patient=patient,
+        category=AUDIT_CATEGORY,
+    )
+
+
+def patient_search_performed(*, by, query: str, result_count: int) -> None:
+    """A registry search shows names and dates of birth: it is recorded like a read."""
+    audit.record(
+        actor=by,
+        action="patients.patient.searched",
+        verb="query",
+        category=AUDIT_CATEGORY,
+        changes={"query": [None, query], "results": [None, result_count]},
+    )
+
+
+@transaction.atomic
+def contact_log_entry_create(
+    *,
+    patient: Patient,
+    by,
+    channel: str,
+    direction: str,
+    summary: str,
+    at: datetime | None = None,
+) -> ContactLogEntry:
+    """Log one contact with a patient. ``by`` is None for messages the system sent.
+
+    Other apps (appointment reminders) call this too, so their messages appear
+    in the same log.
+    """
+    now = timezone.now()
+    entry = ContactLogEntry(
+        patient=patient,
+        by=by,
+        at=at or now,
+        channel=channel,
+        direction=direction,
+        summary=" ".join(summary.split()),
+    )
+    if entry.at > now + CONTACT_CLOCK_SKEW:
+        raise ValidationError({"at": "A contact cannot be logged in the future."})
+    entry.clean_fields(exclude=["patient", "by"])
+    entry.save(force_insert=True)
+    audit.record(
+        actor=by,
+        action="patients.contact_log_entry.created",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=entry,
+        patient=patient,
+        changes={
+            "at": [None, entry.at],
+            "channel": [None, entry.channel],
+            "direction": [None, entry.direction],
+            "summary": [None, entry.summary],
+        },
+    )
+    return entry

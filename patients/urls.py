@@ -9,4 +9,6 @@ urlpatterns = [
     path("new/", views.patient_create, name="create"),
     path("<int:pk>/", views.patient_detail, name="detail"),
     path("<int:pk>/edit/", views.patient_edit, name="edit"),
+    path("<int:pk>/status/", views.patient_status, name="status"),
+    path("<int:pk>/contacts/", views.patient_contacts, name="contacts"),
 ]

@@ -1,62 +1,163 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from patients import services
-from patients.access import get_patient_for_user
-from patients.forms import PatientForm
-from patients.selectors import patients_visible_to
+from patients import rules, services
+from patients.access import CHANGE, can_view_clinical, get_patient_for_user
+from patients.forms import ContactLogEntryForm, PatientForm, StatusForm
+from patients.selectors import (
+    CONTACT_LOG_ON_PATIENT_PAGE,
+    contact_log_for,
+    paginate,
+    patients_visible_to,
+    possible_duplicates_of,
+)
 
 PAGE_SIZE = 25
+CONTACT_LOG_PAGE_SIZE = 25
+ADD_CONTACT = "patients.add_contactlogentry"
+
+
+def _crumbs(patient=None, *tail):
+    crumbs = [("Patients", reverse("patients:list"))]
+    if patient is not None:
+        crumbs.append((patient.display_name, reverse("patients:detail", args=[patient.pk]) if tail else None))
+    crumbs.extend((label, None) for label in tail)
+    return crumbs
 
 
 @permission_required("patients.view_patient", raise_exception=True)
+@require_GET
 def patient_list(request):
-    query = request.GET.get("q", "")[:100]
-    patients = patients_visible_to(user=request.user, search=query)
-    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "patients/patient_list.html",
-        {"page": page, "q": query, "query": f"q={query}" if query else "", "crumbs": [("Patients", None)]},
-    )
+    query = rules.clean_search_text(request.GET.get("q", ""))
+    patients = patients_visible_to(user=request.user, search=query, for_list=True)
+    page = paginate(patients, request.GET.get("page"), per_page=PAGE_SIZE, ranked=bool(query))
+    if query:
+        services.patient_search_performed(by=request.user, query=query, result_count=page.paginator.count)
+    context = {
+        "page": page,
+        "q": query,
+        "query": urlencode({"q": query}) if query else "",
+        "crumbs": [("Patients", None)],
+    }
+    return render(request, "patients/patient_list.html", context)
 
 
 @permission_required("patients.add_patient", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def patient_create(request):
     form = PatientForm(request.POST or None)
+    duplicates = []
     if request.method == "POST" and form.is_valid():
-        patient = services.patient_create(by=request.user, **form.cleaned_data)
-        messages.success(request, f"Registered {patient.display_name} ({patient.mrn}).")
-        return redirect("patients:detail", pk=patient.pk)
-    crumbs = [("Patients", reverse("patients:list")), ("Register", None)]
-    return render(request, "patients/patient_form.html", {"form": form, "crumbs": crumbs})
+        try:
+            patient = services.patient_create(
+                by=request.user, duplicate_reason=form.cleaned_data["duplicate_reason"], **form.service_fields()
+            )
+        except services.PossibleDuplicates as exc:
+            duplicates = exc.matches
+            if request.POST.get("duplicates_shown"):  # warned once already, still no reason
+                form.add_error("duplicate_reason", "Give a reason to register anyway, or open the existing record.")
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Registered {patient.display_name} ({patient.mrn}).")
+            return redirect("patients:detail", pk=patient.pk)
+    context = {"form": form, "duplicates": duplicates, "crumbs": _crumbs(None, "Register")}
+    return render(request, "patients/patient_form.html", context)
 
 
 @require_http_methods(["GET", "POST"])
 def patient_edit(request, pk: int):
-    patient = get_patient_for_user(request, pk, perm="patients.change_patient")
-    form = PatientForm(request.POST or None, instance=patient)
+    patient = get_patient_for_user(request, pk, perm=CHANGE)
+    form = PatientForm(request.POST or None, instance=patient, editing=True)
+    conflicts = []
     if request.method == "POST" and form.is_valid():
-        services.patient_update(patient=patient, by=request.user, **form.cleaned_data)
-        messages.success(request, "Saved.")
-        return redirect("patients:detail", pk=patient.pk)
-    crumbs = [
-        ("Patients", reverse("patients:list")),
-        (patient.display_name, reverse("patients:detail", args=[patient.pk])),
-        ("Edit", None),
-    ]
-    return render(request, "patients/patient_form.html", {"form": form, "patient": patient, "crumbs": crumbs})
+        try:
+            services.patient_update(
+                patient=patient,
+                by=request.user,
+                expected_version=form.cleaned_data["version"],
+                **form.service_fields(),
+            )
+        except services.StaleEdit as exc:
+            conflicts = form.differences_from(exc.current, exc.loaded)
+            form = form.rebased_on(exc.current)
+            form.add_error(None, exc)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("patients:detail", pk=patient.pk)
+    context = {"form": form, "patient": patient, "conflicts": conflicts, "crumbs": _crumbs(patient, "Edit")}
+    return render(request, "patients/patient_form.html", context)
 
 
+@require_http_methods(["GET", "POST"])
+def patient_status(request, pk: int):
+    patient = get_patient_for_user(request, pk, perm=CHANGE)
+    form = StatusForm(request.POST or None, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_change_status(patient=patient, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Status changed to {patient.Status(form.cleaned_data['status']).label}.")
+            return redirect("patients:detail", pk=patient.pk)
+    context = {"form": form, "patient": patient, "crumbs": _crumbs(patient, "Change status")}
+    return render(request, "patients/patient_status_form.html", context)
+
+
+@require_GET
 def patient_detail(request, pk: int):
     patient = get_patient_for_user(request, pk)
     services.patient_chart_opened(patient=patient, by=request.user)
-    crumbs = [("Patients", reverse("patients:list")), (patient.display_name, None)]
-    return render(request, "patients/patient_detail.html", {"patient": patient, "crumbs": crumbs})
+    contacts = list(contact_log_for(patient=patient)[: CONTACT_LOG_ON_PATIENT_PAGE + 1])
+    duplicates = possible_duplicates_of(patient)
+    context = {
+        "patient": patient,
+        "alerts": rules.patient_alerts(
+            status=patient.status,
+            has_reminder_consent=patient.has_reminder_consent,
+            has_escort=patient.has_escort,
+            possible_duplicates=len(duplicates),
+        ),
+        "duplicates": duplicates,
+        "contacts": contacts[:CONTACT_LOG_ON_PATIENT_PAGE],
+        "more_contacts": len(contacts) > CONTACT_LOG_ON_PATIENT_PAGE,
+        "contact_form": ContactLogEntryForm() if request.user.has_perm(ADD_CONTACT) else None,
+        "show_clinical": can_view_clinical(request.user),
+        "crumbs": _crumbs(patient),
+    }
+    return render(request, "patients/patient_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def patient_contacts(request, pk: int):
+    """The whole contact log, paginated; POST adds an entry."""
+    patient = get_patient_for_user(request, pk)
+    may_add = request.user.has_perm(ADD_CONTACT)
+    if request.method == "POST" and not may_add:
+        raise PermissionDenied
+    form = ContactLogEntryForm(request.POST or None) if may_add else None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_log_entry_create(patient=patient, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Contact logged.")
+            return redirect(reverse("patients:detail", args=[patient.pk]) + "#contact-log")
+    services.contact_log_opened(patient=patient, by=request.user)
+    page = paginate(
+        contact_log_for(patient=patient), request.GET.get("page"), per_page=CONTACT_LOG_PAGE_SIZE, ranked=False
+    )
+    context = {"patient": patient, "page": page, "form": form, "crumbs": _crumbs(patient, "Contact log")}
+    return render(request, "patients/contact_log.html", context)

@@ -28,6 +28,16 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             kwargs[name] = "MQ"
         elif name == "token":
             kwargs[name] = "set-password"
+        elif name == "appointment_id":
+            from scheduling.tests.factories import AppointmentFactory
+
+            kwargs[name] = AppointmentFactory(patient=patient).pk
+        elif name in {"consultation_id", "plan_id"}:
+            from consultations.tests.factories import object_for_route
+
+            kwargs[name] = object_for_route(name, patient).pk
+        elif name == "feed_token":
+            kwargs[name] = "not-a-real-token"
         else:
             raise AssertionError(f"access test does not know how to fill <{name}> in {pattern.pattern}")
     return kwargs

@@ -1,14 +1,19 @@
-"""Synthetic patients (Faker; no real person's data), inserted in bulk."""
+"""Synthetic patients (Faker; no real person's data), inserted in bulk.
+
+Also a few near-duplicate pairs (to demonstrate the duplicate warning) and
+some contact log entries.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.postgres.indexes import GinIndex
 from django.db import connection
 from django.utils import timezone
 
 from demo.context import SeedContext
-from patients.models import ConsentMethod, Patient
+from patients.models import ConsentMethod, ContactLogEntry, Patient
 from patients.rules import format_mrn
 
 BATCH = 2000
@@ -67,12 +72,105 @@ def _mrns(count: int) -> list[str]:
         return [format_mrn(value) for (value,) in cursor.fetchall()]
 
 
+def _accented(name: str) -> str:
+    for plain, accented in (("e", "é"), ("a", "á"), ("o", "ó"), ("i", "í")):
+        if plain in name[1:]:
+            return name[0] + name[1:].replace(plain, accented, 1)
+    return name + "é"
+
+
+def _typo(name: str) -> str:
+    return name[:-1] + ("a" if name.endswith("e") else "e")
+
+
+# How the desk re-registers someone already on file; the last one is a
+# different person (a relative) who shares the phone number.
+NEAR_DUPLICATES = ("accent", "swapped", "typo", "shared_phone")
+
+
+def _make_near_duplicates(batch: list[Patient]) -> int:
+    """Turn a few pairs of the first batch into near-copies for the duplicate-warning demo."""
+    pairs = 0
+    for i, kind in enumerate(NEAR_DUPLICATES):
+        original_index, copy_index = 20 * i, 20 * i + 1
+        if copy_index >= len(batch):
+            break
+        original, copy = batch[original_index], batch[copy_index]
+        copy.preferred_name = ""
+        if kind == "shared_phone":
+            copy.legal_last_name, copy.phone = original.legal_last_name, original.phone
+        else:
+            copy.legal_first_name, copy.legal_last_name = {
+                "accent": (original.legal_first_name, _accented(original.legal_last_name)),
+                "swapped": (original.legal_last_name, original.legal_first_name),
+                "typo": (original.legal_first_name, _typo(original.legal_last_name)),
+            }[kind]
+            copy.date_of_birth = original.date_of_birth
+        pairs += 1
+    return pairs
+
+
+CONTACT_NOTES = [
+    (ContactLogEntry.Channel.PHONE, "out", "Called to confirm the intake consultation; confirmed."),
+    (ContactLogEntry.Channel.PHONE, "out", "Left voicemail about next week's appointment."),
+    (ContactLogEntry.Channel.PHONE, "in", "Asked to move Thursday's visit to the afternoon."),
+    (ContactLogEntry.Channel.SMS, "out", "Texted parking directions for the new location."),
+    (ContactLogEntry.Channel.EMAIL, "out", "Sent the intake forms link again; first e-mail not received."),
+    (ContactLogEntry.Channel.IN_PERSON, "in", "Dropped off insurance card copy at the desk."),
+    (ContactLogEntry.Channel.PHONE, "in", "Escort changed: spouse will drive on infusion days."),
+]
+
+
+def _contact_log(ctx: SeedContext) -> int:
+    author = ctx.staff.get("frontdesk") or ctx.staff.get("nurse.okafor")
+    now = timezone.now()
+    entries = []
+    for patient_id in ctx.patient_ids:
+        if ctx.rng.random() >= 0.15:
+            continue
+        for _ in range(ctx.rng.randint(1, 3)):
+            channel, direction, summary = ctx.rng.choice(CONTACT_NOTES)
+            entries.append(
+                ContactLogEntry(
+                    patient_id=patient_id,
+                    at=now - timedelta(days=ctx.rng.randint(0, 120), minutes=ctx.rng.randint(0, 600)),
+                    by=author,
+                    channel=channel,
+                    direction=direction,
+                    summary=summary,
+                )
+            )
+    ContactLogEntry.objects.bulk_create(entries, batch_size=BATCH)
+    return len(entries)
+
+
 def seed(ctx: SeedContext) -> None:
     remaining = ctx.patients_wanted
+    near_duplicates = 0
     while remaining > 0:
         size = min(BATCH, remaining)
         batch = [_patient(ctx, mrn) for mrn in _mrns(size)]
+        if not ctx.patient_ids:
+            near_duplicates = _make_near_duplicates(batch)
         created = Patient.objects.bulk_create(batch)
         ctx.patient_ids.extend(p.pk for p in created)
         remaining -= size
     ctx.counts["patients"] = ctx.patients_wanted
+    ctx.counts["near-duplicate pairs"] = near_duplicates
+    ctx.counts["contact log entries"] = _contact_log(ctx)
+    _ready_for_search()
+
+
+def _ready_for_search() -> None:
+    """Merge the bulk insert into the search indexes and refresh the planner's statistics.
+
+    Fresh GIN entries wait in a pending list that every search scans until
+    autovacuum merges them: right after seeding 20,000 patients that made a
+    name search 3x slower. (VACUUM cannot run inside the seeding transaction.)
+    """
+    gin = [index.name for index in Patient._meta.indexes if isinstance(index, GinIndex)]
+    with connection.cursor() as cursor:
+        for name in gin:
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
+        cursor.execute("ANALYZE patients_patient")
+        cursor.execute("ANALYZE patients_contactlogentry")

@@ -1,7 +1,8 @@
 import factory
 from django.db import connection
+from django.utils import timezone
 
-from patients.models import Patient
+from patients.models import ContactLogEntry, Patient
 from patients.rules import format_mrn
 
 
@@ -21,3 +22,14 @@ class PatientFactory(factory.django.DjangoModelFactory):
     date_of_birth = factory.Faker("date_of_birth", minimum_age=19, maximum_age=80)
     phone = factory.Sequence(lambda n: f"+1212555{n % 10000:04d}")
     email = factory.LazyAttribute(lambda p: f"{p.legal_first_name}.{p.legal_last_name}@example.com".lower())
+
+
+class ContactLogEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactLogEntry
+
+    patient = factory.SubFactory(PatientFactory)
+    at = factory.LazyFunction(timezone.now)
+    channel = ContactLogEntry.Channel.PHONE
+    direction = ContactLogEntry.Direction.OUTBOUND
+    summary = factory.Sequence(lambda n: f"Called about appointment {n}.")

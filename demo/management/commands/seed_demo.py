@@ -12,7 +12,7 @@ from demo.context import SeedContext
 from patients.models import Patient
 
 # Journey order: each stage builds on the ones before it.
-SEEDERS = ["demo.seeders.accounts", "demo.seeders.patients"]
+SEEDERS = ["demo.seeders.accounts", "demo.seeders.patients", "demo.seeders.scheduling", "demo.seeders.consultations"]
 
 
 class Command(BaseCommand):

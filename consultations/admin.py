@@ -1,0 +1,137 @@
+"""Administrators manage the protocol library and the screening thresholds here.
+
+Consultations and plans are clinical records: read-only in the admin (their own pages,
+services and triggers are the only way to change them).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from consultations import services
+from consultations.models import Consultation, Protocol, ScreeningPolicy, TreatmentPlan
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScreeningPolicy)
+class ScreeningPolicyAdmin(admin.ModelAdmin):
+    """One row. Each field's help text gives its default, its status (sourced, clinic policy,
+    UNVERIFIED) and its clinical-reference source keys."""
+
+    readonly_fields = ["updated_at", "updated_by"]
+    fieldsets = [
+        (
+            "Blood pressure (CI-04 hard stop, CI-05 review)",
+            {
+                "fields": [
+                    "bp_hard_stop_systolic_mmhg",
+                    "bp_hard_stop_diastolic_mmhg",
+                    "bp_relative_systolic_mmhg",
+                    "bp_relative_diastolic_mmhg",
+                ]
+            },
+        ),
+        ("Class of findings", {"fields": ["bp_hazard_condition_absolute", "severe_hepatic_disease_absolute"]}),
+        ("Treatment-resistant depression", {"fields": ["trd_min_adequate_trials"]}),
+        ("Last change", {"fields": ["updated_at", "updated_by"]}),
+    ]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("consultations.manage_screening_policy")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("consultations.manage_screening_policy")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        ScreeningPolicy.objects.get_or_create(pk=1)
+        return super().get_queryset(request)
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        services.screening_policy_update(policy=obj, by=request.user, **fields)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+
+        class PolicyForm(form):
+            def clean(self):
+                data = super().clean()
+                from consultations import rules
+
+                values = {
+                    f: data.get(f, getattr(self.instance, f)) for f in rules.ScreeningThresholds.__dataclass_fields__
+                }
+                try:
+                    rules.ScreeningThresholds(**values)
+                except ValueError as exc:
+                    raise ValidationError(str(exc)) from exc
+                return data
+
+        return PolicyForm
+
+
+@admin.register(Protocol)
+class ProtocolAdmin(admin.ModelAdmin):
+    list_display = ["name", "dose_text", "infusion_minutes", "sessions", "sessions_per_week", "active"]
+    list_filter = ["active", "dose_unit"]
+    search_fields = ["name"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("consultations.manage_protocols")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("consultations.manage_protocols")
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("consultations.manage_protocols")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # plans point at protocols: retire one with "active" instead
+
+    def save_model(self, request, obj, form, change):
+        services.protocol_save(protocol=obj, by=request.user, created=not change)
+
+
+@admin.register(Consultation)
+class ConsultationAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "patient_mrn", "status", "decision", "screening_outcome", "signed_at"]
+    list_filter = ["status", "decision"]
+    list_select_related = ["patient"]
+    search_fields = ["patient__mrn"]
+    exclude = ["signed_content", "screening"]
+
+    @admin.display(description="MRN")
+    def patient_mrn(self, obj):
+        return obj.patient.mrn
+
+
+@admin.register(TreatmentPlan)
+class TreatmentPlanAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "patient_mrn", "indication", "protocol", "status", "created_at"]
+    list_filter = ["status", "indication"]
+    list_select_related = ["patient", "protocol"]
+    search_fields = ["patient__mrn"]
+
+    @admin.display(description="MRN")
+    def patient_mrn(self, obj):
+        return obj.patient.mrn

@@ -1,0 +1,117 @@
+"""Sign-off rules: which decisions a screening allows, what must be justified, which
+baseline instruments the intake needs, and the canonical form of a signed record. Pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any, Final
+
+from consultations.choices import PAIN_INDICATIONS, PROCEED_DECISIONS, Decision
+from consultations.rules import Finding, Indication, Klass, Outcome, ScreeningResult
+
+# Absolute findings block the plan; every other finding (relative, interaction, monitor,
+# missing data) needs the clinician's documented justification to proceed (issue 4).
+JUSTIFIABLE: Final = frozenset({Klass.RELATIVE, Klass.INTERACTION, Klass.MONITOR})
+
+ALLOWED: Final[Mapping[Outcome, tuple[Decision, ...]]] = {
+    Outcome.ELIGIBLE: (Decision.ELIGIBLE, Decision.INELIGIBLE),
+    Outcome.NEEDS_REVIEW: (Decision.ELIGIBLE_OVERRIDE, Decision.INELIGIBLE),
+    Outcome.INELIGIBLE: (Decision.INELIGIBLE,),
+}
+
+ALWAYS_BASELINE: Final = ("phq9", "gad7")  # issue 4: PHQ-9 and GAD-7 at every intake
+
+
+def findings_to_justify(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if f.klass in JUSTIFIABLE]
+
+
+def justification_key(rule_id: str) -> str:
+    """Form-field-safe key for a rule id: 'CI-05' → 'justify_CI_05'."""
+    return "justify_" + rule_id.replace("-", "_")
+
+
+def required_instruments(indications: Iterable[str], phq9_item9: int | None) -> tuple[str, ...]:
+    """Baseline instruments by indication (issue 4): PHQ-9 and GAD-7 always; PCL-5 for PTSD;
+    pain NRS for a pain indication; the C-SSRS screener when PHQ-9 item 9 is above 0 [S36]."""
+    codes = list(ALWAYS_BASELINE)
+    chosen = set(indications)
+    if Indication.PTSD in chosen:
+        codes.append("pcl5")
+    if chosen & PAIN_INDICATIONS:
+        codes.append("nrs_pain")
+    if phq9_item9 is not None and phq9_item9 > 0:
+        codes.append("cssrs_screen")
+    return tuple(codes)
+
+
+def decision_problems(
+    *,
+    result: ScreeningResult,
+    decision: str,
+    justifications: Mapping[str, str],
+    note: str,
+    consent_given: bool | None,
+    consent_version: str,
+    consent_signed_on: date | None,
+    missing_instruments: Iterable[str],
+    today: date,
+) -> dict[str, str]:
+    """Why this decision cannot be signed, keyed by form field ("decision", "decision_note",
+    "justify_CI_05", "consent"); empty when it can."""
+    problems: dict[str, str] = {}
+    allowed = ALLOWED[result.outcome]
+    if decision not in Decision.values:
+        problems["decision"] = "Choose a decision."
+        return problems
+    if decision not in allowed:
+        if result.outcome is Outcome.INELIGIBLE:
+            blocking = ", ".join(f.rule_id for f in result.findings if f.klass is Klass.ABSOLUTE)
+            problems["decision"] = (
+                f"An absolute finding ({blocking}) blocks a treatment plan: the decision is ineligible."
+            )
+        elif result.outcome is Outcome.NEEDS_REVIEW:
+            problems["decision"] = "The screening has findings: proceed only with a justification for each, or decline."
+        else:
+            problems["decision"] = "No finding needs overriding: choose eligible or not eligible."
+        return problems
+    if decision == Decision.ELIGIBLE_OVERRIDE:
+        for finding in findings_to_justify(result.findings):
+            if not justifications.get(finding.rule_id, "").strip():
+                problems[justification_key(finding.rule_id)] = f"Justify proceeding despite {finding.rule_id}."
+    if decision == Decision.INELIGIBLE and result.outcome is not Outcome.INELIGIBLE and not note.strip():
+        problems["decision_note"] = "Say why the patient is not eligible."
+    if decision in PROCEED_DECISIONS:
+        consent = []
+        if consent_given is not True:
+            consent.append("informed consent to off-label treatment")
+        if not consent_version.strip():
+            consent.append("the consent document version")
+        if consent_signed_on is None:
+            consent.append("the date consent was signed")
+        elif consent_signed_on > today:
+            consent.append("a consent date that is not in the future")
+        if consent:
+            problems["consent"] = "Before proceeding, record " + ", ".join(consent) + "."
+        missing = list(missing_instruments)
+        if missing:
+            problems["instruments"] = "Record the baseline instruments first: " + ", ".join(missing) + "."
+    return problems
+
+
+def canonical_json(content: Any) -> str:
+    """One byte-exact serialisation: sorted keys, no spaces, text for dates and decimals."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def normalised(content: Any) -> Any:
+    """``content`` as it reads back from a JSON column, so hashes of stored and rebuilt agree."""
+    return json.loads(canonical_json(content))
+
+
+def content_sha256(content: Any) -> str:
+    return hashlib.sha256(canonical_json(normalised(content)).encode()).hexdigest()

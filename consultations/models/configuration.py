@@ -1,0 +1,148 @@
+"""Administrator-managed configuration: the screening policy and the protocol library."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from consultations import rules
+from consultations.choices import (
+    DoseUnit,
+    IndicationChoice,
+    WeightBasis,
+)
+from consultations.models._tracking import _tracked
+
+_THRESHOLD_SPECS = {spec.name: spec for spec in dataclasses.fields(rules.ScreeningThresholds)}
+
+
+def _threshold(name: str) -> models.Field:
+    """A policy column for one ``ScreeningThresholds`` field: its default, label and help text
+    (status: sourced / clinic policy / UNVERIFIED, source keys, note) come from the rules."""
+    spec = _THRESHOLD_SPECS[name]
+    meta = spec.metadata
+    note = f" Note: {meta['note']}." if meta["note"] else ""
+    help_text = f"Default {spec.default!r} ({meta['status']}). Source: {meta['source']}.{note}"
+    if isinstance(spec.default, bool):
+        return models.BooleanField(meta["label"], default=spec.default, help_text=help_text)
+    return models.PositiveSmallIntegerField(
+        meta["label"], default=spec.default, help_text=help_text, validators=[MinValueValidator(1)]
+    )
+
+
+@_tracked()
+class ScreeningPolicy(models.Model):
+    """The clinic's screening thresholds: one row, edited by administrators in the admin.
+
+    Fields mirror ``rules.ScreeningThresholds`` one to one; defaults, labels and help text
+    (source and status: sourced / clinic policy / UNVERIFIED) come from its metadata.
+    """
+
+    bp_hard_stop_systolic_mmhg = _threshold("bp_hard_stop_systolic_mmhg")
+    bp_hard_stop_diastolic_mmhg = _threshold("bp_hard_stop_diastolic_mmhg")
+    bp_relative_systolic_mmhg = _threshold("bp_relative_systolic_mmhg")
+    bp_relative_diastolic_mmhg = _threshold("bp_relative_diastolic_mmhg")
+    trd_min_adequate_trials = _threshold("trd_min_adequate_trials")
+    bp_hazard_condition_absolute = _threshold("bp_hazard_condition_absolute")
+    severe_hepatic_disease_absolute = _threshold("severe_hepatic_disease_absolute")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "screening policy"
+        verbose_name_plural = "screening policy"
+        permissions = [("manage_screening_policy", "Can change the contraindication screening thresholds")]
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="screeningpolicy_singleton"),
+            models.CheckConstraint(
+                condition=Q(bp_relative_systolic_mmhg__lte=models.F("bp_hard_stop_systolic_mmhg"))
+                & Q(bp_relative_diastolic_mmhg__lte=models.F("bp_hard_stop_diastolic_mmhg")),
+                name="screeningpolicy_relative_not_above_hard_stop",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    bp_hard_stop_systolic_mmhg__gte=1,
+                    bp_hard_stop_diastolic_mmhg__gte=1,
+                    bp_relative_systolic_mmhg__gte=1,
+                    bp_relative_diastolic_mmhg__gte=1,
+                    trd_min_adequate_trials__gte=1,
+                ),
+                name="screeningpolicy_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Screening policy"
+
+
+@_tracked()
+class Protocol(models.Model):
+    """A treatment protocol in the clinic's library, managed by administrators. Every dose
+    figure must cite clinical-reference.md in ``source``."""
+
+    name = models.CharField(max_length=120, unique=True)
+    indications = ArrayField(
+        models.CharField(max_length=20, choices=IndicationChoice.choices),
+        help_text="Indications this protocol may be planned for.",
+    )
+    dose_unit = models.CharField(max_length=20, choices=DoseUnit.choices)
+    dose_min = models.DecimalField(
+        "Lowest dose", max_digits=6, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]
+    )
+    dose_max = models.DecimalField(
+        "Highest dose", max_digits=6, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]
+    )
+    infusion_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        help_text="Blank: set per plan.",
+    )
+    sessions = models.PositiveSmallIntegerField(
+        "Infusions in the course",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Blank: set per plan.",
+    )
+    sessions_per_week = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(7)], help_text="Blank: set per plan."
+    )
+    course = models.CharField("Course as published", max_length=200)
+    default_weight_basis = models.CharField(
+        max_length=10,
+        choices=WeightBasis.choices,
+        default=WeightBasis.ACTUAL,
+        help_text="No sourced default (clinical-reference 5.3: which weight to use is not standardised): "
+        "actual body weight unless the clinic decides otherwise.",
+    )
+    source = models.CharField(max_length=300, help_text="clinical-reference.md source keys, e.g. [S1][S2].")
+    notes = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("manage_protocols", "Can manage the treatment protocol library")]
+        constraints = [
+            models.CheckConstraint(condition=Q(dose_max__gte=models.F("dose_min")), name="protocol_dose_range"),
+            models.CheckConstraint(condition=Q(dose_unit__in=DoseUnit.values), name="protocol_dose_unit_known"),
+            models.CheckConstraint(condition=~Q(source=""), name="protocol_source_cited"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def dose_text(self) -> str:
+        unit = DoseUnit(self.dose_unit).label.split(" ")[0]
+        if self.dose_min == self.dose_max:
+            return f"{self.dose_min.normalize()} {unit}"
+        return f"{self.dose_min.normalize()}–{self.dose_max.normalize()} {unit}"

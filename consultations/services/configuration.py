@@ -1,0 +1,57 @@
+"""Writes of clinic configuration: the screening thresholds and the protocol library."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from accounts import audit
+from consultations import selectors
+from consultations.models import Protocol, ScreeningPolicy
+
+
+@transaction.atomic
+def screening_policy_update(*, policy: ScreeningPolicy, by, **fields: Any) -> ScreeningPolicy:
+    if not by.has_perm("consultations.manage_screening_policy"):
+        raise PermissionDenied
+    locked = ScreeningPolicy.objects.select_for_update().get(pk=policy.pk)
+    before = {name: getattr(locked, name) for name in fields}
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    try:
+        selectors.screening_thresholds(locked)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+    changes = audit.diff(locked, before, list(fields))
+    if not changes:
+        return locked
+    locked.updated_by = by
+    locked.save(update_fields=[*changes, "updated_by", "updated_at"])
+    audit.record(
+        actor=by,
+        action="consultations.screening_policy.updated",
+        verb="update",
+        category="configuration",
+        target=locked,
+        changes=changes,
+    )
+    return locked
+
+
+@transaction.atomic
+def protocol_save(*, protocol: Protocol, by, created: bool) -> Protocol:
+    if not by.has_perm("consultations.manage_protocols"):
+        raise PermissionDenied
+    protocol.full_clean()
+    protocol.save()
+    audit.record(
+        actor=by,
+        action="consultations.protocol.created" if created else "consultations.protocol.updated",
+        verb="create" if created else "update",
+        category="configuration",
+        target=protocol,
+        changes={"name": protocol.name, "dose": protocol.dose_text, "active": protocol.active},
+    )
+    return protocol

@@ -1,0 +1,15 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def protocol_library(request):
+    """Migration 0002's protocol library, re-created if a transactional test flushed it."""
+    if (
+        "db" in request.fixturenames
+        or "transactional_db" in request.fixturenames
+        or request.node.get_closest_marker("django_db")
+    ):
+        from consultations.tests.factories import ensure_protocol_library
+
+        request.getfixturevalue("db")
+        ensure_protocol_library()

@@ -1,0 +1,296 @@
+"""Consultation and plan services: decisions, permissions, audit, appointments, lifecycle."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
+from consultations import services
+from consultations.models import Consultation, PlanStatusChange
+from consultations.tests.factories import (
+    ConsultationFactory,
+    depression_protocol,
+    fill_clean_intake,
+    plan_for,
+    record_baseline,
+    signed_consultation,
+)
+from scheduling.models import AppointmentStatus
+from scheduling.tests.factories import AppointmentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _sign(consultation, decision, **kwargs):
+    return services.consultation_sign(
+        consultation=consultation, by=consultation.clinician, decision=decision, justifications={}, **kwargs
+    )
+
+
+# --- Opening ---------------------------------------------------------------------------
+
+
+def test_opening_a_booked_consultation_creates_its_intake_once(clinician):
+    appointment = AppointmentFactory(clinician=clinician)
+    first = services.consultation_open(appointment=appointment, by=clinician)
+    again = services.consultation_open(appointment=appointment, by=clinician)
+    assert first == again
+    assert first.patient == appointment.patient
+    assert first.clinician == clinician
+    assert (
+        AuditEvent.objects.filter(action="consultations.consultation.opened", patient_id=first.patient_id).count() == 1
+    )
+
+
+def test_opening_a_checked_in_consultation_starts_the_visit_and_signing_completes_it(clinician):
+    appointment = AppointmentFactory(clinician=clinician, start=timezone.now(), status=AppointmentStatus.CHECKED_IN)
+    appointment.end = appointment.start + timezone.timedelta(hours=1)
+    appointment.save()
+    consultation = services.consultation_open(appointment=appointment, by=clinician)
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.IN_PROGRESS
+    fill_clean_intake(consultation)
+    _sign(Consultation.objects.get(pk=consultation.pk), "eligible")
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.COMPLETED
+
+
+def test_only_a_consultation_appointment_opens_an_intake(clinician):
+    from scheduling.tests.factories import appointment_type
+
+    infusion = AppointmentFactory(appointment_type=appointment_type("infusion"), clinician=clinician)
+    with pytest.raises(ValidationError, match="Only a consultation appointment"):
+        services.consultation_open(appointment=infusion, by=clinician)
+
+
+def test_the_front_desk_cannot_open_save_screen_or_sign(frontdesk):
+    consultation = ConsultationFactory()
+    with pytest.raises(PermissionDenied):
+        services.consultation_open(appointment=AppointmentFactory(), by=frontdesk)
+    with pytest.raises(PermissionDenied):
+        services.consultation_save(
+            consultation=consultation, by=frontdesk, expected_version=1, changes={}, complete=True
+        )
+    with pytest.raises(PermissionDenied):
+        services.consultation_screen(consultation=consultation, by=frontdesk)
+    with pytest.raises(PermissionDenied):
+        _sign_as(consultation, frontdesk)
+
+
+def _sign_as(consultation, user):
+    return services.consultation_sign(consultation=consultation, by=user, decision="eligible", justifications={})
+
+
+def test_the_administrator_role_reads_but_cannot_write_or_sign():
+    administrator = UserFactory(role=Role.ADMINISTRATOR)  # the role, not a superuser
+    consultation = fill_clean_intake(ConsultationFactory())
+    assert administrator.has_perm("consultations.view_consultation")
+    with pytest.raises(PermissionDenied):
+        _sign_as(consultation, administrator)
+    with pytest.raises(PermissionDenied):
+        services.consultation_draft_save(consultation=consultation, by=administrator, data={})
+
+
+# --- Decisions -------------------------------------------------------------------------
+
+
+def test_a_clean_intake_signs_eligible_with_the_snapshot_and_hash():
+    signed = _sign(fill_clean_intake(ConsultationFactory()), "eligible")
+    assert signed.status == "signed"
+    assert signed.screening_outcome == "eligible"
+    assert signed.signed_content["screening"]["findings"] == []
+    assert signed.signed_content["intake"]["bp_systolic_mmhg"] == 120
+    assert {r["instrument"] for r in signed.signed_content["instruments"]} == {"phq9", "gad7"}
+    event = AuditEvent.objects.get(action="consultations.consultation.signed", object_id=str(signed.pk))
+    assert event.data_category == "clinical"
+    assert event.changes["content_sha256"] == signed.content_sha256
+
+
+def test_an_absolute_finding_allows_only_an_ineligible_decision():
+    consultation = fill_clean_intake(ConsultationFactory(), aneurysmal_vascular_disease=True)
+    with pytest.raises(services.SignRefused) as refused:
+        _sign(consultation, "eligible_override")
+    assert "CI-02" in refused.value.problems["decision"]
+    signed = _sign(consultation, "ineligible")
+    assert signed.decision == "ineligible"
+    assert signed.screening_outcome == "ineligible"
+
+
+def test_each_relative_finding_needs_its_own_justification():
+    consultation = fill_clean_intake(
+        ConsultationFactory(), bp_systolic_mmhg=150, bp_diastolic_mmhg=92, medications_complete=None
+    )
+    with pytest.raises(services.SignRefused) as refused:
+        services.consultation_sign(
+            consultation=consultation,
+            by=consultation.clinician,
+            decision="eligible_override",
+            justifications={"CI-05": "Re-measured; accepted."},
+        )
+    assert set(refused.value.problems) == {"justify_CI_14", "justify_CI_15"}  # medication list not complete
+    signed = services.consultation_sign(
+        consultation=consultation,
+        by=consultation.clinician,
+        decision="eligible_override",
+        justifications={
+            "CI-05": "Re-measured; accepted.",
+            "CI-14": "Pharmacy record checked.",
+            "CI-15": "Pharmacy record checked.",
+            "CI-99": "ignored: not a finding",
+        },
+    )
+    assert set(signed.justifications) == {"CI-05", "CI-14", "CI-15"}
+
+
+def test_needs_review_cannot_be_signed_as_plain_eligible():
+    consultation = fill_clean_intake(ConsultationFactory(), bp_systolic_mmhg=150, bp_diastolic_mmhg=92)
+    with pytest.raises(services.SignRefused) as refused:
+        _sign(consultation, "eligible")
+    assert "justification" in refused.value.problems["decision"]
+
+
+def test_declining_an_eligible_patient_needs_a_reason():
+    consultation = fill_clean_intake(ConsultationFactory())
+    with pytest.raises(services.SignRefused) as refused:
+        _sign(consultation, "ineligible")
+    assert "decision_note" in refused.value.problems
+    assert _sign(consultation, "ineligible", decision_note="Prefers to try ECT first.").decision == "ineligible"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"consent_given": None}, "informed consent"),
+        ({"consent_document_version": ""}, "consent document version"),
+        ({"consent_signed_on": None}, "date consent was signed"),
+    ],
+)
+def test_proceeding_needs_recorded_consent(overrides, expected):
+    consultation = fill_clean_intake(ConsultationFactory(), **overrides)
+    with pytest.raises(services.SignRefused) as refused:
+        _sign(consultation, "eligible")
+    assert expected in refused.value.problems["consent"]
+
+
+def test_proceeding_needs_the_baseline_instruments_for_the_indication():
+    consultation = fill_clean_intake(ConsultationFactory(), indications=["ptsd", "crps"])
+    with pytest.raises(services.SignRefused) as refused:
+        _sign(consultation, "eligible")
+    assert "PCL-5" in refused.value.problems["instruments"]
+    assert "NRS" in refused.value.problems["instruments"]
+    record_baseline(consultation, "pcl5", [1] * 20)
+    record_baseline(consultation, "nrs_pain", [6])
+    assert _sign(consultation, "eligible").is_signed
+
+
+def test_a_positive_item_9_needs_the_cssrs_screener(clinician):
+    consultation = fill_clean_intake(ConsultationFactory(clinician=clinician))
+    record_baseline(consultation, "phq9", [2, 2, 1, 2, 1, 1, 1, 0, 1])
+    with pytest.raises(services.SignRefused) as refused:
+        services.consultation_sign(
+            consultation=consultation,
+            by=clinician,
+            decision="eligible_override",
+            justifications={"PD-03": "will do"},
+        )
+    assert "C-SSRS" in refused.value.problems["instruments"]
+
+
+def test_signing_clears_every_draft():
+    consultation = fill_clean_intake(ConsultationFactory())
+    services.consultation_draft_save(consultation=consultation, by=consultation.clinician, data={"x": ["1"]})
+    signed = _sign(consultation, "eligible")
+    assert not signed.drafts.exists()
+
+
+def test_a_stale_save_is_refused():
+    consultation = ConsultationFactory()
+    with pytest.raises(services.StaleConsultation):
+        services.consultation_save(
+            consultation=consultation,
+            by=consultation.clinician,
+            expected_version=consultation.version + 5,
+            changes={"presenting_problem": "x"},
+            complete=True,
+        )
+
+
+def test_an_autosave_from_a_page_older_than_my_own_save_is_refused():
+    consultation = fill_clean_intake(ConsultationFactory())  # version 2, saved by its clinician
+    with pytest.raises(services.StalePage):
+        services.consultation_draft_save(
+            consultation=consultation, by=consultation.clinician, data={"version": ["1"], "presenting_problem": ["x"]}
+        )
+
+
+def test_amendments_are_only_for_signed_consultations(clinician):
+    with pytest.raises(ValidationError):
+        services.amendment_add(
+            consultation=ConsultationFactory(), by=clinician, kind="amends", section="other", reason="r", text="t"
+        )
+
+
+# --- Plans -----------------------------------------------------------------------------
+
+
+def test_a_plan_needs_a_signed_consultation_that_proceeds():
+    draft = fill_clean_intake(ConsultationFactory())
+    with pytest.raises(ValidationError, match="Sign the consultation"):
+        plan_for(draft)
+    ineligible = signed_consultation(decision="ineligible")
+    with pytest.raises(ValidationError, match="not eligible"):
+        plan_for(ineligible)
+
+
+def test_a_plan_stays_inside_its_protocol():
+    consultation = signed_consultation()
+    with pytest.raises(ValidationError):
+        plan_for(consultation, dose=Decimal("0.75"))
+    with pytest.raises(ValidationError):
+        plan_for(consultation, indication="gad")
+    plan = plan_for(consultation)
+    assert plan.protocol == depression_protocol()
+    assert plan.dose_unit == "mg_per_kg"
+    assert plan.status == "draft"
+
+
+def test_the_plan_lifecycle_follows_its_table_and_records_who_and_when():
+    plan = plan_for(signed_consultation())
+    by = plan.created_by
+    for status in ("active", "on_hold", "active", "completed", "maintenance"):
+        plan = services.plan_transition(plan=plan, to_status=status, by=by, reason="patient travelling")
+    with pytest.raises(ValidationError):
+        services.plan_transition(plan=plan, to_status="draft", by=by)
+    with pytest.raises(ValidationError, match="reason"):
+        services.plan_transition(plan=plan, to_status="discontinued", by=by)
+    plan = services.plan_transition(plan=plan, to_status="discontinued", by=by, reason="Moved away")
+    changes = list(PlanStatusChange.objects.filter(plan=plan).values_list("to_status", flat=True))
+    assert changes == ["draft", "active", "on_hold", "active", "completed", "maintenance", "discontinued"]
+    assert AuditEvent.objects.filter(action="consultations.plan.discontinued", changes__reason="Moved away").exists()
+
+
+def test_a_patient_has_one_live_plan_at_a_time():
+    first = plan_for(signed_consultation())
+    services.plan_transition(plan=first, to_status="active", by=first.created_by)
+    second_consultation = fill_clean_intake(ConsultationFactory(patient=first.patient))
+    second_consultation = _sign(second_consultation, "eligible")
+    second = plan_for(second_consultation)
+    with pytest.raises(ValidationError, match="already has a live plan"):
+        services.plan_transition(plan=second, to_status="active", by=second.created_by)
+
+
+def test_infusions_read_the_active_plan_and_not_one_on_hold():
+    from consultations import selectors
+
+    draft = plan_for(signed_consultation())
+    plan = services.plan_transition(plan=draft, to_status="active", by=draft.created_by)
+    assert selectors.active_plan_for(plan.patient) == plan
+    held = services.plan_transition(plan=plan, to_status="on_hold", by=plan.created_by, reason="Holiday")
+    assert selectors.active_plan_for(plan.patient) is None
+    assert selectors.live_plan_for(plan.patient) == held

@@ -1,0 +1,325 @@
+"""Booking forms: they turn what the front desk typed into aware instants and model objects.
+
+Local wall times are read in the chosen location's zone (``rules.to_utc``), so a
+time the clocks skip is refused at the field and one they pass twice needs a choice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+
+from patients.models import Patient
+from patients.rules import mrn_is_valid
+from patients.selectors import patients_visible_to
+from scheduling import rules, selectors
+from scheduling.models import Weekday
+
+FOLD_HELP = "Only matters on the night the clocks go back."
+FOLD_CHOICES = [
+    ("", "—"),
+    ("0", "The first time (before the clocks go back)"),
+    ("1", "The second time (after the clocks go back)"),
+]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__({"step": 300, **(attrs or {})}, format="%H:%M")
+
+
+class ClinicianChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return str(obj)
+
+
+class ResourceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.location.name} · {obj.name}"
+
+
+def find_patient(text: str, *, user) -> Patient | None:
+    """A patient by MRN or record number, within what the user may see."""
+    text = (text or "").strip()
+    visible = patients_visible_to(user=user)
+    if text.isdigit() and len(text) < 12:
+        return visible.filter(pk=int(text)).first()
+    if mrn_is_valid(text):
+        return visible.filter(mrn__iexact=text).first()
+    return None
+
+
+class PatientMixin:
+    """A patient field that takes a record number or MRN (search results post the number)."""
+
+    def clean_patient(self):
+        # A typed MRN wins over a ticked search result (the user went out of the way to type it).
+        text = (self.data.get("patient_mrn") or "").strip()[:20] or self.cleaned_data.get("patient", "")
+        if not text:
+            raise ValidationError("Choose the patient: search by name, or type the MRN.")
+        patient = find_patient(text, user=self.user)
+        if patient is None:
+            raise ValidationError("No patient with that MRN or record number. Search by name and pick one.")
+        return patient
+
+
+def _fold(value: str) -> int | None:
+    return int(value) if value in ("0", "1") else None
+
+
+class WhenMixin:
+    """Turns date + local start time (+ optional end time or length) into UTC instants."""
+
+    date_field = "date"
+
+    def _instants(self, cleaned: dict) -> None:
+        location, day, wall = cleaned.get("location"), cleaned.get(self.date_field), cleaned.get("start_time")
+        if location is None or day is None or wall is None:
+            return
+        fold = _fold(cleaned.get("fold", ""))
+        try:
+            start = rules.to_utc(day, wall, location.time_zone, fold=fold)
+        except rules.NonexistentLocalTime as exc:
+            self.add_error("start_time", str(exc))
+            return
+        except rules.AmbiguousLocalTime as exc:
+            self.add_error("fold", str(exc))
+            return
+        cleaned["start"] = start
+        cleaned["end"] = None
+        end_wall = cleaned.get("end_time")
+        if end_wall is not None:
+            try:
+                end = rules.to_utc(day, end_wall, location.time_zone, fold=fold if fold is not None else 0)
+            except rules.LocalTimeError as exc:
+                self.add_error("end_time", str(exc))
+                return
+            if end <= start:
+                self.add_error("end_time", "The end must be after the start.")
+                return
+            cleaned["end"] = end
+        elif cleaned.get("minutes"):
+            cleaned["end"] = start + timedelta(minutes=cleaned["minutes"])
+        if start < timezone.now():
+            self.add_error(self.date_field, "That date and time have passed; new bookings must be in the future.")
+
+
+class BaseBookingForm(PatientMixin, WhenMixin, forms.Form):
+    patient = forms.CharField(label="Patient", max_length=20, required=False)
+    patient_q = forms.CharField(label="Find a patient", required=False, max_length=100)
+    appointment_type = forms.ModelChoiceField(queryset=selectors.active_types(), label="Appointment type")
+    location = forms.ModelChoiceField(queryset=selectors.active_locations())
+    start_time = forms.TimeField(label="Start (local time)", widget=TimeInput())
+    fold = forms.ChoiceField(
+        label="If that time happens twice", choices=FOLD_CHOICES, required=False, help_text=FOLD_HELP
+    )
+    minutes = forms.IntegerField(
+        label="Length (minutes)",
+        required=False,
+        min_value=5,
+        max_value=720,
+        help_text="Leave empty for the type's usual length (infusions: infusion + recovery).",
+    )
+    clinician = ClinicianChoiceField(queryset=selectors.clinicians(), required=False, empty_label="—")
+    resource = ResourceChoiceField(
+        label="Chair or room", queryset=selectors.bookable_resources(), required=False, empty_label="Any free one"
+    )
+    note = forms.CharField(required=False, max_length=300, label="Note for the front desk")
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+
+class BookingForm(BaseBookingForm):
+    date = forms.DateField(widget=DateInput())
+    end_time = forms.TimeField(
+        label="End (local time)", required=False, widget=TimeInput(), help_text="Optional; overrides the length."
+    )
+
+    field_order = [
+        "patient_q",
+        "patient",
+        "appointment_type",
+        "location",
+        "date",
+        "start_time",
+        "fold",
+        "end_time",
+        "minutes",
+        "clinician",
+        "resource",
+        "note",
+    ]
+
+    def clean(self):
+        cleaned = super().clean()
+        self._instants(cleaned)
+        return cleaned
+
+    def service_kwargs(self) -> dict:
+        c = self.cleaned_data
+        kwargs = {
+            "patient": c["patient"],
+            "appointment_type": c["appointment_type"],
+            "location": c["location"],
+            "start": c["start"],
+            "resource": c.get("resource"),
+            "clinician": c.get("clinician"),
+            "note": c.get("note", ""),
+        }
+        if c.get("end"):
+            kwargs["end"] = c["end"]
+        return kwargs
+
+
+class SeriesForm(BaseBookingForm):
+    first_date = forms.DateField(label="First date", widget=DateInput())
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=Weekday.choices,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        help_text="e.g. Monday, Wednesday and Friday for 6 infusions over 2 weeks [S6].",
+    )
+    count = forms.IntegerField(label="Number of appointments", min_value=1, max_value=24, initial=6)
+
+    date_field = "first_date"
+    field_order = [
+        "patient_q",
+        "patient",
+        "appointment_type",
+        "location",
+        "first_date",
+        "weekdays",
+        "count",
+        "start_time",
+        "fold",
+        "minutes",
+        "clinician",
+        "resource",
+        "note",
+    ]
+
+    def clean(self):
+        cleaned = super().clean()
+        location, first, wall = cleaned.get("location"), cleaned.get("first_date"), cleaned.get("start_time")
+        weekdays, count = cleaned.get("weekdays"), cleaned.get("count")
+        if None in (location, first, wall, count) or not weekdays:
+            return cleaned
+        if first < timezone.now().astimezone(location.zone).date():
+            self.add_error("first_date", "The first date has passed; a series must start today or later.")
+            return cleaned
+        cleaned["planned"] = rules.expand_weekly(
+            first_day=first,
+            weekdays=weekdays,
+            wall=wall,
+            count=count,
+            tz_name=location.time_zone,
+            fold=_fold(cleaned.get("fold", "")),
+        )
+        return cleaned
+
+    def minutes_value(self) -> int:
+        return self.cleaned_data.get("minutes") or self.cleaned_data["appointment_type"].minutes
+
+
+def parse_instant(value: str) -> datetime | None:
+    """An aware instant posted back by a page we rendered (ISO 8601 with offset), or None."""
+    try:
+        parsed = datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    return parsed if timezone.is_aware(parsed) else None
+
+
+class StatusForm(forms.Form):
+    to_status = forms.CharField(max_length=20)
+    reason = forms.CharField(required=False, max_length=200)
+    version = forms.IntegerField(required=False, min_value=1)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(attrs={"list": "cancel-reasons", "autocomplete": "off"}),
+        error_messages={"required": "Give a reason for the cancellation."},
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class RescheduleForm(WhenMixin, forms.Form):
+    date = forms.DateField(label="New date", widget=DateInput())
+    start_time = forms.TimeField(label="New start (local time)", widget=TimeInput())
+    fold = forms.ChoiceField(
+        label="If that time happens twice", choices=FOLD_CHOICES, required=False, help_text=FOLD_HELP
+    )
+    minutes = forms.IntegerField(label="Length (minutes)", required=False, min_value=5, max_value=720)
+    clinician = ClinicianChoiceField(queryset=selectors.clinicians(), required=False, empty_label="—")
+    resource = ResourceChoiceField(
+        label="Chair or room", queryset=selectors.bookable_resources(), required=False, empty_label="Any free one"
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, location, **kwargs):
+        self.location = location
+        super().__init__(*args, **kwargs)
+        self.fields["resource"].queryset = self.fields["resource"].queryset.filter(location=location)
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["location"] = self.location
+        self._instants(cleaned)
+        return cleaned
+
+
+class FindForm(forms.Form):
+    appointment_type = forms.ModelChoiceField(queryset=selectors.active_types(), label="Appointment type")
+    location = forms.ModelChoiceField(queryset=selectors.active_locations())
+    patient = forms.CharField(label="Patient (MRN or number)", required=False, max_length=20)
+    clinician = ClinicianChoiceField(queryset=selectors.clinicians(), required=False, empty_label="Anyone")
+    resource = ResourceChoiceField(
+        label="Chair or room", queryset=selectors.bookable_resources(), required=False, empty_label="Any"
+    )
+    from_date = forms.DateField(label="From", required=False, widget=DateInput())
+    minutes = forms.IntegerField(label="Length (minutes)", required=False, min_value=5, max_value=720)
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_patient(self):
+        text = self.cleaned_data.get("patient", "")
+        if not text:
+            return None
+        patient = find_patient(text, user=self.user)
+        if patient is None:
+            raise ValidationError("No patient with that MRN or record number.")
+        return patient
+
+
+# Service error keys that are not form field names.
+SERVICE_FIELD_MAP = {"start": "start_time", "end": "end_time", "to_status": None}
+
+
+def apply_service_error(form: forms.Form, error: ValidationError) -> None:
+    """Show a service refusal on the form, at the field it concerns when the form has that field."""
+    for key, messages in error.message_dict.items():
+        target = SERVICE_FIELD_MAP.get(key, key)
+        if target == "end_time" and target not in form.fields:
+            target = "minutes"
+        if target not in form.fields:
+            target = None
+        for message in messages:
+            form.add_error(target if target != NON_FIELD_ERRORS else None, message)

@@ -1,0 +1,451 @@
+"""The clinic calendar: places, resources, hours, and one row per appointment.
+
+The database, not the Python code, is the last word on double-booking: the
+exclusion constraints on :class:`Appointment` refuse two active bookings of one
+chair or room, of one patient, or of one clinician who cannot be in two places
+(security-reference R1). Services check first so that the user gets a helpful
+message; the constraints make the race harmless.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Func, Q
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. America/New_York).") from exc
+
+
+def _default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+class Weekday(models.IntegerChoices):
+    # datetime.date.weekday() numbering.
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class ResourceKind(models.TextChoices):
+    CHAIR = "chair", "Infusion chair"
+    ROOM = "room", "Consult room"
+
+
+class Location(models.Model):
+    """A clinic site. Wall-clock times of its bookings are read in its own time zone."""
+
+    name = models.CharField(max_length=120, unique=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default=_default_time_zone,
+        validators=[validate_time_zone],
+        help_text="IANA name, e.g. America/New_York. Opening hours and bookings are local to this zone.",
+    )
+    address = models.CharField(max_length=300, blank=True)
+    phone = PhoneNumberField(blank=True)
+    active = models.BooleanField(default=True)
+    # Clinic policy, not a clinical source: the clinical reference finds that
+    # monitoring practice varies a lot between clinics ([S83]) and gives no
+    # sourced nurse-to-chair ratio, so each site sets its own.
+    monitoring_capacity = models.PositiveSmallIntegerField(
+        "Chairs one monitoring clinician may watch at once (clinic policy)",
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+    )
+    # Clinic policy: how long after the start time a missing patient may be marked a no-show
+    # (clinical-reference §5.2 "after grace period"; no sourced number).
+    no_show_grace_minutes = models.PositiveSmallIntegerField(
+        "Minutes after the start before a no-show may be recorded (clinic policy)",
+        default=15,
+        validators=[MaxValueValidator(240)],
+    )
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("manage_locations", "Can manage locations, resources and hours")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class OpeningHours(models.Model):
+    """One opening window on a weekday; several rows make a split day (e.g. a lunch break)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["location", "weekday", "opens"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(closes__gt=F("opens")), name="openinghours_closes_after_opens"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Closure(models.Model):
+    """Whole local days a site is shut (holidays, training days, a burst pipe)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="closures")
+    starts_on = models.DateField()
+    ends_on = models.DateField(help_text="Last closed day (inclusive).")
+    reason = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["location", "starts_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="closure_ends_on_or_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.starts_on:%Y-%m-%d}–{self.ends_on:%Y-%m-%d})"
+
+
+class Resource(models.Model):
+    """An infusion chair or a consult room: bookable, one patient at a time."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="resources")
+    kind = models.CharField(max_length=10, choices=ResourceKind.choices)
+    name = models.CharField(max_length=60)
+    active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["location", "kind", "sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "name"], name="resource_name_unique_per_location"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClinicianHours(models.Model):
+    """When a clinician works at a site, by weekday (several rows for split shifts)."""
+
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="clinician_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    starts = models.TimeField()
+    ends = models.TimeField()
+
+    class Meta:
+        ordering = ["clinician", "weekday", "starts"]
+        verbose_name_plural = "clinician hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(ends__gt=F("starts")), name="clinicianhours_ends_after_starts"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.clinician} · {self.location} · {self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"
+        )
+
+
+class AppointmentType(models.Model):
+    class Code(models.TextChoices):
+        CONSULTATION = "consultation", "Intake consultation"
+        INFUSION = "infusion", "Infusion"
+        FOLLOW_UP = "follow_up", "Follow-up"
+        BOOSTER = "booster", "Booster / maintenance infusion"
+
+    class NeedsResource(models.TextChoices):
+        CHAIR = "chair", "Infusion chair"
+        ROOM = "room", "Consult room"
+        NONE = "none", "Nothing (e.g. telehealth)"
+
+    class Colour(models.TextChoices):
+        BLUE = "blue", "Blue"
+        PURPLE = "purple", "Purple"
+        TEAL = "teal", "Teal"
+        AMBER = "amber", "Amber"
+        ROSE = "rose", "Rose"
+        GREY = "grey", "Grey"
+
+    code = models.CharField(max_length=20, choices=Code.choices, unique=True)
+    name = models.CharField(max_length=80)
+    default_minutes = models.PositiveSmallIntegerField(
+        default=60,
+        validators=[MinValueValidator(5), MaxValueValidator(720)],
+        help_text="Length of a booking when the type has no infusion and recovery times.",
+    )
+    infusion_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text="Chair types only. 0.5 mg/kg over 40 min is the most studied protocol [S2][S3].",
+    )
+    recovery_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(600)],
+        help_text="Chair types only: observation after the infusion (clinic policy; no sourced IV default).",
+    )
+    resource_kind = models.CharField(max_length=10, choices=NeedsResource.choices, default=NeedsResource.ROOM)
+    clinician_exclusive = models.BooleanField(
+        default=True,
+        help_text="The clinician cannot be in two places (intake consultation). Off for monitored infusions, "
+        "where the location's monitoring capacity applies instead.",
+    )
+    requires_escort = models.BooleanField(
+        default=False,
+        help_text="Patients must leave with a responsible adult after sedation [S26]; front desk confirms the escort.",
+    )
+    colour = models.CharField(max_length=10, choices=Colour.choices, default=Colour.BLUE)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resource_kind="chair") | Q(infusion_minutes__isnull=True, recovery_minutes__isnull=True),
+                name="appointmenttype_infusion_times_only_for_chairs",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def minutes(self) -> int:
+        """Default booking length: chair time is infusion plus recovery."""
+        from scheduling.rules import default_minutes
+
+        return default_minutes(
+            default=self.default_minutes, infusion=self.infusion_minutes, recovery=self.recovery_minutes
+        )
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.minutes)
+
+
+class AppointmentStatus(models.TextChoices):
+    # FHIR Appointment.status vocabulary where it fits [S126]; Bahmni's arrived ≈ checked_in [S63].
+    BOOKED = "booked", "Booked"
+    CONFIRMED = "confirmed", "Confirmed"
+    CHECKED_IN = "checked_in", "Checked in"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+    ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+
+
+MAX_APPOINTMENT_LENGTH = timedelta(hours=12)
+
+# The statuses that hold a slot; the exclusion constraints apply to these only.
+ACTIVE_STATUSES = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_PROGRESS,
+)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Series(models.Model):
+    """Several appointments booked together, e.g. an induction series of six infusions.
+
+    Each occurrence is its own :class:`Appointment` row, so editing or cancelling
+    one never touches the others (the OpenEMR #3661 lesson, clinical-reference §1.2).
+    The local wall time and zone are kept because that is what the series means.
+    """
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointment_series")
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    local_time = models.TimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    weekdays = models.CharField(max_length=20, blank=True, help_text="Comma-separated weekday numbers, Monday = 0.")
+    planned_count = models.PositiveSmallIntegerField(default=0)
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "series"
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type} series #{self.pk}"
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+def _no_overlap(field: str, name: str, condition: Q) -> ExclusionConstraint:
+    return ExclusionConstraint(
+        name=name,
+        expressions=[
+            (field, RangeOperators.EQUAL),
+            # Half-open [start, end): a booking ending at 10:00 and one starting at 10:00 do not collide.
+            (
+                TsTzRange("start", "end", RangeBoundary(inclusive_lower=True, inclusive_upper=False)),
+                RangeOperators.OVERLAPS,
+            ),
+        ],
+        condition=condition,
+        violation_error_message="That slot was just taken.",
+    )
+
+
+_ACTIVE = Q(status__in=[s.value for s in ACTIVE_STATUSES])
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Appointment(models.Model):
+    """One occurrence: a patient, a time, a place, and who sees them.
+
+    Instants are stored in UTC; the location's zone turns them into wall time.
+    Change it only through ``scheduling.services`` (status moves are recorded,
+    audited and version-checked there).
+    """
+
+    Status = AppointmentStatus
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="scheduled_appointments",
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    rescheduled_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rescheduled_to"
+    )
+    series = models.ForeignKey(Series, null=True, blank=True, on_delete=models.PROTECT, related_name="occurrences")
+    # Copied from the type at booking: an exclusion constraint cannot join to another table.
+    clinician_exclusive = models.BooleanField(default=True)
+    escort_confirmed_at = models.DateTimeField(null=True, blank=True)
+    escort_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        permissions = [
+            ("manage_bookings", "Can move and cancel appointments and record no-shows"),
+            ("mark_entered_in_error", "Can mark an appointment as entered in error"),
+            ("subscribe_calendar_feed", "Can have a private calendar feed of own appointments"),
+        ]
+        indexes = [
+            models.Index(fields=["location", "start"], name="appointment_location_start"),
+            models.Index(fields=["patient", "start"], name="appointment_patient_start"),
+            models.Index(fields=["clinician", "start"], name="appointment_clinician_start"),
+            models.Index(fields=["resource", "start"], name="appointment_resource_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_end_after_start"),
+            # Also what lets overlap queries use an index: a booking that overlaps [a, b)
+            # starts after a - 12 h.
+            models.CheckConstraint(
+                condition=Q(end__lte=F("start") + MAX_APPOINTMENT_LENGTH), name="appointment_at_most_12_hours"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AppointmentStatus.CANCELLED) | ~Q(cancel_reason=""),
+                name="appointment_cancel_has_reason",
+            ),
+            _no_overlap("resource", "appointment_no_overlap_resource", _ACTIVE),
+            _no_overlap("patient", "appointment_no_overlap_patient", _ACTIVE),
+            _no_overlap("clinician", "appointment_no_overlap_clinician", _ACTIVE & Q(clinician_exclusive=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+
+class AppointmentStatusChange(models.Model):
+    """Who moved an appointment from one status to another, when and why (append-only)."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=AppointmentStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=AppointmentStatus.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["appointment", "at", "id"]
+        indexes = [models.Index(fields=["appointment", "at"], name="statuschange_appointment_at")]
+        triggers = [
+            pgtrigger.Protect(name="statuschange_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class CalendarFeed(models.Model):
+    """A clinician's private iCalendar feed. Only a hash of the secret is stored."""
+
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinician"], condition=Q(revoked_at__isnull=True), name="calendarfeed_one_live_per_clinician"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Feed of {self.clinician} ({'revoked' if self.revoked_at else 'live'})"

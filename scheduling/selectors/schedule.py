@@ -1,0 +1,334 @@
+"""The calendar read model (day grid, week table), people's lists and the feed: fixed query counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from patients.models import Patient
+from scheduling import rules
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    CalendarFeed,
+    ClinicianHours,
+    Location,
+    Resource,
+)
+from scheduling.selectors.availability import active_locations, closed_days, closures_between, opening_windows
+
+HIDDEN_BY_DEFAULT = [AppointmentStatus.CANCELLED.value, AppointmentStatus.ENTERED_IN_ERROR.value]
+RELATED = ("patient", "appointment_type", "location", "resource", "clinician")
+# What calendar lists show of a patient. The rest of the row is deferred: loading three
+# phone numbers per booking (parsed by phonenumbers) was most of a busy week view's time.
+PATIENT_SHOWN = {
+    "id",
+    "mrn",
+    "legal_first_name",
+    "legal_last_name",
+    "preferred_name",
+    "date_of_birth",
+    "status",
+    "escort_name",
+}
+
+
+def lean(queryset: QuerySet[Appointment]) -> QuerySet[Appointment]:
+    unused = [f"patient__{f.name}" for f in Patient._meta.concrete_fields if f.name not in PATIENT_SHOWN]
+    return queryset.select_related(*RELATED).defer(*unused, "location__phone", "location__address")
+
+
+# --- Calendar read model ----------------------------------------------------------
+
+SLOT_MINUTES = 5  # one grid row
+BOOKING_LINK_MINUTES = 30  # empty-slot links on the day grid
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    sublabel: str = ""
+    resource: Resource | None = None
+    clinician: Any = None
+    items: list[Any] = field(default_factory=list)
+    lanes: int = 1
+    by_day: dict[date, list[Appointment]] = field(default_factory=dict)
+
+    @property
+    def booking_query(self) -> str:
+        """What an empty slot in this column pre-fills on the booking form."""
+        if self.resource is not None:
+            return f"&resource={self.resource.pk}"
+        if self.clinician is not None:
+            return f"&clinician={self.clinician.pk}"
+        return ""
+
+
+@dataclass
+class GridItem:
+    appointment: Appointment
+    row: int
+    span: int
+    lane: int
+
+    @property
+    def css(self) -> str:
+        # Placement as class names (no inline styles under the CSP); strings, so the
+        # template does not run number localisation hundreds of times.
+        return f"gr-s{self.row} gr-n{self.span} lane-{self.lane}"
+
+
+@dataclass
+class CalendarData:
+    location: Location
+    days: list[date]
+    columns: list[Column]
+    appointments: list[Appointment]
+    opening: dict[int, list[rules.Window]]
+    closed: dict[date, str]
+    grid_start: time = time(8)
+    grid_rows: int = 0
+    hour_rows: list[tuple[str, str]] = field(default_factory=list)
+    now_row: int | None = None
+    link_rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def fill_css(self) -> str:
+        return f"gr-s{self.grid_rows} gr-n1"
+
+    @property
+    def now_css(self) -> str:
+        return f"gr-s{self.now_row} gr-n1" if self.now_row else ""
+
+
+def appointments_between(
+    *, location: Location, start: datetime, end: datetime, include_hidden: bool = False
+) -> QuerySet[Appointment]:
+    qs = lean(Appointment.objects.filter(location=location, start__gte=start, start__lt=end))
+    if not include_hidden:
+        qs = qs.exclude(status__in=HIDDEN_BY_DEFAULT)
+    return qs.order_by("start", "id")
+
+
+def _columns(location: Location, group_by: str, appointments: list[Appointment]) -> list[Column]:
+    columns: list[Column] = []
+    if group_by == "clinicians":
+        people: dict[int, Any] = {}
+        for hours in (
+            ClinicianHours.objects.filter(location=location)
+            .select_related("clinician")
+            .order_by("clinician__last_name", "clinician__first_name")
+        ):
+            people.setdefault(hours.clinician_id, hours.clinician)
+        for appt in appointments:
+            if appt.clinician_id is not None:
+                people.setdefault(appt.clinician_id, appt.clinician)
+        columns = [Column(key=f"c{pk}", label=str(user), clinician=user) for pk, user in people.items()]
+        if any(a.clinician_id is None for a in appointments):
+            columns.append(Column(key="c-none", label="No clinician yet"))
+        return columns
+    resources = list(Resource.objects.filter(location=location).order_by("kind", "sort_order", "name"))
+    used = {a.resource_id for a in appointments}
+    columns = [
+        Column(key=f"r{r.pk}", label=r.name, sublabel=r.get_kind_display(), resource=r)
+        for r in resources
+        if r.active or r.pk in used
+    ]
+    if any(a.resource_id is None for a in appointments):
+        columns.append(Column(key="r-none", label="No chair or room"))
+    return columns
+
+
+def _column_key(appt: Appointment, group_by: str) -> str:
+    if group_by == "clinicians":
+        return f"c{appt.clinician_id}" if appt.clinician_id else "c-none"
+    return f"r{appt.resource_id}" if appt.resource_id else "r-none"
+
+
+def calendar(
+    *,
+    location: Location,
+    start_day: date,
+    days: int,
+    group_by: str = "resources",
+    include_hidden: bool = False,
+    now: datetime | None = None,
+) -> CalendarData:
+    """The day grid (days=1) or the week table (days=7) of one location. Fixed query count."""
+    tz_name = location.time_zone
+    zone = location.zone
+    day_list = [start_day + timedelta(days=i) for i in range(days)]
+    range_start, _ = rules.local_day_bounds(day_list[0], tz_name)
+    _, range_end = rules.local_day_bounds(day_list[-1], tz_name)
+    appointments = list(
+        appointments_between(location=location, start=range_start, end=range_end, include_hidden=include_hidden)
+    )
+    data = CalendarData(
+        location=location,
+        days=day_list,
+        columns=_columns(location, group_by, appointments),
+        appointments=appointments,
+        opening=opening_windows(location),
+        closed=closed_days(closures_between(location, day_list[0], day_list[-1]), day_list[0], day_list[-1]),
+    )
+    by_key = {c.key: c for c in data.columns}
+    for appt in appointments:
+        column = by_key.get(_column_key(appt, group_by))
+        if column is not None:
+            column.by_day.setdefault(appt.start.astimezone(zone).date(), []).append(appt)
+    if days == 1:
+        _lay_out_day(data, now=now)
+    return data
+
+
+def _lay_out_day(data: CalendarData, *, now: datetime | None) -> None:
+    """Rows of 5 minutes from the first opening hour (or earlier booking) to the last."""
+    zone = data.location.zone
+    day = data.days[0]
+    windows = data.opening.get(day.weekday(), [])
+    first = min([w[0] for w in windows] + [a.start.astimezone(zone).time() for a in data.appointments], default=time(8))
+    last_minutes = max(
+        [w[1].hour * 60 + w[1].minute for w in windows]
+        + [_wall_minutes(a.end.astimezone(zone), day) for a in data.appointments],
+        default=18 * 60,
+    )
+    start_minutes = first.hour * 60
+    end_minutes = min(24 * 60, -(-last_minutes // 60) * 60)
+    if end_minutes <= start_minutes:
+        end_minutes = start_minutes + 60
+    data.grid_start = time(first.hour)
+    data.grid_rows = (end_minutes - start_minutes) // SLOT_MINUTES
+    data.hour_rows = [
+        (f"gr-s{1 + (m - start_minutes) // SLOT_MINUTES} gr-n12", _hour_label(m // 60))
+        for m in range(start_minutes, end_minutes, 60)
+    ]
+    # (grid placement, "HH:MM" for the booking form, "9:30 AM" for people): formatted once for every column.
+    data.link_rows = [
+        (
+            f"gr-s{1 + (m - start_minutes) // SLOT_MINUTES} gr-n{BOOKING_LINK_MINUTES // SLOT_MINUTES}",
+            f"{m // 60:02d}:{m % 60:02d}",
+            rules.clock(time(m // 60, m % 60)),
+        )
+        for m in range(start_minutes, end_minutes, BOOKING_LINK_MINUTES)
+        if any(w[0] <= time(m // 60, m % 60) < w[1] for w in windows)
+    ]
+    if now is not None:
+        local_now = now.astimezone(zone)
+        minutes = local_now.hour * 60 + local_now.minute
+        if local_now.date() == day and start_minutes <= minutes < end_minutes:
+            data.now_row = 1 + (minutes - start_minutes) // SLOT_MINUTES
+    for column in data.columns:
+        lanes_end: list[datetime] = []
+        for appt in column.by_day.get(day, []):
+            local_start = appt.start.astimezone(zone)
+            row_minutes = local_start.hour * 60 + local_start.minute - start_minutes
+            span_minutes = max(
+                SLOT_MINUTES, _wall_minutes(appt.end.astimezone(zone), day) - (row_minutes + start_minutes)
+            )
+            lane = next((i for i, end in enumerate(lanes_end) if end <= appt.start), None)
+            if lane is None:
+                lanes_end.append(appt.end)
+                lane = len(lanes_end) - 1
+            else:
+                lanes_end[lane] = appt.end
+            row = 1 + max(0, row_minutes) // SLOT_MINUTES
+            span = max(1, min(-(-span_minutes // SLOT_MINUTES), data.grid_rows - row + 1))
+            column.items.append(GridItem(appointment=appt, row=row, span=span, lane=lane + 1))
+        column.lanes = max(1, len(lanes_end))
+
+
+def _hour_label(hour: int) -> str:
+    return f"{hour % 12 or 12} {'AM' if hour < 12 else 'PM'}"
+
+
+def _wall_minutes(local: datetime, day: date) -> int:
+    """Minutes since local midnight of ``day`` (24:00 for a booking ending at midnight)."""
+    if local.date() > day:
+        return 24 * 60
+    return local.hour * 60 + local.minute
+
+
+# --- Lists for people ---------------------------------------------------------------
+
+
+def appointments_on(*, day: date, locations: Iterable[Location], **filters: Any) -> QuerySet[Appointment]:
+    """Appointments starting on a local day, each location in its own zone."""
+    when = Q(pk__in=[])
+    for location in locations:
+        start, end = rules.local_day_bounds(day, location.time_zone)
+        when |= Q(location=location, start__gte=start, start__lt=end)
+    return lean(Appointment.objects.filter(when, **filters)).order_by("start", "id")
+
+
+def front_desk_day(*, today: date) -> dict[str, Any]:
+    """Today's arrivals, tomorrow's list, and who still lacks an escort confirmation. Three queries."""
+    locations = list(active_locations())
+    tomorrow = today + timedelta(days=1)
+    shown = ~Q(status__in=HIDDEN_BY_DEFAULT)
+    arrivals = list(appointments_on(day=today, locations=locations).filter(shown))
+    upcoming = list(appointments_on(day=tomorrow, locations=locations).filter(shown))
+    escort_missing = [
+        a
+        for a in arrivals + upcoming
+        if a.appointment_type.requires_escort and a.is_active and a.escort_confirmed_at is None
+    ]
+    return {"arrivals": arrivals, "tomorrow": upcoming, "escort_missing": escort_missing}
+
+
+def clinician_day(*, clinician, today: date) -> list[Appointment]:
+    locations = list(active_locations())
+    return list(
+        appointments_on(day=today, locations=locations, clinician=clinician).exclude(status__in=HIDDEN_BY_DEFAULT)
+    )
+
+
+def patient_appointments(*, patient: Patient, now: datetime, past_limit: int = 20) -> dict[str, list[Appointment]]:
+    """Upcoming (all of them, soonest first) and the most recent past appointments. Two queries."""
+    base = lean(Appointment.objects.filter(patient=patient))
+    upcoming = list(base.filter(start__gte=now).order_by("start", "id")[:100])
+    past = list(base.filter(start__lt=now).order_by("-start", "-id")[:past_limit])
+    return {"upcoming": upcoming, "past": past}
+
+
+def appointment_detail(pk: int) -> Appointment | None:
+    return (
+        Appointment.objects.select_related(
+            *RELATED, "rescheduled_from", "rescheduled_to", "series", "escort_confirmed_by", "created_by"
+        )
+        .prefetch_related("status_changes__by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+# --- Calendar feed ------------------------------------------------------------------
+
+
+def live_feed(*, clinician) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(clinician=clinician, revoked_at__isnull=True).first()
+
+
+def feed_by_token_hash(token_hash: str) -> CalendarFeed | None:
+    return (
+        CalendarFeed.objects.filter(token_hash=token_hash, revoked_at__isnull=True, clinician__is_active=True)
+        .select_related("clinician")
+        .first()
+    )
+
+
+def feed_appointments(*, clinician, now: datetime, days_back: int = 30, days_ahead: int = 120) -> list[Appointment]:
+    return list(
+        Appointment.objects.filter(
+            clinician=clinician,
+            start__gte=now - timedelta(days=days_back),
+            start__lt=now + timedelta(days=days_ahead),
+        )
+        .exclude(status=AppointmentStatus.ENTERED_IN_ERROR)
+        .select_related("patient", "appointment_type", "location", "resource")
+        .order_by("start")[:2000]
+    )

@@ -1,0 +1,539 @@
+"""Writes to the calendar. Each service is atomic, checks permissions and rules, and audits.
+
+Other apps (consultations, infusions) book and move appointments only through
+these functions. Refusals are :class:`SchedulingError` (a ``ValidationError``
+keyed by the field at fault), so a form can show them where the user typed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts import audit
+from patients.models import Patient
+from scheduling import rules, selectors
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    AppointmentType,
+    CalendarFeed,
+    Location,
+    Resource,
+    Series,
+)
+
+AUDIT_CATEGORY = "scheduling"
+SLOT_TAKEN = "That slot was just taken."
+# Namespace of the per-clinician advisory lock (pg_advisory_xact_lock(int, int)).
+_CLINICIAN_LOCK_NAMESPACE = 0x5C4E
+
+
+class SchedulingError(ValidationError):
+    """A booking or move the rules refuse; ``message_dict`` keys name the field at fault."""
+
+    def __init__(self, problems: dict[str, list[str]] | str):
+        if isinstance(problems, str):
+            problems = {NON_FIELD_ERRORS: [problems]}
+        super().__init__(problems)
+
+
+class SlotTaken(SchedulingError):
+    """The time is no longer free (another booking, maybe committed a moment ago)."""
+
+    def __init__(self, message: str, *, field: str = "start", conflict: str = "", alternatives=()):
+        super().__init__({field: [message]})
+        self.conflict = conflict
+        self.alternatives: list[rules.Slot] = list(alternatives)
+
+
+class StaleAppointment(SchedulingError):
+    """Someone else changed the appointment since the user loaded it (optimistic lock, R2)."""
+
+
+class SeriesConflicts(SchedulingError):
+    """Some occurrences of a series cannot be booked; nothing was saved."""
+
+    def __init__(self, checks: list[selectors.OccurrenceCheck]):
+        failing = [c for c in checks if not c.ok]
+        super().__init__(f"{len(failing)} of {len(checks)} occurrences cannot be booked as planned; nothing was saved.")
+        self.checks = checks
+
+
+def _require(by, perm: str) -> None:
+    if by is None or not by.has_perm(perm):
+        raise PermissionDenied
+
+
+def _lock_clinician(clinician) -> None:
+    """Serialise bookings of one clinician so that a capacity count cannot race (R1)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [_CLINICIAN_LOCK_NAMESPACE, clinician.pk % 2_147_483_647]
+        )
+
+
+def _constraint_conflict(exc: IntegrityError) -> str | None:
+    """Which exclusion constraint refused the insert: 'resource', 'patient', 'clinician' or None."""
+    name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
+    for kind in ("resource", "patient", "clinician"):
+        if name == f"appointment_no_overlap_{kind}":
+            return kind
+    return None
+
+
+def _record_move(appointment: Appointment, *, from_status: str, by, at: datetime, reason: str = "") -> None:
+    AppointmentStatusChange.objects.create(
+        appointment=appointment, from_status=from_status, to_status=appointment.status, by=by, at=at, reason=reason
+    )
+
+
+def _alternatives(appointment_type, location, start, minutes, patient, clinician, resource, ignore_ids=()):
+    return selectors.find_available(
+        appointment_type=appointment_type,
+        location=location,
+        after=max(start, timezone.now()),
+        minutes=minutes,
+        patient=patient,
+        clinician=clinician,
+        resource=resource,
+        limit=5,
+        ignore_ids=ignore_ids,
+    )
+
+
+# --- Booking ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    patient: Patient,
+    appointment_type: AppointmentType,
+    location: Location,
+    start: datetime,
+    by,
+    minutes: int | None = None,
+    end: datetime | None = None,
+    resource: Resource | None = None,
+    clinician=None,
+    series: Series | None = None,
+    note: str = "",
+    rescheduled_from: Appointment | None = None,
+) -> Appointment:
+    """Book one appointment, or raise :class:`SchedulingError` / :class:`SlotTaken`.
+
+    ``start``/``end`` are aware instants (convert local wall times with
+    ``rules.to_utc`` first). Without ``end``, the length is ``minutes`` or the
+    type's default (for infusions: infusion + recovery). Without ``resource``,
+    the first free chair or room of the right kind is taken.
+    """
+    _require(by, "scheduling.add_appointment")
+    if timezone.is_naive(start) or (end is not None and timezone.is_naive(end)):
+        raise ValueError("appointment_book needs aware datetimes")
+    now = timezone.now()
+    minutes = minutes or appointment_type.minutes
+    end = end or start + timedelta(minutes=minutes)
+    problems = selectors.booking_problems(
+        patient=patient,
+        appointment_type=appointment_type,
+        location=location,
+        start=start,
+        end=end,
+        resource=resource,
+        clinician=clinician,
+        now=now,
+    )
+    if problems:
+        raise SchedulingError(problems)
+    exclusive = appointment_type.clinician_exclusive
+    length = int((end - start).total_seconds() // 60)
+
+    def taken(field_name: str, message: str, conflict: str) -> SlotTaken:
+        return SlotTaken(
+            message,
+            field=field_name,
+            conflict=conflict,
+            alternatives=_alternatives(appointment_type, location, start, length, patient, clinician, resource),
+        )
+
+    clash = selectors.overlap_conflict(
+        patient=patient, start=start, end=end, resource=resource, clinician=clinician, clinician_exclusive=exclusive
+    )
+    if clash:
+        raise taken(clash[0], clash[1], clash[0])
+
+    if clinician is not None:
+        _lock_clinician(clinician)
+        exclusive_busy, monitoring_busy = selectors.clinician_busy(clinician, start, end)
+        load = rules.clinician_load_problem(
+            new=(start, end),
+            new_is_exclusive=exclusive,
+            exclusive_busy=exclusive_busy,
+            monitoring_busy=monitoring_busy,
+            capacity=location.monitoring_capacity,
+        )
+        if load:
+            raise taken("clinician", load, "clinician")
+
+    if resource is not None or appointment_type.resource_kind == AppointmentType.NeedsResource.NONE:
+        candidates: list[Resource | None] = [resource]
+    else:
+        candidates = selectors.free_resources(
+            location=location, kind=appointment_type.resource_kind, start=start, end=end
+        )[:5]
+        if not candidates:
+            kind = selectors.resource_kind_label(appointment_type.resource_kind)
+            raise taken("start", f"No {kind} is free at that time.", "resource")
+
+    appointment = None
+    for candidate in candidates:
+        appointment = Appointment(
+            patient=patient,
+            appointment_type=appointment_type,
+            location=location,
+            resource=candidate,
+            clinician=clinician,
+            start=start,
+            end=end,
+            clinician_exclusive=exclusive,
+            series=series,
+            note=note,
+            rescheduled_from=rescheduled_from,
+            created_by=by,
+        )
+        try:
+            with transaction.atomic():
+                appointment.save(force_insert=True)
+            break
+        except IntegrityError as exc:
+            conflict = _constraint_conflict(exc)
+            if conflict is None:
+                raise
+            # A chair we picked ourselves was taken in the meantime: try the next free one.
+            if conflict == "resource" and resource is None and candidate is not candidates[-1]:
+                continue
+            field_name = {"resource": "start"}.get(conflict, conflict)
+            raise taken(field_name, SLOT_TAKEN, conflict) from exc
+
+    _record_move(appointment, from_status="", by=by, at=now)
+    audit.record(
+        actor=by,
+        action="scheduling.appointment.booked",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=appointment,
+        patient=patient,
+        changes={
+            "type": appointment_type.code,
+            "location": location.pk,
+            "resource": appointment.resource_id,
+            "clinician": appointment.clinician_id,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "series": series.pk if series else None,
+            "rescheduled_from": rescheduled_from.pk if rescheduled_from else None,
+        },
+    )
+    return appointment
+
+
+# --- Status moves -----------------------------------------------------------------
+
+
+def _lock(appointment: Appointment, expected_version: int | None) -> Appointment:
+    locked = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("location", "patient", "appointment_type")
+        .get(pk=appointment.pk)
+    )
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleAppointment(
+            f"Someone else changed this appointment a moment ago (it is now {locked.get_status_display().lower()}). "
+            "Reload and try again."
+        )
+    return locked
+
+
+@transaction.atomic
+def appointment_transition(
+    *,
+    appointment: Appointment,
+    to_status: str,
+    by,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Appointment:
+    """Move an appointment along the table in ``rules.TRANSITIONS``; record who, when and why."""
+    if to_status not in rules.TRANSITION_PERMISSION:
+        raise SchedulingError({"to_status": ["Unknown status."]})
+    _require(by, rules.TRANSITION_PERMISSION[to_status])
+    locked = _lock(appointment, expected_version)
+    now = timezone.now()
+    reason = reason.strip()[:200]
+    problem = rules.transition_problem(
+        current=locked.status,
+        target=to_status,
+        reason=reason,
+        start=locked.start,
+        at=now,
+        tz_name=locked.location.time_zone,
+        no_show_grace_minutes=locked.location.no_show_grace_minutes,
+    )
+    if problem:
+        field_name = "reason" if problem.startswith("Give a reason") else NON_FIELD_ERRORS
+        raise SchedulingError({field_name: [problem]})
+    from_status = locked.status
+    locked.status = to_status
+    fields = ["status", "version", "updated_at"]
+    if to_status == AppointmentStatus.CANCELLED:
+        locked.cancel_reason = reason
+        fields.append("cancel_reason")
+    locked.version += 1
+    locked.save(update_fields=fields)
+    _record_move(locked, from_status=from_status, by=by, at=now, reason=reason)
+    audit.record(
+        actor=by,
+        action=f"scheduling.appointment.{to_status}",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes={"status": [from_status, to_status], **({"reason": reason} if reason else {})},
+    )
+    return locked
+
+
+def appointment_cancel(
+    *, appointment: Appointment, by, reason: str, expected_version: int | None = None
+) -> Appointment:
+    return appointment_transition(
+        appointment=appointment,
+        to_status=AppointmentStatus.CANCELLED,
+        by=by,
+        reason=reason,
+        expected_version=expected_version,
+    )
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    by,
+    start: datetime,
+    minutes: int | None = None,
+    end: datetime | None = None,
+    resource: Resource | None = None,
+    clinician=None,
+    expected_version: int | None = None,
+) -> Appointment:
+    """Cancel the old row (reason "rescheduled") and book a new one linked to it, atomically.
+
+    The old booking is released first, so the new time may overlap the old one
+    (moving a visit 30 minutes later). If the new slot is refused, nothing changes.
+    """
+    _require(by, "scheduling.manage_bookings")
+    locked = _lock(appointment, expected_version)
+    if locked.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED):
+        raise SchedulingError(f"A {locked.get_status_display().lower()} appointment cannot be moved.")
+    now = timezone.now()
+    from_status = locked.status
+    locked.status = AppointmentStatus.CANCELLED
+    locked.cancel_reason = rules.RESCHEDULED_REASON
+    locked.version += 1
+    locked.save(update_fields=["status", "cancel_reason", "version", "updated_at"])
+    _record_move(locked, from_status=from_status, by=by, at=now, reason=rules.RESCHEDULED_REASON)
+    if end is None:
+        end = start + timedelta(minutes=minutes or locked.minutes)
+    new = appointment_book(
+        patient=locked.patient,
+        appointment_type=locked.appointment_type,
+        location=locked.location,
+        start=start,
+        end=end,
+        by=by,
+        resource=resource,
+        clinician=clinician,
+        series=locked.series,
+        note=locked.note,
+        rescheduled_from=locked,
+    )
+    audit.record(
+        actor=by,
+        action="scheduling.appointment.rescheduled",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes={
+            "status": [from_status, AppointmentStatus.CANCELLED],
+            "start": [locked.start.isoformat(), new.start.isoformat()],
+            "replaced_by": new.pk,
+        },
+    )
+    return new
+
+
+@transaction.atomic
+def appointment_confirm_escort(
+    *, appointment: Appointment, by, confirmed: bool = True, expected_version: int | None = None
+) -> Appointment:
+    """Record that the patient's escort home is arranged (or take it back)."""
+    _require(by, "scheduling.change_appointment")
+    locked = _lock(appointment, expected_version)
+    if not locked.is_active:
+        raise SchedulingError("Only upcoming or current appointments need an escort confirmation.")
+    before = locked.escort_confirmed_at
+    locked.escort_confirmed_at = timezone.now() if confirmed else None
+    locked.escort_confirmed_by = by if confirmed else None
+    locked.version += 1
+    locked.save(update_fields=["escort_confirmed_at", "escort_confirmed_by", "version", "updated_at"])
+    audit.record(
+        actor=by,
+        action="scheduling.appointment.escort_confirmed" if confirmed else "scheduling.appointment.escort_unconfirmed",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes={"escort_confirmed": [before is not None, confirmed]},
+    )
+    return locked
+
+
+# --- Series -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def series_book(
+    *,
+    patient: Patient,
+    appointment_type: AppointmentType,
+    location: Location,
+    occurrences: Sequence[rules.PlannedOccurrence],
+    by,
+    minutes: int | None = None,
+    resource: Resource | None = None,
+    clinician=None,
+    note: str = "",
+    local_time: time | None = None,
+    weekdays: Sequence[int] = (),
+) -> Series:
+    """Book every occurrence as its own appointment, all or nothing.
+
+    A dry run (``selectors.series_check``) first reports each occurrence that
+    cannot be booked, with alternatives; only when all pass are the rows
+    inserted, and the exclusion constraints still have the final word.
+    """
+    _require(by, "scheduling.add_appointment")
+    if not occurrences:
+        raise SchedulingError("A series needs at least one occurrence.")
+    minutes = minutes or appointment_type.minutes
+    now = timezone.now()
+    checks = selectors.series_check(
+        patient=patient,
+        appointment_type=appointment_type,
+        location=location,
+        occurrences=occurrences,
+        minutes=minutes,
+        resource=resource,
+        clinician=clinician,
+        now=now,
+    )
+    if any(not c.ok for c in checks):
+        raise SeriesConflicts(checks)
+    series = Series.objects.create(
+        patient=patient,
+        appointment_type=appointment_type,
+        location=location,
+        local_time=local_time,
+        time_zone=location.time_zone,
+        weekdays=",".join(str(w) for w in weekdays),
+        planned_count=len(occurrences),
+        note=note,
+        created_by=by,
+    )
+    for check in checks:
+        try:
+            appointment_book(
+                patient=patient,
+                appointment_type=appointment_type,
+                location=location,
+                start=check.start,
+                minutes=minutes,
+                by=by,
+                resource=resource,
+                clinician=clinician,
+                series=series,
+                note=note,
+            )
+        except SchedulingError as exc:
+            check.problems = [m for messages in exc.message_dict.values() for m in messages]
+            check.alternatives = getattr(exc, "alternatives", [])
+            raise SeriesConflicts(checks) from exc
+    audit.record(
+        actor=by,
+        action="scheduling.series.booked",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=series,
+        patient=patient,
+        changes={"type": appointment_type.code, "occurrences": len(occurrences)},
+    )
+    return series
+
+
+# --- Calendar feeds -----------------------------------------------------------------
+
+
+def hash_feed_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def calendar_feed_issue(*, clinician, by) -> str:
+    """Revoke the clinician's live feed (if any) and issue a new secret; returns the secret once."""
+    _require(by, "scheduling.subscribe_calendar_feed")
+    if by.pk != clinician.pk:
+        raise PermissionDenied
+    now = timezone.now()
+    CalendarFeed.objects.filter(clinician=clinician, revoked_at__isnull=True).update(revoked_at=now)
+    token = secrets.token_urlsafe(32)  # 256 bits (security-reference A9)
+    feed = CalendarFeed.objects.create(clinician=clinician, token_hash=hash_feed_token(token))
+    audit.record(actor=by, action="scheduling.calendar_feed.issued", verb="create", category="security", target=feed)
+    return token
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, clinician, by) -> bool:
+    _require(by, "scheduling.subscribe_calendar_feed")
+    if by.pk != clinician.pk:
+        raise PermissionDenied
+    feed = selectors.live_feed(clinician=clinician)
+    if feed is None:
+        return False
+    feed.revoked_at = timezone.now()
+    feed.save(update_fields=["revoked_at"])
+    audit.record(actor=by, action="scheduling.calendar_feed.revoked", verb="delete", category="security", target=feed)
+    return True
+
+
+def calendar_feed_used(*, feed: CalendarFeed, events: int) -> None:
+    """Note the fetch (last use shown to the clinician) and audit the export of schedule data."""
+    now = timezone.now()
+    CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now)
+    audit.record(
+        actor=feed.clinician,
+        action="scheduling.calendar_feed.fetched",
+        verb="export",
+        category=AUDIT_CATEGORY,
+        target=feed,
+        changes={"events": events},
+    )

@@ -1,0 +1,237 @@
+"""One appointment: its page, status moves, cancel, reschedule, escort; and the patient panel."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import audit
+from patients.access import get_patient_for_user
+from scheduling import rules, selectors, services
+from scheduling.access import get_appointment_for_user
+from scheduling.forms import (
+    CancelForm,
+    RescheduleForm,
+    StatusForm,
+    apply_service_error,
+)
+from scheduling.models import Appointment, AppointmentStatus
+from scheduling.views.common import (
+    calendar_url,
+    resource_names,
+    safe_next,
+    user_moves,
+    with_alternative,
+)
+
+# --- One appointment --------------------------------------------------------------
+
+
+def appointment_detail(request, appointment_id: int):
+    appointment = get_appointment_for_user(request, appointment_id)
+    zone = appointment.location.zone
+    return render(
+        request,
+        "scheduling/appointment_detail.html",
+        {
+            "appt": appointment,
+            "local_start": appointment.start.astimezone(zone),
+            "local_end": appointment.end.astimezone(zone),
+            "moves": user_moves(request.user),
+            "crumbs": [
+                ("Schedule", calendar_url(appointment.location_id, appointment.start.astimezone(zone).date())),
+                (f"Appointment #{appointment.pk}", None),
+            ],
+        },
+    )
+
+
+def _card_response(request, appointment_id: int, error: str = ""):
+    appointment = selectors.appointment_detail(appointment_id)
+    return render(
+        request,
+        "scheduling/_appointment_card.html",
+        {
+            "appt": appointment,
+            "moves": user_moves(request.user),
+            "here": safe_next(request, reverse("scheduling:calendar")),
+            "error": error,
+        },
+    )
+
+
+@require_POST
+def appointment_status(request, appointment_id: int):
+    appointment = get_appointment_for_user(request, appointment_id, perm="scheduling.change_appointment")
+    form = StatusForm(request.POST)
+    back = safe_next(request, reverse("scheduling:appointment-detail", args=[appointment.pk]))
+    error = ""
+    if not form.is_valid():
+        error = "That action was not understood."
+    else:
+        try:
+            services.appointment_transition(
+                appointment=appointment,
+                to_status=form.cleaned_data["to_status"],
+                by=request.user,
+                reason=form.cleaned_data.get("reason", ""),
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except PermissionDenied:
+            error = "You may not make that change."
+        except services.SchedulingError as exc:
+            error = " ".join(exc.messages)
+    if request.htmx:
+        return _card_response(request, appointment.pk, error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            f"{appointment.patient.display_name}: {AppointmentStatus(form.cleaned_data['to_status']).label.lower()}.",
+        )
+    return redirect(back)
+
+
+@permission_required("scheduling.manage_bookings", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def appointment_cancel(request, appointment_id: int):
+    appointment = get_appointment_for_user(request, appointment_id, perm="scheduling.manage_bookings")
+    form = CancelForm(request.POST or None, initial={"version": appointment.version})
+    back = safe_next(request, reverse("scheduling:appointment-detail", args=[appointment.pk]))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.appointment_cancel(
+                appointment=appointment,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except services.SchedulingError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, f"Cancelled {appointment.patient.display_name}'s appointment.")
+            return redirect(back)
+    return render(
+        request,
+        "scheduling/appointment_cancel.html",
+        {"appt": appointment, "form": form, "next": back, "crumbs": _appointment_crumbs(appointment, "Cancel")},
+    )
+
+
+def _appointment_crumbs(appointment: Appointment, label: str):
+    return [
+        ("Schedule", reverse("scheduling:calendar")),
+        (f"Appointment #{appointment.pk}", reverse("scheduling:appointment-detail", args=[appointment.pk])),
+        (label, None),
+    ]
+
+
+@permission_required("scheduling.manage_bookings", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def appointment_reschedule(request, appointment_id: int):
+    appointment = get_appointment_for_user(request, appointment_id, perm="scheduling.manage_bookings")
+    location = appointment.location
+    local = appointment.start.astimezone(location.zone)
+    initial = {
+        "date": local.date(),
+        "start_time": local.time().replace(second=0, microsecond=0),
+        "minutes": appointment.minutes,
+        "resource": appointment.resource_id,
+        "clinician": appointment.clinician_id,
+        "version": appointment.version,
+    }
+    data = None
+    if request.method == "POST":
+        data = request.POST.copy()
+        data["location"] = str(location.pk)
+        data = with_alternative(request, data)
+    form = RescheduleForm(data, initial=initial, location=location)
+    alternatives = None
+    if request.method == "POST" and form.is_valid():
+        c = form.cleaned_data
+        try:
+            new = services.appointment_reschedule(
+                appointment=appointment,
+                by=request.user,
+                start=c["start"],
+                end=c.get("end"),
+                resource=c.get("resource"),
+                clinician=c.get("clinician"),
+                expected_version=c["version"],
+            )
+        except services.SlotTaken as exc:
+            apply_service_error(form, exc)
+            alternatives = exc.alternatives
+        except services.SchedulingError as exc:
+            apply_service_error(form, exc)
+        else:
+            new_local = new.start.astimezone(location.zone)
+            messages.success(request, f"Moved to {rules.when_text(new_local)}.")
+            return redirect(calendar_url(location.pk, new_local.date()))
+    if alternatives is None:
+        alternatives = selectors.find_available(
+            appointment_type=appointment.appointment_type,
+            location=location,
+            after=timezone.now(),
+            minutes=appointment.minutes,
+            patient=appointment.patient,
+            clinician=appointment.clinician,
+            limit=6,
+            ignore_ids=[appointment.pk],
+        )
+    return render(
+        request,
+        "scheduling/appointment_reschedule.html",
+        {
+            "appt": appointment,
+            "form": form,
+            "alternatives": alternatives,
+            "resource_names": resource_names(alternatives),
+            "local_start": local,
+            "crumbs": _appointment_crumbs(appointment, "Reschedule"),
+        },
+    )
+
+
+@require_POST
+def appointment_escort(request, appointment_id: int):
+    appointment = get_appointment_for_user(request, appointment_id, perm="scheduling.change_appointment")
+    back = safe_next(request, reverse("scheduling:appointment-detail", args=[appointment.pk]))
+    version = request.POST.get("version", "")
+    try:
+        services.appointment_confirm_escort(
+            appointment=appointment,
+            by=request.user,
+            confirmed=request.POST.get("confirmed", "1") == "1",
+            expected_version=int(version) if version.isdigit() else None,
+        )
+    except services.SchedulingError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Escort noted for {appointment.patient.display_name}.")
+    return redirect(back)
+
+
+# --- Patient panel (loaded by the patient page) -------------------------------------
+
+
+@permission_required("scheduling.view_appointment", raise_exception=True)
+@require_GET
+def patient_panel(request, patient_id: int):
+    patient = get_patient_for_user(request, patient_id)
+    now = timezone.now()
+    lists = selectors.patient_appointments(patient=patient, now=now)
+    audit.record_read(
+        actor=request.user,
+        action="scheduling.patient_appointments.viewed",
+        target=patient,
+        patient=patient,
+        category=services.AUDIT_CATEGORY,
+    )
+    return render(request, "scheduling/patient_panel.html", {"patient": patient, **lists})
