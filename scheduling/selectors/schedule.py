@@ -11,14 +11,7 @@ from django.db.models import Q, QuerySet
 
 from patients.models import Patient
 from scheduling import rules
-from scheduling.models import (
-    Appointment,
-    AppointmentStatus,
-    CalendarFeed,
-    ClinicianHours,
-    Location,
-    Resource,
-)
+from scheduling.models import Appointment, AppointmentStatus, CalendarFeed, ClinicianHours, Location, Resource
 from scheduling.selectors.availability import active_locations, closed_days, closures_between, opening_windows
 
 HIDDEN_BY_DEFAULT = [AppointmentStatus.CANCELLED.value, AppointmentStatus.ENTERED_IN_ERROR.value]

@@ -14,20 +14,9 @@ from accounts import audit
 from patients.access import get_patient_for_user
 from scheduling import rules, selectors, services
 from scheduling.access import get_appointment_for_user
-from scheduling.forms import (
-    CancelForm,
-    RescheduleForm,
-    StatusForm,
-    apply_service_error,
-)
+from scheduling.forms import CancelForm, RescheduleForm, StatusForm, apply_service_error
 from scheduling.models import Appointment, AppointmentStatus
-from scheduling.views.common import (
-    calendar_url,
-    resource_names,
-    safe_next,
-    user_moves,
-    with_alternative,
-)
+from scheduling.views.common import calendar_url, resource_names, safe_next, user_moves, with_alternative
 
 # --- One appointment --------------------------------------------------------------
 

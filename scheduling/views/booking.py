@@ -13,21 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from patients.selectors import patients_visible_to
 from scheduling import rules, selectors, services
-from scheduling.forms import (
-    BookingForm,
-    FindForm,
-    SeriesForm,
-    apply_service_error,
-    find_patient,
-    parse_instant,
-)
-from scheduling.views.common import (
-    PATIENT_CHOICES,
-    SESSION_LOCATION,
-    calendar_url,
-    resource_names,
-    with_alternative,
-)
+from scheduling.forms import BookingForm, FindForm, SeriesForm, apply_service_error, find_patient, parse_instant
+from scheduling.views.common import PATIENT_CHOICES, SESSION_LOCATION, calendar_url, resource_names, with_alternative
 
 # --- Booking ----------------------------------------------------------------------
 

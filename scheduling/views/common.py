@@ -9,9 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from scheduling import rules, selectors
-from scheduling.forms import (
-    parse_instant,
-)
+from scheduling.forms import parse_instant
 from scheduling.models import AppointmentStatus
 
 SESSION_LOCATION = "scheduling_location"

@@ -14,9 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from scheduling import selectors, services
 from scheduling.models import AppointmentStatus
-from scheduling.views.common import (
-    SESSION_NEW_FEED,
-)
+from scheduling.views.common import SESSION_NEW_FEED
 
 # --- Calendar feed -----------------------------------------------------------------
 

@@ -14,11 +14,7 @@ from django.views.decorators.http import require_GET
 
 from accounts import audit
 from scheduling import rules, selectors, services
-from scheduling.views.common import (
-    SESSION_LOCATION,
-    calendar_url,
-    user_moves,
-)
+from scheduling.views.common import SESSION_LOCATION, calendar_url, user_moves
 
 # --- Calendar -------------------------------------------------------------------
 
