@@ -99,3 +99,12 @@ def test_a_series_for_another_patient_in_the_same_chairs_finds_no_room_when_full
     with pytest.raises(services.SeriesConflicts) as caught:
         _book_series(clinic, PatientFactory(), frontdesk, plan, clinician=None)
     assert all("No infusion chair is free" in c.problems[0] for c in caught.value.checks)
+
+
+@pytest.mark.django_db
+def test_the_series_form_starts_from_the_plans_number_of_infusions(client, frontdesk):
+    client.force_login(frontdesk)
+    response = client.get("/schedule/series/new/", {"count": "8"})
+    assert response.status_code == 200
+    assert response.context["form"].initial["count"] == 8
+    assert client.get("/schedule/series/new/", {"count": "999"}).context["form"].initial["count"] == 24

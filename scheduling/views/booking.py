@@ -126,7 +126,10 @@ def _chosen_occurrences(request, planned: list[rules.PlannedOccurrence], locatio
 @permission_required("scheduling.add_appointment", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def series_new(request):
-    form = SeriesForm(request.POST or None, user=request.user, initial={"count": 6, **_initial_from_query(request)})
+    initial = {"count": 6, **_initial_from_query(request)}
+    if request.GET.get("count", "").isdigit():  # a treatment plan's planned number of infusions
+        initial["count"] = min(int(request.GET["count"]), SeriesForm.base_fields["count"].max_value)
+    form = SeriesForm(request.POST or None, user=request.user, initial=initial)
     checks = None
     if request.method == "POST" and form.is_valid() and "planned" in form.cleaned_data:
         c = form.cleaned_data
