@@ -44,6 +44,7 @@ check: install ## lint, format check, migrations check and the tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=1 $(PY) manage.py clinical_rules_doc --check
 	$(MAKE) test
 
 format: install ## apply ruff's fixes and formatting
