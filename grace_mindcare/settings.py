@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "csp",
     # Cross-stage apps
     "accounts",
+    "notifications",
     "assessments",
     # The care journey, in order
     "patients",
@@ -229,7 +230,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # The one reminder dispatcher (security-reference R5/R6): claims due rows every minute.
+    "reminders-dispatch": {"task": "scheduling.reminders.dispatch", "schedule": 60.0},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 

@@ -29,6 +29,7 @@ from scheduling.models import (
     Resource,
     Series,
 )
+from scheduling.reminders.services import sync_on_commit
 
 AUDIT_CATEGORY = "scheduling"
 SLOT_TAKEN = "That slot was just taken."
@@ -242,6 +243,7 @@ def appointment_book(
             "rescheduled_from": rescheduled_from.pk if rescheduled_from else None,
         },
     )
+    sync_on_commit(appointment.pk)
     return appointment
 
 
@@ -308,6 +310,7 @@ def appointment_transition(
         patient=locked.patient,
         changes={"status": [from_status, to_status], **({"reason": reason} if reason else {})},
     )
+    sync_on_commit(locked.pk)
     return locked
 
 
@@ -379,6 +382,7 @@ def appointment_reschedule(
             "replaced_by": new.pk,
         },
     )
+    sync_on_commit(locked.pk)
     return new
 
 

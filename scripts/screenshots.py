@@ -1,6 +1,6 @@
 """Takes the README screenshots from a running `make run` (default http://127.0.0.1:8000).
 
-    .venv/bin/python scripts/screenshots.py [base_url]
+.venv/bin/python scripts/screenshots.py [base_url]
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from scheduling.models import (
     Resource,
     Series,
 )
+from scheduling.reminders.services import reminders_bulk_create
 
 S = AppointmentStatus
 BATCH = 5000
@@ -447,3 +448,7 @@ def _insert(ctx: SeedContext, plan: Plan) -> None:
     ctx.series_ids = [s.pk for s in series]
     ctx.counts["appointments"] = len(created)
     ctx.counts["series"] = len(series)
+    # Reminders for the next four weeks' bookings (the dispatcher sends them under `make run`).
+    horizon = timezone.now() + timedelta(days=28)
+    upcoming = [a for a in created if a.is_active and a.start <= horizon]
+    ctx.counts["reminders"] = reminders_bulk_create(appointments=upcoming)

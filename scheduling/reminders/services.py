@@ -1,0 +1,342 @@
+"""Reminder writes: sync from the calendar, dispatch due rows, send one reminder.
+
+* :func:`reminders_sync` recomputes the wanted set for one appointment and
+  upserts it (pending rows move with the visit; stale ones become void). The
+  scheduling services call it through :func:`sync_on_commit`.
+* :func:`reminders_dispatch` (every minute from beat) claims due rows with
+  ``SELECT … FOR UPDATE SKIP LOCKED`` and returns their ids to enqueue.
+* :func:`reminder_send` re-reads everything, claims the row idempotently and sends.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import formats, timezone
+
+from notifications.backends import SmsError, SmsRejected
+from notifications.email import alert_administrators, send_templated_email
+from notifications.sms import send_sms
+from scheduling.models import ACTIVE_STATUSES, Appointment
+from scheduling.reminders import rules
+from scheduling.reminders.models import Channel, Reminder, ReminderRule, ReminderStatus
+
+log = logging.getLogger(__name__)
+
+# A row left in "sending" longer than this is taken to be from a crashed worker and re-queued.
+STUCK_SENDING = timedelta(minutes=10)
+# Send attempts before a reminder is marked failed (each with exponential backoff).
+MAX_ATTEMPTS = 5
+DISPATCH_BATCH = 1000
+# A reminder whose time passed less than this long ago when the visit is booked is still sent
+# (at once); an older one is skipped (e.g. the 72 h reminder of a visit booked for tomorrow).
+LATE_GRACE = timedelta(hours=12)
+
+
+class TemporarySendError(Exception):
+    """The provider failed in a way a retry may fix; the task retries with backoff."""
+
+
+# --- Sync from the calendar ----------------------------------------------------------
+
+
+def _rules_for(appointment: Appointment) -> list[ReminderRule]:
+    return list(
+        ReminderRule.objects.filter(active=True, appointment_types=appointment.appointment_type_id)
+        .filter(Q(location__isnull=True) | Q(location=appointment.location_id))
+        .distinct()
+    )
+
+
+def wanted_reminders(appointment: Appointment, rule_list: list[ReminderRule]) -> dict[tuple[int, str], datetime]:
+    """(rule id, channel) → due instant, for an active appointment (pure given the rows)."""
+    if appointment.status not in ACTIVE_STATUSES:
+        return {}
+    tz_name = appointment.location.time_zone
+    wanted = {}
+    for rule in rule_list:
+        offset = rules.Offset(mode=rule.offset_mode, hours_before=rule.hours_before, local_time=rule.local_time)
+        due = rules.scheduled_at(
+            start=appointment.start,
+            tz_name=tz_name,
+            offset=offset,
+            quiet=rules.QuietHours(rule.quiet_start, rule.quiet_end),
+        )
+        for channel in rule.channels:
+            wanted[(rule.pk, channel)] = due
+    return wanted
+
+
+def idempotency_key(appointment_id: int, rule_id: int, channel: str, start: datetime) -> str:
+    return f"a{appointment_id}-r{rule_id}-{channel}-{int(start.timestamp())}"
+
+
+@transaction.atomic
+def reminders_sync(*, appointment_id: int) -> dict[str, int]:
+    """Make the appointment's pending reminders match its current time, status and the rules. Idempotent."""
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",)).select_related("location").filter(pk=appointment_id).first()
+    )
+    counts = {"created": 0, "updated": 0, "voided": 0}
+    if appointment is None:
+        return counts
+    rule_list = _rules_for(appointment)
+    wanted = wanted_reminders(appointment, rule_list)
+    kinds = {r.pk: r.kind for r in rule_list}
+    existing = {(r.rule_id, r.channel): r for r in appointment.reminders.all()}
+    now = timezone.now()
+    for key, reminder in existing.items():
+        if reminder.status != ReminderStatus.PENDING:
+            continue  # sent, failed and void stay as history; sending is the task's
+        due = wanted.get(key)
+        if due is None:
+            reminder.status = ReminderStatus.VOID
+            reminder.save(update_fields=["status", "updated_at"])
+            counts["voided"] += 1
+        elif reminder.due_at != due or reminder.appointment_start != appointment.start:
+            reminder.due_at = due
+            reminder.appointment_start = appointment.start
+            reminder.idempotency_key = idempotency_key(appointment.pk, key[0], key[1], appointment.start)
+            reminder.save(update_fields=["due_at", "appointment_start", "idempotency_key", "updated_at"])
+            counts["updated"] += 1
+    new = [
+        Reminder(
+            appointment=appointment,
+            rule_id=rule_id,
+            kind=kinds[rule_id],
+            channel=channel,
+            idempotency_key=idempotency_key(appointment.pk, rule_id, channel, appointment.start),
+            appointment_start=appointment.start,
+            due_at=due,
+        )
+        for (rule_id, channel), due in wanted.items()
+        if (rule_id, channel) not in existing and due > now - LATE_GRACE
+    ]
+    Reminder.objects.bulk_create(new, ignore_conflicts=True)
+    counts["created"] = len(new)
+    return counts
+
+
+def reminders_bulk_create(*, appointments: list[Appointment], now: datetime | None = None) -> int:
+    """Pending reminders for many new appointments at once (demo seeding, imports); skips existing keys.
+
+    Appointments must carry ``location`` and ``appointment_type_id``; the rules are read once.
+    """
+    now = now or timezone.now()
+    all_rules = list(ReminderRule.objects.filter(active=True).prefetch_related("appointment_types"))
+    types_of = {r.pk: {t.pk for t in r.appointment_types.all()} for r in all_rules}
+    rows = []
+    for appointment in appointments:
+        applicable = [
+            r
+            for r in all_rules
+            if appointment.appointment_type_id in types_of[r.pk] and r.location_id in (None, appointment.location_id)
+        ]
+        for (rule_id, channel), due in wanted_reminders(appointment, applicable).items():
+            if due > now - LATE_GRACE:
+                rows.append(
+                    Reminder(
+                        appointment_id=appointment.pk,
+                        rule_id=rule_id,
+                        kind=next(r.kind for r in applicable if r.pk == rule_id),
+                        channel=channel,
+                        idempotency_key=idempotency_key(appointment.pk, rule_id, channel, appointment.start),
+                        appointment_start=appointment.start,
+                        due_at=due,
+                    )
+                )
+    Reminder.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
+
+
+def sync_on_commit(appointment_id: int) -> None:
+    """Called by the scheduling services: sync after the booking commits (never for a rolled-back one)."""
+    transaction.on_commit(lambda: reminders_sync(appointment_id=appointment_id))
+
+
+# --- Dispatch ------------------------------------------------------------------------
+
+
+@dataclass
+class DispatchResult:
+    claimed: list[int]
+    voided: int
+    requeued: int
+
+
+@transaction.atomic
+def reminders_dispatch(*, now: datetime | None = None, limit: int = DISPATCH_BATCH) -> DispatchResult:
+    """Claim due pending reminders (skip rows another dispatcher holds); void stale ones.
+
+    A reminder is stale when its appointment is no longer active, has moved, or
+    has already started: after downtime the dispatcher catches up on what is
+    still useful and never sends a reminder for a visit in the past.
+    """
+    now = now or timezone.now()
+    requeued = Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_at__lt=now - STUCK_SENDING).update(
+        status=ReminderStatus.PENDING, updated_at=now
+    )
+    rows = list(
+        Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=ReminderStatus.PENDING, due_at__lte=now)
+        .select_related("appointment")
+        .order_by("due_at", "id")[:limit]
+    )
+    stale = [
+        r.pk
+        for r in rows
+        if r.appointment.status not in ACTIVE_STATUSES
+        or r.appointment.start != r.appointment_start
+        or r.appointment.start <= now
+    ]
+    claimed = [r.pk for r in rows if r.pk not in set(stale)]
+    if stale:
+        Reminder.objects.filter(pk__in=stale).update(status=ReminderStatus.VOID, updated_at=now)
+    if claimed:
+        Reminder.objects.filter(pk__in=claimed).update(status=ReminderStatus.SENDING, claimed_at=now, updated_at=now)
+    return DispatchResult(claimed=claimed, voided=len(stale), requeued=requeued)
+
+
+# --- Send ----------------------------------------------------------------------------
+
+
+def message_context(appointment: Appointment, link: str = "") -> dict[str, str]:
+    location = appointment.location
+    local = appointment.start.astimezone(location.zone)
+    return {
+        "clinic": getattr(settings, "CLINIC_NAME", "the clinic"),
+        "date": formats.date_format(local, "l, F j"),
+        "time": formats.time_format(local, "g:i A"),
+        "location": location.name,
+        "address": location.address,
+        "link": link,
+    }
+
+
+def _finish(reminder_id: int, **fields) -> None:
+    Reminder.objects.filter(pk=reminder_id).update(updated_at=timezone.now(), **fields)
+
+
+def reminder_send(*, reminder_id: int, attempt: int = 1, max_attempts: int = MAX_ATTEMPTS) -> str:
+    """Send one claimed reminder; return its final status (or raise TemporarySendError to retry).
+
+    Idempotent: only a row in ``sending`` is sent, and a sent row has its
+    provider id recorded in the same statement that marks it sent.
+    """
+    from patients.services import contact_log_entry_create
+
+    reminder = (
+        Reminder.objects.select_related("rule", "appointment__location", "appointment__patient")
+        .filter(pk=reminder_id)
+        .first()
+    )
+    if reminder is None or reminder.status != ReminderStatus.SENDING:
+        return reminder.status if reminder else "missing"
+    appointment = reminder.appointment
+    now = timezone.now()
+    if (
+        appointment.status not in ACTIVE_STATUSES
+        or appointment.start != reminder.appointment_start
+        or appointment.start <= now
+    ):
+        _finish(reminder_id, status=ReminderStatus.VOID)
+        return ReminderStatus.VOID
+    patient = appointment.patient
+    if reminder.channel == Channel.SMS:
+        address = str(patient.phone) if patient.sms_opt_in and patient.phone else ""
+    else:
+        address = patient.email if patient.email_opt_in and patient.email else ""
+    if not address:
+        _finish(reminder_id, status=ReminderStatus.VOID, last_error="Patient has not opted in on this channel.")
+        return ReminderStatus.VOID
+    context = message_context(appointment, link=_links(reminder))
+    body = rules.render(reminder.rule.text, context)
+    if rules.denied_words_in(body):  # a location name or address could still slip one in
+        _finish(reminder_id, status=ReminderStatus.FAILED, last_error="Text failed the minimum-necessary check.")
+        _alert(reminder, "its text failed the minimum-necessary check")
+        return ReminderStatus.FAILED
+    # Claim this attempt: compare-and-swap on claimed_at, so of two copies of the task (a redelivery
+    # racing a re-claim) only one sends; the loser finds the row claimed again and stops.
+    claimed = Reminder.objects.filter(
+        pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=reminder.claimed_at
+    ).update(claimed_at=now, attempts=attempt, updated_at=now)
+    if not claimed:
+        return "taken"
+    try:
+        if reminder.channel == Channel.SMS:
+            provider_id = send_sms(to=address, body=body, idempotency_key=reminder.idempotency_key)
+        else:
+            provider_id = send_templated_email(
+                to=address,
+                subject=rules.render(reminder.rule.subject, context),
+                template="notifications/reminder_email",
+                context={**context, "body": body},
+                idempotency_key=reminder.idempotency_key,
+            )
+    except SmsRejected as exc:
+        return _fail(reminder, str(exc))
+    except (SmsError, OSError) as exc:
+        error = str(exc) if isinstance(exc, SmsError) else type(exc).__name__
+        if attempt >= max_attempts:
+            return _fail(reminder, error)
+        _finish(reminder_id, last_error=error[:200])
+        raise TemporarySendError(error) from None
+    with transaction.atomic():
+        done = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING).update(
+            status=ReminderStatus.SENT,
+            sent_at=timezone.now(),
+            provider_message_id=provider_id[:120],
+            last_error="",
+            updated_at=timezone.now(),
+        )
+        if done:
+            contact_log_entry_create(
+                patient=patient,
+                by=None,
+                channel=reminder.channel,
+                direction="out",
+                summary=f"{reminder.get_kind_display()} sent by {reminder.get_channel_display()}: {body}"[:300],
+            )
+    return ReminderStatus.SENT
+
+
+def _links(reminder: Reminder) -> str:
+    """What {link} says. Until tokenised confirm/cancel links exist, the way to reach the clinic."""
+    phone = reminder.appointment.location.phone
+    return f"call {phone.as_national if hasattr(phone, 'as_national') and phone else phone}" if phone else "call us"
+
+
+def _alert(reminder: Reminder, why: str) -> None:
+    alert_administrators(
+        subject="A patient reminder could not be sent",
+        body=(
+            f"Reminder #{reminder.pk} ({reminder.get_kind_display()}, {reminder.get_channel_display()}) "
+            f"was not sent: {why}. Open the reminders list in the admin to see the error and contact the "
+            "patient another way if needed."
+        ),
+    )
+
+
+def _fail(reminder: Reminder, error: str) -> str:
+    from patients.services import contact_log_entry_create
+
+    with transaction.atomic():
+        done = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
+            status=ReminderStatus.FAILED, last_error=error[:200], updated_at=timezone.now()
+        )
+        if done:
+            contact_log_entry_create(
+                patient=reminder.appointment.patient,
+                by=None,
+                channel=reminder.channel,
+                direction="out",
+                summary=f"{reminder.get_kind_display()} by {reminder.get_channel_display()} FAILED: {error}"[:300],
+            )
+    if done:
+        _alert(reminder, error)
+    return ReminderStatus.FAILED
