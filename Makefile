@@ -23,7 +23,10 @@ $(VENV)/.installed: requirements.txt | $(BIN)/activate
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed system-deps ## create .venv and install requirements and system libraries
+install: $(VENV)/.installed system-deps .env ## create .venv and install requirements and system libraries
+
+.env: # a developer machine: plain `manage.py` commands run in development mode (never copy to production)
+	printf '# Written by make for this development checkout; production sets real variables instead.\nDJANGO_DEBUG=1\n' > $@
 
 system-deps: ## check Pango and fonts for WeasyPrint; install them with apt-get when missing
 	@bash scripts/system_deps.sh
