@@ -88,11 +88,9 @@ def _nice_ticks(low: float, high: float, target: int = 5) -> list[float]:
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     first = math.floor(low / step) * step
-    ticks = []
-    value = first
-    while value <= high + step * 1e-9:
-        ticks.append(round(value, 10))
-        value += step
+    ticks = [round(first, 10)]
+    while ticks[-1] < high - step * 1e-9:  # the last tick reaches the highest value
+        ticks.append(round(ticks[-1] + step, 10))
     return ticks
 
 

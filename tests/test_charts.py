@@ -82,3 +82,10 @@ def test_sparkline_describes_its_values_for_screen_readers():
 
     assert root.find(f"{SVG}desc").text == "4, 6, 9"
     assert len(root.find(f"{SVG}polyline").get("points").split()) == 3
+
+
+def test_the_axis_reaches_above_the_tallest_bar():
+    root = parse(bar_chart(categories=["w1"], series=[("Booked", [42])], title="t"))
+
+    tick_labels = [t.text for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    assert tick_labels == ["0", "20", "40", "60"]
