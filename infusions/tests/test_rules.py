@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import doctest
+import importlib
 import inspect
 import itertools
+import pkgutil
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 
@@ -537,7 +539,8 @@ def test_every_default_threshold_cites_a_source_or_says_clinic_policy(cls):
 
 
 def test_every_module_level_clinical_number_cites_its_source():
-    text = inspect.getsource(rules)
+    modules = [importlib.import_module(f"infusions.rules.{m.name}") for m in pkgutil.iter_modules(rules.__path__)]
+    text = "\n".join(inspect.getsource(module) for module in modules)
     for name in ("UNDILUTED_IV_FORBIDDEN_MG_PER_ML", "PAIN_BOLUS_MAX_MG_PER_KG", "SPRAVATO_MIN_OBSERVATION_MIN"):
         (line,) = [ln for ln in text.splitlines() if ln.startswith(f"{name}:")]
         assert "[S" in line
