@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 
 from patients.models import Patient
 from scheduling import rules
-from scheduling.models import Appointment, AppointmentStatus, CalendarFeed, ClinicianHours, Location, Resource
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    CalendarFeed,
+    ClinicianHours,
+    Location,
+    Resource,
+)
 from scheduling.selectors.availability import active_locations, closed_days, closures_between, opening_windows
 
 HIDDEN_BY_DEFAULT = [AppointmentStatus.CANCELLED.value, AppointmentStatus.ENTERED_IN_ERROR.value]
@@ -156,6 +166,69 @@ def _column_key(appt: Appointment, group_by: str) -> str:
     return f"r{appt.resource_id}" if appt.resource_id else "r-none"
 
 
+@dataclass(frozen=True)
+class WeekBooking:
+    """What a week-table cell shows of one booking: read as plain values, no model instances.
+
+    A busy week of a 12-chair site holds a few hundred bookings; building an Appointment with its
+    patient, type, location, resource and clinician for each was most of the week view's time.
+    """
+
+    pk: int
+    start: datetime
+    status: str
+    resource_id: int | None
+    clinician_id: int | None
+    patient_name: str
+    type_name: str
+    colour: str
+
+    @property
+    def status_display(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+STATUS_LABELS = {value: str(label) for value, label in AppointmentStatus.choices}
+WEEK_VALUES = (
+    "pk",
+    "start",
+    "status",
+    "resource_id",
+    "clinician_id",
+    "patient__legal_last_name",
+    "patient__preferred_name",
+    "patient__legal_first_name",
+    "appointment_type__name",
+    "appointment_type__colour",
+)
+
+
+def week_bookings(*, location: Location, start: datetime, end: datetime, include_hidden: bool = False):
+    """The week table's bookings as :class:`WeekBooking` values (one query, no model instances)."""
+    qs = Appointment.objects.filter(location=location, start__gte=start, start__lt=end)
+    if not include_hidden:
+        qs = qs.exclude(status__in=HIDDEN_BY_DEFAULT)
+    return [
+        WeekBooking(pk, when, status, resource, clinician, f"{last}, {preferred or first}", type_name, colour)
+        for pk, when, status, resource, clinician, last, preferred, first, type_name, colour in qs.order_by(
+            "start", "id"
+        ).values_list(*WEEK_VALUES)
+    ]
+
+
+def week_booking_of(appt: Appointment) -> WeekBooking:
+    return WeekBooking(
+        appt.pk,
+        appt.start,
+        appt.status,
+        appt.resource_id,
+        appt.clinician_id,
+        appt.patient.display_name,
+        appt.appointment_type.name,
+        appt.appointment_type.colour,
+    )
+
+
 def calendar(
     *,
     location: Location,
@@ -165,19 +238,30 @@ def calendar(
     include_hidden: bool = False,
     now: datetime | None = None,
 ) -> CalendarData:
-    """The day grid (days=1) or the week table (days=7) of one location. Fixed query count."""
+    """The day grid (days=1) or the week table (days=7) of one location. Fixed query count.
+
+    The week table's ``appointments`` (and ``column.by_day``) hold :class:`WeekBooking` values;
+    the day grid's hold Appointment instances (its cards show more and link quick actions).
+    """
     tz_name = location.time_zone
     zone = location.zone
     day_list = [start_day + timedelta(days=i) for i in range(days)]
     range_start, _ = rules.local_day_bounds(day_list[0], tz_name)
     _, range_end = rules.local_day_bounds(day_list[-1], tz_name)
-    appointments = list(
-        appointments_between(location=location, start=range_start, end=range_end, include_hidden=include_hidden)
-    )
+    appointments: list[Any]
+    if days > 1 and group_by == "resources":
+        appointments = week_bookings(location=location, start=range_start, end=range_end, include_hidden=include_hidden)
+    else:
+        appointments = list(
+            appointments_between(location=location, start=range_start, end=range_end, include_hidden=include_hidden)
+        )
+    columns = _columns(location, group_by, appointments)
+    if days > 1 and group_by != "resources":
+        appointments = [week_booking_of(a) for a in appointments]
     data = CalendarData(
         location=location,
         days=day_list,
-        columns=_columns(location, group_by, appointments),
+        columns=columns,
         appointments=appointments,
         opening=opening_windows(location),
         closed=closed_days(closures_between(location, day_list[0], day_list[-1]), day_list[0], day_list[-1]),
@@ -271,18 +355,137 @@ def appointments_on(*, day: date, locations: Iterable[Location], **filters: Any)
     return lean(Appointment.objects.filter(when, **filters)).order_by("start", "id")
 
 
-def front_desk_day(*, today: date) -> dict[str, Any]:
-    """Today's arrivals, tomorrow's list, and who still lacks an escort confirmation. Three queries."""
-    locations = list(active_locations())
-    tomorrow = today + timedelta(days=1)
-    shown = ~Q(status__in=HIDDEN_BY_DEFAULT)
-    arrivals = list(appointments_on(day=today, locations=locations).filter(shown))
-    upcoming = list(appointments_on(day=tomorrow, locations=locations).filter(shown))
-    escort_missing = [
-        a
-        for a in arrivals + upcoming
-        if a.appointment_type.requires_escort and a.is_active and a.escort_confirmed_at is None
+@dataclass(frozen=True)
+class DeskRow:
+    """One appointment on the front-desk home, read as plain values and formatted once.
+
+    The home lists every arrival of the day at every site with its quick actions; building
+    Appointment instances with five related rows each, and formatting them in the template, was
+    most of that page's time.
+    """
+
+    pk: int
+    version: int
+    start: datetime  # in the location's zone
+    status: str
+    patient_id: int
+    patient_name: str
+    escort_name: str
+    type_name: str
+    colour: str
+    place: str
+    escort_missing: bool
+
+    @property
+    def time_text(self) -> str:
+        return rules.clock(self.start)
+
+    @property
+    def detail_url(self) -> str:
+        return _url_pattern("scheduling:appointment-detail").format(self.pk)
+
+    @property
+    def status_url(self) -> str:
+        return _url_pattern("scheduling:appointment-status").format(self.pk)
+
+    @property
+    def escort_url(self) -> str:
+        return _url_pattern("scheduling:appointment-escort").format(self.pk)
+
+    @property
+    def patient_url(self) -> str:
+        return _url_pattern("patients:detail").format(self.patient_id)
+
+    @property
+    def status_display(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+@functools.cache
+def _url_pattern(name: str) -> str:
+    """A URL with one integer argument as a format string: reversed once, not once per row."""
+    return reverse(name, args=[987654321]).replace("987654321", "{}")
+
+
+DESK_VALUES = (
+    "pk",
+    "version",
+    "start",
+    "status",
+    "patient_id",
+    "patient__legal_last_name",
+    "patient__preferred_name",
+    "patient__legal_first_name",
+    "patient__escort_name",
+    "appointment_type__name",
+    "appointment_type__colour",
+    "appointment_type__requires_escort",
+    "escort_confirmed_at",
+    "location__name",
+    "location__time_zone",
+    "resource__name",
+)
+
+
+def desk_rows(*, day: date, locations: Iterable[Location]) -> list[DeskRow]:
+    """The day's shown appointments (cancelled and entered-in-error left out) as DeskRows. One query."""
+    when = Q(pk__in=[])
+    zones = {}
+    for location in locations:
+        start, end = rules.local_day_bounds(day, location.time_zone)
+        when |= Q(location=location, start__gte=start, start__lt=end)
+        zones[location.time_zone] = location.zone
+    rows = (
+        Appointment.objects.filter(when)
+        .exclude(status__in=HIDDEN_BY_DEFAULT)
+        .order_by("start", "id")
+        .values_list(*DESK_VALUES)
+    )
+    active = {str(s) for s in ACTIVE_STATUSES}
+    return [
+        DeskRow(
+            pk=pk,
+            version=version,
+            start=start.astimezone(zones[tz_name]),
+            status=status,
+            patient_id=patient_id,
+            patient_name=f"{last}, {preferred or first}",
+            escort_name=escort_name,
+            type_name=type_name,
+            colour=colour,
+            place=f"{location_name} · {resource_name}" if resource_name else location_name,
+            escort_missing=requires_escort and status in active and escort_confirmed_at is None,
+        )
+        for (
+            pk,
+            version,
+            start,
+            status,
+            patient_id,
+            last,
+            preferred,
+            first,
+            escort_name,
+            type_name,
+            colour,
+            requires_escort,
+            escort_confirmed_at,
+            location_name,
+            tz_name,
+            resource_name,
+        ) in rows
     ]
+
+
+def front_desk_day(*, today: date) -> dict[str, Any]:
+    """Today's arrivals, tomorrow's list, and who still lacks an escort confirmation. Three queries.
+
+    Rows are :class:`DeskRow` values (``pk``, ``version``, formatted names and times).
+    """
+    locations = list(active_locations())
+    arrivals = desk_rows(day=today, locations=locations)
+    upcoming = desk_rows(day=today + timedelta(days=1), locations=locations)
+    escort_missing = [a for a in arrivals + upcoming if a.escort_missing]
     return {"arrivals": arrivals, "tomorrow": upcoming, "escort_missing": escort_missing}
 
 

@@ -34,9 +34,3 @@ def in_zone(value, location):
 def on_day(column, day):
     """A calendar column's appointments on one day."""
     return column.by_day.get(day, [])
-
-
-@register.filter
-def chips_for(chips, column):
-    """The pre-formatted week-cell chips of one column, by day."""
-    return chips.get(column.key, {})

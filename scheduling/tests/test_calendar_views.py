@@ -253,3 +253,30 @@ def test_clinician_columns_put_overlapping_monitored_chairs_side_by_side(client_
     assert sorted(item.lane for item in columns[clinic.nurse].items) == [1, 2]
     assert columns[clinic.doctor].lanes == 1
     assert "lanes-2" in response.content.decode()
+
+
+def test_the_week_table_escapes_what_people_typed(client_as, frontdesk, clinic):
+    """The week cells are formatted in Python (speed); names must still come out as text."""
+    patient = PatientFactory(legal_last_name='<script>alert("x")</script>', preferred_name="A&B")
+    day = local_day(1)
+    book(clinic, patient, frontdesk, start=at(day, 10), kind="infusion", resource=clinic.chairs[0])
+    response = client_as(frontdesk).get(f"{CALENDAR}?location={clinic.site.pk}&date={day}&view=week")
+    html = response.content.decode()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;, A&amp;B" in html
+
+
+def test_the_front_desk_home_query_count_does_not_grow_with_arrivals(
+    client_as, frontdesk, big_site, django_assert_max_num_queries
+):
+    site, chairs = big_site
+    client = client_as(frontdesk)
+    today = local_day(0)
+    monday = today - timedelta(days=today.weekday())
+    client.get(reverse("home"))
+    with django_assert_max_num_queries(16) as small:
+        client.get(reverse("home"))
+    _fill_week(site, chairs, 3, monday)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(reverse("home"))
+    assert response.status_code == 200
