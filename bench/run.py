@@ -44,7 +44,8 @@ LOG_DIR = BASE_DIR / "var" / "bench"
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-BENCH_DB = "grace_bench"  # the only database this script ever creates or drops
+BENCH_DB = "grace_bench"  # the only database this script ever creates or drops (--database grace_bench_<x>)
+BENCH_DB_NAME = re.compile(r"grace_bench(_[a-z0-9_]{1,40})?")
 LOOPBACK = "127.0.0.1"  # the only address this script ever sends HTTP to
 SEED = 2026
 DEMO_PASSWORD = "grace-demo"  # noqa: S105 - the documented demo password (CONVENTIONS.md)
@@ -520,7 +521,10 @@ def select_pages(table: list[dict], only: list[str], ctx) -> tuple[list[PageRun]
                 note=row.get("note", ""),
             )
         )
-    if patterns and len(chosen) + len(skipped) == 1:
+    from bench.extras import EXTRAS
+
+    extra_names = [getattr(extra, "__name__", "extra") for extra in EXTRAS]
+    if patterns and len(chosen) + len(skipped) == 1 and not any(_extra_wanted(n, only) for n in extra_names):
         raise BenchError(f"--only {', '.join(patterns)} matches no page; names: {', '.join(names)}")
     return chosen, skipped
 
@@ -529,6 +533,12 @@ def _matches(name: str, pattern: str) -> bool:
     if any(ch in pattern for ch in "*?["):
         return fnmatch.fnmatch(name, pattern)
     return pattern.lower() in name.lower()
+
+
+def _extra_wanted(name: str, only: list[str]) -> bool:
+    """Extras run in a full run; with --only, those whose function name matches a pattern (- and _ alike)."""
+    patterns = [p.strip().replace("-", "_") for chunk in only for p in chunk.split(",") if p.strip()]
+    return not patterns or any(_matches(name, p) for p in patterns)
 
 
 def count_queries(pages: list[PageRun]) -> None:
@@ -737,18 +747,35 @@ def parse_args(argv=None):
     parser.add_argument("--seed-timeout", type=int, default=3600, help="seconds allowed for seeding (default 3600)")
     parser.add_argument("--strict", action="store_true", help="also exit non-zero when a page misses its goal")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument(
+        "--reminders",
+        type=int,
+        default=10_000,
+        help="due reminders (and no-op tasks) in the reminder-dispatch extra (default 10000)",
+    )
+    parser.add_argument(
+        "--database",
+        default=BENCH_DB,
+        help="benchmark database name: grace_bench (default) or grace_bench_<suffix>, e.g. one per engineer "
+        "on a shared server so runs do not reseed each other's data set",
+    )
     args = parser.parse_args(argv)
+    if not BENCH_DB_NAME.fullmatch(args.database):
+        parser.error("--database must be grace_bench or grace_bench_<lowercase letters, digits, _>")
     if args.requests < 1 or args.warmup < 0 or not 0 <= args.patients <= 100_000:
         parser.error("--requests must be ≥ 1, --warmup ≥ 0, --patients 0..100000")
     return args
 
 
 def main(argv=None) -> int:
+    global BENCH_DB
     args = parse_args(argv)
+    BENCH_DB = args.database
     run_started = time.monotonic()
     # A SIGTERM (e.g. from a CI time limit) unwinds like Ctrl-C, so gunicorn is always stopped.
     signal.signal(signal.SIGTERM, _interrupted)
 
+    broker_url = os.environ.get("CELERY_BROKER_URL", "")  # before the bench settings replace it
     server = locate_server()
     say(f"PostgreSQL: {server.description}; benchmark database {BENCH_DB}")
     db = prepare_database(server, args)
@@ -786,7 +813,7 @@ def main(argv=None) -> int:
     from bench.pages import PAGES, SkipPage
     from patients.models import Patient
 
-    ctx = SimpleNamespace(args=args)
+    ctx = SimpleNamespace(args=args, broker_url=broker_url, env=dict(env))
     pages, skipped = select_pages(PAGES, args.only, ctx)
     for name, why in skipped:
         say(f"skipping {name}: {why}")
@@ -811,10 +838,13 @@ def main(argv=None) -> int:
 
     extras: list[dict] = []
     for extra in EXTRAS:
+        name = getattr(extra, "__name__", "extra")
+        if not _extra_wanted(name, args.only):
+            continue
         try:
             extras.extend(extra(ctx))
         except SkipPage as why:
-            skipped.append((getattr(extra, "__name__", "extra"), str(why)))
+            skipped.append((name, str(why)))
 
     import gunicorn as gunicorn_package
 

@@ -452,4 +452,4 @@ class CalendarFeed(models.Model):
 
 
 # Appointment reminders live in their own module but belong to this app.
-from scheduling.reminders.models import Reminder, ReminderRule  # noqa: E402,F401
+from scheduling.reminders.models import Reminder, ReminderLink, ReminderRule  # noqa: E402,F401

@@ -31,6 +31,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.ENTERED_IN_ERROR: frozenset(),
 }
 
+# What a patient may do to their own visit through a reminder link (before it starts), and from
+# which statuses: confirm a booked visit, or cancel one not yet checked in (issue 8).
+PATIENT_LINK_MOVES: dict[str, frozenset[str]] = {
+    S.CONFIRMED: frozenset({S.BOOKED}),
+    S.CANCELLED: frozenset({S.BOOKED, S.CONFIRMED}),
+}
+
 # The permission each target status needs (checked in the service, not only the UI [S69]).
 TRANSITION_PERMISSION: dict[str, str] = {
     S.CONFIRMED: "scheduling.change_appointment",

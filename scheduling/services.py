@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -309,6 +310,61 @@ def appointment_transition(
         target=locked,
         patient=locked.patient,
         changes={"status": [from_status, to_status], **({"reason": reason} if reason else {})},
+    )
+    sync_on_commit(locked.pk)
+    return locked
+
+
+@dataclass(frozen=True)
+class PatientLinkActor:
+    """Who the audit trail names for a move the patient made through a reminder link.
+
+    Not a user and never authenticated: ``audit.record`` keeps its ``username`` text (no user id,
+    no role), so the trail reads "the patient, via the link", never a staff member.
+    """
+
+    patient_mrn: str
+    is_authenticated: bool = False
+
+    @property
+    def username(self) -> str:
+        return f"patient {self.patient_mrn} (reminder link)"
+
+
+@transaction.atomic
+def appointment_transition_by_patient_link(
+    *, appointment: Appointment, to_status: str, reason: str = ""
+) -> Appointment:
+    """The patient confirms or cancels their own visit through a reminder link (no staff user).
+
+    Only ``rules.PATIENT_LINK_MOVES`` are open, and only before the visit starts. The move is
+    recorded with no staff ``by`` and audited as the patient via the link. The caller (the link
+    service) has already checked the token; this checks the calendar.
+    """
+    if to_status not in rules.PATIENT_LINK_MOVES:
+        raise SchedulingError({"to_status": ["Patients can only confirm or cancel."]})
+    locked = _lock(appointment, None)
+    now = timezone.now()
+    if locked.status not in rules.PATIENT_LINK_MOVES[to_status] or locked.start <= now:
+        raise SchedulingError("This appointment can no longer be changed online; please call the clinic.")
+    reason = (reason.strip() or "Cancelled by the patient (reminder link)")[:200] if to_status == "cancelled" else ""
+    from_status = locked.status
+    locked.status = to_status
+    fields = ["status", "version", "updated_at"]
+    if to_status == AppointmentStatus.CANCELLED:
+        locked.cancel_reason = reason
+        fields.append("cancel_reason")
+    locked.version += 1
+    locked.save(update_fields=fields)
+    _record_move(locked, from_status=from_status, by=None, at=now, reason=reason or "By the patient (reminder link)")
+    audit.record(
+        actor=PatientLinkActor(patient_mrn=locked.patient.mrn),
+        action=f"scheduling.appointment.{to_status}",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes={"status": [from_status, to_status], "via": "reminder link", **({"reason": reason} if reason else {})},
     )
     sync_on_commit(locked.pk)
     return locked

@@ -128,6 +128,8 @@ class Reminder(models.Model):
     provider_message_id = models.CharField(max_length=120, blank=True)
     # Operational only (exception class, HTTP status): never the text or the number.
     last_error = models.CharField(max_length=200, blank=True)
+    # When administrators were told this reminder was overdue and still unsent (once per row).
+    overdue_alerted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -140,3 +142,41 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.channel}) #{self.pk}"
+
+
+class LinkAction(models.TextChoices):
+    CONFIRM = "confirm", "Confirmed"
+    CANCEL = "cancel", "Cancelled"
+
+
+class ReminderLink(models.Model):
+    """The confirm/cancel link in one reminder (security-reference A9 shape).
+
+    Only a SHA-256 of the 256-bit token is stored. The link is bound to its appointment at the
+    start it was sent for (a moved or cancelled visit makes it useless), expires at that start,
+    and is single use: the first confirm or cancel spends it. Resending the reminder (a retry)
+    replaces the token, so only the last text's link works.
+    """
+
+    Action = LinkAction
+
+    reminder = models.OneToOneField(Reminder, on_delete=models.CASCADE, related_name="link")
+    appointment = models.ForeignKey("scheduling.Appointment", on_delete=models.CASCADE, related_name="reminder_links")
+    appointment_start = models.DateTimeField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    action = models.CharField(max_length=10, choices=LinkAction.choices, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["used_at"], name="reminderlink_used_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(used_at__isnull=True) & Q(action="")) | (Q(used_at__isnull=False) & ~Q(action="")),
+                name="reminderlink_used_has_action",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Link of reminder #{self.reminder_id}"

@@ -10,13 +10,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import formats, timezone
 
 from notifications.backends import SmsError, SmsRejected
@@ -24,7 +28,7 @@ from notifications.email import alert_administrators, send_templated_email
 from notifications.sms import send_sms
 from scheduling.models import ACTIVE_STATUSES, Appointment
 from scheduling.reminders import rules
-from scheduling.reminders.models import Channel, Reminder, ReminderRule, ReminderStatus
+from scheduling.reminders.models import Channel, LinkAction, Reminder, ReminderLink, ReminderRule, ReminderStatus
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,7 @@ DISPATCH_BATCH = 1000
 # A reminder whose time passed less than this long ago when the visit is booked is still sent
 # (at once); an older one is skipped (e.g. the 72 h reminder of a visit booked for tomorrow).
 LATE_GRACE = timedelta(hours=12)
+DEV_SITE_URL = "http://127.0.0.1:8000"
 
 
 class TemporarySendError(Exception):
@@ -202,6 +207,69 @@ def reminders_dispatch(*, now: datetime | None = None, limit: int = DISPATCH_BAT
     return DispatchResult(claimed=claimed, voided=len(stale), requeued=requeued)
 
 
+# --- Overdue alert -------------------------------------------------------------------
+
+# "Alert on oldest overdue unsent reminder > 5 min" (security-reference R6); REMINDER_OVERDUE_ALERT_MINUTES
+# in the environment changes it.
+OVERDUE_ALERT_MINUTES_DEFAULT = 5
+
+
+def overdue_after() -> timedelta:
+    minutes = getattr(settings, "REMINDER_OVERDUE_ALERT_MINUTES", None)
+    if minutes is None:
+        minutes = int(os.environ.get("REMINDER_OVERDUE_ALERT_MINUTES", OVERDUE_ALERT_MINUTES_DEFAULT))
+    return timedelta(minutes=max(1, int(minutes)))
+
+
+def reminders_overdue_check(*, now: datetime | None = None) -> int:
+    """Tell administrators, once, about reminders still unsent well past their due time.
+
+    Pending or sending rows due more than :func:`overdue_after` ago mean the dispatcher or the
+    worker is not running (or the broker lost the send tasks). Each such row is alerted about once
+    (``overdue_alerted_at``); one message covers all rows found in a check. Returns how many rows
+    were newly alerted. Called every minute by the dispatcher task and, throttled, by the
+    administrator's home page and ``manage.py reminders_check`` (the dispatcher may be the thing
+    that is down).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Reminder.objects.select_for_update(skip_locked=True)
+            .filter(
+                status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING],
+                due_at__lt=now - overdue_after(),
+                overdue_alerted_at__isnull=True,
+            )
+            .order_by("due_at")
+            .values_list("pk", "due_at")[:5000]
+        )
+        if not rows:
+            return 0
+        Reminder.objects.filter(pk__in=[pk for pk, _ in rows]).update(overdue_alerted_at=now)
+    oldest = rows[0][1]
+    minutes = int((now - oldest).total_seconds() // 60)
+    transaction.on_commit(
+        lambda: alert_administrators(
+            subject="Patient reminders are overdue and unsent",
+            body=(
+                f"{len(rows)} reminder(s) are still unsent more than {int(overdue_after().total_seconds() // 60)} "
+                f"minutes after they were due (the oldest by {minutes} minutes). The reminder dispatcher "
+                "(Celery beat) or the Celery worker is probably not running, or the broker is unreachable. "
+                "Check the worker and beat processes; once they run again, reminders still useful are sent "
+                "and those for visits already past are skipped."
+            ),
+        )
+    )
+    return len(rows)
+
+
+def overdue_unsent_count(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return Reminder.objects.filter(
+        status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING], due_at__lt=now - overdue_after()
+    ).count()
+
+
 # --- Send ----------------------------------------------------------------------------
 
 
@@ -232,6 +300,8 @@ def reminder_send(*, reminder_id: int, attempt: int = 1, max_attempts: int = MAX
 
     reminder = (
         Reminder.objects.select_related("rule", "appointment__location", "appointment__patient")
+        # Phone numbers are parsed on load; a send needs the patient's own only.
+        .defer("appointment__patient__emergency_contact_phone", "appointment__patient__escort_phone")
         .filter(pk=reminder_id)
         .first()
     )
@@ -254,8 +324,8 @@ def reminder_send(*, reminder_id: int, attempt: int = 1, max_attempts: int = MAX
     if not address:
         _finish(reminder_id, status=ReminderStatus.VOID, last_error="Patient has not opted in on this channel.")
         return ReminderStatus.VOID
-    context = message_context(appointment, link=_links(reminder))
-    body = rules.render(reminder.rule.text, context)
+    # Checked with a placeholder link first; the real (single-use) link is made once this attempt holds the row.
+    body = rules.render(reminder.rule.text, message_context(appointment, link=_links(reminder, with_token=False)))
     if rules.denied_words_in(body):  # a location name or address could still slip one in
         _finish(reminder_id, status=ReminderStatus.FAILED, last_error="Text failed the minimum-necessary check.")
         _alert(reminder, "its text failed the minimum-necessary check")
@@ -267,6 +337,10 @@ def reminder_send(*, reminder_id: int, attempt: int = 1, max_attempts: int = MAX
     ).update(claimed_at=now, attempts=attempt, updated_at=now)
     if not claimed:
         return "taken"
+    context = message_context(appointment, link=_links(reminder))
+    body = rules.render(reminder.rule.text, context)
+    # The contact log shows the text without the token: only its hash may be kept (A9).
+    logged = rules.render(reminder.rule.text, {**context, "link": LOGGED_LINK}) if reminder.kind in LINK_KINDS else body
     try:
         if reminder.channel == Channel.SMS:
             provider_id = send_sms(to=address, body=body, idempotency_key=reminder.idempotency_key)
@@ -300,15 +374,157 @@ def reminder_send(*, reminder_id: int, attempt: int = 1, max_attempts: int = MAX
                 by=None,
                 channel=reminder.channel,
                 direction="out",
-                summary=f"{reminder.get_kind_display()} sent by {reminder.get_channel_display()}: {body}"[:300],
+                summary=f"{reminder.get_kind_display()} sent by {reminder.get_channel_display()}: {logged}"[:300],
             )
     return ReminderStatus.SENT
 
 
-def _links(reminder: Reminder) -> str:
-    """What {link} says. Until tokenised confirm/cancel links exist, the way to reach the clinic."""
+def _links(reminder: Reminder, *, with_token: bool = True) -> str:
+    """What {link} says: the confirm/cancel link (a fresh token), or the clinic's phone for other kinds."""
+    if with_token and reminder.kind in LINK_KINDS:
+        return reminder_link_issue(reminder=reminder)
+    if not with_token and reminder.kind in LINK_KINDS:
+        return link_url("x" * 43)  # same length and shape, for the minimum-necessary check
     phone = reminder.appointment.location.phone
     return f"call {phone.as_national if hasattr(phone, 'as_national') and phone else phone}" if phone else "call us"
+
+
+# --- Confirm / cancel links (security-reference A9 shape) ----------------------------
+
+# Reminders about a visit carry the link; other kinds (questionnaires, follow-up due) do not.
+LINK_KINDS = {"appointment_reminder", "pre_infusion_instructions"}
+LOGGED_LINK = "[confirm/cancel link]"
+
+
+def hash_link_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_url(token: str) -> str:
+    # SITE_URL: the public address patients reach (https://clinic.example); the development default
+    # is the `make run` address.
+    base = (getattr(settings, "SITE_URL", "") or os.environ.get("SITE_URL", "") or DEV_SITE_URL).rstrip("/")
+    return f"{base}{reverse('scheduling:visit-link', args=[token])}"
+
+
+def reminder_link_issue(*, reminder: Reminder) -> str:
+    """A new single-use link for this reminder (replacing any earlier one); returns its URL once.
+
+    One upsert (INSERT … ON CONFLICT (reminder) DO UPDATE): this runs once per message sent.
+    """
+    token = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG (ASVS 11.5.1)
+    appointment = reminder.appointment
+    ReminderLink.objects.bulk_create(
+        [
+            ReminderLink(
+                reminder=reminder,
+                appointment=appointment,
+                appointment_start=appointment.start,
+                token_hash=hash_link_token(token),
+                created_at=timezone.now(),
+                expires_at=appointment.start,
+                used_at=None,
+                action="",
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["reminder"],
+        update_fields=[
+            "appointment",
+            "appointment_start",
+            "token_hash",
+            "created_at",
+            "expires_at",
+            "used_at",
+            "action",
+        ],
+    )
+    return link_url(token)
+
+
+def reminder_link_valid(link: ReminderLink | None, *, now: datetime | None = None) -> bool:
+    """Unused, unexpired, and its visit still active at the time the link was sent for."""
+    now = now or timezone.now()
+    return (
+        link is not None
+        and link.used_at is None
+        and link.expires_at > now
+        and link.appointment.status in ACTIVE_STATUSES
+        and link.appointment.start == link.appointment_start
+    )
+
+
+def reminder_link_for_token(token: str) -> ReminderLink | None:
+    """The valid link a token opens, or None (unknown, used, expired, or the visit changed)."""
+    link = (
+        ReminderLink.objects.select_related("appointment__location", "reminder")
+        .filter(token_hash=hash_link_token(token[:100]))
+        .first()
+    )
+    return link if reminder_link_valid(link) else None
+
+
+def reminder_link_by_id(link_id) -> ReminderLink | None:
+    """The valid link a scoped session holds (by id), or None."""
+    if not isinstance(link_id, int):
+        return None
+    link = ReminderLink.objects.select_related("appointment__location", "reminder").filter(pk=link_id).first()
+    return link if reminder_link_valid(link) else None
+
+
+class LinkRefused(Exception):
+    """The link is spent, expired or its visit changed; the patient is asked to call."""
+
+
+@transaction.atomic
+def reminder_link_use(*, link_id: int, action: str) -> Appointment:
+    """Spend the link: confirm or cancel its visit as the patient, and tell the front desk.
+
+    Single use under concurrency: the link row is locked, and a second request finds it used.
+    """
+    from patients.services import contact_log_entry_create
+    from scheduling.services import SchedulingError, appointment_transition_by_patient_link
+
+    if action not in LinkAction.values:
+        raise LinkRefused("Unknown action.")
+    link = ReminderLink.objects.select_for_update().filter(pk=link_id).first()
+    if link is None:
+        raise LinkRefused("This link is not valid.")
+    link.appointment = Appointment.objects.select_related("location", "patient").get(pk=link.appointment_id)
+    if not reminder_link_valid(link):
+        raise LinkRefused("This link has already been used or has expired.")
+    target = "confirmed" if action == LinkAction.CONFIRM else "cancelled"
+    appointment = link.appointment
+    if not (action == LinkAction.CONFIRM and appointment.status == "confirmed"):
+        try:
+            appointment = appointment_transition_by_patient_link(appointment=appointment, to_status=target)
+        except SchedulingError as exc:
+            raise LinkRefused(" ".join(exc.messages)) from None
+    now = timezone.now()
+    link.used_at, link.action = now, action
+    link.save(update_fields=["used_at", "action"])
+    local = appointment.start.astimezone(appointment.location.zone)
+    verb = "confirmed" if action == LinkAction.CONFIRM else "CANCELLED"
+    contact_log_entry_create(
+        patient=appointment.patient,
+        by=None,
+        channel=link.reminder.channel,
+        direction="in",
+        summary=(
+            f"Patient {verb} the visit of {formats.date_format(local, 'D j M')} {formats.time_format(local, 'g:i A')} "
+            f"at {appointment.location.name} through the reminder link."
+        ),
+    )
+    return appointment
+
+
+def link_replies(*, since: datetime, limit: int = 50) -> list[ReminderLink]:
+    """Confirmations and cancellations patients sent through reminder links since ``since`` (front desk)."""
+    return list(
+        ReminderLink.objects.filter(used_at__gte=since)
+        .select_related("appointment__patient", "appointment__location", "appointment__appointment_type")
+        .order_by("-used_at")[:limit]
+    )
 
 
 def _alert(reminder: Reminder, why: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -57,3 +58,12 @@ def test_the_dispatcher_task_enqueues_sends_by_id(
         app.conf.task_always_eager = False
     assert Reminder.objects.get(appointment=appt).status == "sent"
     assert len(backends.outbox) == 1
+
+
+def test_a_worker_dispatches_as_soon_as_it_is_ready_on_a_queue_it_consumes(monkeypatch):
+    """`make run` sends due reminders within seconds of start-up, not after beat's first minute."""
+    published = []
+    monkeypatch.setattr(tasks.dispatch_due_reminders, "apply_async", lambda **kw: published.append(kw))
+    worker = SimpleNamespace(app=SimpleNamespace(amqp=SimpleNamespace(queues=SimpleNamespace(consume_from={"q1": 1}))))
+    tasks.dispatch_on_worker_start(sender=worker)
+    assert published == [{"queue": "q1"}]

@@ -119,6 +119,7 @@ def _dispatch_and_enqueue(queue, *, now):
     return claimed
 
 
+@pytest.mark.timeout(900)  # 20 kill/restart cycles of a real worker: minutes on a loaded 2-core machine
 def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(redis_broker, tmp_path):
     rng = random.Random(int(os.environ.get("KILL_TEST_SEED", "8")))
     outbox = tmp_path / "sms"

@@ -1,0 +1,144 @@
+"""The patient's confirm/cancel link from a reminder (security-reference A9 shape, issue 8).
+
+``/schedule/visit/<token>/`` exchanges the token for a scoped session and redirects to the token-free
+``/schedule/visit/``, which shows the visit (clinic, date, time, place: never the treatment) and offers
+Confirm and Cancel (POST). The token is stored hashed, expires at the visit, is bound to it, and is
+spent by the first confirm or cancel. A GET does not spend it: phones fetch links for previews.
+Every response carries ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``; requests
+are rate-limited per client address. The session reaches nothing else: the patient is not signed in.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from scheduling.reminders import services as reminders
+
+SESSION_LINK = "visit_link_id"
+SESSION_LINK_AT = "visit_link_at"
+SESSION_DONE = "visit_link_done"
+# A scoped session lasts this long after the link was opened (then open the link again).
+SESSION_SECONDS = 30 * 60
+# Per client address: link openings and replies in a window (security-reference ASVS 2.4.1).
+RATE_LIMIT = 20
+RATE_WINDOW_SECONDS = 10 * 60
+
+
+def _no_referrer(view):
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapped
+
+
+def _rate_limited(request) -> bool:
+    """Fixed-window counter per client address in the cache (shared across workers with a shared cache)."""
+    window = int(time.time()) // RATE_WINDOW_SECONDS
+    key = f"visit-link-rate:{request.META.get('REMOTE_ADDR', '')}:{window}"
+    cache.add(key, 0, RATE_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, RATE_WINDOW_SECONDS)
+        count = 1
+    return count > RATE_LIMIT
+
+
+def _page(request, template: str, context: dict | None = None, status: int = 200):
+    return render(
+        request,
+        f"scheduling/{template}",
+        {"clinic": getattr(settings, "CLINIC_NAME", "the clinic"), **(context or {})},
+        status=status,
+    )
+
+
+def _too_many(request):
+    return _page(request, "visit_link_invalid.html", {"too_many": True}, status=429)
+
+
+def _scoped_link(request):
+    link_id = request.session.get(SESSION_LINK)
+    opened = request.session.get(SESSION_LINK_AT, 0)
+    if link_id is None or time.time() - opened > SESSION_SECONDS:
+        return None
+    return reminders.reminder_link_by_id(link_id)
+
+
+@login_not_required
+@never_cache
+@_no_referrer
+@require_GET
+def visit_link(request, token: str):
+    """Exchange the token for a scoped session, then leave the token out of the address bar."""
+    if _rate_limited(request):
+        return _too_many(request)
+    link = reminders.reminder_link_for_token(token)
+    if link is None:
+        return _page(request, "visit_link_invalid.html", status=404)
+    request.session.cycle_key()
+    request.session[SESSION_LINK] = link.pk
+    request.session[SESSION_LINK_AT] = int(time.time())
+    return redirect("scheduling:visit-reply")
+
+
+@login_not_required
+@never_cache
+@_no_referrer
+@require_http_methods(["GET", "POST"])
+def visit_reply(request):
+    """Show the visit and take the patient's answer (POST action=confirm|cancel)."""
+    if _rate_limited(request):
+        return _too_many(request)
+    link = _scoped_link(request)
+    if link is None:
+        return _page(request, "visit_link_invalid.html", status=404)
+    appointment = link.appointment
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in reminders.LinkAction.values:
+            error = "Choose Confirm or Cancel."
+        else:
+            try:
+                reminders.reminder_link_use(link_id=link.pk, action=action)
+            except reminders.LinkRefused as exc:
+                error = str(exc)
+            else:
+                request.session.pop(SESSION_LINK, None)
+                request.session.pop(SESSION_LINK_AT, None)
+                request.session[SESSION_DONE] = action
+                return redirect("scheduling:visit-done")
+    local = appointment.start.astimezone(appointment.location.zone)
+    return _page(
+        request,
+        "visit_link_reply.html",
+        {
+            "visit": local,
+            "location": appointment.location,
+            "error": error,
+            "confirmed": appointment.status == "confirmed",
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_not_required
+@never_cache
+@_no_referrer
+@require_GET
+def visit_done(request):
+    """What the patient's answer did (token-free; shown once)."""
+    action = request.session.pop(SESSION_DONE, None)
+    return _page(request, "visit_link_done.html", {"action": action})
