@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
+from accounts.immutability import signed_record_locked
 from consultations import rules
 from consultations.choices import (
     AmendmentKind,
@@ -267,11 +268,7 @@ class Consultation(models.Model):
         ]
         triggers = [
             # security-reference R8 / D6: the database refuses changes to a signed record.
-            pgtrigger.Protect(
-                name="consultation_signed_locked",
-                operation=pgtrigger.Update | pgtrigger.Delete,
-                condition=pgtrigger.Q(old__signed_at__isnull=False),
-            ),
+            signed_record_locked("consultation_signed_locked"),
         ]
 
     def __str__(self) -> str:
