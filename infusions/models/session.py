@@ -1,0 +1,361 @@
+"""The infusion session, its status log, its pre-check record, its dose calculations
+and its amendments.
+
+A signed session is immutable at the database (pgtrigger, security-reference R8); every
+child table refuses changes once its session is signed; corrections are amendments.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from accounts.immutability import signed_record_locked
+from consultations.choices import InteractionClass
+from infusions import rules
+from infusions.models._locking import append_only, locked_with_session, tracked
+
+S = rules.SessionStatus
+
+
+class SessionStatusChoice(models.TextChoices):
+    SCHEDULED = S.SCHEDULED, rules.STATUS_LABELS[S.SCHEDULED]
+    PRE_CHECK = S.PRE_CHECK, rules.STATUS_LABELS[S.PRE_CHECK]
+    CLEARED = S.CLEARED, rules.STATUS_LABELS[S.CLEARED]
+    DEFERRED = S.DEFERRED, rules.STATUS_LABELS[S.DEFERRED]
+    INFUSING = S.INFUSING, rules.STATUS_LABELS[S.INFUSING]
+    PAUSED = S.PAUSED, rules.STATUS_LABELS[S.PAUSED]
+    COMPLETED = S.COMPLETED, rules.STATUS_LABELS[S.COMPLETED]
+    STOPPED_EARLY = S.STOPPED_EARLY, rules.STATUS_LABELS[S.STOPPED_EARLY]
+    RECOVERING = S.RECOVERING, rules.STATUS_LABELS[S.RECOVERING]
+    DISCHARGE_READY = S.DISCHARGE_READY, rules.STATUS_LABELS[S.DISCHARGE_READY]
+    DISCHARGED = S.DISCHARGED, rules.STATUS_LABELS[S.DISCHARGED]
+    SIGNED = S.SIGNED, rules.STATUS_LABELS[S.SIGNED]
+
+
+DEFERRAL_REASON_CHOICES = [(code, code.replace("_", " ").capitalize()) for code in rules.DEFERRAL_REASON_CODES]
+STOP_REASON_CHOICES = [(code, code.replace("_", " ").capitalize()) for code in rules.STOP_REASON_CODES]
+# "In chair" for the front desk: what they may tell the escort, nothing clinical.
+IN_CHAIR_STATUSES = (S.PRE_CHECK, S.CLEARED, S.INFUSING, S.PAUSED)
+RECOVERING_STATUSES = (S.COMPLETED, S.STOPPED_EARLY, S.RECOVERING, S.DISCHARGE_READY)
+OPEN_STATUSES = (S.SCHEDULED, *IN_CHAIR_STATUSES, *RECOVERING_STATUSES)
+
+
+@tracked()
+class InfusionSession(models.Model):
+    """One infusion day for one booked infusion appointment."""
+
+    Status = SessionStatusChoice
+
+    appointment = models.OneToOneField(
+        "scheduling.Appointment", on_delete=models.PROTECT, related_name="infusion_session"
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="infusion_sessions")
+    plan = models.ForeignKey("consultations.TreatmentPlan", on_delete=models.PROTECT, related_name="infusion_sessions")
+    status = models.CharField(max_length=20, choices=SessionStatusChoice.choices, default="scheduled")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    # Pre-check outcome and the clinician's documented decision when review was needed.
+    clearance = models.CharField(max_length=30, blank=True)
+    clinician_decision_reason = models.TextField(blank=True)
+    clinician_decision_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    clinician_decision_at = models.DateTimeField(null=True, blank=True)
+    deferral_reason_code = models.CharField(max_length=30, choices=DEFERRAL_REASON_CHOICES, blank=True)
+    deferral_reason = models.TextField(blank=True)
+
+    container_lot = models.CharField("Vial lot / container", max_length=60, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    stop_reason_code = models.CharField(max_length=30, choices=STOP_REASON_CHOICES, blank=True)
+    stop_reason = models.TextField(blank=True)
+
+    # Discharge: readiness is computed by the rules and stored as the snapshot it was.
+    escort_name = models.CharField(max_length=120, blank=True)
+    escort_phone = models.CharField(max_length=40, blank=True)
+    escort_present_at_discharge = models.BooleanField(null=True, blank=True)
+    instructions_given_at = models.DateTimeField(null=True, blank=True)
+    instructions_given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    readiness = models.JSONField(default=dict, blank=True)
+    discharged_at = models.DateTimeField(null=True, blank=True)
+
+    signed_content = models.JSONField(default=dict, blank=True)
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("sign_infusionsession", "Can sign an infusion session"),
+            ("verify_dose", "Can independently verify a calculated dose"),
+            ("view_chair_status", "Can see who is in a chair or recovering (no clinical content)"),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "-created_at"], name="infusionsession_patient"),
+            models.Index(fields=["status"], name="infusionsession_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=SessionStatusChoice.values), name="infusionsession_status_known"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="signed", signed_at__isnull=False, signed_by__isnull=False) & ~Q(content_sha256=""))
+                | (~Q(status="signed") & Q(signed_at__isnull=True, signed_by__isnull=True, content_sha256="")),
+                name="infusionsession_signed_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="deferred") | ~Q(deferral_reason_code=""),
+                name="infusionsession_deferral_coded",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="stopped_early") | ~Q(stop_reason_code=""),
+                name="infusionsession_stop_coded",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True)
+                | Q(started_at__isnull=True)
+                | Q(ended_at__gte=models.F("started_at")),
+                name="infusionsession_end_after_start",
+            ),
+        ]
+        triggers = [
+            signed_record_locked("infusionsession_signed_locked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Infusion session #{self.pk}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    @property
+    def status_label(self) -> str:
+        return rules.STATUS_LABELS[S(self.status)]
+
+    @property
+    def current_dose(self) -> DoseCalculation | None:
+        """The calculation in force (``dose_mg``, ``drug_volume_ml``, ``vial_mg_per_ml``,
+        ``final_mg_per_ml``, ``total_volume_ml``, ``is_verified``), e.g. for the ledger's draw."""
+        from infusions.selectors.sessions import current_dose
+
+        return current_dose(self)
+
+
+class SessionTransition(models.Model):
+    """Who moved a session from one status to another, when and why (append-only)."""
+
+    session = models.ForeignKey(InfusionSession, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=SessionStatusChoice.choices)
+    to_status = models.CharField(max_length=20, choices=SessionStatusChoice.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    reason_code = models.CharField(max_length=30, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["session", "at", "id"]
+        triggers = [append_only("sessiontransition_append_only")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+
+@tracked()
+class PreCheck(models.Model):
+    """What the nurse recorded before the infusion and what the rules made of it."""
+
+    session = models.OneToOneField(InfusionSession, on_delete=models.PROTECT, related_name="pre_check")
+    last_clear_liquid_at = models.DateTimeField("Last clear liquids", null=True, blank=True)
+    last_light_meal_at = models.DateTimeField("Last light meal", null=True, blank=True)
+    last_fatty_meal_at = models.DateTimeField("Last fatty/fried meal", null=True, blank=True)
+    escort_present = models.BooleanField(null=True, blank=True)
+    escort_name = models.CharField(max_length=120, blank=True)
+    escort_phone = models.CharField(max_length=40, blank=True)
+    childbearing_potential = models.BooleanField(null=True, blank=True)
+    pregnancy_test_result = models.CharField(
+        max_length=10, choices=[("negative", "Negative"), ("positive", "Positive")], blank=True
+    )
+    medications_changed = models.BooleanField("Medication changes since last session", null=True, blank=True)
+    medication_changes = models.TextField(blank=True)
+    # Interaction classes of the new medicines: the screening's CI-14/CI-15 re-run on them.
+    new_medication_classes = ArrayField(
+        models.CharField(max_length=20, choices=InteractionClass.choices), default=list, blank=True
+    )
+    sbp_mmhg = models.PositiveSmallIntegerField("Systolic BP", null=True, blank=True)
+    dbp_mmhg = models.PositiveSmallIntegerField("Diastolic BP", null=True, blank=True)
+    hr_bpm = models.PositiveSmallIntegerField("Heart rate", null=True, blank=True)
+    spo2_pct = models.PositiveSmallIntegerField("SpO₂", null=True, blank=True)
+    weight_kg = models.DecimalField(
+        "Today's weight (kg)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.1"))],
+    )
+    height_cm = models.DecimalField("Height (cm)", max_digits=5, decimal_places=1, null=True, blank=True)
+    # The rules' verdict: [{"code", "passed", "message", "source", "on_fail"}, ...]
+    results = models.JSONField(default=list, blank=True)
+    outcome = models.CharField(max_length=30, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        triggers = [locked_with_session("precheck_session_unsigned")]
+
+    def __str__(self) -> str:
+        return f"Pre-check of {self.session_id}"
+
+
+_DOSE_CONTENT = (
+    "session",
+    "form",
+    "weight_kg",
+    "mg_per_kg",
+    "prescribed_mg_per_kg_per_h",
+    "duration_min",
+    "uncapped_dose_mg",
+    "max_mg",
+    "capped",
+    "ordered_dose_mg",
+    "vial_mg_per_ml",
+    "drug_volume_ml",
+    "dose_mg",
+    "diluent_ml",
+    "total_volume_ml",
+    "final_mg_per_ml",
+    "rate_ml_per_h",
+    "mg_per_kg_per_h",
+    "steps",
+    "fingerprint",
+    "calculated_by",
+    "calculated_at",
+)
+
+
+def _dec(digits: int, places: int, **kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=digits, decimal_places=places, **kwargs)
+
+
+@tracked()
+class DoseCalculation(models.Model):
+    """One dose calculation with every step (``rules.DoseCalculation``) and its second-
+    clinician verification. The calculated content is fixed (trigger); a changed dose is a
+    new row, which supersedes this one and carries no verification."""
+
+    session = models.ForeignKey(InfusionSession, on_delete=models.PROTECT, related_name="dose_calculations")
+    form = models.CharField(max_length=20)
+    weight_kg = _dec(5, 1)
+    mg_per_kg = _dec(8, 4)
+    prescribed_mg_per_kg_per_h = _dec(8, 4, null=True, blank=True)
+    duration_min = _dec(6, 1)
+    uncapped_dose_mg = _dec(7, 1)
+    max_mg = _dec(7, 1)
+    capped = models.BooleanField()
+    ordered_dose_mg = _dec(7, 1)
+    vial_mg_per_ml = _dec(5, 1)
+    drug_volume_ml = _dec(7, 2)
+    dose_mg = _dec(7, 1)
+    diluent_ml = _dec(7, 2)
+    total_volume_ml = _dec(7, 2)
+    final_mg_per_ml = _dec(8, 3)
+    rate_ml_per_h = _dec(6, 1)
+    mg_per_kg_per_h = _dec(8, 4)
+    steps = models.JSONField(default=list)
+    fingerprint = models.CharField(max_length=64)
+    calculated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    calculated_at = models.DateTimeField()
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_fingerprint = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["session", "-calculated_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dose_mg__gt=0, total_volume_ml__gt=0, rate_ml_per_h__gt=0), name="dosecalculation_positive"
+            ),
+            models.CheckConstraint(condition=Q(dose_mg__lte=models.F("max_mg")), name="dosecalculation_within_cap"),
+            # An independent double check: never the calculating clinician, and only of this calculation.
+            models.CheckConstraint(
+                condition=Q(verified_by__isnull=True) | ~Q(verified_by=models.F("calculated_by")),
+                name="dosecalculation_verifier_independent",
+            ),
+            models.CheckConstraint(
+                condition=Q(verified_by__isnull=True, verified_at__isnull=True, verified_fingerprint="")
+                | Q(verified_by__isnull=False, verified_at__isnull=False, verified_fingerprint=models.F("fingerprint")),
+                name="dosecalculation_verification_matches",
+            ),
+            models.UniqueConstraint(
+                fields=["session"], condition=Q(superseded_at__isnull=True), name="dosecalculation_one_current"
+            ),
+        ]
+        triggers = [
+            locked_with_session("dosecalculation_session_unsigned"),
+            pgtrigger.Protect(
+                name="dosecalculation_content_fixed",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.AnyChange(*_DOSE_CONTENT),
+            ),
+            pgtrigger.Protect(name="dosecalculation_no_delete", operation=pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dose_mg} mg for session {self.session_id}"
+
+    @property
+    def is_verified(self) -> bool:
+        return bool(self.verified_fingerprint) and self.verified_fingerprint == self.fingerprint
+
+
+@pghistory.track(pghistory.InsertEvent())
+class SessionAmendment(models.Model):
+    """A correction or addendum to a signed session, shown beside the original."""
+
+    session = models.ForeignKey(InfusionSession, on_delete=models.PROTECT, related_name="amendments")
+    kind = models.CharField(
+        max_length=10,
+        choices=[("amends", "Correction (amends the original)"), ("appends", "Addendum")],
+        default="amends",
+    )
+    reason = models.CharField(max_length=300)
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    content_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["session", "at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="sessionamendment_reason_given"),
+            models.CheckConstraint(condition=~Q(text=""), name="sessionamendment_text_given"),
+            models.CheckConstraint(condition=Q(kind__in=["amends", "appends"]), name="sessionamendment_kind_known"),
+        ]
+        triggers = [append_only("sessionamendment_append_only")]
+
+    def __str__(self) -> str:
+        return f"Amendment of {self.session}"

@@ -1,0 +1,1 @@
+"""Reads for the infusion day: each owns its query shape and is bounded."""

@@ -1,0 +1,186 @@
+"""The chair board, the homes' infusion panels and the patient panel: bounded reads for a
+location's day (one query per table, whatever the number of chairs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from infusions import rules
+from infusions.models import (
+    IN_CHAIR_STATUSES,
+    OPEN_STATUSES,
+    RECOVERING_STATUSES,
+    FlowsheetReading,
+    InfusionSession,
+    SessionAlert,
+)
+from infusions.selectors import sessions as session_selectors
+from scheduling.models import Appointment, Location, Resource
+
+S = rules.SessionStatus
+MAX_CHAIRS = 100
+MAX_SESSIONS = 200
+
+
+def day_bounds(location: Location, day: date) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(location.time_zone)
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    return start, start + timedelta(days=1)
+
+
+def _annotated(qs):
+    last = FlowsheetReading.objects.filter(session=OuterRef("pk")).order_by("-taken_at").values("taken_at")[:1]
+    return qs.annotate(
+        last_reading_at=Subquery(last),
+        open_alerts=Count("alerts", filter=Q(alerts__action="")),
+    )
+
+
+def front_status(session: InfusionSession | None) -> str:
+    """What the front desk may say: in chair, recovering, done — nothing clinical."""
+    if session is None or session.status == S.SCHEDULED:
+        return "Expected"
+    if session.status in IN_CHAIR_STATUSES:
+        return "In chair"
+    if session.status in RECOVERING_STATUSES:
+        return "Recovering"
+    if session.status == S.DEFERRED:
+        return "Not treated today"
+    return "Left"
+
+
+def expected_out(appointment: Appointment, session: InfusionSession | None) -> datetime:
+    """When the escort can expect the patient: infusion + recovery after the actual start."""
+    if session is None or session.started_at is None:
+        return appointment.end
+    recovery = appointment.appointment_type.recovery_minutes or 0
+    return max(appointment.end, session.started_at + timedelta(minutes=session.plan.infusion_minutes + recovery))
+
+
+@dataclass
+class ChairRow:
+    chair: Resource
+    appointment: Appointment | None
+    session: InfusionSession | None
+    front_status: str
+    expected_out: datetime | None
+    minutes_since_start: int | None = None
+    dose_progress_pct: int | None = None
+    next_due: datetime | None = None
+    overdue: bool = False
+    open_alerts: int = 0
+    initials: str = ""
+
+
+def _pick(appointments: list[Appointment], now: datetime) -> Appointment | None:
+    """The chair's current appointment: an open session first, else the next one due, else the last."""
+    for a in appointments:
+        s = a.infusion_session_cached
+        if s is not None and s.status in (*IN_CHAIR_STATUSES, *RECOVERING_STATUSES):
+            return a
+    upcoming = [a for a in appointments if a.end >= now and a.infusion_session_cached is None]
+    return upcoming[0] if upcoming else (appointments[-1] if appointments else None)
+
+
+def chair_board(*, location: Location, at: datetime | None = None) -> list[ChairRow]:
+    """Every chair of the location with who is in it (4 queries)."""
+    at = at or timezone.now()
+    policy = session_selectors.policy()
+    chairs = list(
+        Resource.objects.filter(location=location, kind="chair", active=True).order_by("sort_order", "name")[
+            :MAX_CHAIRS
+        ]
+    )
+    start, end = day_bounds(location, timezone.localtime(at, ZoneInfo(location.time_zone)).date())
+    appointments = list(
+        Appointment.objects.filter(
+            location=location, resource__in=chairs, start__gte=start, start__lt=end, appointment_type__code="infusion"
+        )
+        .exclude(status__in=("cancelled", "entered_in_error"))
+        .select_related("patient", "appointment_type")
+        .order_by("start")[:MAX_SESSIONS]
+    )
+    sessions = {
+        s.appointment_id: s
+        for s in _annotated(
+            InfusionSession.objects.filter(appointment__in=[a.pk for a in appointments])
+        ).select_related("plan")
+    }
+    by_chair: dict[int, list[Appointment]] = {}
+    for a in appointments:
+        a.infusion_session_cached = sessions.get(a.pk)
+        by_chair.setdefault(a.resource_id, []).append(a)
+    rows = []
+    for chair in chairs:
+        booked = by_chair.get(chair.pk, [])
+        appointment = _pick(booked, at)
+        session = sessions.get(appointment.pk) if appointment else None
+        row = ChairRow(
+            chair=chair,
+            appointment=appointment,
+            session=session,
+            front_status=front_status(session) if appointment else "Free",
+            expected_out=expected_out(appointment, session) if appointment else None,
+        )
+        if appointment:
+            p = appointment.patient
+            row.initials = f"{(p.preferred_name or p.legal_first_name)[:1]}{p.legal_last_name[:1]}".upper()
+        if session is not None:
+            row.open_alerts = session.open_alerts
+            if session.started_at:
+                end_at = session.ended_at or at
+                row.minutes_since_start = int((end_at - session.started_at).total_seconds() // 60)
+                row.dose_progress_pct = min(
+                    100, int(row.minutes_since_start * 100 / max(1, session.plan.infusion_minutes))
+                )
+            due = session_selectors.next_due(
+                session, at=at, cadence=policy.cadence, grace=policy.overdue_grace, last_at=session.last_reading_at
+            )
+            row.next_due, row.overdue = due.due_at, due.overdue
+        rows.append(row)
+    return rows
+
+
+def locations_with_chairs():
+    return Location.objects.filter(active=True, resources__kind="chair").distinct().order_by("name")[:50]
+
+
+def todays_sessions(*, at: datetime | None = None, limit: int = 50) -> list[InfusionSession]:
+    """Sessions booked today across locations (clinician home)."""
+    at = at or timezone.now()
+    today = timezone.localdate(at)
+    start = datetime.combine(today, time(0), tzinfo=timezone.get_current_timezone())
+    return list(
+        _annotated(
+            InfusionSession.objects.filter(
+                appointment__start__gte=start, appointment__start__lt=start + timedelta(days=1)
+            )
+        )
+        .select_related("patient", "appointment__resource", "appointment__location")
+        .order_by("appointment__start")[:limit]
+    )
+
+
+def open_alerts(*, limit: int = 50) -> list[SessionAlert]:
+    """Alerts nobody has acted on yet, on sessions still open (clinician home, chair board)."""
+    return list(
+        SessionAlert.objects.filter(action="", session__status__in=OPEN_STATUSES)
+        .select_related("session__patient", "session__appointment__resource")
+        .order_by("-raised_at")[:limit]
+    )
+
+
+def in_chair_today(*, at: datetime | None = None, limit: int = 50) -> list[tuple[InfusionSession, str, datetime]]:
+    """Front desk: who is in a chair or recovering, and when they are expected out."""
+    at = at or timezone.now()
+    sessions = (
+        InfusionSession.objects.filter(status__in=(*IN_CHAIR_STATUSES, *RECOVERING_STATUSES))
+        .select_related("patient", "plan", "appointment__appointment_type", "appointment__resource")
+        .order_by("appointment__start")[:limit]
+    )
+    return [(s, front_status(s), expected_out(s.appointment, s)) for s in sessions]

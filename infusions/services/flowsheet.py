@@ -1,0 +1,240 @@
+"""The live flowsheet: readings (with the alerts they raise), alert actions, rate changes
+and adverse events. Readings do not lock the session: two nurses entering at once both
+keep their rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import audit
+from infusions import rules
+from infusions.models import (
+    READING_FIELDS,
+    AdverseEvent,
+    AdverseEventKind,
+    DrugGiven,
+    FlowsheetReading,
+    InfusionSession,
+    Outcome,
+    RateChange,
+    Route,
+    SessionAlert,
+    Severity,
+)
+from infusions.selectors import sessions as session_selectors
+from infusions.services._common import AUDIT_CATEGORY, field_error, require, require_unsigned
+from infusions.services.lifecycle import CHANGE, session_transition
+
+S = rules.SessionStatus
+READING_STATUSES = (
+    S.PRE_CHECK,
+    S.CLEARED,
+    S.INFUSING,
+    S.PAUSED,
+    S.COMPLETED,
+    S.STOPPED_EARLY,
+    S.RECOVERING,
+    S.DISCHARGE_READY,
+)
+
+
+@transaction.atomic
+def reading_record(
+    *, session: InfusionSession, by, taken_at: datetime, values: dict[str, Any], at: datetime | None = None
+) -> FlowsheetReading:
+    """Validate (plausible ranges, not in the future, not before check-in), store, and
+    raise an alert for each out-of-range value against the clinic's thresholds."""
+    require(by, CHANGE)
+    session = InfusionSession.objects.select_related("patient", "pre_check").get(pk=session.pk)
+    require_unsigned(session)
+    if session.status not in READING_STATUSES:
+        raise ValidationError("Readings are recorded from check-in until discharge.")
+    at = at or timezone.now()
+    values = {name: values.get(name) for name in READING_FIELDS}
+    if all(v is None for v in values.values()):
+        raise ValidationError("Enter at least one value.")
+    reading = rules.VitalsReading(**values)
+    try:
+        rules.validate_reading(reading)
+        # Times are entered to the minute: the check-in minute itself is allowed.
+        checked_in = session.checked_in_at.replace(second=0, microsecond=0) if session.checked_in_at else None
+        rules.validate_reading_time(taken_at=taken_at, at=at, checked_in_at=checked_in)
+    except rules.ReadingError as error:
+        raise field_error(error) from error
+    row = FlowsheetReading.objects.create(
+        session=session,
+        taken_at=taken_at,
+        phase=session_selectors.phase_of(session),
+        entered_by=by,
+        entered_at=at,
+        **values,
+    )
+    policy = session_selectors.policy()
+    alerts = rules.vitals_alerts(reading, policy.alert_thresholds, session_selectors.baseline_reading(session))
+    SessionAlert.objects.bulk_create(
+        SessionAlert(
+            session=session,
+            reading=row,
+            code=a.code,
+            field=a.field,
+            severity=a.severity,
+            message=a.message[:300],
+            source=a.source[:200],
+            raised_at=at,
+        )
+        for a in alerts
+    )
+    audit.record(
+        actor=by,
+        action="infusions.reading.recorded",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=row,
+        patient=session.patient,
+        changes={**{k: v for k, v in values.items() if v is not None}, "alerts": [a.code for a in alerts]},
+    )
+    if row.phase == "post":
+        from infusions.services.recovery import readiness_refresh
+
+        readiness_refresh(session=session, by=by, at=at)
+    return row
+
+
+@transaction.atomic
+def alert_action(*, alert: SessionAlert, by, action: str, note: str = "") -> SessionAlert:
+    """Record what was done about an alert; "pause" also pauses the infusion."""
+    require(by, CHANGE)
+    row = SessionAlert.objects.select_for_update().select_related("session__patient").get(pk=alert.pk)
+    require_unsigned(row.session)
+    if action not in rules.ALERT_ACTIONS:
+        raise ValidationError({"action": "Choose an action."})
+    if row.action:
+        raise ValidationError("This alert already has an action.")
+    note = note.strip()
+    if action in ("slow", "intervention", "stop") and not note:
+        raise ValidationError({"note": "Say what was done."})
+    row.action, row.action_note, row.actioned_by, row.actioned_at = action, note, by, timezone.now()
+    row.save(update_fields=["action", "action_note", "actioned_by", "actioned_at"])
+    audit.record(
+        actor=by,
+        action="infusions.alert.actioned",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=row,
+        patient=row.session.patient,
+        changes={"action": action, "note": note},
+    )
+    if action == "pause" and row.session.status == S.INFUSING:
+        session_transition(session=row.session, to=S.PAUSED, by=by, reason=f"Alert: {row.message}")
+    return row
+
+
+@transaction.atomic
+def rate_change_record(*, session: InfusionSession, by, rate_ml_per_h: Decimal, reason: str) -> RateChange:
+    require(by, CHANGE)
+    if session.status not in (S.INFUSING, S.PAUSED):
+        raise ValidationError("The rate changes while infusing.")
+    limits = session_selectors.policy().pump_limits
+    if rate_ml_per_h is None or not (
+        rate_ml_per_h == 0 or limits.min_rate_ml_per_h <= rate_ml_per_h <= limits.max_rate_ml_per_h
+    ):
+        raise ValidationError(
+            {"rate_ml_per_h": f"Outside the pump's range {limits.min_rate_ml_per_h}–{limits.max_rate_ml_per_h} mL/h."}
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the rate changed."})
+    row = RateChange.objects.create(
+        session=session, at=timezone.now(), rate_ml_per_h=rate_ml_per_h, reason=reason.strip(), by=by
+    )
+    audit.record(
+        actor=by,
+        action="infusions.rate.changed",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=row,
+        patient=session.patient,
+        changes={"rate_ml_per_h": rate_ml_per_h, "reason": reason},
+    )
+    return row
+
+
+@transaction.atomic
+def adverse_event_record(
+    *,
+    session: InfusionSession,
+    by,
+    kind: str,
+    severity: str,
+    onset_at: datetime,
+    action_taken: str,
+    outcome: str,
+    kind_other: str = "",
+    notes: str = "",
+    drugs: list[dict[str, Any]] = (),
+) -> AdverseEvent:
+    """An adverse event with the drugs given for it (name, dose, route, time)."""
+    require(by, CHANGE)
+    require_unsigned(session)
+    now = timezone.now()
+    errors = {}
+    if kind not in AdverseEventKind.values:
+        errors["kind"] = "Choose the type of event."
+    if kind == AdverseEventKind.OTHER and not kind_other.strip():
+        errors["kind_other"] = "Describe the event."
+    if severity not in Severity.values:
+        errors["severity"] = "Choose a severity."
+    if outcome not in Outcome.values:
+        errors["outcome"] = "Choose an outcome."
+    if not action_taken.strip():
+        errors["action_taken"] = "Say what was done."
+    if onset_at is None or onset_at > now:
+        errors["onset_at"] = "Onset cannot be in the future."
+    elif session.checked_in_at and onset_at < session.checked_in_at:
+        errors["onset_at"] = "Onset is before the patient checked in."
+    for drug in drugs:
+        if not drug.get("name") or not drug.get("dose") or drug["dose"] <= 0 or drug.get("route") not in Route.values:
+            errors["drugs"] = "Each drug needs a name, a dose above 0, a unit and a route."
+        elif drug.get("given_at") is None or drug["given_at"] > now:
+            errors["drugs"] = "Each drug needs the time given (not in the future)."
+    if errors:
+        raise ValidationError(errors)
+    event = AdverseEvent.objects.create(
+        session=session,
+        kind=kind,
+        kind_other=kind_other.strip(),
+        severity=severity,
+        onset_at=onset_at,
+        action_taken=action_taken.strip(),
+        outcome=outcome,
+        notes=notes.strip(),
+        recorded_by=by,
+        recorded_at=now,
+    )
+    DrugGiven.objects.bulk_create(
+        DrugGiven(
+            adverse_event=event,
+            session=session,
+            name=d["name"].strip(),
+            dose=d["dose"],
+            dose_unit=d.get("dose_unit") or "mg",
+            route=d["route"],
+            given_at=d["given_at"],
+        )
+        for d in drugs
+    )
+    audit.record(
+        actor=by,
+        action="infusions.adverse_event.recorded",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=event,
+        patient=session.patient,
+        changes={"kind": kind, "severity": severity, "outcome": outcome, "drugs": [d["name"] for d in drugs]},
+    )
+    return event

@@ -1,0 +1,330 @@
+"""The session lifecycle: opening a session for an appointment, the one transition
+service (every move through ``rules.TRANSITIONS`` and its gate), signing and amendments."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import audit
+from infusions import rules, signing
+from infusions.models import InfusionSession, SessionAmendment, SessionTransition
+from infusions.selectors import recovery as recovery_selectors
+from infusions.selectors import sessions as session_selectors
+from infusions.services._common import AUDIT_CATEGORY, lock, require, require_unsigned
+
+S = rules.SessionStatus
+CHANGE = "infusions.change_infusionsession"
+
+
+@transaction.atomic
+def session_open(*, appointment, by) -> InfusionSession:
+    """The session for an infusion appointment (created once; the patient's live plan)."""
+    require(by, CHANGE)
+    from consultations import selectors as plan_selectors
+
+    existing = InfusionSession.objects.filter(appointment=appointment).first()
+    if existing is not None:
+        return existing
+    if appointment.appointment_type.code != "infusion":
+        raise ValidationError("Only an infusion appointment has an infusion session.")
+    plan = plan_selectors.active_plan_for(appointment.patient)
+    if plan is None:
+        raise ValidationError("The patient has no active treatment plan: activate one before the infusion.")
+    session = InfusionSession.objects.create(
+        appointment=appointment, patient=appointment.patient, plan=plan, created_by=by
+    )
+    audit.record(
+        actor=by,
+        action="infusions.session.opened",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=session,
+        patient=appointment.patient,
+        changes={"appointment": appointment.pk, "plan": plan.pk},
+    )
+    return session
+
+
+def _facts(
+    session: InfusionSession, to: S, *, at: datetime, reason_code: str, reason: str, **extra
+) -> rules.TransitionFacts:
+    """What the gate of this move looks at: the session as it would be after the move."""
+    frm = S(session.status)
+    values = {"reason": reason}
+    if to == S.PRE_CHECK:
+        values["checked_in"] = session.appointment.status in ("checked_in", "in_progress")
+    elif to == S.CLEARED:
+        values["clearance"] = session.clearance or None
+        values["clinician_decision_reason"] = session.clinician_decision_reason
+    elif to == S.DEFERRED:
+        values["deferral_reason_code"] = reason_code
+    elif to == S.INFUSING and frm == S.CLEARED:
+        dose = session_selectors.current_dose(session)
+        values["dose_verified"] = dose is not None and dose.is_verified
+        values["container_selected"] = bool((extra.get("container_lot") or session.container_lot).strip())
+        values["started_at"] = at
+    elif to == S.INFUSING:
+        values["started_at"] = at
+    elif to == S.COMPLETED:
+        values["planned_dose_delivered"] = bool(extra.get("planned_dose_delivered"))
+        values["ended_at"] = at
+    elif to == S.STOPPED_EARLY:
+        values["stop_reason_code"] = reason_code
+        values["ended_at"] = at
+    elif to == S.RECOVERING and frm != S.DISCHARGE_READY:
+        values["ended_at"] = session.ended_at
+    elif to in (S.DISCHARGE_READY, S.DISCHARGED):
+        values["readiness"] = recovery_selectors.readiness(session, at=at)
+        values["instructions_given"] = session.instructions_given_at is not None
+    elif to == S.SIGNED:
+        values["signer_present"] = extra.get("signer") is not None
+        # The waste entry belongs to the controlled-substance ledger, which blocks signing
+        # through ``signing.register_sign_check`` ("unaccounted drug"); not duplicated here.
+        values["waste_recorded"] = True
+    return rules.TransitionFacts(**values)
+
+
+_PERMISSION = {S.SIGNED: "infusions.sign_infusionsession"}
+
+
+@transaction.atomic
+def session_transition(
+    *,
+    session: InfusionSession,
+    to: str,
+    by,
+    at: datetime | None = None,
+    reason_code: str = "",
+    reason: str = "",
+    container_lot: str = "",
+    planned_dose_delivered: bool = False,
+) -> InfusionSession:
+    """Move the session one step along ``rules.TRANSITIONS``; refuse an illegal move or a
+    gate that is not met (ValidationError listing what is missing); log who, when and why."""
+    target = S(to) if to in S._value2member_map_ else None
+    if target is None:
+        raise ValidationError(f"Unknown session status {to!r}.")
+    if target == S.SIGNED:
+        return session_sign(session=session, by=by, at=at)
+    require(by, _PERMISSION.get(target, CHANGE))
+    locked = lock(session)
+    require_unsigned(locked)
+    at = at or timezone.now()
+    reason, reason_code = reason.strip(), reason_code.strip()
+    try:
+        problems = rules.gate_problems(
+            locked.status,
+            target,
+            _facts(
+                locked,
+                target,
+                at=at,
+                reason_code=reason_code,
+                reason=reason,
+                container_lot=container_lot,
+                planned_dose_delivered=planned_dose_delivered,
+                signer=by,
+            ),
+        )
+    except rules.TransitionError as error:
+        raise ValidationError(
+            f"A session that is {locked.status_label.lower()} cannot move to {rules.STATUS_LABELS[target].lower()}."
+        ) from error
+    if problems:
+        raise ValidationError(problems)
+    frm = locked.status
+    fields = ["status", "status_changed_at", "version", "updated_at"]
+    if target == S.PRE_CHECK:
+        locked.checked_in_at = locked.checked_in_at or at
+        fields.append("checked_in_at")
+    elif target == S.DEFERRED:
+        locked.deferral_reason_code, locked.deferral_reason = reason_code, reason
+        fields += ["deferral_reason_code", "deferral_reason"]
+    elif target == S.INFUSING and frm == S.CLEARED:
+        locked.started_at = at
+        locked.container_lot = (container_lot or locked.container_lot).strip()
+        fields += ["started_at", "container_lot"]
+    elif target in (S.COMPLETED, S.STOPPED_EARLY):
+        locked.ended_at = at
+        fields.append("ended_at")
+        if target == S.STOPPED_EARLY:
+            locked.stop_reason_code, locked.stop_reason = reason_code, reason
+            fields += ["stop_reason_code", "stop_reason"]
+    elif target in (S.DISCHARGE_READY, S.DISCHARGED):
+        readiness = recovery_selectors.readiness(locked, at=at)
+        locked.readiness = {
+            "ready": readiness.ready,
+            "reasons": list(readiness.reasons_not_ready),
+            "at": at.isoformat(),
+        }
+        fields.append("readiness")
+        if target == S.DISCHARGED:
+            locked.discharged_at = at
+            fields.append("discharged_at")
+    locked.status = target
+    locked.status_changed_at = at
+    locked.version += 1
+    locked.save(update_fields=fields)
+    SessionTransition.objects.create(
+        session=locked, from_status=frm, to_status=target, by=by, at=at, reason_code=reason_code, reason=reason
+    )
+    audit.record(
+        actor=by,
+        action=f"infusions.session.{target}",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes={"status": [frm, target], "reason_code": reason_code, "reason": reason},
+    )
+    return locked
+
+
+@transaction.atomic
+def session_check_in(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
+    """Start the pre-check: checks the appointment in first if the front desk has not."""
+    from scheduling.services import appointment_transition
+
+    appointment = session.appointment
+    if appointment.status in ("booked", "confirmed"):
+        appointment_transition(appointment=appointment, to_status="checked_in", by=by)
+        session.appointment.refresh_from_db()
+    return session_transition(session=session, to=S.PRE_CHECK, by=by, at=at)
+
+
+def signed_content(session: InfusionSession) -> dict:
+    """What a signature covers: the record as the selectors show it."""
+    return json.loads(json.dumps(session_selectors.record_content(session), default=str))
+
+
+def content_sha256(content: dict) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@transaction.atomic
+def session_container_record(*, session: InfusionSession, container_lot: str, by) -> InfusionSession:
+    """Which vial the dose is drawn from (the ledger fills it when a nurse draws through it;
+    starting the infusion needs it). Only before the infusion starts."""
+    require(by, CHANGE)
+    locked = lock(session)
+    require_unsigned(locked)
+    if locked.status not in (S.PRE_CHECK, S.CLEARED):
+        raise ValidationError("The vial can only be chosen before the infusion starts.")
+    before, locked.container_lot = locked.container_lot, container_lot.strip()[:60]
+    if before == locked.container_lot:
+        return locked
+    locked.save(update_fields=["container_lot", "updated_at"])
+    audit.record(
+        actor=by,
+        action="infusions.session.container_recorded",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes={"container_lot": [before, locked.container_lot]},
+    )
+    return locked
+
+
+@transaction.atomic
+def session_sign(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
+    """discharged → signed: the gate, then every registered sign check (e.g. the ledger's
+    "unaccounted drug"); then the record is hashed and locked by the database."""
+    require(by, "infusions.sign_infusionsession")
+    locked = lock(session)
+    require_unsigned(locked)
+    problems = signing.sign_problems(locked)
+    if problems:
+        raise ValidationError(problems)
+    at = at or timezone.now()
+    content = signed_content(locked)
+    locked.signed_content = content
+    locked.content_sha256 = content_sha256(content)
+    locked.signed_at = at
+    locked.signed_by = by
+    # status, signature and hash in one UPDATE: the check constraint wants all or none.
+    try:
+        problems = rules.gate_problems(
+            locked.status, S.SIGNED, _facts(locked, S.SIGNED, at=at, reason_code="", reason="", signer=by)
+        )
+    except rules.TransitionError as error:
+        raise ValidationError("Only a discharged session can be signed.") from error
+    if problems:
+        raise ValidationError(problems)
+    frm = locked.status
+    locked.status = S.SIGNED
+    locked.status_changed_at = at
+    locked.version += 1
+    locked.save(
+        update_fields=[
+            "signed_content",
+            "content_sha256",
+            "signed_at",
+            "signed_by",
+            "status",
+            "status_changed_at",
+            "version",
+            "updated_at",
+        ]
+    )
+    SessionTransition.objects.create(session=locked, from_status=frm, to_status=S.SIGNED, by=by, at=at)
+    audit.record(
+        actor=by,
+        action="infusions.session.signed",
+        verb="sign",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes={"content_sha256": locked.content_sha256},
+    )
+    return locked
+
+
+@transaction.atomic
+def amendment_add(*, session: InfusionSession, by, kind: str, reason: str, text: str) -> SessionAmendment:
+    require(by, "infusions.add_sessionamendment")
+    if not session.is_signed:
+        raise ValidationError("Edit the session directly until it is signed.")
+    reason, text = reason.strip(), text.strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = "Say why the record is being amended."
+    if not text:
+        errors["text"] = "Write the correction or addendum."
+    if kind not in ("amends", "appends"):
+        errors["kind"] = "Choose correction or addendum."
+    if errors:
+        raise ValidationError(errors)
+    at = timezone.now()
+    amendment = SessionAmendment.objects.create(
+        session=session,
+        kind=kind,
+        reason=reason,
+        text=text,
+        author=by,
+        at=at,
+        content_sha256=content_sha256({"session": session.pk, "kind": kind, "reason": reason, "text": text, "at": at}),
+    )
+    audit.record(
+        actor=by,
+        action="infusions.session.amended",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=amendment,
+        patient=session.patient,
+        changes={"kind": kind, "reason": reason},
+    )
+    return amendment
+
+
+def session_viewed(*, session: InfusionSession, by) -> None:
+    """Every read of a session is audited (STYLE 13)."""
+    audit.record_read(
+        actor=by, action="infusions.session.viewed", target=session, patient=session.patient, category=AUDIT_CATEGORY
+    )

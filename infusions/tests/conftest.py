@@ -1,0 +1,41 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def protocol_library(request):
+    """Migration 0002's protocol library, re-created if a transactional test flushed it."""
+    if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        from consultations.tests.factories import ensure_protocol_library
+
+        request.getfixturevalue("db")
+        ensure_protocol_library()
+
+
+@pytest.fixture
+def nurse_user(db):
+    from infusions.tests.factories import nurse
+
+    return nurse(username="nurse.one")
+
+
+@pytest.fixture
+def verifier(db):
+    from infusions.tests.factories import nurse
+
+    return nurse(username="clin.two", credentials="MD") if False else nurse(username="clin.two")
+
+
+@pytest.fixture
+def policy(db):
+    from infusions.tests.factories import set_policy
+
+    return set_policy()
+
+
+@pytest.fixture(autouse=True)
+def no_foreign_sign_checks(monkeypatch):
+    """Other apps' sign checks (the ledger's "unaccounted drug") are their tests' business;
+    these tests register their own where they test the registry."""
+    from infusions import signing
+
+    monkeypatch.setattr(signing, "_CHECKS", [])

@@ -1,0 +1,36 @@
+"""The infusion policy in the admin: administrators edit it, and the change is audited."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
+from infusions.models import InfusionPolicy
+
+pytestmark = pytest.mark.django_db
+
+
+def test_administrator_edits_the_policy_and_it_is_audited(client):
+    admin_user = UserFactory(username="policy.admin", role=Role.ADMINISTRATOR, is_staff=True)
+    client.force_login(admin_user)
+    url = reverse("admin:infusions_infusionpolicy_change", args=[1])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "[S30]" in page.content.decode()  # the NPO defaults cite their source
+    data = {
+        name: ("" if value is None else value)
+        for name, value in page.context["adminform"].form.initial.items()
+        if name not in ("id", "updated_at", "updated_by")
+    }
+    data.update(min_observation_min=45, pregnancy_test_required="on")
+    client.post(url, data)
+    policy = InfusionPolicy.objects.get(pk=1)
+    assert policy.min_observation_min == 45
+    assert AuditEvent.objects.filter(action="infusions.policy.updated").exists()
+
+
+def test_clinicians_cannot_change_the_policy(client, clinician):
+    client.force_login(clinician)
+    response = client.get(reverse("admin:infusions_infusionpolicy_change", args=[1]))
+    assert response.status_code in (302, 403)

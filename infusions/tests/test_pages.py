@@ -1,0 +1,170 @@
+"""The session page, the flowsheet entry, the chair board and the panels."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from infusions import rules, services
+from infusions.models import FlowsheetReading
+from infusions.tests.factories import advance, open_session
+
+S = rules.SessionStatus
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def infusing(nurse_user, verifier, policy):
+    session = open_session(by=nurse_user)
+    return advance(session, S.INFUSING, nurse_user=nurse_user, verifier=verifier)
+
+
+def _add_readings(session, by, n):
+    start = session.checked_in_at
+    FlowsheetReading.objects.bulk_create(
+        FlowsheetReading(
+            session=session,
+            taken_at=start + timedelta(milliseconds=i),
+            entered_at=timezone.now(),
+            phase="intra",
+            sbp_mmhg=120 + i % 10,
+            dbp_mmhg=80,
+            hr_bpm=70,
+            spo2_pct=98,
+            entered_by=by,
+        )
+        for i in range(n)
+    )
+
+
+def test_session_page_shows_dose_flowsheet_and_chart_in_fixed_queries(
+    client, infusing, nurse_user, django_assert_max_num_queries
+):
+    client.force_login(nurse_user)
+    url = reverse("infusions:session", args=[infusing.pk])
+    _add_readings(infusing, nurse_user, 5)
+    with django_assert_max_num_queries(40) as few:
+        client.get(url)
+    _add_readings(infusing, nurse_user, 25)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Independently verified by" in body
+    assert "<svg" in body
+    assert "Next reading due" in body or "Overdue since" in body
+    assert body.count("<tr>") >= 31
+
+
+def test_impossible_reading_comes_back_on_the_field_via_htmx(client, infusing, nurse_user):
+    client.force_login(nurse_user)
+    response = client.post(
+        reverse("infusions:reading", args=[infusing.pk]),
+        {"taken_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "hr_bpm": "400"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert "outside the plausible range 20–250 bpm" in response.content.decode()
+    assert not FlowsheetReading.objects.filter(session=infusing, hr_bpm=400).exists()
+
+
+def test_alert_reading_shows_an_action_form(client, infusing, nurse_user):
+    client.force_login(nurse_user)
+    response = client.post(
+        reverse("infusions:reading", args=[infusing.pk]),
+        {"taken_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "sbp_mmhg": "192", "dbp_mmhg": "96"},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert "Alerts needing an action" in body
+    assert "Record action" in body
+
+
+def test_chair_board_front_desk_sees_no_clinical_content(
+    client, infusing, frontdesk, nurse_user, django_assert_max_num_queries
+):
+    services.reading_record(
+        session=infusing, by=nurse_user, taken_at=timezone.now(), values={"sbp_mmhg": 195, "dbp_mmhg": 90}
+    )
+    location = infusing.appointment.location
+    client.force_login(frontdesk)
+    with django_assert_max_num_queries(14):  # session, user, perms, location, chairs, bookings, sessions, policy, …
+        response = client.get(reverse("infusions:board", args=[location.pk]))
+    body = response.content.decode()
+    assert "In chair" in body
+    assert "Expected out" in body
+    assert "alert" not in body.lower().replace('role="alert"', "") or "1 alert" not in body
+    assert "mmHg" not in body
+    assert "Next vitals" not in body
+    assert "Infusing" not in body
+
+
+def test_chair_board_clinician_sees_status_progress_and_alerts(client, infusing, nurse_user):
+    services.reading_record(
+        session=infusing, by=nurse_user, taken_at=timezone.now(), values={"sbp_mmhg": 195, "dbp_mmhg": 90}
+    )
+    client.force_login(nurse_user)
+    response = client.get(reverse("infusions:board", args=[infusing.appointment.location.pk]))
+    body = response.content.decode()
+    assert "Infusing" in body
+    assert "1 alert" in body
+    assert "<progress" in body
+    assert "Next vitals" in body
+    assert 'hx-trigger="every 15s"' in body
+
+
+def test_patient_panel_front_desk_status_only(client, infusing, frontdesk):
+    client.force_login(frontdesk)
+    body = client.get(reverse("infusions:patient-panel", args=[infusing.patient_id])).content.decode()
+    assert "In chair" in body
+    assert "expected out" in body
+    assert reverse("infusions:session", args=[infusing.pk]) not in body
+
+
+def test_patient_page_loads_chair_status_for_the_front_desk_outside_the_clinical_record(
+    client, infusing, frontdesk, nurse_user
+):
+    panel = reverse("infusions:patient-panel", args=[infusing.patient_id])
+    page = reverse("patients:detail", args=[infusing.patient_id])
+
+    client.force_login(frontdesk)
+    body = client.get(page).content.decode()
+    assert 'id="chair-status"' in body
+    assert panel in body
+    assert "clinical-panels" not in body
+
+    client.force_login(nurse_user)
+    body = client.get(page).content.decode()
+    assert 'id="chair-status"' not in body  # clinicians get the full panel in the clinical record
+    assert panel in body
+
+
+def test_clinician_home_lists_open_alerts(client, infusing, nurse_user):
+    services.reading_record(session=infusing, by=nurse_user, taken_at=timezone.now(), values={"spo2_pct": 85})
+    client.force_login(nurse_user)
+    body = client.get(reverse("infusions:clinician-home")).content.decode()
+    assert "spo2" in body
+    assert str(infusing.patient) in body
+
+
+def test_precheck_form_bad_input_is_a_field_error_not_500(client, nurse_user, policy):
+    session = open_session(by=nurse_user)
+    services.session_check_in(session=session, by=nurse_user)
+    client.force_login(nurse_user)
+    response = client.post(reverse("infusions:precheck", args=[session.pk]), {"sbp_mmhg": "abc", "weight_kg": "80"})
+    assert response.status_code == 200
+    assert "Enter a whole number" in response.content.decode()
+
+
+def test_rate_change_is_logged_and_a_rate_outside_the_pump_range_refused(client, infusing, nurse_user):
+    client.force_login(nurse_user)
+    url = reverse("infusions:rate-change", args=[infusing.pk])
+    refused = client.post(url, {"rate_ml_per_h": "5000", "reason": "typo"})
+    assert refused.status_code == 200
+    assert "Outside the pump" in refused.content.decode()
+    client.post(url, {"rate_ml_per_h": "75", "reason": "Nausea: slowed per clinician"})
+    body = client.get(reverse("infusions:session", args=[infusing.pk])).content.decode()
+    assert "rate 75.0 mL/h" in body

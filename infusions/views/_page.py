@@ -1,0 +1,144 @@
+"""The session page's context: everything the template touches, from the selectors."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from assessments.forms import instrument_form
+from assessments.selectors import current_responses_for
+from grace_mindcare import charts
+from infusions import forms, rules
+from infusions.models import READING_FIELDS, READING_LABELS
+from infusions.selectors import recovery as recovery_selectors
+from infusions.selectors import sessions as session_selectors
+
+S = rules.SessionStatus
+CHART_SERIES = (("sbp_mmhg", "Systolic"), ("dbp_mmhg", "Diastolic"), ("hr_bpm", "Heart rate"), ("spo2_pct", "SpO₂"))
+# What the nurse may do next from each status (buttons); the service still judges each.
+NEXT_ACTIONS = {
+    S.CLEARED: [("infusing", "Start infusion")],
+    S.INFUSING: [("paused", "Pause"), ("completed", "Infusion complete"), ("stopped_early", "Stop early")],
+    S.PAUSED: [("infusing", "Resume"), ("completed", "Infusion complete"), ("stopped_early", "Stop early")],
+    S.COMPLETED: [("recovering", "Start recovery")],
+    S.STOPPED_EARLY: [("recovering", "Start recovery")],
+    S.DISCHARGE_READY: [("discharged", "Discharge")],
+}
+
+
+def flowsheet_chart(readings) -> str:
+    series = [
+        charts.Series(label, [charts.Point(r.taken_at, getattr(r, name)) for r in readings])
+        for name, label in CHART_SERIES
+    ]
+    return charts.line_chart(series=series, title="Vitals", y_label="mmHg / bpm / %", y_min=0)
+
+
+def flowsheet_context(session, *, at=None, reading_form=None, policy=None) -> dict:
+    at = at or timezone.now()
+    policy = policy or session_selectors.policy()
+    readings = session_selectors.readings(session)
+    due = session_selectors.next_due(
+        session,
+        at=at,
+        cadence=policy.cadence,
+        grace=policy.overdue_grace,
+        last_at=readings[-1].taken_at if readings else None,
+    )
+    alerts = list(session.alerts.all())
+    return {
+        "session": session,
+        "policy": policy,
+        "readings": readings,
+        "reading_fields": [(name, READING_LABELS[name]) for name in READING_FIELDS],
+        "rows": [(r, [getattr(r, name) for name in READING_FIELDS]) for r in readings],
+        "chart": flowsheet_chart(readings) if readings else "",
+        "due": due,
+        "open_alerts": [a for a in alerts if not a.action],
+        "alerts": alerts,
+        "reading_form": reading_form or forms.ReadingForm(),
+        "alert_form": forms.AlertActionForm(),
+        "can_record": session.status not in (S.SCHEDULED, S.DEFERRED, S.DISCHARGED, S.SIGNED),
+    }
+
+
+# At the chair the adverse-event form is always open to hand; after discharge (until
+# signing) it is rendered on request only, which keeps the record page light.
+ADVERSE_FORM_STATUSES = (
+    S.PRE_CHECK,
+    S.CLEARED,
+    S.INFUSING,
+    S.PAUSED,
+    S.COMPLETED,
+    S.STOPPED_EARLY,
+    S.RECOVERING,
+    S.DISCHARGE_READY,
+)
+
+
+def session_context(session, *, adverse_requested: bool = False, **overrides) -> dict:
+    at = timezone.now()
+    responses = current_responses_for(subject=session)
+    by_code = {}
+    for r in responses:
+        by_code[r.instrument] = r  # oldest first: the last one wins
+    policy = session_selectors.policy()
+    check = session.pre_check if session_selectors._has_pre_check(session) else None
+    dose = session_selectors.current_dose(session)
+    discharge_codes = [r for r in responses if r.instrument in rules.DISCHARGE_SCORE_CODES]
+    readiness = None
+    if session.status in (S.COMPLETED, S.STOPPED_EARLY, S.RECOVERING, S.DISCHARGE_READY):
+        readiness = recovery_selectors.readiness(session, at=at, responses=discharge_codes, policy=policy)
+    precheck_initial = {}
+    if check is not None:
+        precheck_initial = {
+            name: getattr(check, name) for name in forms.PreCheckForm.base_fields if hasattr(check, name)
+        }
+        for name in ("escort_present", "childbearing_potential", "medications_changed"):
+            value = getattr(check, name)
+            precheck_initial[name] = "" if value is None else ("yes" if value else "no")
+        for name in ("last_clear_liquid_at", "last_light_meal_at", "last_fatty_meal_at"):
+            value = getattr(check, name)
+            precheck_initial[name] = timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+    context = {
+        "session": session,
+        "patient": session.patient,
+        "plan": session.plan,
+        "policy": policy,
+        "check": check,
+        "check_results": check.results if check else [],
+        "blocking": [r for r in (check.results if check else []) if r["passed"] is not True],
+        "dose": dose,
+        "readiness": readiness,
+        "responses": by_code,
+        "precheck_form": forms.PreCheckForm(initial=precheck_initial),
+        "decision_form": forms.DecisionForm(),
+        "defer_form": forms.DeferForm(),
+        "dose_form": forms.DoseForm(initial={"vial_mg_per_ml": "10", "diluent_ml": "96"}),
+        "transition_form": forms.TransitionForm(),
+        "rate_form": forms.RateChangeForm(),
+        "rate_changes": list(session.rate_changes.select_related("by")) if session.started_at else [],
+        "adverse_form": forms.AdverseEventForm(),
+        "show_adverse_form": not session.is_signed
+        and (session.status in ADVERSE_FORM_STATUSES or adverse_requested or "adverse_form" in overrides),
+        "discharge_form": forms.DischargeForm(
+            initial={
+                "escort_name": session.escort_name,
+                "escort_phone": session.escort_phone,
+                "escort_present": bool(session.escort_present_at_discharge),
+                "instructions_given": session.instructions_given_at is not None,
+            }
+        ),
+        "amendment_form": forms.AmendmentForm(),
+        "pre_forms": [instrument_form(code, response=by_code.get(code)) for code in ("phq9", "cssrs_screen")],
+        "score_form": instrument_form(policy.discharge_tool),
+        "next_actions": NEXT_ACTIONS.get(S(session.status), []),
+        "stop_codes": rules.STOP_REASON_CODES,
+        "adverse_events": list(session.adverse_events.all()),
+        "transitions": list(session.transitions.all()),
+        "amendments": list(session.amendments.select_related("author")) if session.is_signed else [],
+        "discharge_scores": discharge_codes,
+        "S": {s.name: s.value for s in S},
+    }
+    context.update(flowsheet_context(session, at=at, policy=policy))
+    context.update(overrides)
+    return context

@@ -1,0 +1,86 @@
+"""The chair board, the homes' infusion panels and the patient page's panel."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts import audit
+from infusions.access import CLINICAL, VIEW, require_chairs, require_clinical
+from infusions.selectors import board
+from infusions.selectors import sessions as session_selectors
+from infusions.services._common import AUDIT_CATEGORY
+from patients.access import get_patient_for_user
+from scheduling.models import Location
+
+
+def _clinical(user) -> bool:
+    return user.has_perm(VIEW) and user.has_perm(CLINICAL)
+
+
+@require_GET
+def board_index(request):
+    require_chairs(request)
+    locations = list(board.locations_with_chairs())
+    if len(locations) == 1:
+        return redirect("infusions:board", location_id=locations[0].pk)
+    return render(request, "infusions/board_index.html", {"locations": locations})
+
+
+@require_GET
+def chair_board(request, location_id: int):
+    require_chairs(request)
+    location = get_object_or_404(Location, pk=location_id, active=True)
+    context = {
+        "location": location,
+        "rows": board.chair_board(location=location),
+        "clinical": _clinical(request.user),
+        "now": timezone.now(),
+    }
+    template = "infusions/_board_chairs.html" if request.htmx else "infusions/board.html"
+    return render(request, template, context)
+
+
+@require_GET
+def patient_panel(request, patient_id: int):
+    """Clinicians: the patient's sessions. Front desk: today's chair status only."""
+    require_chairs(request)
+    patient = get_patient_for_user(request, patient_id)
+    clinical = _clinical(request.user)
+    sessions = list(session_selectors.sessions_for_patient(patient))
+    if clinical:
+        audit.record_read(
+            actor=request.user,
+            action="infusions.patient_panel.viewed",
+            target=patient,
+            patient=patient,
+            category=AUDIT_CATEGORY,
+        )
+    today = timezone.localdate()
+    current = [
+        (s, board.front_status(s), board.expected_out(s.appointment, s))
+        for s in sessions
+        if timezone.localdate(s.appointment.start) == today
+    ]
+    return render(
+        request,
+        "infusions/_patient_panel.html",
+        {"patient": patient, "sessions": sessions, "clinical": clinical, "current": current},
+    )
+
+
+@require_GET
+def clinician_home_panel(request):
+    require_clinical(request, VIEW)
+    return render(
+        request,
+        "infusions/_clinician_home.html",
+        {"alerts": board.open_alerts(), "sessions": board.todays_sessions()},
+    )
+
+
+@require_GET
+def front_desk_home_panel(request):
+    require_chairs(request)
+    return render(request, "infusions/_front_desk_home.html", {"rows": board.in_chair_today()})

@@ -1,0 +1,172 @@
+"""Browser: the infusion day of issue 5, from the chair board to the signed session.
+
+The nurse opens the booked infusion from the chair board, checks the patient in, records
+today's PHQ-9 and the checklist with the escort's details missing (the checklist asks for a
+decision), fixes them (all checks pass), calculates the dose and clears; a second clinician
+verifies the dose; the nurse starts, enters vitals including an out-of-range reading,
+records an intervention, completes, records recovery vitals, the Aldrete score and the
+discharge details until the session is computed discharge-ready, discharges and signs.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
+from consultations.tests.factories import ensure_protocol_library
+from infusions import signing
+from infusions.models import InfusionSession
+from infusions.tests.factories import infusion_appointment, set_policy
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a long enough e2e password"
+
+
+def _user(username, **kwargs):
+    user = UserFactory(username=username, role=Role.CLINICIAN, **kwargs)
+    user.password = make_password(PASSWORD)
+    user.save(update_fields=["password"])
+    return user
+
+
+def _sign_in(page, base, user):
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def _sign_out(page):
+    page.context.clear_cookies()
+
+
+def _local(dt):
+    return timezone.localtime(dt).strftime("%Y-%m-%dT%H:%M")
+
+
+def _reading(page, **values):
+    form = page.locator("#reading-form")
+    for label, value in values.items():
+        form.get_by_label(label, exact=True).fill(value)
+    form.get_by_role("button", name="Add reading").click()
+
+
+def test_infusion_day_from_chair_board_to_signed(live_server, page, monkeypatch):
+    # The ledger's "unaccounted drug" sign check is the ledger's own browser test.
+    monkeypatch.setattr(signing, "_CHECKS", [])
+    ensure_protocol_library()
+    # Observation time 0 so the test need not wait; the clinic sets its own (no sourced default).
+    set_policy(min_observation_min=0)
+    nurse = _user("e2e.nurse", first_name="Ada", last_name="Okafor", credentials="RN")
+    doctor = _user("e2e.doctor", first_name="Wei", last_name="Chen", credentials="MD")
+    appointment = infusion_appointment(by=doctor)
+    base = live_server.url
+    now = timezone.now()
+
+    # Chair board → open the session → check in.
+    _sign_in(page, base, nurse)
+    page.goto(f"{base}/infusions/board/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Chairs")
+    page.get_by_role("button", name="Open session").click()
+    page.get_by_role("button", name="Check in and start pre-check").click()
+    expect(page.locator("#session-status")).to_have_text("Pre-check")
+    session = InfusionSession.objects.get(appointment=appointment)
+
+    # Today's PHQ-9 (item 9 negative).
+    for n in range(1, 10):
+        page.locator(f"input[name='phq9-item_{n}'][value='0']").check()
+    page.get_by_role("button", name="Save Patient Health Questionnaire-9 (PHQ-9)").click()
+
+    # The checklist, escort's name and phone missing: a decision is needed.
+    form = page.locator("#precheck-form")
+    form.get_by_label("Last clear liquids").fill(_local(now - timedelta(hours=3)))
+    form.get_by_label("Last light meal").fill(_local(now - timedelta(hours=9)))
+    form.get_by_label("Last fatty or fried meal").fill(_local(now - timedelta(hours=12)))
+    form.get_by_label("Escort present").select_option("yes")
+    form.get_by_label("Childbearing potential").select_option("no")
+    form.get_by_label("Medication changes since last session").select_option("no")
+    form.get_by_label("Systolic BP (mmHg)").fill("124")
+    form.get_by_label("Diastolic BP (mmHg)").fill("78")
+    form.get_by_label("Heart rate (bpm)").fill("72")
+    form.get_by_label("SpO₂ (%)").fill("98")
+    form.get_by_label("Today's weight (kg)").fill("80")
+    form.get_by_role("button", name="Save and check").click()
+    expect(page.locator("#check-results")).to_contain_text("Escort present but name and phone not recorded")
+    expect(page.locator("#clearance")).to_contain_text("Needs a clinician's documented decision")
+
+    # Fixed: every check passes.
+    form = page.locator("#precheck-form")
+    form.get_by_label("Escort name").fill("Sam Rivera")
+    form.get_by_label("Escort phone").fill("555-0100")
+    form.get_by_role("button", name="Save and check").click()
+    expect(page.locator("#clearance")).to_contain_text("All checks passed")
+
+    # The dose, every step stored; clear.
+    page.get_by_role("button", name="Calculate dose").click()
+    expect(page.locator("#dose-result")).to_contain_text("40.0 mg")
+    expect(page.locator("#dose-result")).to_contain_text("150.0 mL/h")
+    page.get_by_role("button", name="Clear for infusion").click()
+    expect(page.locator("#session-status")).to_have_text("Cleared")
+
+    # A second clinician verifies the dose independently.
+    _sign_out(page)
+    _sign_in(page, base, doctor)
+    page.goto(f"{base}/infusions/sessions/{session.pk}/")
+    page.get_by_role("button", name="I independently verified this dose").click()
+    expect(page.locator("#verified")).to_contain_text("Independently verified by")
+
+    # The nurse starts the infusion.
+    _sign_out(page)
+    _sign_in(page, base, nurse)
+    page.goto(f"{base}/infusions/sessions/{session.pk}/")
+    page.get_by_label("Vial lot / container").fill("KET-2611-07")
+    page.get_by_role("button", name="Start infusion").click()
+    expect(page.locator("#session-status")).to_have_text("Infusing")
+
+    # Vitals, then an out-of-range reading: an alert asks for an action.
+    _reading(
+        page, **{"Systolic BP (mmHg)": "132", "Diastolic BP (mmHg)": "82", "Heart rate (bpm)": "80", "SpO₂ (%)": "98"}
+    )
+    expect(page.locator("#readings-table")).to_contain_text("132")
+    _reading(page, **{"Systolic BP (mmHg)": "192", "Diastolic BP (mmHg)": "98", "Heart rate (bpm)": "88"})
+    alerts = page.locator("#open-alerts")
+    expect(alerts).to_contain_text("sbp_mmhg 192 mmHg above 180 mmHg")
+    alerts.get_by_label("Action").select_option("intervention")
+    alerts.get_by_label("What was done").fill("Labetalol 10 mg IV per protocol; rate unchanged")
+    alerts.get_by_role("button", name="Record action").click()
+    expect(page.locator("#open-alerts")).to_have_count(0)
+
+    # Complete, then recovery.
+    page.get_by_label("Planned dose delivered").check()
+    page.get_by_role("button", name="Infusion complete").click()
+    page.get_by_role("button", name="Start recovery").click()
+    expect(page.locator("#session-status")).to_have_text("Recovering")
+    _reading(
+        page, **{"Systolic BP (mmHg)": "126", "Diastolic BP (mmHg)": "80", "Heart rate (bpm)": "74", "SpO₂ (%)": "98"}
+    )
+    expect(page.locator("#readings-table")).to_contain_text("Recovery")
+
+    # Aldrete 10 and the discharge details: computed discharge-ready.
+    for n in range(1, 6):
+        page.locator(f"input[name='aldrete-item_{n}'][value='2']").check()
+    page.get_by_role("button", name="Save score").click()
+    expect(page.locator("#readiness")).to_contain_text("Not yet discharge-ready")
+    discharge = page.locator("#discharge-form")
+    discharge.get_by_label("Escort present now").check()
+    discharge.get_by_label("Discharge instructions given").check()
+    discharge.get_by_role("button", name="Save discharge details").click()
+    expect(page.locator("#session-status")).to_have_text("Discharge-ready")
+
+    page.get_by_role("button", name="Discharge", exact=True).click()
+    expect(page.locator("#session-status")).to_have_text("Discharged")
+    page.get_by_role("button", name="Sign and lock").click()
+    expect(page.locator("#session-status")).to_have_text("Signed")
+    session.refresh_from_db()
+    assert session.signed_by == nurse
+    assert session.content_sha256
