@@ -1,0 +1,238 @@
+"""Forms of the ledger. Witnessed forms carry the witness's own password (re-entry, not a
+name picked from a list): a wrong password is an error on that field, never a 500."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+
+from controlled_substances import services
+from controlled_substances.models import Container, CountLine, InventoryCount, LossReport, Product, Supplier
+
+VOLUME = {"max_digits": 8, "decimal_places": 2, "min_value": Decimal("0.01")}
+
+
+def witness_candidates(exclude):
+    User = get_user_model()
+    perms = Q(groups__permissions__codename__in=["record_administration", "manage_stock"]) | Q(is_superuser=True)
+    qs = User.objects.filter(perms, is_active=True).distinct().order_by("last_name", "first_name", "username")
+    return qs.exclude(pk__in=[u.pk for u in exclude if u is not None])
+
+
+class WitnessedForm(forms.Form):
+    """Adds witness + password fields (``witnesses`` of them) and confirms each in ``clean``."""
+
+    witnesses = 1
+    witness_optional = False
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        for n in range(1, self.witnesses + 1):
+            suffix = "" if n == 1 else f"_{n}"
+            label = "Witness" if n == 1 else "Second witness"
+            self.fields[f"witness{suffix}"] = forms.ModelChoiceField(
+                queryset=witness_candidates([user]), label=label, required=not self.witness_optional
+            )
+            self.fields[f"witness{suffix}_password"] = forms.CharField(
+                label=f"{label}'s password",
+                widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+                required=False,
+                help_text="The witness types their own password to co-sign.",
+            )
+
+    def clean(self):
+        data = super().clean()
+        seen = {self.user.pk}
+        for n in range(1, self.witnesses + 1):
+            suffix = "" if n == 1 else f"_{n}"
+            witness = data.get(f"witness{suffix}")
+            if witness is None:
+                continue
+            if witness.pk in seen:
+                self.add_error(f"witness{suffix}", "Each witness must be a different person, and not you.")
+                continue
+            seen.add(witness.pk)
+            try:
+                services.witness_confirm(
+                    witness=witness, password=data.get(f"witness{suffix}_password", ""), by=self.user
+                )
+            except services.LedgerError as exc:
+                self.add_error(f"witness{suffix}_password", exc)
+        return data
+
+
+class ReceiveForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.filter(active=True))
+    supplier = forms.ModelChoiceField(queryset=Supplier.objects.all())
+    lot_number = forms.CharField(max_length=40)
+    expiry_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    invoice_number = forms.CharField(max_length=60)
+    invoice_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    containers = forms.IntegerField(min_value=1, max_value=200, label="Number of containers")
+
+    def clean(self):
+        data = super().clean()
+        invoice, expiry = data.get("invoice_date"), data.get("expiry_date")
+        if invoice and invoice > timezone.localdate():
+            self.add_error("invoice_date", "The invoice date cannot be in the future.")
+        if expiry and invoice and expiry <= invoice:
+            self.add_error("expiry_date", "This lot expired before it was invoiced.")
+        return data
+
+
+class DrawForm(forms.Form):
+    container = forms.ModelChoiceField(queryset=Container.objects.none(), label="Vial")
+    volume_ml = forms.DecimalField(label="Volume drawn (mL)", **VOLUME)
+
+    def __init__(self, *args, containers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["container"].queryset = containers
+        self.fields["container"].label_from_instance = lambda c: (
+            f"{c.code} · {c.lot.product} · {c.remaining_ml} mL left · exp {c.lot.expiry_date:%Y-%m-%d}"
+        )
+
+
+class DrawWasteForm(WitnessedForm):
+    """Closes a draw: what was left of it, witnessed (0 mL if nothing; then no witness needed)."""
+
+    witness_optional = True
+    volume_ml = forms.DecimalField(label="Left over and wasted (mL)", max_digits=8, decimal_places=2, min_value=0)
+    manner = forms.CharField(max_length=200, required=False, initial="Expelled into drug-waste container")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("volume_ml") and data["volume_ml"] > 0 and not data.get("witness"):
+            self.add_error("witness", "Waste needs a witness.")
+        return data
+
+
+class ContainerWasteForm(WitnessedForm):
+    volume_ml = forms.DecimalField(label="Volume wasted (mL)", **VOLUME)
+    manner = forms.CharField(max_length=200, initial="Expelled into drug-waste container")
+
+
+class DestructionForm(WitnessedForm):
+    witnesses = 2
+    volume_ml = forms.DecimalField(
+        label="Volume destroyed (mL)", required=False, help_text="Empty = all that is left.", **VOLUME
+    )
+    form_41_ref = forms.CharField(label="DEA Form 41 reference", max_length=60)
+    manner = forms.CharField(max_length=200, initial="Rendered non-retrievable on site")
+
+
+class TransferForm(forms.Form):
+    volume_ml = forms.DecimalField(label="Volume transferred (mL)", **VOLUME)
+    counterparty_name = forms.CharField(label="Recipient registrant", max_length=200)
+    counterparty_dea_number = forms.CharField(label="Recipient DEA number", max_length=9)
+    reason = forms.CharField(label="Invoice / notes", max_length=300, required=False)
+
+    def clean_counterparty_dea_number(self):
+        value = self.cleaned_data["counterparty_dea_number"].strip().upper()
+        from controlled_substances.models import dea_number_validator
+
+        dea_number_validator(value)
+        return value
+
+
+class LossForm(forms.Form):
+    kind = forms.ChoiceField(choices=LossReport.Kind.choices)
+    volume_ml = forms.DecimalField(label="Volume lost (mL)", **VOLUME)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class LossReportForm(forms.ModelForm):
+    class Meta:
+        model = LossReport
+        fields = ["notice_given_on", "form_106_ref", "form_106_filed_on"]
+        widgets = {
+            "notice_given_on": forms.DateInput(attrs={"type": "date"}),
+            "form_106_filed_on": forms.DateInput(attrs={"type": "date"}),
+        }
+
+
+class AdjustmentForm(forms.Form):
+    delta_ml = forms.DecimalField(
+        label="Change (mL, negative to reduce)", max_digits=8, decimal_places=2, help_text="e.g. -0.20 or 0.15"
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_delta_ml(self):
+        if self.cleaned_data["delta_ml"] == 0:
+            raise forms.ValidationError("An adjustment must change the balance.")
+        return self.cleaned_data["delta_ml"]
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why the entry is wrong.")
+
+
+class CountForm(forms.Form):
+    """One counted volume and method per container on hand."""
+
+    type = forms.ChoiceField(choices=InventoryCount.Type.choices)
+    business_time = forms.ChoiceField(choices=InventoryCount.BusinessTime.choices, label="Taken at")
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, containers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.containers = list(containers)
+        for c in self.containers:
+            self.fields[f"ml_{c.pk}"] = forms.DecimalField(
+                label=f"{c.code} ({c.lot.product}, {c.status})", max_digits=8, decimal_places=2, min_value=0
+            )
+            self.fields[f"method_{c.pk}"] = forms.ChoiceField(
+                choices=CountLine.Method.choices,
+                initial=CountLine.Method.ESTIMATED if c.opened_at else CountLine.Method.EXACT,
+                label="Method",
+            )
+
+    def rows(self):
+        return [(c, self[f"ml_{c.pk}"], self[f"method_{c.pk}"]) for c in self.containers]
+
+    def lines(self):
+        return [(c, self.cleaned_data[f"ml_{c.pk}"], self.cleaned_data[f"method_{c.pk}"]) for c in self.containers]
+
+
+class ResolveForm(forms.Form):
+    RESOLUTIONS = [
+        ("adjust", "Adjust the ledger to the count"),
+        ("loss", "Report a significant loss"),
+        ("theft", "Report a theft"),
+    ]
+    resolution = forms.ChoiceField(choices=RESOLUTIONS, widget=forms.RadioSelect, initial="adjust")
+    explanation = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    not_a_loss_confirmed = forms.BooleanField(
+        required=False, label="I confirm this significant shortfall is not a loss or theft (e.g. a recording error)"
+    )
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    @classmethod
+    def from_request(cls, request):
+        today = timezone.localdate()
+        data = {
+            "start": request.GET.get("start") or (today - timedelta(days=30)).isoformat(),
+            "end": request.GET.get("end") or today.isoformat(),
+        }
+        form = cls(data)
+        if form.is_valid():
+            return form, form.cleaned_data["start"], form.cleaned_data["end"]
+        return form, today - timedelta(days=30), today
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end"):
+            if data["end"] < data["start"]:
+                self.add_error("end", "The end is before the start.")
+            elif (data["end"] - data["start"]).days > 3 * 366:
+                self.add_error("end", "Choose at most three years.")
+        return data

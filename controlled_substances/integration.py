@@ -1,0 +1,21 @@
+"""Hooks into the infusions app, wired only when it is installed (dependencies run one way:
+this app builds on infusions; infusions never imports it)."""
+
+from __future__ import annotations
+
+
+def connect_infusions() -> None:
+    from django.apps import apps
+
+    if not apps.is_installed("infusions"):
+        return
+    try:
+        from infusions import signing
+    except ImportError:
+        return
+    register = getattr(signing, "register_sign_check", None)
+    if register is None:
+        return
+    from controlled_substances.selectors import session_sign_problems
+
+    register(session_sign_problems)

@@ -1,0 +1,212 @@
+"""The ledger reports as plain tables (title, header, rows of text), so the page, the
+printable view and the CSV export show exactly the same figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.utils import timezone
+
+from controlled_substances import selectors
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    note: str = ""
+
+
+def _when(dt) -> str:
+    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M")
+
+
+def _initials(user) -> str:
+    parts = [p for p in (user.first_name, user.last_name) if p]
+    return "".join(p[0].upper() for p in parts) or user.username
+
+
+def _address(patient) -> str:
+    return ", ".join(
+        p for p in (patient.address_line1, patient.address_line2, patient.city, patient.state, patient.postal_code) if p
+    )
+
+
+def balances() -> list[Table]:
+    products = Table(
+        "Balance by product",
+        ["Product", "NDC", "Schedule", "Containers with drug", "Remaining mL", "Remaining mg"],
+        [
+            [
+                str(r["product"]),
+                r["product"].ndc,
+                r["product"].schedule,
+                str(r["containers"]),
+                str(r["remaining_ml"]),
+                str(r["remaining_mg"]),
+            ]
+            for r in selectors.balances_by_product()
+        ],
+    )
+    lots = Table(
+        "Balance by lot",
+        ["Product", "Lot", "Expiry", "Supplier", "Supplier DEA #", "Invoice", "Containers", "Remaining mL"],
+        [
+            [
+                str(lot.product),
+                lot.lot_number,
+                f"{lot.expiry_date:%Y-%m-%d}",
+                lot.supplier.name,
+                lot.supplier.dea_number,
+                f"{lot.invoice_number} ({lot.invoice_date:%Y-%m-%d})",
+                str(lot.containers_n),
+                str(lot.remaining_ml or "0.00"),
+            ]
+            for lot in selectors.balances_by_lot()
+        ],
+    )
+    containers = Table(
+        "Balance by container",
+        ["Container", "Product", "Lot", "Received", "Opened", "Status", "Remaining mL"],
+        [
+            [
+                c.code,
+                str(c.lot.product),
+                c.lot.lot_number,
+                _when(c.received_at),
+                _when(c.opened_at) if c.opened_at else "",
+                c.status,
+                str(c.remaining_ml),
+            ]
+            for c in selectors.balances_by_container()
+        ],
+    )
+    return [products, lots, containers]
+
+
+def dispensing(*, start: date, end: date) -> Table:
+    table = Table(
+        f"Dispensing log {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+        [
+            "Date",
+            "Patient",
+            "Patient address",
+            "Drug, form, strength",
+            "Container",
+            "Drawn mL",
+            "Drawn mg",
+            "Wasted mg",
+            "Administered mg",
+            "Administered by",
+            "Initials",
+            "Waste witness",
+            "Status",
+        ],
+        note="21 CFR 1304.22(c): drug name, finished form and strength, patient name and address, date, "
+        "quantity, and the name or initials of the person who administered it.",
+    )
+    for row in selectors.dispensing_log(start=start, end=end):
+        e = row.entry
+        product = e.container.lot.product
+        table.rows.append(
+            [
+                _when(e.occurred_at),
+                e.patient.display_name if e.patient else "",
+                _address(e.patient) if e.patient else "",
+                f"{product.name}, {product.form}, {product.concentration_mg_per_ml.normalize():f} mg/mL",
+                e.container.code,
+                str(e.quantity_ml),
+                str(e.quantity_mg),
+                str(row.wasted_mg),
+                str(row.given_mg) if not e.is_reversed else "0.00",
+                str(e.actor),
+                _initials(e.actor),
+                row.waste_witnesses,
+                "reversed" if e.is_reversed else "",
+            ]
+        )
+    return table
+
+
+def waste(*, start: date, end: date) -> Table:
+    table = Table(
+        f"Waste and destruction log {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+        [
+            "Date",
+            "Kind",
+            "Container",
+            "Patient",
+            "mL",
+            "mg",
+            "Manner",
+            "Recorded by",
+            "Witness",
+            "Second witness",
+            "Form 41",
+            "Status",
+        ],
+    )
+    for e in selectors.waste_log(start=start, end=end):
+        table.rows.append(
+            [
+                _when(e.occurred_at),
+                e.get_kind_display(),
+                e.container.code,
+                e.patient.display_name if e.patient else "",
+                str(e.quantity_ml),
+                str(e.quantity_mg),
+                e.manner,
+                str(e.actor),
+                str(e.witness or ""),
+                str(e.second_witness or ""),
+                e.form_41_ref,
+                "reversed" if e.is_reversed else "",
+            ]
+        )
+    return table
+
+
+def discrepancies() -> Table:
+    table = Table(
+        "Count discrepancies",
+        [
+            "Count",
+            "Date",
+            "Container",
+            "Method",
+            "Counted mL",
+            "Ledger mL",
+            "Discrepancy mL",
+            "Discrepancy mg",
+            "Significant",
+            "Explanation",
+            "Explained by",
+            "Resolution",
+        ],
+    )
+    for line in selectors.discrepancies():
+        res = line.resolution
+        resolution = ""
+        if res is not None:
+            resolution = f"{res.get_kind_display()} #{res.seq}"
+            if res.loss_report_id:
+                resolution += f" (loss report {res.loss_report_id})"
+        table.rows.append(
+            [
+                line.count.get_type_display(),
+                _when(line.count.counted_at),
+                line.container.code,
+                line.get_method_display(),
+                str(line.counted_ml),
+                str(line.ledger_ml),
+                str(line.discrepancy_ml),
+                str(line.discrepancy_mg),
+                "yes" if line.significant else "",
+                line.explanation or "NEEDS EXPLANATION",
+                str(line.explained_by or ""),
+                resolution,
+            ]
+        )
+    return table

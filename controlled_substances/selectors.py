@@ -1,0 +1,211 @@
+"""Reads for the ledger pages and reports; each owns its query shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from controlled_substances import rules
+from controlled_substances.models import Container, CountLine, InventoryCount, LedgerEntry, Lot, Product
+from controlled_substances.rules import Kind
+
+ZERO = Decimal("0.00")
+
+
+def containers_on_hand() -> QuerySet[Container]:
+    return Container.objects.filter(remaining_ml__gt=0).select_related("lot__product", "lot__supplier")
+
+
+def containers_for_draw(*, on: date) -> QuerySet[Container]:
+    """Unexpired vials with drug left, opened ones first (use them up before opening another)."""
+    return (
+        containers_on_hand()
+        .filter(lot__expiry_date__gte=on)
+        .order_by(F("opened_at").asc(nulls_last=True), "lot__expiry_date", "code")
+    )
+
+
+def balances_by_container() -> QuerySet[Container]:
+    return Container.objects.select_related("lot__product", "lot__supplier").order_by(
+        "lot__product__name", "lot__expiry_date", "code"
+    )
+
+
+def balances_by_lot() -> QuerySet[Lot]:
+    return (
+        Lot.objects.select_related("product", "supplier")
+        .annotate(containers_n=Count("containers"), remaining_ml=Sum("containers__remaining_ml"))
+        .order_by("product__name", "expiry_date")
+    )
+
+
+def balances_by_product() -> list[dict]:
+    rows = Product.objects.annotate(
+        containers_n=Count("lots__containers", filter=Q(lots__containers__remaining_ml__gt=0)),
+        remaining_ml=Sum("lots__containers__remaining_ml"),
+    ).order_by("name")
+    return [
+        {
+            "product": p,
+            "containers": p.containers_n,
+            "remaining_ml": p.remaining_ml or ZERO,
+            "remaining_mg": rules.mg_for_ml(p.remaining_ml or ZERO, p.concentration_mg_per_ml),
+        }
+        for p in rows
+    ]
+
+
+def container_ledger(container: Container) -> QuerySet[LedgerEntry]:
+    return container.entries.select_related(
+        "actor", "witness", "second_witness", "patient", "reversed_by", "loss_report", "reverses"
+    ).order_by("seq")
+
+
+def reconciliation_mismatches() -> list[tuple[Container, Decimal]]:
+    """Containers whose balance row differs from the sum of their ledger deltas (should be none;
+    the daily reconciliation of security-reference R10)."""
+    rows = (
+        Container.objects.select_related("lot__product")
+        .annotate(ledger_ml=Coalesce(Sum("entries__delta_ml"), ZERO, output_field=DecimalField()))
+        .exclude(ledger_ml=F("remaining_ml"))
+    )
+    return [(c, c.ledger_ml) for c in rows]
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    zone = timezone.get_current_timezone()
+    return (
+        datetime.combine(start, time.min, tzinfo=zone),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+@dataclass
+class DispensingRow:
+    entry: LedgerEntry
+    wasted_ml: Decimal
+    wasted_mg: Decimal
+    waste_witnesses: str
+
+    @property
+    def given_mg(self) -> Decimal:
+        return self.entry.quantity_mg - self.wasted_mg
+
+    @property
+    def given_ml(self) -> Decimal:
+        return self.entry.quantity_ml - self.wasted_ml
+
+
+# A log row needs only these columns (whole patient rows parse three phone numbers each).
+_ENTRY_FIELDS = ("id", "kind", "occurred_at", "quantity_ml", "quantity_mg", "container_id", "patient_id", "actor_id")
+_PATIENT_FIELDS = tuple(
+    f"patient__{f}"
+    for f in ("legal_first_name", "legal_last_name", "preferred_name", "address_line1", "address_line2", "city")
+) + ("patient__state", "patient__postal_code")
+_ACTOR_FIELDS = (
+    "actor__username",
+    "actor__first_name",
+    "actor__last_name",
+    "actor__display_name",
+    "actor__credentials",
+)
+_PRODUCT_FIELDS = (
+    "container__lot__id",
+    "container__lot__product__name",
+    "container__lot__product__form",
+    "container__lot__product__concentration_mg_per_ml",
+)
+
+
+def dispensing_log(*, start: date, end: date) -> list[DispensingRow]:
+    """Administrations in the period with the 21 CFR 1304.22(c) content [S115]: drug, finished
+    form and strength, container; patient name and address; date; quantity; who administered."""
+    lo, hi = period_bounds(start, end)
+    entries = (
+        LedgerEntry.objects.filter(kind=Kind.ADMINISTRATION, occurred_at__gte=lo, occurred_at__lt=hi)
+        .select_related("container__lot__product", "patient", "actor", "reversed_by")
+        .only(*_ENTRY_FIELDS, *_PATIENT_FIELDS, *_ACTOR_FIELDS, "reversed_by__id", "container__code", *_PRODUCT_FIELDS)
+        .prefetch_related("wastes__witness", "wastes__reversed_by")
+        .order_by("occurred_at", "pk")
+    )
+    rows = []
+    for entry in entries:
+        wastes = [w for w in entry.wastes.all() if not w.is_reversed]
+        rows.append(
+            DispensingRow(
+                entry=entry,
+                wasted_ml=sum((w.quantity_ml for w in wastes), ZERO),
+                wasted_mg=sum((w.quantity_mg for w in wastes), ZERO),
+                waste_witnesses=", ".join(str(w.witness) for w in wastes if w.witness_id),
+            )
+        )
+    return rows
+
+
+def waste_log(*, start: date, end: date) -> QuerySet[LedgerEntry]:
+    lo, hi = period_bounds(start, end)
+    return (
+        LedgerEntry.objects.filter(kind__in=[Kind.WASTE, Kind.DESTRUCTION], occurred_at__gte=lo, occurred_at__lt=hi)
+        .select_related("container__lot__product", "patient", "actor", "witness", "second_witness", "reversed_by")
+        .order_by("occurred_at", "pk")
+    )
+
+
+def discrepancies() -> QuerySet[CountLine]:
+    return (
+        CountLine.objects.exclude(discrepancy_ml=0)
+        .select_related("count", "container__lot__product", "explained_by", "resolution__loss_report")
+        .order_by("-count__counted_at", "container__code")
+    )
+
+
+def counts() -> QuerySet[InventoryCount]:
+    return InventoryCount.objects.select_related("counted_by").annotate(
+        lines_n=Count("lines"),
+        open_n=Count("lines", filter=~Q(lines__discrepancy_ml=0) & Q(lines__explanation="")),
+    )
+
+
+def count_detail(count_id: int) -> InventoryCount | None:
+    return InventoryCount.objects.select_related("counted_by").filter(pk=count_id).first()
+
+
+def session_entries(session) -> QuerySet[LedgerEntry]:
+    return (
+        LedgerEntry.objects.filter(session=session)
+        .select_related("container__lot__product", "actor", "witness", "reversed_by", "of_draw")
+        .prefetch_related("wastes__reversed_by")
+        .order_by("occurred_at", "pk")
+    )
+
+
+def session_draws(session) -> list[tuple[LedgerEntry, bool, Decimal]]:
+    """Each standing draw for a session: (entry, closed by a standing waste, mg wasted)."""
+    out = []
+    for entry in session_entries(session).filter(kind=Kind.ADMINISTRATION):
+        if entry.is_reversed:
+            continue
+        wastes = [w for w in entry.wastes.all() if not w.is_reversed]
+        out.append((entry, bool(wastes), sum((w.quantity_mg for w in wastes), ZERO)))
+    return out
+
+
+def ledger_in_use() -> bool:
+    return Product.objects.exists()
+
+
+def session_sign_problems(session) -> list[str]:
+    """Registered with infusions.signing: a session cannot be signed with unaccounted drug.
+
+    Every standing draw must be closed by a waste entry (0 mL if nothing was left). A session
+    that was started must have a draw once the clinic keeps its ketamine in this ledger (a
+    product is on file); before that nothing could be drawn here, so signing is not blocked."""
+    draws = [(e.quantity_mg, closed) for e, closed, _ in session_draws(session)]
+    if not draws and (getattr(session, "started_at", None) is None or not ledger_in_use()):
+        return []
+    return rules.unaccounted_problems(draws)

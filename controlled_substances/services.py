@@ -1,0 +1,574 @@
+"""Every write to the ketamine stock and ledger.
+
+Each service is keyword-only and atomic, locks the container row (``select_for_update``,
+security-reference R3/R10) before reading its balance, appends one ledger entry carrying
+the balance it leaves, and writes the audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import audit
+from accounts.models import AuditEvent
+from controlled_substances import rules
+from controlled_substances.models import (
+    Container,
+    ControlledSubstancePolicy,
+    CountLine,
+    InventoryCount,
+    LedgerEntry,
+    LossReport,
+    Lot,
+    Product,
+    Supplier,
+)
+from controlled_substances.rules import Kind
+
+CS = AuditEvent.Category.CONTROLLED_SUBSTANCE
+WITNESS_FAILED = "controlled_substances.witness.failed"
+RECORD = "controlled_substances.record_administration"
+MANAGE = "controlled_substances.manage_stock"
+
+
+class LedgerError(ValidationError):
+    """A movement the ledger refuses (not enough drug, wrong witness, …); shown on the form."""
+
+
+# --- Witnessing -----------------------------------------------------------------------
+
+
+def may_witness(user) -> bool:
+    return user.is_active and (user.has_perm(RECORD) or user.has_perm(MANAGE))
+
+
+def witness_confirm(*, witness, password: str, by) -> None:
+    """The witness re-enters their own password. Failures are audited (outcome denied) and
+    counted per witness account: after ``WITNESS_MAX_FAILURES`` inside ``WITNESS_WINDOW``
+    (clinic policy) further attempts are refused until the window passes."""
+    if witness.pk == by.pk:
+        raise LedgerError("The witness must be someone other than you.")
+    if not may_witness(witness):
+        raise LedgerError("This person is not authorised to witness controlled-substance records.")
+    since = timezone.now() - rules.WITNESS_WINDOW
+    failures = AuditEvent.objects.filter(
+        action=WITNESS_FAILED, object_type=witness._meta.label, object_id=str(witness.pk), at__gte=since
+    ).count()
+    if failures >= rules.WITNESS_MAX_FAILURES:
+        raise LedgerError("Too many wrong passwords for this witness. Wait 15 minutes or choose another witness.")
+    if not witness.check_password(password or ""):
+        audit.record(
+            actor=by,
+            action=WITNESS_FAILED,
+            verb=AuditEvent.Verb.QUERY,
+            category=CS,
+            target=witness,
+            outcome=AuditEvent.Outcome.DENIED,
+        )
+        raise LedgerError("That is not the witness's password.")
+
+
+def _check_witnesses(by, *witnesses) -> None:
+    people = [w for w in witnesses if w is not None]
+    ids = [by.pk, *(w.pk for w in people)]
+    if len(set(ids)) != len(ids):
+        raise LedgerError("Witnesses must be different people, and not the person recording.")
+    for w in people:
+        if not may_witness(w):
+            raise LedgerError(f"{w} is not authorised to witness controlled-substance records.")
+
+
+def _volume(value, *, allow_zero: bool = False) -> Decimal:
+    try:
+        return rules.volume_ml(value, allow_zero=allow_zero)
+    except rules.QuantityError as exc:
+        raise LedgerError(str(exc)) from exc
+
+
+# --- The one writer of entries ---------------------------------------------------------
+
+
+def _lock(container: Container | int) -> Container:
+    pk = container.pk if isinstance(container, Container) else container
+    return Container.objects.select_for_update().select_related("lot__product").get(pk=pk)
+
+
+def _append(
+    *, container: Container, kind: Kind, quantity_ml: Decimal, delta_ml: Decimal, by, at: datetime, **fields
+) -> LedgerEntry:
+    """Append to a container locked by the caller; move its balance; audit."""
+    new_balance = container.remaining_ml + delta_ml
+    if new_balance < 0:
+        raise LedgerError(f"Only {container.remaining_ml} mL remain in {container.code}.")
+    container.remaining_ml = new_balance
+    container.last_seq += 1
+    update = ["remaining_ml", "last_seq"]
+    if delta_ml < 0 and container.opened_at is None and kind in (Kind.ADMINISTRATION, Kind.WASTE):
+        container.opened_at = at
+        update.append("opened_at")
+    container.save(update_fields=update)
+    entry = LedgerEntry.objects.create(
+        container=container,
+        seq=container.last_seq,
+        kind=kind,
+        occurred_at=at,
+        quantity_ml=quantity_ml,
+        quantity_mg=rules.mg_for_ml(quantity_ml, container.lot.product.concentration_mg_per_ml),
+        delta_ml=delta_ml,
+        balance_after_ml=new_balance,
+        actor=by,
+        **fields,
+    )
+    audit.record(
+        actor=by,
+        action=f"controlled_substances.entry.{kind}",
+        verb=AuditEvent.Verb.CREATE,
+        category=CS,
+        target=entry,
+        patient=fields.get("patient"),
+        changes={
+            "container": container.code,
+            "kind": str(kind),
+            "quantity_ml": entry.quantity_ml,
+            "quantity_mg": entry.quantity_mg,
+            "balance_after_ml": new_balance,
+            "witness": getattr(fields.get("witness"), "username", None),
+            "second_witness": getattr(fields.get("second_witness"), "username", None),
+        },
+    )
+    return entry
+
+
+# --- Stock ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def stock_receive(
+    *,
+    product: Product,
+    supplier: Supplier,
+    lot_number: str,
+    expiry_date,
+    invoice_number: str,
+    invoice_date,
+    containers: int,
+    received_at: datetime,
+    by,
+) -> list[Container]:
+    """Receive ``containers`` sealed vials of one lot against a supplier's invoice (CIII receipts
+    are documented by invoice, kept readily retrievable [S109])."""
+    if containers < 1:
+        raise LedgerError("Receive at least one container.")
+    lot, created = Lot.objects.get_or_create(
+        product=product,
+        lot_number=lot_number.strip(),
+        defaults={
+            "expiry_date": expiry_date,
+            "supplier": supplier,
+            "invoice_number": invoice_number,
+            "invoice_date": invoice_date,
+        },
+    )
+    if not created and (lot.expiry_date != expiry_date or lot.supplier_id != supplier.pk):
+        raise LedgerError("This lot number is already on file with a different expiry or supplier.")
+    existing = lot.containers.count()
+    made = []
+    for n in range(existing + 1, existing + containers + 1):
+        container = Container.objects.create(
+            lot=lot,
+            code=f"{product.ndc.replace('-', '')[-6:]}-{lot.lot_number}-{n:02d}",
+            received_at=received_at,
+            initial_ml=product.container_volume_ml,
+            remaining_ml=Decimal("0.00"),
+        )
+        container.lot = lot
+        _append(
+            container=container,
+            kind=Kind.RECEIPT,
+            quantity_ml=product.container_volume_ml,
+            delta_ml=product.container_volume_ml,
+            by=by,
+            at=received_at,
+            reason=f"Invoice {invoice_number} of {invoice_date:%Y-%m-%d} from {supplier.name}",
+        )
+        made.append(container)
+    return made
+
+
+@transaction.atomic
+def administration_record(*, container: Container | int, volume_ml, patient, by, at: datetime, **link) -> LedgerEntry:
+    """Draw a dose from a vial for a patient (``link``: ``session=`` once infusions exist)."""
+    volume = _volume(volume_ml)
+    locked = _lock(container)
+    if locked.lot.expiry_date < timezone.localdate(at):
+        raise LedgerError(f"{locked.code} expired on {locked.lot.expiry_date:%Y-%m-%d}; do not draw from it.")
+    return _append(
+        container=locked,
+        kind=Kind.ADMINISTRATION,
+        quantity_ml=volume,
+        delta_ml=-volume,
+        by=by,
+        at=at,
+        patient=patient,
+        **link,
+    )
+
+
+@transaction.atomic
+def session_draw_record(*, session, container: Container | int, volume_ml, by, at: datetime) -> LedgerEntry:
+    """Draw an infusion session's dose and name the vial on the session (the start gate needs it)."""
+    from infusions.rules import SessionStatus
+    from infusions.services import session_container_record
+
+    draw = administration_record(
+        container=container, volume_ml=volume_ml, patient=session.patient, session=session, by=by, at=at
+    )
+    if not session.container_lot and session.status in (SessionStatus.PRE_CHECK, SessionStatus.CLEARED):
+        lot = draw.container.lot
+        session_container_record(session=session, container_lot=f"{lot.lot_number} · {draw.container.code}", by=by)
+    return draw
+
+
+@transaction.atomic
+def waste_record(
+    *,
+    volume_ml,
+    by,
+    witness,
+    at: datetime,
+    container: Container | int | None = None,
+    of_draw: LedgerEntry | None = None,
+    manner: str = "",
+) -> LedgerEntry:
+    """Witnessed waste: either the unused part of a draw (``of_draw``; already out of the vial, so
+    the vial balance does not move) or drug left in a vial (``container``). Waste is recorded in
+    the dispensing record, not on Form 41 [S122][S123]. 0 mL closes a draw with nothing left."""
+    volume = _volume(volume_ml, allow_zero=of_draw is not None)
+    if volume > 0 or witness is not None:
+        if witness is None:
+            raise LedgerError("Waste needs a witness.")
+        _check_witnesses(by, witness)
+    if of_draw is not None:
+        locked = _lock(of_draw.container_id)  # serialises wastes and reversals of the same draw too
+        if of_draw.kind != Kind.ADMINISTRATION or LedgerEntry.objects.filter(reverses=of_draw).exists():
+            raise LedgerError("Waste can only close a draw that stands.")
+        already = sum(
+            (w.quantity_ml for w in of_draw.wastes.select_related("reversed_by") if not w.is_reversed), Decimal("0")
+        )
+        if already + volume > of_draw.quantity_ml:
+            raise LedgerError(f"Only {of_draw.quantity_ml - already} mL of that draw is left to waste.")
+        return _append(
+            container=locked,
+            kind=Kind.WASTE,
+            quantity_ml=volume,
+            delta_ml=Decimal("0.00"),
+            by=by,
+            at=at,
+            witness=witness,
+            of_draw=of_draw,
+            patient=of_draw.patient,
+            manner=manner,
+            **_session_link(of_draw),
+        )
+    locked = _lock(container)
+    return _append(
+        container=locked,
+        kind=Kind.WASTE,
+        quantity_ml=volume,
+        delta_ml=-volume,
+        by=by,
+        at=at,
+        witness=witness,
+        manner=manner,
+    )
+
+
+def _session_link(entry: LedgerEntry) -> dict:
+    if hasattr(entry, "session_id"):
+        return {"session_id": entry.session_id}
+    return {}
+
+
+@transaction.atomic
+def destruction_record(
+    *, container, by, witness, second_witness, form_41_ref: str, manner: str, at: datetime, volume_ml=None
+) -> LedgerEntry:
+    """On-site destruction of inventory (expired or unwanted): DEA Form 41, two authorised
+    employee witnesses [S121][S122]. Defaults to everything left in the vial."""
+    _check_witnesses(by, witness, second_witness)
+    if not form_41_ref.strip():
+        raise LedgerError("Destruction needs the DEA Form 41 reference.")
+    locked = _lock(container)
+    volume = locked.remaining_ml if volume_ml in (None, "") else _volume(volume_ml)
+    if volume <= 0:
+        raise LedgerError(f"{locked.code} is empty; nothing to destroy.")
+    return _append(
+        container=locked,
+        kind=Kind.DESTRUCTION,
+        quantity_ml=volume,
+        delta_ml=-volume,
+        by=by,
+        at=at,
+        witness=witness,
+        second_witness=second_witness,
+        form_41_ref=form_41_ref.strip(),
+        manner=manner,
+    )
+
+
+@transaction.atomic
+def transfer_record(
+    *, container, volume_ml, counterparty_name: str, counterparty_dea_number: str, by, at: datetime, reason: str = ""
+) -> LedgerEntry:
+    """Transfer to another registrant (CIII transfers are documented by invoice [S109])."""
+    volume = _volume(volume_ml)
+    locked = _lock(container)
+    return _append(
+        container=locked,
+        kind=Kind.TRANSFER,
+        quantity_ml=volume,
+        delta_ml=-volume,
+        by=by,
+        at=at,
+        counterparty_name=counterparty_name,
+        counterparty_dea_number=counterparty_dea_number.upper(),
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def loss_record(
+    *, container, volume_ml, kind: str, discovered_at: datetime, description: str, by, report: LossReport | None = None
+) -> LedgerEntry:
+    """Theft or significant loss: opens (or adds to) a LossReport with its DEA deadlines."""
+    volume = _volume(volume_ml)
+    if report is None:
+        day = timezone.localdate(discovered_at)
+        report = LossReport.objects.create(
+            kind=kind,
+            discovered_at=discovered_at,
+            description=description,
+            reported_by=by,
+            notice_due_on=rules.next_business_day(day),
+            form_106_due_on=rules.form_106_due(day),
+        )
+    locked = _lock(container)
+    return _append(
+        container=locked,
+        kind=Kind.LOSS_THEFT,
+        quantity_ml=volume,
+        delta_ml=-volume,
+        by=by,
+        at=discovered_at,
+        loss_report=report,
+        reason=description,
+    )
+
+
+@transaction.atomic
+def loss_report_update(*, report: LossReport, notice_given_on, form_106_ref: str, form_106_filed_on, by) -> LossReport:
+    stored = LossReport.objects.select_for_update().get(pk=report.pk)  # a bound ModelForm already changed `report`
+    before = {f: getattr(stored, f) for f in ("notice_given_on", "form_106_ref", "form_106_filed_on")}
+    report.notice_given_on = notice_given_on
+    report.form_106_ref = form_106_ref.strip()
+    report.form_106_filed_on = form_106_filed_on
+    report.save(update_fields=list(before))
+    audit.record(
+        actor=by,
+        action="controlled_substances.loss_report.updated",
+        verb=AuditEvent.Verb.UPDATE,
+        category=CS,
+        target=report,
+        changes=audit.diff(report, before, list(before)),
+    )
+    return report
+
+
+@transaction.atomic
+def adjustment_record(*, container, delta_ml, reason: str, by, at: datetime, witness=None) -> LedgerEntry:
+    """A correction of the balance with its reason (e.g. an explained count discrepancy)."""
+    if not reason.strip():
+        raise LedgerError("An adjustment needs a reason.")
+    delta = Decimal(str(delta_ml)).quantize(rules.ML_QUANTUM, rounding=rules.ROUNDING)
+    if delta == 0:
+        raise LedgerError("An adjustment must change the balance.")
+    if witness is not None:
+        _check_witnesses(by, witness)
+    locked = _lock(container)
+    return _append(
+        container=locked,
+        kind=Kind.ADJUSTMENT,
+        quantity_ml=abs(delta),
+        delta_ml=delta,
+        by=by,
+        at=at,
+        reason=reason.strip(),
+        witness=witness,
+    )
+
+
+@transaction.atomic
+def entry_reverse(*, entry: LedgerEntry, reason: str, by, at: datetime) -> LedgerEntry:
+    """Correct a wrong entry by appending its mirror image; the original stays as written."""
+    if not reason.strip():
+        raise LedgerError("A reversal needs a reason.")
+    if entry.kind in (Kind.REVERSAL, Kind.COUNT, Kind.RECEIPT):
+        raise LedgerError("Receipts, counts and reversals cannot be reversed; record an adjustment instead.")
+    locked = _lock(entry.container_id)
+    if LedgerEntry.objects.filter(reverses=entry).exists():
+        raise LedgerError("This entry has already been reversed.")
+    try:
+        with transaction.atomic():
+            return _append(
+                container=locked,
+                kind=Kind.REVERSAL,
+                quantity_ml=entry.quantity_ml,
+                delta_ml=-entry.delta_ml,
+                by=by,
+                at=at,
+                reverses=entry,
+                reason=reason.strip(),
+                patient=entry.patient,
+            )
+    except IntegrityError as exc:
+        raise LedgerError("This entry has already been reversed.") from exc
+
+
+# --- Counts ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def count_record(
+    *, type: str, business_time: str, counted_at: datetime, by, lines: list[tuple[Container, object, str]], notes=""
+) -> InventoryCount:
+    """Record a physical count [S116–S118] beside the ledger balance of each container at that
+    moment (containers locked in id order). Every container with drug on hand must be counted."""
+    policy = ControlledSubstancePolicy.current()
+    counted = {c.pk: (_volume(ml, allow_zero=True), method) for c, ml, method in lines}
+    on_hand = set(Container.objects.filter(remaining_ml__gt=0).values_list("pk", flat=True))
+    if missing := on_hand - counted.keys():
+        codes = ", ".join(Container.objects.filter(pk__in=missing).values_list("code", flat=True))
+        raise LedgerError(f"Count every container on hand; missing: {codes}.")
+    inventory = InventoryCount.objects.create(
+        type=type, business_time=business_time, counted_at=counted_at, counted_by=by, notes=notes
+    )
+    for pk in sorted(counted):
+        ml, method = counted[pk]
+        container = _lock(pk)
+        discrepancy = ml - container.remaining_ml
+        discrepancy_mg = rules.mg_for_ml(discrepancy, container.lot.product.concentration_mg_per_ml)
+        CountLine.objects.create(
+            count=inventory,
+            container=container,
+            method=method,
+            counted_ml=ml,
+            ledger_ml=container.remaining_ml,
+            discrepancy_mg=discrepancy_mg,
+            significant=rules.is_significant(discrepancy_mg, policy.significant_discrepancy_mg),
+        )
+        _append(
+            container=container,
+            kind=Kind.COUNT,
+            quantity_ml=ml,
+            delta_ml=Decimal("0.00"),
+            by=by,
+            at=counted_at,
+            count=inventory,
+            reason=f"{method} count; ledger {container.remaining_ml} mL",
+        )
+    audit.record(
+        actor=by,
+        action="controlled_substances.count.recorded",
+        verb=AuditEvent.Verb.CREATE,
+        category=CS,
+        target=inventory,
+        changes={"type": type, "business_time": business_time, "containers": len(counted)},
+    )
+    return inventory
+
+
+@transaction.atomic
+def count_line_resolve(
+    *,
+    line: CountLine,
+    explanation: str,
+    by,
+    at: datetime,
+    as_loss: str = "",
+    not_a_loss_confirmed: bool = False,
+) -> CountLine:
+    """Explain a discrepancy and bring the ledger to the physical count: an adjustment, or
+    (``as_loss`` = "loss"/"theft") a loss/theft entry that opens the DEA notice workflow. A
+    significant shortfall (clinic policy threshold) may only be adjusted when the manager
+    confirms it is not a loss (e.g. a recording error found)."""
+    line = CountLine.objects.select_for_update().select_related("container").get(pk=line.pk)
+    if line.discrepancy_ml == 0:
+        raise LedgerError("This line has no discrepancy.")
+    if line.explanation:
+        raise LedgerError("This discrepancy has already been explained.")
+    if not explanation.strip():
+        raise LedgerError("Explain the discrepancy.")
+    if as_loss:
+        if line.discrepancy_ml > 0:
+            raise LedgerError("A surplus is not a loss; record an adjustment.")
+        entry = loss_record(
+            container=line.container,
+            volume_ml=-line.discrepancy_ml,
+            kind=as_loss,
+            discovered_at=at,
+            description=explanation,
+            by=by,
+        )
+    else:
+        if line.significant and not not_a_loss_confirmed:
+            raise LedgerError(
+                "This shortfall is significant under the clinic's policy: report it as a loss or theft, "
+                "or confirm it is not one."
+            )
+        entry = adjustment_record(
+            container=line.container,
+            delta_ml=line.discrepancy_ml,
+            reason=f"Count {line.count_id}: {explanation}",
+            by=by,
+            at=at,
+        )
+    line.explanation = explanation.strip()
+    line.explained_by = by
+    line.explained_at = at
+    line.resolution = entry
+    line.save(update_fields=["explanation", "explained_by", "explained_at", "resolution"])
+    return line
+
+
+# --- Daily reconciliation (security-reference R10) --------------------------------------
+
+
+def reconciliation_run() -> list[str]:
+    """Compare every vial's balance row with the sum of its ledger entries; alert the
+    administrators (no PHI: vial codes and volumes only) and audit the run. Returns the
+    problems found ([] when the ledger reconciles)."""
+    from controlled_substances.selectors import reconciliation_mismatches
+    from notifications.email import alert_administrators
+
+    problems = [
+        f"{c.code}: balance {c.remaining_ml} mL, ledger {ledger_ml} mL" for c, ledger_ml in reconciliation_mismatches()
+    ]
+    audit.record(
+        actor=None,
+        action="controlled_substances.reconciliation.run",
+        verb=AuditEvent.Verb.QUERY,
+        category=CS,
+        changes={"mismatches": problems},
+        outcome=AuditEvent.Outcome.ERROR if problems else AuditEvent.Outcome.ALLOWED,
+    )
+    if problems:
+        alert_administrators(
+            subject="Ketamine ledger does not reconcile",
+            body="These vials' balances differ from their ledger entries:\n" + "\n".join(problems),
+        )
+    return problems

@@ -1,0 +1,120 @@
+"""The ledger panel on the infusion session page (htmx): choose a vial, draw the dose, and
+at the end record what was left of the draw with a witness. Every response is the panel."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from controlled_substances import forms, selectors, services
+from controlled_substances.access import MANAGE, RECORD, require
+from controlled_substances.models import LedgerEntry
+
+CLOSED_STATUSES = {"signed", "deferred", "scheduled"}
+
+
+def _session(request, pk: int):
+    require(request, RECORD, MANAGE)
+    if not request.user.has_perm("patients.view_clinical_record"):
+        raise PermissionDenied
+    from infusions.models import InfusionSession
+
+    session = InfusionSession.objects.select_related("patient").filter(pk=pk).first()
+    if session is None:
+        raise Http404("No such infusion session.")
+    return session
+
+
+def _dose(session):
+    from infusions.selectors.sessions import current_dose
+
+    return current_dose(session)
+
+
+def _panel(request, session, *, draw_form=None, waste_forms=None):
+    dose = _dose(session)
+    containers = selectors.containers_for_draw(on=timezone.localdate())
+    if dose is not None:
+        containers = containers.filter(lot__product__concentration_mg_per_ml=dose.vial_mg_per_ml)
+    draws = selectors.session_draws(session)
+    waste_forms = waste_forms or {}
+    open_draws = [
+        (entry, waste_forms.get(entry.pk) or forms.DrawWasteForm(user=request.user, prefix=f"w{entry.pk}"))
+        for entry, closed, _ in draws
+        if not closed
+    ]
+    context = {
+        "session": session,
+        "dose": dose,
+        "editable": session.status not in CLOSED_STATUSES,
+        "draws": draws,
+        "open_draws": open_draws,
+        "draw_form": draw_form
+        or forms.DrawForm(containers=containers, initial={"volume_ml": dose.drug_volume_ml if dose else None}),
+        "problems": selectors.session_sign_problems(session),
+    }
+    # Always 200: htmx does not swap 4xx responses, and the form errors must show in the panel.
+    return render(request, "controlled_substances/_session_panel.html", context)
+
+
+@require_GET
+def session_panel(request, pk: int):
+    return _panel(request, _session(request, pk))
+
+
+@require_POST
+def session_draw(request, pk: int):
+    session = _session(request, pk)
+    if session.status in CLOSED_STATUSES:
+        raise PermissionDenied
+    dose = _dose(session)
+    containers = selectors.containers_for_draw(on=timezone.localdate())
+    if dose is not None:
+        containers = containers.filter(lot__product__concentration_mg_per_ml=dose.vial_mg_per_ml)
+    form = forms.DrawForm(request.POST, containers=containers)
+    if form.is_valid():
+        try:
+            services.session_draw_record(
+                session=session,
+                container=form.cleaned_data["container"],
+                volume_ml=form.cleaned_data["volume_ml"],
+                by=request.user,
+                at=timezone.now(),
+            )
+        except (services.LedgerError, ValidationError) as exc:
+            form.add_error(None, exc)
+        else:
+            return _panel(request, session)
+    return _panel(request, session, draw_form=form)
+
+
+@require_POST
+def session_waste(request, pk: int):
+    session = _session(request, pk)
+    draw_id = request.POST.get("draw", "")
+    draw = (
+        LedgerEntry.objects.select_related("container", "reversed_by")
+        .filter(pk=int(draw_id) if draw_id.isdigit() else 0, session=session, kind="administration")
+        .first()
+    )
+    if draw is None:
+        return _panel(request, session)
+    form = forms.DrawWasteForm(request.POST, user=request.user, prefix=f"w{draw.pk}")
+    if form.is_valid():
+        try:
+            services.waste_record(
+                of_draw=draw,
+                volume_ml=form.cleaned_data["volume_ml"],
+                witness=form.cleaned_data.get("witness"),
+                manner=form.cleaned_data["manner"],
+                by=request.user,
+                at=timezone.now(),
+            )
+        except services.LedgerError as exc:
+            form.add_error(None, exc)
+        else:
+            return _panel(request, session)
+    return _panel(request, session, waste_forms={draw.pk: form})

@@ -1,0 +1,82 @@
+"""The pure rules: units, rounding, DEA deadlines, significance, sign-check messages."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from controlled_substances import rules
+
+
+@pytest.mark.parametrize(
+    ("volume", "mg_per_ml", "mg"),
+    [
+        ("1.00", "50", "50.00"),
+        ("0.01", "100", "1.00"),
+        ("2.35", "50", "117.50"),
+        ("0.33", "10", "3.30"),
+        ("1.005", "50", "50.50"),  # the volume rounds half-up first (1.01 mL), then mg
+    ],
+)
+def test_mg_for_a_volume_rounds_half_up_to_a_hundredth(volume, mg_per_ml, mg):
+    assert rules.mg_for_ml(rules.volume_ml(volume), Decimal(mg_per_ml)) == Decimal(mg)
+
+
+@pytest.mark.parametrize(
+    ("dose", "mg_per_ml", "ml"), [("35", "50", "0.70"), ("40.5", "100", "0.41"), ("12.5", "10", "1.25")]
+)
+def test_the_volume_drawn_for_a_dose_rounds_half_up_to_a_hundredth_ml(dose, mg_per_ml, ml):
+    assert rules.ml_for_mg(Decimal(dose), Decimal(mg_per_ml)) == Decimal(ml)
+
+
+@pytest.mark.parametrize("bad", ["-1", "0", "abc", "NaN", "Infinity", ""])
+def test_it_refuses_volumes_that_cannot_be_recorded(bad):
+    with pytest.raises(rules.QuantityError):
+        rules.volume_ml(bad)
+
+
+def test_zero_is_allowed_only_where_asked_for():
+    assert rules.volume_ml("0", allow_zero=True) == Decimal("0.00")
+
+
+@pytest.mark.parametrize(
+    ("discovered", "due"),
+    [
+        (date(2026, 11, 23), date(2026, 11, 24)),  # Monday → Tuesday
+        (date(2026, 11, 27), date(2026, 11, 30)),  # Friday → Monday
+        (date(2026, 11, 28), date(2026, 11, 30)),  # Saturday → Monday
+        (date(2026, 11, 29), date(2026, 11, 30)),  # Sunday → Monday
+    ],
+)
+def test_written_notice_is_due_within_one_business_day_of_discovery(discovered, due):
+    assert rules.next_business_day(discovered) == due
+
+
+def test_form_106_is_due_45_days_after_discovery():
+    assert rules.form_106_due(date(2026, 1, 1)) == date(2026, 2, 15)
+
+
+@pytest.mark.parametrize(
+    ("discrepancy", "threshold", "significant"),
+    [("-10.00", "10", True), ("-9.99", "10", False), ("-50", "10", True), ("25", "10", False), ("0", "10", False)],
+)
+def test_a_shortfall_at_or_above_the_clinic_threshold_is_significant(discrepancy, threshold, significant):
+    assert rules.is_significant(Decimal(discrepancy), Decimal(threshold)) is significant
+
+
+def test_an_open_draw_is_reported_in_mg():
+    problems = rules.unaccounted_problems([(Decimal("12.50"), False), (Decimal("100.00"), True)])
+    assert problems == ["12.5 mg drawn for this session is not accounted for (record the waste, 0 mL if none was left)"]
+
+
+def test_a_session_without_a_draw_cannot_be_signed_and_closed_draws_pass():
+    assert rules.unaccounted_problems([]) != []
+    assert rules.unaccounted_problems([(Decimal("35"), True)]) == []
+
+
+def test_fixed_directions():
+    assert rules.signed_delta(rules.Kind.RECEIPT, Decimal("10")) == Decimal("10")
+    assert rules.signed_delta(rules.Kind.ADMINISTRATION, Decimal("1")) == Decimal("-1")
+    assert rules.signed_delta(rules.Kind.WASTE, Decimal("1"), of_draw=True) == 0
+    with pytest.raises(ValueError, match="own sign"):
+        rules.signed_delta(rules.Kind.ADJUSTMENT, Decimal("1"))

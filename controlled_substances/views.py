@@ -1,0 +1,398 @@
+"""Ledger pages. Function views: check the permission, bind a form, call one service."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import audit
+from accounts.models import AuditEvent
+from controlled_substances import forms, reports, selectors, services
+from controlled_substances.access import MANAGE, RECORD, get_container, require
+from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
+
+CS = AuditEvent.Category.CONTROLLED_SUBSTANCE
+PDF_MAX_ROWS = 2000  # WeasyPrint lays out every row; longer periods print from the HTML view or CSV
+
+
+def _crumbs(*tail):
+    return [("Controlled substances", reverse("controlled_substances:index")), *tail]
+
+
+@require_GET
+def index(request):
+    require(request, MANAGE)
+    context = {
+        "products": selectors.balances_by_product(),
+        "containers": selectors.containers_on_hand().order_by("lot__expiry_date", "code"),
+        "open_counts": [c for c in selectors.counts()[:20] if c.open_n],
+        "losses": LossReport.objects.filter(form_106_filed_on=None).select_related("reported_by"),
+        "mismatches": selectors.reconciliation_mismatches(),
+        "crumbs": [("Controlled substances", None)],
+    }
+    return render(request, "controlled_substances/ledger_index.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def receive(request):
+    require(request, MANAGE)
+    form = forms.ReceiveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = services.stock_receive(**form.cleaned_data, received_at=timezone.now(), by=request.user)
+        except services.LedgerError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Received {len(made)} container(s): {', '.join(c.code for c in made)}.")
+            return redirect("controlled_substances:index")
+    return render(
+        request,
+        "controlled_substances/ledger_form.html",
+        {"form": form, "title": "Receive stock", "crumbs": _crumbs(("Receive stock", None))},
+    )
+
+
+@require_GET
+def container_detail(request, container_id: int):
+    container = get_container(request, container_id)
+    context = {
+        "container": container,
+        "entries": selectors.container_ledger(container),
+        "crumbs": _crumbs((container.code, None)),
+    }
+    return render(request, "controlled_substances/container_detail.html", context)
+
+
+# One page per container movement: (form class, service, title, permissions, extra kwargs).
+def _waste(c, d, u, at):
+    return services.waste_record(
+        container=c, volume_ml=d["volume_ml"], manner=d["manner"], witness=d["witness"], by=u, at=at
+    )
+
+
+def _destroy(c, d, u, at):
+    return services.destruction_record(
+        container=c,
+        volume_ml=d["volume_ml"],
+        form_41_ref=d["form_41_ref"],
+        manner=d["manner"],
+        witness=d["witness"],
+        second_witness=d["witness_2"],
+        by=u,
+        at=at,
+    )
+
+
+def _transfer(c, d, u, at):
+    return services.transfer_record(container=c, by=u, at=at, **d)
+
+
+def _loss(c, d, u, at):
+    return services.loss_record(
+        container=c, volume_ml=d["volume_ml"], kind=d["kind"], description=d["description"], discovered_at=at, by=u
+    )
+
+
+def _adjust(c, d, u, at):
+    return services.adjustment_record(container=c, delta_ml=d["delta_ml"], reason=d["reason"], by=u, at=at)
+
+
+ACTIONS = {
+    "waste": (forms.ContainerWasteForm, _waste, "Record waste (witnessed)", (RECORD, MANAGE)),
+    "destroy": (forms.DestructionForm, _destroy, "Destroy stock (DEA Form 41, two witnesses)", (MANAGE,)),
+    "transfer": (forms.TransferForm, _transfer, "Transfer to another registrant", (MANAGE,)),
+    "loss": (forms.LossForm, _loss, "Report theft or significant loss", (MANAGE,)),
+    "adjust": (forms.AdjustmentForm, _adjust, "Adjust the balance", (MANAGE,)),
+}
+
+
+@require_http_methods(["GET", "POST"])
+def container_action(request, container_id: int, action: str):
+    if action not in ACTIONS:
+        raise Http404
+    form_class, call, title, perms = ACTIONS[action]
+    container = get_container(request, container_id, *perms)
+    witnessed = issubclass(form_class, forms.WitnessedForm)
+    kwargs = {"user": request.user} if witnessed else {}
+    form = form_class(request.POST or None, **kwargs)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if not k.endswith("_password")}
+        try:
+            entry = call(container, data, request.user, timezone.now())
+        except services.LedgerError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"Recorded: {entry.get_kind_display()} of {entry.quantity_ml} mL from {container.code}."
+            )
+            if entry.loss_report_id:
+                return redirect("controlled_substances:loss-report", report_id=entry.loss_report_id)
+            if request.user.has_perm(MANAGE):
+                return redirect("controlled_substances:container-detail", container_id=container.pk)
+            return redirect("home")
+    context = {
+        "form": form,
+        "title": title,
+        "container": container,
+        "crumbs": _crumbs(
+            (container.code, reverse("controlled_substances:container-detail", args=[container.pk])), (title, None)
+        ),
+    }
+    return render(request, "controlled_substances/ledger_form.html", context)
+
+
+def container_waste(request, container_id: int):
+    return container_action(request, container_id, "waste")
+
+
+def container_destroy(request, container_id: int):
+    return container_action(request, container_id, "destroy")
+
+
+def container_transfer(request, container_id: int):
+    return container_action(request, container_id, "transfer")
+
+
+def container_loss(request, container_id: int):
+    return container_action(request, container_id, "loss")
+
+
+def container_adjust(request, container_id: int):
+    return container_action(request, container_id, "adjust")
+
+
+@require_http_methods(["GET", "POST"])
+def entry_reverse(request, entry_id: int):
+    require(request, MANAGE)
+    entry = (
+        LedgerEntry.objects.select_related("container__lot__product", "actor", "patient").filter(pk=entry_id).first()
+    )
+    if entry is None:
+        raise Http404("No such entry.")
+    form = forms.ReverseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.entry_reverse(entry=entry, reason=form.cleaned_data["reason"], by=request.user, at=timezone.now())
+        except services.LedgerError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Entry #{entry.seq} reversed; the original stays on the record.")
+            return redirect("controlled_substances:container-detail", container_id=entry.container_id)
+    context = {
+        "form": form,
+        "title": (
+            f"Reverse {entry.get_kind_display().lower()} #{entry.seq} on {entry.container.code} ({entry.delta_ml:+} mL)"
+        ),
+        "crumbs": _crumbs(
+            (entry.container.code, reverse("controlled_substances:container-detail", args=[entry.container_id])),
+            ("Reverse", None),
+        ),
+    }
+    return render(request, "controlled_substances/ledger_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def loss_report(request, report_id: int):
+    require(request, MANAGE)
+    report = LossReport.objects.select_related("reported_by").filter(pk=report_id).first()
+    if report is None:
+        raise Http404("No such report.")
+    form = forms.LossReportForm(request.POST or None, instance=report)
+    if request.method == "POST" and form.is_valid():
+        services.loss_report_update(report=report, by=request.user, **form.cleaned_data)
+        messages.success(request, "Loss report updated.")
+        return redirect("controlled_substances:loss-report", report_id=report.pk)
+    entries = report.entries.select_related("container__lot__product", "actor")
+    context = {"form": form, "report": report, "entries": entries, "crumbs": _crumbs((str(report), None))}
+    return render(request, "controlled_substances/loss_report.html", context)
+
+
+# --- Counts ---------------------------------------------------------------------------
+
+
+@require_GET
+def count_list(request):
+    require(request, MANAGE)
+    return render(
+        request,
+        "controlled_substances/count_list.html",
+        {"counts": selectors.counts()[:100], "crumbs": _crumbs(("Inventory counts", None))},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def count_new(request):
+    require(request, MANAGE)
+    form = forms.CountForm(request.POST or None, containers=selectors.containers_on_hand().order_by("code"))
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            count = services.count_record(
+                type=d["type"],
+                business_time=d["business_time"],
+                notes=d["notes"],
+                lines=form.lines(),
+                counted_at=timezone.now(),
+                by=request.user,
+            )
+        except services.LedgerError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("controlled_substances:count-detail", count_id=count.pk)
+    crumbs = _crumbs(("Inventory counts", reverse("controlled_substances:counts")), ("New count", None))
+    return render(request, "controlled_substances/count_form.html", {"form": form, "crumbs": crumbs})
+
+
+@require_GET
+def count_detail(request, count_id: int):
+    require(request, MANAGE)
+    count = selectors.count_detail(count_id)
+    if count is None:
+        raise Http404("No such count.")
+    lines = count.lines.select_related("container__lot__product", "explained_by", "resolution")
+    context = {
+        "count": count,
+        "lines": lines,
+        "policy": ControlledSubstancePolicy.current(),
+        "resolve_form": forms.ResolveForm(),
+        "crumbs": _crumbs(("Inventory counts", reverse("controlled_substances:counts")), (str(count), None)),
+    }
+    return render(request, "controlled_substances/count_detail.html", context)
+
+
+@require_POST
+def count_line_resolve(request, line_id: int):
+    require(request, MANAGE)
+    line = CountLine.objects.select_related("count", "container").filter(pk=line_id).first()
+    if line is None:
+        raise Http404("No such count line.")
+    form = forms.ResolveForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.count_line_resolve(
+                line=line,
+                explanation=d["explanation"],
+                as_loss="" if d["resolution"] == "adjust" else d["resolution"],
+                not_a_loss_confirmed=d["not_a_loss_confirmed"],
+                by=request.user,
+                at=timezone.now(),
+            )
+        except services.LedgerError as exc:
+            messages.error(request, f"{line.container.code}: {' '.join(exc.messages)}")
+        else:
+            messages.success(request, f"{line.container.code}: discrepancy explained and reconciled.")
+    else:
+        messages.error(request, f"{line.container.code}: give a resolution and an explanation.")
+    return redirect("controlled_substances:count-detail", count_id=line.count_id)
+
+
+# --- Reports --------------------------------------------------------------------------
+
+
+def _report(request, key: str, tables: list[reports.Table], period_form=None):
+    """Render tables as a page, a printable page (?print=1), CSV (?format=csv) or PDF (?format=pdf,
+    through the documents app's WeasyPrint pipeline); every form is audited."""
+    fmt = request.GET.get("format", "")
+    verb = (
+        AuditEvent.Verb.EXPORT
+        if fmt in ("csv", "pdf")
+        else (AuditEvent.Verb.PRINT if request.GET.get("print") else AuditEvent.Verb.READ)
+    )
+    audit.record(
+        actor=request.user,
+        action=f"controlled_substances.report.{key}",
+        verb=verb,
+        category=CS,
+        changes={k: request.GET.get(k, "") for k in ("start", "end")},
+    )
+    if fmt == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="ketamine-{key}-{timezone.localdate():%Y%m%d}.csv"'
+        writer = csv.writer(response)
+        for table in tables:
+            writer.writerow([table.title])
+            writer.writerow(table.header)
+            writer.writerows([_safe(cell) for cell in row] for row in table.rows)
+            writer.writerow([])
+        return response
+    if fmt == "pdf":
+        rows = sum(len(t.rows) for t in tables)
+        if rows > PDF_MAX_ROWS:
+            messages.error(
+                request, f"{rows} rows is too many for a PDF (at most {PDF_MAX_ROWS}): narrow the period, or use CSV."
+            )
+        else:
+            from documents.pdf import render_pdf
+
+            pdf = render_pdf(
+                "controlled_substances/report_pdf.html",
+                {
+                    "tables": tables,
+                    "policy": ControlledSubstancePolicy.current(),
+                    "printed_at": timezone.localtime(),
+                    "user": request.user,
+                },
+                title=tables[0].title,
+            )
+            response = HttpResponse(pdf, content_type="application/pdf")
+            response["Content-Disposition"] = f'attachment; filename="ketamine-{key}-{timezone.localdate():%Y%m%d}.pdf"'
+            return response
+    context = {
+        "tables": tables,
+        "key": key,
+        "period_form": period_form,
+        "policy": ControlledSubstancePolicy.current(),
+        "printed_at": timezone.localtime(),
+        "query": request.GET.urlencode(),
+        "crumbs": _crumbs(("Reports", None)),
+    }
+    template = (
+        "controlled_substances/report_print.html" if request.GET.get("print") else "controlled_substances/report.html"
+    )
+    return render(request, template, context)
+
+
+def _safe(cell: str) -> str:
+    # Spreadsheet formula injection: a leading =, +, -, @ would run as a formula.
+    return "'" + cell if cell[:1] in ("=", "+", "@") or (cell[:1] == "-" and not _is_number(cell)) else cell
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@require_GET
+def report_balances(request):
+    require(request, MANAGE)
+    return _report(request, "balances", reports.balances())
+
+
+@require_GET
+def report_dispensing(request):
+    require(request, MANAGE)
+    form, start, end = forms.PeriodForm.from_request(request)
+    return _report(request, "dispensing", [reports.dispensing(start=start, end=end)], form)
+
+
+@require_GET
+def report_waste(request):
+    require(request, MANAGE)
+    form, start, end = forms.PeriodForm.from_request(request)
+    return _report(request, "waste", [reports.waste(start=start, end=end)], form)
+
+
+@require_GET
+def report_discrepancies(request):
+    require(request, MANAGE)
+    return _report(request, "discrepancies", [reports.discrepancies()])
