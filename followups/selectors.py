@@ -1,0 +1,388 @@
+"""Reads of the follow-up stage: outcomes trajectory, plan course, worklist, alerts, links.
+
+Every function issues a fixed number of queries whatever the patient's history length.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from assessments import instruments
+from assessments.models import InstrumentResponse, ResponseContext
+from followups import rules
+from followups.models import (
+    BoosterSuggestion,
+    FollowUpVisit,
+    QuestionnaireLink,
+    SafetyAlert,
+    SuggestionStatus,
+)
+
+MAX_POINTS = 1000
+CHART_CODES = tuple(c for c in instruments.INSTRUMENTS if c in instruments.CHANGE_CODES)
+
+
+def _current(qs: QuerySet[InstrumentResponse]) -> QuerySet[InstrumentResponse]:
+    corrected = InstrumentResponse.objects.filter(supersedes=OuterRef("pk"))
+    return qs.filter(~Exists(corrected))
+
+
+@dataclass
+class InstrumentOutcome:
+    code: str
+    name: str
+    total_max: int
+    points: list[InstrumentResponse] = field(default_factory=list)  # oldest first
+    baseline: InstrumentResponse | None = None
+    latest: InstrumentResponse | None = None
+    change: instruments.Change | None = None
+
+    @property
+    def short_name(self) -> str:
+        name = self.name
+        return name[name.rfind("(") + 1 : -1] if name.endswith(")") else name
+
+    @property
+    def status(self) -> str:
+        c = self.change
+        if c is None:
+            return "Not enough data"
+        if c.pain_improvement:
+            return f"{c.pain_improvement.capitalize()} improvement (IMMPACT)"
+        if c.remission:
+            return "Remission"
+        if c.response:
+            return "Response"
+        if c.response is None and c.remission is None:
+            return "No response/remission rule" if self.code != "phq9" else "Baseline ≤9: rule not applicable"
+        return "No response at the latest score"
+
+
+@dataclass
+class InfusionMark:
+    at: datetime
+    label: str
+
+
+@dataclass
+class Trajectory:
+    outcomes: list[InstrumentOutcome]
+    infusions: list[InfusionMark]
+
+
+def infusion_marks(patient, *, limit: int = 200) -> list[InfusionMark]:
+    """Infusion and booster days (completed appointments), with the dose of the session's
+    current dose calculation when the ``infusions`` app records one. One query."""
+    from django.apps import apps
+    from django.db.models import Subquery
+
+    from scheduling.models import Appointment, AppointmentStatus
+
+    rows = Appointment.objects.filter(
+        patient=patient, appointment_type__code__in=("infusion", "booster"), status=AppointmentStatus.COMPLETED
+    ).order_by("start")
+    try:
+        calculation = apps.get_model("infusions", "DoseCalculation") if apps.is_installed("infusions") else None
+    except LookupError:
+        calculation = None
+    if calculation is not None:
+        from django.db.models import Q
+
+        # A session that has started counts before its appointment is closed.
+        rows = Appointment.objects.filter(
+            Q(status=AppointmentStatus.COMPLETED) | Q(infusion_session__started_at__isnull=False),
+            patient=patient,
+            appointment_type__code__in=("infusion", "booster"),
+        ).order_by("start")
+        dose = (
+            calculation.objects.filter(session__appointment=OuterRef("pk"), superseded_at=None)
+            .order_by("-calculated_at")
+            .values("dose_mg")[:1]
+        )
+        rows = rows.annotate(dose_mg=Subquery(dose))
+        values = rows.values_list("start", "dose_mg")[:limit]
+    else:
+        values = [(start, None) for start in rows.values_list("start", flat=True)[:limit]]
+    return [
+        InfusionMark(at, f"Infusion {dose_mg.normalize()} mg" if dose_mg is not None else "Infusion")
+        for at, dose_mg in values
+    ]
+
+
+def trajectory(patient) -> Trajectory:
+    """Every change-capable instrument's current scores over time, baseline/latest/change,
+    and infusion marks. Two queries, whatever the number of sessions."""
+    rows = list(
+        _current(InstrumentResponse.objects.filter(patient=patient, instrument__in=CHART_CODES))
+        .only("id", "instrument", "total", "band", "flags", "context", "source", "administered_at", "patient_id")
+        .order_by("administered_at", "id")[:MAX_POINTS]
+    )
+    grouped: dict[str, list[InstrumentResponse]] = defaultdict(list)
+    for r in rows:
+        grouped[r.instrument].append(r)
+    outcomes = []
+    for code in CHART_CODES:
+        points = grouped.get(code)
+        if not points:
+            continue
+        inst = instruments.INSTRUMENTS[code]
+        baselines = [p for p in points if p.context == ResponseContext.BASELINE]
+        baseline = baselines[-1] if baselines else points[0]
+        latest = points[-1]
+        change = instruments.change(code, baseline.total, latest.total) if latest.pk != baseline.pk else None
+        outcomes.append(InstrumentOutcome(code, inst.name, inst.total_max, points, baseline, latest, change))
+    return Trajectory(outcomes, infusion_marks(patient))
+
+
+@dataclass
+class CourseRow:
+    moment: str
+    label: str
+    codes: list[str]
+    expected: int
+    recorded: int
+
+
+def plan_course(patient) -> tuple[Any, list[CourseRow]]:
+    """The live plan's measurement schedule against what was recorded. Three queries."""
+    from consultations.choices import ScheduleMoment
+    from consultations.selectors import live_plan_for
+
+    plan = live_plan_for(patient)
+    if plan is None:
+        return None, []
+    infusions_done = len(infusion_marks(patient))
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for context, code in _current(
+        InstrumentResponse.objects.filter(patient=patient, administered_at__gte=plan.created_at)
+    ).values_list("context", "instrument")[:MAX_POINTS]:
+        counts[(context, code)] += 1
+    result = []
+    for moment in ScheduleMoment:
+        codes = list((plan.measurement_schedule or {}).get(moment.value, []))
+        if not codes:
+            continue
+        expected_each = infusions_done if moment.value in ("pre_infusion", "post_infusion") else None
+        for code in codes:
+            recorded = counts[(moment.value, code)]
+            expected = expected_each if expected_each is not None else recorded
+            result.append(CourseRow(moment.value, moment.label, [code], expected, recorded))
+    return plan, result
+
+
+# --- Chart ------------------------------------------------------------------------------
+
+
+def chart_svg(traj: Trajectory) -> str:
+    """One SVG with every instrument as a percentage of its maximum, infusion days marked.
+    Uses the shared ``grace_mindcare.charts`` when present; "" otherwise (the table remains)."""
+    try:
+        from grace_mindcare import charts
+    except ImportError:
+        return ""
+    series = [
+        charts.Series(
+            o.short_name,
+            points=[
+                charts.Point(
+                    p.administered_at,
+                    float(Decimal(p.total) * 100 / o.total_max) if o.total_max else 0.0,
+                    label=f"{o.short_name} {p.total}/{o.total_max} on {timezone.localtime(p.administered_at):%m/%d/%Y}",
+                )
+                for p in o.points
+            ],
+        )
+        for o in traj.outcomes
+    ]
+    if not series:
+        return ""
+    markers = [charts.Marker(m.at, m.label) for m in traj.infusions]
+    return charts.line_chart(
+        series=series,
+        title="Scores over time (% of each instrument's maximum)",
+        y_label="% of maximum",
+        y_min=0,
+        y_max=100,
+        markers=markers,
+    )
+
+
+# --- Worklist and alerts -----------------------------------------------------------------
+
+
+def open_alerts(*, user=None, limit: int = 50) -> list[SafetyAlert]:
+    """Unacknowledged alerts, oldest first: the user's own first, then everyone's unassigned."""
+    qs = SafetyAlert.objects.filter(acknowledged_at=None).select_related("patient", "response", "clinician")
+    if user is not None:
+        from django.db.models import Q
+
+        qs = qs.filter(Q(clinician=user) | Q(clinician=None))
+    return list(qs.order_by("created_at", "id")[:limit])
+
+
+def alert_detail(alert_id: int) -> SafetyAlert | None:
+    return (
+        SafetyAlert.objects.select_related("patient", "response", "clinician", "acknowledged_by")
+        .filter(pk=alert_id)
+        .first()
+    )
+
+
+@dataclass
+class Worklist:
+    follow_ups: list[tuple[Any, str]]
+    worsened: list[tuple[Any, int, int]]
+    alerts: list[SafetyAlert]
+    not_returned: list[QuestionnaireLink]
+    suggestions: list[BoosterSuggestion]
+
+
+def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Worklist:
+    """The clinician's follow-up worklist; a fixed number of queries."""
+    from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+
+    signed = FollowUpVisit.objects.filter(appointment=OuterRef("pk"), signed_at__isnull=False)
+    appts = (
+        Appointment.objects.filter(
+            appointment_type__code__in=("follow_up", "booster"),
+            start__date__gte=today - timedelta(days=days_back),
+            start__date__lte=today,
+            status__in=[*ACTIVE_STATUSES, AppointmentStatus.COMPLETED],
+        )
+        .filter(models_q_clinician(user))
+        .annotate(has_signed=Exists(signed))
+        .select_related("patient", "appointment_type")
+        .order_by("start")[:100]
+    )
+    follow_ups = []
+    for a in appts:
+        state = rules.follow_up_state(
+            start=timezone.localtime(a.start).date(), today=today, has_signed_note=a.has_signed
+        )
+        if state in ("due", "overdue"):
+            follow_ups.append((a, state))
+    worsened = _worsened(min_rise=min_rise, since=timezone.now() - timedelta(days=days_back))
+    now = timezone.now()
+    not_returned = list(
+        QuestionnaireLink.objects.filter(completed_at=None, revoked_at=None, created_at__gte=now - timedelta(days=30))
+        .filter(expires_at__lte=now)
+        .select_related("patient")
+        .order_by("-created_at")[:50]
+    )
+    suggestions = list(
+        BoosterSuggestion.objects.filter(status=SuggestionStatus.OPEN)
+        .select_related("patient")
+        .order_by("created_at")[:50]
+    )
+    return Worklist(follow_ups, worsened, open_alerts(user=user), not_returned, suggestions)
+
+
+def models_q_clinician(user):
+    from django.db.models import Q
+
+    return Q(clinician=user) | Q(clinician__isnull=True)
+
+
+def _worsened(*, min_rise: int, since: datetime, limit: int = 50) -> list[tuple[Any, int, int]]:
+    """Patients whose latest PHQ-9 rose by ≥ ``min_rise`` over the one before (window function)."""
+    from django.db.models import F, Window
+    from django.db.models.functions import Lag, RowNumber
+
+    ranked = (
+        _current(InstrumentResponse.objects.filter(instrument="phq9"))
+        .annotate(
+            previous_total=Window(Lag("total"), partition_by=[F("patient_id")], order_by=F("administered_at").asc()),
+            rank=Window(RowNumber(), partition_by=[F("patient_id")], order_by=F("administered_at").desc()),
+        )
+        .values("patient_id", "total", "previous_total", "administered_at", "rank")
+    )
+    from django.db import connection
+
+    sql, params = ranked.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT patient_id, total, previous_total FROM ({sql}) t "  # noqa: S608 - Django-built SQL
+            "WHERE rank = 1 AND previous_total IS NOT NULL AND total - previous_total >= %s AND administered_at >= %s "
+            "ORDER BY administered_at DESC LIMIT %s",
+            [*params, min_rise, since, limit],
+        )
+        rows = cursor.fetchall()
+    from patients.models import Patient
+
+    patients = Patient.objects.in_bulk([r[0] for r in rows])
+    return [(patients[pid], prev, total) for pid, total, prev in rows if pid in patients]
+
+
+def ready_to_book(*, limit: int = 100) -> list[BoosterSuggestion]:
+    """Accepted booster suggestions with no booster booked since: for the front desk (booking facts only)."""
+    from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+
+    booked = Appointment.objects.filter(
+        patient=OuterRef("patient"),
+        appointment_type__code="booster",
+        created_at__gte=OuterRef("decided_at"),
+        status__in=[*ACTIVE_STATUSES, AppointmentStatus.COMPLETED],
+    )
+    return list(
+        BoosterSuggestion.objects.filter(status=SuggestionStatus.ACCEPTED)
+        .filter(~Exists(booked))
+        .select_related("patient", "decided_by")
+        .order_by("decided_at")[:limit]
+    )
+
+
+def outstanding_links(*, patient=None, limit: int = 50) -> list[QuestionnaireLink]:
+    """Questionnaires sent and not yet answered (no answers: safe for the front desk)."""
+    qs = QuestionnaireLink.objects.filter(completed_at=None, revoked_at=None).select_related("patient")
+    if patient is not None:
+        qs = qs.filter(patient=patient)
+    return list(qs.order_by("-created_at")[:limit])
+
+
+def patient_panel(patient) -> dict[str, Any]:
+    visits = list(
+        FollowUpVisit.objects.filter(patient=patient)
+        .select_related("appointment", "clinician")
+        .order_by("-created_at")[:20]
+    )
+    suggestions = list(BoosterSuggestion.objects.filter(patient=patient).order_by("-created_at")[:10])
+    alerts = list(SafetyAlert.objects.filter(patient=patient).select_related("response", "acknowledged_by")[:20])
+    from scheduling.models import ACTIVE_STATUSES, Appointment
+
+    upcoming = list(
+        Appointment.objects.filter(
+            patient=patient, appointment_type__code__in=("follow_up", "booster"), status__in=ACTIVE_STATUSES
+        )
+        .annotate(has_visit=Exists(FollowUpVisit.objects.filter(appointment=OuterRef("pk"))))
+        .select_related("appointment_type")
+        .order_by("-start")[:10]
+    )
+    return {
+        "visits": visits,
+        "suggestions": suggestions,
+        "alerts": alerts,
+        "links": outstanding_links(patient=patient, limit=10),
+        "followup_appointments": upcoming,
+    }
+
+
+def visit_detail(visit_id: int) -> FollowUpVisit | None:
+    return (
+        FollowUpVisit.objects.select_related("patient", "appointment__appointment_type", "clinician", "signed_by")
+        .prefetch_related("amendments__author")
+        .filter(pk=visit_id)
+        .first()
+    )
+
+
+def self_report_link(link_id: int | None) -> QuestionnaireLink | None:
+    if not link_id:
+        return None
+    return QuestionnaireLink.objects.select_related("patient").filter(pk=link_id).first()

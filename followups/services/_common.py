@@ -1,0 +1,27 @@
+"""What every follow-up service shares: permissions, the policy, hashing."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.exceptions import PermissionDenied
+
+from followups.models import FollowUpPolicy
+
+AUDIT_CATEGORY = "clinical"
+VISIT_TYPE_CODES = ("follow_up", "booster")
+NOTE_FIELDS = ("current_symptoms", "side_effects", "medication_changes")
+
+
+def _require(user, perm: str) -> None:
+    if user is None or not user.has_perm(perm):
+        raise PermissionDenied
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def policy_current() -> FollowUpPolicy:
+    policy, _ = FollowUpPolicy.objects.get_or_create(pk=1)
+    return policy

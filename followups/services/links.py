@@ -1,0 +1,286 @@
+"""Patient questionnaire links (security-reference A9) and self-report submission."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import audit
+from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
+from assessments.services import response_record
+from followups import rules
+from followups.models import QuestionnaireLink, RateCounter, SafetyAlert
+from followups.services._common import AUDIT_CATEGORY, _require, policy_current, token_sha256
+from followups.services.alerts import safety_check
+from followups.services.boosters import booster_evaluate
+
+
+class LinkRefused(Exception):
+    """The link cannot be used; the message is the same for every reason the patient could hit."""
+
+
+@dataclass(frozen=True)
+class NewLink:
+    link: QuestionnaireLink
+    token: str  # shown once (in the message); only its hash is stored
+
+
+@transaction.atomic
+def link_create(
+    *,
+    patient,
+    codes: list[str],
+    by,
+    clinician=None,
+    context: str = ResponseContext.FOLLOW_UP,
+    appointment=None,
+    now: datetime | None = None,
+) -> NewLink:
+    _require(by, "followups.add_questionnairelink")
+    if not rules.self_report_codes_valid(codes):
+        raise ValidationError({"codes": "Choose one or more patient-reported questionnaires."})
+    if context not in ResponseContext.values or context == ResponseContext.BASELINE:
+        raise ValidationError({"context": "Choose when the questionnaire is for."})
+    now = now or timezone.now()
+    token = secrets.token_urlsafe(32)  # 256 bits
+    link = QuestionnaireLink.objects.create(
+        patient=patient,
+        instruments=list(codes),
+        context=context,
+        appointment=appointment,
+        clinician=clinician or (by if by.has_perm("patients.view_clinical_record") else None),
+        token_sha256=token_sha256(token),
+        created_by=by,
+        created_at=now,
+        expires_at=now + timedelta(hours=policy_current().link_expiry_hours),
+    )
+    audit.record(
+        actor=by,
+        action="followups.link.created",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=link,
+        patient=patient,
+        changes={"instruments": list(codes), "expires_at": link.expires_at.isoformat()},
+    )
+    return NewLink(link, token)
+
+
+def link_message(*, url: str, expires_at: datetime) -> str:
+    """Minimum necessary: no diagnosis, drug, treatment or instrument name (reminders' check)."""
+    clinic = getattr(settings, "CLINIC_NAME", "the clinic")
+    local = timezone.localtime(expires_at)
+    return (
+        f"{clinic}: please answer a short check-in before {local:%b %-d, %-I:%M %p}: {url} "
+        "The link works once. If you did not expect this, call us."
+    )
+
+
+@transaction.atomic
+def link_send(*, new: NewLink, base_url: str, by) -> list[str]:
+    """Text and/or e-mail the link on the channels the patient opted into; returns the channels used."""
+    from notifications.backends import SmsError
+    from notifications.email import send_templated_email
+    from notifications.sms import send_sms
+    from patients.services import contact_log_entry_create
+    from scheduling.reminders.rules import denied_words_in
+
+    link, patient = new.link, new.link.patient
+    url = base_url.rstrip("/") + reverse("followups:link-open", args=[new.token])
+    body = link_message(url=url, expires_at=link.expires_at)
+    if denied_words_in(body):
+        raise ValidationError("The message failed the minimum-necessary check.")
+    used = []
+    if patient.sms_opt_in and patient.phone:
+        try:
+            send_sms(to=str(patient.phone), body=body, idempotency_key=f"qlink-{link.pk}-sms")
+            used.append("sms")
+        except SmsError:
+            pass
+    if patient.email_opt_in and patient.email:
+        send_templated_email(
+            to=patient.email,
+            subject=f"A short check-in from {getattr(settings, 'CLINIC_NAME', 'the clinic')}",
+            template="notifications/reminder_email",
+            context={"body": body},
+            idempotency_key=f"qlink-{link.pk}-email",
+        )
+        used.append("email")
+    if not used:
+        raise ValidationError("The patient has not opted in to texts or e-mail; give them the questionnaire in clinic.")
+    link.sent_channels = ",".join(used)
+    link.save(update_fields=["sent_channels"])
+    expires = timezone.localtime(link.expires_at)
+    for channel in used:
+        contact_log_entry_create(
+            patient=patient,
+            by=by,
+            channel=channel,
+            direction="out",
+            summary=f"Questionnaire link sent by {channel} (expires {expires:%m/%d %H:%M}).",
+        )
+    return used
+
+
+def rate_limited(*, key: str, limit: int, now: datetime | None = None) -> bool:
+    """Count one request for ``key`` in the current fixed window; True once over ``limit``.
+
+    A database counter (one upsert) so every worker process shares it; django-axes guards
+    staff sign-in only, and django-ratelimit is not a dependency.
+    """
+    now = now or timezone.now()
+    minutes = rules.RATE_LIMIT_WINDOW_MINUTES
+    window = now.replace(minute=now.minute - now.minute % minutes, second=0, microsecond=0)
+    hashed = hashlib.sha256(key.encode()).hexdigest()
+    updated = RateCounter.objects.filter(key=hashed, window_start=window).update(count=F("count") + 1)
+    if not updated:
+        try:
+            with transaction.atomic():
+                RateCounter.objects.create(key=hashed, window_start=window, count=1)
+        except IntegrityError:
+            RateCounter.objects.filter(key=hashed, window_start=window).update(count=F("count") + 1)
+    count = RateCounter.objects.filter(key=hashed, window_start=window).values_list("count", flat=True).first()
+    return (count or 0) > limit
+
+
+def link_for_token(token: str) -> QuestionnaireLink | None:
+    if not token or len(token) > 100:
+        return None
+    return QuestionnaireLink.objects.select_related("patient").filter(token_sha256=token_sha256(token)).first()
+
+
+def link_usable(link: QuestionnaireLink, *, now: datetime | None = None) -> bool:
+    return not rules.link_problem(
+        now=now or timezone.now(),
+        expires_at=link.expires_at,
+        exchanged_at=link.exchanged_at,
+        revoked_at=link.revoked_at,
+        dob_failures=link.dob_failures,
+        max_dob_failures=policy_current().dob_max_failures,
+    )
+
+
+def link_exchange(*, link_id: int, date_of_birth: date | None, now: datetime | None = None) -> QuestionnaireLink:
+    """Check the date of birth for a link whose token the caller already matched, and consume
+    it (single use).
+
+    Raises LinkRefused with one message for every failure; a wrong date of birth counts
+    towards locking the link (that count is committed even though the call fails).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        link = QuestionnaireLink.objects.select_for_update().select_related("patient").filter(pk=link_id).first()
+        if link is None:
+            raise LinkRefused
+        policy = policy_current()
+        problem = rules.link_problem(
+            now=now,
+            expires_at=link.expires_at,
+            exchanged_at=link.exchanged_at,
+            revoked_at=link.revoked_at,
+            dob_failures=link.dob_failures,
+            max_dob_failures=policy.dob_max_failures,
+        )
+        if not problem and date_of_birth != link.patient.date_of_birth:
+            QuestionnaireLink.objects.filter(pk=link.pk).update(dob_failures=F("dob_failures") + 1)
+            audit.record(
+                actor=None,
+                action="followups.link.identity_failed",
+                verb="read",
+                category=AUDIT_CATEGORY,
+                target=link,
+                patient=link.patient,
+                outcome="denied",
+            )
+            problem = "identity"
+        if not problem:
+            link.exchanged_at = now
+            link.save(update_fields=["exchanged_at"])
+            audit.record(
+                actor=None,
+                action="followups.link.opened",
+                verb="read",
+                category=AUDIT_CATEGORY,
+                target=link,
+                patient=link.patient,
+            )
+    if problem:
+        raise LinkRefused(problem)
+    return link
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    responses: list[InstrumentResponse]
+    alerts: list[SafetyAlert]
+
+
+@transaction.atomic
+def self_report_submit(
+    *, link: QuestionnaireLink, answers: Mapping[str, Any], now: datetime | None = None
+) -> SubmitResult:
+    """Score and file the patient's answers (patient-entered), raise alerts, close the link."""
+    now = now or timezone.now()
+    locked = QuestionnaireLink.objects.select_for_update().select_related("patient").get(pk=link.pk)
+    if locked.completed_at is not None or locked.revoked_at is not None or locked.exchanged_at is None:
+        raise LinkRefused("closed")
+    responses, alerts = [], []
+    for code in locked.instruments:
+        response = response_record(
+            patient=locked.patient,
+            code=code,
+            answers=answers[code],
+            context=locked.context,
+            by=None,
+            source=ResponseSource.PATIENT,
+            administered_at=now,
+            subject=locked,
+        )
+        responses.append(response)
+        alert = safety_check(response=response, clinician=locked.clinician)
+        if alert is not None:
+            alerts.append(alert)
+        if code == "phq9":
+            booster_evaluate(response=response)
+    locked.completed_at = now
+    locked.save(update_fields=["completed_at"])
+    audit.record(
+        actor=None,
+        action="followups.link.completed",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes={"responses": [r.pk for r in responses], "alerts": len(alerts)},
+    )
+    return SubmitResult(responses, alerts)
+
+
+@transaction.atomic
+def link_revoke(*, link: QuestionnaireLink, by) -> QuestionnaireLink:
+    _require(by, "followups.add_questionnairelink")
+    updated = QuestionnaireLink.objects.filter(pk=link.pk, completed_at=None, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+    if updated:
+        audit.record(
+            actor=by,
+            action="followups.link.revoked",
+            verb="update",
+            category=AUDIT_CATEGORY,
+            target=link,
+            patient=link.patient,
+        )
+    link.refresh_from_db()
+    return link

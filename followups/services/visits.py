@@ -1,0 +1,188 @@
+"""The follow-up visit note: open, save, sign, amend."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import audit
+from assessments import selectors as assessment_selectors
+from assessments.models import ResponseContext
+from assessments.services import response_record
+from followups.models import FollowUpAmendment, FollowUpVisit, PlanDecision
+from followups.services._common import AUDIT_CATEGORY, NOTE_FIELDS, VISIT_TYPE_CODES, _require
+from followups.services.boosters import _booster_from_visit
+from followups.services.responses import after_response
+
+
+@transaction.atomic
+def visit_open(*, appointment, by) -> FollowUpVisit:
+    """The note for a follow-up or booster appointment, created on first open (1:1)."""
+    _require(by, "followups.add_followupvisit")
+    if appointment.appointment_type.code not in VISIT_TYPE_CODES:
+        raise ValidationError("Only follow-up and booster appointments have a follow-up note.")
+    visit = FollowUpVisit.objects.filter(appointment=appointment).first()
+    if visit is not None:
+        return visit
+    visit = FollowUpVisit.objects.create(
+        patient=appointment.patient, appointment=appointment, clinician=appointment.clinician or by
+    )
+    audit.record(
+        actor=by,
+        action="followups.visit.opened",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=visit,
+        patient=appointment.patient,
+    )
+    return visit
+
+
+@transaction.atomic
+def visit_save(
+    *,
+    visit: FollowUpVisit,
+    by,
+    expected_version: int,
+    changes: Mapping[str, str],
+    instruments: Mapping[str, Any] | None = None,
+) -> FollowUpVisit:
+    """Save the note's text and record any instruments (through assessments), optimistic-locked."""
+    _require(by, "followups.change_followupvisit")
+    locked = FollowUpVisit.objects.select_for_update().select_related("patient").get(pk=visit.pk)
+    if locked.is_signed:
+        raise ValidationError("This note is signed; record an amendment instead.")
+    if locked.version != expected_version:
+        raise ValidationError("Someone else saved this note meanwhile. Reload to see their changes.")
+    before = {name: getattr(locked, name) for name in NOTE_FIELDS}
+    for name in NOTE_FIELDS:
+        if name in changes:
+            setattr(locked, name, changes[name].strip())
+    locked.version += 1
+    locked.save(update_fields=[*NOTE_FIELDS, "version", "updated_at"])
+    for code, answers in (instruments or {}).items():
+        response = response_record(
+            patient=locked.patient,
+            code=code,
+            answers=answers,
+            context=ResponseContext.FOLLOW_UP,
+            by=by,
+            subject=locked,
+        )
+        after_response(response=response, clinician=locked.clinician)
+    audit.record(
+        actor=by,
+        action="followups.visit.saved",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes=audit.diff(locked, before, list(NOTE_FIELDS)),
+    )
+    return locked
+
+
+def visit_content(visit: FollowUpVisit) -> dict[str, Any]:
+    responses = assessment_selectors.current_responses_for(subject=visit)
+    return {
+        "visit": visit.pk,
+        "patient": visit.patient_id,
+        "appointment": visit.appointment_id,
+        **{name: getattr(visit, name) for name in NOTE_FIELDS},
+        "plan_decision": visit.plan_decision,
+        "decision_note": visit.decision_note,
+        "instruments": [{"id": r.pk, "code": r.instrument, "total": r.total} for r in responses],
+    }
+
+
+def _sha256(content: Any) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@transaction.atomic
+def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: str = "") -> FollowUpVisit:
+    """Sign the note with a plan decision; the database then refuses any change (pgtrigger)."""
+    _require(by, "followups.sign_followupvisit")
+    locked = FollowUpVisit.objects.select_for_update().get(pk=visit.pk)
+    if locked.is_signed:
+        raise ValidationError("This note is already signed.")
+    if plan_decision not in PlanDecision.values:
+        raise ValidationError({"plan_decision": "Choose the plan decision."})
+    decision_note = decision_note.strip()
+    if plan_decision in (PlanDecision.REFER, PlanDecision.DISCHARGE, PlanDecision.PAUSE) and not decision_note:
+        raise ValidationError({"decision_note": "Say why (and, for a referral, to whom)."})
+    locked.plan_decision = plan_decision
+    locked.decision_note = decision_note
+    content = visit_content(locked)
+    locked.content_sha256 = _sha256(content)
+    locked.status = FollowUpVisit.Status.SIGNED
+    locked.signed_at = timezone.now()
+    locked.signed_by = by
+    locked.save(
+        update_fields=[
+            "plan_decision",
+            "decision_note",
+            "content_sha256",
+            "status",
+            "signed_at",
+            "signed_by",
+            "updated_at",
+        ]
+    )
+    if plan_decision == PlanDecision.BOOSTER:
+        _booster_from_visit(visit=locked, by=by)
+    audit.record(
+        actor=by,
+        action="followups.visit.signed",
+        verb="sign",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes={"plan_decision": plan_decision, "content_sha256": locked.content_sha256},
+    )
+    return locked
+
+
+@transaction.atomic
+def visit_amend(*, visit: FollowUpVisit, by, reason: str, text: str) -> FollowUpAmendment:
+    _require(by, "followups.add_followupamendment")
+    if not visit.is_signed:
+        raise ValidationError("Edit the draft directly; amendments are for signed notes.")
+    reason, text = reason.strip(), text.strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = "Say why the note is amended."
+    if not text:
+        errors["text"] = "Write the amendment."
+    if errors:
+        raise ValidationError(errors)
+    at = timezone.now()
+    amendment = FollowUpAmendment.objects.create(
+        visit=visit,
+        reason=reason,
+        text=text,
+        author=by,
+        at=at,
+        content_sha256=_sha256({"visit": visit.pk, "reason": reason, "text": text, "at": at.isoformat()}),
+    )
+    audit.record(
+        actor=by,
+        action="followups.visit.amended",
+        verb="create",
+        category=AUDIT_CATEGORY,
+        target=amendment,
+        patient=visit.patient,
+    )
+    return amendment
+
+
+def patient_panel_viewed(*, patient, by) -> None:
+    audit.record_read(
+        actor=by, action="followups.patient_panel.viewed", target=patient, patient=patient, category=AUDIT_CATEGORY
+    )

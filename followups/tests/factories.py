@@ -1,0 +1,81 @@
+"""Follow-up test data, built through the services (no hand-made rows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
+from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
+from assessments.services import response_record
+from followups import services
+from followups.models import BoosterSuggestion, FollowUpVisit, SafetyAlert
+from scheduling.tests.factories import AppointmentFactory, appointment_type
+
+
+def phq9_for_total(total: int, *, item9: int = 0) -> list[int]:
+    """PHQ-9 answers with ``total`` and item 9 = ``item9`` (items 1–8 fill the rest)."""
+    rest = total - item9
+    items = []
+    for _ in range(8):
+        v = min(3, rest)
+        items.append(v)
+        rest -= v
+    assert rest == 0, "total out of range"
+    return [*items, item9]
+
+
+def clinician_user(**kwargs: Any):
+    return UserFactory(role=Role.CLINICIAN, credentials="MD", **kwargs)
+
+
+def follow_up_appointment(*, patient, clinician=None, code: str = "follow_up", **kwargs: Any):
+    return AppointmentFactory(patient=patient, appointment_type=appointment_type(code), clinician=clinician, **kwargs)
+
+
+def visit_for(*, patient, clinician=None) -> FollowUpVisit:
+    clinician = clinician or clinician_user()
+    return services.visit_open(appointment=follow_up_appointment(patient=patient, clinician=clinician), by=clinician)
+
+
+def record(
+    *, patient, code: str, answers, context: str = ResponseContext.FOLLOW_UP, by=None, at: datetime | None = None
+) -> InstrumentResponse:
+    if by is None:
+        return response_record(
+            patient=patient,
+            code=code,
+            answers=answers,
+            context=context,
+            by=None,
+            source=ResponseSource.PATIENT,
+            administered_at=at,
+        )
+    return response_record(patient=patient, code=code, answers=answers, context=context, by=by, administered_at=at)
+
+
+def alert_for(*, patient, clinician=None) -> SafetyAlert:
+    response = record(patient=patient, code="phq9", answers=phq9_for_total(12, item9=1))
+    return services.safety_check(response=response, clinician=clinician)
+
+
+def suggestion_for(*, patient) -> BoosterSuggestion:
+    clinician = clinician_user()
+    record(patient=patient, code="phq9", answers=phq9_for_total(20), context=ResponseContext.BASELINE, by=clinician)
+    record(patient=patient, code="phq9", answers=phq9_for_total(6), by=clinician)
+    response = record(patient=patient, code="phq9", answers=phq9_for_total(14), by=clinician)
+    suggestion = services.booster_evaluate(response=response)
+    assert suggestion is not None
+    return suggestion
+
+
+def object_for_route(kwarg: str, patient) -> Any:
+    """The object a URL kwarg names, for the access matrix (tests/test_access_matrix.py)."""
+    if kwarg == "visit_id":
+        return visit_for(patient=patient)
+    if kwarg == "suggestion_id":
+        return suggestion_for(patient=patient)
+    if kwarg == "alert_id":
+        return alert_for(patient=patient)
+    raise AssertionError(f"no route object for {kwarg}")

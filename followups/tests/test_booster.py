@@ -1,0 +1,106 @@
+"""The maintenance rule in the database: suggestion, clinician decision, front-desk list."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from assessments.models import ResponseContext
+from followups import services
+from followups.models import BoosterSuggestion
+from followups.tests.factories import clinician_user, phq9_for_total, record, suggestion_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _course(patient, *totals, baseline=20):
+    by = clinician_user()
+    record(patient=patient, code="phq9", answers=phq9_for_total(baseline), context=ResponseContext.BASELINE, by=by)
+    last = None
+    for total in totals:
+        last = record(patient=patient, code="phq9", answers=phq9_for_total(total), by=by)
+    return last
+
+
+def test_relapse_after_response_opens_one_suggestion(patient):
+    last = _course(patient, 8, 14)
+    suggestion = services.booster_evaluate(response=last)
+    assert suggestion.status == "open"
+    assert (suggestion.baseline_total, suggestion.current_total) == (20, 14)
+    again = record(patient=patient, code="phq9", answers=phq9_for_total(16), by=clinician_user())
+    assert services.booster_evaluate(response=again) is None  # one open suggestion at a time
+    assert BoosterSuggestion.objects.filter(patient=patient).count() == 1
+
+
+def test_non_responder_gets_no_booster_suggestion(patient):
+    assert services.booster_evaluate(response=_course(patient, 16, 18)) is None
+
+
+def test_threshold_follows_the_administrators_policy(patient):
+    policy = services.policy_current()
+    policy.booster_fraction_percent = 75
+    policy.save()
+    assert services.booster_evaluate(response=_course(patient, 8, 14)) is None  # 14 ≤ 15
+
+
+def test_disabled_rule_never_suggests(patient):
+    policy = services.policy_current()
+    policy.booster_enabled = False
+    policy.save()
+    assert services.booster_evaluate(response=_course(patient, 8, 14)) is None
+
+
+def test_dismissal_needs_a_reason(clinician, patient):
+    suggestion = suggestion_for(patient=patient)
+    with pytest.raises(ValidationError):
+        services.booster_decide(suggestion=suggestion, by=clinician, accept=False)
+    decided = services.booster_decide(suggestion=suggestion, by=clinician, accept=False, reason="Life event; watch")
+    assert decided.status == "dismissed"
+    with pytest.raises(ValidationError, match="already"):
+        services.booster_decide(suggestion=suggestion, by=clinician, accept=True)
+
+
+def test_accepting_puts_the_patient_on_the_front_desk_list_until_a_booster_is_booked(
+    client, clinician, frontdesk, patient
+):
+    suggestion = suggestion_for(patient=patient)
+    client.force_login(clinician)
+    client.post(reverse("followups:suggestion-decide", args=[suggestion.pk]), {"decision": "accept"})
+    client.force_login(frontdesk)
+    page = client.get(reverse("followups:ready-to-book")).content.decode()
+    assert patient.display_name in page
+    assert "PHQ" not in page
+    assert "14" not in page.split(patient.display_name)[1][:40]
+    from followups.tests.factories import follow_up_appointment
+
+    follow_up_appointment(patient=patient, code="booster")
+    assert patient.display_name not in client.get(reverse("followups:ready-to-book")).content.decode()
+
+
+def test_front_desk_cannot_decide(client, frontdesk, patient):
+    suggestion = suggestion_for(patient=patient)
+    client.force_login(frontdesk)
+    assert (
+        client.post(reverse("followups:suggestion-decide", args=[suggestion.pk]), {"decision": "accept"}).status_code
+        == 403
+    )
+
+
+def test_a_booster_decided_at_the_visit_goes_straight_to_the_front_desk(client, clinician, frontdesk, patient):
+    from followups.tests.factories import visit_for
+
+    suggestion = suggestion_for(patient=patient)  # the rule's open suggestion is accepted by the signature
+    visit = visit_for(patient=patient, clinician=clinician)
+    services.visit_sign(visit=visit, by=clinician, plan_decision="booster")
+    suggestion.refresh_from_db()
+    assert (suggestion.status, suggestion.visit, suggestion.decided_by) == ("accepted", visit, clinician)
+    other = clinician_user()
+    from patients.tests.factories import PatientFactory
+
+    second = PatientFactory()
+    services.visit_sign(visit=visit_for(patient=second, clinician=other), by=other, plan_decision="booster")
+    client.force_login(frontdesk)
+    page = client.get(reverse("followups:ready-to-book")).content.decode()
+    assert patient.display_name in page
+    assert second.display_name in page

@@ -1,0 +1,297 @@
+"""Staff pages of the follow-up stage. Function views: fetch through access, bind, call a service."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from assessments.forms import instrument_form
+from assessments.selectors import current_responses_for
+from followups import selectors, services
+from followups.access import get_alert_for_user, get_suggestion_for_user, get_visit_for_user, require_clinical
+from followups.forms import AcknowledgeForm, AmendForm, DecideForm, SendLinkForm, SignForm, VisitNoteForm
+from patients.access import can_view_clinical, get_patient_for_user
+
+VISIT_INSTRUMENTS_DEFAULT = ("phq9", "gad7")
+
+
+def _errors_to_form(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _crumbs(patient, *tail):
+    return [
+        ("Patients", reverse("patients:list")),
+        (patient.display_name, reverse("patients:detail", args=[patient.pk])),
+        *tail,
+    ]
+
+
+# --- Patient panel, outcomes, sending a questionnaire ------------------------------------
+
+
+@require_GET
+def patient_panel(request, patient_id: int):
+    """htmx panel. Clinicians: notes, suggestions, alerts; front desk: only outstanding questionnaires."""
+    patient = get_patient_for_user(request, patient_id)
+    if not can_view_clinical(request.user):
+        return render(
+            request,
+            "followups/_patient_panel_desk.html",
+            {"patient": patient, "links": selectors.outstanding_links(patient=patient, limit=10)},
+        )
+    require_clinical(request, "followups.view_followupvisit")
+    services.patient_panel_viewed(patient=patient, by=request.user)
+    return render(request, "followups/_patient_panel.html", {"patient": patient, **selectors.patient_panel(patient)})
+
+
+@require_GET
+def outcomes(request, patient_id: int):
+    require_clinical(request, "assessments.view_instrumentresponse")
+    patient = get_patient_for_user(request, patient_id)
+    traj = selectors.trajectory(patient)
+    plan, course = selectors.plan_course(patient)
+    services.patient_panel_viewed(patient=patient, by=request.user)
+    return render(
+        request,
+        "followups/outcomes_detail.html",
+        {
+            "patient": patient,
+            "traj": traj,
+            "chart": selectors.chart_svg(traj),
+            "plan": plan,
+            "course": course,
+            "crumbs": _crumbs(patient, ("Outcomes", None)),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def link_send(request, patient_id: int):
+    require_clinical(request, "followups.add_questionnairelink")
+    patient = get_patient_for_user(request, patient_id)
+    form = SendLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.link_create(
+                patient=patient,
+                codes=form.cleaned_data["codes"],
+                context=form.cleaned_data["context"],
+                by=request.user,
+            )
+            channels = services.link_send(new=new, base_url=request.build_absolute_uri("/"), by=request.user)
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, f"Questionnaire link sent by {', '.join(channels)}.")
+            return redirect("patients:detail", patient.pk)
+    return render(
+        request,
+        "followups/link_form.html",
+        {
+            "patient": patient,
+            "form": form,
+            "crumbs": _crumbs(patient, ("Send a questionnaire", None)),
+        },
+    )
+
+
+# --- Follow-up note -------------------------------------------------------------------------
+
+
+@require_POST
+def visit_open(request, appointment_id: int):
+    require_clinical(request, "followups.add_followupvisit")
+    from scheduling.models import Appointment
+
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("appointment_type", "patient"), pk=appointment_id
+    )
+    try:
+        visit = services.visit_open(appointment=appointment, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("patients:detail", appointment.patient_id)
+    return redirect("followups:visit-detail", visit.pk)
+
+
+def _instrument_forms(visit, data=None):
+    return [instrument_form(code, data) for code in VISIT_INSTRUMENTS_DEFAULT] if not visit.is_signed else []
+
+
+@require_http_methods(["GET", "POST"])
+def visit_detail(request, visit_id: int):
+    visit = get_visit_for_user(request, visit_id)
+    post = request.POST if request.method == "POST" else None
+    if post is not None and not request.user.has_perm("followups.change_followupvisit"):
+        raise PermissionDenied
+    form = VisitNoteForm(post, instance=visit, initial={"version": visit.version})
+    inst_forms = _instrument_forms(visit, post)
+    if post is not None and not visit.is_signed and form.is_valid() and all(f.is_valid() for f in inst_forms):
+        answers = {f.code: f.cleaned_data["answers"] for f in inst_forms if f.cleaned_data.get("answers") is not None}
+        try:
+            services.visit_save(
+                visit=visit,
+                by=request.user,
+                expected_version=form.cleaned_data["version"],
+                changes={k: form.cleaned_data[k] for k in services.NOTE_FIELDS},
+                instruments=answers,
+            )
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, "Note saved.")
+            return redirect("followups:visit-detail", visit.pk)
+    return render(
+        request,
+        "followups/visit_detail.html",
+        {
+            "visit": visit,
+            "form": form,
+            "inst_forms": inst_forms,
+            "sign_form": SignForm(),
+            "responses": current_responses_for(subject=visit),
+            "crumbs": _crumbs(visit.patient, (str(visit), None)),
+        },
+    )
+
+
+@require_POST
+def visit_sign(request, visit_id: int):
+    visit = get_visit_for_user(request, visit_id, perm="followups.sign_followupvisit")
+    form = SignForm(request.POST)
+    if form.is_valid():
+        try:
+            services.visit_sign(visit=visit, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, "Follow-up note signed.")
+            return redirect("followups:visit-detail", visit.pk)
+    return render(
+        request,
+        "followups/visit_detail.html",
+        {
+            "visit": visit,
+            "form": VisitNoteForm(instance=visit, initial={"version": visit.version}),
+            "inst_forms": _instrument_forms(visit),
+            "sign_form": form,
+            "responses": current_responses_for(subject=visit),
+            "crumbs": _crumbs(visit.patient, (str(visit), None)),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def visit_amend(request, visit_id: int):
+    visit = get_visit_for_user(request, visit_id, perm="followups.add_followupamendment")
+    form = AmendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_amend(visit=visit, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, "Amendment recorded.")
+            return redirect("followups:visit-detail", visit.pk)
+    return render(
+        request,
+        "followups/amendment_form.html",
+        {
+            "visit": visit,
+            "form": form,
+            "crumbs": _crumbs(visit.patient, (str(visit), None), ("Amend", None)),
+        },
+    )
+
+
+# --- Booster suggestions ----------------------------------------------------------------------
+
+
+@require_POST
+def suggestion_decide(request, suggestion_id: int):
+    suggestion = get_suggestion_for_user(request, suggestion_id)
+    form = DecideForm(request.POST)
+    if form.is_valid():
+        try:
+            services.booster_decide(
+                suggestion=suggestion,
+                by=request.user,
+                accept=form.cleaned_data["decision"] == "accept",
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Booster suggestion decided.")
+    else:
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("followups:worklist")
+
+
+@require_GET
+@permission_required("followups.view_booster_booking_status", raise_exception=True)
+def ready_to_book(request):
+    """Front desk: accepted boosters to book. Booking facts only (patient, since when), no scores."""
+    from scheduling.models import AppointmentType
+
+    booster = AppointmentType.objects.filter(code="booster").values_list("pk", flat=True).first()
+    return render(
+        request,
+        "followups/ready_to_book.html",
+        {
+            "rows": selectors.ready_to_book(),
+            "booster_type": booster,
+            "crumbs": [("Boosters to book", None)],
+        },
+    )
+
+
+# --- Safety alerts and the worklist -------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def alert_detail(request, alert_id: int):
+    alert = get_alert_for_user(request, alert_id)
+    form = AcknowledgeForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm("followups.acknowledge_safetyalert"):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.alert_acknowledge(alert=alert, by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, "Alert acknowledged.")
+                return redirect("home")
+    return render(
+        request,
+        "followups/alert_detail.html",
+        {
+            "alert": alert,
+            "form": form,
+            "crumbs": _crumbs(alert.patient, (f"Safety alert #{alert.pk}", None)),
+        },
+    )
+
+
+@require_GET
+def worklist(request):
+    require_clinical(request, "followups.view_followupvisit")
+    policy = services.policy_current()
+    data = selectors.worklist(user=request.user, today=timezone.localdate(), min_rise=policy.worsened_min_rise)
+    return render(
+        request,
+        "followups/worklist.html",
+        {"w": data, "decide_form": DecideForm(), "crumbs": [("Follow-up worklist", None)]},
+    )
