@@ -1,0 +1,201 @@
+"""Benchmark: each document for a patient with a 12-session course, against WeasyPrint alone.
+
+``documents_pdf(ctx)`` is the ``make bench`` hook (bench/extras.py). Everything runs inside a
+transaction that is rolled back, so the benchmark database keeps no document rows. For each
+kind it times, ``repeat`` times (median):
+
+- **pipeline**: snapshot from the database + template + charts + WeasyPrint + SHA-256 (what the
+  render service does, minus the one-row write);
+- **reference**: WeasyPrint alone on the same final HTML string, with the same stylesheet object,
+  fonts and PDF/UA options (what any WeasyPrint app pays at least).
+
+Overhead = pipeline / reference - 1; goal < 25 % (issue 9). Absolute goals: session record
+< 1 s, course summary < 3 s on the 2-core machine. Memory: Python's peak allocation during one
+render (tracemalloc) and the process's maximum RSS.
+
+Standalone: ``DATABASE_URL=… .venv/bin/python -m documents.bench`` prints the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import resource
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+OVERHEAD_GOAL = 0.25
+ABSOLUTE_GOALS_S = {"infusion_record": 1.0, "course_summary": 3.0}
+
+
+class _Rollback(Exception):  # noqa: N818 - control flow: undo the set-up
+    pass
+
+
+def _interleaved_medians_ms(ours: Callable[[], Any], reference: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Median times of the two, run alternately so that machine noise hits both alike."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, bucket in ((ours, times[0]), (reference, times[1])):
+            started = time.perf_counter()
+            fn()
+            bucket.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+def _seeded_plan():
+    """A plan whose patient has at least 12 infusion visits in the data set, if any."""
+    from django.db.models import Count, Q
+
+    from consultations.models import TreatmentPlan
+
+    return (
+        TreatmentPlan.objects.exclude(status="draft")
+        .annotate(
+            visits=Count(
+                "patient__appointments",
+                filter=Q(patient__appointments__appointment_type__code__in=["infusion", "booster"]),
+            )
+        )
+        .filter(visits__gte=12)
+        .select_related("patient", "protocol", "consultation")
+        .order_by("-visits", "pk")
+        .first()
+    )
+
+
+def _finished_session():
+    """A finished infusion day (signed, else discharged) from the data set, else one walked through
+    the services to discharge."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from infusions.models import InfusionSession
+    from infusions.selectors.sessions import session_detail
+
+    found = (
+        InfusionSession.objects.filter(status__in=["signed", "discharged"])
+        .order_by(Case(When(status="signed", then=Value(0)), default=Value(1), output_field=IntegerField()), "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is None:
+        from infusions import rules
+        from infusions.tests.factories import advance, nurse, open_session, set_policy
+
+        set_policy()
+        giver, checker = nurse(), nurse()
+        found = advance(open_session(by=giver), rules.SessionStatus.DISCHARGED, nurse_user=giver, verifier=checker).pk
+        return session_detail(found), "built infusion day"
+    return session_detail(found), "seeded infusion day"
+
+
+def measure(*, repeat: int = 7) -> list[dict[str, Any]]:
+    from documents import pdf, services, snapshots
+    from documents.models import DocumentKind
+
+    pdf.warm_up()
+    rows: list[dict[str, Any]] = []
+    try:
+        with transaction.atomic():
+            plan = _seeded_plan()
+            source = "seeded patient"
+            if plan is None:
+                from documents.tests.factories import course
+
+                plan, source = course(sessions=12, planned=12), "built 12-session course"
+            consultation = plan.consultation
+            by = consultation.signed_by or consultation.clinician
+            if not consultation.is_signed:
+                raise _Rollback
+            session, session_source = _finished_session()
+            builders = {
+                DocumentKind.CONSULTATION_SUMMARY: lambda: snapshots.consultation_summary(consultation),
+                DocumentKind.DISCHARGE_INSTRUCTIONS: lambda: snapshots.discharge_instructions(plan.patient),
+                DocumentKind.COURSE_SUMMARY: lambda: snapshots.course_summary(plan),
+            }
+            subjects = {DocumentKind.COURSE_SUMMARY: plan}
+            if session is not None:
+                builders[DocumentKind.INFUSION_RECORD] = lambda: snapshots.infusion_record(session)
+                subjects[DocumentKind.INFUSION_RECORD] = session
+            for kind, build in builders.items():
+                document = services.document_issue(
+                    kind=kind,
+                    subject=subjects.get(kind, consultation),
+                    patient=subjects.get(kind, consultation).patient,
+                    snapshot=build(),
+                    by=by,
+                )
+
+                def pipeline(document=document, build=build):
+                    document.snapshot = build()
+                    body, _pages = pdf.html_to_pdf(services.document_html(document))
+                    return hashlib.sha256(body).hexdigest()
+
+                html = services.document_html(document)
+
+                def reference(html=html):
+                    from weasyprint import HTML
+
+                    eng = pdf.engine()
+                    return HTML(string=html, base_url=eng.base_url, url_fetcher=eng.fetcher).write_pdf(
+                        stylesheets=[eng.css], font_config=eng.font_config, pdf_variant=pdf.PDF_VARIANT
+                    )
+
+                pipeline()  # warm: template cache, fonts
+                reference()
+                ours, bare = _interleaved_medians_ms(pipeline, reference, repeat)
+                tracemalloc.start()
+                _body, pages = pdf.html_to_pdf(services.document_html(document))
+                peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+                tracemalloc.stop()
+                label = DocumentKind(kind).label
+                overhead = ours / bare - 1
+                goal_s = ABSOLUTE_GOALS_S.get(kind)
+                rows.append(
+                    {
+                        "name": f"{label} PDF ({pages} p., {session_source if kind == 'infusion_record' else source})",
+                        "value": round(ours, 1),
+                        "unit": "ms",
+                        "reference": round(bare, 1),
+                        "goal": f"overhead < {OVERHEAD_GOAL:.0%} (is {overhead:+.0%})"
+                        + (f"; < {goal_s:g} s" if goal_s else ""),
+                        "ok": overhead < OVERHEAD_GOAL and (goal_s is None or ours < goal_s * 1000),
+                    }
+                )
+                rows.append(
+                    {
+                        "name": f"{label} PDF: peak Python allocation per render",
+                        "value": round(peak_mib, 1),
+                        "unit": "MiB",
+                    }
+                )
+            rows.append(
+                {
+                    "name": "documents bench process: max RSS",
+                    "value": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                    "unit": "MiB",
+                }
+            )
+            raise _Rollback
+    except _Rollback:
+        pass
+    return rows
+
+
+def documents_pdf(ctx) -> list[dict[str, Any]]:
+    return measure(repeat=getattr(getattr(ctx, "args", None), "pdf_repeat", 7))
+
+
+if __name__ == "__main__":
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grace_mindcare.settings")
+    django.setup()
+    for row in measure():
+        print(row)

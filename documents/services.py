@@ -1,0 +1,314 @@
+"""Writes for documents: issue a version, render it, record a disclosure.
+
+``document_issue`` snapshots the record and stores a pending row; the PDF is
+rendered after commit by a Celery task (``documents.render``), or synchronously
+by the first download if the worker has not got to it yet. Issuing again with
+an unchanged snapshot returns the current version; a changed snapshot (e.g.
+after an amendment) becomes a new version that supersedes the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts import audit
+from accounts.models import AuditEvent
+from documents import pdf, snapshots
+from documents.models import Disclosure, Document, DocumentKind, RenderStatus
+
+logger = logging.getLogger(__name__)
+
+# The template each kind renders with (all extend documents/_print_base.html).
+TEMPLATES = {
+    DocumentKind.CONSULTATION_SUMMARY: "documents/consultation_summary.html",
+    DocumentKind.INFUSION_RECORD: "documents/infusion_record.html",
+    DocumentKind.DISCHARGE_INSTRUCTIONS: "documents/discharge_instructions.html",
+    DocumentKind.COURSE_SUMMARY: "documents/course_summary.html",
+}
+CLINICAL_KINDS = frozenset(
+    {
+        DocumentKind.CONSULTATION_SUMMARY,
+        DocumentKind.INFUSION_RECORD,
+        DocumentKind.COURSE_SUMMARY,
+        DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
+    }
+)
+STORAGE_ALIAS = "documents"  # configure settings.STORAGES["documents"] (e.g. django-storages S3) to keep PDFs there
+
+
+class DocumentError(Exception):
+    """A document cannot be issued or rendered (shown to the user)."""
+
+
+def current_version(*, kind: str, subject) -> Document | None:
+    ct = ContentType.objects.get_for_model(subject)
+    return (
+        Document.objects.filter(kind=kind, subject_type=ct, subject_id=subject.pk, superseded_by__isnull=True)
+        .defer("pdf")
+        .first()
+    )
+
+
+def _title(kind: str, snapshot: dict[str, Any]) -> str:
+    name = snapshot.get("patient", {}).get("name", "")
+    return f"{DocumentKind(kind).label} – {name}" if name else DocumentKind(kind).label
+
+
+@transaction.atomic
+def document_issue(*, kind: str, subject, patient, snapshot: dict[str, Any], by, title: str = "") -> Document:
+    """Store ``snapshot`` as the current version of (kind, subject) unless it already is."""
+    ct = ContentType.objects.get_for_model(subject)
+    # Serialise issuers of the same subject (also the very first one, when there is no row to
+    # lock yet) so that two clicks make one version, not two.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"documents:{kind}:{ct.pk}:{subject.pk}"])
+    locked = list(
+        Document.objects.filter(kind=kind, subject_type=ct, subject_id=subject.pk)
+        .only("id", "version", "snapshot_sha256")
+        .order_by("-version")[:1]
+    )
+    digest = snapshots.sha256(snapshot)
+    previous = locked[0] if locked else None
+    if previous is not None and previous.snapshot_sha256 == digest:
+        return Document.objects.defer("pdf").get(pk=previous.pk)
+    document = Document.objects.create(
+        kind=kind,
+        patient=patient,
+        subject_type=ct,
+        subject_id=subject.pk,
+        version=previous.version + 1 if previous else 1,
+        supersedes=previous,
+        title=title or _title(kind, snapshot),
+        snapshot=snapshot,
+        snapshot_sha256=digest,
+        issued_by=by,
+        issued_at=timezone.now(),
+    )
+    audit.record(
+        actor=by,
+        action="documents.document.issued",
+        verb=AuditEvent.Verb.CREATE,
+        category=AuditEvent.Category.CLINICAL if kind in CLINICAL_KINDS else AuditEvent.Category.DEMOGRAPHICS,
+        target=document,
+        patient=patient,
+        changes={"kind": kind, "version": document.version, "supersedes": getattr(previous, "pk", None)},
+    )
+    transaction.on_commit(lambda: _enqueue(document.pk))
+    return document
+
+
+def _enqueue(document_id: int) -> None:
+    from documents.tasks import render_document
+
+    try:
+        render_document.delay(document_id)
+    except Exception:  # the broker is down: the first download renders synchronously instead
+        logger.warning("documents: could not enqueue rendering of document %s", document_id, exc_info=True)
+
+
+def render_context(document: Document) -> dict[str, Any]:
+    """The template context of a version: its snapshot, its metadata and its charts."""
+    from documents import charts
+
+    snap = document.snapshot
+    supersedes_version = document.version - 1 if document.supersedes_id else None
+    return {
+        **snap,
+        "snap": snap,
+        "charts": charts.for_snapshot(snap),
+        "meta": {
+            "version": document.version,
+            "supersedes_version": supersedes_version,
+            "issued_at": snapshots.local_text(document.issued_at),
+            "issued_by": str(document.issued_by) if document.issued_by_id else "",
+        },
+    }
+
+
+def document_html(document: Document) -> str:
+    return pdf.render_html(TEMPLATES[document.kind], render_context(document), title=document.title)
+
+
+def document_render(*, document_id: int) -> Document:
+    """Render a pending version's PDF and store it with its SHA-256 (idempotent).
+
+    The row is locked while rendering so the Celery task and a first download never
+    both store a PDF; whoever comes second finds it issued and returns it. A failure
+    marks the row "failed" (a later attempt may still render it) and raises DocumentError.
+    """
+    try:
+        return _render_locked(document_id)
+    except Exception as exc:
+        logger.exception("documents: rendering document %s failed", document_id)
+        Document.objects.filter(pk=document_id).exclude(status=RenderStatus.RENDERED).update(
+            status=RenderStatus.FAILED, render_error=type(exc).__name__[:300]
+        )
+        raise DocumentError("The PDF could not be rendered; the error was logged.") from exc
+
+
+@transaction.atomic
+def _render_locked(document_id: int) -> Document:
+    document = Document.objects.select_for_update().select_related("issued_by").get(pk=document_id)
+    if document.status == RenderStatus.RENDERED:
+        return document
+    started = time.perf_counter()
+    body, pages = pdf.html_to_pdf(document_html(document))
+    document.pdf_sha256 = hashlib.sha256(body).hexdigest()
+    document.size_bytes = len(body)
+    document.page_count = pages
+    document.render_ms = round((time.perf_counter() - started) * 1000)
+    document.rendered_at = timezone.now()
+    document.status = RenderStatus.RENDERED
+    document.render_error = ""
+    fields = ["pdf_sha256", "size_bytes", "page_count", "render_ms", "rendered_at", "status", "render_error"]
+    if STORAGE_ALIAS in settings.STORAGES:
+        from django.core.files.storage import storages
+
+        name = f"documents/{document.pk}-v{document.version}-{document.pdf_sha256[:16]}.pdf"
+        document.storage_name = storages[STORAGE_ALIAS].save(name, ContentFile(body))
+        fields.append("storage_name")
+    else:
+        document.pdf = body
+        fields.append("pdf")
+    document.save(update_fields=fields)
+    return document
+
+
+def pdf_bytes(document: Document) -> bytes:
+    if document.storage_name:
+        from django.core.files.storage import storages
+
+        with storages[STORAGE_ALIAS].open(document.storage_name, "rb") as handle:
+            return handle.read()
+    return bytes(document.pdf)
+
+
+@transaction.atomic
+def document_disclose(
+    *, document: Document, by, recipient: str, purpose: str, channel: str = Disclosure.Channel.DOWNLOAD
+) -> Disclosure:
+    """Account for one disclosure (download or send) and audit it, in one transaction."""
+    if document.status != RenderStatus.RENDERED:
+        raise DocumentError("Only an issued document can be disclosed.")
+    disclosure = Disclosure.objects.create(
+        document=document,
+        patient_id=document.patient_id,
+        at=timezone.now(),
+        by=by,
+        recipient=recipient[:200] or "unspecified",
+        purpose=purpose,
+        channel=channel,
+        pdf_sha256=document.pdf_sha256,
+    )
+    audit.record(
+        actor=by,
+        action=f"documents.document.{channel}",
+        verb=AuditEvent.Verb.EXPORT if channel != Disclosure.Channel.PRINT else AuditEvent.Verb.PRINT,
+        category=AuditEvent.Category.CLINICAL if document.kind in CLINICAL_KINDS else AuditEvent.Category.DEMOGRAPHICS,
+        target=document,
+        patient=document.patient,
+        changes={"recipient": disclosure.recipient, "purpose": purpose, "version": document.version},
+    )
+    return disclosure
+
+
+# --- Issuing each kind -------------------------------------------------------------
+
+
+def consultation_summary_issue(*, consultation, by) -> Document:
+    if not consultation.is_signed:
+        raise DocumentError("A consultation summary is issued from a signed consultation only.")
+    snap = snapshots.consultation_summary(consultation)
+    return document_issue(
+        kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, patient=consultation.patient, snapshot=snap, by=by
+    )
+
+
+def discharge_instructions_issue(*, patient, appointment=None, by) -> Document:
+    snap = snapshots.discharge_instructions(patient, appointment)
+    return document_issue(
+        kind=DocumentKind.DISCHARGE_INSTRUCTIONS,
+        subject=appointment if appointment is not None else patient,
+        patient=patient,
+        snapshot=snap,
+        by=by,
+    )
+
+
+def course_summary_issue(*, plan, by) -> Document:
+    snap = snapshots.course_summary(plan)
+    return document_issue(kind=DocumentKind.COURSE_SUMMARY, subject=plan, patient=plan.patient, snapshot=snap, by=by)
+
+
+def _latest_visit(patient):
+    """The infusion or booster visit the hand-out is for: today's, else the most recent one started."""
+    from scheduling.models import Appointment
+
+    return (
+        Appointment.objects.filter(
+            patient=patient, appointment_type__code__in=snapshots.INFUSION_CODES, start__lte=timezone.now()
+        )
+        .exclude(status__in=["cancelled", "entered_in_error", "no_show"])
+        .select_related("appointment_type", "location")
+        .order_by("-start")
+        .first()
+    )
+
+
+def issue_for_patient(*, kind: str, patient, subject_id: int | None, by) -> Document:
+    """Resolve what ``subject_id`` names for this patient (never another patient's row) and issue."""
+    from consultations.models import Consultation, TreatmentPlan
+
+    if kind == DocumentKind.CONSULTATION_SUMMARY:
+        consultation = (
+            Consultation.objects.select_related("patient", "appointment__location", "clinician", "signed_by")
+            .filter(pk=subject_id, patient=patient)
+            .first()
+        )
+        if consultation is None:
+            raise DocumentError("No such consultation for this patient.")
+        return consultation_summary_issue(consultation=consultation, by=by)
+    if kind == DocumentKind.COURSE_SUMMARY:
+        plan = (
+            TreatmentPlan.objects.select_related("patient", "protocol", "consultation__appointment__location")
+            .filter(pk=subject_id, patient=patient)
+            .first()
+        )
+        if plan is None:
+            raise DocumentError("No such treatment plan for this patient.")
+        return course_summary_issue(plan=plan, by=by)
+    if kind == DocumentKind.DISCHARGE_INSTRUCTIONS:
+        return discharge_instructions_issue(patient=patient, appointment=_latest_visit(patient), by=by)
+    if kind == DocumentKind.INFUSION_RECORD:
+        return infusion_record_issue(patient=patient, session_id=subject_id, by=by)
+    raise DocumentError("This document cannot be issued here.")
+
+
+def infusion_record_issue(*, patient, session_id: int | None, by) -> Document:
+    """The printable record of one infusion day (signed or not: an unsigned one says so)."""
+    from infusions.selectors.sessions import session_detail
+
+    session = session_detail(session_id) if session_id else None
+    if session is None or session.patient_id != patient.pk:
+        raise DocumentError("No such infusion session for this patient.")
+    snap = snapshots.infusion_record(session)
+    return document_issue(kind=DocumentKind.INFUSION_RECORD, subject=session, patient=patient, snapshot=snap, by=by)
+
+
+def disclosure_defaults(document: Document, *, by) -> tuple[str, str]:
+    """(purpose, recipient) assumed for a plain download of this kind."""
+    if document.kind == DocumentKind.DISCHARGE_INSTRUCTIONS:
+        return Disclosure.Purpose.PATIENT_COPY, "the patient"
+    if document.kind == DocumentKind.COURSE_SUMMARY:
+        recipient = document.snapshot.get("recipient") or "referring provider"
+        return Disclosure.Purpose.REFERRAL, recipient
+    return Disclosure.Purpose.TREATMENT, f"clinic staff ({by})"

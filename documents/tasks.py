@@ -1,0 +1,22 @@
+"""Thin Celery task (STYLE 11): a document id in, the render service does the work."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.signals import worker_process_init
+
+from documents import services
+
+
+@worker_process_init.connect
+def _warm_weasyprint(**kwargs) -> None:
+    # Import WeasyPrint and parse the print stylesheet at worker start (about 0.7 s), not per task.
+    from documents import pdf
+
+    pdf.warm_up()
+
+
+@shared_task(name="documents.render", acks_late=True, soft_time_limit=60, time_limit=90, max_retries=2)
+def render_document(document_id: int) -> str:
+    # Idempotent: an issued row is returned untouched, so a redelivered task does nothing.
+    return services.document_render(document_id=document_id).status

@@ -1,0 +1,95 @@
+"""Document pages: the patient page's documents panel, issuing a version, downloading it.
+
+Function views: fetch through ``documents.access``, bind a form, call one service.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import http_date
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import audit
+from accounts.models import AuditEvent
+from documents import access, selectors, services
+from documents.forms import DisclosureForm, IssueForm
+from documents.models import Disclosure, DocumentKind
+from patients.access import get_patient_for_user
+
+
+@require_GET
+def patient_panel(request, patient_id: int):
+    """Every document of the patient the user may download, with its versions (htmx-loaded)."""
+    kinds = access.visible_kinds(request.user)
+    if not kinds:
+        raise PermissionDenied
+    patient = get_patient_for_user(request, patient_id)
+    clinical = access.can_download(request.user, DocumentKind.CONSULTATION_SUMMARY)
+    audit.record_read(
+        actor=request.user,
+        action="documents.patient_documents.viewed",
+        target=patient,
+        patient=patient,
+        category=AuditEvent.Category.CLINICAL if clinical else AuditEvent.Category.DEMOGRAPHICS,
+    )
+    context = {
+        "patient": patient,
+        "entries": selectors.grouped(selectors.patient_documents(patient=patient, kinds=kinds)),
+        "issue": selectors.issue_choices(user=request.user, patient=patient),
+        "disclosures": selectors.recent_disclosures(patient=patient) if clinical else [],
+    }
+    return render(request, "documents/_patient_panel.html", context)
+
+
+@require_POST
+def document_issue(request, patient_id: int):
+    """Issue (or re-issue after an amendment) one document, then download it."""
+    patient = get_patient_for_user(request, patient_id)
+    if not any(access.can_issue(request.user, kind) for kind in DocumentKind.values):
+        raise PermissionDenied
+    form = IssueForm(request.POST)
+    back = reverse("patients:detail", args=[patient.pk]) + "#documents"
+    if not form.is_valid():
+        messages.error(request, "Choose a document to issue.")
+        return redirect(back)
+    kind = form.cleaned_data["kind"]
+    if not access.can_issue(request.user, kind):
+        raise PermissionDenied
+    try:
+        document = services.issue_for_patient(
+            kind=kind, patient=patient, subject_id=form.cleaned_data["subject_id"], by=request.user
+        )
+    except services.DocumentError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    return redirect("documents:download", document_id=document.pk)
+
+
+@require_GET
+def document_download(request, document_id: int):
+    """The PDF as an attachment; every download is an accounted disclosure and an audit event."""
+    document = access.get_document_for_user(request, document_id)
+    form = DisclosureForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Unknown disclosure purpose.")
+    if not document.is_issued:  # the worker has not rendered it yet: render now (the first request)
+        try:
+            document = services.document_render(document_id=document.pk)
+        except services.DocumentError as exc:
+            return HttpResponse(str(exc), status=503, content_type="text/plain")
+    purpose, recipient = services.disclosure_defaults(document, by=request.user)
+    services.document_disclose(
+        document=document,
+        by=request.user,
+        purpose=form.cleaned_data["purpose"] or purpose,
+        recipient=form.cleaned_data["recipient"].strip() or recipient,
+        channel=Disclosure.Channel.DOWNLOAD,
+    )
+    response = HttpResponse(services.pdf_bytes(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    response["Last-Modified"] = http_date(document.rendered_at.timestamp())
+    return response
