@@ -1,0 +1,116 @@
+"""The reports the index lists: slug, title, who may open it, which filters it uses, and its builder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.utils import timezone
+
+from reports.selectors import clinical, compliance, operations
+from reports.tables import Section
+
+VIEW_REPORTS = "reports.view_reports"
+VIEW_CLINICAL_QUALITY = "reports.view_clinical_quality"
+
+
+@dataclass(frozen=True)
+class Report:
+    slug: str
+    title: str
+    group: str
+    summary: str
+    permission: str
+    build: Callable[[dict], list[Section]]
+    fields: tuple[str, ...] = ()
+
+
+REPORTS: tuple[Report, ...] = (
+    Report(
+        "appointments",
+        "Appointments by type and status",
+        "Operations",
+        "Bookings per week or month, by type and status.",
+        VIEW_REPORTS,
+        lambda f: [operations.appointments_by_type_and_status(f)],
+        ("period",),
+    ),
+    Report(
+        "attendance",
+        "No-shows and late cancellations",
+        "Operations",
+        "Rates by appointment type, weekday and start hour.",
+        VIEW_REPORTS,
+        lambda f: operations.attendance(f, now=timezone.now()),
+        ("late_cancel_hours",),
+    ),
+    Report(
+        "utilisation",
+        "Chair utilisation",
+        "Operations",
+        "Booked chair-hours against open chair-hours per location.",
+        VIEW_REPORTS,
+        lambda f: [operations.chair_utilisation(f)],
+    ),
+    Report(
+        "conversion",
+        "Intake conversion",
+        "Operations",
+        "Consultation → eligible → plan → first infusion, with median days between.",
+        VIEW_REPORTS,
+        lambda f: [operations.conversion(f)],
+    ),
+    Report(
+        "reminders",
+        "Reminders",
+        "Operations",
+        "Sent, failed and confirmed; no-shows with and without a reminder.",
+        VIEW_REPORTS,
+        lambda f: operations.reminders(f, now=timezone.now()),
+        ("late_cancel_hours",),
+    ),
+    Report(
+        "compliance",
+        "Unsigned records and amendments",
+        "Compliance",
+        "Consultations left unsigned, corrections and addenda; the audit report.",
+        VIEW_REPORTS,
+        compliance.compliance,
+        ("unsigned_days",),
+    ),
+    Report(
+        "clinical-quality",
+        "Outcomes: response and remission",
+        "Clinical quality",
+        "By indication and instrument at end of induction, 3 and 6 months, with lost to follow-up.",
+        VIEW_CLINICAL_QUALITY,
+        clinical.clinical_quality,
+    ),
+)
+
+
+def _infusion_safety(f: dict) -> list[Section]:
+    from reports.selectors.infusion_safety import infusion_safety
+
+    return infusion_safety(f)
+
+
+if apps.is_installed("infusions"):
+    REPORTS += (
+        Report(
+            "infusion-safety",
+            "Infusion safety and chair time",
+            "Clinical quality",
+            "Adverse events and BP alerts per 100 infusions, early stops, deferrals, time to discharge-ready, "
+            "chair time against the booking.",
+            VIEW_CLINICAL_QUALITY,
+            _infusion_safety,
+        ),
+    )
+
+BY_SLUG = {r.slug: r for r in REPORTS}
+
+
+def visible_to(user) -> list[Report]:
+    return [r for r in REPORTS if user.has_perm(r.permission)]

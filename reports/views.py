@@ -1,0 +1,74 @@
+"""Report pages: one generic view per report, as HTML, CSV (one table) or a printable page."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import audit
+from reports.forms import ReportFilterForm
+from reports.registry import BY_SLUG, visible_to
+
+
+def index(request):
+    reports = visible_to(request.user)
+    if not reports:
+        raise PermissionDenied
+    groups: dict[str, list] = {}
+    for report in reports:
+        groups.setdefault(report.group, []).append(report)
+    return render(request, "reports/report_index.html", {"groups": groups, "crumbs": [("Reports", None)]})
+
+
+def report_view(slug: str):
+    report = BY_SLUG[slug]
+
+    def view(request):
+        if not request.user.has_perm(report.permission):
+            raise PermissionDenied
+        form = ReportFilterForm(request.GET, today=timezone.localdate(), fields=report.fields)
+        sections = report.build(form.cleaned_data) if form.is_valid() else []
+        output = request.GET.get("format", "")
+        if output == "csv" and form.is_valid():
+            return _csv(request, report, form, sections)
+        audit.record(
+            actor=request.user,
+            action=f"reports.{slug}.viewed",
+            verb="print" if output == "print" else "query",
+            category="clinical" if report.group == "Clinical quality" else "scheduling",
+            changes={"filters": {k: v for k, v in form.data.items() if v not in (None, "")}},
+        )
+        context = {
+            "report": report,
+            "form": form,
+            "sections": sections,
+            "query": form.query_string(),
+            "generated_at": timezone.localtime(),
+            "crumbs": [("Reports", reverse("reports:index")), (report.title, None)],
+        }
+        template = "reports/report_print.html" if output == "print" else "reports/report_detail.html"
+        return render(request, template, context, status=200 if form.is_valid() else 400)
+
+    view.__name__ = f"report_{slug.replace('-', '_')}"
+    return view
+
+
+def _csv(request, report, form, sections):
+    wanted = request.GET.get("table") or sections[0].key
+    section = next((s for s in sections if s.key == wanted), None)
+    if section is None:
+        raise Http404("No such table in this report.")
+    audit.record(
+        actor=request.user,
+        action=f"reports.{report.slug}.exported",
+        verb="export",
+        category="clinical" if report.group == "Clinical quality" else "scheduling",
+        changes={"filters": dict(form.data), "table": section.key},
+    )
+    response = HttpResponse(section.csv_text(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{report.slug}-{section.key}-{stamp}.csv"'
+    return response
