@@ -15,4 +15,10 @@ Raise ``bench.pages.SkipPage("why")`` to skip the whole entry. This module is im
 
 from __future__ import annotations
 
-EXTRAS: list = []
+from bench.reminders import reminder_dispatch
+from documents.bench import documents_pdf
+
+EXTRAS: list = [
+    reminder_dispatch,  # issue 8: due reminders through the real broker vs no-op tasks (--reminders N)
+    documents_pdf,  # issue 9: each PDF for a 12-session course vs WeasyPrint alone on the same HTML
+]

@@ -69,6 +69,80 @@ def schedule_week_12_chairs(ctx) -> str:
     return f"/schedule/?view=week&location={location.pk}"
 
 
+def report_last_year(ctx) -> str:
+    """The appointments report over the last 365 days, by month: the widest range a clinic usually asks for."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    query = {"start": (today - timedelta(days=364)).isoformat(), "end": today.isoformat(), "period": "month"}
+    return "/reports/appointments/?" + urlencode(query)
+
+
+def infusion_chair_board(ctx) -> str:
+    """The chair board (issue 5) of the location with the most chairs, as the clinician sees it."""
+    if not apps.is_installed("infusions"):
+        raise SkipPage("no infusions app yet (issue 5)")
+    location_model = apps.get_model("scheduling", "Location")
+    chair = Q(resources__kind="chair", resources__active=True)
+    location = location_model.objects.annotate(chairs=Count("resources", filter=chair)).order_by("-chairs").first()
+    if location is None:
+        raise SkipPage("no location with chairs in the benchmark database")
+    return f"/infusions/board/{location.pk}/"
+
+
+def infusion_session_30_readings(ctx) -> str:
+    """A discharged session's page with 30 flowsheet readings (issue 5). The seeder writes about
+    ten per session, so readings are added to one session (every 2 min of its infusion) to reach 30."""
+    if not apps.is_installed("infusions"):
+        raise SkipPage("no infusions app yet (issue 5)")
+    from datetime import timedelta
+
+    session_model = apps.get_model("infusions", "InfusionSession")
+    reading_model = apps.get_model("infusions", "FlowsheetReading")
+    session = session_model.objects.filter(status="discharged", started_at__isnull=False).order_by("pk").first()
+    if session is None:
+        raise SkipPage("no discharged infusion session in the benchmark database")
+    missing = 30 - reading_model.objects.filter(session=session).count()
+    if missing > 0:
+        template = reading_model.objects.filter(session=session).order_by("taken_at").first()
+        reading_model.objects.bulk_create(
+            reading_model(
+                session=session,
+                taken_at=session.started_at + timedelta(minutes=1 + 2 * i),
+                entered_at=session.started_at + timedelta(minutes=2 + 2 * i),
+                phase="intra",
+                sbp_mmhg=template.sbp_mmhg if template else 128,
+                dbp_mmhg=template.dbp_mmhg if template else 80,
+                hr_bpm=template.hr_bpm if template else 76,
+                spo2_pct=98,
+                entered_by_id=session.created_by_id,
+            )
+            for i in range(missing)
+        )
+    return f"/infusions/sessions/{session.pk}/"
+
+
+def followups_outcomes_longest(ctx) -> str:
+    """The outcomes chart of the patient with the most scores (issue 7)."""
+    try:
+        resolve("/followups/worklist/")
+        response_model = apps.get_model("assessments", "InstrumentResponse")
+    except (Resolver404, LookupError) as exc:
+        raise SkipPage("followups is not installed") from exc
+    top = (
+        response_model.objects.values("patient_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("patient_id", flat=True)
+        .first()
+    )
+    if top is None:
+        raise SkipPage("no instrument responses in the benchmark database")
+    return f"/followups/patients/{top}/outcomes/"
+
+
 PAGES: list[dict] = [
     # The baseline: a signed-in page that renders the base layout (navigation by permission,
     # messages, breadcrumbs) and nothing else: no form, no data queries, only the session, user and
@@ -87,6 +161,30 @@ PAGES: list[dict] = [
     {"name": "patient-chart", "persona": "clinician", "path": patient_chart},
     # ---- Later issues: add pages below this line (one dict per page) ----------------------------
     {"name": "schedule-week-12-chairs", "persona": "frontdesk", "path": schedule_week_12_chairs},
+    # Reports (issue 10): default filter (the last 13 weeks, all locations), plus a year of bookings.
+    # Goal: within 3x the baseline or under 500 ms, whichever is larger.
+    *[
+        {"name": f"report-{slug}", "persona": "admin", "path": f"/reports/{slug}/", "goal_ms": 500}
+        for slug in ("appointments", "attendance", "utilisation", "conversion", "reminders", "compliance")
+    ],
+    {"name": "report-clinical-quality", "persona": "clinician", "path": "/reports/clinical-quality/", "goal_ms": 500},
+    {"name": "report-infusion-safety", "persona": "clinician", "path": "/reports/infusion-safety/", "goal_ms": 500},
+    {"name": "report-appointments-year", "persona": "admin", "path": report_last_year, "goal_ms": 500},
+    # Infusion day (issue 5): the live chair board and a session page with 30 readings.
+    {"name": "infusion-chair-board", "persona": "clinician", "path": infusion_chair_board},
+    {"name": "infusion-session-30-readings", "persona": "clinician", "path": infusion_session_30_readings},
+    # Follow-up (issue 7): the longest outcomes trajectory and the clinician's worklist.
+    {"name": "followups-outcomes-longest", "persona": "clinician", "path": followups_outcomes_longest},
+    {"name": "followups-worklist", "persona": "clinician", "path": "/followups/worklist/"},
+    # Ketamine ledger (issue 6): the manager's home (reconciliation of every vial) and the last 30 days'
+    # dispensing log (default period).
+    {"name": "ledger-home", "persona": "admin", "path": "/controlled-substances/", "goal_ms": 500},
+    {
+        "name": "ledger-dispensing-30-days",
+        "persona": "admin",
+        "path": "/controlled-substances/reports/dispensing/",
+        "goal_ms": 500,
+    },
 ]
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +61,13 @@ INSTALLED_APPS = [
     "patients",
     "scheduling",
     "consultations",
+    "infusions",
+    "controlled_substances",
+    "followups",
+    # Reads every stage, writes nothing
+    "reports",
+    # Immutable PDF documents of every stage (reads every stage)
+    "documents",
     # Demo data (the only app that may import every stage)
     "demo",
 ]
@@ -178,6 +186,10 @@ USE_TZ = True  # store UTC
 TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="America/New_York")  # show the clinic's time
 
 # --- Static files (vendored, served by whitenoise) ------------------------------
+# Rate limits on patient links and the administrator's cached figures must be shared by every
+# web worker: point CACHE_URL at Redis in production (redis://host:6379/1).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -207,15 +219,21 @@ SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "outbox" / "sms")
 # --- Celery --------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+# The zero-setup broker: files under var/broker/ (the bench uses the same options).
+FILESYSTEM_BROKER_OPTIONS = {
+    "data_folder_in": str(BROKER_DIR / "in"),
+    "data_folder_out": str(BROKER_DIR / "in"),
+    "processed_folder": str(BROKER_DIR / "processed"),
+    "control_folder": str(BROKER_DIR / "control"),  # kombu's default is ./control in the working directory
+    "store_processed": False,
+    # The worker looks for new files this often when its pool was busy at the last look (the
+    # default 1 s capped reminder sends at two a second with two processes; issue 8 bench).
+    "polling_interval": 0.1,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("in", "processed"):
+    for sub in ("in", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "in"),
-        "data_folder_out": str(BROKER_DIR / "in"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = FILESYSTEM_BROKER_OPTIONS
 else:
     # Keep above the longest task; reminders never use long ETAs (security-reference R5).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -233,6 +251,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE: dict = {
     # The one reminder dispatcher (security-reference R5/R6): claims due rows every minute.
     "reminders-dispatch": {"task": "scheduling.reminders.dispatch", "schedule": 60.0},
+    # Questionnaire links due before upcoming visits, per each plan's measurement schedule.
+    "followups-invitations": {"task": "followups.invitations.send_due", "schedule": 900.0},
+    # Vial balances re-added from the ledger daily (10:00 UTC, before US clinics open); mails on a mismatch.
+    "ledger-reconcile": {"task": "controlled_substances.reconcile", "schedule": crontab(hour=10, minute=0)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -305,4 +327,6 @@ ADMINS: list = []
 
 # --- Clinic ----------------------------------------------------------------------
 CLINIC_NAME = env.str("CLINIC_NAME", default="Grace MindCare")
+# The public address patients reach; reminder and questionnaire links are built on it.
+SITE_URL = env.str("SITE_URL", default="")
 DEMO_PASSWORD = "grace-demo"  # noqa: S105 - documented demo password, accounts only made in DEBUG

@@ -10,6 +10,11 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("schedule/", include("scheduling.urls")),
     path("consultations/", include("consultations.urls")),
+    path("infusions/", include("infusions.urls")),
+    path("followups/", include("followups.urls")),
+    path("controlled-substances/", include("controlled_substances.urls")),
+    path("reports/", include("reports.urls")),
+    path("documents/", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -7,6 +7,7 @@ the home pages gather each stage's panel without the apps knowing each other.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -38,7 +39,31 @@ def home(request):
         context.update(_schedule_panels(request, role))
     if role == Role.CLINICIAN:
         context.update(_clinician_panels(request, context.get("todays_patients")))
+    context.update(_followup_panels(request, role))
+    if role == Role.ADMINISTRATOR:
+        context.update(_reminder_health())
+    if role == Role.ADMINISTRATOR and request.user.has_perm("reports.view_reports"):
+        context.update(_report_figures())
     return render(request, template, context)
+
+
+def _report_figures() -> dict:
+    """This week's figures with 12-week sparklines, each linking into its report."""
+    from reports.selectors.home import cached_administrator_figures
+
+    figures, as_of = cached_administrator_figures(today=timezone.localdate(), now=timezone.now())
+    return {"figures": figures, "figures_as_of": as_of}
+
+
+def _followup_panels(request, role) -> dict:
+    """Unacknowledged safety alerts for clinicians; outstanding questionnaires (no answers) for the desk."""
+    from followups import selectors as followups
+
+    if role == Role.CLINICIAN and request.user.has_perm("followups.view_safetyalert"):
+        return {"safety_alerts": followups.open_alerts(user=request.user, limit=20)}
+    if role == Role.FRONT_DESK:
+        return {"outstanding_questionnaires": followups.outstanding_links(limit=20), "now": timezone.now()}
+    return {}
 
 
 def _schedule_panels(request, role) -> dict:
@@ -50,9 +75,31 @@ def _schedule_panels(request, role) -> dict:
     panels = {"moves": user_moves(request.user), "here": request.get_full_path()}
     if role == Role.FRONT_DESK:
         panels.update(schedule.front_desk_day(today=today))
+        panels["link_replies"] = _link_replies()
     else:
         panels["todays_patients"] = schedule.clinician_day(clinician=request.user, today=today)
     return panels
+
+
+def _link_replies():
+    """Confirmations and cancellations patients sent through reminder links in the last 24 hours."""
+    from scheduling.reminders.services import link_replies
+
+    return link_replies(since=timezone.now() - timedelta(hours=24), limit=20)
+
+
+def _reminder_health() -> dict:
+    """Overdue unsent reminders for the administrator's home; alerts (once per reminder) at most once a minute.
+
+    The dispatcher checks this every minute too, but it cannot when Celery beat or the worker is down.
+    """
+    from django.core.cache import cache
+
+    from scheduling.reminders import services as reminders
+
+    if cache.add("reminders-overdue-check", 1, 60):
+        reminders.reminders_overdue_check()
+    return {"reminders_overdue": reminders.overdue_unsent_count()}
 
 
 def _clinician_panels(request, todays_appointments=None) -> dict:

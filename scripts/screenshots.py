@@ -15,13 +15,18 @@ LAUNCH = {
     "executable_path": "/usr/bin/chromium",
     "args": ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 }
-# (file name, demo user, path)
+# (file name, demo user, path, then follow the first link matching each CSS selector in turn)
+BOARD = "main a:has-text('Midtown')"  # the demo's in-progress chairs are there
 SHOTS = [
-    ("front-desk-home.png", "frontdesk", "/"),
-    ("patients.png", "frontdesk", "/patients/"),
-    ("calendar-week.png", "frontdesk", "/schedule/?view=week"),
-    ("clinician-home.png", "clinician", "/"),
-    ("admin-home.png", "admin", "/"),
+    ("front-desk-home.png", "frontdesk", "/", ()),
+    ("patients.png", "frontdesk", "/patients/", ()),
+    ("calendar-week.png", "frontdesk", "/schedule/?view=week", ()),
+    ("clinician-home.png", "clinician", "/", ()),
+    ("chair-board.png", "clinician", "/infusions/board/", (BOARD,)),
+    ("infusion-session.png", "clinician", "/infusions/board/", (BOARD, "a[href*='/infusions/sessions/']")),
+    ("admin-home.png", "admin", "/", ()),
+    ("report-operations.png", "admin", "/reports/", ("main a[href^='/reports/']",)),
+    ("ledger.png", "admin", "/controlled-substances/", ()),
 ]
 
 
@@ -29,7 +34,7 @@ def main(base: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(**LAUNCH)
-        for name, user, path in SHOTS:
+        for name, user, path, follow in SHOTS:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"{base}/accounts/login/")
             page.get_by_label("Username").fill(user)
@@ -42,8 +47,16 @@ def main(base: str) -> None:
                 page.close()
                 continue
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=OUT / name, full_page=False)
-            print(f"wrote {OUT / name}")
+            for selector in follow:
+                link = page.locator(selector).first
+                if not link.count():
+                    print(f"skipped {name}: nothing matches {selector} on {page.url}")
+                    break
+                link.click()
+                page.wait_for_load_state("networkidle")
+            else:
+                page.screenshot(path=OUT / name, full_page=False)
+                print(f"wrote {OUT / name}")
             page.close()
         browser.close()
 

@@ -58,6 +58,10 @@ ACCESS = {
     "scheduling:feed-regenerate": row(LOGIN, DENY, OK, OK, DENY, method="post"),
     "scheduling:feed-revoke": row(LOGIN, DENY, OK, OK, DENY, method="post"),
     "scheduling:feed": row(GONE, GONE, GONE, GONE, GONE),  # unknown token: 404, never a sign-in page
+    # The patient's reminder link: no sign-in; an unknown token or no scoped session is a 404 page.
+    "scheduling:visit-link": row(GONE, GONE, GONE, GONE, GONE),
+    "scheduling:visit-reply": row(GONE, GONE, GONE, GONE, GONE),
+    "scheduling:visit-done": row(OK, OK, OK, OK, OK),
     # Consultations: the clinical record. Front desk never opens it (403, issue 4) and sees only
     # which plans are ready to book. (The admin persona is a superuser, so Django grants it every
     # permission; the Administrator role itself only reads: consultations/tests/test_services.py.)
@@ -71,6 +75,89 @@ ACCESS = {
     "consultations:plan-create": row(LOGIN, DENY, OK, OK, DENY),
     "consultations:plan-detail": row(LOGIN, DENY, OK, OK, DENY),
     "consultations:plan-transition": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    # Infusions: the front desk sees chair status only (the admin persona is a superuser; the
+    # Administrator role itself only reads sessions: accounts/roles.py).
+    "infusions:board-index": row(LOGIN, OK, OK, OK, DENY),
+    "infusions:board": row(LOGIN, OK, OK, OK, DENY),
+    "infusions:clinician-home": row(LOGIN, DENY, OK, OK, DENY),
+    "infusions:front-desk-home": row(LOGIN, OK, OK, OK, DENY),
+    "infusions:patient-panel": row(LOGIN, OK, OK, OK, DENY),
+    "infusions:open": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:session": row(LOGIN, DENY, OK, OK, DENY),
+    "infusions:check-in": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:instrument": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:precheck": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:clear": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:defer": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:dose": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:dose-verify": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:transition": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:reading": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:rate-change": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:alert-action": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:adverse-event": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:discharge": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:sign": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:amend": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    # Follow-ups: clinical pages for clinicians; the front desk sees boosters to book and, on the
+    # patient panel, only that a questionnaire is outstanding. The patient's questionnaire pages
+    # need no sign-in but answer only a valid token / a scoped session (security-reference A9).
+    "followups:worklist": row(LOGIN, DENY, OK, OK, DENY),
+    "followups:ready-to-book": row(LOGIN, OK, OK, OK, DENY),  # booking facts only
+    "followups:patient-panel": row(LOGIN, OK, OK, OK, DENY),  # front desk: outstanding questionnaires only
+    "followups:outcomes": row(LOGIN, DENY, OK, OK, DENY),
+    "followups:link-send": row(LOGIN, DENY, OK, OK, DENY),
+    "followups:visit-open": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "followups:visit-detail": row(LOGIN, DENY, OK, OK, DENY),
+    "followups:visit-sign": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "followups:visit-amend": row(LOGIN, DENY, OK, OK, DENY),
+    "followups:suggestion-decide": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "followups:alert-detail": row(LOGIN, DENY, OK, OK, DENY),
+    "followups:link-open": row(GONE, GONE, GONE, GONE, GONE),  # unknown token: 404 for everyone
+    "followups:link-verify": row(DENY, DENY, DENY, DENY, DENY),  # no token matched in this session: refused
+    "followups:self-report": row(DENY, DENY, DENY, DENY, DENY),  # no scoped session: refused
+    "followups:self-report-done": row(DENY, DENY, DENY, DENY, DENY),
+    # Controlled substances (ketamine ledger): managers (manage_stock) run stock, counts and reports;
+    # clinicians (record_administration) record waste; the front desk sees nothing.
+    "controlled_substances:index": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:receive": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:container-detail": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:container-waste": row(LOGIN, DENY, OK, OK, DENY),
+    "controlled_substances:container-destroy": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:container-transfer": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:container-loss": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:container-adjust": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:entry-reverse": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:loss-report": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:counts": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:count-new": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:count-detail": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:count-line-resolve": row(LOGIN, DENY, DENY, OK, DENY, method="post"),
+    "controlled_substances:report-balances": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:report-dispensing": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:report-waste": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:report-discrepancies": row(LOGIN, DENY, DENY, OK, DENY),
+    # The access matrix passes the patient's pk as <pk>; no session has it, so permitted roles get 404.
+    "controlled_substances:session-panel": row(LOGIN, DENY, GONE, GONE, DENY),
+    "controlled_substances:session-draw": row(LOGIN, DENY, GONE, GONE, DENY, method="post"),
+    "controlled_substances:session-waste": row(LOGIN, DENY, GONE, GONE, DENY, method="post"),
+    # Reports: administrators see all; clinicians the clinical-quality ones (and the index listing
+    # them); the front desk none.
+    "reports:index": row(LOGIN, DENY, OK, OK, DENY),
+    "reports:appointments": row(LOGIN, DENY, DENY, OK, DENY),
+    "reports:attendance": row(LOGIN, DENY, DENY, OK, DENY),
+    "reports:utilisation": row(LOGIN, DENY, DENY, OK, DENY),
+    "reports:conversion": row(LOGIN, DENY, DENY, OK, DENY),
+    "reports:reminders": row(LOGIN, DENY, DENY, OK, DENY),
+    "reports:compliance": row(LOGIN, DENY, DENY, OK, DENY),
+    "reports:clinical-quality": row(LOGIN, DENY, OK, OK, DENY),
+    "reports:infusion-safety": row(LOGIN, DENY, OK, OK, DENY),
+    # Documents (issue 9): the front desk lists, issues and downloads discharge instructions only; the
+    # download row's document is a consultation summary (clinical), so the front desk gets 403 there.
+    # An empty issue form is refused politely (back to the patient page with a message).
+    "documents:patient-panel": row(LOGIN, OK, OK, OK, DENY),
+    "documents:issue": row(LOGIN, OK, OK, OK, DENY, method="post"),
+    "documents:download": row(LOGIN, DENY, OK, OK, DENY),
 }
 
 # The Django admin is one namespace with its own sign-in; only administrators pass.

@@ -36,6 +36,22 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from consultations.tests.factories import object_for_route
 
             kwargs[name] = object_for_route(name, patient).pk
+        elif name in {"container_id", "entry_id", "report_id", "count_id", "line_id"}:
+            from controlled_substances.tests.factories import object_for_route as cs_object
+
+            kwargs[name] = cs_object(name, patient).pk
+        elif name in {"visit_id", "suggestion_id", "alert_id"}:
+            from followups.tests.factories import object_for_route as followup_object
+
+            kwargs[name] = followup_object(name, patient).pk
+        elif name == "document_id":
+            from documents.tests.factories import object_for_route as document_for_route
+
+            kwargs[name] = document_for_route(name, patient).pk
+        elif name in {"session_id", "dose_id", "infusion_alert_id", "location_id", "code"}:
+            from infusions.tests.factories import object_for_route as infusion_object
+
+            kwargs[name] = infusion_object(name, patient)
         elif name == "feed_token":
             kwargs[name] = "not-a-real-token"
         else:

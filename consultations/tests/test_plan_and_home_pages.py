@@ -170,7 +170,8 @@ def test_the_clinician_home_lists_todays_consultations_drafts_and_awaiting_decis
     ConsultationFactory(clinician=clinician)
     client = client_as(clinician)
     client.get("/")
-    with django_assert_max_num_queries(12):  # session, user, groups, perms, locations, appointments, intakes, drafts
+    # session, user, groups, perms, locations, appointments, intakes, drafts, open safety alerts (followups)
+    with django_assert_max_num_queries(13):
         html = client.get("/").content.decode()
     assert html.count("Open intake") == 2
     assert "Continue intake" in html

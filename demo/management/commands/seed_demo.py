@@ -12,7 +12,15 @@ from demo.context import SeedContext
 from patients.models import Patient
 
 # Journey order: each stage builds on the ones before it.
-SEEDERS = ["demo.seeders.accounts", "demo.seeders.patients", "demo.seeders.scheduling", "demo.seeders.consultations"]
+SEEDERS = [
+    "demo.seeders.accounts",
+    "demo.seeders.patients",
+    "demo.seeders.scheduling",
+    "demo.seeders.consultations",
+    "demo.seeders.infusions",
+    "demo.seeders.controlled_substances",  # after infusions (draws for its sessions when it seeds them)
+    "demo.seeders.followups",
+]
 
 
 class Command(BaseCommand):
