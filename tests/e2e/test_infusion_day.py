@@ -43,6 +43,9 @@ def _sign_in(page, base, user):
 
 
 def _sign_out(page):
+    # Leave the page first: its htmx polling could otherwise land after the cookies are cleared
+    # and set the previous user's session cookie again.
+    page.goto("about:blank")
     page.context.clear_cookies()
 
 
