@@ -63,10 +63,15 @@ def redis_broker():
 
 def _worker_env(outbox: Path) -> dict[str, str]:
     db = connection.settings_dict
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    if host.startswith("/"):  # the embedded server listens on a Unix socket folder
+        url = f"postgres://{db['USER']}@/{db['NAME']}?host={host}&port={port}"
+    else:
+        url = f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}"
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="grace_mindcare.settings_test",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        DATABASE_URL=url,
         CELERY_BROKER_URL=BROKER,
         SMS_BACKEND="notifications.backends.FileSmsBackend",
         SMS_FILE_PATH=str(outbox),
