@@ -98,6 +98,11 @@ def _lock(container: Container | int) -> Container:
     return Container.objects.select_for_update().select_related("lot__product").get(pk=pk)
 
 
+def _withdraw(*, container: Container, kind: Kind, volume: Decimal, by, at: datetime, **fields) -> LedgerEntry:
+    """Append an entry that takes ``volume`` out of a locked container (draw, destruction, transfer, loss)."""
+    return _append(container=container, kind=kind, quantity_ml=volume, delta_ml=-volume, by=by, at=at, **fields)
+
+
 def _append(
     *, container: Container, kind: Kind, quantity_ml: Decimal, delta_ml: Decimal, by, at: datetime, **fields
 ) -> LedgerEntry:
@@ -207,11 +212,10 @@ def administration_record(*, container: Container | int, volume_ml, patient, by,
     locked = _lock(container)
     if locked.lot.expiry_date < timezone.localdate(at):
         raise LedgerError(f"{locked.code} expired on {locked.lot.expiry_date:%Y-%m-%d}; do not draw from it.")
-    return _append(
+    return _withdraw(
         container=locked,
         kind=Kind.ADMINISTRATION,
-        quantity_ml=volume,
-        delta_ml=-volume,
+        volume=volume,
         by=by,
         at=at,
         patient=patient,
@@ -276,11 +280,10 @@ def waste_record(
             **_session_link(of_draw),
         )
     locked = _lock(container)
-    return _append(
+    return _withdraw(
         container=locked,
         kind=Kind.WASTE,
-        quantity_ml=volume,
-        delta_ml=-volume,
+        volume=volume,
         by=by,
         at=at,
         witness=witness,
@@ -307,11 +310,10 @@ def destruction_record(
     volume = locked.remaining_ml if volume_ml in (None, "") else _volume(volume_ml)
     if volume <= 0:
         raise LedgerError(f"{locked.code} is empty; nothing to destroy.")
-    return _append(
+    return _withdraw(
         container=locked,
         kind=Kind.DESTRUCTION,
-        quantity_ml=volume,
-        delta_ml=-volume,
+        volume=volume,
         by=by,
         at=at,
         witness=witness,
@@ -328,11 +330,10 @@ def transfer_record(
     """Transfer to another registrant (CIII transfers are documented by invoice [S109])."""
     volume = _volume(volume_ml)
     locked = _lock(container)
-    return _append(
+    return _withdraw(
         container=locked,
         kind=Kind.TRANSFER,
-        quantity_ml=volume,
-        delta_ml=-volume,
+        volume=volume,
         by=by,
         at=at,
         counterparty_name=counterparty_name,
@@ -358,11 +359,10 @@ def loss_record(
             form_106_due_on=rules.form_106_due(day),
         )
     locked = _lock(container)
-    return _append(
+    return _withdraw(
         container=locked,
         kind=Kind.LOSS_THEFT,
-        quantity_ml=volume,
-        delta_ml=-volume,
+        volume=volume,
         by=by,
         at=discovered_at,
         loss_report=report,
