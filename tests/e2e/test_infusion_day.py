@@ -43,8 +43,11 @@ def _sign_in(page, base, user):
 
 
 def _sign_out(page):
-    # Leave the page first: its htmx polling could otherwise land after the cookies are cleared
-    # and set the previous user's session cookie again.
+    # Sign out on the server (the nav's form), so the session is gone there too: a late htmx
+    # poll from the page could otherwise set the previous user's cookie again after the
+    # cookies are cleared, and the login page would redirect that user home.
+    with page.expect_navigation():
+        page.locator("form[action$='/accounts/logout/']").evaluate("form => form.submit()")
     page.goto("about:blank")
     page.context.clear_cookies()
 
