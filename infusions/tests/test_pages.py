@@ -59,6 +59,22 @@ def test_session_page_shows_dose_flowsheet_and_chart_in_fixed_queries(
     assert body.count("<tr>") >= 31
 
 
+def test_flowsheet_rows_show_clinic_time_and_escape_staff_names(client, infusing, nurse_user):
+    nurse_user.first_name = "<b>Ann</b>"
+    nurse_user.save(update_fields=["first_name"])
+    taken = infusing.checked_in_at + timedelta(minutes=5)
+    FlowsheetReading.objects.create(
+        session=infusing, taken_at=taken, entered_at=taken, phase="intra", sbp_mmhg=121, entered_by=nurse_user
+    )
+    client.force_login(nurse_user)
+    body = client.get(reverse("infusions:session", args=[infusing.pk])).content.decode()
+    local = timezone.localtime(taken)
+    assert f"<tr><td>{local:%H:%M}</td>" in body  # the clinic's time, not UTC
+    assert f"Systolic, {local:%d %b %H:%M}: 121" in body  # the chart's label too
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in body
+    assert "<b>Ann</b>" not in body
+
+
 def test_impossible_reading_comes_back_on_the_field_via_htmx(client, infusing, nurse_user):
     client.force_login(nurse_user)
     response = client.post(
