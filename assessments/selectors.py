@@ -18,12 +18,17 @@ def _current(qs: QuerySet[InstrumentResponse]) -> QuerySet[InstrumentResponse]:
     return qs.filter(~Exists(corrected))
 
 
-def current_responses_for(*, subject: Any) -> list[InstrumentResponse]:
-    """The current (uncorrected) responses recorded for ``subject`` (e.g. a consultation), oldest first."""
+def current_responses_for(*, subject: Any, with_staff: bool = True) -> list[InstrumentResponse]:
+    """The current (uncorrected) responses recorded for ``subject`` (e.g. a consultation), oldest first.
+
+    ``with_staff=False`` leaves out who entered each one, for a page that does not show it.
+    """
     qs = InstrumentResponse.objects.filter(
         subject_type=ContentType.objects.get_for_model(subject), subject_id=subject.pk
     )
-    return list(_current(qs).select_related("entered_by").order_by("administered_at", "id")[:100])
+    if with_staff:
+        qs = qs.select_related("entered_by")
+    return list(_current(qs).order_by("administered_at", "id")[:100])
 
 
 def patient_responses(

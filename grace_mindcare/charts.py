@@ -10,6 +10,7 @@ deficiency. Every text is escaped: patient-entered labels cannot inject markup.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,11 @@ class Marker:
 
     x: XValue
     label: str
+
+
+def _escape(text: str) -> str:
+    # Django's escape() without its lazy-string wrapper: called once per dot, which adds up.
+    return html.escape(str(text), quote=True)
 
 
 def _x_number(value: XValue) -> float:
@@ -141,7 +147,16 @@ def line_chart(
 ) -> SafeString:
     """Lines with dots over time (or any numeric x); gaps where ``y`` is None."""
     points = [p for s in series for p in s.points if p.y is not None]
-    xs = [_x_number(p.x) for p in points] + [_x_number(m.x) for m in markers]
+    # Series usually share their x values (one reading, four vitals): convert each x once.
+    x_seen: dict[XValue, tuple[float, str]] = {}
+
+    def x_of(value: XValue) -> tuple[float, str]:
+        known = x_seen.get(value)
+        if known is None:
+            known = x_seen[value] = (_x_number(value), _x_text(value))
+        return known
+
+    xs = [x_of(p.x)[0] for p in points] + [_x_number(m.x) for m in markers]
     ys = [float(p.y) for p in points] + [float(v) for b in bands for v in (b.low, b.high)]
     desc = f"{len(points)} values in {len(series)} series." if points else "No values recorded yet."
     svg = _svg_open(width=width, height=height, title=title, desc=desc)
@@ -182,7 +197,7 @@ def line_chart(
     svg.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#495057"/>')
     svg.extend(_y_label(y_label, top=top, plot_h=plot_h))
     if xs:
-        seen = sorted({(_x_number(p.x), _x_text(p.x)) for p in points}, key=lambda item: item[0])
+        seen = sorted({x_of(p.x) for p in points}, key=lambda item: item[0])
         stride = max(1, math.ceil(len(seen) / 6))
         for value, text in seen[::stride]:
             svg.append(_text(sx(value), top + plot_h + 14, text, anchor="middle"))
@@ -201,17 +216,18 @@ def line_chart(
                 segment = []
                 segments.append(segment)
                 continue
-            segment.append(f"{sx(_x_number(point.x)):.1f},{sy(float(point.y)):.1f}")
+            segment.append(f"{sx(x_of(point.x)[0]):.1f},{sy(float(point.y)):.1f}")
         for run in segments:
             if len(run) > 1:
                 svg.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(run)}"/>')
         for point in one.points:
             if point.y is None:
                 continue
-            hover = point.label or f"{one.name}, {_x_text(point.x)}: {_num(point.y)}"
+            x_number, x_text = x_of(point.x)
+            hover = point.label or f"{one.name}, {x_text}: {_num(point.y)}"
             svg.append(
-                f'<circle cx="{sx(_x_number(point.x)):.1f}" cy="{sy(float(point.y)):.1f}" r="3.5" fill="{colour}">'
-                f"<title>{escape(hover)}</title></circle>"
+                f'<circle cx="{sx(x_number):.1f}" cy="{sy(float(point.y)):.1f}" r="3.5" fill="{colour}">'
+                f"<title>{_escape(hover)}</title></circle>"
             )
     svg.extend(_legend([s.name for s in series], x=left, y=height - 6))
     svg.append("</svg>")

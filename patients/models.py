@@ -19,6 +19,8 @@ class ConsentMethod(models.TextChoices):
 
 # The search keys are derived from the names, so the history leaves them out.
 NAME_KEY_FIELDS = ["last_name_key", "first_name_key", "preferred_name_key"]
+# What a clinical page's header shows of the patient (display_name, __str__, the audit's MRN).
+HEADER_FIELDS = ("id", "mrn", "legal_first_name", "legal_last_name", "preferred_name")
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=NAME_KEY_FIELDS)

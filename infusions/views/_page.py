@@ -30,9 +30,9 @@ NEXT_ACTIONS = {
 
 
 def flowsheet_chart(readings) -> str:
+    local = [(timezone.localtime(r.taken_at), r) for r in readings]  # the clinic's time on the axis
     series = [
-        charts.Series(label, [charts.Point(timezone.localtime(r.taken_at), getattr(r, name)) for r in readings])
-        for name, label in CHART_SERIES
+        charts.Series(label, [charts.Point(at, getattr(r, name)) for at, r in local]) for name, label in CHART_SERIES
     ]
     return charts.line_chart(series=series, title="Vitals", y_label="mmHg / bpm / %", y_min=0)
 
@@ -117,7 +117,7 @@ def _precheck_initial(check) -> dict:
 
 def session_context(session, *, adverse_requested: bool = False, **overrides) -> dict:
     at = timezone.now()
-    responses = current_responses_for(subject=session)
+    responses = current_responses_for(subject=session, with_staff=False)  # the page names no one per score
     by_code = {}
     for r in responses:
         by_code[r.instrument] = r  # oldest first: the last one wins
