@@ -158,6 +158,29 @@ def test_worklist_lists_overdue_follow_ups_worsened_scores_alerts_and_unreturned
     assert f"sent {link.created_at:%m/%d}" in page
 
 
+def test_worklist_compares_a_recent_score_with_an_older_one_and_skips_stale_rises(client, clinician, patient):
+    from patients.tests.factories import PatientFactory
+
+    # The previous score may be older than the 30-day window; only the latest must be inside it.
+    record(
+        patient=patient, code="phq9", answers=phq9_for_total(4), by=clinician, at=timezone.now() - timedelta(days=60)
+    )
+    record(patient=patient, code="phq9", answers=phq9_for_total(16), by=clinician)
+    stale = PatientFactory(legal_last_name="Stale")
+    for days, total in ((90, 3), (45, 20)):
+        record(
+            patient=stale,
+            code="phq9",
+            answers=phq9_for_total(total),
+            by=clinician,
+            at=timezone.now() - timedelta(days=days),
+        )
+    client.force_login(clinician)
+    page = client.get(reverse("followups:worklist")).content.decode()
+    assert "4 → 16" in page
+    assert "3 → 20" not in page
+
+
 def test_patient_panel_for_clinicians_lists_notes_and_alerts(client, clinician, patient):
     alert_for(patient=patient)
     client.force_login(clinician)
