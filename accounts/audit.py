@@ -54,8 +54,7 @@ def _jsonable(changes: dict[str, Any] | None) -> dict[str, Any]:
     return json.loads(json.dumps(changes or {}, default=str))
 
 
-@transaction.atomic
-def record(
+def _event(
     *,
     actor,
     action: str,
@@ -66,14 +65,10 @@ def record(
     changes: dict[str, Any] | None = None,
     outcome: str = AuditEvent.Outcome.ALLOWED,
 ) -> AuditEvent:
-    """Append one audit event.
-
-    ``target`` is the model instance acted on; ``patient`` the patient whose
-    chart it belongs to (a Patient instance; only its pk and MRN are kept).
-    """
+    """The unsaved, unchained event for :func:`record`'s arguments."""
     ctx = context.current()
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    event = AuditEvent(
+    return AuditEvent(
         at=timezone.now(),
         actor=actor if authenticated else None,
         actor_username=getattr(actor, "username", "") or "",
@@ -91,14 +86,67 @@ def record(
         user_agent=ctx.user_agent[:300],
         request_id=ctx.request_id,
     )
-    # Serialise writers for the hash chain only; the lock ends with the transaction.
+
+
+def _chain(events: list[AuditEvent]) -> None:
+    """Link the events, in order, after the last row: call inside the transaction that inserts them.
+
+    The advisory lock serialises writers for the hash chain only and ends with the transaction, so
+    the rows inserted next take the ids after the last one and verify_chain reads them in this order.
+    """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-    last = AuditEvent.objects.order_by("-id").values_list("row_hash", flat=True).first()
-    event.prev_hash = last or ""
-    event.row_hash = chain_hash(event.prev_hash, event)
+    prev = AuditEvent.objects.order_by("-id").values_list("row_hash", flat=True).first() or ""
+    for event in events:
+        event.prev_hash = prev
+        event.row_hash = prev = chain_hash(prev, event)
+
+
+@transaction.atomic
+def record(
+    *,
+    actor,
+    action: str,
+    verb: str,
+    category: str,
+    target: Any = None,
+    patient: Any = None,
+    changes: dict[str, Any] | None = None,
+    outcome: str = AuditEvent.Outcome.ALLOWED,
+) -> AuditEvent:
+    """Append one audit event.
+
+    ``target`` is the model instance acted on; ``patient`` the patient whose
+    chart it belongs to (a Patient instance; only its pk and MRN are kept).
+    """
+    event = _event(
+        actor=actor,
+        action=action,
+        verb=verb,
+        category=category,
+        target=target,
+        patient=patient,
+        changes=changes,
+        outcome=outcome,
+    )
+    _chain([event])
     event.save(force_insert=True)
     return event
+
+
+@transaction.atomic
+def record_many(events: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append several audit events, in order, under one chain lock and in one INSERT.
+
+    Each item holds :func:`record`'s keyword arguments. For batch writers (reminders sent in a
+    batch): one lock, one read of the last hash and one insert instead of one of each per event.
+    """
+    rows = [_event(**spec) for spec in events]
+    if not rows:
+        return []
+    _chain(rows)
+    # PostgreSQL numbers the rows of one INSERT in VALUES order, so ids follow the chain order.
+    return AuditEvent.objects.bulk_create(rows)
 
 
 def record_read(*, actor, action: str, target: Any, patient: Any, category: str) -> AuditEvent:

@@ -282,6 +282,41 @@ def patient_search_performed(*, by, query: str, result_count: int) -> None:
     )
 
 
+def _contact_log_entry(
+    *, patient: Patient, by, channel: str, direction: str, summary: str, at: datetime | None, now: datetime
+) -> ContactLogEntry:
+    """The validated, unsaved entry (summary whitespace collapsed)."""
+    entry = ContactLogEntry(
+        patient=patient,
+        by=by,
+        at=at or now,
+        channel=channel,
+        direction=direction,
+        summary=" ".join(summary.split()),
+    )
+    if entry.at > now + CONTACT_CLOCK_SKEW:
+        raise ValidationError({"at": "A contact cannot be logged in the future."})
+    entry.clean_fields(exclude=["patient", "by"])
+    return entry
+
+
+def _contact_log_audit(entry: ContactLogEntry) -> dict[str, Any]:
+    return {
+        "actor": entry.by,
+        "action": "patients.contact_log_entry.created",
+        "verb": "create",
+        "category": AUDIT_CATEGORY,
+        "target": entry,
+        "patient": entry.patient,
+        "changes": {
+            "at": [None, entry.at],
+            "channel": [None, entry.channel],
+            "direction": [None, entry.direction],
+            "summary": [None, entry.summary],
+        },
+    }
+
+
 @transaction.atomic
 def contact_log_entry_create(
     *,
@@ -297,31 +332,25 @@ def contact_log_entry_create(
     Other apps (appointment reminders) call this too, so their messages appear
     in the same log.
     """
-    now = timezone.now()
-    entry = ContactLogEntry(
-        patient=patient,
-        by=by,
-        at=at or now,
-        channel=channel,
-        direction=direction,
-        summary=" ".join(summary.split()),
+    entry = _contact_log_entry(
+        patient=patient, by=by, channel=channel, direction=direction, summary=summary, at=at, now=timezone.now()
     )
-    if entry.at > now + CONTACT_CLOCK_SKEW:
-        raise ValidationError({"at": "A contact cannot be logged in the future."})
-    entry.clean_fields(exclude=["patient", "by"])
     entry.save(force_insert=True)
-    audit.record(
-        actor=by,
-        action="patients.contact_log_entry.created",
-        verb="create",
-        category=AUDIT_CATEGORY,
-        target=entry,
-        patient=patient,
-        changes={
-            "at": [None, entry.at],
-            "channel": [None, entry.channel],
-            "direction": [None, entry.direction],
-            "summary": [None, entry.summary],
-        },
-    )
+    audit.record(**_contact_log_audit(entry))
     return entry
+
+
+@transaction.atomic
+def contact_log_entries_create(*, entries: list[dict[str, Any]]) -> list[ContactLogEntry]:
+    """Log several contacts at once (reminders sent in a batch): one INSERT, one audit append.
+
+    Each item holds :func:`contact_log_entry_create`'s keyword arguments; every entry is validated
+    the same way and one invalid entry refuses the whole batch.
+    """
+    now = timezone.now()
+    rows = [_contact_log_entry(**{"at": None, **spec}, now=now) for spec in entries]
+    if not rows:
+        return []
+    ContactLogEntry.objects.bulk_create(rows)  # pghistory's row triggers record each insert
+    audit.record_many([_contact_log_audit(entry) for entry in rows])
+    return rows

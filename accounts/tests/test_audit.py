@@ -84,3 +84,29 @@ def test_an_unknown_sort_column_is_refused_not_passed_to_sql(client, admin):
     response = client.get(reverse("accounts:audit-report"), {"sort": "password; DROP TABLE x"})
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_record_many_appends_in_order_and_the_chain_still_verifies(patient, frontdesk):
+    services.patient_update(patient=patient, by=frontdesk, city="A-town")
+    specs = [
+        {
+            "actor": frontdesk,
+            "action": f"test.batch.{i}",
+            "verb": "create",
+            "category": "demographics",
+            "patient": patient,
+        }
+        for i in range(3)
+    ]
+    events = audit.record_many(specs)
+    services.patient_update(patient=patient, by=frontdesk, city="B-town")
+    assert [e.action for e in AuditEvent.objects.filter(action__startswith="test.batch.").order_by("id")] == [
+        "test.batch.0",
+        "test.batch.1",
+        "test.batch.2",
+    ]
+    assert events[1].prev_hash == events[0].row_hash
+    assert (events[0].role, events[0].patient_mrn) == ("front_desk", patient.mrn)
+    assert audit.verify_chain() == (5, [])
+    assert audit.record_many([]) == []

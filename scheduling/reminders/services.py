@@ -5,7 +5,8 @@
   scheduling services call it through :func:`sync_on_commit`.
 * :func:`reminders_dispatch` (every minute from beat) claims due rows with
   ``SELECT … FOR UPDATE SKIP LOCKED`` and returns their ids to enqueue.
-* :func:`reminder_send` re-reads everything, claims the row idempotently and sends.
+* :func:`reminders_send` (the send task, a batch of ids) re-reads everything, claims the rows
+  idempotently and sends; :func:`reminder_send` is the same for one row (the retry task).
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ import hashlib
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import formats, timezone
 
 from notifications.backends import SmsError, SmsRejected
 from notifications.email import alert_administrators, send_templated_email
-from notifications.sms import send_sms
+from notifications.sms import get_sms_backend, send_sms
 from scheduling.models import ACTIVE_STATUSES, Appointment
 from scheduling.reminders import rules
 from scheduling.reminders.models import Channel, LinkAction, Reminder, ReminderLink, ReminderRule, ReminderStatus
@@ -290,101 +291,236 @@ def _finish(reminder_id: int, **fields) -> None:
     Reminder.objects.filter(pk=reminder_id).update(updated_at=timezone.now(), **fields)
 
 
+@dataclass
+class BatchResult:
+    """What :func:`reminders_send` did with each id.
+
+    ``statuses``: id → "sent", "void", "failed", "taken" (another copy of the task holds the row),
+    "missing", the row's status when it was not in "sending", or "retry" (a temporary provider error:
+    the row stays in "sending" and ``retry`` holds its attempts so far and the error).
+    """
+
+    statuses: dict[int, str] = field(default_factory=dict)
+    retry: dict[int, tuple[int, str]] = field(default_factory=dict)
+
+
 def reminder_send(*, reminder_id: int, attempt: int = 1, max_attempts: int = MAX_ATTEMPTS) -> str:
     """Send one claimed reminder; return its final status (or raise TemporarySendError to retry).
 
-    Idempotent: only a row in ``sending`` is sent, and a sent row has its
-    provider id recorded in the same statement that marks it sent.
+    The single-reminder retry path: the batch code with one id, ``attempts`` set to ``attempt``
+    (the task's retry count) rather than incremented.
     """
-    from patients.services import contact_log_entry_create
+    result = _send(reminder_ids=[reminder_id], attempt=attempt, max_attempts=max_attempts)
+    if reminder_id in result.retry:
+        raise TemporarySendError(result.retry[reminder_id][1])
+    return result.statuses[reminder_id]
 
-    reminder = (
-        Reminder.objects.select_related("rule", "appointment__location", "appointment__patient")
+
+def reminders_send(*, reminder_ids: list[int], max_attempts: int = MAX_ATTEMPTS) -> BatchResult:
+    """Send a batch of claimed reminders: each exactly as :func:`reminder_send` would, in a few statements.
+
+    Idempotent: only rows in ``sending`` are sent; each row's attempt is claimed by a compare-and-swap
+    on ``claimed_at`` (all rows in one statement) so of two copies of a batch only one sends a row; a
+    sent row has its provider id recorded in the statement that marks it sent. Temporary provider
+    errors leave the row in ``sending`` with ``retry`` set for the caller to re-enqueue.
+    """
+    return _send(reminder_ids=reminder_ids, attempt=None, max_attempts=max_attempts)
+
+
+def _send(*, reminder_ids: list[int], attempt: int | None, max_attempts: int) -> BatchResult:
+    result = BatchResult()
+    ids = list(dict.fromkeys(reminder_ids))
+    rows = {
+        r.pk: r
+        for r in Reminder.objects.select_related("rule", "appointment__location", "appointment__patient")
         # Phone numbers are parsed on load; a send needs the patient's own only.
         .defer("appointment__patient__emergency_contact_phone", "appointment__patient__escort_phone")
-        .filter(pk=reminder_id)
-        .first()
-    )
-    if reminder is None or reminder.status != ReminderStatus.SENDING:
-        return reminder.status if reminder else "missing"
-    appointment = reminder.appointment
+        .filter(pk__in=ids)
+    }
     now = timezone.now()
-    if (
-        appointment.status not in ACTIVE_STATUSES
-        or appointment.start != reminder.appointment_start
-        or appointment.start <= now
-    ):
-        _finish(reminder_id, status=ReminderStatus.VOID)
-        return ReminderStatus.VOID
-    patient = appointment.patient
-    if reminder.channel == Channel.SMS:
-        address = str(patient.phone) if patient.sms_opt_in and patient.phone else ""
-    else:
-        address = patient.email if patient.email_opt_in and patient.email else ""
-    if not address:
-        _finish(reminder_id, status=ReminderStatus.VOID, last_error="Patient has not opted in on this channel.")
-        return ReminderStatus.VOID
-    # Checked with a placeholder link first; the real (single-use) link is made once this attempt holds the row.
-    body = rules.render(reminder.rule.text, message_context(appointment, link=_links(reminder, with_token=False)))
-    if rules.denied_words_in(body):  # a location name or address could still slip one in
-        _finish(reminder_id, status=ReminderStatus.FAILED, last_error="Text failed the minimum-necessary check.")
-        _alert(reminder, "its text failed the minimum-necessary check")
-        return ReminderStatus.FAILED
-    # Claim this attempt: compare-and-swap on claimed_at, so of two copies of the task (a redelivery
-    # racing a re-claim) only one sends; the loser finds the row claimed again and stops.
-    claimed = Reminder.objects.filter(
-        pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=reminder.claimed_at
-    ).update(claimed_at=now, attempts=attempt, updated_at=now)
-    if not claimed:
-        return "taken"
-    context = message_context(appointment, link=_links(reminder))
-    body = rules.render(reminder.rule.text, context)
-    # The contact log shows the text without the token: only its hash may be kept (A9).
-    logged = rules.render(reminder.rule.text, {**context, "link": LOGGED_LINK}) if reminder.kind in LINK_KINDS else body
-    try:
-        if reminder.channel == Channel.SMS:
-            provider_id = send_sms(to=address, body=body, idempotency_key=reminder.idempotency_key)
+    closed: dict[tuple[str, str | None], list[int]] = {}  # (status, last_error) → ids, one UPDATE each
+    text_refused: list[Reminder] = []
+    ready: list[tuple[Reminder, str]] = []  # (reminder, address)
+    for rid in ids:
+        reminder = rows.get(rid)
+        if reminder is None or reminder.status != ReminderStatus.SENDING:
+            result.statuses[rid] = reminder.status if reminder else "missing"
+            continue
+        appointment = reminder.appointment
+        address = _address(reminder)
+        if (
+            appointment.status not in ACTIVE_STATUSES
+            or appointment.start != reminder.appointment_start
+            or appointment.start <= now
+        ):
+            outcome = (ReminderStatus.VOID, None)
+        elif not address:
+            outcome = (ReminderStatus.VOID, "Patient has not opted in on this channel.")
+        # Checked with a placeholder link first; the real (single-use) link is made once this attempt
+        # holds the row. A location name or address could still slip a denied word in.
+        elif rules.denied_words_in(rules.render(reminder.rule.text, message_context(appointment, _link(reminder)))):
+            outcome = (ReminderStatus.FAILED, "Text failed the minimum-necessary check.")
+            text_refused.append(reminder)
         else:
-            provider_id = send_templated_email(
-                to=address,
-                subject=rules.render(reminder.rule.subject, context),
-                template="notifications/reminder_email",
-                context={**context, "body": body},
-                idempotency_key=reminder.idempotency_key,
-            )
-    except SmsRejected as exc:
-        return _fail(reminder, str(exc))
-    except (SmsError, OSError) as exc:
-        error = str(exc) if isinstance(exc, SmsError) else type(exc).__name__
-        if attempt >= max_attempts:
-            return _fail(reminder, error)
-        _finish(reminder_id, last_error=error[:200])
-        raise TemporarySendError(error) from None
-    with transaction.atomic():
-        done = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING).update(
-            status=ReminderStatus.SENT,
-            sent_at=timezone.now(),
-            provider_message_id=provider_id[:120],
-            last_error="",
-            updated_at=timezone.now(),
+            ready.append((reminder, address))
+            continue
+        closed.setdefault(outcome, []).append(rid)
+        result.statuses[rid] = outcome[0]
+    for (status, error), group in closed.items():
+        Reminder.objects.filter(pk__in=group).update(
+            status=status, updated_at=timezone.now(), **({"last_error": error} if error else {})
         )
-        if done:
-            contact_log_entry_create(
-                patient=patient,
-                by=None,
-                channel=reminder.channel,
-                direction="out",
-                summary=f"{reminder.get_kind_display()} sent by {reminder.get_channel_display()}: {logged}"[:300],
-            )
-    return ReminderStatus.SENT
+    for reminder in text_refused:
+        _alert(reminder, "its text failed the minimum-necessary check")
+    if not ready:
+        return result
+
+    with transaction.atomic():  # a claimed row always has its link
+        attempts = _claim([r for r, _ in ready], now=now, attempt=attempt)
+        tokens = reminder_links_issue(reminders=[r for r, _ in ready if r.pk in attempts and r.kind in LINK_KINDS])
+
+    backend = get_sms_backend() if any(r.channel == Channel.SMS for r, _ in ready) else None
+    sent: list[tuple[Reminder, str, str]] = []  # (reminder, provider id, text for the contact log)
+    try:
+        for reminder, address in ready:
+            rid = reminder.pk
+            if rid not in attempts:
+                result.statuses[rid] = "taken"
+                continue
+            context = message_context(reminder.appointment, link=_link(reminder, tokens.get(rid)))
+            body = rules.render(reminder.rule.text, context)
+            try:
+                provider_id = _deliver(reminder, address=address, body=body, context=context, backend=backend)
+            except SmsRejected as exc:
+                result.statuses[rid] = _fail(reminder, str(exc))
+                continue
+            except (SmsError, OSError) as exc:
+                error = str(exc) if isinstance(exc, SmsError) else type(exc).__name__
+                if attempts[rid] >= max_attempts:
+                    result.statuses[rid] = _fail(reminder, error)
+                else:
+                    _finish(rid, last_error=error[:200])
+                    result.statuses[rid] = "retry"
+                    result.retry[rid] = (attempts[rid], error)
+                continue
+            # The contact log shows the text without the token: only its hash may be kept (A9).
+            logged = rules.render(reminder.rule.text, {**context, "link": LOGGED_LINK}) if rid in tokens else body
+            sent.append((reminder, provider_id, logged))
+            result.statuses[rid] = ReminderStatus.SENT
+    except Exception:
+        # An unexpected error (or the soft time limit) mid-batch: what already went out is still
+        # recorded as sent; the rest stays in "sending" for the dispatcher to re-queue.
+        _record_sent(sent)
+        raise
+    _record_sent(sent)
+    return result
 
 
-def _links(reminder: Reminder, *, with_token: bool = True) -> str:
-    """What {link} says: the confirm/cancel link (a fresh token), or the clinic's phone for other kinds."""
-    if with_token and reminder.kind in LINK_KINDS:
-        return reminder_link_issue(reminder=reminder)
-    if not with_token and reminder.kind in LINK_KINDS:
-        return link_url("x" * 43)  # same length and shape, for the minimum-necessary check
+def _record_sent(sent: list[tuple[Reminder, str, str]]) -> None:
+    """Mark delivered rows sent and log each once, in one transaction (rows already sent are skipped)."""
+    from patients.services import contact_log_entries_create
+
+    if not sent:
+        return
+    with transaction.atomic():
+        done = _mark_sent([(r.pk, provider_id) for r, provider_id, _ in sent])
+        contact_log_entries_create(
+            entries=[
+                {
+                    "patient": r.appointment.patient,
+                    "by": None,
+                    "channel": r.channel,
+                    "direction": "out",
+                    "summary": f"{r.get_kind_display()} sent by {r.get_channel_display()}: {logged}"[:300],
+                }
+                for r, _, logged in sent
+                if r.pk in done  # a row another copy marked sent first is logged once, by that copy
+            ]
+        )
+
+
+def _address(reminder: Reminder) -> str:
+    """Where this reminder may go: the patient's number or address if they opted in on its channel."""
+    patient = reminder.appointment.patient
+    if reminder.channel == Channel.SMS:
+        return str(patient.phone) if patient.sms_opt_in and patient.phone else ""
+    return patient.email if patient.email_opt_in and patient.email else ""
+
+
+def _claim(reminders: list[Reminder], *, now: datetime, attempt: int | None) -> dict[int, int]:
+    """Claim this attempt at each row: id → attempts, for the rows this call now holds.
+
+    A compare-and-swap on ``claimed_at`` per row, all in one statement: of two copies of a task (a
+    redelivery racing a re-claim) only one finds ``claimed_at`` as it loaded it; the other gets
+    nothing back for that row and leaves it alone. ``attempt`` (the single task's retry count) sets
+    ``attempts``; a batch adds one.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE scheduling_reminder AS r
+               SET claimed_at = %s, updated_at = %s, attempts = COALESCE(%s::smallint, r.attempts + 1)
+              FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, claimed_at)
+             WHERE r.id = v.id AND r.status = %s AND r.claimed_at IS NOT DISTINCT FROM v.claimed_at
+            RETURNING r.id, r.attempts
+            """,
+            [
+                now,
+                now,
+                attempt,
+                [r.pk for r in reminders],
+                [r.claimed_at for r in reminders],
+                ReminderStatus.SENDING,
+            ],
+        )
+        return dict(cursor.fetchall())
+
+
+def _mark_sent(sent: list[tuple[int, str]]) -> set[int]:
+    """Mark rows still in ``sending`` sent with their provider ids, in one statement; return those ids."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE scheduling_reminder AS r
+               SET status = %s, sent_at = %s, provider_message_id = v.provider_id, last_error = '', updated_at = %s
+              FROM unnest(%s::bigint[], %s::text[]) AS v(id, provider_id)
+             WHERE r.id = v.id AND r.status = %s
+            RETURNING r.id
+            """,
+            [
+                ReminderStatus.SENT,
+                now,
+                now,
+                [rid for rid, _ in sent],
+                [provider_id[:120] for _, provider_id in sent],
+                ReminderStatus.SENDING,
+            ],
+        )
+        return {rid for (rid,) in cursor.fetchall()}
+
+
+def _deliver(reminder: Reminder, *, address: str, body: str, context: dict[str, str], backend) -> str:
+    """Hand one message to the provider under the reminder's idempotency key; return the provider's id."""
+    if reminder.channel == Channel.SMS:
+        return send_sms(to=address, body=body, idempotency_key=reminder.idempotency_key, backend=backend)
+    return send_templated_email(
+        to=address,
+        subject=rules.render(reminder.rule.subject, context),
+        template="notifications/reminder_email",
+        context={**context, "body": body},
+        idempotency_key=reminder.idempotency_key,
+    )
+
+
+def _link(reminder: Reminder, token: str | None = None) -> str:
+    """What {link} says: the confirm/cancel link, or the clinic's phone for other kinds.
+
+    Without a token a link kind gets a placeholder of the same length and shape, for the
+    minimum-necessary check before the row is claimed.
+    """
+    if reminder.kind in LINK_KINDS:
+        return link_url(token or "x" * 43)
     phone = reminder.appointment.location.phone
     return f"call {phone.as_national if hasattr(phone, 'as_national') and phone else phone}" if phone else "call us"
 
@@ -408,24 +544,33 @@ def link_url(token: str) -> str:
 
 
 def reminder_link_issue(*, reminder: Reminder) -> str:
-    """A new single-use link for this reminder (replacing any earlier one); returns its URL once.
+    """A new single-use link for this reminder (replacing any earlier one); returns its URL once."""
+    return link_url(reminder_links_issue(reminders=[reminder])[reminder.pk])
 
-    One upsert (INSERT … ON CONFLICT (reminder) DO UPDATE): this runs once per message sent.
+
+def reminder_links_issue(*, reminders: list[Reminder]) -> dict[int, str]:
+    """A new single-use link for each of these reminders: reminder id → token, returned once.
+
+    One upsert (INSERT … ON CONFLICT (reminder) DO UPDATE) for the lot, replacing any earlier link of
+    each; only the token's hash is stored (A9).
     """
-    token = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG (ASVS 11.5.1)
-    appointment = reminder.appointment
+    tokens = {r.pk: secrets.token_urlsafe(32) for r in reminders}  # 256 bits from the OS CSPRNG (ASVS 11.5.1)
+    if not tokens:
+        return {}
+    now = timezone.now()
     ReminderLink.objects.bulk_create(
         [
             ReminderLink(
-                reminder=reminder,
-                appointment=appointment,
-                appointment_start=appointment.start,
-                token_hash=hash_link_token(token),
-                created_at=timezone.now(),
-                expires_at=appointment.start,
+                reminder=r,
+                appointment=r.appointment,
+                appointment_start=r.appointment.start,
+                token_hash=hash_link_token(tokens[r.pk]),
+                created_at=now,
+                expires_at=r.appointment.start,
                 used_at=None,
                 action="",
             )
+            for r in reminders
         ],
         update_conflicts=True,
         unique_fields=["reminder"],
@@ -439,7 +584,7 @@ def reminder_link_issue(*, reminder: Reminder) -> str:
             "action",
         ],
     )
-    return link_url(token)
+    return tokens
 
 
 def reminder_link_valid(link: ReminderLink | None, *, now: datetime | None = None) -> bool:

@@ -119,13 +119,15 @@ def _kill(proc, sig=signal.SIGKILL):
 def _dispatch_and_enqueue(queue, *, now):
     claimed = services.reminders_dispatch(now=now).claimed
     with app.connection_for_write(BROKER) as conn:
-        for rid in claimed:
-            tasks.send_reminder.apply_async(args=[rid], queue=queue, connection=conn)
+        tasks.enqueue_sends(claimed, queue=queue, connection=conn)  # as the dispatcher task: batch send tasks
     return claimed
 
 
 @pytest.mark.timeout(900)  # 20 kill/restart cycles of a real worker: minutes on a loaded 2-core machine
-def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(redis_broker, tmp_path):
+def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(redis_broker, tmp_path, monkeypatch):
+    # Small batches (the real batch task, fewer ids each) so that K reminders make many tasks and a
+    # kill lands between batches as well as inside one.
+    monkeypatch.setattr(tasks, "SEND_BATCH", 5)
     rng = random.Random(int(os.environ.get("KILL_TEST_SEED", "8")))
     outbox = tmp_path / "sms"
     queue = f"reminders-test-{uuid.uuid4().hex[:8]}"
@@ -160,11 +162,15 @@ def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(redis_
             _dispatch_and_enqueue(queue, now=later)
             reclaimed += sending_before if cycle else 0
             sent_before = Reminder.objects.filter(status=ReminderStatus.SENT).count()
+            delivered_before = len(list(outbox.glob("*.json"))) if outbox.exists() else 0
             worker = _start_worker(env, queue)
-            # Kill mid-run: once the worker is seen sending, at a random moment soon after.
+            # Kill mid-run: once the worker is seen sending (a message in the outbox, or a row marked
+            # sent: a batch marks its rows at its end), at a random moment soon after.
             wait_until = time.monotonic() + 10
             while time.monotonic() < wait_until:
                 if Reminder.objects.filter(status=ReminderStatus.SENT).count() > sent_before:
+                    break
+                if outbox.exists() and len(list(outbox.glob("*.json"))) > delivered_before:
                     break
                 time.sleep(0.05)
             time.sleep(rng.uniform(0.0, 0.15))
