@@ -8,9 +8,12 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from accounts import roles, signals
+        from accounts import audit, roles, signals
 
         signals.connect()
         # Groups are created by a data migration; their permissions are synced
         # after every migrate so that permissions added by later apps land too.
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="grace_sync_role_permissions")
+        # A flushed test database (TRUNCATE, then post_migrate) gets its chain head back at once,
+        # so the first audit write after it costs what every other one does.
+        post_migrate.connect(audit.start_chain_head, sender=self, dispatch_uid="grace_audit_chain_head")

@@ -12,15 +12,12 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from accounts import context
 from accounts.models import AuditEvent
 from accounts.roles import role_of
-
-# Any constant works; it only has to be the same for every writer.
-_CHAIN_LOCK_KEY = 0x6A11_0A0D
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -88,21 +85,85 @@ def _event(
     )
 
 
-def _chain(events: list[AuditEvent]) -> None:
-    """Link the events, in order, after the last row: call inside the transaction that inserts them.
+# Writers are ordered by the lock on the chain's head row (AuditChainHead). Appending one event is
+# one statement: the UPDATE waits for the row, re-reads its newest version (so it always chains to
+# the last committed event) and hands the hashes to the INSERT; the event's id is drawn after the
+# lock, so ids follow the chain. An audited read costs one round trip, not five (BEGIN, lock, read
+# the last hash, INSERT, COMMIT). PostgreSQL's sha256 over this text must stay the same bytes as
+# chain_hash() above.
+_APPEND_ONE = """
+WITH head AS (
+    UPDATE accounts_auditchainhead
+    SET prev_hash = last_hash,
+        last_hash = encode(sha256(convert_to(last_hash || '|' || %s, 'UTF8')), 'hex')
+    WHERE id = 1
+    RETURNING prev_hash, last_hash
+)
+INSERT INTO accounts_auditevent ({columns}, prev_hash, row_hash)
+SELECT {values}, head.prev_hash, head.last_hash FROM head
+RETURNING id, prev_hash, row_hash
+"""
+# A database flushed by a test (TRUNCATE) has no head row: start it from the newest event.
+_START_HEAD = """
+INSERT INTO accounts_auditchainhead (id, last_hash, prev_hash)
+SELECT 1,
+       COALESCE((SELECT row_hash FROM accounts_auditevent ORDER BY id DESC LIMIT 1), ''),
+       COALESCE((SELECT prev_hash FROM accounts_auditevent ORDER BY id DESC LIMIT 1), '')
+ON CONFLICT (id) DO NOTHING
+"""
+_FIELDS = [f for f in AuditEvent._meta.concrete_fields if f.name not in ("id", "prev_hash", "row_hash")]
 
-    The advisory lock serialises writers for the hash chain only and ends with the transaction, so
-    the rows inserted next take the ids after the last one and verify_chain reads them in this order.
+
+def start_chain_head(sender=None, using: str = "default", **kwargs) -> None:
+    """Create the head row if it is missing (after a flush); a no-op when it exists."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(_START_HEAD)
+
+
+def _values(event: AuditEvent) -> list[Any]:
+    return [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _FIELDS]
+
+
+def _append(event: AuditEvent) -> None:
+    sql = _APPEND_ONE.format(
+        columns=", ".join(connection.ops.quote_name(f.column) for f in _FIELDS),
+        values=", ".join(["%s"] * len(_FIELDS)),
+    )
+    params = [_canonical(event), *_values(event)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(_START_HEAD)
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    event.pk, event.prev_hash, event.row_hash = row
+    event._state.adding, event._state.db = False, connection.alias
+
+
+def _chain(events: list[AuditEvent]) -> None:
+    """Link the events, in order, after the last row, and move the head past them.
+
+    Call inside the transaction that inserts them: the head row stays locked until it ends, so
+    the rows inserted next take the ids after the last one and verify_chain reads them in order.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-    prev = AuditEvent.objects.order_by("-id").values_list("row_hash", flat=True).first() or ""
-    for event in events:
-        event.prev_hash = prev
-        event.row_hash = prev = chain_hash(prev, event)
+        cursor.execute("SELECT last_hash FROM accounts_auditchainhead WHERE id = 1 FOR UPDATE")
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(_START_HEAD)
+            cursor.execute("SELECT last_hash FROM accounts_auditchainhead WHERE id = 1 FOR UPDATE")
+            row = cursor.fetchone()
+        prev = row[0]
+        for event in events:
+            event.prev_hash = prev
+            event.row_hash = prev = chain_hash(prev, event)
+        cursor.execute(
+            "UPDATE accounts_auditchainhead SET prev_hash = %s, last_hash = %s WHERE id = 1",
+            [events[-1].prev_hash, events[-1].row_hash],
+        )
 
 
-@transaction.atomic
 def record(
     *,
     actor,
@@ -129,8 +190,7 @@ def record(
         changes=changes,
         outcome=outcome,
     )
-    _chain([event])
-    event.save(force_insert=True)
+    _append(event)
     return event
 
 

@@ -91,3 +91,23 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.action}"
+
+
+class AuditChainHead(models.Model):
+    """The newest audit row's hash, in the one row every audit writer locks.
+
+    Appending an event updates this row and inserts the event in one statement (see
+    ``accounts.audit``): the row lock orders writers, and the UPDATE returns the hash to chain
+    to. ``prev_hash`` is the hash before the newest, which that statement needs back. Rewriting
+    this row breaks nothing silently: ``verify_chain`` recomputes from the events themselves.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_hash = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_single_row")]
+
+    def __str__(self) -> str:
+        return f"audit chain head {self.last_hash[:12]}"

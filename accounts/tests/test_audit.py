@@ -110,3 +110,55 @@ def test_record_many_appends_in_order_and_the_chain_still_verifies(patient, fron
     assert (events[0].role, events[0].patient_mrn) == ("front_desk", patient.mrn)
     assert audit.verify_chain() == (5, [])
     assert audit.record_many([]) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_racing_on_their_own_connections_keep_one_unbroken_chain(patient, frontdesk):
+    """Reads (one statement each) and batches (one transaction each) from 12 connections at once:
+    every event lands once, ids follow the chain, and PostgreSQL's hashes match Python's."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(12)
+
+    def writer(n):
+        try:
+            barrier.wait(timeout=30)
+            for i in range(5):
+                if n % 3:
+                    audit.record_read(
+                        actor=frontdesk,
+                        action=f"race.{n}.{i}",
+                        target=patient,
+                        patient=patient,
+                        category="demographics",
+                    )
+                else:
+                    audit.record_many(
+                        [
+                            {"actor": None, "action": f"race.{n}.{i}.{k}", "verb": "create", "category": "audit"}
+                            for k in range(3)
+                        ]
+                    )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(writer, range(12)))
+
+    assert AuditEvent.objects.filter(action__startswith="race.").count() == 8 * 5 + 4 * 5 * 3
+    checked, broken = audit.verify_chain()
+    assert broken == []
+    assert checked == AuditEvent.objects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flushed_chain_head_restarts_from_the_newest_event(patient, frontdesk):
+    first = audit.record_read(actor=frontdesk, action="t.one", target=patient, patient=patient, category="demographics")
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE accounts_auditchainhead")  # what a test database flush does
+    second = audit.record_read(
+        actor=frontdesk, action="t.two", target=patient, patient=patient, category="demographics"
+    )
+    assert second.prev_hash == first.row_hash
+    assert audit.verify_chain()[1] == []

@@ -17,10 +17,10 @@ pytestmark = pytest.mark.django_db
 
 WEEK_QUERY = {"start": "2026-02-02", "end": "2026-02-08"}
 
-# Per page: session, user, role groups, the audit insert (savepoint, advisory lock, chain hash,
-# insert, release), the location choices (a cursor), the session save (savepoint, update,
-# release), plus the report's own aggregate queries: 1 to 8 whatever the number of rows.
-BASE_QUERIES = 12
+# Per page: session, user, role groups, the audit insert (one statement), the location choices
+# (a cursor), the session save (savepoint, update, release), plus the report's own aggregate
+# queries: 1 to 8 whatever the number of rows.
+BASE_QUERIES = 8
 REPORT_QUERIES = {
     "appointments": 1,
     "attendance": 3,

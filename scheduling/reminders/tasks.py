@@ -14,7 +14,7 @@ RETRY_MAX_SECONDS = 600
 
 
 # Reminders per send task. Each task costs a broker round trip, and each batch two commits (claim
-# + links; sent + contact log + audit) and one audit-chain lock whatever its size, so bigger batches
+# + links; sent + contact log + audit) and one audit-chain head lock whatever its size, so bigger batches
 # amortise more; but a batch holds its rows from one claim, a crash mid-batch leaves up to this many
 # rows to be redelivered (the provider's idempotency key keeps them from going out twice), and the
 # whole batch has to finish within the task's time limit even against a slow provider. 50 keeps

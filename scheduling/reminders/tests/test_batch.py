@@ -247,7 +247,7 @@ def test_a_batch_takes_the_same_bounded_number_of_queries_for_5_or_50_reminders(
     small, large = _claimed(rule, 5), _claimed(rule, 50)
     with CaptureQueriesContext(connection) as for_5:
         services.reminders_send(reminder_ids=_ids(small))
-    # Load, claim, links, sent, contact log, chain lock, last hash, audit: 8 statements, plus the
+    # Load, claim, links, sent, contact log, chain head (lock, move), audit: 8 statements, plus the
     # savepoints of the atomic blocks inside the test's transaction.
     with django_assert_max_num_queries(16), CaptureQueriesContext(connection) as for_50:
         result = services.reminders_send(reminder_ids=_ids(large))
