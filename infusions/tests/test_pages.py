@@ -75,6 +75,44 @@ def test_flowsheet_rows_show_clinic_time_and_escape_staff_names(client, infusing
     assert "<b>Ann</b>" not in body
 
 
+def test_session_page_lists_adverse_events_with_drugs_and_the_status_log_in_order(
+    client, infusing, nurse_user, django_assert_max_num_queries
+):
+    from decimal import Decimal
+
+    def event(minutes_ago, drug):
+        at = timezone.now() - timedelta(minutes=minutes_ago)
+        services.adverse_event_record(
+            session=infusing,
+            by=nurse_user,
+            kind="nausea_vomiting",
+            severity="mild",
+            onset_at=at,
+            action_taken=f"{drug} given",
+            outcome="resolved",
+            drugs=[{"name": drug, "dose": Decimal("4"), "dose_unit": "mg", "route": "iv", "given_at": at}],
+        )
+
+    from infusions.models import InfusionSession
+
+    InfusionSession.objects.filter(pk=infusing.pk).update(checked_in_at=timezone.now() - timedelta(hours=1))
+    infusing.refresh_from_db()
+    client.force_login(nurse_user)
+    url = reverse("infusions:session", args=[infusing.pk])
+    event(2, "Ondansetron")
+    with django_assert_max_num_queries(40) as one:
+        client.get(url)
+    event(5, "Metoclopramide")  # recorded later, happened earlier
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        body = client.get(url).content.decode()
+    adverse = body[body.index('id="adverse"') :]
+    assert adverse.index("Metoclopramide") < adverse.index("Ondansetron")  # by onset, not by entry
+    log = body[body.index("Status log") :]
+    moves = log.split("<li>")[1:]
+    assert "→ pre_check" in moves[0]
+    assert "→ infusing" in moves[-1]
+
+
 def test_impossible_reading_comes_back_on_the_field_via_htmx(client, infusing, nurse_user):
     client.force_login(nurse_user)
     response = client.post(

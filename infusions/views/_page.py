@@ -12,7 +12,7 @@ from assessments.forms import instrument_form
 from assessments.selectors import current_responses_for
 from grace_mindcare import charts
 from infusions import forms, rules
-from infusions.models import READING_FIELDS, READING_LABELS
+from infusions.models import READING_FIELDS, READING_LABELS, FlowsheetReading
 from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
 
@@ -48,7 +48,7 @@ def flowsheet_context(session, *, at=None, reading_form=None, policy=None) -> di
         grace=policy.overdue_grace,
         last_at=readings[-1].taken_at if readings else None,
     )
-    alerts = list(session.alerts.all())
+    alerts = session_selectors.alerts(session)
     open_alerts = [a for a in alerts if not a.action]
     can_record = session.status not in (S.SCHEDULED, S.DEFERRED, S.DISCHARGED, S.SIGNED)
     return {
@@ -77,12 +77,17 @@ def _cell(value) -> str:
 
 
 def reading_rows(readings) -> SafeString:
+    phases = {value: escape(label) for value, label in FlowsheetReading._meta.get_field("phase").flatchoices}
+    names: dict[int, str] = {}  # the same few nurses on every row
+    zone = timezone.get_current_timezone()
     rows = []
     for r in readings:
+        if r.entered_by_id not in names:
+            names[r.entered_by_id] = escape(r.entered_by.get_short_name() or r.entered_by)
         values = "".join(f"<td>{_cell(getattr(r, name))}</td>" for name in READING_FIELDS)
         rows.append(
-            f"<tr><td>{timezone.localtime(r.taken_at):%H:%M}</td><td>{escape(r.get_phase_display())}</td>"
-            f"{values}<td>{escape(r.entered_by.get_short_name() or r.entered_by)}</td></tr>"
+            f"<tr><td>{r.taken_at.astimezone(zone):%H:%M}</td><td>{phases.get(r.phase, escape(r.phase))}</td>"
+            f"{values}<td>{names[r.entered_by_id]}</td></tr>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - numbers and escaped text only
 
@@ -140,13 +145,13 @@ def session_context(session, *, adverse_requested: bool = False, **overrides) ->
         "dose": dose,
         "readiness": readiness,
         "responses": by_code,
-        "rate_changes": list(session.rate_changes.all()),
+        "rate_changes": session_selectors.rate_changes(session),
         "show_adverse_form": not session.is_signed
         and (status in ADVERSE_FORM_STATUSES or adverse_requested or "adverse_form" in overrides),
         "next_actions": NEXT_ACTIONS.get(status, []),
         "stop_codes": rules.STOP_REASON_CODES,
-        "adverse_events": list(session.adverse_events.all()),
-        "transitions": list(session.transitions.all()),
+        "adverse_events": session_selectors.adverse_events(session),
+        "transitions": session_selectors.transitions(session),
         "amendments": list(session.amendments.select_related("author")) if session.is_signed else [],
         "discharge_scores": discharge_codes,
         "S": {s.name: s.value for s in S},
