@@ -24,6 +24,7 @@ from followups.models import (
     SafetyAlert,
     SuggestionStatus,
 )
+from patients.models import HEADER_FIELDS, Patient, beyond_header
 
 MAX_POINTS = 1000
 CHART_CODES = tuple(c for c in instruments.INSTRUMENTS if c in instruments.CHANGE_CODES)
@@ -259,6 +260,7 @@ def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Workli
         .filter(models_q_clinician(user))
         .annotate(has_signed=Exists(signed))
         .select_related("patient", "appointment_type")
+        .defer(*beyond_header())
         .order_by("start")[:100]
     )
     follow_ups = []
@@ -274,11 +276,13 @@ def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Workli
         QuestionnaireLink.objects.filter(completed_at=None, revoked_at=None, created_at__gte=now - timedelta(days=30))
         .filter(expires_at__lte=now)
         .select_related("patient")
+        .defer(*beyond_header())
         .order_by("-created_at")[:50]
     )
     suggestions = list(
         BoosterSuggestion.objects.filter(status=SuggestionStatus.OPEN)
         .select_related("patient")
+        .defer(*beyond_header())
         .order_by("created_at")[:50]
     )
     return Worklist(follow_ups, worsened, open_alerts(user=user), not_returned, suggestions)
@@ -319,9 +323,7 @@ def _worsened(*, min_rise: int, since: datetime, limit: int = 50) -> list[tuple[
             [*params, min_rise, since, limit],
         )
         rows = cursor.fetchall()
-    from patients.models import Patient
-
-    patients = Patient.objects.in_bulk([r[0] for r in rows])
+    patients = Patient.objects.only(*HEADER_FIELDS).in_bulk([r[0] for r in rows])
     return [(patients[pid], prev, total) for pid, total, prev in rows if pid in patients]
 
 

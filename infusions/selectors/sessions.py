@@ -23,12 +23,12 @@ from infusions.models import (
     SessionAlert,
     SessionTransition,
 )
-from patients.models import HEADER_FIELDS, Patient
+from patients.models import beyond_header
 
 S = rules.SessionStatus
 User = get_user_model()
 # The page shows the patient's name and MRN only; the other 35 columns stay in the database.
-_PATIENT_NOT_SHOWN = [f"patient__{f.name}" for f in Patient._meta.concrete_fields if f.name not in HEADER_FIELDS]
+_PATIENT_NOT_SHOWN = beyond_header()
 MAX_READINGS = 500  # a 4-hour CRPS infusion every 5 min is ~50; the bound only stops runaways
 
 
