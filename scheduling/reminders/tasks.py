@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from celery import shared_task
 from celery.signals import worker_ready
 
@@ -72,10 +74,7 @@ def send_reminders(self, reminder_ids: list[int]) -> dict[str, int]:
         send_reminder.apply_async(
             args=[reminder_id], retries=attempts, countdown=retry_countdown(attempts), queue=queue
         )
-    counts: dict[str, int] = {}
-    for status in result.statuses.values():
-        counts[status] = counts.get(status, 0) + 1
-    return counts
+    return dict(Counter(result.statuses.values()))
 
 
 @shared_task(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 
 from notifications import backends
-from scheduling.reminders.models import ReminderRule
+from scheduling.reminders.models import Reminder, ReminderRule
 from scheduling.tests.conftest import at, book, clinic, local_day  # noqa: F401 - fixtures and helpers
 
 
@@ -61,6 +61,26 @@ def opted_patient(*, sms=True, email=True, **kwargs):
     if email:
         consent.update(email_opt_in=True, email_consent_at=now, email_consent_method="written")
     return PatientFactory(**consent, **kwargs)
+
+
+def due_sms_reminders(rule, appointments, *, key: str, **fields) -> list[Reminder]:
+    """One SMS reminder of ``rule`` per appointment, due a minute ago; ``fields`` override (a claimed status)."""
+    from django.utils import timezone
+
+    due = timezone.now() - timedelta(minutes=1)
+    return Reminder.objects.bulk_create(
+        Reminder(
+            appointment=appointment,
+            rule=rule,
+            kind=rule.kind,
+            channel="sms",
+            idempotency_key=f"{key}-{appointment.pk}",
+            appointment_start=appointment.start,
+            due_at=due,
+            **fields,
+        )
+        for appointment in appointments
+    )
 
 
 @pytest.fixture

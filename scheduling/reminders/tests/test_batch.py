@@ -21,7 +21,7 @@ from patients.models import ContactLogEntry
 from scheduling.models import Appointment
 from scheduling.reminders import services, tasks
 from scheduling.reminders.models import Reminder, ReminderStatus
-from scheduling.reminders.tests.conftest import make_rule, opted_patient
+from scheduling.reminders.tests.conftest import due_sms_reminders, make_rule, opted_patient
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 
 pytestmark = pytest.mark.django_db
@@ -50,24 +50,8 @@ def rule(db):
 
 def _claimed(rule, n: int, **patient) -> list[Reminder]:
     """``n`` SMS reminders the dispatcher has claimed (status "sending"), one per future visit."""
-    now = timezone.now()
-    rows = []
-    for _ in range(n):
-        appt = AppointmentFactory(patient=opted_patient(email=False, **patient))
-        rows.append(
-            Reminder(
-                appointment=appt,
-                rule=rule,
-                kind=rule.kind,
-                channel="sms",
-                idempotency_key=f"batch-{appt.pk}",
-                appointment_start=appt.start,
-                due_at=now - timedelta(minutes=1),
-                status=ReminderStatus.SENDING,
-                claimed_at=now,
-            )
-        )
-    return Reminder.objects.bulk_create(rows)
+    visits = [AppointmentFactory(patient=opted_patient(email=False, **patient)) for _ in range(n)]
+    return due_sms_reminders(rule, visits, key="batch", status=ReminderStatus.SENDING, claimed_at=timezone.now())
 
 
 def _ids(rows) -> list[int]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from scheduling.reminders import services
 from scheduling.reminders.models import Reminder, ReminderStatus
-from scheduling.reminders.tests.conftest import make_rule
+from scheduling.reminders.tests.conftest import due_sms_reminders, make_rule
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 
 
@@ -20,21 +20,10 @@ def test_two_dispatchers_at_once_never_claim_the_same_row():
     consultation = appointment_type("consultation")
     rule = make_rule(types=[consultation], hours=24)
     now = timezone.now()
-    rows = []
-    for _ in range(60):
-        appt = AppointmentFactory(start=now + timedelta(days=2), end=now + timedelta(days=2, hours=1))
-        rows.append(
-            Reminder(
-                appointment=appt,
-                rule=rule,
-                kind=rule.kind,
-                channel="sms",
-                idempotency_key=f"k{appt.pk}",
-                appointment_start=appt.start,
-                due_at=now - timedelta(minutes=1),
-            )
-        )
-    Reminder.objects.bulk_create(rows)
+    visits = [
+        AppointmentFactory(start=now + timedelta(days=2), end=now + timedelta(days=2, hours=1)) for _ in range(60)
+    ]
+    rows = due_sms_reminders(rule, visits, key="k")
     barrier = threading.Barrier(4)
     claims: list[list[int]] = []
     lock = threading.Lock()

@@ -27,7 +27,7 @@ from django.utils import timezone
 from grace_mindcare.celery import app
 from scheduling.reminders import services, tasks
 from scheduling.reminders.models import Reminder, ReminderStatus
-from scheduling.reminders.tests.conftest import make_rule, opted_patient
+from scheduling.reminders.tests.conftest import due_sms_reminders, make_rule, opted_patient
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 13
@@ -135,22 +135,13 @@ def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(redis_
     consultation = appointment_type("consultation")
     rule = make_rule(types=[consultation], hours=24, email=False)
     now = timezone.now()
-    rows = []
+    visits = []
     for i in range(K):
         start = now + timedelta(days=3, hours=i)
-        appt = AppointmentFactory(patient=opted_patient(email=False), start=start, end=start + timedelta(hours=1))
-        rows.append(
-            Reminder(
-                appointment=appt,
-                rule=rule,
-                kind=rule.kind,
-                channel="sms",
-                idempotency_key=f"itest-{appt.pk}",
-                appointment_start=appt.start,
-                due_at=now - timedelta(minutes=1),
-            )
+        visits.append(
+            AppointmentFactory(patient=opted_patient(email=False), start=start, end=start + timedelta(hours=1))
         )
-    Reminder.objects.bulk_create(rows)
+    rows = due_sms_reminders(rule, visits, key="itest")
     reclaimed = 0
     kills_mid_run = 0
     try:
