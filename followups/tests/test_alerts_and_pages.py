@@ -155,7 +155,7 @@ def test_worklist_lists_overdue_follow_ups_worsened_scores_alerts_and_unreturned
     assert "overdue" in page
     assert "5 → 15" in page
     assert reverse("followups:alert-detail", args=[SafetyAlert.objects.get().pk]) in page
-    assert f"sent {link.created_at:%m/%d}" in page
+    assert f"sent {timezone.localtime(link.created_at):%m/%d}" in page
 
 
 def test_worklist_compares_a_recent_score_with_an_older_one_and_skips_stale_rises(client, clinician, patient):

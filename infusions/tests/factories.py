@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from consultations import services as consultation_services
 from consultations.tests.factories import plan_for, signed_consultation
 from infusions import rules, services
 from infusions.models import InfusionPolicy, InfusionSession
+from scheduling.rules import local_day_bounds
 from scheduling.tests.factories import AppointmentFactory, LocationFactory, ResourceFactory, appointment_type
 
 S = rules.SessionStatus
@@ -43,7 +45,11 @@ def infusion_appointment(*, patient=None, by=None, location=None, chair=None, st
     consultation_services.plan_transition(plan=plan, to_status="active", by=consultation.signed_by)
     location = location or LocationFactory(time_zone="UTC")
     chair = chair or ResourceFactory(location=location, kind="chair")
-    start = start or timezone.now() - timedelta(minutes=5)
+    if start is None:
+        # Five minutes ago, but never on the local day before: check-in is refused then.
+        now = timezone.now()
+        midnight, _ = local_day_bounds(timezone.localtime(now, ZoneInfo(location.time_zone)).date(), location.time_zone)
+        start = max(now - timedelta(minutes=5), midnight)
     return AppointmentFactory(
         patient=consultation.patient,
         appointment_type=appointment_type("infusion"),
