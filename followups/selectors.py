@@ -228,6 +228,18 @@ def open_alerts(*, user=None, limit: int = 50) -> list[SafetyAlert]:
     return list(qs.order_by("created_at", "id")[:limit])
 
 
+def open_alerts_by_patient(patient_ids, *, limit: int = 200) -> dict[int, list[SafetyAlert]]:
+    """Unacknowledged alerts of these patients, oldest first (the chair board: who is in clinic today)."""
+    found: dict[int, list[SafetyAlert]] = defaultdict(list)
+    if patient_ids:
+        qs = SafetyAlert.objects.filter(patient_id__in=patient_ids, acknowledged_at=None).only(
+            "id", "patient_id", "reason", "created_at"
+        )
+        for alert in qs.order_by("created_at", "id")[:limit]:
+            found[alert.patient_id].append(alert)
+    return dict(found)
+
+
 def alert_detail(alert_id: int) -> SafetyAlert | None:
     return (
         SafetyAlert.objects.select_related("patient", "response", "clinician", "acknowledged_by")

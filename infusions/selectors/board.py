@@ -3,7 +3,7 @@ location's day (one query per table, whatever the number of chairs)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -75,6 +75,7 @@ class ChairRow:
     overdue: bool = False
     open_alerts: int = 0
     initials: str = ""
+    safety_alerts: list = field(default_factory=list)  # filled by the view for clinicians (followups builds on us)
 
 
 def _pick(appointments: list[Appointment], now: datetime) -> Appointment | None:

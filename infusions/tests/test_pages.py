@@ -8,6 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from followups import services as followup_services
+from followups.tests.factories import alert_for
 from infusions import rules, services
 from infusions.models import FlowsheetReading
 from infusions.tests.factories import advance, open_session
@@ -168,6 +170,26 @@ def test_chair_board_clinician_sees_status_progress_and_alerts(client, infusing,
     assert "<progress" in body
     assert "Next vitals" in body
     assert 'hx-trigger="every 15s"' in body
+
+
+def test_chair_board_shows_a_patients_open_safety_alert_to_clinicians_only(
+    client, infusing, nurse_user, frontdesk, django_assert_max_num_queries
+):
+    alert = alert_for(patient=infusing.patient)
+    board_url = reverse("infusions:board", args=[infusing.appointment.location.pk])
+    client.force_login(nurse_user)
+    with django_assert_max_num_queries(15):  # the front desk's reads and one for the alerts
+        body = client.get(board_url, headers={"HX-Request": "true"}).content.decode()
+    assert reverse("followups:alert-detail", args=[alert.pk]) in body
+    assert "Safety alert: acknowledge" in body
+    assert "self-harm" not in body  # the board may be seen across the room: no reason on it
+
+    client.force_login(frontdesk)
+    assert "Safety alert" not in client.get(board_url).content.decode()
+
+    followup_services.alert_acknowledge(alert=alert, by=nurse_user, action="called_patient", note="Spoke with her.")
+    client.force_login(nurse_user)
+    assert "Safety alert" not in client.get(board_url).content.decode()
 
 
 def test_patient_panel_front_desk_status_only(client, infusing, frontdesk):

@@ -32,14 +32,23 @@ def board_index(request):
 def chair_board(request, location_id: int):
     require_chairs(request)
     location = get_object_or_404(Location, pk=location_id, active=True)
-    context = {
-        "location": location,
-        "rows": board.chair_board(location=location),
-        "clinical": _clinical(request.user),
-        "now": timezone.now(),
-    }
+    rows = board.chair_board(location=location)
+    clinical = _clinical(request.user)
+    if clinical and request.user.has_perm("followups.view_safetyalert"):
+        _attach_safety_alerts(rows)
+    context = {"location": location, "rows": rows, "clinical": clinical, "now": timezone.now()}
     template = "infusions/_board_chairs.html" if request.htmx else "infusions/board.html"
     return render(request, template, context)
+
+
+def _attach_safety_alerts(rows: list[board.ChairRow]) -> None:
+    """A patient's unacknowledged questionnaire safety alert shows on their chair while they are in clinic."""
+    from followups import selectors as followups  # the follow-up stage builds on this one
+
+    by_patient = followups.open_alerts_by_patient({r.appointment.patient_id for r in rows if r.appointment})
+    for row in rows:
+        if row.appointment:
+            row.safety_alerts = by_patient.get(row.appointment.patient_id, [])
 
 
 @require_GET
