@@ -446,6 +446,30 @@ def _dose_part(dose) -> dict[str, Any] | None:
     }
 
 
+def _ketamine_part(session) -> list[dict[str, Any]]:
+    """The session's ledger entries: each draw with its vial and lot, each waste with its witness,
+    reversals included (21 CFR 1304.22(c) wants the record as it stands, corrections visible)."""
+    from controlled_substances.selectors import session_entries
+
+    return [
+        {
+            "kind": e.get_kind_display(),
+            "time": local_text(e.occurred_at, "%H:%M"),
+            "vial": e.container.code,
+            "lot": e.container.lot.lot_number,
+            "product": str(e.container.lot.product),
+            "volume_ml": e.quantity_ml,
+            "mg": e.quantity_mg,
+            "by": _user(e.actor),
+            "witness": _user(e.witness),
+            "manner": e.manner,
+            "reason": e.reason,
+            "reversed": e.is_reversed,
+        }
+        for e in session_entries(session)
+    ]
+
+
 def infusion_record(session) -> dict[str, Any]:
     """The signed (or in-progress) infusion day: pre-checks, dose with every step and its
     verification, the vitals table and chart data, alerts, adverse events, recovery scores,
@@ -505,6 +529,7 @@ def infusion_record(session) -> dict[str, Any]:
             },
             "pre_check": pre,
             "dose": _dose_part(current_dose(session)),
+            "ketamine": _ketamine_part(session),
             "vitals_columns": [[f, READING_LABELS.get(f, f)] for f in fields],
             "vitals_table": [
                 {

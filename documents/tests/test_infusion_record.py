@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from controlled_substances import services as ledger
+from controlled_substances.tests.factories import container
 from documents.models import Document, DocumentKind
 from documents.tests.helpers import flat
 from infusions import rules
@@ -35,6 +38,27 @@ def test_a_finished_session_prints_every_step_of_its_record(client_as, clinician
     assert "Not signed yet" in text
     assert "Sam Rivera" in text
     assert Document.objects.get(kind=DocumentKind.INFUSION_RECORD).page_count >= 1
+
+
+def test_the_record_lists_the_vial_lot_the_draw_and_the_witnessed_waste(client_as, clinician):
+    set_policy()
+    giver, checker = nurse(), nurse()
+    session = advance(open_session(by=giver), rules.SessionStatus.DISCHARGED, nurse_user=giver, verifier=checker)
+    vial = container(lot_number="K50B77")
+    draw = ledger.session_draw_record(session=session, container=vial, volume_ml="8.00", by=giver, at=timezone.now())
+    ledger.waste_record(of_draw=draw, volume_ml="0.50", by=giver, witness=checker, at=timezone.now(), manner="Expelled")
+    client = client_as(clinician)
+    response = client.post(
+        reverse("documents:issue", args=[session.patient_id]),
+        {"kind": DocumentKind.INFUSION_RECORD, "subject_id": session.pk},
+    )
+    text = flat(client.get(response["Location"]).content)
+    table = text[text.index("Ketamine drawn and wasted") : text.index("Vital signs")]
+    assert table.count("lot K50B77 · Ketamine") == 2  # the draw and its waste, each with vial and lot
+    assert "Administration" in table
+    assert "8.00 400.00" in table
+    assert "Expelled 0.50 25.00" in table
+    assert f"witness {checker}" in table
 
 
 def test_front_desk_cannot_issue_an_infusion_record(client_as, frontdesk):
