@@ -3,12 +3,15 @@
 The nurse opens the booked infusion from the chair board, checks the patient in, records
 today's PHQ-9 and the checklist with the escort's details missing (the checklist asks for a
 decision), fixes them (all checks pass), calculates the dose and clears; a second clinician
-verifies the dose; the nurse starts, enters vitals including an out-of-range reading,
-records an intervention, completes, records recovery vitals, the Aldrete score and the
-discharge details until the session is computed discharge-ready, discharges and signs.
+verifies the dose; the nurse draws it from a vial in the ketamine ledger (which names the
+vial on the session), starts, enters vitals including an out-of-range reading, records an
+intervention, completes, records recovery vitals, the Aldrete score and the discharge details
+until the session is computed discharge-ready, discharges; signing is refused until the
+draw's left-over is wasted with the doctor as witness (their own password), then she signs.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.hashers import make_password
@@ -18,7 +21,8 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from consultations.tests.factories import ensure_protocol_library
-from infusions import signing
+from controlled_substances.models import LedgerEntry
+from controlled_substances.tests.factories import ProductFactory, receive
 from infusions.models import InfusionSession
 from infusions.tests.factories import infusion_appointment, set_policy
 
@@ -63,10 +67,12 @@ def _reading(page, **values):
     form.get_by_role("button", name="Add reading").click()
 
 
-def test_infusion_day_from_chair_board_to_signed(live_server, page, monkeypatch):
-    # The ledger's "unaccounted drug" sign check is the ledger's own browser test.
-    monkeypatch.setattr(signing, "_CHECKS", [])
+def test_infusion_day_from_chair_board_to_signed(live_server, page):
     ensure_protocol_library()
+    product = ProductFactory(
+        ndc="0143-9508-10", concentration_mg_per_ml=Decimal("10.000"), container_volume_ml=Decimal("20.00")
+    )
+    vial = receive(product=product, lot_number="K10E2E")[0]
     # Observation time 0 so the test need not wait; the clinic sets its own (no sourced default).
     set_policy(min_observation_min=0)
     nurse = _user("e2e.nurse", first_name="Ada", last_name="Okafor", credentials="RN")
@@ -127,11 +133,17 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page, monkeypatch)
     page.get_by_role("button", name="I independently verified this dose").click()
     expect(page.locator("#verified")).to_contain_text("Independently verified by")
 
-    # The nurse starts the infusion.
+    # The nurse draws the dose (and a little more) from the vial, then starts.
     _sign_out(page)
     _sign_in(page, base, nurse)
     page.goto(f"{base}/infusions/sessions/{session.pk}/")
-    page.get_by_label("Vial lot / container").fill("KET-2611-07")
+    ledger = page.locator("#cs-session-panel")
+    ledger.get_by_label("Vial").select_option(str(vial.pk))
+    expect(ledger.get_by_label("Volume drawn (mL)")).to_have_value("4.00")
+    ledger.get_by_label("Volume drawn (mL)").fill("5.00")
+    ledger.get_by_role("button", name="Record the draw").click()
+    expect(page.locator("#cs-session-panel .badge.text-bg-warning")).to_have_text("waste not recorded")
+    page.reload()
     page.get_by_role("button", name="Start infusion").click()
     expect(page.locator("#session-status")).to_have_text("Infusing")
 
@@ -172,7 +184,21 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page, monkeypatch)
     page.get_by_role("button", name="Discharge", exact=True).click()
     expect(page.locator("#session-status")).to_have_text("Discharged")
     page.get_by_role("button", name="Sign and lock").click()
+    expect(page.get_by_text("50 mg drawn for this session is not accounted for").first).to_be_visible()
+    expect(page.locator("#session-status")).to_have_text("Discharged")
+
+    # The 1 mL left over is wasted, the doctor witnessing with their own password; then she signs.
+    ledger = page.locator("#cs-session-panel")
+    ledger.get_by_label("Left over and wasted (mL)").fill("1.00")
+    ledger.get_by_label("Witness", exact=True).select_option(label=str(doctor))
+    ledger.get_by_label("Witness's password").fill(PASSWORD)
+    ledger.get_by_role("button", name="Record the waste").click()
+    expect(page.locator("#cs-session-panel .badge.text-bg-success")).to_have_text("accounted for")
+    page.get_by_role("button", name="Sign and lock").click()
     expect(page.locator("#session-status")).to_have_text("Signed")
     session.refresh_from_db()
     assert session.signed_by == nurse
     assert session.content_sha256
+    assert session.container_lot == f"K10E2E · {vial.code}"
+    waste = LedgerEntry.objects.get(session=session, kind="waste")
+    assert (waste.quantity_ml, waste.actor, waste.witness) == (Decimal("1.00"), nurse, doctor)
