@@ -1,13 +1,28 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts.models import AuditEvent, User
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Clinic", {"fields": ("display_name", "credentials")}))
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        ("Clinic", {"fields": ("display_name", "credentials")}),
+        ("Two-factor sign-in", {"fields": ("two_factor",)}),
+    )
+    readonly_fields = ("two_factor",)
     list_display = ("username", "display_name", "credentials", "is_active", "is_staff")
+
+    @admin.display(description="Lost phone and recovery codes")
+    def two_factor(self, obj):
+        if obj.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">Reset two-factor sign-in…</a>', reverse("accounts:two-factor-reset", args=[obj.pk])
+        )
 
 
 @admin.register(AuditEvent)

@@ -11,17 +11,31 @@ class SignInForm(AuthenticationForm):
 
 
 class TokenForm(forms.Form):
+    """The six digits from the authenticator app, or (once enrolled) one of the recovery codes."""
+
     token = forms.CharField(
-        label="Six-digit code from your authenticator app",
-        min_length=6,
-        max_length=6,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]{6}", "autofocus": True}
-        ),
+        label="Six-digit code from your authenticator app, or a recovery code",
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}),
     )
 
     def clean_token(self) -> str:
-        token = self.cleaned_data["token"].strip()
-        if not token.isdigit():
-            raise forms.ValidationError("Enter the six digits shown in your authenticator app.")
+        token = "".join(self.cleaned_data["token"].split()).replace("-", "").lower()
+        if not (token.isdigit() and len(token) == 6) and not (len(token) == 8 and token.isalnum()):
+            raise forms.ValidationError(
+                "Enter the six digits shown in your authenticator app, or one of your eight-character recovery codes."
+            )
         return token
+
+    @property
+    def is_recovery_code(self) -> bool:
+        return not self.cleaned_data["token"].isdigit()
+
+
+class TwoFactorResetForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        help_text="Why the reset, and how you confirmed who asked for it (it goes in the audit trail).",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -14,6 +14,10 @@ class User(AbstractUser):
         max_length=50, blank=True, help_text="Shown after the name on signed records, e.g. RN, MD."
     )
 
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        permissions = [("reset_two_factor", "Can reset another user's two-factor sign-in")]
+
     def __str__(self) -> str:
         name = self.display_name or self.get_full_name() or self.username
         return f"{name}, {self.credentials}" if self.credentials else name

@@ -91,6 +91,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.ADMINISTRATOR: [
         "accounts.view_auditevent",
+        "accounts.reset_two_factor",
         "patients.view_patient",
         "patients.add_patient",
         "patients.change_patient",

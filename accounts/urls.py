@@ -14,6 +14,9 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("two-factor/", views.two_factor, name="two-factor"),
+    # Not under two-factor/: that prefix is reachable before the second factor.
+    path("security/", views.security, name="security"),
+    path("users/<int:user_id>/two-factor-reset/", views.two_factor_reset, name="two-factor-reset"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password-change-done")),

@@ -9,18 +9,23 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import audit
+from accounts import two_factor as two_factor_services
 from accounts.filters import AuditEventFilter
-from accounts.forms import TokenForm
-from accounts.models import AuditEvent
+from accounts.forms import TokenForm, TwoFactorResetForm
+from accounts.models import AuditEvent, User
 
 AUDIT_PAGE_SIZE = 50
 # (sort key of AuditEventFilter, column heading) for the on-screen table.
@@ -58,9 +63,17 @@ def _qr_data_uri(url: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def _next_url(request, default: str = "home") -> str:
+    """Where to go after the second factor: a path on this site, never another host."""
+    target = request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse(default)
+
+
 @require_http_methods(["GET", "POST"])
 def two_factor(request):
-    """Verify a TOTP code, or enrol an authenticator app first if the user has none."""
+    """Verify a TOTP code (or a recovery code), or enrol an authenticator app first if the user has none."""
     user = request.user
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     enrolling = device is None
@@ -70,25 +83,111 @@ def two_factor(request):
         )
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
-            if enrolling:
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
-                audit.record(
-                    actor=user,
-                    action="accounts.two_factor.enrolled",
-                    verb="privilege_change",
-                    category="security",
-                    target=device,
-                )
+        token = form.cleaned_data["token"]
+        if form.is_recovery_code:
+            used = None if enrolling else two_factor_services.recovery_code_verify(user=user, code=token)
+        else:
+            used = device if device.verify_token(token) else None
+        if used is not None and enrolling:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            audit.record(
+                actor=user,
+                action="accounts.two_factor.enrolled",
+                verb="privilege_change",
+                category="security",
+                target=device,
+            )
             otp_login(request, device)
-            return redirect(request.GET.get("next") or "home")
-        form.add_error("token", "That code is not valid or was already used. Wait for the next code and try again.")
+            # Shown once, in this response only: nothing keeps them in the session or a URL.
+            codes = two_factor_services.recovery_codes_issue(user=user)
+            return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)})
+        if used is not None:
+            otp_login(request, used)
+            if isinstance(used, StaticDevice):
+                left = two_factor_services.recovery_codes_left(user)
+                messages.warning(
+                    request,
+                    f"You signed in with a recovery code; {left} left. If your phone is lost, set up a new "
+                    "authenticator app under Two-factor and recovery codes.",
+                )
+            return redirect(_next_url(request))
+        if enrolling and form.is_recovery_code:
+            form.add_error("token", "Type the six digits your new authenticator app shows to finish setting it up.")
+        else:
+            form.add_error("token", "That code is not valid or was already used. Wait for the next code and try again.")
     context = {"form": form, "enrolling": enrolling}
     if enrolling:
         context["qr"] = _qr_data_uri(device.config_url)
         context["secret"] = base64.b32encode(device.bin_key).decode().rstrip("=")
     return render(request, "accounts/two_factor.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def security(request):
+    """The user's own second factors: how many recovery codes are left, new codes, a new app."""
+    user = request.user
+    has_app = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    if has_app and not user.is_verified():
+        # Changing second factors needs this session to have passed one.
+        return redirect(f"{reverse('accounts:two-factor')}?next={reverse('accounts:security')}")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if has_app and action == "recovery_codes":
+            codes = two_factor_services.recovery_codes_issue(user=user)
+            return render(
+                request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("accounts:security")}
+            )
+        if has_app and action == "replace_app":
+            two_factor_services.authenticator_remove(user=user)
+            messages.info(request, "Your old authenticator app no longer works. Set up the new one now.")
+            return redirect(f"{reverse('accounts:two-factor')}?next={reverse('accounts:security')}")
+        messages.error(request, "Choose one of the buttons on this page.")
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "has_app": has_app,
+            "codes_left": two_factor_services.recovery_codes_left(user),
+            "crumbs": [("Two-factor and recovery codes", None)],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("accounts.reset_two_factor", raise_exception=True)
+def two_factor_reset(request, user_id: int):
+    """An administrator clears a colleague's second factors (lost phone and recovery codes)."""
+    target = get_object_or_404(User, pk=user_id)
+    form = TwoFactorResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if target.pk == request.user.pk:
+            form.add_error(None, "Another administrator must reset your own two-factor sign-in.")
+        else:
+            try:
+                removed = two_factor_services.two_factor_reset(
+                    user=target, by=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as exc:
+                form.add_error("reason", exc.message_dict.get("reason", exc.messages))
+            else:
+                messages.success(
+                    request,
+                    f"Two-factor sign-in reset for {target} ({removed} device{'s' if removed != 1 else ''} removed). "
+                    "They set up an authenticator app at their next sign-in.",
+                )
+                return redirect("accounts:two-factor-reset", user_id=target.pk)
+    return render(
+        request,
+        "accounts/two_factor_reset.html",
+        {
+            "target": target,
+            "form": form,
+            "has_app": TOTPDevice.objects.filter(user=target, confirmed=True).exists(),
+            "codes_left": two_factor_services.recovery_codes_left(target),
+            "crumbs": [("Reset two-factor sign-in", None)],
+        },
+    )
 
 
 @permission_required("accounts.view_auditevent", raise_exception=True)

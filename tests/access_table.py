@@ -27,6 +27,8 @@ ACCESS = {
     "accounts:login": row(OK, OK, OK, OK, OK),
     "accounts:logout": row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, method="post"),  # signs out, back to sign-in
     "accounts:two-factor": row(LOGIN, OK, OK, OK, OK),
+    "accounts:security": row(LOGIN, OK, OK, OK, OK),
+    "accounts:two-factor-reset": row(LOGIN, DENY, DENY, OK, DENY),
     "accounts:password-change": row(LOGIN, OK, OK, OK, OK),
     "accounts:password-change-done": row(LOGIN, OK, OK, OK, OK),
     "accounts:password-reset": row(OK, OK, OK, OK, OK),

@@ -52,6 +52,10 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from infusions.tests.factories import object_for_route as infusion_object
 
             kwargs[name] = infusion_object(name, patient)
+        elif name == "user_id":
+            from accounts.tests.factories import UserFactory
+
+            kwargs[name] = UserFactory().pk
         elif name == "feed_token":
             kwargs[name] = "not-a-real-token"
         else:

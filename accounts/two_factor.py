@@ -1,0 +1,95 @@
+"""Second factors beyond the authenticator app: single-use recovery codes, replacing the app,
+and an administrator's reset for someone who lost both (ASVS V2.5/V2.8; security-reference A2).
+
+Recovery codes are django-otp static tokens (StaticDevice): ten per user, each usable once,
+throttled like the app's codes. Every issue, use and reset is in the audit trail."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import audit
+from accounts.models import AuditEvent
+
+RECOVERY_CODES = 10
+RECOVERY_DEVICE_NAME = "Recovery codes"
+
+
+def recovery_codes_left(user) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+@transaction.atomic
+def recovery_codes_issue(*, user) -> list[str]:
+    """Ten new codes replace any old ones; they are shown once and never again."""
+    device, _ = StaticDevice.objects.select_for_update().get_or_create(
+        user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    audit.record(
+        actor=user,
+        action="accounts.two_factor.recovery_codes_issued",
+        verb=AuditEvent.Verb.PRIVILEGE_CHANGE,
+        category="security",
+        target=device,
+    )
+    return codes
+
+
+@transaction.atomic
+def recovery_code_verify(*, user, code: str) -> StaticDevice | None:
+    """The user's recovery-code device if ``code`` is one of theirs (it is used up), else None.
+
+    The device row is locked so the same code typed twice at once signs in only once."""
+    device = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+    if device is None or not device.verify_token(code.strip().lower()):
+        return None
+    audit.record(
+        actor=user,
+        action="accounts.two_factor.recovery_code_used",
+        verb=AuditEvent.Verb.LOGIN,
+        category="security",
+        target=device,
+        changes={"codes_left": device.token_set.count()},
+    )
+    return device
+
+
+@transaction.atomic
+def authenticator_remove(*, user) -> None:
+    """The user replaces their authenticator app: the old one stops working now, a new one is set up next."""
+    removed = TOTPDevice.objects.filter(user=user).delete()[0]
+    audit.record(
+        actor=user,
+        action="accounts.two_factor.authenticator_removed",
+        verb=AuditEvent.Verb.PRIVILEGE_CHANGE,
+        category="security",
+        target=user,
+        changes={"devices_removed": removed},
+    )
+
+
+@transaction.atomic
+def two_factor_reset(*, user, by, reason: str) -> int:
+    """An administrator clears someone's app and recovery codes (lost phone and codes); they
+    enrol again at their next sign-in. Returns the number of devices removed."""
+    if not by.has_perm("accounts.reset_two_factor"):
+        raise PermissionDenied
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why (e.g. how you confirmed who asked)."})
+    removed = TOTPDevice.objects.filter(user=user).delete()[0] + StaticDevice.objects.filter(user=user).delete()[0]
+    audit.record(
+        actor=by,
+        action="accounts.two_factor.reset",
+        verb=AuditEvent.Verb.PRIVILEGE_CHANGE,
+        category="security",
+        target=user,
+        changes={"reason": reason[:500], "devices_removed": removed},
+    )
+    return removed
