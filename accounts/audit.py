@@ -65,6 +65,10 @@ def _event(
     """The unsaved, unchained event for :func:`record`'s arguments."""
     ctx = context.current()
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    changes = _jsonable(changes)
+    until = getattr(actor, "emergency_until", None)
+    if until is not None and until > timezone.now():
+        changes = {**changes, "break_glass": True}  # read under emergency access: flagged for review
     return AuditEvent(
         at=timezone.now(),
         actor=actor if authenticated else None,
@@ -78,7 +82,7 @@ def _event(
         object_type=target._meta.label if target is not None else "",
         object_id=str(target.pk) if target is not None else "",
         outcome=outcome,
-        changes=_jsonable(changes),
+        changes=changes,
         ip_address=ctx.ip_address,
         user_agent=ctx.user_agent[:300],
         request_id=ctx.request_id,

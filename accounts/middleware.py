@@ -8,7 +8,7 @@ from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from accounts import context
+from accounts import context, emergency
 from accounts.roles import TWO_FACTOR_ROLES, role_of
 
 SESSION_STARTED_KEY = "grace_session_started"
@@ -75,6 +75,17 @@ class RequireTwoFactorMiddleware:
             and not request.path.startswith(self.EXEMPT_PREFIXES)
         ):
             return redirect("accounts:two-factor")
+        return self.get_response(request)
+
+
+class EmergencyAccessMiddleware:
+    """Carries a live break-glass grant from the session onto the user (accounts.emergency)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        emergency.attach(request)
         return self.get_response(request)
 
 

@@ -115,3 +115,32 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain head {self.last_hash[:12]}"
+
+
+class EmergencyAccess(models.Model):
+    """Break-glass (ONC (d)(6), HIPAA 164.312(a)(2)(ii), security-reference A6): a named user
+    without clinical access reads a chart in an emergency, for a limited time, with a reason.
+
+    The grant lives in the user's session (accounts.emergency); this row is the record of it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Plain columns, as on AuditEvent: accounts imports no stage app.
+    patient_id = models.BigIntegerField()
+    patient_mrn = models.CharField(max_length=20, blank=True)
+    reason = models.TextField()
+    started_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Set when the user ends it early.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [("invoke_emergency_access", "Can invoke emergency (break-glass) access to a chart")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("started_at")), name="emergency_ends_after"
+            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="emergency_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Emergency access by {self.user_id} at {self.started_at:%Y-%m-%d %H:%M}"

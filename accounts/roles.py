@@ -30,6 +30,7 @@ TWO_FACTOR_ROLES = {Role.CLINICIAN, Role.ADMINISTRATOR}
 # permission (app not installed yet) is skipped, not an error.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.FRONT_DESK: [
+        "accounts.invoke_emergency_access",
         "patients.view_patient",
         "patients.add_patient",
         "patients.change_patient",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("two-factor/", views.two_factor, name="two-factor"),
     # Not under two-factor/: that prefix is reachable before the second factor.
     path("security/", views.security, name="security"),
+    path("emergency-access/end/", views.emergency_access_end, name="emergency-access-end"),
     path("users/<int:user_id>/two-factor-reset/", views.two_factor_reset, name="two-factor-reset"),
     path(
         "password/change/",

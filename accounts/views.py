@@ -16,12 +16,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import audit
+from accounts import audit, emergency
 from accounts import two_factor as two_factor_services
 from accounts.filters import AuditEventFilter
 from accounts.forms import TokenForm, TwoFactorResetForm
@@ -121,6 +121,13 @@ def two_factor(request):
         context["qr"] = _qr_data_uri(device.config_url)
         context["secret"] = base64.b32encode(device.bin_key).decode().rstrip("=")
     return render(request, "accounts/two_factor.html", context)
+
+
+@require_POST
+def emergency_access_end(request):
+    emergency.end(request=request)
+    messages.info(request, "Emergency access ended.")
+    return redirect("home")
 
 
 @require_http_methods(["GET", "POST"])

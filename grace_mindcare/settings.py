@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
     "accounts.middleware.RequireTwoFactorMiddleware",
+    "accounts.middleware.EmergencyAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -140,7 +141,12 @@ AUTHENTICATION_BACKENDS = [
     # django-axes first so that a locked-out user is refused before the password check.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Break-glass: read-only clinical permissions while a session holds a live grant.
+    "accounts.emergency.EmergencyAccessBackend",
 ]
+# How long a break-glass grant lasts. Clinic policy: ONC (d)(6) and security-reference A6 ask
+# for time-boxed emergency access and give no figure.
+EMERGENCY_ACCESS_MINUTES = env.int("EMERGENCY_ACCESS_MINUTES", default=60)
 
 # Argon2id is OWASP's first choice (security-reference §1.1 (d)(12)); PBKDF2 stays
 # so that hashes made elsewhere upgrade on the next sign-in.

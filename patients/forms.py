@@ -255,3 +255,12 @@ class ContactLogEntryForm(forms.ModelForm):
     def _post_clean(self):
         # As above: contact_log_entry_create validates and saves.
         pass
+
+
+class EmergencyAccessForm(forms.Form):
+    reason = forms.CharField(
+        label="What is the emergency?",
+        max_length=1000,
+        help_text="For example: collapsed in the waiting room, paramedics ask for medications and allergies.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

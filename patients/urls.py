@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.patient_edit, name="edit"),
     path("<int:pk>/status/", views.patient_status, name="status"),
     path("<int:pk>/contacts/", views.patient_contacts, name="contacts"),
+    path("<int:pk>/emergency-access/", views.patient_emergency_access, name="emergency-access"),
 ]

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import emergency
 from patients import rules, services
 from patients.access import CHANGE, can_view_clinical, get_patient_for_user
-from patients.forms import ContactLogEntryForm, PatientForm, StatusForm
+from patients.forms import ContactLogEntryForm, EmergencyAccessForm, PatientForm, StatusForm
 from patients.selectors import (
     CONTACT_LOG_ON_PATIENT_PAGE,
     contact_log_for,
@@ -119,9 +122,14 @@ def patient_status(request, pk: int):
 def patient_detail(request, pk: int):
     patient = get_patient_for_user(request, pk)
     services.patient_chart_opened(patient=patient, by=request.user)
+    return render(request, "patients/patient_detail.html", _detail_context(request, patient))
+
+
+def _detail_context(request, patient, *, emergency_form=None) -> dict:
     contacts = list(contact_log_for(patient=patient)[: CONTACT_LOG_ON_PATIENT_PAGE + 1])
     duplicates = possible_duplicates_of(patient)
-    context = {
+    show_clinical = can_view_clinical(request.user)
+    return {
         "patient": patient,
         "alerts": rules.patient_alerts(
             status=patient.status,
@@ -133,10 +141,38 @@ def patient_detail(request, pk: int):
         "contacts": contacts[:CONTACT_LOG_ON_PATIENT_PAGE],
         "more_contacts": len(contacts) > CONTACT_LOG_ON_PATIENT_PAGE,
         "contact_form": ContactLogEntryForm() if request.user.has_perm(ADD_CONTACT) else None,
-        "show_clinical": can_view_clinical(request.user),
+        "show_clinical": show_clinical,
+        "emergency_form": (
+            (emergency_form or EmergencyAccessForm())
+            if not show_clinical and request.user.has_perm(emergency.INVOKE)
+            else None
+        ),
+        "emergency_minutes": settings.EMERGENCY_ACCESS_MINUTES,
         "crumbs": _crumbs(patient),
     }
-    return render(request, "patients/patient_detail.html", context)
+
+
+@require_POST
+def patient_emergency_access(request, pk: int):
+    """Break-glass: read this chart's clinical record for a limited time, with a reason."""
+    patient = get_patient_for_user(request, pk)
+    if not request.user.has_perm(emergency.INVOKE) or can_view_clinical(request.user):
+        raise PermissionDenied  # roles with clinical access have nothing to break into
+    form = EmergencyAccessForm(request.POST)
+    if form.is_valid():
+        try:
+            grant = emergency.start(request=request, patient=patient, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.add_error("reason", exc.message_dict.get("reason", exc.messages))
+        else:
+            messages.warning(
+                request,
+                f"Emergency access until {timezone.localtime(grant.expires_at):%H:%M}. Every page you open is "
+                "recorded and administrators have been told.",
+            )
+            return redirect("patients:detail", pk=patient.pk)
+    services.patient_chart_opened(patient=patient, by=request.user)
+    return render(request, "patients/patient_detail.html", _detail_context(request, patient, emergency_form=form))
 
 
 @require_http_methods(["GET", "POST"])

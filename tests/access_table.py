@@ -28,6 +28,7 @@ ACCESS = {
     "accounts:logout": row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, method="post"),  # signs out, back to sign-in
     "accounts:two-factor": row(LOGIN, OK, OK, OK, OK),
     "accounts:security": row(LOGIN, OK, OK, OK, OK),
+    "accounts:emergency-access-end": row(LOGIN, OK, OK, OK, OK, method="post"),
     "accounts:two-factor-reset": row(LOGIN, DENY, DENY, OK, DENY),
     "accounts:password-change": row(LOGIN, OK, OK, OK, OK),
     "accounts:password-change-done": row(LOGIN, OK, OK, OK, OK),
@@ -43,6 +44,8 @@ ACCESS = {
     "patients:edit": row(LOGIN, OK, DENY, OK, DENY),
     "patients:status": row(LOGIN, OK, DENY, OK, DENY),
     "patients:contacts": row(LOGIN, OK, OK, OK, DENY),
+    # Break-glass (POST with no reason: the page again with the error; roles with clinical access need none)
+    "patients:emergency-access": row(LOGIN, OK, DENY, DENY, DENY, method="post"),
     # Scheduling (POST rows post an empty form: refused politely, never a 500)
     "scheduling:calendar": row(LOGIN, OK, OK, OK, DENY),
     "scheduling:day-sheet": row(LOGIN, OK, OK, OK, DENY),

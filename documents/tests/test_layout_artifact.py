@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-
 from django.utils import timezone
 
 from controlled_substances import reports as ledger_reports
@@ -81,7 +80,12 @@ def test_every_document_renders_to_png_pages():
     tables = [ledger_reports.dispensing(start=today, end=today)]
     pdf = render_pdf(
         "controlled_substances/report_pdf.html",
-        {"tables": tables, "policy": ControlledSubstancePolicy.current(), "printed_at": timezone.localtime(), "user": by},
+        {
+            "tables": tables,
+            "policy": ControlledSubstancePolicy.current(),
+            "printed_at": timezone.localtime(),
+            "user": by,
+        },
         title=tables[0].title,
     )
     assert _pngs(pdf, "ketamine-dispensing", out)

@@ -1,0 +1,127 @@
+"""Break-glass: time-boxed, read-only clinical access for a user whose role has none, in an
+emergency (e.g. front desk reading medications and allergies for the paramedics).
+
+- Invoking needs ``accounts.invoke_emergency_access``, a patient and a reason; it is audited
+  with the ``break_glass`` verb and administrators are e-mailed at once (no PHI in the mail).
+- The grant is kept in that session only (other devices of the same user get nothing) and
+  ends at ``EMERGENCY_ACCESS_MINUTES`` or when the user ends it. While it lasts,
+  :class:`EmergencyAccessBackend` adds the clinician's *view* permissions, never a change,
+  sign or ledger permission, and every audit event the user writes carries ``break_glass``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.backends import BaseBackend
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import audit
+from accounts.models import AuditEvent, EmergencyAccess
+from accounts.roles import ROLE_PERMISSIONS, Role
+
+INVOKE = "accounts.invoke_emergency_access"
+SESSION_KEY = "emergency_access"
+# Reading one chart, never writing: the clinician's view and download permissions (not reports).
+GRANTED = frozenset(
+    p
+    for p in ROLE_PERMISSIONS[Role.CLINICIAN]
+    if p.split(".", 1)[1].startswith(("view_", "download_")) and not p.startswith("reports.")
+)
+
+
+def active_until(user) -> datetime | None:
+    """When this request's emergency access ends, or None (set by :func:`attach`)."""
+    until = getattr(user, "emergency_until", None)
+    return until if until is not None and until > timezone.now() else None
+
+
+def attach(request) -> None:
+    """Middleware step: carry a live grant from the session onto ``request.user``; drop an expired one."""
+    grant = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+    if not grant or not request.user.is_authenticated:
+        return
+    until = datetime.fromisoformat(grant["until"])
+    if until <= timezone.now() or grant.get("user") != request.user.pk:
+        del request.session[SESSION_KEY]
+        return
+    request.user.emergency_until = until
+
+
+@transaction.atomic
+def start(*, request, patient, reason: str) -> EmergencyAccess:
+    user = request.user
+    if not user.has_perm(INVOKE):
+        raise PermissionDenied
+    reason = " ".join(reason.split())
+    if len(reason) < 10:
+        raise ValidationError({"reason": "Say what the emergency is (at least a few words)."})
+    now = timezone.now()
+    grant = EmergencyAccess.objects.create(
+        user=user,
+        patient_id=patient.pk,
+        patient_mrn=patient.mrn,
+        reason=reason[:1000],
+        started_at=now,
+        expires_at=now + timedelta(minutes=settings.EMERGENCY_ACCESS_MINUTES),
+    )
+    audit.record(
+        actor=user,
+        action="accounts.emergency_access.started",
+        verb=AuditEvent.Verb.BREAK_GLASS,
+        category=AuditEvent.Category.SECURITY,
+        target=grant,
+        patient=patient,
+        changes={"reason": grant.reason, "expires_at": grant.expires_at},
+    )
+    request.session[SESSION_KEY] = {"id": grant.pk, "user": user.pk, "until": grant.expires_at.isoformat()}
+    request.user.emergency_until = grant.expires_at
+    transaction.on_commit(lambda: _alert(grant))
+    return grant
+
+
+def end(*, request) -> None:
+    grant = request.session.pop(SESSION_KEY, None)
+    if not grant:
+        return
+    ended = EmergencyAccess.objects.filter(pk=grant["id"], ended_at=None).update(ended_at=timezone.now())
+    request.user.emergency_until = None
+    if ended:
+        audit.record(
+            actor=request.user,
+            action="accounts.emergency_access.ended",
+            verb=AuditEvent.Verb.BREAK_GLASS,
+            category=AuditEvent.Category.SECURITY,
+            changes={"emergency_access": grant["id"]},
+        )
+
+
+def _alert(grant: EmergencyAccess) -> None:
+    from notifications.email import alert_administrators
+
+    link = f"{settings.SITE_URL}{reverse('accounts:audit-report')}?action=accounts.emergency_access"
+    alert_administrators(
+        subject="Emergency (break-glass) access to a chart",
+        body=(
+            f"{grant.user.username} invoked emergency access at "
+            f"{timezone.localtime(grant.started_at):%Y-%m-%d %H:%M} for "
+            f"{settings.EMERGENCY_ACCESS_MINUTES} minutes. Review the reason and every page read "
+            f"in the audit report: {link}\n\nThis message deliberately names no patient."
+        ),
+    )
+
+
+class EmergencyAccessBackend(BaseBackend):
+    """Adds :data:`GRANTED` while the request carries a live grant (see :func:`attach`)."""
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or active_until(user_obj) is None:
+            return set()
+        return set(GRANTED)
+
+    def has_perm(self, user_obj, perm, obj=None):
+        return perm in self.get_all_permissions(user_obj, obj)
