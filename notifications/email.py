@@ -8,8 +8,12 @@ from django.core.mail.message import make_msgid
 from django.template.loader import render_to_string
 
 
-def send_templated_email(*, to: str, subject: str, template: str, context: dict, idempotency_key: str = "") -> str:
-    """Render ``<template>.txt`` and ``<template>.html`` and send; return the Message-ID."""
+def send_templated_email(
+    *, to: str, subject: str, template: str, context: dict, idempotency_key: str = "", connection=None
+) -> str:
+    """Render ``<template>.txt`` and ``<template>.html`` and send; return the Message-ID.
+
+    Pass an open ``connection`` to send many messages over one SMTP session."""
     message_id = make_msgid(domain="grace-mindcare.invalid")
     text = render_to_string(f"{template}.txt", context)
     html = render_to_string(f"{template}.html", context)
@@ -22,6 +26,7 @@ def send_templated_email(*, to: str, subject: str, template: str, context: dict,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
         headers=headers,
+        connection=connection,
     )
     message.attach_alternative(html, "text/html")
     message.send()

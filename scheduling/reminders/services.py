@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -380,6 +382,7 @@ def _send(*, reminder_ids: list[int], attempt: int | None, max_attempts: int) ->
         tokens = reminder_links_issue(reminders=[r for r, _ in ready if r.pk in attempts and r.kind in LINK_KINDS])
 
     backend = get_sms_backend() if any(r.channel == Channel.SMS for r, _ in ready) else None
+    mailer = _open_mail_connection() if any(r.channel == Channel.EMAIL for r, _ in ready) else None
     sent: list[tuple[Reminder, str, str]] = []  # (reminder, provider id, text for the contact log)
     try:
         for reminder, address in ready:
@@ -390,11 +393,16 @@ def _send(*, reminder_ids: list[int], attempt: int | None, max_attempts: int) ->
             context = message_context(reminder.appointment, link=_link(reminder, tokens.get(rid)))
             body = rules.render(reminder.rule.text, context)
             try:
-                provider_id = _deliver(reminder, address=address, body=body, context=context, backend=backend)
+                provider_id = _deliver(
+                    reminder, address=address, body=body, context=context, backend=backend, mailer=mailer
+                )
             except SmsRejected as exc:
                 result.statuses[rid] = _fail(reminder, str(exc))
                 continue
-            except (SmsError, OSError) as exc:
+            except (SmsError, OSError) as exc:  # smtplib's errors are OSErrors
+                if mailer is not None and reminder.channel == Channel.EMAIL:
+                    _close_quietly(mailer)  # a broken SMTP session: start a fresh one for the rest
+                    mailer = _open_mail_connection()
                 error = str(exc) if isinstance(exc, SmsError) else type(exc).__name__
                 if attempts[rid] >= max_attempts:
                     result.statuses[rid] = _fail(reminder, error)
@@ -412,8 +420,25 @@ def _send(*, reminder_ids: list[int], attempt: int | None, max_attempts: int) ->
         # recorded as sent; the rest stays in "sending" for the dispatcher to re-queue.
         _record_sent(sent)
         raise
+    finally:
+        if mailer is not None:
+            _close_quietly(mailer)
     _record_sent(sent)
     return result
+
+
+def _open_mail_connection():
+    """One e-mail connection for the batch (one SMTP session, not one per message). If it cannot
+    open now, each message tries on its own and a failure takes the usual retry path."""
+    connection = get_connection()
+    with contextlib.suppress(OSError):
+        connection.open()
+    return connection
+
+
+def _close_quietly(connection) -> None:
+    with contextlib.suppress(OSError):
+        connection.close()
 
 
 def _record_sent(sent: list[tuple[Reminder, str, str]]) -> None:
@@ -500,7 +525,7 @@ def _mark_sent(sent: list[tuple[int, str]]) -> set[int]:
         return {rid for (rid,) in cursor.fetchall()}
 
 
-def _deliver(reminder: Reminder, *, address: str, body: str, context: dict[str, str], backend) -> str:
+def _deliver(reminder: Reminder, *, address: str, body: str, context: dict[str, str], backend, mailer=None) -> str:
     """Hand one message to the provider under the reminder's idempotency key; return the provider's id."""
     if reminder.channel == Channel.SMS:
         return send_sms(to=address, body=body, idempotency_key=reminder.idempotency_key, backend=backend)
@@ -510,6 +535,7 @@ def _deliver(reminder: Reminder, *, address: str, body: str, context: dict[str, 
         template="notifications/reminder_email",
         context={**context, "body": body},
         idempotency_key=reminder.idempotency_key,
+        connection=mailer,
     )
 
 

@@ -63,8 +63,10 @@ def opted_patient(*, sms=True, email=True, **kwargs):
     return PatientFactory(**consent, **kwargs)
 
 
-def due_sms_reminders(rule, appointments, *, key: str, **fields) -> list[Reminder]:
-    """One SMS reminder of ``rule`` per appointment, due a minute ago; ``fields`` override (a claimed status)."""
+def due_reminders(rule, appointments, *, key: str, channel: str = "sms", **fields) -> list[Reminder]:
+    """One reminder of ``rule`` per appointment on ``channel``, due a minute ago.
+
+    ``fields`` override the defaults (e.g. a claimed status)."""
     from django.utils import timezone
 
     due = timezone.now() - timedelta(minutes=1)
@@ -73,7 +75,7 @@ def due_sms_reminders(rule, appointments, *, key: str, **fields) -> list[Reminde
             appointment=appointment,
             rule=rule,
             kind=rule.kind,
-            channel="sms",
+            channel=channel,
             idempotency_key=f"{key}-{appointment.pk}",
             appointment_start=appointment.start,
             due_at=due,

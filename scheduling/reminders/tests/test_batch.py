@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
@@ -21,7 +22,7 @@ from patients.models import ContactLogEntry
 from scheduling.models import Appointment
 from scheduling.reminders import services, tasks
 from scheduling.reminders.models import Reminder, ReminderStatus
-from scheduling.reminders.tests.conftest import due_sms_reminders, make_rule, opted_patient
+from scheduling.reminders.tests.conftest import due_reminders, make_rule, opted_patient
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def rule(db):
 def _claimed(rule, n: int, **patient) -> list[Reminder]:
     """``n`` SMS reminders the dispatcher has claimed (status "sending"), one per future visit."""
     visits = [AppointmentFactory(patient=opted_patient(email=False, **patient)) for _ in range(n)]
-    return due_sms_reminders(rule, visits, key="batch", status=ReminderStatus.SENDING, claimed_at=timezone.now())
+    return due_reminders(rule, visits, key="batch", status=ReminderStatus.SENDING, claimed_at=timezone.now())
 
 
 def _ids(rows) -> list[int]:
@@ -269,3 +270,55 @@ def test_an_unexpected_error_mid_batch_still_records_what_went_out(rule, monkeyp
     statuses = dict(Reminder.objects.values_list("pk", "status"))
     assert [statuses[r.pk] for r in rows] == ["sent", "sent", "sending", "sending"]
     assert ContactLogEntry.objects.count() == 2
+
+
+class CountingMailBackend(locmem.EmailBackend):
+    """The locmem outbox that counts sessions opened and fails the messages to FAIL_TO."""
+
+    opened = 0
+    FAIL_TO: set[str] = set()
+
+    def open(self):
+        if getattr(self, "_open", False):
+            return False
+        self._open = True
+        CountingMailBackend.opened += 1
+        return True
+
+    def close(self):
+        self._open = False
+
+    def send_messages(self, messages):
+        if any(set(m.to) & self.FAIL_TO for m in messages):
+            raise ConnectionResetError("connection reset by the mail server")
+        return super().send_messages(messages)
+
+
+def _email_claimed(n: int) -> list[Reminder]:
+    rule = make_rule(types=[appointment_type("consultation")], hours=24, sms=False)
+    visits = [AppointmentFactory(patient=opted_patient(sms=False)) for _ in range(n)]
+    return due_reminders(
+        rule, visits, key="mail", channel="email", status=ReminderStatus.SENDING, claimed_at=timezone.now()
+    )
+
+
+def test_a_batch_of_e_mails_goes_out_over_one_mail_session(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.CountingMailBackend"
+    CountingMailBackend.opened, CountingMailBackend.FAIL_TO = 0, set()
+    rows = _email_claimed(6)
+    result = services.reminders_send(reminder_ids=_ids(rows))
+    assert set(result.statuses.values()) == {ReminderStatus.SENT}
+    assert len(mail.outbox) == 6
+    assert CountingMailBackend.opened == 1
+
+
+def test_a_mail_server_error_retries_that_message_and_the_rest_go_out_on_a_fresh_session(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.CountingMailBackend"
+    rows = _email_claimed(4)
+    CountingMailBackend.opened = 0
+    CountingMailBackend.FAIL_TO = {rows[1].appointment.patient.email}
+    result = services.reminders_send(reminder_ids=_ids(rows))
+    assert result.statuses[rows[1].pk] == "retry"
+    assert [result.statuses[r.pk] for r in (rows[0], rows[2], rows[3])] == [ReminderStatus.SENT] * 3
+    assert len(mail.outbox) == 3
+    assert CountingMailBackend.opened == 2

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from scheduling.reminders import services
 from scheduling.reminders.models import Reminder, ReminderStatus
-from scheduling.reminders.tests.conftest import due_sms_reminders, make_rule
+from scheduling.reminders.tests.conftest import due_reminders, make_rule
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 
 
@@ -23,7 +23,7 @@ def test_two_dispatchers_at_once_never_claim_the_same_row():
     visits = [
         AppointmentFactory(start=now + timedelta(days=2), end=now + timedelta(days=2, hours=1)) for _ in range(60)
     ]
-    rows = due_sms_reminders(rule, visits, key="k")
+    rows = due_reminders(rule, visits, key="k")
     barrier = threading.Barrier(4)
     claims: list[list[int]] = []
     lock = threading.Lock()

@@ -27,7 +27,7 @@ from django.utils import timezone
 from grace_mindcare.celery import app
 from scheduling.reminders import services, tasks
 from scheduling.reminders.models import Reminder, ReminderStatus
-from scheduling.reminders.tests.conftest import due_sms_reminders, make_rule, opted_patient
+from scheduling.reminders.tests.conftest import due_reminders, make_rule, opted_patient
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 13
@@ -141,7 +141,7 @@ def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(redis_
         visits.append(
             AppointmentFactory(patient=opted_patient(email=False), start=start, end=start + timedelta(hours=1))
         )
-    rows = due_sms_reminders(rule, visits, key="itest")
+    rows = due_reminders(rule, visits, key="itest")
     reclaimed = 0
     kills_mid_run = 0
     try:
