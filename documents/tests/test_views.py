@@ -112,7 +112,7 @@ def test_both_versions_stay_listed_after_an_amendment(client_as, clinician, djan
     for n in range(3):
         amendment_add(consultation=consultation, by=by, kind="appends", section="other", reason="More", text=f"n{n}")
         services.consultation_summary_issue(consultation=consultation, by=by)
-    # session, user, permissions, patient, audit (lock, last hash, insert), documents, consultations,
+    # session, user, permissions, patient, audit (one statement), documents, consultations,
     # plans, infusion sessions, disclosures, session save: the same whatever the number of versions.
     with django_assert_max_num_queries(19):
         four_versions, page = _panel_queries(client, url)

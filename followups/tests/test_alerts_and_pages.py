@@ -112,7 +112,7 @@ def test_outcomes_page_query_count_does_not_grow_with_sessions(
     _history(patient, clinician, sessions)
     client.force_login(clinician)
     # Measured 17 with 2 and with 8 sessions: session, user, perms, patient, responses, infusion marks,
-    # live plan, plan-course responses, audit (lock, last, insert), session save…
+    # live plan, plan-course responses, audit (one statement), session save…
     with django_assert_max_num_queries(17):
         response = client.get(reverse("followups:outcomes", args=[patient.pk]))
     assert response.status_code == 200
