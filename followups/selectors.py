@@ -27,6 +27,7 @@ from followups.models import (
 from patients.models import HEADER_FIELDS, Patient, beyond_header
 
 MAX_POINTS = 1000
+WORKLIST_FOLLOW_UPS = 100
 CHART_CODES = tuple(c for c in instruments.INSTRUMENTS if c in instruments.CHANGE_CODES)
 
 
@@ -262,6 +263,8 @@ def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Workli
     from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
     signed = FollowUpVisit.objects.filter(appointment=OuterRef("pk"), signed_at__isnull=False)
+    # Unsigned visits up to today are exactly the due and overdue ones: filtered here, so the
+    # limit counts only those (it used to cut 100 visits, signed ones included, oldest first).
     appts = (
         Appointment.objects.filter(
             appointment_type__code__in=("follow_up", "booster"),
@@ -270,18 +273,15 @@ def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Workli
             status__in=[*ACTIVE_STATUSES, AppointmentStatus.COMPLETED],
         )
         .filter(models_q_clinician(user))
-        .annotate(has_signed=Exists(signed))
+        .exclude(Exists(signed))
         .select_related("patient", "appointment_type")
         .defer(*beyond_header())
-        .order_by("start")[:100]
+        .order_by("start")[:WORKLIST_FOLLOW_UPS]
     )
-    follow_ups = []
-    for a in appts:
-        state = rules.follow_up_state(
-            start=timezone.localtime(a.start).date(), today=today, has_signed_note=a.has_signed
-        )
-        if state in ("due", "overdue"):
-            follow_ups.append((a, state))
+    follow_ups = [
+        (a, rules.follow_up_state(start=timezone.localtime(a.start).date(), today=today, has_signed_note=False))
+        for a in appts
+    ]
     worsened = _worsened(min_rise=min_rise, since=timezone.now() - timedelta(days=days_back))
     now = timezone.now()
     not_returned = list(

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import ResponseContext
-from followups import services
+from followups import selectors, services
 from followups.models import SafetyAlert
 from followups.tests.factories import alert_for, follow_up_appointment, phq9_for_total, record
 from scheduling.models import AppointmentStatus
@@ -156,6 +156,27 @@ def test_worklist_lists_overdue_follow_ups_worsened_scores_alerts_and_unreturned
     assert "5 → 15" in page
     assert reverse("followups:alert-detail", args=[SafetyAlert.objects.get().pk]) in page
     assert f"sent {timezone.localtime(link.created_at):%m/%d}" in page
+
+
+def test_worklist_limit_counts_only_unsigned_follow_ups(client, clinician, patient, monkeypatch):
+    monkeypatch.setattr(selectors, "WORKLIST_FOLLOW_UPS", 2)
+    for days in (5, 4):  # signed: done, never listed
+        start = timezone.now() - timedelta(days=days)
+        visit = services.visit_open(
+            appointment=follow_up_appointment(
+                patient=patient, clinician=clinician, start=start, end=start + timedelta(minutes=30)
+            ),
+            by=clinician,
+        )
+        services.visit_sign(visit=visit, by=clinician, plan_decision="continue")
+    start = timezone.now() - timedelta(days=1)
+    waiting = follow_up_appointment(
+        patient=patient, clinician=clinician, start=start, end=start + timedelta(minutes=30)
+    )
+    client.force_login(clinician)
+    page = client.get(reverse("followups:worklist")).content.decode()
+    assert reverse("followups:visit-open", args=[waiting.pk]) in page
+    assert "overdue" in page
 
 
 def test_worklist_compares_a_recent_score_with_an_older_one_and_skips_stale_rises(client, clinician, patient):
