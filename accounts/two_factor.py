@@ -1,13 +1,16 @@
 """Second factors beyond the authenticator app: single-use recovery codes, replacing the app,
-and an administrator's reset for someone who lost both (ASVS V2.5/V2.8; security-reference A2).
+and an administrator's reset for someone who lost both (ASVS 6.5, 7.4.3; security-reference A4, A8).
 
 Recovery codes are django-otp static tokens (StaticDevice): ten per user, each usable once,
-throttled like the app's codes. Every issue, use and reset is in the audit trail."""
+throttled like the app's codes. Replacing or resetting second factors ends the person's other
+sessions (a stolen session must not get to enrol its own app). Every change is audited."""
 
 from __future__ import annotations
 
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -60,9 +63,21 @@ def recovery_code_verify(*, user, code: str) -> StaticDevice | None:
     return device
 
 
+def _end_sessions(user, *, keep: str | None = None) -> int:
+    """Delete the user's live sessions except ``keep`` (database sessions, Django's default;
+    a clinic has at most a few hundred live at once, each decoded here)."""
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.session_key != keep and session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
+
+
 @transaction.atomic
-def authenticator_remove(*, user) -> None:
-    """The user replaces their authenticator app: the old one stops working now, a new one is set up next."""
+def authenticator_remove(*, user, keep_session: str | None = None) -> None:
+    """The user replaces their authenticator app: the old one stops working now, a new one is
+    set up next in this session; their other sessions end."""
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
     audit.record(
         actor=user,
@@ -70,7 +85,7 @@ def authenticator_remove(*, user) -> None:
         verb=AuditEvent.Verb.PRIVILEGE_CHANGE,
         category="security",
         target=user,
-        changes={"devices_removed": removed},
+        changes={"devices_removed": removed, "other_sessions_ended": _end_sessions(user, keep=keep_session)},
     )
 
 
@@ -90,6 +105,6 @@ def two_factor_reset(*, user, by, reason: str) -> int:
         verb=AuditEvent.Verb.PRIVILEGE_CHANGE,
         category="security",
         target=user,
-        changes={"reason": reason[:500], "devices_removed": removed},
+        changes={"reason": reason[:500], "devices_removed": removed, "sessions_ended": _end_sessions(user)},
     )
     return removed

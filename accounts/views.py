@@ -146,7 +146,7 @@ def security(request):
                 request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("accounts:security")}
             )
         if has_app and action == "replace_app":
-            two_factor_services.authenticator_remove(user=user)
+            two_factor_services.authenticator_remove(user=user, keep_session=request.session.session_key)
             messages.info(request, "Your old authenticator app no longer works. Set up the new one now.")
             return redirect(f"{reverse('accounts:two-factor')}?next={reverse('accounts:security')}")
         messages.error(request, "Choose one of the buttons on this page.")

@@ -264,3 +264,8 @@ class EmergencyAccessForm(forms.Form):
         help_text="For example: collapsed in the waiting room, paramedics ask for medications and allergies.",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    password = forms.CharField(
+        label="Your password",
+        help_text="Typed again to confirm it is you (ASVS 7.5.3: step-up for break-glass).",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

@@ -161,9 +161,15 @@ def patient_emergency_access(request, pk: int):
     form = EmergencyAccessForm(request.POST)
     if form.is_valid():
         try:
-            grant = emergency.start(request=request, patient=patient, reason=form.cleaned_data["reason"])
+            grant = emergency.start(
+                request=request,
+                patient=patient,
+                reason=form.cleaned_data["reason"],
+                password=form.cleaned_data["password"],
+            )
         except ValidationError as exc:
-            form.add_error("reason", exc.message_dict.get("reason", exc.messages))
+            for field, messages_ in exc.message_dict.items():
+                form.add_error(field, messages_)
         else:
             messages.warning(
                 request,

@@ -23,8 +23,20 @@ def _clinical(client, patient):
     return client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
 
 
-def _invoke(client, patient, reason=REASON):
-    return client.post(reverse("patients:emergency-access", args=[patient.pk]), {"reason": reason})
+PASSWORD = "front desk password 1"
+
+
+@pytest.fixture
+def frontdesk(frontdesk):
+    frontdesk.set_password(PASSWORD)
+    frontdesk.save(update_fields=["password"])
+    return frontdesk
+
+
+def _invoke(client, patient, reason=REASON, password=PASSWORD):
+    return client.post(
+        reverse("patients:emergency-access", args=[patient.pk]), {"reason": reason, "password": password}
+    )
 
 
 def test_front_desk_reads_the_clinical_record_after_giving_a_reason_and_administrators_are_told(
@@ -102,6 +114,16 @@ def test_no_grant_without_a_reason_and_what_was_typed_is_kept(client, frontdesk,
     assert " open>" in body
     assert not EmergencyAccess.objects.exists()
     assert client.get(reverse("consultations:patient-panel", args=[patient.pk])).status_code == 403
+
+
+def test_no_grant_without_the_users_own_password(client, frontdesk, patient):
+    client.force_login(frontdesk)
+    response = _invoke(client, patient, password="guess")
+    body = response.content.decode()
+    assert "That is not your password." in body
+    assert REASON.split(";")[0] in body  # the reason typed is kept
+    assert not EmergencyAccess.objects.exists()
+    assert not AuditEvent.objects.filter(action="accounts.emergency_access.started").exists()
 
 
 def test_clinicians_neither_need_nor_get_the_button(client, clinician, patient):

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
@@ -135,14 +136,17 @@ def test_new_recovery_codes_replace_the_old_ones(client, clinician, otp_required
 
 
 @pytest.mark.django_db
-def test_replacing_the_app_stops_the_old_one_at_once(client, clinician, otp_required):
+def test_replacing_the_app_stops_the_old_one_at_once_and_ends_other_sessions(client, clinician, otp_required):
     _enrol(client, clinician)
+    elsewhere = Client()
+    elsewhere.force_login(clinician)
     old_device = TOTPDevice.objects.get(user=clinician)
     response = client.post(reverse("accounts:security"), {"action": "replace_app"})
     assert response["Location"].startswith(reverse("accounts:two-factor"))
     assert not TOTPDevice.objects.filter(pk=old_device.pk).exists()
     assert client.get(reverse("home"))["Location"] == reverse("accounts:two-factor")  # not verified any more
     assert "Set up two-factor sign-in" in client.get(reverse("accounts:two-factor")).content.decode()
+    assert "/accounts/login/" in elsewhere.get(reverse("accounts:two-factor"))["Location"]
 
 
 @pytest.mark.django_db
@@ -159,6 +163,8 @@ def test_after_the_second_factor_only_a_local_next_is_followed(client, clinician
 @pytest.mark.django_db
 def test_an_administrator_resets_a_colleagues_lost_second_factors_with_a_reason(client, clinician, admin):
     _enrol(client, clinician)
+    their_session = Client()
+    their_session.force_login(clinician)  # e.g. left open on a ward computer, or stolen
     url = reverse("accounts:two-factor-reset", args=[clinician.pk])
     client.force_login(admin)
     assert url in client.get(reverse("admin:accounts_user_change", args=[clinician.pk])).content.decode()
@@ -175,6 +181,8 @@ def test_an_administrator_resets_a_colleagues_lost_second_factors_with_a_reason(
     event = AuditEvent.objects.get(action="accounts.two_factor.reset")
     assert event.actor == admin
     assert "identity confirmed in person" in str(event.changes)
+    assert event.changes["sessions_ended"] >= 1
+    assert "/accounts/login/" in their_session.get(reverse("home"))["Location"]
 
 
 @pytest.mark.django_db
