@@ -18,6 +18,7 @@ Standalone: ``DATABASE_URL=… .venv/bin/python -m documents.bench`` prints the 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import resource
 import statistics
@@ -37,10 +38,13 @@ class _Rollback(Exception):  # noqa: N818 - control flow: undo the set-up
 
 
 def _interleaved_medians_ms(ours: Callable[[], Any], reference: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """Median times of the two, run alternately so that machine noise hits both alike."""
+    """Median times of the two, run alternately so that machine noise hits both alike. Each run
+    starts from a collected heap: otherwise a collection the previous render's garbage set off
+    lands on whichever runs next (runs swung from -26 % to +78 % overhead)."""
     times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
         for fn, bucket in ((ours, times[0]), (reference, times[1])):
+            gc.collect()
             started = time.perf_counter()
             fn()
             bucket.append((time.perf_counter() - started) * 1000)
