@@ -21,6 +21,17 @@ RECOVERY_CODES = 10
 RECOVERY_DEVICE_NAME = "Recovery codes"
 
 
+def _audit(*, actor, action: str, target, verb: str = AuditEvent.Verb.PRIVILEGE_CHANGE, changes=None) -> None:
+    audit.record(
+        actor=actor,
+        action=f"accounts.two_factor.{action}",
+        verb=verb,
+        category=AuditEvent.Category.SECURITY,
+        target=target,
+        changes=changes,
+    )
+
+
 def recovery_codes_left(user) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
@@ -34,13 +45,7 @@ def recovery_codes_issue(*, user) -> list[str]:
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
-    audit.record(
-        actor=user,
-        action="accounts.two_factor.recovery_codes_issued",
-        verb=AuditEvent.Verb.PRIVILEGE_CHANGE,
-        category="security",
-        target=device,
-    )
+    _audit(actor=user, action="recovery_codes_issued", target=device)
     return codes
 
 
@@ -52,12 +57,11 @@ def recovery_code_verify(*, user, code: str) -> StaticDevice | None:
     device = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
     if device is None or not device.verify_token(code.strip().lower()):
         return None
-    audit.record(
+    _audit(
         actor=user,
-        action="accounts.two_factor.recovery_code_used",
-        verb=AuditEvent.Verb.LOGIN,
-        category="security",
+        action="recovery_code_used",
         target=device,
+        verb=AuditEvent.Verb.LOGIN,
         changes={"codes_left": device.token_set.count()},
     )
     return device
@@ -79,11 +83,9 @@ def authenticator_remove(*, user, keep_session: str | None = None) -> None:
     """The user replaces their authenticator app: the old one stops working now, a new one is
     set up next in this session; their other sessions end."""
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
-    audit.record(
+    _audit(
         actor=user,
-        action="accounts.two_factor.authenticator_removed",
-        verb=AuditEvent.Verb.PRIVILEGE_CHANGE,
-        category="security",
+        action="authenticator_removed",
         target=user,
         changes={"devices_removed": removed, "other_sessions_ended": _end_sessions(user, keep=keep_session)},
     )
@@ -99,11 +101,9 @@ def two_factor_reset(*, user, by, reason: str) -> int:
     if not reason:
         raise ValidationError({"reason": "Say why (e.g. how you confirmed who asked)."})
     removed = TOTPDevice.objects.filter(user=user).delete()[0] + StaticDevice.objects.filter(user=user).delete()[0]
-    audit.record(
+    _audit(
         actor=by,
-        action="accounts.two_factor.reset",
-        verb=AuditEvent.Verb.PRIVILEGE_CHANGE,
-        category="security",
+        action="reset",
         target=user,
         changes={"reason": reason[:500], "devices_removed": removed, "sessions_ended": _end_sessions(user)},
     )

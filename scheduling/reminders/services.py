@@ -569,11 +569,6 @@ def link_url(token: str) -> str:
     return f"{base}{reverse('scheduling:visit-link', args=[token])}"
 
 
-def reminder_link_issue(*, reminder: Reminder) -> str:
-    """A new single-use link for this reminder (replacing any earlier one); returns its URL once."""
-    return link_url(reminder_links_issue(reminders=[reminder])[reminder.pk])
-
-
 def reminder_links_issue(*, reminders: list[Reminder]) -> dict[int, str]:
     """A new single-use link for each of these reminders: reminder id → token, returned once.
 
