@@ -309,7 +309,13 @@ TrialFormSet = inlineformset_factory(
 
 
 def child_rows(formset) -> list[dict[str, Any]]:
-    """The formset as rows for the service: {"id", "delete", "data"}; blank new rows skipped."""
+    """The formset as rows for the service: {"id", "delete", "data"}; blank new rows skipped.
+
+    ``data`` holds the row's own fields only. An inline formset appends its foreign key to
+    ``form._meta.fields`` (so that Django validates it), but the parent is the service's to
+    set: passing it in the row as well made every new row fail with "got multiple values
+    for keyword argument"."""
+    own_fields = [name for name in formset.form._meta.fields if name != formset.fk.name]
     rows = []
     for form in formset.forms:
         pk = form.instance.pk
@@ -318,7 +324,7 @@ def child_rows(formset) -> list[dict[str, Any]]:
         delete = bool(formset.can_delete and form.cleaned_data.get("DELETE"))
         if pk is None and delete:
             continue
-        data = {name: form.cleaned_data.get(name) for name in form._meta.fields}
+        data = {name: form.cleaned_data.get(name) for name in own_fields}
         rows.append({"id": pk, "delete": delete, "data": data})
     return rows
 

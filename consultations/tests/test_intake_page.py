@@ -314,3 +314,42 @@ def test_the_page_shows_the_recorded_bmi_not_the_unsaved_draft(client_as, clinic
     html = client.get(_url(filled)).content.decode()
     assert 'value="120"' in html  # the draft is shown in the field
     assert "BMI: <strong>24.7</strong>" in html  # the saved 80 kg, 180 cm
+
+
+def _medication_rows(data, rows, prefix):
+    """Post ``rows`` as new formset rows under ``prefix`` (as a browser adding rows would)."""
+    for n, row in enumerate(rows):
+        for name, value in row.items():
+            data[f"{prefix}-{n}-{name}"] = value
+    data[f"{prefix}-TOTAL_FORMS"] = str(len(rows))
+    return data
+
+
+def test_adding_medications_and_a_trial_saves_them_and_screening_shows_the_interactions(client_as, clinician, filled):
+    data = page_data(filled, action="screen")
+    _medication_rows(
+        data,
+        [
+            {"name": "Lorazepam", "dose": "1 mg at night", "interaction_class": "benzodiazepine"},
+            {"name": "Phenelzine", "dose": "15 mg tds", "interaction_class": "maoi"},
+        ],
+        "med",
+    )
+    _medication_rows(
+        data, [{"drug": "Sertraline", "dose": "150 mg", "duration_weeks": "8", "adequate": "true"}], "trial"
+    )
+    response = client_as(clinician).post(_url(filled), data)
+    assert response.status_code == 302
+    filled.refresh_from_db()
+    assert sorted(filled.medications.values_list("name", "interaction_class")) == [
+        ("Lorazepam", "benzodiazepine"),
+        ("Phenelzine", "maoi"),
+    ]
+    assert list(filled.antidepressant_trials.values_list("drug", "duration_weeks", "adequate")) == [
+        ("Sertraline", 8, True)
+    ]
+    interaction = [f for f in filled.screening["findings"] if f["rule_id"] == "CI-15"]
+    assert len(interaction) == 1
+    html = client_as(clinician).get(_url(filled)).content.decode()
+    assert "CI-15" in html
+    assert "Benzodiazepine" in html

@@ -294,3 +294,51 @@ def test_infusions_read_the_active_plan_and_not_one_on_hold():
     held = services.plan_transition(plan=plan, to_status="on_hold", by=plan.created_by, reason="Holiday")
     assert selectors.active_plan_for(plan.patient) is None
     assert selectors.live_plan_for(plan.patient) == held
+
+
+def test_rows_from_a_bound_formset_save_through_the_intake_service():
+    """The formset's rows carry the row's own fields; the service sets the parent."""
+    from django.http import QueryDict
+
+    from consultations.forms import MedicationFormSet, TrialFormSet, child_rows
+
+    consultation = ConsultationFactory()
+    data = QueryDict(mutable=True)
+    data.update(
+        {
+            "med-TOTAL_FORMS": "2",
+            "med-INITIAL_FORMS": "0",
+            "med-0-name": "Theophylline",
+            "med-0-interaction_class": "theophylline",
+            "med-1-name": "Lamotrigine",
+            "med-1-dose": "100 mg bd",
+            "med-1-interaction_class": "lamotrigine",
+            "trial-TOTAL_FORMS": "1",
+            "trial-INITIAL_FORMS": "0",
+            "trial-0-drug": "Venlafaxine",
+            "trial-0-duration_weeks": "10",
+            "trial-0-response": "none",
+        }
+    )
+    medications = MedicationFormSet(data, instance=consultation, prefix="med")
+    trials = TrialFormSet(data, instance=consultation, prefix="trial")
+    assert medications.is_valid()
+    assert trials.is_valid()
+    assert all("consultation" not in row["data"] for row in child_rows(medications) + child_rows(trials))
+
+    services.consultation_save(
+        consultation=consultation,
+        by=consultation.clinician,
+        expected_version=consultation.version,
+        changes={},
+        medications=child_rows(medications),
+        trials=child_rows(trials),
+        complete=True,
+    )
+    assert sorted(consultation.medications.values_list("interaction_class", flat=True)) == [
+        "lamotrigine",
+        "theophylline",
+    ]
+    assert consultation.antidepressant_trials.get().drug == "Venlafaxine"
+    result = services.consultation_screen(consultation=consultation, by=consultation.clinician)
+    assert "CI-14" in {f.rule_id for f in result.findings}

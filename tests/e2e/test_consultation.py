@@ -139,3 +139,80 @@ def test_intake_to_ready_to_book(live_server, page):
     consultation_id = appointment.consultation.pk
     response = page.goto(f"{base}/consultations/{consultation_id}/")
     assert response.status == 403
+
+
+def _medication_row(page, n):
+    return page.locator("#section-medications tbody tr").nth(n)
+
+
+def _trial_row(page, n):
+    return page.locator("#section-psychiatric tbody tr").nth(n)
+
+
+def test_medications_and_a_trial_are_recorded_and_screened_for_interactions(live_server, page):
+    """The medication list and the trial history save row by row ("save to add another"),
+    and screening reads them: benzodiazepine and MAOI give the interaction finding, and
+    theophylline the absolute one; lamotrigine is recorded (no sourced rule screens it)."""
+    ensure_protocol_library()
+    clinician = _user("e2e.meds", Role.CLINICIAN, first_name="Dana", last_name="Osei", credentials="MD")
+    patient = PatientFactory(legal_first_name="Sam", legal_last_name="Listed")
+    start = timezone.now().replace(second=0, microsecond=0)
+    appointment = AppointmentFactory(
+        patient=patient,
+        clinician=clinician,
+        location=LocationFactory(),
+        start=start,
+        end=start + timedelta(minutes=60),
+        status=AppointmentStatus.CHECKED_IN,
+    )
+    base = live_server.url
+    _sign_in(page, base, clinician)
+    page.get_by_role("button", name="Open intake").click()
+
+    # First medication and a prior trial, saved.
+    row = _medication_row(page, 0)
+    row.get_by_label("Medicine").fill("Lorazepam")
+    row.get_by_label("Dose and frequency").fill("1 mg at night")
+    row.get_by_label("Interaction class").select_option(label="Benzodiazepine")
+    trial = _trial_row(page, 0)
+    trial.get_by_label("Drug").fill("Sertraline")
+    trial.get_by_label("Trial dose").fill("150 mg")
+    trial.get_by_label("Weeks").fill("8")
+    trial.get_by_label("Yes").check()
+    trial.get_by_label("Response").select_option(label="No response")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".alert-success")).to_contain_text("Saved.")
+
+    # The second and third rows appear after saving; add them and screen.
+    row = _medication_row(page, 1)
+    expect(_medication_row(page, 0).get_by_label("Medicine")).to_have_value("Lorazepam")
+    row.get_by_label("Medicine").fill("Phenelzine")
+    row.get_by_label("Interaction class").select_option(label="Monoamine oxidase inhibitor (MAOI)")
+    page.get_by_role("button", name="Save", exact=True).click()
+    row = _medication_row(page, 2)
+    row.get_by_label("Medicine").fill("Theophylline")
+    row.get_by_label("Interaction class").select_option(label="Theophylline or aminophylline")
+    page.get_by_role("button", name="Save", exact=True).click()
+    row = _medication_row(page, 3)
+    row.get_by_label("Medicine").fill("Lamotrigine")
+    row.get_by_label("Dose and frequency").fill("100 mg twice daily")
+    row.get_by_label("Interaction class").select_option(label="Lamotrigine (recorded, not screened)")
+    page.get_by_role("button", name="Save and screen").click()
+
+    interaction = _screening(page).locator("tr.finding-interaction")
+    expect(interaction).to_contain_text("CI-15")
+    expect(interaction).to_contain_text("Benzodiazepine")
+    expect(interaction).to_contain_text("Monoamine oxidase inhibitor (MAOI)")
+    absolute = _screening(page).locator("tr.finding-absolute", has_text="CI-14")
+    expect(absolute).to_contain_text("Theophylline or aminophylline")
+    expect(_trial_row(page, 0).get_by_label("Drug")).to_have_value("Sertraline")
+    expect(_medication_row(page, 3).get_by_label("Medicine")).to_have_value("Lamotrigine")
+
+    consultation = appointment.consultation
+    assert sorted(consultation.medications.values_list("interaction_class", flat=True)) == [
+        "benzodiazepine",
+        "lamotrigine",
+        "maoi",
+        "theophylline",
+    ]
+    assert consultation.antidepressant_trials.get().adequate is True
