@@ -21,7 +21,14 @@ def frontdesk(db):
 
 @pytest.fixture
 def clinician(db):
-    return UserFactory(username="clin.persona", role=Role.CLINICIAN, credentials="MD")
+    """A physician prescriber: everything a nurse does plus the prescriber's decisions."""
+    return UserFactory(username="clin.persona", role=Role.PRESCRIBER, credentials="MD")
+
+
+@pytest.fixture
+def nurse(db):
+    """A registered nurse: runs the chair, never makes a prescriber's decision."""
+    return UserFactory(username="nurse.persona", role=Role.NURSE, credentials="RN")
 
 
 @pytest.fixture
@@ -36,8 +43,14 @@ def outsider(db):
 
 
 @pytest.fixture
-def persona(request, frontdesk, clinician, admin, outsider):
-    return {"frontdesk": frontdesk, "clinician": clinician, "admin": admin, "outsider": outsider}
+def persona(request, frontdesk, nurse, clinician, admin, outsider):
+    return {
+        "frontdesk": frontdesk,
+        "nurse": nurse,
+        "prescriber": clinician,
+        "admin": admin,
+        "outsider": outsider,
+    }
 
 
 @pytest.fixture

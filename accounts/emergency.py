@@ -27,10 +27,10 @@ from accounts.roles import ROLE_PERMISSIONS, Role
 
 INVOKE = "accounts.invoke_emergency_access"
 SESSION_KEY = "emergency_access"
-# Reading one chart, never writing: the clinician's view and download permissions (not reports).
+# Reading one chart, never writing: a nurse's view and download permissions (not reports).
 GRANTED = frozenset(
     p
-    for p in ROLE_PERMISSIONS[Role.CLINICIAN]
+    for p in ROLE_PERMISSIONS[Role.NURSE]
     if p.split(".", 1)[1].startswith(("view_", "download_")) and not p.startswith("reports.")
 )
 

@@ -1,4 +1,10 @@
-"""The clinic's three roles, as Django groups carrying Django permissions.
+"""The clinic's four roles, as Django groups carrying Django permissions.
+
+Clinical staff are split by licence (clinical-reference 5.1): a nurse runs the chair
+(pre-checks, vitals, draws and waste with a witness, recovery and discharge, follow-up
+questionnaires, calculating and verifying doses); a prescriber (physician, NP, PA) does all
+that and also makes the decisions a nurse's licence does not cover, each behind its own
+permission (``PRESCRIBER_ONLY``) that the services check again.
 
 Views check permissions (``user.has_perm``), never group names, so an
 administrator can tailor a role in the admin. This table is the default grant
@@ -12,19 +18,76 @@ from django.db import models
 
 class Role(models.TextChoices):
     FRONT_DESK = "front_desk", "Front desk"
-    CLINICIAN = "clinician", "Clinician"
+    NURSE = "nurse", "Nurse"
+    PRESCRIBER = "prescriber", "Prescriber"
     ADMINISTRATOR = "administrator", "Administrator"
 
 
 # Group name for each role (what the admin shows).
 GROUP_NAMES: dict[str, str] = {
     Role.FRONT_DESK: "Front desk",
-    Role.CLINICIAN: "Clinician",
+    Role.NURSE: "Nurse",
+    Role.PRESCRIBER: "Prescriber",
     Role.ADMINISTRATOR: "Administrator",
 }
 
 # Roles whose members must use two-factor sign-in when OTP_REQUIRED is on.
-TWO_FACTOR_ROLES = {Role.CLINICIAN, Role.ADMINISTRATOR}
+TWO_FACTOR_ROLES = {Role.NURSE, Role.PRESCRIBER, Role.ADMINISTRATOR}
+
+# Roles that work with the clinical record (the clinician's home page, safety alerts).
+CLINICAL_ROLES = (Role.NURSE, Role.PRESCRIBER)
+
+# What a nurse does; a prescriber holds all of it too.
+NURSE_PERMISSIONS: list[str] = [
+    "patients.view_patient",
+    "patients.view_clinical_record",
+    "patients.view_contactlogentry",
+    "patients.add_contactlogentry",
+    "scheduling.view_appointment",
+    "scheduling.change_appointment",
+    "scheduling.subscribe_calendar_feed",
+    "consultations.view_consultation",
+    "consultations.add_consultation",
+    "consultations.change_consultation",
+    "consultations.view_treatmentplan",
+    "consultations.view_plan_booking_status",
+    "assessments.view_instrumentresponse",
+    "assessments.add_instrumentresponse",
+    "infusions.view_infusionsession",
+    "infusions.change_infusionsession",
+    "infusions.sign_infusionsession",
+    "infusions.verify_dose",
+    "infusions.add_sessionamendment",
+    "infusions.view_chair_status",
+    "followups.view_followupvisit",
+    "followups.add_followupvisit",
+    "followups.change_followupvisit",
+    "followups.sign_followupvisit",
+    "followups.add_followupamendment",
+    "followups.view_boostersuggestion",
+    "followups.view_booster_booking_status",
+    "followups.view_safetyalert",
+    "followups.acknowledge_safetyalert",
+    "followups.view_questionnairelink",
+    "followups.add_questionnairelink",
+    "controlled_substances.record_administration",
+    "reports.view_clinical_quality",
+    "documents.download_patient_document",
+    "documents.issue_patient_document",
+    "documents.download_clinical_document",
+    "documents.issue_clinical_document",
+]
+
+# The decisions only a prescriber makes. The services refuse them for anyone else
+# (``accounts.prescribing.require_prescriber``), not only the views.
+PRESCRIBER_ONLY: list[str] = [
+    "consultations.sign_consultation",  # the eligibility decision
+    "consultations.add_amendment",  # amending that signed decision
+    "consultations.add_treatmentplan",  # the standing order
+    "consultations.change_treatmentplan",
+    "infusions.override_precheck",  # proceed despite a relative contraindication or a suicide-risk finding
+    "followups.decide_boostersuggestion",  # ordering more sessions
+]
 
 # Dotted permission names per role. Later apps add their rows here; a missing
 # permission (app not installed yet) is skipped, not an error.
@@ -46,50 +109,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "documents.download_patient_document",
         "documents.issue_patient_document",
     ],
-    Role.CLINICIAN: [
-        "patients.view_patient",
-        "patients.view_clinical_record",
-        "patients.view_contactlogentry",
-        "patients.add_contactlogentry",
-        "scheduling.view_appointment",
-        "scheduling.change_appointment",
-        "scheduling.subscribe_calendar_feed",
-        "consultations.view_consultation",
-        "consultations.add_consultation",
-        "consultations.change_consultation",
-        "consultations.sign_consultation",
-        "consultations.add_amendment",
-        "consultations.view_treatmentplan",
-        "consultations.add_treatmentplan",
-        "consultations.change_treatmentplan",
-        "consultations.view_plan_booking_status",
-        "assessments.view_instrumentresponse",
-        "assessments.add_instrumentresponse",
-        "infusions.view_infusionsession",
-        "infusions.change_infusionsession",
-        "infusions.sign_infusionsession",
-        "infusions.verify_dose",
-        "infusions.add_sessionamendment",
-        "infusions.view_chair_status",
-        "followups.view_followupvisit",
-        "followups.add_followupvisit",
-        "followups.change_followupvisit",
-        "followups.sign_followupvisit",
-        "followups.add_followupamendment",
-        "followups.view_boostersuggestion",
-        "followups.decide_boostersuggestion",
-        "followups.view_booster_booking_status",
-        "followups.view_safetyalert",
-        "followups.acknowledge_safetyalert",
-        "followups.view_questionnairelink",
-        "followups.add_questionnairelink",
-        "controlled_substances.record_administration",
-        "reports.view_clinical_quality",
-        "documents.download_patient_document",
-        "documents.issue_patient_document",
-        "documents.download_clinical_document",
-        "documents.issue_clinical_document",
-    ],
+    Role.NURSE: NURSE_PERMISSIONS,
+    Role.PRESCRIBER: [*NURSE_PERMISSIONS, *PRESCRIBER_ONLY],
     Role.ADMINISTRATOR: [
         "accounts.view_auditevent",
         "accounts.reset_two_factor",
@@ -135,7 +156,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 # Order decides the role shown when a user is (unusually) in several groups.
-_PRECEDENCE = [Role.ADMINISTRATOR, Role.CLINICIAN, Role.FRONT_DESK]
+_PRECEDENCE = [Role.ADMINISTRATOR, Role.PRESCRIBER, Role.NURSE, Role.FRONT_DESK]
 
 
 def role_of(user) -> str:

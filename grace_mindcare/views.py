@@ -20,13 +20,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
-from accounts.roles import Role, role_of
+from accounts.roles import CLINICAL_ROLES, Role, role_of
 
 logger = logging.getLogger(__name__)
 
 HOME_TEMPLATES = {
     Role.FRONT_DESK: "home/front_desk.html",
-    Role.CLINICIAN: "home/clinician.html",
+    Role.NURSE: "home/clinician.html",
+    Role.PRESCRIBER: "home/clinician.html",
     Role.ADMINISTRATOR: "home/administrator.html",
 }
 
@@ -34,10 +35,10 @@ HOME_TEMPLATES = {
 def home(request):
     role = role_of(request.user)
     template = HOME_TEMPLATES.get(role, "home/no_role.html")
-    context = {"role": role}
-    if role in (Role.FRONT_DESK, Role.CLINICIAN) and request.user.has_perm("scheduling.view_appointment"):
+    context = {"role": role, "role_label": Role(role).label if role else ""}
+    if (role == Role.FRONT_DESK or role in CLINICAL_ROLES) and request.user.has_perm("scheduling.view_appointment"):
         context.update(_schedule_panels(request, role))
-    if role == Role.CLINICIAN:
+    if role in CLINICAL_ROLES:
         context.update(_clinician_panels(request, context.get("todays_patients")))
     context.update(_followup_panels(request, role))
     if role == Role.ADMINISTRATOR:
@@ -59,7 +60,7 @@ def _followup_panels(request, role) -> dict:
     """Unacknowledged safety alerts for clinicians; outstanding questionnaires (no answers) for the desk."""
     from followups import selectors as followups
 
-    if role == Role.CLINICIAN and request.user.has_perm("followups.view_safetyalert"):
+    if role in CLINICAL_ROLES and request.user.has_perm("followups.view_safetyalert"):
         return {"safety_alerts": followups.open_alerts(user=request.user, limit=20)}
     if role == Role.FRONT_DESK:
         return {"outstanding_questionnaires": followups.outstanding_links(limit=20), "now": timezone.now()}
@@ -147,7 +148,11 @@ def healthz(request):
 
 @login_not_required
 def permission_denied(request, exception=None):
-    return render(request, "403.html", status=403)
+    from accounts.prescribing import PrescriberRequired
+
+    # A prescriber-only refusal says who may act; any other 403 says nothing about why.
+    reason = str(exception) if isinstance(exception, PrescriberRequired) else ""
+    return render(request, "403.html", {"reason": reason}, status=403)
 
 
 @login_not_required

@@ -107,7 +107,7 @@ class PreCheckForm(forms.Form):
 
 class DecisionForm(forms.Form):
     decision_reason = forms.CharField(
-        label="Clinician's documented decision",
+        label="Prescriber's documented decision",
         required=False,
         widget=forms.Textarea({"rows": 2, "class": "form-control"}),
     )

@@ -9,160 +9,164 @@ LOGIN = sent to sign-in; GONE = 404/405 (e.g. GET on a POST-only action).
 
 OK, DENY, LOGIN, GONE = "ok", "deny", "login", "gone"
 
-PERSONAS = ("anonymous", "frontdesk", "clinician", "admin", "outsider")
+# The five roles of the clinic (the admin persona is a superuser administrator) and, for
+# completeness, a signed-in account in no role. "prescriber" is the ``clinician`` fixture.
+PERSONAS = ("anonymous", "frontdesk", "nurse", "prescriber", "admin", "outsider")
 
 
-def row(anonymous, frontdesk, clinician, admin, outsider, method="get"):
+def row(anonymous, frontdesk, nurse, prescriber, admin, outsider, method="get"):
     return {
         "method": method,
-        "expect": dict(zip(PERSONAS, (anonymous, frontdesk, clinician, admin, outsider), strict=True)),
+        "expect": dict(zip(PERSONAS, (anonymous, frontdesk, nurse, prescriber, admin, outsider), strict=True)),
     }
 
 
 ACCESS = {
     # Project
-    "home": row(LOGIN, OK, OK, OK, OK),
-    "healthz": row(OK, OK, OK, OK, OK),
+    "home": row(LOGIN, OK, OK, OK, OK, OK),
+    "healthz": row(OK, OK, OK, OK, OK, OK),
     # Accounts
-    "accounts:login": row(OK, OK, OK, OK, OK),
-    "accounts:logout": row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, method="post"),  # signs out, back to sign-in
-    "accounts:two-factor": row(LOGIN, OK, OK, OK, OK),
-    "accounts:security": row(LOGIN, OK, OK, OK, OK),
-    "accounts:emergency-access-end": row(LOGIN, OK, OK, OK, OK, method="post"),
-    "accounts:two-factor-reset": row(LOGIN, DENY, DENY, OK, DENY),
-    "accounts:password-change": row(LOGIN, OK, OK, OK, OK),
-    "accounts:password-change-done": row(LOGIN, OK, OK, OK, OK),
-    "accounts:password-reset": row(OK, OK, OK, OK, OK),
-    "accounts:password-reset-done": row(OK, OK, OK, OK, OK),
-    "accounts:password-reset-confirm": row(OK, OK, OK, OK, OK),
-    "accounts:password-reset-complete": row(OK, OK, OK, OK, OK),
-    "accounts:audit-report": row(LOGIN, DENY, DENY, OK, DENY),
+    "accounts:login": row(OK, OK, OK, OK, OK, OK),
+    "accounts:logout": row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, method="post"),  # signs out, back to sign-in
+    "accounts:two-factor": row(LOGIN, OK, OK, OK, OK, OK),
+    "accounts:security": row(LOGIN, OK, OK, OK, OK, OK),
+    "accounts:emergency-access-end": row(LOGIN, OK, OK, OK, OK, OK, method="post"),
+    "accounts:two-factor-reset": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "accounts:password-change": row(LOGIN, OK, OK, OK, OK, OK),
+    "accounts:password-change-done": row(LOGIN, OK, OK, OK, OK, OK),
+    "accounts:password-reset": row(OK, OK, OK, OK, OK, OK),
+    "accounts:password-reset-done": row(OK, OK, OK, OK, OK, OK),
+    "accounts:password-reset-confirm": row(OK, OK, OK, OK, OK, OK),
+    "accounts:password-reset-complete": row(OK, OK, OK, OK, OK, OK),
+    "accounts:audit-report": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     # Patients
-    "patients:list": row(LOGIN, OK, OK, OK, DENY),
-    "patients:create": row(LOGIN, OK, DENY, OK, DENY),
-    "patients:detail": row(LOGIN, OK, OK, OK, DENY),
-    "patients:edit": row(LOGIN, OK, DENY, OK, DENY),
-    "patients:status": row(LOGIN, OK, DENY, OK, DENY),
-    "patients:contacts": row(LOGIN, OK, OK, OK, DENY),
+    "patients:list": row(LOGIN, OK, OK, OK, OK, DENY),
+    "patients:create": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "patients:detail": row(LOGIN, OK, OK, OK, OK, DENY),
+    "patients:edit": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "patients:status": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "patients:contacts": row(LOGIN, OK, OK, OK, OK, DENY),
     # Break-glass (POST with no reason: the page again with the error; roles with clinical access need none)
-    "patients:emergency-access": row(LOGIN, OK, DENY, DENY, DENY, method="post"),
+    "patients:emergency-access": row(LOGIN, OK, DENY, DENY, DENY, DENY, method="post"),
     # Scheduling (POST rows post an empty form: refused politely, never a 500)
-    "scheduling:calendar": row(LOGIN, OK, OK, OK, DENY),
-    "scheduling:day-sheet": row(LOGIN, OK, OK, OK, DENY),
-    "scheduling:book": row(LOGIN, OK, DENY, OK, DENY),
-    "scheduling:patient-search": row(LOGIN, OK, DENY, OK, DENY),
-    "scheduling:series-new": row(LOGIN, OK, DENY, OK, DENY),
-    "scheduling:find": row(LOGIN, OK, DENY, OK, DENY),
-    "scheduling:appointment-detail": row(LOGIN, OK, OK, OK, DENY),
-    "scheduling:appointment-status": row(LOGIN, OK, OK, OK, DENY, method="post"),
-    "scheduling:appointment-cancel": row(LOGIN, OK, DENY, OK, DENY),
-    "scheduling:appointment-reschedule": row(LOGIN, OK, DENY, OK, DENY),
-    "scheduling:appointment-escort": row(LOGIN, OK, OK, OK, DENY, method="post"),
-    "scheduling:patient-panel": row(LOGIN, OK, OK, OK, DENY),
-    "scheduling:feeds": row(LOGIN, DENY, OK, OK, DENY),
-    "scheduling:feed-regenerate": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "scheduling:feed-revoke": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "scheduling:feed": row(GONE, GONE, GONE, GONE, GONE),  # unknown token: 404, never a sign-in page
+    "scheduling:calendar": row(LOGIN, OK, OK, OK, OK, DENY),
+    "scheduling:day-sheet": row(LOGIN, OK, OK, OK, OK, DENY),
+    "scheduling:book": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "scheduling:patient-search": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "scheduling:series-new": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "scheduling:find": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "scheduling:appointment-detail": row(LOGIN, OK, OK, OK, OK, DENY),
+    "scheduling:appointment-status": row(LOGIN, OK, OK, OK, OK, DENY, method="post"),
+    "scheduling:appointment-cancel": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "scheduling:appointment-reschedule": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "scheduling:appointment-escort": row(LOGIN, OK, OK, OK, OK, DENY, method="post"),
+    "scheduling:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),
+    "scheduling:feeds": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "scheduling:feed-regenerate": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "scheduling:feed-revoke": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "scheduling:feed": row(GONE, GONE, GONE, GONE, GONE, GONE),  # unknown token: 404, never a sign-in page
     # The patient's reminder link: no sign-in; an unknown token or no scoped session is a 404 page.
-    "scheduling:visit-link": row(GONE, GONE, GONE, GONE, GONE),
-    "scheduling:visit-reply": row(GONE, GONE, GONE, GONE, GONE),
-    "scheduling:visit-done": row(OK, OK, OK, OK, OK),
+    "scheduling:visit-link": row(GONE, GONE, GONE, GONE, GONE, GONE),
+    "scheduling:visit-reply": row(GONE, GONE, GONE, GONE, GONE, GONE),
+    "scheduling:visit-done": row(OK, OK, OK, OK, OK, OK),
     # Consultations: the clinical record. Front desk never opens it (403, issue 4) and sees only
     # which plans are ready to book. (The admin persona is a superuser, so Django grants it every
     # permission; the Administrator role itself only reads: consultations/tests/test_services.py.)
-    "consultations:ready-to-book": row(LOGIN, OK, OK, OK, DENY),  # booking facts only, no clinical content
-    "consultations:open": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "consultations:patient-panel": row(LOGIN, DENY, OK, OK, DENY),
-    "consultations:start": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "consultations:detail": row(LOGIN, DENY, OK, OK, DENY),
-    "consultations:draft": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "consultations:amend": row(LOGIN, DENY, OK, OK, DENY),
-    "consultations:plan-create": row(LOGIN, DENY, OK, OK, DENY),
-    "consultations:plan-detail": row(LOGIN, DENY, OK, OK, DENY),
-    "consultations:plan-transition": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    # The nurse drafts the intake but the decision, its amendments and the treatment plan (the
+    # standing order) are a prescriber's, as is deciding on a booster.
+    "consultations:ready-to-book": row(LOGIN, OK, OK, OK, OK, DENY),  # booking facts only, no clinical content
+    "consultations:open": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "consultations:patient-panel": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "consultations:start": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "consultations:detail": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "consultations:draft": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "consultations:amend": row(LOGIN, DENY, DENY, OK, OK, DENY),
+    "consultations:plan-create": row(LOGIN, DENY, DENY, OK, OK, DENY),
+    "consultations:plan-detail": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "consultations:plan-transition": row(LOGIN, DENY, DENY, OK, OK, DENY, method="post"),
     # Infusions: the front desk sees chair status only (the admin persona is a superuser; the
     # Administrator role itself only reads sessions: accounts/roles.py).
-    "infusions:board-index": row(LOGIN, OK, OK, OK, DENY),
-    "infusions:board": row(LOGIN, OK, OK, OK, DENY),
-    "infusions:clinician-home": row(LOGIN, DENY, OK, OK, DENY),
-    "infusions:front-desk-home": row(LOGIN, OK, OK, OK, DENY),
-    "infusions:patient-panel": row(LOGIN, OK, OK, OK, DENY),
-    "infusions:open": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:session": row(LOGIN, DENY, OK, OK, DENY),
-    "infusions:check-in": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:instrument": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:precheck": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:clear": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:defer": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:dose": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:dose-verify": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:transition": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:reading": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:rate-change": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:alert-action": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:adverse-event": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:discharge": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:sign": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "infusions:amend": row(LOGIN, DENY, OK, OK, DENY, method="post"),
+    "infusions:board-index": row(LOGIN, OK, OK, OK, OK, DENY),
+    "infusions:board": row(LOGIN, OK, OK, OK, OK, DENY),
+    "infusions:clinician-home": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "infusions:front-desk-home": row(LOGIN, OK, OK, OK, OK, DENY),
+    "infusions:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),
+    "infusions:open": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:session": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "infusions:check-in": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:instrument": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:precheck": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:clear": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:defer": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:dose": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:dose-verify": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:transition": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:reading": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:rate-change": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:alert-action": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:adverse-event": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:discharge": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:sign": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:amend": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     # Follow-ups: clinical pages for clinicians; the front desk sees boosters to book and, on the
     # patient panel, only that a questionnaire is outstanding. The patient's questionnaire pages
     # need no sign-in but answer only a valid token / a scoped session (security-reference A9).
-    "followups:worklist": row(LOGIN, DENY, OK, OK, DENY),
-    "followups:ready-to-book": row(LOGIN, OK, OK, OK, DENY),  # booking facts only
-    "followups:patient-panel": row(LOGIN, OK, OK, OK, DENY),  # front desk: outstanding questionnaires only
-    "followups:outcomes": row(LOGIN, DENY, OK, OK, DENY),
-    "followups:link-send": row(LOGIN, DENY, OK, OK, DENY),
-    "followups:visit-open": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "followups:visit-detail": row(LOGIN, DENY, OK, OK, DENY),
-    "followups:visit-sign": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "followups:visit-amend": row(LOGIN, DENY, OK, OK, DENY),
-    "followups:suggestion-decide": row(LOGIN, DENY, OK, OK, DENY, method="post"),
-    "followups:alert-detail": row(LOGIN, DENY, OK, OK, DENY),
-    "followups:link-open": row(GONE, GONE, GONE, GONE, GONE),  # unknown token: 404 for everyone
-    "followups:link-verify": row(DENY, DENY, DENY, DENY, DENY),  # no token matched in this session: refused
-    "followups:self-report": row(DENY, DENY, DENY, DENY, DENY),  # no scoped session: refused
-    "followups:self-report-done": row(DENY, DENY, DENY, DENY, DENY),
+    "followups:worklist": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "followups:ready-to-book": row(LOGIN, OK, OK, OK, OK, DENY),  # booking facts only
+    "followups:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),  # front desk: outstanding questionnaires only
+    "followups:outcomes": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "followups:link-send": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "followups:visit-open": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "followups:visit-detail": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "followups:visit-sign": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "followups:visit-amend": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "followups:suggestion-decide": row(LOGIN, DENY, DENY, OK, OK, DENY, method="post"),
+    "followups:alert-detail": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "followups:link-open": row(GONE, GONE, GONE, GONE, GONE, GONE),  # unknown token: 404 for everyone
+    "followups:link-verify": row(DENY, DENY, DENY, DENY, DENY, DENY),  # no token matched in this session: refused
+    "followups:self-report": row(DENY, DENY, DENY, DENY, DENY, DENY),  # no scoped session: refused
+    "followups:self-report-done": row(DENY, DENY, DENY, DENY, DENY, DENY),
     # Controlled substances (ketamine ledger): managers (manage_stock) run stock, counts and reports;
     # clinicians (record_administration) record waste; the front desk sees nothing.
-    "controlled_substances:index": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:receive": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:container-detail": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:container-waste": row(LOGIN, DENY, OK, OK, DENY),
-    "controlled_substances:container-destroy": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:container-transfer": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:container-loss": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:container-adjust": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:entry-reverse": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:loss-report": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:counts": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:count-new": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:count-detail": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:count-line-resolve": row(LOGIN, DENY, DENY, OK, DENY, method="post"),
-    "controlled_substances:report-balances": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:report-dispensing": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:report-waste": row(LOGIN, DENY, DENY, OK, DENY),
-    "controlled_substances:report-discrepancies": row(LOGIN, DENY, DENY, OK, DENY),
+    "controlled_substances:index": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:receive": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:container-detail": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:container-waste": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "controlled_substances:container-destroy": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:container-transfer": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:container-loss": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:container-adjust": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:entry-reverse": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:loss-report": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:counts": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:count-new": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:count-detail": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:count-line-resolve": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
+    "controlled_substances:report-balances": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:report-dispensing": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:report-waste": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:report-discrepancies": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     # The access matrix passes the patient's pk as <pk>; no session has it, so permitted roles get 404.
-    "controlled_substances:session-panel": row(LOGIN, DENY, GONE, GONE, DENY),
-    "controlled_substances:session-draw": row(LOGIN, DENY, GONE, GONE, DENY, method="post"),
-    "controlled_substances:session-waste": row(LOGIN, DENY, GONE, GONE, DENY, method="post"),
+    "controlled_substances:session-panel": row(LOGIN, DENY, GONE, GONE, GONE, DENY),
+    "controlled_substances:session-draw": row(LOGIN, DENY, GONE, GONE, GONE, DENY, method="post"),
+    "controlled_substances:session-waste": row(LOGIN, DENY, GONE, GONE, GONE, DENY, method="post"),
     # Reports: administrators see all; clinicians the clinical-quality ones (and the index listing
     # them); the front desk none.
-    "reports:index": row(LOGIN, DENY, OK, OK, DENY),
-    "reports:appointments": row(LOGIN, DENY, DENY, OK, DENY),
-    "reports:attendance": row(LOGIN, DENY, DENY, OK, DENY),
-    "reports:utilisation": row(LOGIN, DENY, DENY, OK, DENY),
-    "reports:conversion": row(LOGIN, DENY, DENY, OK, DENY),
-    "reports:reminders": row(LOGIN, DENY, DENY, OK, DENY),
-    "reports:compliance": row(LOGIN, DENY, DENY, OK, DENY),
-    "reports:clinical-quality": row(LOGIN, DENY, OK, OK, DENY),
-    "reports:infusion-safety": row(LOGIN, DENY, OK, OK, DENY),
+    "reports:index": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "reports:appointments": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:attendance": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:utilisation": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:conversion": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:reminders": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:compliance": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:clinical-quality": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "reports:infusion-safety": row(LOGIN, DENY, OK, OK, OK, DENY),
     # Documents (issue 9): the front desk lists, issues and downloads discharge instructions only; the
     # download row's document is a consultation summary (clinical), so the front desk gets 403 there.
     # An empty issue form is refused politely (back to the patient page with a message).
-    "documents:patient-panel": row(LOGIN, OK, OK, OK, DENY),
-    "documents:issue": row(LOGIN, OK, OK, OK, DENY, method="post"),
-    "documents:download": row(LOGIN, DENY, OK, OK, DENY),
+    "documents:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),
+    "documents:issue": row(LOGIN, OK, OK, OK, OK, DENY, method="post"),
+    "documents:download": row(LOGIN, DENY, OK, OK, OK, DENY),
 }
 
 # The Django admin is one namespace with its own sign-in; only administrators pass.

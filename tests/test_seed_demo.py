@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
+from accounts.roles import Role, role_of
 from patients.models import Patient
 
 
@@ -34,9 +35,16 @@ def test_it_refuses_a_database_that_already_has_patients(patient):
 def test_demo_accounts_exist_only_when_allowed(settings):
     settings.DEBUG = False
     call_command("seed_demo", patients=3)
-    assert not get_user_model().objects.filter(username__in=["frontdesk", "clinician", "admin"]).exists()
+    demo = ["frontdesk", "nurse", "clinician", "admin"]
+    assert not get_user_model().objects.filter(username__in=demo).exists()
     call_command("seed_demo", patients=3, force=True, allow_demo_accounts=True)
-    users = get_user_model().objects.filter(username__in=["frontdesk", "clinician", "admin"])
-    assert users.count() == 3
+    users = get_user_model().objects.filter(username__in=demo)
+    assert users.count() == 4
     assert all(u.check_password("grace-demo") for u in users)
     assert users.get(username="admin").is_superuser
+    assert {u.username: role_of(u) for u in users} == {
+        "frontdesk": Role.FRONT_DESK,
+        "nurse": Role.NURSE,
+        "clinician": Role.PRESCRIBER,
+        "admin": Role.ADMINISTRATOR,
+    }

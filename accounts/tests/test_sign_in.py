@@ -18,7 +18,7 @@ def _attempt(client, username, password, ip="10.0.0.7"):
 
 @pytest.fixture
 def nurse(db):
-    return UserFactory(username="nurse", password=PASSWORD, role=Role.CLINICIAN)
+    return UserFactory(username="nurse", password=PASSWORD, role=Role.NURSE)
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.prescribing import require_prescriber
 from assessments.models import ResponseContext
 from assessments.services import response_record
 from consultations import decisions, rules, selectors
@@ -340,7 +341,8 @@ def consultation_sign(
     """Screen what is recorded, check the decision against it, and sign: store the decision,
     the findings snapshot, the rule-set version, the justifications and a SHA-256 of the
     canonical signed content. The database then refuses any change to the row."""
-    _require(by, "consultations.change_consultation", "consultations.sign_consultation")
+    _require(by, "consultations.change_consultation")
+    require_prescriber(by, "consultations.sign_consultation", action="Signing the consultation decision")
     locked = _lock(consultation, expected_version)
     today = today or timezone.localdate()
     facts, result, medications, trials, responses = _facts_and_result(locked, today)
@@ -422,7 +424,8 @@ def amendment_add(*, consultation: Consultation, by, kind: str, section: str, re
     """A correction or addendum to a signed consultation; the original stays as signed."""
     from consultations.models import Amendment
 
-    _require(by, "consultations.add_amendment")
+    _require(by)
+    require_prescriber(by, "consultations.add_amendment", action="Amending a signed consultation")
     locked = Consultation.objects.select_related("patient").get(pk=consultation.pk)
     if not locked.is_signed:
         raise ValidationError("Only a signed consultation is amended; edit the draft instead.")

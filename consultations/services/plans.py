@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.prescribing import require_prescriber
 from consultations import selectors
 from consultations.choices import PROCEED_DECISIONS, PlanStatus
 from consultations.lifecycle import plan_transition_problem
@@ -31,7 +32,8 @@ def plan_create(
     notes: str = "",
 ) -> TreatmentPlan:
     """A draft plan from a signed consultation whose decision is to proceed."""
-    _require(by, "consultations.add_treatmentplan")
+    _require(by)
+    require_prescriber(by, "consultations.add_treatmentplan", action="Writing a treatment plan (the standing order)")
     locked = Consultation.objects.select_related("patient").get(pk=consultation.pk)
     if not locked.is_signed:
         raise ValidationError("Sign the consultation before planning treatment.")
@@ -90,7 +92,8 @@ def plan_transition(
     *, plan: TreatmentPlan, to_status: str, by, reason: str = "", expected_version: int | None = None
 ) -> TreatmentPlan:
     """Move a plan along ``lifecycle.PLAN_TRANSITIONS``; record who, when and why."""
-    _require(by, "consultations.change_treatmentplan")
+    _require(by)
+    require_prescriber(by, "consultations.change_treatmentplan", action="Changing a treatment plan")
     locked = TreatmentPlan.objects.select_for_update(of=("self",)).select_related("patient").get(pk=plan.pk)
     if expected_version is not None and locked.version != expected_version:
         raise ValidationError("Someone else changed this plan a moment ago. Reload and try again.")

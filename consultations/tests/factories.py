@@ -61,7 +61,7 @@ GAD7 = [1, 1, 1, 1, 0, 0, 0]
 
 
 def clinician_user(**kwargs) -> Any:
-    return UserFactory(role=Role.CLINICIAN, credentials="MD", **kwargs)
+    return UserFactory(role=Role.PRESCRIBER, credentials="MD", **kwargs)
 
 
 class ConsultationFactory(factory.django.DjangoModelFactory):
@@ -69,7 +69,7 @@ class ConsultationFactory(factory.django.DjangoModelFactory):
         model = Consultation
 
     patient = factory.SubFactory(PatientFactory)
-    clinician = factory.SubFactory(UserFactory, role=Role.CLINICIAN, credentials="MD")
+    clinician = factory.SubFactory(UserFactory, role=Role.PRESCRIBER, credentials="MD")
     created_by = factory.SelfAttribute("clinician")
     updated_by = factory.SelfAttribute("clinician")
 
@@ -116,7 +116,7 @@ def depression_protocol() -> Protocol:
     return Protocol.objects.get(name__startswith="Depression/TRD")
 
 
-def plan_for(consultation: Consultation, **overrides: Any) -> TreatmentPlan:
+def plan_for(consultation: Consultation, *, by=None, **overrides: Any) -> TreatmentPlan:
     protocol = depression_protocol()
     fields = {
         "indication": "mdd",
@@ -131,7 +131,7 @@ def plan_for(consultation: Consultation, **overrides: Any) -> TreatmentPlan:
         **overrides,
     }
     return services.plan_create(
-        consultation=consultation, by=consultation.signed_by or consultation.clinician, **fields
+        consultation=consultation, by=by or consultation.signed_by or consultation.clinician, **fields
     )
 
 

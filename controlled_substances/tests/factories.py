@@ -43,7 +43,7 @@ def manager(**kwargs):
 
 
 def nurse(**kwargs):
-    return UserFactory(role=Role.CLINICIAN, credentials="RN", **kwargs)
+    return UserFactory(role=Role.NURSE, credentials="RN", **kwargs)
 
 
 def receive(*, containers: int = 1, by=None, lot_number: str = "24A113", product=None, expiry: date | None = None):

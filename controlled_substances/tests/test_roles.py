@@ -12,7 +12,12 @@ MANAGE, RECORD = "controlled_substances.manage_stock", "controlled_substances.re
 
 @pytest.mark.parametrize(
     ("role", "manage", "record"),
-    [(Role.ADMINISTRATOR, True, False), (Role.CLINICIAN, False, True), (Role.FRONT_DESK, False, False)],
+    [
+        (Role.ADMINISTRATOR, True, False),
+        (Role.NURSE, False, True),
+        (Role.PRESCRIBER, False, True),
+        (Role.FRONT_DESK, False, False),
+    ],
 )
 def test_each_role_gets_exactly_its_ledger_permissions(role, manage, record):
     user = UserFactory(role=role)

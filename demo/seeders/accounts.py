@@ -1,4 +1,4 @@
-"""Staff accounts: the three demo logins (when allowed) and a few more clinicians."""
+"""Staff accounts: the four demo logins (when allowed) and a few more clinicians."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ from demo.context import SeedContext
 DEMO_ACCOUNTS = [
     # username, role, first, last, credentials, superuser
     ("frontdesk", Role.FRONT_DESK, "Fran", "Desk", "", False),
-    ("clinician", Role.CLINICIAN, "Casey", "Rivera", "MD", False),
+    ("nurse", Role.NURSE, "Noor", "Haddad", "RN", False),
+    ("clinician", Role.PRESCRIBER, "Casey", "Rivera", "MD", False),
     ("admin", Role.ADMINISTRATOR, "Alex", "Morgan", "", True),
 ]
 # Colleagues who appear in the schedule; they cannot sign in (no usable password).
 OTHER_STAFF = [
-    ("nurse.okafor", Role.CLINICIAN, "Ada", "Okafor", "RN"),
-    ("nurse.lindqvist", Role.CLINICIAN, "Sara", "Lindqvist", "RN"),
-    ("dr.chen", Role.CLINICIAN, "Wei", "Chen", "MD"),
+    ("nurse.okafor", Role.NURSE, "Ada", "Okafor", "RN"),
+    ("nurse.lindqvist", Role.NURSE, "Sara", "Lindqvist", "RN"),
+    ("dr.chen", Role.PRESCRIBER, "Wei", "Chen", "MD"),
 ]
 
 

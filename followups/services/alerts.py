@@ -13,6 +13,8 @@ from followups import rules
 from followups.models import AlertAction, SafetyAlert
 from followups.services._common import AUDIT_CATEGORY, _require
 
+ACKNOWLEDGE = "followups.acknowledge_safetyalert"
+
 
 @transaction.atomic
 def safety_check(*, response: InstrumentResponse, clinician=None) -> SafetyAlert | None:
@@ -39,7 +41,7 @@ def safety_check(*, response: InstrumentResponse, clinician=None) -> SafetyAlert
 
 
 def _email_alert(alert_id: int) -> None:
-    """E-mail the clinician (or, with none, the clinicians' group) with no PHI: only that an
+    """E-mail the clinician (or, with none, everyone who may acknowledge it) with no PHI: only that an
     urgent alert waits on their home page."""
     from django.contrib.auth import get_user_model
     from django.core.mail import send_mail
@@ -48,7 +50,14 @@ def _email_alert(alert_id: int) -> None:
     if alert.clinician is not None and alert.clinician.email:
         recipients = [alert.clinician.email]
     else:
-        users = get_user_model().objects.filter(is_active=True, groups__name="Clinician").exclude(email="")
+        # Whoever may acknowledge it (a permission, never a group name: an administrator may tailor roles).
+        users = (
+            get_user_model()
+            .objects.with_perm(
+                ACKNOWLEDGE, include_superusers=False, backend="django.contrib.auth.backends.ModelBackend"
+            )
+            .exclude(email="")
+        )
         recipients = sorted(set(users.values_list("email", flat=True)))
     if not recipients:
         return
@@ -66,7 +75,7 @@ def _email_alert(alert_id: int) -> None:
 
 @transaction.atomic
 def alert_acknowledge(*, alert: SafetyAlert, by, action: str, note: str = "") -> SafetyAlert:
-    _require(by, "followups.acknowledge_safetyalert")
+    _require(by, ACKNOWLEDGE)
     locked = SafetyAlert.objects.select_for_update().get(pk=alert.pk)
     if locked.acknowledged_at is not None:
         raise ValidationError("This alert was already acknowledged.")

@@ -7,11 +7,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.prescribing import require_prescriber
 from assessments import selectors as assessment_selectors
 from assessments.models import InstrumentResponse, ResponseContext
 from followups import rules
 from followups.models import BoosterSuggestion, FollowUpVisit, SuggestionStatus
-from followups.services._common import AUDIT_CATEGORY, _require, policy_current
+from followups.services._common import AUDIT_CATEGORY, policy_current
 
 
 @transaction.atomic
@@ -99,7 +100,9 @@ def _booster_from_visit(*, visit: FollowUpVisit, by) -> BoosterSuggestion:
 @transaction.atomic
 def booster_decide(*, suggestion: BoosterSuggestion, by, accept: bool, reason: str = "") -> BoosterSuggestion:
     """Accept (the front desk may then book it) or dismiss with a reason."""
-    _require(by, "followups.decide_boostersuggestion")
+    require_prescriber(
+        by, "followups.decide_boostersuggestion", action="Deciding on a booster (ordering more sessions)"
+    )
     locked = BoosterSuggestion.objects.select_for_update().get(pk=suggestion.pk)
     target = SuggestionStatus.ACCEPTED if accept else SuggestionStatus.DISMISSED
     if target not in BoosterSuggestion.TRANSITIONS.get(locked.status, set()):

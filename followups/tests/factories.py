@@ -27,7 +27,7 @@ def phq9_for_total(total: int, *, item9: int = 0) -> list[int]:
 
 
 def clinician_user(**kwargs: Any):
-    return UserFactory(role=Role.CLINICIAN, credentials="MD", **kwargs)
+    return UserFactory(role=Role.PRESCRIBER, credentials="MD", **kwargs)
 
 
 def follow_up_appointment(*, patient, clinician=None, code: str = "follow_up", **kwargs: Any):

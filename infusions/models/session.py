@@ -107,6 +107,7 @@ class InfusionSession(models.Model):
         permissions = [
             ("sign_infusionsession", "Can sign an infusion session"),
             ("verify_dose", "Can independently verify a calculated dose"),
+            ("override_precheck", "Can clear a pre-check that needs a prescriber's decision"),
             ("view_chair_status", "Can see who is in a chair or recovering (no clinical content)"),
         ]
         indexes = [

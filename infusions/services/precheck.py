@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.prescribing import require_prescriber
 from assessments.selectors import current_responses_for
 from consultations import rules as screening
 from consultations import selectors as consultation_selectors
@@ -23,6 +24,7 @@ from infusions.services._common import AUDIT_CATEGORY, field_error, lock, requir
 from infusions.services.lifecycle import CHANGE, session_transition
 
 S = rules.SessionStatus
+OVERRIDE = "infusions.override_precheck"
 PRECHECK_FIELDS = (
     "last_clear_liquid_at",
     "last_light_meal_at",
@@ -166,14 +168,18 @@ def precheck_record(*, session: InfusionSession, by, data: dict[str, Any], at: d
 
 @transaction.atomic
 def precheck_clear(*, session: InfusionSession, by, decision_reason: str = "") -> InfusionSession:
-    """pre_check → cleared. When the rules asked for review, the clinician's documented
+    """pre_check → cleared. When the rules asked for review, a prescriber's documented
     decision (``decision_reason``) is recorded first; a hard stop cannot be overridden."""
     locked = lock(session)
     decision_reason = decision_reason.strip()
     if locked.clearance == rules.NEEDS_CLINICIAN_DECISION:
+        require_prescriber(
+            by,
+            OVERRIDE,
+            action="Clearing a pre-check that needs review (a relative contraindication or a suicide-risk finding)",
+        )
         if not decision_reason:
-            raise ValidationError({"decision_reason": "Pre-checks need a clinician's documented decision."})
-        require(by, "infusions.verify_dose")  # clinicians only: the documented-decision permission
+            raise ValidationError({"decision_reason": "Pre-checks need a prescriber's documented decision."})
         locked.clinician_decision_reason = decision_reason
         locked.clinician_decision_by = by
         locked.clinician_decision_at = timezone.now()

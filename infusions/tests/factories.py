@@ -27,7 +27,7 @@ ALDRETE_LOW = [1, 1, 2, 1, 2]
 
 
 def nurse(**kwargs):
-    return UserFactory(role=Role.CLINICIAN, credentials="RN", **kwargs)
+    return UserFactory(role=Role.NURSE, credentials="RN", **kwargs)
 
 
 def set_policy(**fields: Any) -> InfusionPolicy:

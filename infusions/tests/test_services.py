@@ -11,6 +11,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from accounts.prescribing import PrescriberRequired
 from infusions import rules, services, signing
 from infusions.models import DoseCalculation, FlowsheetReading, InfusionSession, SessionAlert, SessionTransition
 from infusions.tests.factories import ALDRETE_LOW, PHQ9_ITEM9, advance, clean_precheck, open_session
@@ -109,8 +110,8 @@ def test_escort_missing_needs_a_decision_then_clears_once_fixed(session, nurse_u
     )
     assert check.outcome == rules.NEEDS_CLINICIAN_DECISION
     assert "escort" in [r["code"] for r in check.results if r["passed"] is not True]
-    with pytest.raises(ValidationError):
-        services.precheck_clear(session=session, by=nurse_user)
+    with pytest.raises(PrescriberRequired):
+        services.precheck_clear(session=session, by=nurse_user, decision_reason="Escort on the way")
     check = services.precheck_record(session=session, by=nurse_user, data=clean_precheck())
     assert check.outcome == rules.CLEARED
     assert services.precheck_clear(session=session, by=nurse_user).status == S.CLEARED
@@ -139,13 +140,15 @@ def test_item9_positive_requires_cssrs_before_clearance(session, nurse_user):
     assert check.outcome == rules.NEEDS_CLINICIAN_DECISION
 
 
-def test_clinician_decision_is_documented_when_review_needed(session, nurse_user):
+def test_prescriber_decision_is_documented_when_review_needed(session, nurse_user, clinician):
     services.session_check_in(session=session, by=nurse_user)
     services.instrument_record(session=session, by=nurse_user, code="phq9", answers=[0] * 9)
     services.precheck_record(session=session, by=nurse_user, data=clean_precheck(sbp_mmhg=150, dbp_mmhg=85))
-    cleared = services.precheck_clear(session=session, by=nurse_user, decision_reason="Known white-coat BP; proceed")
+    with pytest.raises(ValidationError, match="documented decision"):
+        services.precheck_clear(session=session, by=clinician, decision_reason=" ")
+    cleared = services.precheck_clear(session=session, by=clinician, decision_reason="Known white-coat BP; proceed")
     assert cleared.status == S.CLEARED
-    assert cleared.clinician_decision_by == nurse_user
+    assert cleared.clinician_decision_by == clinician
 
 
 def test_impossible_precheck_vitals_are_a_field_error(session, nurse_user):

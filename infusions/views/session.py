@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.prescribing import PrescriberRequired
 from assessments.forms import instrument_form
 from infusions import forms, rules, services
 from infusions.access import CHANGE, get_session_for_user, require_clinical
@@ -48,6 +49,8 @@ def _handle(request, session_id: int, form, key: str, call: Callable, *, anchor:
             return redirect(_url(session, anchor))
         except ValidationError as error:
             _add_errors(form, error)
+        except PrescriberRequired as refusal:
+            form.add_error(None, str(refusal))
     return _page(request, session_id, status=200, **{key: form})
 
 

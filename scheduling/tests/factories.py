@@ -65,7 +65,7 @@ class ClinicianFactory(UserFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if create:
-            self.groups.add(Group.objects.get(name=GROUP_NAMES[extracted or Role.CLINICIAN]))
+            self.groups.add(Group.objects.get(name=GROUP_NAMES[extracted or Role.NURSE]))
 
     @factory.post_generation
     def location(self, create, extracted, **kwargs):

@@ -51,7 +51,7 @@ def _screening(page):
 
 def test_intake_to_ready_to_book(live_server, page):
     ensure_protocol_library()
-    clinician = _user("e2e.clinician", Role.CLINICIAN, first_name="Dana", last_name="Osei", credentials="MD")
+    clinician = _user("e2e.clinician", Role.PRESCRIBER, first_name="Dana", last_name="Osei", credentials="MD")
     desk = _user("e2e.desk", Role.FRONT_DESK)
     patient = PatientFactory(legal_first_name="Robin", legal_last_name="Example")
     start = timezone.now().replace(second=0, microsecond=0)

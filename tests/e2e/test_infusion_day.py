@@ -2,12 +2,13 @@
 
 The nurse opens the booked infusion from the chair board, checks the patient in, records
 today's PHQ-9 and the checklist with the escort's details missing (the checklist asks for a
-decision), fixes them (all checks pass), calculates the dose and clears; a second clinician
-verifies the dose; the nurse draws it from a vial in the ketamine ledger (which names the
-vial on the session), starts, enters vitals including an out-of-range reading, records an
-intervention, completes, records recovery vitals, the Aldrete score and the discharge details
-until the session is computed discharge-ready, discharges; signing is refused until the
-draw's left-over is wasted with the doctor as witness (their own password), then she signs.
+decision, which the page says only a prescriber may make), fixes them (all checks pass),
+calculates the dose and clears; the prescriber verifies the dose; the nurse draws it from a
+vial in the ketamine ledger (which names the vial on the session), starts, enters vitals
+including an out-of-range reading, records an intervention, completes, records recovery
+vitals, the Aldrete score and the discharge details until the session is computed
+discharge-ready, discharges; signing is refused until the draw's left-over is wasted with
+the doctor as witness (their own password), then she signs.
 """
 
 from datetime import timedelta
@@ -31,8 +32,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a long enough e2e password"
 
 
-def _user(username, **kwargs):
-    user = UserFactory(username=username, role=Role.CLINICIAN, **kwargs)
+def _user(username, role, **kwargs):
+    user = UserFactory(username=username, role=role, **kwargs)
     user.password = make_password(PASSWORD)
     user.save(update_fields=["password"])
     return user
@@ -75,8 +76,8 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     vial = receive(product=product, lot_number="K10E2E")[0]
     # Observation time 0 so the test need not wait; the clinic sets its own (no sourced default).
     set_policy(min_observation_min=0)
-    nurse = _user("e2e.nurse", first_name="Ada", last_name="Okafor", credentials="RN")
-    doctor = _user("e2e.doctor", first_name="Wei", last_name="Chen", credentials="MD")
+    nurse = _user("e2e.nurse", Role.NURSE, first_name="Ada", last_name="Okafor", credentials="RN")
+    doctor = _user("e2e.doctor", Role.PRESCRIBER, first_name="Wei", last_name="Chen", credentials="MD")
     appointment = infusion_appointment(by=doctor)
     base = live_server.url
     now = timezone.now()
@@ -111,6 +112,9 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     form.get_by_role("button", name="Save and check").click()
     expect(page.locator("#check-results")).to_contain_text("Escort present but name and phone not recorded")
     expect(page.locator("#clearance")).to_contain_text("Needs a clinician's documented decision")
+    # The nurse cannot decide to proceed: the page says a prescriber must.
+    expect(page.locator("#needs-prescriber")).to_contain_text("Needs a prescriber")
+    expect(page.get_by_role("button", name="Prescriber decision: proceed")).to_have_count(0)
 
     # Fixed: every check passes.
     form = page.locator("#precheck-form")

@@ -27,7 +27,7 @@ ANSWERS = [2, 2, 2, 2, 1, 1, 1, 1, 2]  # total 14, item 9 = "More than half the 
 
 def test_patient_self_report_with_item9_positive_reaches_the_clinician(live_server, page):
     clinician = UserFactory(
-        username="e2e.followup", role=Role.CLINICIAN, first_name="Ana", last_name="Reyes", credentials="MD"
+        username="e2e.followup", role=Role.PRESCRIBER, first_name="Ana", last_name="Reyes", credentials="MD"
     )
     clinician.password = make_password(PASSWORD)
     clinician.save(update_fields=["password"])

@@ -11,7 +11,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a long enough e2e password"
 HOMES = {
     Role.FRONT_DESK: "Front desk",
-    Role.CLINICIAN: "Clinician",
+    Role.NURSE: "Nurse",
+    Role.PRESCRIBER: "Prescriber",
     Role.ADMINISTRATOR: "Administrator",
 }
 
