@@ -154,7 +154,7 @@ def test_medications_and_a_trial_are_recorded_and_screened_for_interactions(live
     and screening reads them: benzodiazepine and MAOI give the interaction finding, and
     theophylline the absolute one; lamotrigine is recorded (no sourced rule screens it)."""
     ensure_protocol_library()
-    clinician = _user("e2e.meds", Role.CLINICIAN, first_name="Dana", last_name="Osei", credentials="MD")
+    clinician = _user("e2e.meds", Role.PRESCRIBER, first_name="Dana", last_name="Osei", credentials="MD")
     patient = PatientFactory(legal_first_name="Sam", legal_last_name="Listed")
     start = timezone.now().replace(second=0, microsecond=0)
     appointment = AppointmentFactory(
