@@ -100,3 +100,32 @@ def _allow_sync_orm_in_browser_tests():
     # Sync Playwright runs an event loop in the test thread; the live server and
     # the ORM calls in tests are still synchronous.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+BREAK_GLASS_PASSWORD = "front desk password 1"  # noqa: S105 - a test persona's password
+
+
+@pytest.fixture
+def break_glass(frontdesk, settings):
+    """Signs ``client`` in as the front desk and opens emergency access to ``patient``'s chart
+    through the real form (reason and password), as the front desk would."""
+    from django.urls import reverse
+
+    # Argon2 is slow by design; this fixture runs for every URL of the access table.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    frontdesk.set_password(BREAK_GLASS_PASSWORD)
+    frontdesk.save(update_fields=["password"])
+
+    def open_chart(client, patient):
+        client.force_login(frontdesk)
+        response = client.post(
+            reverse("patients:emergency-access", args=[patient.pk]),
+            {
+                "reason": "Collapsed in the waiting room; paramedics ask for medications.",
+                "password": BREAK_GLASS_PASSWORD,
+            },
+        )
+        assert response.status_code == 302, "emergency access was not granted"
+        return client
+
+    return open_chart

@@ -8,10 +8,16 @@ emergency (e.g. front desk reading medications and allergies for the paramedics)
   ends at ``EMERGENCY_ACCESS_MINUTES`` or when the user ends it. While it lasts,
   :class:`EmergencyAccessBackend` adds the clinician's *view* permissions, never a change,
   sign or ledger permission, and every audit event the user writes carries ``break_glass``.
+- The grant opens one chart: the backend answers only object checks against a :class:`Chart` of
+  the granted patient (``user.has_perm(perm, Chart(patient_id))``), never a plain
+  ``has_perm(perm)``. So pages about several patients (worklists, reports, the board's clinical
+  view) stay closed, and every access helper names the patient it opens
+  (``patients.access.has_chart_perms``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -35,6 +41,13 @@ GRANTED = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Chart:
+    """The object of a chart-scoped permission check: one patient's record."""
+
+    patient_id: int
+
+
 def active_until(user) -> datetime | None:
     """When this request's emergency access ends, or None (set by :func:`attach`)."""
     until = getattr(user, "emergency_until", None)
@@ -47,10 +60,21 @@ def attach(request) -> None:
     if not grant or not request.user.is_authenticated:
         return
     until = datetime.fromisoformat(grant["until"])
-    if until <= timezone.now() or grant.get("user") != request.user.pk:
+    if until <= timezone.now() or grant.get("user") != request.user.pk or "patient" not in grant:
         del request.session[SESSION_KEY]
         return
     request.user.emergency_until = until
+    request.user.emergency_patient_id = grant["patient"]
+
+
+def granted_patient_id(user) -> int | None:
+    """The patient whose chart this request's live grant opens, or None."""
+    return getattr(user, "emergency_patient_id", None) if active_until(user) is not None else None
+
+
+def covers(user, perm: str) -> bool:
+    """Whether this request's live grant gives ``perm`` on its one chart (before the object is known)."""
+    return granted_patient_id(user) is not None and perm in GRANTED
 
 
 @transaction.atomic
@@ -66,6 +90,7 @@ def start(*, request, patient, reason: str, password: str) -> EmergencyAccess:
         errors["password"] = "That is not your password."  # noqa: S105 - a message, not a secret
     if errors:
         raise ValidationError(errors)
+    end(request=request)  # one chart at a time: a grant for another patient ends the current one
     now = timezone.now()
     grant = EmergencyAccess.objects.create(
         user=user,
@@ -84,8 +109,14 @@ def start(*, request, patient, reason: str, password: str) -> EmergencyAccess:
         patient=patient,
         changes={"reason": grant.reason, "expires_at": grant.expires_at},
     )
-    request.session[SESSION_KEY] = {"id": grant.pk, "user": user.pk, "until": grant.expires_at.isoformat()}
+    request.session[SESSION_KEY] = {
+        "id": grant.pk,
+        "user": user.pk,
+        "patient": patient.pk,
+        "until": grant.expires_at.isoformat(),
+    }
     request.user.emergency_until = grant.expires_at
+    request.user.emergency_patient_id = patient.pk
     transaction.on_commit(lambda: _alert(grant))
     return grant
 
@@ -96,6 +127,7 @@ def end(*, request) -> None:
         return
     ended = EmergencyAccess.objects.filter(pk=grant["id"], ended_at=None).update(ended_at=timezone.now())
     request.user.emergency_until = None
+    request.user.emergency_patient_id = None
     if ended:
         audit.record(
             actor=request.user,
@@ -122,10 +154,13 @@ def _alert(grant: EmergencyAccess) -> None:
 
 
 class EmergencyAccessBackend(BaseBackend):
-    """Adds :data:`GRANTED` while the request carries a live grant (see :func:`attach`)."""
+    """Adds :data:`GRANTED` on the granted patient's :class:`Chart` while the request carries a live
+    grant (see :func:`attach`); nothing without an object, nothing on another chart."""
 
     def get_all_permissions(self, user_obj, obj=None):
-        if not user_obj.is_active or active_until(user_obj) is None:
+        if not user_obj.is_active or not isinstance(obj, Chart):
+            return set()
+        if granted_patient_id(user_obj) != obj.patient_id:
             return set()
         return set(GRANTED)
 

@@ -6,37 +6,30 @@ the front desk has neither, so every clinical URL answers it 403 (issue 4).
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
-
 from consultations import selectors
 from consultations.models import Consultation, TreatmentPlan
+from patients.access import CLINICAL, get_chart_object, require_chart_perms
 
-CLINICAL = "patients.view_clinical_record"
 
-
-def require_clinical(request, *perms: str) -> None:
-    if not all(request.user.has_perm(p) for p in (*perms, CLINICAL)):
-        raise PermissionDenied
+def require_clinical(request, *perms: str, patient_id: int | None) -> None:
+    """403 unless ``perms`` and the clinical record are open on ``patient_id``'s chart (None: roles only)."""
+    require_chart_perms(request, *perms, CLINICAL, patient_id=patient_id)
 
 
 def get_consultation_for_user(
     request, consultation_id: int, *, perm: str = "consultations.view_consultation", detail: bool = True
 ) -> Consultation:
     """``detail=False`` fetches the bare row (autosave needs nothing else)."""
-    require_clinical(request, perm)
-    if detail:
-        consultation = selectors.consultation_detail(consultation_id)
-    else:
-        consultation = Consultation.objects.select_related("patient").filter(pk=consultation_id).first()
-    if consultation is None:
-        raise Http404("No such consultation.")
-    return consultation
+
+    def fetch():
+        if detail:
+            return selectors.consultation_detail(consultation_id)
+        return Consultation.objects.select_related("patient").filter(pk=consultation_id).first()
+
+    return get_chart_object(request, fetch, perm, CLINICAL, missing="No such consultation.")
 
 
 def get_plan_for_user(request, plan_id: int, *, perm: str = "consultations.view_treatmentplan") -> TreatmentPlan:
-    require_clinical(request, perm)
-    plan = selectors.plan_detail(plan_id)
-    if plan is None:
-        raise Http404("No such treatment plan.")
-    return plan
+    return get_chart_object(
+        request, lambda: selectors.plan_detail(plan_id), perm, CLINICAL, missing="No such treatment plan."
+    )

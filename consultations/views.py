@@ -197,7 +197,7 @@ def _show_service_error(form, exc: ValidationError) -> None:
 def consultation_open(request, appointment_id: int):
     from scheduling.access import get_appointment_for_user
 
-    require_clinical(request, "consultations.add_consultation")
+    require_clinical(request, "consultations.add_consultation", patient_id=None)  # writing: roles only
     appointment = get_appointment_for_user(request, appointment_id)
     try:
         consultation = services.consultation_open(appointment=appointment, by=request.user)
@@ -209,7 +209,7 @@ def consultation_open(request, appointment_id: int):
 
 @require_POST
 def consultation_start(request, patient_id: int):
-    require_clinical(request, "consultations.add_consultation")
+    require_clinical(request, "consultations.add_consultation", patient_id=patient_id)
     patient = get_patient_for_user(request, patient_id)
     consultation = services.consultation_start(patient=patient, by=request.user)
     return redirect("consultations:detail", consultation_id=consultation.pk)
@@ -483,7 +483,7 @@ def plan_transition(request, plan_id: int):
 @require_GET
 def patient_panel(request, patient_id: int):
     """The patient page's consultations tab (htmx-loaded)."""
-    require_clinical(request, "consultations.view_consultation")
+    require_clinical(request, "consultations.view_consultation", patient_id=patient_id)
     patient = get_patient_for_user(request, patient_id)
     services.patient_panel_viewed(patient=patient, by=request.user)
     context = {"patient": patient, **selectors.patient_panel(patient)}

@@ -4,7 +4,6 @@ at the end record what was left of the draw with a witness. Every response is th
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -12,20 +11,22 @@ from django.views.decorators.http import require_GET, require_POST
 from controlled_substances import forms, selectors, services
 from controlled_substances.access import MANAGE, RECORD, require
 from controlled_substances.models import LedgerEntry
+from patients.access import CLINICAL, get_chart_object
 
 CLOSED_STATUSES = {"signed", "deferred", "scheduled"}
 
 
 def _session(request, pk: int):
+    # Roles only: the ledger records administrations, which a break-glass grant never does.
     require(request, RECORD, MANAGE)
-    if not request.user.has_perm("patients.view_clinical_record"):
-        raise PermissionDenied
     from infusions.models import InfusionSession
 
-    session = InfusionSession.objects.select_related("patient").filter(pk=pk).first()
-    if session is None:
-        raise Http404("No such infusion session.")
-    return session
+    return get_chart_object(
+        request,
+        lambda: InfusionSession.objects.select_related("patient").filter(pk=pk).first(),
+        CLINICAL,
+        missing="No such infusion session.",
+    )
 
 
 def _dose(session):

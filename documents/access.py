@@ -13,36 +13,40 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from documents.models import Document, DocumentKind
+from patients.access import CLINICAL, VIEW, has_chart_perms, may_open_a_chart
 
-CLINICAL_RECORD = "patients.view_clinical_record"
 PATIENT_KINDS = frozenset({DocumentKind.DISCHARGE_INSTRUCTIONS})
 
 
 def _perms(kind: str, action: str) -> tuple[str, ...]:
     if kind in PATIENT_KINDS:
-        return (f"documents.{action}_patient_document", "patients.view_patient")
-    return (f"documents.{action}_clinical_document", CLINICAL_RECORD)
+        return (f"documents.{action}_patient_document", VIEW)
+    return (f"documents.{action}_clinical_document", CLINICAL)
 
 
-def can_download(user, kind: str) -> bool:
-    return all(user.has_perm(p) for p in _perms(kind, "download"))
+def can_download(user, kind: str, *, patient_id: int | None) -> bool:
+    return has_chart_perms(user, *_perms(kind, "download"), patient_id=patient_id)
 
 
-def can_issue(user, kind: str) -> bool:
-    return all(user.has_perm(p) for p in _perms(kind, "issue"))
+def can_issue(user, kind: str, *, patient_id: int | None) -> bool:
+    return has_chart_perms(user, *_perms(kind, "issue"), patient_id=patient_id)
 
 
-def visible_kinds(user) -> list[str]:
-    return [kind for kind in DocumentKind.values if can_download(user, kind)]
+def visible_kinds(user, *, patient_id: int | None) -> list[str]:
+    return [kind for kind in DocumentKind.values if can_download(user, kind, patient_id=patient_id)]
 
 
 def get_document_for_user(request, document_id: int) -> Document:
-    """The document if the user may download its kind: 403 without any download permission, 404 if absent."""
-    if not visible_kinds(request.user):
+    """The document if the user may download its kind on its patient's chart: 403 without, 404 if absent
+    (403 too for a user who downloads only through a break-glass grant; see patients.access)."""
+    user = request.user
+    if not any(may_open_a_chart(user, *_perms(kind, "download")) for kind in DocumentKind.values):
         raise PermissionDenied
     document = Document.objects.select_related("patient", "issued_by").defer("pdf").filter(pk=document_id).first()
     if document is None:
-        raise Http404("No such document.")
-    if not can_download(request.user, document.kind):
+        if visible_kinds(user, patient_id=None):
+            raise Http404("No such document.")
+        raise PermissionDenied
+    if not can_download(user, document.kind, patient_id=document.patient_id):
         raise PermissionDenied
     return document

@@ -81,18 +81,18 @@ def issue_choices(*, user, patient) -> dict[str, Any]:
     from documents import access
 
     choices: dict[str, Any] = {
-        "discharge": access.can_issue(user, DocumentKind.DISCHARGE_INSTRUCTIONS),
+        "discharge": access.can_issue(user, DocumentKind.DISCHARGE_INSTRUCTIONS, patient_id=patient.pk),
         "consultations": [],
         "plans": [],
         "sessions": [],
     }
-    if access.can_issue(user, DocumentKind.CONSULTATION_SUMMARY):
+    if access.can_issue(user, DocumentKind.CONSULTATION_SUMMARY, patient_id=patient.pk):
         choices["consultations"] = list(
             Consultation.objects.filter(patient=patient, signed_at__isnull=False)
             .only("id", "signed_at")
             .order_by("-signed_at")[:10]
         )
-    if access.can_issue(user, DocumentKind.COURSE_SUMMARY):
+    if access.can_issue(user, DocumentKind.COURSE_SUMMARY, patient_id=patient.pk):
         choices["plans"] = list(
             TreatmentPlan.objects.filter(patient=patient)
             .exclude(status="draft")
@@ -100,7 +100,7 @@ def issue_choices(*, user, patient) -> dict[str, Any]:
             .only("id", "status", "protocol__name")
             .order_by("-created_at")[:10]
         )
-    if access.can_issue(user, DocumentKind.INFUSION_RECORD):
+    if access.can_issue(user, DocumentKind.INFUSION_RECORD, patient_id=patient.pk):
         from infusions.models import InfusionSession
 
         choices["sessions"] = list(

@@ -24,11 +24,11 @@ from patients.access import get_patient_for_user
 @require_GET
 def patient_panel(request, patient_id: int):
     """Every document of the patient the user may download, with its versions (htmx-loaded)."""
-    kinds = access.visible_kinds(request.user)
+    kinds = access.visible_kinds(request.user, patient_id=patient_id)
     if not kinds:
         raise PermissionDenied
     patient = get_patient_for_user(request, patient_id)
-    clinical = access.can_download(request.user, DocumentKind.CONSULTATION_SUMMARY)
+    clinical = access.can_download(request.user, DocumentKind.CONSULTATION_SUMMARY, patient_id=patient.pk)
     audit.record_read(
         actor=request.user,
         action="documents.patient_documents.viewed",
@@ -49,7 +49,7 @@ def patient_panel(request, patient_id: int):
 def document_issue(request, patient_id: int):
     """Issue (or re-issue after an amendment) one document, then download it."""
     patient = get_patient_for_user(request, patient_id)
-    if not any(access.can_issue(request.user, kind) for kind in DocumentKind.values):
+    if not any(access.can_issue(request.user, kind, patient_id=patient.pk) for kind in DocumentKind.values):
         raise PermissionDenied
     form = IssueForm(request.POST)
     back = reverse("patients:detail", args=[patient.pk]) + "#documents"
@@ -57,7 +57,7 @@ def document_issue(request, patient_id: int):
         messages.error(request, "Choose a document to issue.")
         return redirect(back)
     kind = form.cleaned_data["kind"]
-    if not access.can_issue(request.user, kind):
+    if not access.can_issue(request.user, kind, patient_id=patient.pk):
         raise PermissionDenied
     try:
         document = services.issue_for_patient(

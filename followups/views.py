@@ -43,20 +43,20 @@ def _crumbs(patient, *tail):
 def patient_panel(request, patient_id: int):
     """htmx panel. Clinicians: notes, suggestions, alerts; front desk: only outstanding questionnaires."""
     patient = get_patient_for_user(request, patient_id)
-    if not can_view_clinical(request.user):
+    if not can_view_clinical(request.user, patient_id=patient.pk):
         return render(
             request,
             "followups/_patient_panel_desk.html",
             {"patient": patient, "links": selectors.outstanding_links(patient=patient, limit=10)},
         )
-    require_clinical(request, "followups.view_followupvisit")
+    require_clinical(request, "followups.view_followupvisit", patient_id=patient.pk)
     services.patient_panel_viewed(patient=patient, by=request.user)
     return render(request, "followups/_patient_panel.html", {"patient": patient, **selectors.patient_panel(patient)})
 
 
 @require_GET
 def outcomes(request, patient_id: int):
-    require_clinical(request, "assessments.view_instrumentresponse")
+    require_clinical(request, "assessments.view_instrumentresponse", patient_id=patient_id)
     patient = get_patient_for_user(request, patient_id)
     traj = selectors.trajectory(patient)
     plan, course = selectors.plan_course(patient)
@@ -77,7 +77,7 @@ def outcomes(request, patient_id: int):
 
 @require_http_methods(["GET", "POST"])
 def link_send(request, patient_id: int):
-    require_clinical(request, "followups.add_questionnairelink")
+    require_clinical(request, "followups.add_questionnairelink", patient_id=patient_id)
     patient = get_patient_for_user(request, patient_id)
     form = SendLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -110,7 +110,7 @@ def link_send(request, patient_id: int):
 
 @require_POST
 def visit_open(request, appointment_id: int):
-    require_clinical(request, "followups.add_followupvisit")
+    require_clinical(request, "followups.add_followupvisit", patient_id=None)  # writing: roles only
     from scheduling.models import Appointment
 
     appointment = get_object_or_404(
@@ -287,7 +287,7 @@ def alert_detail(request, alert_id: int):
 
 @require_GET
 def worklist(request):
-    require_clinical(request, "followups.view_followupvisit")
+    require_clinical(request, "followups.view_followupvisit", patient_id=None)  # many patients: roles only
     policy = services.policy_current()
     data = selectors.worklist(user=request.user, today=timezone.localdate(), min_rise=policy.worsened_min_rise)
     return render(

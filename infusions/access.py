@@ -4,20 +4,24 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
 from infusions.models import InfusionSession
 from infusions.selectors import sessions as session_selectors
+from patients.access import CLINICAL, get_chart_object, has_chart_perms, require_chart_perms
 
-CLINICAL = "patients.view_clinical_record"
 VIEW = "infusions.view_infusionsession"
 CHANGE = "infusions.change_infusionsession"
 CHAIRS = "infusions.view_chair_status"
 
 
-def require_clinical(request, *perms: str) -> None:
-    if not all(request.user.has_perm(p) for p in (*perms, CLINICAL)):
-        raise PermissionDenied
+def require_clinical(request, *perms: str, patient_id: int | None) -> None:
+    """403 unless ``perms`` and the clinical record are open on ``patient_id``'s chart (None: roles only)."""
+    require_chart_perms(request, *perms, CLINICAL, patient_id=patient_id)
+
+
+def sees_sessions(user, *, patient_id: int | None) -> bool:
+    """Whether the user sees clinical session detail (not only chair status) for that chart."""
+    return has_chart_perms(user, VIEW, CLINICAL, patient_id=patient_id)
 
 
 def require_chairs(request) -> None:
@@ -26,13 +30,10 @@ def require_chairs(request) -> None:
 
 
 def get_session_for_user(request, pk: int, *, perm: str = VIEW, detail: bool = False) -> InfusionSession:
-    require_clinical(request, perm)
-    if detail:
-        session = session_selectors.session_detail(pk)
-    else:
-        session = (
-            InfusionSession.objects.select_related("patient", "plan__protocol", "appointment").filter(pk=pk).first()
-        )
-    if session is None:
-        raise Http404("No such infusion session.")
-    return session
+
+    def fetch():
+        if detail:
+            return session_selectors.session_detail(pk)
+        return InfusionSession.objects.select_related("patient", "plan__protocol", "appointment").filter(pk=pk).first()
+
+    return get_chart_object(request, fetch, perm, CLINICAL, missing="No such infusion session.")

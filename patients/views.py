@@ -128,7 +128,7 @@ def patient_detail(request, pk: int):
 def _detail_context(request, patient, *, emergency_form=None) -> dict:
     contacts = list(contact_log_for(patient=patient)[: CONTACT_LOG_ON_PATIENT_PAGE + 1])
     duplicates = possible_duplicates_of(patient)
-    show_clinical = can_view_clinical(request.user)
+    show_clinical = can_view_clinical(request.user, patient_id=patient.pk)
     return {
         "patient": patient,
         "alerts": rules.patient_alerts(
@@ -156,7 +156,7 @@ def _detail_context(request, patient, *, emergency_form=None) -> dict:
 def patient_emergency_access(request, pk: int):
     """Break-glass: read this chart's clinical record for a limited time, with a reason."""
     patient = get_patient_for_user(request, pk)
-    if not request.user.has_perm(emergency.INVOKE) or can_view_clinical(request.user):
+    if not request.user.has_perm(emergency.INVOKE) or can_view_clinical(request.user, patient_id=patient.pk):
         raise PermissionDenied  # roles with clinical access have nothing to break into
     form = EmergencyAccessForm(request.POST)
     if form.is_valid():

@@ -171,3 +171,27 @@ ACCESS = {
 
 # The Django admin is one namespace with its own sign-in; only administrators pass.
 ADMIN_NAMESPACE = "admin"
+
+# Break-glass personas: the front desk holding a live emergency grant (accounts.emergency).
+# ``breakglass_other`` holds it for another patient, so every URL answers it exactly as the front
+# desk column says: a grant opens nothing beyond its own chart, and pages about several patients
+# (worklists, reports, the clinician home) stay closed. ``breakglass_own`` holds it for the patient
+# the URL belongs to and reads that chart, never writes it; these are the URLs where its answer
+# differs from the front desk's.
+BREAK_GLASS_PERSONAS = ("breakglass_own", "breakglass_other")
+BREAK_GLASS_OWN = {
+    "patients:emergency-access": DENY,  # already open: nothing to break into
+    "consultations:patient-panel": OK,
+    "consultations:detail": OK,
+    "consultations:plan-detail": OK,
+    "infusions:session": OK,
+    "followups:outcomes": OK,
+    "followups:visit-detail": OK,
+    "followups:alert-detail": OK,
+    "documents:download": OK,
+}
+
+
+def break_glass_expectation(url_name: str, who: str) -> str:
+    desk = ACCESS[url_name]["expect"]["frontdesk"]
+    return BREAK_GLASS_OWN.get(url_name, desk) if who == "breakglass_own" else desk

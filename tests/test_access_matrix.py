@@ -7,7 +7,18 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.access_table import ACCESS, ADMIN_NAMESPACE, DENY, GONE, LOGIN, OK, PERSONAS
+from patients.tests.factories import PatientFactory
+from tests.access_table import (
+    ACCESS,
+    ADMIN_NAMESPACE,
+    BREAK_GLASS_PERSONAS,
+    DENY,
+    GONE,
+    LOGIN,
+    OK,
+    PERSONAS,
+    break_glass_expectation,
+)
 
 
 def _url_names(patterns=None, namespace=""):
@@ -96,6 +107,21 @@ def test_role_gets_what_the_table_says(client, persona, patient, url_name, who):
         client.force_login(persona[who])
     response = getattr(client, spec["method"])(url)
     assert _outcome(response) == spec["expect"][who], f"{who} {spec['method'].upper()} {url}"
+
+
+BREAK_GLASS_CASES = [(name, who) for name in sorted(ACCESS) for who in BREAK_GLASS_PERSONAS]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("url_name", "who"), BREAK_GLASS_CASES, ids=[f"{n}-{w}" for n, w in BREAK_GLASS_CASES])
+def test_break_glass_opens_the_granted_chart_only(client, break_glass, patient, url_name, who):
+    """Emergency access for patient A reads A's clinical record; B's answers as for the front desk."""
+    patterns = dict(_url_names())
+    spec = ACCESS[url_name]
+    url = reverse(url_name, kwargs=_route_kwargs(patterns[url_name], patient))
+    break_glass(client, patient if who == "breakglass_own" else PatientFactory())
+    response = getattr(client, spec["method"])(url)
+    assert _outcome(response) == break_glass_expectation(url_name, who), f"{who} {spec['method'].upper()} {url}"
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent, EmergencyAccess
+from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +131,30 @@ def test_clinicians_neither_need_nor_get_the_button(client, clinician, patient):
     client.force_login(clinician)
     assert "Emergency access to the clinical record" not in _clinical(client, patient)
     assert _invoke(client, patient).status_code == 403
+
+
+def test_emergency_access_opens_the_granted_chart_only(client, frontdesk, patient):
+    """A grant for patient A reads A's record; B's record, the worklist and the reports stay closed
+    (every helper is walked for both charts by tests/test_access_matrix.py)."""
+    other = PatientFactory()
+    client.force_login(frontdesk)
+    _invoke(client, patient)
+    assert client.get(reverse("consultations:patient-panel", args=[patient.pk])).status_code == 200
+    assert client.get(reverse("consultations:patient-panel", args=[other.pk])).status_code == 403
+    assert client.get(reverse("followups:outcomes", args=[other.pk])).status_code == 403
+    assert "Clinical record</h2>" not in _clinical(client, other)
+    assert client.get(reverse("followups:worklist")).status_code == 403
+    assert client.get(reverse("reports:clinical-quality")).status_code == 403
+    assert reverse("followups:worklist") not in _clinical(client, patient)  # no link to a many-patient page
+
+
+def test_emergency_access_to_a_second_chart_ends_the_first(client, frontdesk, patient):
+    other = PatientFactory()
+    client.force_login(frontdesk)
+    _invoke(client, patient)
+    _invoke(client, other)
+    assert client.get(reverse("consultations:patient-panel", args=[other.pk])).status_code == 200
+    assert client.get(reverse("consultations:patient-panel", args=[patient.pk])).status_code == 403
+    first, second = EmergencyAccess.objects.order_by("id")
+    assert first.ended_at is not None
+    assert second.ended_at is None

@@ -90,9 +90,9 @@ def fill_clean_intake(consultation: Consultation, *, by=None, **overrides: Any) 
 
 
 def signed_consultation(
-    *, decision: str = Decision.ELIGIBLE, by=None, justifications=None, **overrides
+    *, decision: str = Decision.ELIGIBLE, by=None, justifications=None, patient=None, **overrides
 ) -> Consultation:
-    consultation = ConsultationFactory(**({"clinician": by} if by else {}))
+    consultation = ConsultationFactory(**({"clinician": by} if by else {}), **({"patient": patient} if patient else {}))
     fill_clean_intake(consultation, **overrides)
     return services.consultation_sign(
         consultation=consultation,
@@ -151,6 +151,5 @@ def object_for_route(kwarg: str, patient) -> Any:
     if kwarg == "consultation_id":
         return ConsultationFactory(patient=patient)
     if kwarg == "plan_id":
-        consultation = signed_consultation()
-        return plan_for(consultation)
+        return plan_for(signed_consultation(patient=patient))
     raise AssertionError(f"no route object for {kwarg}")

@@ -72,6 +72,6 @@ def issued_summary(*, by=None) -> Document:
 def object_for_route(kwarg: str, patient) -> Any:
     """The object a URL kwarg names, for the access matrix (tests/test_access_matrix.py)."""
     if kwarg == "document_id":
-        consultation = signed_consultation()
+        consultation = signed_consultation(patient=patient)
         return services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
     raise AssertionError(f"no route object for {kwarg}")

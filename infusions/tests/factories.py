@@ -40,7 +40,7 @@ def set_policy(**fields: Any) -> InfusionPolicy:
 
 def infusion_appointment(*, patient=None, by=None, location=None, chair=None, start=None):
     """An infusion booked today at a chair for a patient with an active plan."""
-    consultation = signed_consultation(**({"by": by} if by else {}))
+    consultation = signed_consultation(patient=patient, **({"by": by} if by else {}))
     plan = plan_for(consultation)
     consultation_services.plan_transition(plan=plan, to_status="active", by=consultation.signed_by)
     location = location or LocationFactory(time_zone="UTC")
@@ -160,7 +160,7 @@ def object_for_route(kwarg: str, patient) -> Any:
     if session is None:
         by = nurse()
         set_policy()
-        session = open_session(by=by)
+        session = open_session(by=by, patient=patient)
         services.session_check_in(session=session, by=by)
         services.precheck_record(session=session, by=by, data=clean_precheck())
         services.dose_calculate(session=session, by=by, vial_mg_per_ml=Decimal("10"), diluent_ml=Decimal("96"))

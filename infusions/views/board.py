@@ -7,16 +7,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts import audit
-from infusions.access import CLINICAL, VIEW, require_chairs, require_clinical
+from infusions.access import VIEW, require_chairs, require_clinical, sees_sessions
 from infusions.selectors import board
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY
 from patients.access import get_patient_for_user
 from scheduling.models import Location
-
-
-def _clinical(user) -> bool:
-    return user.has_perm(VIEW) and user.has_perm(CLINICAL)
 
 
 @require_GET
@@ -33,7 +29,7 @@ def chair_board(request, location_id: int):
     require_chairs(request)
     location = get_object_or_404(Location, pk=location_id, active=True)
     rows = board.chair_board(location=location)
-    clinical = _clinical(request.user)
+    clinical = sees_sessions(request.user, patient_id=None)  # the board shows many patients: roles only
     if clinical and request.user.has_perm("followups.view_safetyalert"):
         _attach_safety_alerts(rows)
     context = {"location": location, "rows": rows, "clinical": clinical, "now": timezone.now()}
@@ -56,7 +52,7 @@ def patient_panel(request, patient_id: int):
     """Clinicians: the patient's sessions. Front desk: today's chair status only."""
     require_chairs(request)
     patient = get_patient_for_user(request, patient_id)
-    clinical = _clinical(request.user)
+    clinical = sees_sessions(request.user, patient_id=patient.pk)
     sessions = list(session_selectors.sessions_for_patient(patient))
     if clinical:
         audit.record_read(
@@ -81,7 +77,7 @@ def patient_panel(request, patient_id: int):
 
 @require_GET
 def clinician_home_panel(request):
-    require_clinical(request, VIEW)
+    require_clinical(request, VIEW, patient_id=None)  # many patients: roles only
     return render(
         request,
         "infusions/_clinician_home.html",

@@ -56,7 +56,7 @@ def _handle(request, session_id: int, form, key: str, call: Callable, *, anchor:
 
 @require_POST
 def session_open(request, appointment_id: int):
-    require_clinical(request, CHANGE)
+    require_clinical(request, CHANGE, patient_id=None)  # writing: roles only
     appointment = Appointment.objects.select_related("patient", "appointment_type").filter(pk=appointment_id).first()
     if appointment is None:
         raise Http404
