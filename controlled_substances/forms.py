@@ -29,13 +29,14 @@ class WitnessedForm(forms.Form):
 
     witnesses = 1
     witness_optional = False
+    witness_label = "Witness"
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         for n in range(1, self.witnesses + 1):
             suffix = "" if n == 1 else f"_{n}"
-            label = "Witness" if n == 1 else "Second witness"
+            label = self.witness_label if n == 1 else "Second witness"
             self.fields[f"witness{suffix}"] = forms.ModelChoiceField(
                 queryset=witness_candidates([user]), label=label, required=not self.witness_optional
             )
@@ -43,7 +44,7 @@ class WitnessedForm(forms.Form):
                 label=f"{label}'s password",
                 widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
                 required=False,
-                help_text="The witness types their own password to co-sign.",
+                help_text=f"The {label.lower()} types their own password to co-sign.",
             )
 
     def clean(self):
@@ -156,19 +157,53 @@ class LossReportForm(forms.ModelForm):
         }
 
 
-class AdjustmentForm(forms.Form):
+class CorrectionForm(WitnessedForm):
+    """A correction of the record. An adjustment needs a second person, who types their own
+    password; a shortfall may instead be reported as a theft or loss (the DEA notice workflow)."""
+
+    witness_label = "Second person"
+    witness_optional = True
+    RESOLUTIONS = [
+        ("adjust", "Adjust the ledger (a second person confirms)"),
+        ("loss", "Report a significant loss"),
+        ("theft", "Report a theft"),
+    ]
+    resolution = forms.ChoiceField(choices=RESOLUTIONS, widget=forms.RadioSelect, initial="adjust")
+    not_a_loss_confirmed = forms.BooleanField(
+        required=False,
+        label="We confirm this significant shortfall is not a loss or theft (e.g. a recording error found)",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("resolution") == "adjust" and not data.get("witness") and "witness" not in self.errors:
+            self.add_error("witness", "An adjustment needs a second person, who confirms it with their password.")
+        return data
+
+    def as_loss(self) -> str:
+        return "" if self.cleaned_data["resolution"] == "adjust" else self.cleaned_data["resolution"]
+
+
+class AdjustmentForm(CorrectionForm):
+    field_order = ["delta_ml", "reason", "resolution", "not_a_loss_confirmed"]
     delta_ml = forms.DecimalField(
         label="Change (mL, negative to reduce)", max_digits=8, decimal_places=2, help_text="e.g. -0.20 or 0.15"
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
-    def clean_delta_ml(self):
-        if self.cleaned_data["delta_ml"] == 0:
-            raise forms.ValidationError("An adjustment must change the balance.")
-        return self.cleaned_data["delta_ml"]
+    def clean(self):
+        data = super().clean()
+        delta = data.get("delta_ml")
+        if delta == 0:
+            self.add_error("delta_ml", "An adjustment must change the balance.")
+        elif delta is not None and delta > 0 and data.get("resolution") in ("loss", "theft"):
+            self.add_error("delta_ml", "A surplus is not a loss: give a negative change, or adjust.")
+        return data
 
 
-class ReverseForm(forms.Form):
+class ReverseForm(WitnessedForm):
+    witness_label = "Second person"
+    field_order = ["reason"]
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why the entry is wrong.")
 
 
@@ -199,17 +234,9 @@ class CountForm(forms.Form):
         return [(c, self.cleaned_data[f"ml_{c.pk}"], self.cleaned_data[f"method_{c.pk}"]) for c in self.containers]
 
 
-class ResolveForm(forms.Form):
-    RESOLUTIONS = [
-        ("adjust", "Adjust the ledger to the count"),
-        ("loss", "Report a significant loss"),
-        ("theft", "Report a theft"),
-    ]
-    resolution = forms.ChoiceField(choices=RESOLUTIONS, widget=forms.RadioSelect, initial="adjust")
+class ResolveForm(CorrectionForm):
+    field_order = ["resolution", "explanation", "not_a_loss_confirmed"]
     explanation = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-    not_a_loss_confirmed = forms.BooleanField(
-        required=False, label="I confirm this significant shortfall is not a loss or theft (e.g. a recording error)"
-    )
 
 
 class PeriodForm(forms.Form):

@@ -3,7 +3,8 @@
 The container row is the locked running balance (``remaining_ml``); every change to it is a
 ledger entry written under ``select_for_update`` on that row, carrying the balance after.
 Ledger rows can never be updated or deleted (pgtrigger ``Protect``); a correction is a
-reversing entry. Check constraints keep balances non-negative and witnesses distinct.
+reversing entry or an adjustment, each confirmed by a second person. Check constraints keep
+balances non-negative and witnesses distinct.
 """
 
 from __future__ import annotations
@@ -285,7 +286,12 @@ class LedgerEntry(models.Model):
     balance_after_ml = models.DecimalField(**ML)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     witness = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The witness of a waste or destruction; the second person who confirmed an adjustment or reversal.",
     )
     second_witness = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -373,11 +379,21 @@ class LedgerEntry(models.Model):
                 | (Q(kind=Kind.WASTE, of_draw__isnull=True) & Q(delta_ml=-F("quantity_ml")))
                 | (Q(kind=Kind.WASTE, of_draw__isnull=False) & Q(delta_ml=0))
                 | (Q(kind=Kind.COUNT) & Q(delta_ml=0))
+                | (Q(kind=Kind.ADJUSTMENT) & (Q(delta_ml=F("quantity_ml")) | Q(delta_ml=-F("quantity_ml"))))
+                # A reversal mirrors its original: 0 for the waste of a draw (already out of the vial).
                 | (
-                    Q(kind__in=[Kind.ADJUSTMENT, Kind.REVERSAL])
-                    & (Q(delta_ml=F("quantity_ml")) | Q(delta_ml=-F("quantity_ml")))
+                    Q(kind=Kind.REVERSAL)
+                    & (Q(delta_ml=F("quantity_ml")) | Q(delta_ml=-F("quantity_ml")) | Q(delta_ml=0))
                 ),
                 name="csentry_delta_matches_kind",
+            ),
+            # A correction is never one person's act. Added NOT VALID (migration 0003): PostgreSQL
+            # enforces it on every row written from then on and leaves the corrections recorded
+            # before the rule as they were (the ledger is append-only; no second person can be
+            # invented for them).
+            models.CheckConstraint(
+                condition=~Q(kind__in=[Kind.ADJUSTMENT, Kind.REVERSAL]) | Q(witness__isnull=False),
+                name="csentry_correction_second_person",
             ),
         ]
         triggers = [

@@ -118,6 +118,61 @@ def is_significant(discrepancy_mg: Decimal, threshold_mg: Decimal) -> bool:
     return discrepancy_mg < 0 and -discrepancy_mg >= threshold_mg
 
 
+# What a reversal may undo, per kind of entry. A reversal appends the mirror image and leaves
+# the original readable (struck through); it always needs a second person. These kinds are
+# never reversed, and each says how a mistake in one is corrected instead:
+NOT_REVERSIBLE: Final[dict[Kind, str]] = {
+    # The invoice is the receipt record [S109]; the quantity on it does not change.
+    Kind.RECEIPT: "A receipt matches its invoice and is not reversed; correct the balance with an adjustment.",
+    # A count records what was physically seen at that moment.
+    Kind.COUNT: "A count records what was seen and is not reversed; explain its discrepancy instead.",
+    # Undoing an undo would hide the history it corrects.
+    Kind.REVERSAL: "A reversal is not reversed; record the movement afresh.",
+    # Form 41 is filed with the DEA and signed by two witnesses [S121][S122]: the ledger may not
+    # disagree with it.
+    Kind.DESTRUCTION: "A destruction is on a DEA Form 41 signed by two witnesses and is not reversed; "
+    "if the form was wrong, amend it with the DEA and record an adjustment naming it.",
+    # The DEA notice clock started at discovery [S119][S120]; drug found later is a new fact.
+    Kind.LOSS_THEFT: "A theft or loss report is not reversed; "
+    "if drug is found, record an adjustment naming the report.",
+    # The drug went with the vial and its invoice; its return is a receipt or a transfer back.
+    Kind.TRANSFER: "A transfer is not reversed; transfer the drug back, or receive it again.",
+}
+
+
+def reversal_refusal(
+    *,
+    kind: Kind,
+    moved_balance: bool,
+    standing_wastes: int,
+    session_signed: bool,
+    resolves_count: bool,
+) -> str | None:
+    """Why an entry may not be reversed, or None when it may (with a second person).
+
+    Why per kind: see ``NOT_REVERSIBLE``. Among the rest: waste taken from a vial
+    (``moved_balance``) was seen going into the waste container by its witness, so it never
+    comes back into stock; the waste of a draw's unused part may be reversed, which reopens
+    the draw until a new witnessed waste closes it (the correcting entry). A draw still closed
+    by a standing waste is reversed only after that waste. Entries of a signed session are
+    part of a signed clinical record, which is immutable. An adjustment that resolved a count
+    discrepancy is part of that count's explanation, which is fixed once given."""
+    if kind in NOT_REVERSIBLE:
+        return NOT_REVERSIBLE[kind]
+    if session_signed:
+        return "This entry belongs to a signed infusion session; signed records are not changed."
+    if kind == Kind.WASTE and moved_balance:
+        return (
+            "Witnessed waste from a vial does not come back into stock; "
+            "if the volume was recorded wrong, record an adjustment."
+        )
+    if kind == Kind.ADMINISTRATION and standing_wastes:
+        return "Reverse the waste that closes this draw first."
+    if kind == Kind.ADJUSTMENT and resolves_count:
+        return "This adjustment resolved a count discrepancy; record another adjustment instead."
+    return None
+
+
 def unaccounted_problems(draws: list[tuple[Decimal, bool]]) -> list[str]:
     """Sign-check messages for a session's draws: ``(drawn_mg, closed)`` where closed means a
     waste entry (0 mL if nothing was left) has been posted for that draw."""

@@ -389,17 +389,39 @@ def loss_report_update(*, report: LossReport, notice_given_on, form_106_ref: str
     return report
 
 
+def _second_person(by, witness, *, what: str) -> None:
+    """A correction is never one person's act: someone else with ledger or clinical permission
+    confirms it. Their password is checked by ``witness_confirm`` (on the form), with its lockout."""
+    if witness is None:
+        raise LedgerError(f"{what} needs a second person, who confirms it with their password.")
+    _check_witnesses(by, witness)
+
+
 @transaction.atomic
-def adjustment_record(*, container, delta_ml, reason: str, by, at: datetime, witness=None) -> LedgerEntry:
-    """A correction of the balance with its reason (e.g. an explained count discrepancy)."""
+def adjustment_record(
+    *, container, delta_ml, reason: str, by, witness, at: datetime, not_a_loss_confirmed: bool = False
+) -> LedgerEntry:
+    """A correction of the balance with its reason, confirmed by a second person. A shortfall at
+    or above the clinic's significant-loss threshold is the loss workflow's, as in a count: it
+    is refused here unless both people confirm it is not a loss or theft (``correction_record``
+    with ``as_loss`` reports it instead)."""
     if not reason.strip():
         raise LedgerError("An adjustment needs a reason.")
     delta = Decimal(str(delta_ml)).quantize(rules.ML_QUANTUM, rounding=rules.ROUNDING)
     if delta == 0:
         raise LedgerError("An adjustment must change the balance.")
-    if witness is not None:
-        _check_witnesses(by, witness)
+    _second_person(by, witness, what="An adjustment")
     locked = _lock(container)
+    note = ""
+    shortfall_mg = rules.mg_for_ml(-delta, locked.lot.product.concentration_mg_per_ml)
+    threshold = ControlledSubstancePolicy.current().significant_discrepancy_mg
+    if rules.is_significant(-shortfall_mg, threshold):
+        if not not_a_loss_confirmed:
+            raise LedgerError(
+                f"A shortfall of {shortfall_mg} mg is at or above the significant-loss threshold "
+                f"({threshold} mg, clinic policy): report it as a loss or theft, or confirm it is not one."
+            )
+        note = " (significant shortfall, confirmed not a loss or theft)"
     return _append(
         container=locked,
         kind=Kind.ADJUSTMENT,
@@ -407,21 +429,70 @@ def adjustment_record(*, container, delta_ml, reason: str, by, at: datetime, wit
         delta_ml=delta,
         by=by,
         at=at,
-        reason=reason.strip(),
+        reason=reason.strip() + note,
         witness=witness,
     )
 
 
 @transaction.atomic
-def entry_reverse(*, entry: LedgerEntry, reason: str, by, at: datetime) -> LedgerEntry:
-    """Correct a wrong entry by appending its mirror image; the original stays as written."""
+def correction_record(
+    *,
+    container,
+    delta_ml,
+    reason: str,
+    by,
+    at: datetime,
+    witness=None,
+    as_loss: str = "",
+    not_a_loss_confirmed: bool = False,
+) -> LedgerEntry:
+    """Bring a vial's balance to what is physically there; the one path shared by a count's
+    discrepancy and a manager's correction. A shortfall reported as theft or loss (``as_loss``)
+    opens the DEA notice workflow (written notice within 1 business day, Form 106 within 45
+    days [S119][S120]); anything else is an adjustment confirmed by a second person."""
+    if not as_loss:
+        return adjustment_record(
+            container=container,
+            delta_ml=delta_ml,
+            reason=reason,
+            by=by,
+            witness=witness,
+            at=at,
+            not_a_loss_confirmed=not_a_loss_confirmed,
+        )
+    if not reason.strip():
+        raise LedgerError("Describe the loss or theft.")
+    shortfall = -Decimal(str(delta_ml))
+    if shortfall <= 0:
+        raise LedgerError("A surplus is not a loss; record an adjustment.")
+    return loss_record(
+        container=container, volume_ml=shortfall, kind=as_loss, discovered_at=at, description=reason.strip(), by=by
+    )
+
+
+def reversal_refusal(entry: LedgerEntry) -> str | None:
+    """Why this entry may not be reversed (``rules.reversal_refusal``), or None."""
+    return rules.reversal_refusal(
+        kind=Kind(entry.kind),
+        moved_balance=entry.delta_ml != 0,
+        standing_wastes=LedgerEntry.objects.filter(of_draw=entry, reversed_by__isnull=True).count(),
+        session_signed=LedgerEntry.objects.filter(pk=entry.pk, session__signed_at__isnull=False).exists(),
+        resolves_count=CountLine.objects.filter(resolution=entry).exists(),
+    )
+
+
+@transaction.atomic
+def entry_reverse(*, entry: LedgerEntry, reason: str, by, witness, at: datetime) -> LedgerEntry:
+    """Correct a wrong entry by appending its mirror image, confirmed by a second person; the
+    original stays as written. What each kind allows, and why: ``rules.reversal_refusal``."""
     if not reason.strip():
         raise LedgerError("A reversal needs a reason.")
-    if entry.kind in (Kind.REVERSAL, Kind.COUNT, Kind.RECEIPT):
-        raise LedgerError("Receipts, counts and reversals cannot be reversed; record an adjustment instead.")
-    locked = _lock(entry.container_id)
+    _second_person(by, witness, what="A reversal")
+    locked = _lock(entry.container_id)  # serialises reversals and wastes of the same vial
     if LedgerEntry.objects.filter(reverses=entry).exists():
         raise LedgerError("This entry has already been reversed.")
+    if refusal := reversal_refusal(entry):
+        raise LedgerError(refusal)
     try:
         with transaction.atomic():
             return _append(
@@ -434,6 +505,7 @@ def entry_reverse(*, entry: LedgerEntry, reason: str, by, at: datetime) -> Ledge
                 reverses=entry,
                 reason=reason.strip(),
                 patient=entry.patient,
+                witness=witness,
             )
     except IntegrityError as exc:
         raise LedgerError("This entry has already been reversed.") from exc
@@ -499,13 +571,15 @@ def count_line_resolve(
     explanation: str,
     by,
     at: datetime,
+    witness=None,
     as_loss: str = "",
     not_a_loss_confirmed: bool = False,
 ) -> CountLine:
-    """Explain a discrepancy and bring the ledger to the physical count: an adjustment, or
+    """Explain a discrepancy and bring the ledger to the physical count through
+    ``correction_record``: an adjustment confirmed by a second person (``witness``), or
     (``as_loss`` = "loss"/"theft") a loss/theft entry that opens the DEA notice workflow. A
-    significant shortfall (clinic policy threshold) may only be adjusted when the manager
-    confirms it is not a loss (e.g. a recording error found)."""
+    significant shortfall (clinic policy threshold) may only be adjusted when both confirm it
+    is not a loss (e.g. a recording error found)."""
     line = CountLine.objects.select_for_update().select_related("container").get(pk=line.pk)
     if line.discrepancy_ml == 0:
         raise LedgerError("This line has no discrepancy.")
@@ -513,30 +587,21 @@ def count_line_resolve(
         raise LedgerError("This discrepancy has already been explained.")
     if not explanation.strip():
         raise LedgerError("Explain the discrepancy.")
-    if as_loss:
-        if line.discrepancy_ml > 0:
-            raise LedgerError("A surplus is not a loss; record an adjustment.")
-        entry = loss_record(
-            container=line.container,
-            volume_ml=-line.discrepancy_ml,
-            kind=as_loss,
-            discovered_at=at,
-            description=explanation,
-            by=by,
+    if line.significant and not as_loss and not not_a_loss_confirmed:
+        raise LedgerError(
+            "This shortfall is significant under the clinic's policy: report it as a loss or theft, "
+            "or confirm it is not one."
         )
-    else:
-        if line.significant and not not_a_loss_confirmed:
-            raise LedgerError(
-                "This shortfall is significant under the clinic's policy: report it as a loss or theft, "
-                "or confirm it is not one."
-            )
-        entry = adjustment_record(
-            container=line.container,
-            delta_ml=line.discrepancy_ml,
-            reason=f"Count {line.count_id}: {explanation}",
-            by=by,
-            at=at,
-        )
+    entry = correction_record(
+        container=line.container,
+        delta_ml=line.discrepancy_ml,
+        reason=f"Count {line.count_id}: {explanation.strip()}",
+        by=by,
+        at=at,
+        witness=witness,
+        as_loss=as_loss,
+        not_a_loss_confirmed=not_a_loss_confirmed,
+    )
     line.explanation = explanation.strip()
     line.explained_by = by
     line.explained_at = at

@@ -9,11 +9,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import audit
 from accounts.models import AuditEvent
-from controlled_substances import forms, reports, selectors, services
+from controlled_substances import forms, reports, rules, selectors, services
 from controlled_substances.access import MANAGE, RECORD, get_container, require
 from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
 
@@ -61,9 +61,23 @@ def receive(request):
 @require_GET
 def container_detail(request, container_id: int):
     container = get_container(request, container_id)
+    entries = list(selectors.container_ledger(container))
+    for e in entries:
+        # Offered where the kind allows it; the reversal page checks the rest (signed session, …).
+        e.offer_reverse = (
+            not e.is_reversed
+            and rules.reversal_refusal(
+                kind=e.kind,
+                moved_balance=e.delta_ml != 0,
+                standing_wastes=0,
+                session_signed=False,
+                resolves_count=False,
+            )
+            is None
+        )
     context = {
         "container": container,
-        "entries": selectors.container_ledger(container),
+        "entries": entries,
         "crumbs": _crumbs((container.code, None)),
     }
     return render(request, "controlled_substances/container_detail.html", context)
@@ -100,7 +114,16 @@ def _loss(c, d, u, at):
 
 
 def _adjust(c, d, u, at):
-    return services.adjustment_record(container=c, delta_ml=d["delta_ml"], reason=d["reason"], by=u, at=at)
+    return services.correction_record(
+        container=c,
+        delta_ml=d["delta_ml"],
+        reason=d["reason"],
+        witness=d["witness"],
+        as_loss="" if d["resolution"] == "adjust" else d["resolution"],
+        not_a_loss_confirmed=d["not_a_loss_confirmed"],
+        by=u,
+        at=at,
+    )
 
 
 ACTIONS = {
@@ -108,7 +131,7 @@ ACTIONS = {
     "destroy": (forms.DestructionForm, _destroy, "Destroy stock (DEA Form 41, two witnesses)", (MANAGE,)),
     "transfer": (forms.TransferForm, _transfer, "Transfer to another registrant", (MANAGE,)),
     "loss": (forms.LossForm, _loss, "Report theft or significant loss", (MANAGE,)),
-    "adjust": (forms.AdjustmentForm, _adjust, "Adjust the balance", (MANAGE,)),
+    "adjust": (forms.AdjustmentForm, _adjust, "Adjust the balance (a second person confirms)", (MANAGE,)),
 }
 
 
@@ -175,10 +198,13 @@ def entry_reverse(request, entry_id: int):
     )
     if entry is None:
         raise Http404("No such entry.")
-    form = forms.ReverseForm(request.POST or None)
+    form = forms.ReverseForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
         try:
-            services.entry_reverse(entry=entry, reason=form.cleaned_data["reason"], by=request.user, at=timezone.now())
+            services.entry_reverse(
+                entry=entry, reason=d["reason"], witness=d["witness"], by=request.user, at=timezone.now()
+            )
         except services.LedgerError as exc:
             form.add_error(None, exc)
         else:
@@ -186,6 +212,7 @@ def entry_reverse(request, entry_id: int):
             return redirect("controlled_substances:container-detail", container_id=entry.container_id)
     context = {
         "form": form,
+        "notice": services.reversal_refusal(entry),
         "title": (
             f"Reverse {entry.get_kind_display().lower()} #{entry.seq} on {entry.container.code} ({entry.delta_ml:+} mL)"
         ),
@@ -260,37 +287,53 @@ def count_detail(request, count_id: int):
         "count": count,
         "lines": lines,
         "policy": ControlledSubstancePolicy.current(),
-        "resolve_form": forms.ResolveForm(),
         "crumbs": _crumbs(("Inventory counts", reverse("controlled_substances:counts")), (str(count), None)),
     }
     return render(request, "controlled_substances/count_detail.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def count_line_resolve(request, line_id: int):
     require(request, MANAGE)
-    line = CountLine.objects.select_related("count", "container").filter(pk=line_id).first()
+    line = CountLine.objects.select_related("count", "container__lot__product").filter(pk=line_id).first()
     if line is None:
         raise Http404("No such count line.")
-    form = forms.ResolveForm(request.POST)
-    if form.is_valid():
+    initial = {"resolution": "loss" if line.significant else "adjust"}
+    form = forms.ResolveForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             services.count_line_resolve(
                 line=line,
                 explanation=d["explanation"],
-                as_loss="" if d["resolution"] == "adjust" else d["resolution"],
+                witness=d["witness"],
+                as_loss=form.as_loss(),
                 not_a_loss_confirmed=d["not_a_loss_confirmed"],
                 by=request.user,
                 at=timezone.now(),
             )
         except services.LedgerError as exc:
-            messages.error(request, f"{line.container.code}: {' '.join(exc.messages)}")
+            form.add_error(None, exc)
         else:
             messages.success(request, f"{line.container.code}: discrepancy explained and reconciled.")
-    else:
-        messages.error(request, f"{line.container.code}: give a resolution and an explanation.")
-    return redirect("controlled_substances:count-detail", count_id=line.count_id)
+            return redirect("controlled_substances:count-detail", count_id=line.count_id)
+    title = f"Explain {line.container.code}: {line.discrepancy_ml} mL ({line.discrepancy_mg} mg)"
+    context = {
+        "form": form,
+        "title": title,
+        "notice": (
+            "This shortfall is significant under the clinic's policy: report it as a loss or theft, "
+            "or both of you confirm it is not one."
+            if line.significant
+            else ""
+        ),
+        "crumbs": _crumbs(
+            ("Inventory counts", reverse("controlled_substances:counts")),
+            (str(line.count), reverse("controlled_substances:count-detail", args=[line.count_id])),
+            (line.container.code, None),
+        ),
+    }
+    return render(request, "controlled_substances/ledger_form.html", context)
 
 
 # --- Reports --------------------------------------------------------------------------

@@ -92,3 +92,15 @@ def test_destruction_needs_two_distinct_witnesses_and_form_41(entry):
 def test_the_delta_must_match_the_kind(entry):
     with pytest.raises(IntegrityError, match="csentry_delta_matches_kind"), transaction.atomic():
         _raw_entry(entry, kind="administration", patient_id=entry.patient_id, witness_id=None, delta_ml=Decimal("1.00"))
+
+
+@pytest.mark.parametrize("kind", ["adjustment", "reversal"])
+def test_the_database_refuses_a_correction_without_a_second_person(entry, kind):
+    link = {"reverses_id": entry.pk} if kind == "reversal" else {}
+    with pytest.raises(IntegrityError, match="csentry_correction_second_person"), transaction.atomic():
+        _raw_entry(entry, kind=kind, witness_id=None, reason="typo", delta_ml=Decimal("1.00"), **link)
+
+
+def test_the_database_refuses_a_correction_confirmed_by_its_recorder(entry):
+    with pytest.raises(IntegrityError, match="csentry_witness_not_actor"), transaction.atomic():
+        _raw_entry(entry, kind="adjustment", reason="typo", delta_ml=Decimal("1.00"))

@@ -47,12 +47,14 @@ def test_any_sequence_of_movements_keeps_the_ledger_consistent(ops):
                         elif op == "waste":
                             services.waste_record(container=vial, volume_ml=qty, by=by, witness=witness, at=now)
                         elif op == "adjust":
-                            services.adjustment_record(container=vial, delta_ml=-qty, reason="test", by=boss, at=now)
+                            services.adjustment_record(
+                                container=vial, delta_ml=-qty, reason="test", by=boss, witness=by, at=now
+                            )
                         else:
                             last = LedgerEntry.objects.filter(container=vial).exclude(kind__in=["receipt", "reversal"])
                             last = last.order_by("-seq").first()
                             if last is not None:
-                                services.entry_reverse(entry=last, reason="test", by=boss, at=now)
+                                services.entry_reverse(entry=last, reason="test", by=boss, witness=by, at=now)
                 except services.LedgerError:
                     pass
             fresh = Container.objects.get(pk=vial.pk)

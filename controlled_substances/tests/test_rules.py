@@ -80,3 +80,35 @@ def test_fixed_directions():
     assert rules.signed_delta(rules.Kind.WASTE, Decimal("1"), of_draw=True) == 0
     with pytest.raises(ValueError, match="own sign"):
         rules.signed_delta(rules.Kind.ADJUSTMENT, Decimal("1"))
+
+
+K = rules.Kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "moved", "wastes", "signed", "resolves", "refused_with"),
+    [
+        (K.ADMINISTRATION, True, 0, False, False, None),
+        (K.ADMINISTRATION, True, 1, False, False, "waste that closes this draw"),
+        (K.ADMINISTRATION, True, 0, True, False, "signed"),
+        (K.WASTE, False, 0, False, False, None),  # the unused part of a draw: reopens the draw
+        (K.WASTE, False, 0, True, False, "signed"),
+        (K.WASTE, True, 0, False, False, "does not come back into stock"),
+        (K.ADJUSTMENT, True, 0, False, False, None),
+        (K.ADJUSTMENT, True, 0, False, True, "resolved a count"),
+        (K.DESTRUCTION, True, 0, False, False, "Form 41"),
+        (K.LOSS_THEFT, True, 0, False, False, "theft or loss report"),
+        (K.TRANSFER, True, 0, False, False, "transfer the drug back"),
+        (K.RECEIPT, True, 0, False, False, "invoice"),
+        (K.COUNT, False, 0, False, False, "what was seen"),
+        (K.REVERSAL, True, 0, False, False, "not reversed"),
+    ],
+)
+def test_what_a_reversal_may_undo_per_kind(kind, moved, wastes, signed, resolves, refused_with):
+    refusal = rules.reversal_refusal(
+        kind=kind, moved_balance=moved, standing_wastes=wastes, session_signed=signed, resolves_count=resolves
+    )
+    if refused_with is None:
+        assert refusal is None
+    else:
+        assert refused_with in refusal

@@ -82,14 +82,15 @@ def test_waste_needs_a_witness_who_is_someone_else():
 def test_a_reversal_restores_the_balance_and_leaves_the_original(patient):
     vial, by = container(), nurse()
     draw = services.administration_record(container=vial, volume_ml="2.00", patient=patient, by=by, at=NOW())
-    reversal = services.entry_reverse(entry=draw, reason="Charted on the wrong vial", by=manager(), at=NOW())
+    boss = manager()
+    reversal = services.entry_reverse(entry=draw, reason="Charted on the wrong vial", by=boss, witness=by, at=NOW())
     vial.refresh_from_db()
     assert vial.remaining_ml == Decimal("10.00")
     assert reversal.delta_ml == Decimal("2.00")
     assert reversal.reverses == draw
     assert LedgerEntry.objects.filter(pk=draw.pk, quantity_ml=Decimal("2.00")).exists()
     with pytest.raises(services.LedgerError, match="already been reversed"):
-        services.entry_reverse(entry=draw, reason="again", by=manager(), at=NOW())
+        services.entry_reverse(entry=draw, reason="again", by=boss, witness=by, at=NOW())
 
 
 def test_destruction_needs_two_witnesses_and_form_41():
@@ -145,7 +146,9 @@ def test_a_count_lists_discrepancies_and_an_explanation_reconciles_them(patient)
     assert not line_a.significant
     assert line_a.needs_explanation
     assert not line_b.needs_explanation
-    services.count_line_resolve(line=line_a, explanation="Overdraw when priming the line", by=by, at=NOW())
+    services.count_line_resolve(
+        line=line_a, explanation="Overdraw when priming the line", by=by, witness=nurse(), at=NOW()
+    )
     a.refresh_from_db()
     assert a.remaining_ml == Decimal("8.90")
     assert selectors.reconciliation_mismatches() == []
@@ -194,5 +197,7 @@ def test_the_ledger_always_sums_to_every_balance(patient):
         by=by,
         at=NOW(),
     )
-    services.adjustment_record(container=vials[0], delta_ml="0.15", reason="Overfill found at count", by=by, at=NOW())
+    services.adjustment_record(
+        container=vials[0], delta_ml="0.15", reason="Overfill found at count", by=by, witness=nurse(), at=NOW()
+    )
     assert selectors.reconciliation_mismatches() == []

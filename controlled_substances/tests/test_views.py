@@ -54,9 +54,17 @@ def test_bad_receipt_input_is_a_field_error_not_a_500(client_as, admin):
 
 
 def test_an_overdraw_on_a_form_is_shown_on_the_form(client_as, admin):
-    vial = container()
+    vial, second = container(), nurse(password=PASSWORD)
     response = client_as(admin).post(
-        reverse("controlled_substances:container-adjust", args=[vial.pk]), {"delta_ml": "-11", "reason": "x"}
+        reverse("controlled_substances:container-adjust", args=[vial.pk]),
+        {
+            "delta_ml": "-11",
+            "reason": "x",
+            "resolution": "adjust",
+            "not_a_loss_confirmed": "on",
+            "witness": second.pk,
+            "witness_password": PASSWORD,
+        },
     )
     assert response.status_code == 200
     assert "Only 10.00 mL remain" in response.content.decode()
@@ -80,7 +88,12 @@ def test_a_count_page_flow_with_an_explained_discrepancy(client_as, admin):
     assert "Explain and reconcile" in detail.content.decode()
     client.post(
         reverse("controlled_substances:count-line-resolve", args=[line.pk]),
-        {"resolution": "adjust", "explanation": "Meniscus misread at receipt"},
+        {
+            "resolution": "adjust",
+            "explanation": "Meniscus misread at receipt",
+            "witness": nurse(password=PASSWORD).pk,
+            "witness_password": PASSWORD,
+        },
     )
     line.refresh_from_db()
     assert line.explanation
@@ -150,7 +163,11 @@ def test_reversing_through_the_page_keeps_the_original(client_as, admin, patient
     entry = services.administration_record(
         container=vial, volume_ml="1", patient=patient, by=nurse(), at=timezone.now()
     )
-    client_as(admin).post(reverse("controlled_substances:entry-reverse", args=[entry.pk]), {"reason": "Wrong patient"})
+    second = nurse(password=PASSWORD)
+    client_as(admin).post(
+        reverse("controlled_substances:entry-reverse", args=[entry.pk]),
+        {"reason": "Wrong patient", "witness": second.pk, "witness_password": PASSWORD},
+    )
     vial.refresh_from_db()
     assert vial.remaining_ml == Decimal("10.00")
     assert LedgerEntry.objects.filter(reverses=entry).exists()

@@ -266,6 +266,7 @@ def seed(ctx: SeedContext) -> None:
                     Decimal("-0.05"),
                     at + timedelta(minutes=20),
                     manager,
+                    witness=clinicians[0],  # a correction is confirmed by a second person
                     reason=f"Count: {explanation}",
                 )
             lines.append(line)
