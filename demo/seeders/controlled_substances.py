@@ -135,6 +135,7 @@ def seed(ctx: SeedContext) -> None:
     if len(clinicians) < 2 or manager is None or LedgerEntry.objects.exists():
         ctx.counts["ketamine ledger entries"] = 0
         return
+    second_person = next(u for u in clinicians if u != manager)
     now = timezone.now()
     zone = timezone.get_current_timezone()
     start = datetime.combine(ctx.today - timedelta(days=WINDOW_DAYS), time(8, 0), tzinfo=zone)
@@ -266,7 +267,7 @@ def seed(ctx: SeedContext) -> None:
                     Decimal("-0.05"),
                     at + timedelta(minutes=20),
                     manager,
-                    witness=clinicians[0],  # a correction is confirmed by a second person
+                    witness=second_person,  # a correction is confirmed by someone else
                     reason=f"Count: {explanation}",
                 )
             lines.append(line)
