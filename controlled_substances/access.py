@@ -24,7 +24,11 @@ def require(request, *any_of: str) -> None:
 
 def get_container(request, container_id: int, *any_of: str) -> Container:
     require(request, *(any_of or (MANAGE,)))
-    container = Container.objects.select_related("lot__product", "lot__supplier").filter(pk=container_id).first()
+    container = (
+        Container.objects.select_related("lot__product", "lot__supplier", "registration__location")
+        .filter(pk=container_id)
+        .first()
+    )
     if container is None:
         raise Http404("No such container.")
     return container

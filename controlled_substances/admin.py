@@ -11,6 +11,7 @@ from controlled_substances.models import (
     LossReport,
     Lot,
     Product,
+    Registration,
     Supplier,
 )
 
@@ -24,6 +25,15 @@ class PolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Registration)
+class RegistrationAdmin(admin.ModelAdmin):
+    list_display = ["location", "dea_number", "expires_on"]
+    list_select_related = ["location"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its vials, counts and logs refer to it for as long as records are kept
 
 
 @admin.register(Product)

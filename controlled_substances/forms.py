@@ -12,7 +12,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from controlled_substances import services
-from controlled_substances.models import Container, CountLine, InventoryCount, LossReport, Product, Supplier
+from controlled_substances.models import (
+    Container,
+    CountLine,
+    InventoryCount,
+    LossReport,
+    Product,
+    Registration,
+    Supplier,
+)
 
 VOLUME = {"max_digits": 8, "decimal_places": 2, "min_value": Decimal("0.01")}
 
@@ -69,6 +77,9 @@ class WitnessedForm(forms.Form):
 
 
 class ReceiveForm(forms.Form):
+    registration = forms.ModelChoiceField(
+        queryset=Registration.objects.select_related("location"), label="Location (DEA registration)"
+    )
     product = forms.ModelChoiceField(queryset=Product.objects.filter(active=True))
     supplier = forms.ModelChoiceField(queryset=Supplier.objects.all())
     lot_number = forms.CharField(max_length=40)
@@ -139,6 +150,19 @@ class TransferForm(forms.Form):
 
         dea_number_validator(value)
         return value
+
+
+class MoveForm(forms.Form):
+    """A vial to another of the clinic's locations (its own DEA registration)."""
+
+    to = forms.ModelChoiceField(queryset=Registration.objects.none(), label="To the location (DEA registration)")
+    reason = forms.CharField(label="Invoice / notes", max_length=300, required=False)
+
+    def __init__(self, *args, container, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].queryset = Registration.objects.select_related("location").exclude(
+            pk=container.registration_id
+        )
 
 
 class LossForm(forms.Form):
@@ -239,21 +263,45 @@ class ResolveForm(CorrectionForm):
     explanation = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class PeriodForm(forms.Form):
+class RegistrationFilterForm(forms.Form):
+    """Which registration a report is for: every DEA log is kept per registration [S108]."""
+
+    registration = forms.TypedChoiceField(coerce=int, label="Location (DEA registration)")
+
+    @classmethod
+    def from_request(cls, request):
+        """The bound form and the registration it names: the first one when none is given, or
+        when the one given is unknown (then with the error at the field). One query."""
+        registrations = {r.pk: r for r in Registration.objects.select_related("location").order_by("location__name")}
+        first = next(iter(registrations.values()), None)
+        data = {"registration": request.GET.get("registration") or getattr(first, "pk", ""), **cls.defaults(request)}
+        form = cls(data)
+        form.fields["registration"].choices = [(pk, str(r)) for pk, r in registrations.items()]
+        form.is_valid()
+        return form, registrations.get(form.cleaned_data.get("registration"), first)
+
+    @classmethod
+    def defaults(cls, request) -> dict:
+        return {}
+
+
+class PeriodForm(RegistrationFilterForm):
     start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
     @classmethod
-    def from_request(cls, request):
+    def defaults(cls, request) -> dict:
         today = timezone.localdate()
-        data = {
+        return {
             "start": request.GET.get("start") or (today - timedelta(days=30)).isoformat(),
             "end": request.GET.get("end") or today.isoformat(),
         }
-        form = cls(data)
-        if form.is_valid():
-            return form, form.cleaned_data["start"], form.cleaned_data["end"]
-        return form, today - timedelta(days=30), today
+
+    def period(self):
+        if {"start", "end"} <= self.cleaned_data.keys() and "end" not in self.errors:
+            return self.cleaned_data["start"], self.cleaned_data["end"]
+        today = timezone.localdate()
+        return today - timedelta(days=30), today
 
     def clean(self):
         data = super().clean()

@@ -67,6 +67,29 @@ class ControlledSubstancePolicy(models.Model):
         return cls.objects.get_or_create(id=1)[0]
 
 
+class Registration(models.Model):
+    """The DEA registration of one clinic location: each place where controlled substances are
+    dispensed or administered needs its own [S108]. Vials, counts and the DEA logs belong to
+    one registration; drug moves between two only by a transfer (an entry out, a linked entry in)."""
+
+    location = models.OneToOneField("scheduling.Location", on_delete=models.PROTECT, related_name="dea_registration")
+    # Required in forms; empty only on a registration made by the migration for stock that
+    # predates registrations, until an administrator fills them in (receipts are refused till then).
+    dea_number = models.CharField("DEA registration number", max_length=9, validators=[dea_number_validator])
+    expires_on = models.DateField("Registration expires on", null=True)
+
+    class Meta:
+        ordering = ["location__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dea_number"], condition=~Q(dea_number=""), name="csregistration_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location.name} ({self.dea_number or 'no DEA number'})"
+
+
 class Product(models.Model):
     """A finished form as sold: e.g. ketamine HCl injection 50 mg/mL, 10 mL multi-dose vial."""
 
@@ -123,7 +146,12 @@ class Container(models.Model):
     ``select_for_update``; the ledger's sum of deltas for the container always equals it."""
 
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="containers")
-    code = models.CharField(max_length=40, unique=True, help_text="The label on the vial, e.g. K50-24A113-03.")
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="containers")
+    code = models.CharField(
+        max_length=40,
+        help_text="The label on the vial, e.g. K50-24A113-03. A vial moved to another registration keeps its "
+        "label and has a row there too.",
+    )
     received_at = models.DateTimeField()
     opened_at = models.DateTimeField(null=True, blank=True)
     initial_ml = models.DecimalField(**ML)
@@ -133,6 +161,7 @@ class Container(models.Model):
     class Meta:
         ordering = ["lot__expiry_date", "code"]
         constraints = [
+            models.UniqueConstraint(fields=["registration", "code"], name="cscontainer_code_unique_per_registration"),
             models.CheckConstraint(condition=Q(remaining_ml__gte=0), name="cscontainer_balance_not_negative"),
             models.CheckConstraint(condition=Q(initial_ml__gt=0), name="cscontainer_initial_positive"),
         ]
@@ -185,6 +214,7 @@ class InventoryCount(models.Model):
         OPENING = "opening", "Opening of business"
         CLOSE = "close", "Close of business"
 
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="counts")
     type = models.CharField(max_length=10, choices=Type.choices)
     business_time = models.CharField(max_length=7, choices=BusinessTime.choices)
     counted_at = models.DateTimeField()
@@ -263,6 +293,7 @@ KIND_CHOICES = [
     (Kind.WASTE, "Waste"),
     (Kind.DESTRUCTION, "Destruction"),
     (Kind.TRANSFER, "Transfer"),
+    (Kind.TRANSFER_IN, "Transfer in"),
     (Kind.LOSS_THEFT, "Loss/theft"),
     (Kind.ADJUSTMENT, "Adjustment"),
     (Kind.COUNT, "Count"),
@@ -311,6 +342,14 @@ class LedgerEntry(models.Model):
         help_text="For waste of the unused part of a draw (already out of the vial, so no balance change).",
     )
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    transfer_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transferred_in",
+        help_text="For a transfer in: the transfer out of the other registration it completes.",
+    )
     loss_report = models.ForeignKey(LossReport, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
     count = models.ForeignKey(InventoryCount, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
     reason = models.TextField(blank=True)
@@ -365,6 +404,11 @@ class LedgerEntry(models.Model):
                 name="csentry_reversal_links_original",
             ),
             models.CheckConstraint(
+                condition=Q(kind=Kind.TRANSFER_IN, transfer_of__isnull=False)
+                | Q(~Q(kind=Kind.TRANSFER_IN), transfer_of__isnull=True),
+                name="csentry_transfer_in_links_out",
+            ),
+            models.CheckConstraint(
                 condition=~Q(kind=Kind.ADMINISTRATION) | Q(patient__isnull=False), name="csentry_administration_patient"
             ),
             models.CheckConstraint(
@@ -374,7 +418,7 @@ class LedgerEntry(models.Model):
                 condition=~Q(kind=Kind.TRANSFER) | ~Q(counterparty_dea_number=""), name="csentry_transfer_recipient"
             ),
             models.CheckConstraint(
-                condition=(Q(kind=Kind.RECEIPT) & Q(delta_ml=F("quantity_ml")))
+                condition=(Q(kind__in=[Kind.RECEIPT, Kind.TRANSFER_IN]) & Q(delta_ml=F("quantity_ml")))
                 | (Q(kind__in=_OUT) & Q(delta_ml=-F("quantity_ml")))
                 | (Q(kind=Kind.WASTE, of_draw__isnull=True) & Q(delta_ml=-F("quantity_ml")))
                 | (Q(kind=Kind.WASTE, of_draw__isnull=False) & Q(delta_ml=0))

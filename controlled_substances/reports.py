@@ -28,15 +28,39 @@ def _initials(user) -> str:
     return "".join(p[0].upper() for p in parts) or user.username
 
 
+MISSING = "MISSING"
+
+
 def _address(patient) -> str:
-    return ", ".join(
+    """The patient's address for the dispensing record (21 CFR 1304.22(c) requires it [S115]),
+    or a flag saying what is missing, so a gap shows on the page, the print and the CSV."""
+    if patient is None:
+        return f"{MISSING}: no patient"
+    text = ", ".join(
         p for p in (patient.address_line1, patient.address_line2, patient.city, patient.state, patient.postal_code) if p
     )
+    gaps = [
+        label
+        for label, value in (
+            ("street", patient.address_line1),
+            ("city", patient.city),
+            ("state", patient.state),
+            ("ZIP", patient.postal_code),
+        )
+        if not value
+    ]
+    if not text:
+        return f"{MISSING}: no address on file; add it to the patient's record"
+    return f"{text} ({MISSING}: {', '.join(gaps)})" if gaps else text
 
 
-def balances() -> list[Table]:
+def _at(registration) -> str:
+    return str(registration) if registration else "no registration on file"
+
+
+def balances(*, registration) -> list[Table]:
     products = Table(
-        "Balance by product",
+        f"Balance by product · {_at(registration)}",
         ["Product", "NDC", "Schedule", "Containers with drug", "Remaining mL", "Remaining mg"],
         [
             [
@@ -47,11 +71,11 @@ def balances() -> list[Table]:
                 str(r["remaining_ml"]),
                 str(r["remaining_mg"]),
             ]
-            for r in selectors.balances_by_product()
+            for r in selectors.balances_by_product(registration=registration)
         ],
     )
     lots = Table(
-        "Balance by lot",
+        f"Balance by lot · {_at(registration)}",
         ["Product", "Lot", "Expiry", "Supplier", "Supplier DEA #", "Invoice", "Containers", "Remaining mL"],
         [
             [
@@ -64,11 +88,11 @@ def balances() -> list[Table]:
                 str(lot.containers_n),
                 str(lot.remaining_ml or "0.00"),
             ]
-            for lot in selectors.balances_by_lot()
+            for lot in selectors.balances_by_lot(registration=registration)
         ],
     )
     containers = Table(
-        "Balance by container",
+        f"Balance by container · {_at(registration)}",
         ["Container", "Product", "Lot", "Received", "Opened", "Status", "Remaining mL"],
         [
             [
@@ -80,15 +104,15 @@ def balances() -> list[Table]:
                 c.status,
                 str(c.remaining_ml),
             ]
-            for c in selectors.balances_by_container()
+            for c in selectors.balances_by_container(registration=registration)
         ],
     )
     return [products, lots, containers]
 
 
-def dispensing(*, start: date, end: date) -> Table:
+def dispensing(*, registration, start: date, end: date) -> Table:
     table = Table(
-        f"Dispensing log {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+        f"Dispensing log {start:%Y-%m-%d} to {end:%Y-%m-%d} · {_at(registration)}",
         [
             "Date",
             "Patient",
@@ -107,14 +131,15 @@ def dispensing(*, start: date, end: date) -> Table:
         note="21 CFR 1304.22(c): drug name, finished form and strength, patient name and address, date, "
         "quantity, and the name or initials of the person who administered it.",
     )
-    for row in selectors.dispensing_log(start=start, end=end):
+    missing = 0
+    for row in selectors.dispensing_log(registration=registration, start=start, end=end):
         e = row.entry
         product = e.container.lot.product
         table.rows.append(
             [
                 _when(e.occurred_at),
                 e.patient.display_name if e.patient else "",
-                _address(e.patient) if e.patient else "",
+                address := _address(e.patient),
                 f"{product.name}, {product.form}, {product.concentration_mg_per_ml.normalize():f} mg/mL",
                 e.container.code,
                 str(e.quantity_ml),
@@ -127,12 +152,15 @@ def dispensing(*, start: date, end: date) -> Table:
                 "reversed" if e.is_reversed else "",
             ]
         )
+        missing += MISSING in address
+    if missing:
+        table.note += f" {missing} row(s) lack the patient's full address: complete it in the patient's record."
     return table
 
 
-def waste(*, start: date, end: date) -> Table:
+def waste(*, registration, start: date, end: date) -> Table:
     table = Table(
-        f"Waste and destruction log {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+        f"Waste and destruction log {start:%Y-%m-%d} to {end:%Y-%m-%d} · {_at(registration)}",
         [
             "Date",
             "Kind",
@@ -148,7 +176,7 @@ def waste(*, start: date, end: date) -> Table:
             "Status",
         ],
     )
-    for e in selectors.waste_log(start=start, end=end):
+    for e in selectors.waste_log(registration=registration, start=start, end=end):
         table.rows.append(
             [
                 _when(e.occurred_at),
@@ -168,9 +196,9 @@ def waste(*, start: date, end: date) -> Table:
     return table
 
 
-def discrepancies() -> Table:
+def discrepancies(*, registration) -> Table:
     table = Table(
-        "Count discrepancies",
+        f"Count discrepancies · {_at(registration)}",
         [
             "Count",
             "Date",
@@ -186,7 +214,7 @@ def discrepancies() -> Table:
             "Resolution",
         ],
     )
-    for line in selectors.discrepancies():
+    for line in selectors.discrepancies(registration=registration):
         res = line.resolution
         resolution = ""
         if res is not None:

@@ -22,6 +22,12 @@ MG_QUANTUM: Final = Decimal("0.01")
 WITNESS_MAX_FAILURES: Final = 5
 WITNESS_WINDOW: Final = timedelta(minutes=15)
 
+# A new inventory at least every two years after the previous one [S116][S117] (21 CFR 1304.11(c)).
+BIENNIAL_YEARS: Final = 2
+# Clinic policy (the reference gives no number): how long before a biennial inventory or a
+# registration's expiry the administrator's home starts reminding.
+REMIND_DAYS_BEFORE: Final = 60
+
 # Form 106 is filed electronically within 45 days of discovery (rule effective
 # 24 Jul 2023) [S119][S120].
 FORM_106_DAYS: Final = 45
@@ -33,6 +39,7 @@ class Kind(StrEnum):
     WASTE = "waste"
     DESTRUCTION = "destruction"
     TRANSFER = "transfer"
+    TRANSFER_IN = "transfer_in"
     LOSS_THEFT = "loss_theft"
     ADJUSTMENT = "adjustment"
     COUNT = "count"
@@ -47,6 +54,7 @@ DIRECTION: Final[dict[Kind, int | None]] = {
     Kind.WASTE: -1,  # 0 when it wastes the unused part of an earlier draw (already out of the vial)
     Kind.DESTRUCTION: -1,
     Kind.TRANSFER: -1,
+    Kind.TRANSFER_IN: 1,
     Kind.LOSS_THEFT: -1,
     Kind.ADJUSTMENT: None,
     Kind.COUNT: 0,
@@ -111,6 +119,45 @@ def form_106_due(discovered_on: date) -> date:
     return discovered_on + timedelta(days=FORM_106_DAYS)
 
 
+def biennial_inventory_due(*, last_inventory_on: date | None, first_activity_on: date | None) -> date | None:
+    """When a registration's next inventory is due. The initial inventory is taken on the first
+    day of activity (zero counts allowed); then a new one at least every two years after the
+    previous one [S116][S117][S118]. A previous inventory on 29 February falls due on 28
+    February (earlier, never later). None: no activity and no inventory yet."""
+    if last_inventory_on is None:
+        return first_activity_on
+    try:
+        return last_inventory_on.replace(year=last_inventory_on.year + BIENNIAL_YEARS)
+    except ValueError:
+        return last_inventory_on.replace(year=last_inventory_on.year + BIENNIAL_YEARS, day=28)
+
+
+def registration_reminders(
+    *,
+    dea_number: str,
+    expires_on: date | None,
+    inventory_due_on: date | None,
+    inventory_taken: bool,
+    today: date,
+) -> list[str]:
+    """What the administrator must do soon for one registration: an inventory due within
+    ``REMIND_DAYS_BEFORE`` days (clinic policy) or overdue, a registration about to expire or
+    expired, or missing details. Empty when nothing is near."""
+    soon = today + timedelta(days=REMIND_DAYS_BEFORE)
+    out = []
+    if not dea_number or expires_on is None:
+        out.append("enter the DEA registration number and its expiry")
+    elif expires_on < today:
+        out.append(f"the DEA registration expired on {expires_on:%Y-%m-%d}")
+    elif expires_on <= soon:
+        out.append(f"the DEA registration expires on {expires_on:%Y-%m-%d}: renew it")
+    if inventory_due_on is not None and inventory_due_on <= soon:
+        what = "biennial inventory" if inventory_taken else "initial inventory"
+        when = "was due" if inventory_due_on < today else "is due"
+        out.append(f"the {what} {when} on {inventory_due_on:%Y-%m-%d}")
+    return out
+
+
 def is_significant(discrepancy_mg: Decimal, threshold_mg: Decimal) -> bool:
     """A shortfall at or above the clinic's threshold (clinic policy; the DEA sets no
     number: "minor discrepancies are noted in records, not reported; a recurring pattern
@@ -137,6 +184,7 @@ NOT_REVERSIBLE: Final[dict[Kind, str]] = {
     "if drug is found, record an adjustment naming the report.",
     # The drug went with the vial and its invoice; its return is a receipt or a transfer back.
     Kind.TRANSFER: "A transfer is not reversed; transfer the drug back, or receive it again.",
+    Kind.TRANSFER_IN: "A transfer is not reversed; transfer the drug back.",
 }
 
 

@@ -6,48 +6,110 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from controlled_substances import rules
-from controlled_substances.models import Container, CountLine, InventoryCount, LedgerEntry, Lot, Product
+from controlled_substances.models import (
+    Container,
+    CountLine,
+    InventoryCount,
+    LedgerEntry,
+    Lot,
+    Product,
+    Registration,
+)
 from controlled_substances.rules import Kind
 
 ZERO = Decimal("0.00")
 
 
-def containers_on_hand() -> QuerySet[Container]:
-    return Container.objects.filter(remaining_ml__gt=0).select_related("lot__product", "lot__supplier")
-
-
-def containers_for_draw(*, on: date) -> QuerySet[Container]:
-    """Unexpired vials with drug left, opened ones first (use them up before opening another)."""
+def registrations() -> QuerySet[Registration]:
+    """Every registration with the date of its last initial or biennial inventory and of its
+    first stock (its first day of activity), for the biennial due date."""
+    inventories = InventoryCount.objects.filter(
+        registration=OuterRef("pk"), type__in=[InventoryCount.Type.INITIAL, InventoryCount.Type.BIENNIAL]
+    )
+    first_stock = Container.objects.filter(registration=OuterRef("pk"))
     return (
-        containers_on_hand()
-        .filter(lot__expiry_date__gte=on)
-        .order_by(F("opened_at").asc(nulls_last=True), "lot__expiry_date", "code")
+        Registration.objects.select_related("location")
+        .annotate(
+            last_inventory_at=Subquery(inventories.values("registration").annotate(at=Max("counted_at")).values("at")),
+            first_activity_at=Subquery(first_stock.values("registration").annotate(at=Min("received_at")).values("at")),
+        )
+        .order_by("location__name")
     )
 
 
-def balances_by_container() -> QuerySet[Container]:
-    return Container.objects.select_related("lot__product", "lot__supplier").order_by(
-        "lot__product__name", "lot__expiry_date", "code"
+@dataclass
+class RegistrationStatus:
+    registration: Registration
+    inventory_due_on: date | None
+    reminders: list[str]
+
+
+def registration_statuses(*, today: date) -> list[RegistrationStatus]:
+    """Each registration with its next inventory due date and what needs doing soon."""
+    out = []
+    for r in registrations():
+        last = timezone.localdate(r.last_inventory_at) if r.last_inventory_at else None
+        first = timezone.localdate(r.first_activity_at) if r.first_activity_at else None
+        due = rules.biennial_inventory_due(last_inventory_on=last, first_activity_on=first)
+        reminders = rules.registration_reminders(
+            dea_number=r.dea_number,
+            expires_on=r.expires_on,
+            inventory_due_on=due,
+            inventory_taken=last is not None,
+            today=today,
+        )
+        out.append(RegistrationStatus(registration=r, inventory_due_on=due, reminders=reminders))
+    return out
+
+
+def containers_on_hand(*, registration: Registration | None = None) -> QuerySet[Container]:
+    """Vials with drug left: at one registration, or (``None``) at all of them."""
+    qs = Container.objects.filter(remaining_ml__gt=0).select_related(
+        "lot__product", "lot__supplier", "registration__location"
+    )
+    return qs if registration is None else qs.filter(registration=registration)
+
+
+def containers_for_draw(*, on: date, location_id: int | None = None) -> QuerySet[Container]:
+    """Unexpired vials with drug left, opened ones first (use them up before opening another);
+    with ``location_id``, only the vials held under that location's registration."""
+    qs = containers_on_hand()
+    if location_id is not None:
+        qs = qs.filter(registration__location_id=location_id)
+    return qs.filter(lot__expiry_date__gte=on).order_by(F("opened_at").asc(nulls_last=True), "lot__expiry_date", "code")
+
+
+def balances_by_container(*, registration: Registration) -> QuerySet[Container]:
+    return (
+        Container.objects.filter(registration=registration)
+        .select_related("lot__product", "lot__supplier")
+        .order_by("lot__product__name", "lot__expiry_date", "code")
     )
 
 
-def balances_by_lot() -> QuerySet[Lot]:
+def balances_by_lot(*, registration: Registration) -> QuerySet[Lot]:
+    here = Q(containers__registration=registration)
     return (
-        Lot.objects.select_related("product", "supplier")
-        .annotate(containers_n=Count("containers"), remaining_ml=Sum("containers__remaining_ml"))
+        Lot.objects.filter(pk__in=Container.objects.filter(registration=registration).values("lot"))
+        .select_related("product", "supplier")
+        .annotate(
+            containers_n=Count("containers", filter=here), remaining_ml=Sum("containers__remaining_ml", filter=here)
+        )
         .order_by("product__name", "expiry_date")
     )
 
 
-def balances_by_product() -> list[dict]:
+def balances_by_product(*, registration: Registration | None = None) -> list[dict]:
+    """Drug on hand per product: at one registration, or (``None``) at all of them."""
+    here = Q() if registration is None else Q(lots__containers__registration=registration)
     rows = Product.objects.annotate(
-        containers_n=Count("lots__containers", filter=Q(lots__containers__remaining_ml__gt=0)),
-        remaining_ml=Sum("lots__containers__remaining_ml"),
+        containers_n=Count("lots__containers", filter=Q(lots__containers__remaining_ml__gt=0) & here),
+        remaining_ml=Sum("lots__containers__remaining_ml", filter=here),
     ).order_by("name")
     return [
         {
@@ -122,12 +184,15 @@ _PRODUCT_FIELDS = (
 )
 
 
-def dispensing_log(*, start: date, end: date) -> list[DispensingRow]:
-    """Administrations in the period with the 21 CFR 1304.22(c) content [S115]: drug, finished
-    form and strength, container; patient name and address; date; quantity; who administered."""
+def dispensing_log(*, registration: Registration, start: date, end: date) -> list[DispensingRow]:
+    """Administrations under one registration in the period with the 21 CFR 1304.22(c) content
+    [S115]: drug, finished form and strength, container; patient name and address; date;
+    quantity; who administered."""
     lo, hi = period_bounds(start, end)
     entries = (
-        LedgerEntry.objects.filter(kind=Kind.ADMINISTRATION, occurred_at__gte=lo, occurred_at__lt=hi)
+        LedgerEntry.objects.filter(
+            container__registration=registration, kind=Kind.ADMINISTRATION, occurred_at__gte=lo, occurred_at__lt=hi
+        )
         .select_related("container__lot__product", "patient", "actor", "reversed_by")
         .only(*_ENTRY_FIELDS, *_PATIENT_FIELDS, *_ACTOR_FIELDS, "reversed_by__id", "container__code", *_PRODUCT_FIELDS)
         .prefetch_related("wastes__witness", "wastes__reversed_by")
@@ -147,32 +212,38 @@ def dispensing_log(*, start: date, end: date) -> list[DispensingRow]:
     return rows
 
 
-def waste_log(*, start: date, end: date) -> QuerySet[LedgerEntry]:
+def waste_log(*, registration: Registration, start: date, end: date) -> QuerySet[LedgerEntry]:
     lo, hi = period_bounds(start, end)
     return (
-        LedgerEntry.objects.filter(kind__in=[Kind.WASTE, Kind.DESTRUCTION], occurred_at__gte=lo, occurred_at__lt=hi)
+        LedgerEntry.objects.filter(
+            container__registration=registration,
+            kind__in=[Kind.WASTE, Kind.DESTRUCTION],
+            occurred_at__gte=lo,
+            occurred_at__lt=hi,
+        )
         .select_related("container__lot__product", "patient", "actor", "witness", "second_witness", "reversed_by")
         .order_by("occurred_at", "pk")
     )
 
 
-def discrepancies() -> QuerySet[CountLine]:
+def discrepancies(*, registration: Registration) -> QuerySet[CountLine]:
     return (
-        CountLine.objects.exclude(discrepancy_ml=0)
+        CountLine.objects.filter(count__registration=registration)
+        .exclude(discrepancy_ml=0)
         .select_related("count", "container__lot__product", "explained_by", "resolution__loss_report")
         .order_by("-count__counted_at", "container__code")
     )
 
 
 def counts() -> QuerySet[InventoryCount]:
-    return InventoryCount.objects.select_related("counted_by").annotate(
+    return InventoryCount.objects.select_related("counted_by", "registration__location").annotate(
         lines_n=Count("lines"),
         open_n=Count("lines", filter=~Q(lines__discrepancy_ml=0) & Q(lines__explanation="")),
     )
 
 
 def count_detail(count_id: int) -> InventoryCount | None:
-    return InventoryCount.objects.select_related("counted_by").filter(pk=count_id).first()
+    return InventoryCount.objects.select_related("counted_by", "registration__location").filter(pk=count_id).first()
 
 
 def session_entries(session) -> QuerySet[LedgerEntry]:

@@ -26,6 +26,7 @@ from controlled_substances.models import (
     LossReport,
     Lot,
     Product,
+    Registration,
     Supplier,
 )
 from controlled_substances.rules import Kind
@@ -152,9 +153,20 @@ def _append(
 # --- Stock ----------------------------------------------------------------------------
 
 
+def _registration_in_force(registration: Registration, *, on) -> None:
+    """Drug may only come into a registration with a DEA number that has not expired [S108]."""
+    if not registration.dea_number or registration.expires_on is None:
+        raise LedgerError(f"{registration.location}: enter the DEA registration number and its expiry first.")
+    if registration.expires_on < on:
+        raise LedgerError(
+            f"The DEA registration of {registration.location} expired on {registration.expires_on:%Y-%m-%d}."
+        )
+
+
 @transaction.atomic
 def stock_receive(
     *,
+    registration: Registration,
     product: Product,
     supplier: Supplier,
     lot_number: str,
@@ -169,6 +181,7 @@ def stock_receive(
     are documented by invoice, kept readily retrievable [S109])."""
     if containers < 1:
         raise LedgerError("Receive at least one container.")
+    _registration_in_force(registration, on=timezone.localdate(received_at))
     lot, created = Lot.objects.get_or_create(
         product=product,
         lot_number=lot_number.strip(),
@@ -181,11 +194,13 @@ def stock_receive(
     )
     if not created and (lot.expiry_date != expiry_date or lot.supplier_id != supplier.pk):
         raise LedgerError("This lot number is already on file with a different expiry or supplier.")
-    existing = lot.containers.count()
+    # Numbered across every registration: a vial keeps its label when it moves.
+    existing = lot.containers.values("code").distinct().count()
     made = []
     for n in range(existing + 1, existing + containers + 1):
         container = Container.objects.create(
             lot=lot,
+            registration=registration,
             code=f"{product.ndc.replace('-', '')[-6:]}-{lot.lot_number}-{n:02d}",
             received_at=received_at,
             initial_ml=product.container_volume_ml,
@@ -340,6 +355,59 @@ def transfer_record(
         counterparty_dea_number=counterparty_dea_number.upper(),
         reason=reason,
     )
+
+
+@transaction.atomic
+def transfer_between_registrations(
+    *, container, to: Registration, by, at: datetime, reason: str = ""
+) -> tuple[LedgerEntry, LedgerEntry]:
+    """Move a vial, with all that is left in it, to another of the clinic's registrations: an
+    entry out of this registration's record and a linked entry into the other's, in one
+    transaction (each location keeps its own records [S108]; CIII transfers are documented
+    by invoice [S109], whose reference goes in ``reason``). The vial keeps its label; it has
+    a row at each registration it has been at."""
+    locked = _lock(container)
+    if to.pk == locked.registration_id:
+        raise LedgerError("The vial is already at that location.")
+    if locked.remaining_ml == 0:
+        raise LedgerError(f"{locked.code} is empty; nothing to transfer.")
+    _registration_in_force(to, on=timezone.localdate(at))
+    source = Registration.objects.select_related("location").get(pk=locked.registration_id)
+    out = _withdraw(
+        container=locked,
+        kind=Kind.TRANSFER,
+        volume=locked.remaining_ml,
+        by=by,
+        at=at,
+        counterparty_name=str(to.location),
+        counterparty_dea_number=to.dea_number,
+        reason=reason.strip(),
+    )
+    arriving, _ = Container.objects.get_or_create(
+        registration=to,
+        code=locked.code,
+        defaults={
+            "lot": locked.lot,
+            "received_at": at,
+            "opened_at": locked.opened_at,
+            "initial_ml": locked.initial_ml,
+            "remaining_ml": Decimal("0.00"),
+        },
+    )
+    arriving = _lock(arriving)
+    into = _append(
+        container=arriving,
+        kind=Kind.TRANSFER_IN,
+        quantity_ml=out.quantity_ml,
+        delta_ml=out.quantity_ml,
+        by=by,
+        at=at,
+        transfer_of=out,
+        counterparty_name=str(source.location),
+        counterparty_dea_number=source.dea_number,
+        reason=reason.strip(),
+    )
+    return out, into
 
 
 @transaction.atomic
@@ -516,18 +584,35 @@ def entry_reverse(*, entry: LedgerEntry, reason: str, by, witness, at: datetime)
 
 @transaction.atomic
 def count_record(
-    *, type: str, business_time: str, counted_at: datetime, by, lines: list[tuple[Container, object, str]], notes=""
+    *,
+    registration: Registration,
+    type: str,
+    business_time: str,
+    counted_at: datetime,
+    by,
+    lines: list[tuple[Container, object, str]],
+    notes="",
 ) -> InventoryCount:
-    """Record a physical count [S116–S118] beside the ledger balance of each container at that
-    moment (containers locked in id order). Every container with drug on hand must be counted."""
+    """Record a physical count of one registration's stock [S116–S118] beside the ledger balance
+    of each container at that moment (containers locked in id order). Every container with
+    drug on hand at that registration must be counted, and only those."""
     policy = ControlledSubstancePolicy.current()
     counted = {c.pk: (_volume(ml, allow_zero=True), method) for c, ml, method in lines}
-    on_hand = set(Container.objects.filter(remaining_ml__gt=0).values_list("pk", flat=True))
+    here = Container.objects.filter(registration=registration)
+    if elsewhere := counted.keys() - set(here.filter(pk__in=counted).values_list("pk", flat=True)):
+        codes = ", ".join(Container.objects.filter(pk__in=elsewhere).values_list("code", flat=True))
+        raise LedgerError(f"These containers are not at {registration.location}: {codes}.")
+    on_hand = set(here.filter(remaining_ml__gt=0).values_list("pk", flat=True))
     if missing := on_hand - counted.keys():
         codes = ", ".join(Container.objects.filter(pk__in=missing).values_list("code", flat=True))
         raise LedgerError(f"Count every container on hand; missing: {codes}.")
     inventory = InventoryCount.objects.create(
-        type=type, business_time=business_time, counted_at=counted_at, counted_by=by, notes=notes
+        registration=registration,
+        type=type,
+        business_time=business_time,
+        counted_at=counted_at,
+        counted_by=by,
+        notes=notes,
     )
     for pk in sorted(counted):
         ml, method = counted[pk]
@@ -559,7 +644,12 @@ def count_record(
         verb=AuditEvent.Verb.CREATE,
         category=CS,
         target=inventory,
-        changes={"type": type, "business_time": business_time, "containers": len(counted)},
+        changes={
+            "registration": registration.dea_number,
+            "type": type,
+            "business_time": business_time,
+            "containers": len(counted),
+        },
     )
     return inventory
 

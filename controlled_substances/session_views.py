@@ -23,7 +23,7 @@ def _session(request, pk: int):
 
     return get_chart_object(
         request,
-        lambda: InfusionSession.objects.select_related("patient").filter(pk=pk).first(),
+        lambda: InfusionSession.objects.select_related("patient", "appointment").filter(pk=pk).first(),
         CLINICAL,
         missing="No such infusion session.",
     )
@@ -37,7 +37,8 @@ def _dose(session):
 
 def _panel(request, session, *, draw_form=None, waste_forms=None):
     dose = _dose(session)
-    containers = selectors.containers_for_draw(on=timezone.localdate())
+    # Only vials held under the DEA registration of the location where the infusion is given.
+    containers = selectors.containers_for_draw(on=timezone.localdate(), location_id=session.appointment.location_id)
     if dose is not None:
         containers = containers.filter(lot__product__concentration_mg_per_ml=dose.vial_mg_per_ml)
     draws = selectors.session_draws(session)
@@ -72,7 +73,8 @@ def session_draw(request, pk: int):
     if session.status in CLOSED_STATUSES:
         raise PermissionDenied
     dose = _dose(session)
-    containers = selectors.containers_for_draw(on=timezone.localdate())
+    # Only vials held under the DEA registration of the location where the infusion is given.
+    containers = selectors.containers_for_draw(on=timezone.localdate(), location_id=session.appointment.location_id)
     if dose is not None:
         containers = containers.filter(lot__product__concentration_mg_per_ml=dose.vial_mg_per_ml)
     form = forms.DrawForm(request.POST, containers=containers)

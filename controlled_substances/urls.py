@@ -11,6 +11,7 @@ urlpatterns = [
     path("containers/<int:container_id>/waste/", views.container_waste, name="container-waste"),
     path("containers/<int:container_id>/destroy/", views.container_destroy, name="container-destroy"),
     path("containers/<int:container_id>/transfer/", views.container_transfer, name="container-transfer"),
+    path("containers/<int:container_id>/move/", views.container_move, name="container-move"),
     path("containers/<int:container_id>/loss/", views.container_loss, name="container-loss"),
     path("containers/<int:container_id>/adjust/", views.container_adjust, name="container-adjust"),
     path("entries/<int:entry_id>/reverse/", views.entry_reverse, name="entry-reverse"),

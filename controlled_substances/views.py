@@ -29,8 +29,11 @@ def _crumbs(*tail):
 def index(request):
     require(request, MANAGE)
     context = {
+        "registrations": selectors.registration_statuses(today=timezone.localdate()),
         "products": selectors.balances_by_product(),
-        "containers": selectors.containers_on_hand().order_by("lot__expiry_date", "code"),
+        "containers": selectors.containers_on_hand().order_by(
+            "registration__location__name", "lot__expiry_date", "code"
+        ),
         "open_counts": [c for c in selectors.counts()[:20] if c.open_n],
         "losses": LossReport.objects.filter(form_106_filed_on=None).select_related("reported_by"),
         "mismatches": selectors.reconciliation_mismatches(),
@@ -107,6 +110,11 @@ def _transfer(c, d, u, at):
     return services.transfer_record(container=c, by=u, at=at, **d)
 
 
+def _move(c, d, u, at):
+    out, _ = services.transfer_between_registrations(container=c, to=d["to"], reason=d["reason"], by=u, at=at)
+    return out
+
+
 def _loss(c, d, u, at):
     return services.loss_record(
         container=c, volume_ml=d["volume_ml"], kind=d["kind"], description=d["description"], discovered_at=at, by=u
@@ -130,6 +138,7 @@ ACTIONS = {
     "waste": (forms.ContainerWasteForm, _waste, "Record waste (witnessed)", (RECORD, MANAGE)),
     "destroy": (forms.DestructionForm, _destroy, "Destroy stock (DEA Form 41, two witnesses)", (MANAGE,)),
     "transfer": (forms.TransferForm, _transfer, "Transfer to another registrant", (MANAGE,)),
+    "move": (forms.MoveForm, _move, "Move the vial to another of our locations", (MANAGE,)),
     "loss": (forms.LossForm, _loss, "Report theft or significant loss", (MANAGE,)),
     "adjust": (forms.AdjustmentForm, _adjust, "Adjust the balance (a second person confirms)", (MANAGE,)),
 }
@@ -141,8 +150,9 @@ def container_action(request, container_id: int, action: str):
         raise Http404
     form_class, call, title, perms = ACTIONS[action]
     container = get_container(request, container_id, *perms)
-    witnessed = issubclass(form_class, forms.WitnessedForm)
-    kwargs = {"user": request.user} if witnessed else {}
+    kwargs = {"user": request.user} if issubclass(form_class, forms.WitnessedForm) else {}
+    if form_class is forms.MoveForm:
+        kwargs["container"] = container
     form = form_class(request.POST or None, **kwargs)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if not k.endswith("_password")}
@@ -180,6 +190,10 @@ def container_destroy(request, container_id: int):
 
 def container_transfer(request, container_id: int):
     return container_action(request, container_id, "transfer")
+
+
+def container_move(request, container_id: int):
+    return container_action(request, container_id, "move")
 
 
 def container_loss(request, container_id: int):
@@ -256,11 +270,17 @@ def count_list(request):
 @require_http_methods(["GET", "POST"])
 def count_new(request):
     require(request, MANAGE)
-    form = forms.CountForm(request.POST or None, containers=selectors.containers_on_hand().order_by("code"))
+    chooser, registration = forms.RegistrationFilterForm.from_request(request)
+    if registration is None:
+        messages.error(request, "Add the location's DEA registration in the admin before counting.")
+        return redirect("controlled_substances:index")
+    containers = selectors.containers_on_hand(registration=registration).order_by("code")
+    form = forms.CountForm(request.POST or None, containers=containers)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             count = services.count_record(
+                registration=registration,
                 type=d["type"],
                 business_time=d["business_time"],
                 notes=d["notes"],
@@ -273,7 +293,8 @@ def count_new(request):
         else:
             return redirect("controlled_substances:count-detail", count_id=count.pk)
     crumbs = _crumbs(("Inventory counts", reverse("controlled_substances:counts")), ("New count", None))
-    return render(request, "controlled_substances/count_form.html", {"form": form, "crumbs": crumbs})
+    context = {"form": form, "chooser": chooser, "registration": registration, "crumbs": crumbs}
+    return render(request, "controlled_substances/count_form.html", context)
 
 
 @require_GET
@@ -339,7 +360,7 @@ def count_line_resolve(request, line_id: int):
 # --- Reports --------------------------------------------------------------------------
 
 
-def _report(request, key: str, tables: list[reports.Table], period_form=None):
+def _report(request, key: str, tables: list[reports.Table], filter_form, registration):
     """Render tables as a page, a printable page (?print=1), CSV (?format=csv) or PDF (?format=pdf,
     through the documents app's WeasyPrint pipeline); every form is audited."""
     fmt = request.GET.get("format", "")
@@ -353,7 +374,10 @@ def _report(request, key: str, tables: list[reports.Table], period_form=None):
         action=f"controlled_substances.report.{key}",
         verb=verb,
         category=CS,
-        changes={k: request.GET.get(k, "") for k in ("start", "end")},
+        changes={
+            "registration": getattr(registration, "dea_number", None),
+            **{k: request.GET.get(k, "") for k in ("start", "end")},
+        },
     )
     if fmt == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -378,6 +402,7 @@ def _report(request, key: str, tables: list[reports.Table], period_form=None):
                 "controlled_substances/report_pdf.html",
                 {
                     "tables": tables,
+                    "registration": registration,
                     "policy": ControlledSubstancePolicy.current(),
                     "printed_at": timezone.localtime(),
                     "user": request.user,
@@ -390,7 +415,8 @@ def _report(request, key: str, tables: list[reports.Table], period_form=None):
     context = {
         "tables": tables,
         "key": key,
-        "period_form": period_form,
+        "filter_form": filter_form,
+        "registration": registration,
         "policy": ControlledSubstancePolicy.current(),
         "printed_at": timezone.localtime(),
         "query": request.GET.urlencode(),
@@ -418,24 +444,36 @@ def _is_number(text: str) -> bool:
 @require_GET
 def report_balances(request):
     require(request, MANAGE)
-    return _report(request, "balances", reports.balances())
+    form, registration = forms.RegistrationFilterForm.from_request(request)
+    return _report(request, "balances", reports.balances(registration=registration), form, registration)
 
 
 @require_GET
 def report_dispensing(request):
     require(request, MANAGE)
-    form, start, end = forms.PeriodForm.from_request(request)
-    return _report(request, "dispensing", [reports.dispensing(start=start, end=end)], form)
+    form, registration = forms.PeriodForm.from_request(request)
+    start, end = form.period()
+    return _report(
+        request,
+        "dispensing",
+        [reports.dispensing(registration=registration, start=start, end=end)],
+        form,
+        registration,
+    )
 
 
 @require_GET
 def report_waste(request):
     require(request, MANAGE)
-    form, start, end = forms.PeriodForm.from_request(request)
-    return _report(request, "waste", [reports.waste(start=start, end=end)], form)
+    form, registration = forms.PeriodForm.from_request(request)
+    start, end = form.period()
+    table = reports.waste(registration=registration, start=start, end=end)
+    return _report(request, "waste", [table], form, registration)
 
 
 @require_GET
 def report_discrepancies(request):
     require(request, MANAGE)
-    return _report(request, "discrepancies", [reports.discrepancies()])
+    form, registration = forms.RegistrationFilterForm.from_request(request)
+    table = reports.discrepancies(registration=registration)
+    return _report(request, "discrepancies", [table], form, registration)

@@ -43,9 +43,19 @@ def home(request):
     context.update(_followup_panels(request, role))
     if role == Role.ADMINISTRATOR:
         context.update(_reminder_health())
+    if role == Role.ADMINISTRATOR and request.user.has_perm("controlled_substances.manage_stock"):
+        context.update(_ledger_reminders())
     if role == Role.ADMINISTRATOR and request.user.has_perm("reports.view_reports"):
         context.update(_report_figures())
     return render(request, template, context)
+
+
+def _ledger_reminders() -> dict:
+    """Per DEA registration: the biennial inventory coming due, an expiring registration."""
+    from controlled_substances.selectors import registration_statuses
+
+    statuses = registration_statuses(today=timezone.localdate())
+    return {"ledger_reminders": [s for s in statuses if s.reminders]}
 
 
 def _report_figures() -> dict:

@@ -134,6 +134,7 @@ ACCESS = {
     "controlled_substances:container-waste": row(LOGIN, DENY, OK, OK, OK, DENY),
     "controlled_substances:container-destroy": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "controlled_substances:container-transfer": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:container-move": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "controlled_substances:container-loss": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "controlled_substances:container-adjust": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "controlled_substances:entry-reverse": row(LOGIN, DENY, DENY, DENY, OK, DENY),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from controlled_substances import services
-from controlled_substances.models import Container, Product, Supplier
+from controlled_substances.models import Container, Product, Registration, Supplier
 
 PASSWORD = "witness-pass-1"
 
@@ -38,6 +38,20 @@ class SupplierFactory(factory.django.DjangoModelFactory):
     dea_number = "RN1234563"
 
 
+def registration(*, dea_number: str = "FA1234563", location=None, expires_on: date | None = None) -> Registration:
+    """The registration stock arrives under by default (one per test, reused), or another one."""
+    from scheduling.tests.factories import LocationFactory
+
+    existing = Registration.objects.filter(dea_number=dea_number).select_related("location").first()
+    if existing is not None:
+        return existing
+    return Registration.objects.create(
+        location=location or LocationFactory(time_zone="UTC"),
+        dea_number=dea_number,
+        expires_on=expires_on or timezone.localdate() + timedelta(days=700),
+    )
+
+
 def manager(**kwargs):
     return UserFactory(role=Role.ADMINISTRATOR, **kwargs)
 
@@ -46,9 +60,18 @@ def nurse(**kwargs):
     return UserFactory(role=Role.NURSE, credentials="RN", **kwargs)
 
 
-def receive(*, containers: int = 1, by=None, lot_number: str = "24A113", product=None, expiry: date | None = None):
+def receive(
+    *,
+    containers: int = 1,
+    by=None,
+    lot_number: str = "24A113",
+    product=None,
+    expiry: date | None = None,
+    at: Registration | None = None,
+):
     by = by or manager()
     return services.stock_receive(
+        registration=at or registration(),
         product=product or ProductFactory(),
         supplier=SupplierFactory(),
         lot_number=lot_number,
@@ -80,8 +103,16 @@ def object_for_route(name: str, patient):
         return services.loss_record(
             container=vial, volume_ml="0.50", kind="loss", discovered_at=timezone.now(), description="spill", by=by
         ).loss_report
-    lines = [(c, c.remaining_ml - Decimal("0.10"), "estimated") for c in Container.objects.filter(remaining_ml__gt=0)]
-    count = services.count_record(type="periodic", business_time="close", counted_at=timezone.now(), by=by, lines=lines)
+    on_hand = Container.objects.filter(registration=vial.registration, remaining_ml__gt=0)
+    lines = [(c, c.remaining_ml - Decimal("0.10"), "estimated") for c in on_hand]
+    count = services.count_record(
+        registration=vial.registration,
+        type="periodic",
+        business_time="close",
+        counted_at=timezone.now(),
+        by=by,
+        lines=lines,
+    )
     if name == "count_id":
         return count
     if name == "line_id":

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from controlled_substances import services
 from controlled_substances.models import ControlledSubstancePolicy, LedgerEntry, LossReport
-from controlled_substances.tests.factories import PASSWORD, container, manager, nurse, receive
+from controlled_substances.tests.factories import PASSWORD, container, manager, nurse, receive, registration
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now
@@ -132,13 +132,19 @@ def test_waste_from_a_vial_destruction_and_loss_are_not_reversed():
     assert not LedgerEntry.objects.filter(kind="reversal").exists()
 
 
+def _short_count_line(boss):
+    """A count line 0.05 mL short of the ledger (2.5 mg: below the default threshold)."""
+    vial = container(by=boss)
+    lines = [(vial, "9.95", "exact")]
+    kwargs = {"type": "periodic", "business_time": "close", "counted_at": NOW(), "by": boss, "lines": lines}
+    return services.count_record(registration=registration(), **kwargs).lines.get()
+
+
 def test_an_adjustment_that_resolved_a_count_is_not_reversed():
     boss, second = manager(), nurse()
-    vial = container(by=boss)
-    count = services.count_record(
-        type="periodic", business_time="close", counted_at=NOW(), by=boss, lines=[(vial, "9.95", "exact")]
+    line = services.count_line_resolve(
+        line=_short_count_line(boss), explanation="Misread", by=boss, witness=second, at=NOW()
     )
-    line = services.count_line_resolve(line=count.lines.get(), explanation="Misread", by=boss, witness=second, at=NOW())
     assert line.resolution.witness == second
     with pytest.raises(services.LedgerError, match="resolved a count"):
         services.entry_reverse(entry=line.resolution, reason="x", by=boss, witness=second, at=NOW())
@@ -146,12 +152,8 @@ def test_an_adjustment_that_resolved_a_count_is_not_reversed():
 
 def test_a_count_discrepancy_adjusted_without_a_second_person_is_refused():
     boss = manager()
-    vial = container(by=boss)
-    count = services.count_record(
-        type="periodic", business_time="close", counted_at=NOW(), by=boss, lines=[(vial, "9.95", "exact")]
-    )
     with pytest.raises(services.LedgerError, match="needs a second person"):
-        services.count_line_resolve(line=count.lines.get(), explanation="Misread", by=boss, at=NOW())
+        services.count_line_resolve(line=_short_count_line(boss), explanation="Misread", by=boss, at=NOW())
 
 
 def test_the_reversal_page_asks_for_the_second_persons_password_and_keeps_the_reason(client_as, admin, draw):

@@ -112,3 +112,39 @@ def test_what_a_reversal_may_undo_per_kind(kind, moved, wastes, signed, resolves
         assert refusal is None
     else:
         assert refused_with in refusal
+
+
+@pytest.mark.parametrize(
+    ("last", "first_activity", "due"),
+    [
+        (None, None, None),  # nothing received, no inventory: nothing due yet
+        (None, date(2026, 3, 2), date(2026, 3, 2)),  # the initial inventory: the first day of activity
+        (date(2026, 3, 2), date(2026, 3, 2), date(2028, 3, 2)),  # then two years after the previous
+        (date(2024, 2, 29), date(2020, 1, 1), date(2026, 2, 28)),  # leap day: a day early, never late
+    ],
+)
+def test_the_next_inventory_is_due_two_years_after_the_previous(last, first_activity, due):
+    assert rules.biennial_inventory_due(last_inventory_on=last, first_activity_on=first_activity) == due
+
+
+TODAY = date(2026, 12, 6)
+
+
+@pytest.mark.parametrize(
+    ("number", "expires", "due", "taken", "expected"),
+    [
+        ("FA1234563", date(2028, 1, 1), date(2027, 6, 1), True, []),
+        ("FA1234563", date(2028, 1, 1), date(2027, 2, 4), True, ["the biennial inventory is due on 2027-02-04"]),
+        ("FA1234563", date(2028, 1, 1), date(2027, 2, 5), True, []),  # 61 days ahead: not yet
+        ("FA1234563", date(2028, 1, 1), date(2026, 12, 5), True, ["the biennial inventory was due on 2026-12-05"]),
+        ("FA1234563", date(2028, 1, 1), date(2026, 12, 1), False, ["the initial inventory was due on 2026-12-01"]),
+        ("FA1234563", date(2027, 1, 31), None, False, ["the DEA registration expires on 2027-01-31: renew it"]),
+        ("FA1234563", date(2026, 12, 5), None, False, ["the DEA registration expired on 2026-12-05"]),
+        ("", None, None, False, ["enter the DEA registration number and its expiry"]),
+    ],
+)
+def test_what_the_administrator_is_reminded_of_per_registration(number, expires, due, taken, expected):
+    reminders = rules.registration_reminders(
+        dea_number=number, expires_on=expires, inventory_due_on=due, inventory_taken=taken, today=TODAY
+    )
+    assert reminders == expected

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from controlled_substances import selectors, services
 from controlled_substances.models import ControlledSubstancePolicy, LedgerEntry, LossReport
-from controlled_substances.tests.factories import container, manager, nurse, receive
+from controlled_substances.tests.factories import container, manager, nurse, receive, registration
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now
@@ -65,7 +65,8 @@ def test_waste_of_a_draw_keeps_the_vial_balance_and_both_identities(patient):
     vial.refresh_from_db()
     assert vial.remaining_ml == Decimal("9.00")
     assert (waste.actor, waste.witness, waste.delta_ml, waste.quantity_mg) == (by, witness, 0, Decimal("15.00"))
-    row = selectors.dispensing_log(start=timezone.localdate(), end=timezone.localdate())[0]
+    today = timezone.localdate()
+    row = selectors.dispensing_log(registration=vial.registration, start=today, end=today)[0]
     assert (row.given_mg, row.wasted_mg) == (Decimal("35.00"), Decimal("15.00"))
     with pytest.raises(services.LedgerError, match="0.70 mL of that draw"):
         services.waste_record(of_draw=draw, volume_ml="0.71", by=by, witness=witness, at=NOW())
@@ -131,6 +132,7 @@ def test_a_count_lists_discrepancies_and_an_explanation_reconciles_them(patient)
     a, b = receive(containers=2, by=by)
     services.administration_record(container=a, volume_ml="1.00", patient=patient, by=nurse(), at=NOW())
     count = services.count_record(
+        registration=registration(),
         type="periodic",
         business_time="close",
         counted_at=NOW(),
@@ -160,7 +162,12 @@ def test_every_container_on_hand_must_be_counted():
     a, b = receive(containers=2)
     with pytest.raises(services.LedgerError, match="missing"):
         services.count_record(
-            type="biennial", business_time="opening", counted_at=NOW(), by=manager(), lines=[(a, "10", "exact")]
+            registration=registration(),
+            type="biennial",
+            business_time="opening",
+            counted_at=NOW(),
+            by=manager(),
+            lines=[(a, "10", "exact")],
         )
 
 
@@ -169,7 +176,12 @@ def test_a_significant_shortfall_goes_to_the_loss_workflow_unless_confirmed_othe
     ControlledSubstancePolicy.objects.update_or_create(id=1, defaults={"significant_discrepancy_mg": Decimal("10")})
     vial = container(by=by)
     count = services.count_record(
-        type="periodic", business_time="close", counted_at=NOW(), by=by, lines=[(vial, "9.00", "exact")]
+        registration=registration(),
+        type="periodic",
+        business_time="close",
+        counted_at=NOW(),
+        by=by,
+        lines=[(vial, "9.00", "exact")],
     )
     line = count.lines.get()
     assert line.significant

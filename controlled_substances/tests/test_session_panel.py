@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from controlled_substances import selectors
 from controlled_substances.models import LedgerEntry
-from controlled_substances.tests.factories import PASSWORD, ProductFactory, receive
+from controlled_substances.tests.factories import PASSWORD, ProductFactory, receive, registration
 from infusions import signing
 from infusions.tests.factories import S, advance, nurse, open_session
 
@@ -50,7 +50,9 @@ def test_the_panel_offers_vials_of_the_dose_concentration_and_the_dose_volume(
     client_as, people, ten_mg_vial, django_assert_max_num_queries
 ):
     rn, verifier = people
-    session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=verifier)
+    session = advance(
+        open_session(by=rn, location=registration().location), S.CLEARED, nurse_user=rn, verifier=verifier
+    )
     client = client_as(rn)
     receive(containers=6, lot_number="K10B", product=ten_mg_vial.lot.product)
     # session, user, perms (2), session row, dose, vials, draws, wastes, sign check, …: not per vial
@@ -65,7 +67,9 @@ def test_the_panel_offers_vials_of_the_dose_concentration_and_the_dose_volume(
 
 def test_drawing_and_wasting_accounts_for_the_session(client_as, people, ten_mg_vial):
     rn, verifier = people
-    session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=verifier)
+    session = advance(
+        open_session(by=rn, location=registration().location), S.CLEARED, nurse_user=rn, verifier=verifier
+    )
     client = client_as(rn)
     r = client.post(
         reverse("controlled_substances:session-draw", args=[session.pk]),
@@ -111,7 +115,9 @@ def test_signing_is_refused_with_unaccounted_drug(client_as, people, ten_mg_vial
     """Through infusions.signing (what ``session_sign`` calls): the check registered in ready()."""
     rn, verifier = people
     assert selectors.session_sign_problems in signing._CHECKS
-    session = advance(open_session(by=rn), S.INFUSING, nurse_user=rn, verifier=verifier)
+    session = advance(
+        open_session(by=rn, location=registration().location), S.INFUSING, nurse_user=rn, verifier=verifier
+    )
     assert any("No ketamine draw" in p for p in signing.sign_problems(session))
     r = _draw_and_close(client_as(rn), session, ten_mg_vial, verifier)
     assert r.status_code == 200
@@ -120,7 +126,9 @@ def test_signing_is_refused_with_unaccounted_drug(client_as, people, ten_mg_vial
 
 def test_a_deferred_session_is_read_only_here(client_as, people, ten_mg_vial):
     rn, verifier = people
-    session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=verifier)
+    session = advance(
+        open_session(by=rn, location=registration().location), S.CLEARED, nurse_user=rn, verifier=verifier
+    )
     type(session).objects.filter(pk=session.pk).update(status="deferred", deferral_reason_code="patient_declined")
     client = client_as(rn)
     panel = client.get(reverse("controlled_substances:session-panel", args=[session.pk]))
@@ -134,7 +142,9 @@ def test_a_deferred_session_is_read_only_here(client_as, people, ten_mg_vial):
 
 def test_the_front_desk_cannot_open_the_panel(client_as, people, frontdesk):
     rn, verifier = people
-    session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=verifier)
+    session = advance(
+        open_session(by=rn, location=registration().location), S.CLEARED, nurse_user=rn, verifier=verifier
+    )
     assert (
         client_as(frontdesk).get(reverse("controlled_substances:session-panel", args=[session.pk])).status_code == 403
     )
@@ -142,7 +152,9 @@ def test_the_front_desk_cannot_open_the_panel(client_as, people, frontdesk):
 
 def test_a_refused_draw_shows_its_error_in_the_panel_swapped_by_htmx(client_as, people, ten_mg_vial):
     rn, verifier = people
-    session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=verifier)
+    session = advance(
+        open_session(by=rn, location=registration().location), S.CLEARED, nurse_user=rn, verifier=verifier
+    )
     response = client_as(rn).post(
         reverse("controlled_substances:session-draw", args=[session.pk]),
         {"container": ten_mg_vial.pk, "volume_ml": "25.00"},

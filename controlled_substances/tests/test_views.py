@@ -19,6 +19,7 @@ from controlled_substances.tests.factories import (
     manager,
     nurse,
     receive,
+    registration,
 )
 from patients.tests.factories import PatientFactory
 
@@ -32,6 +33,7 @@ def test_receiving_stock_through_the_page(client_as, admin):
     response = client.post(
         reverse("controlled_substances:receive"),
         {
+            "registration": registration().pk,
             "product": product.pk,
             "supplier": supplier.pk,
             "lot_number": "Z9",
@@ -117,9 +119,9 @@ def test_the_dispensing_log_query_count_does_not_grow(client_as, admin, django_a
     _dispense(n)
     client = client_as(admin)
     url = reverse("controlled_substances:report-dispensing")
-    # session, user, groups/perms, audit (one statement), entries, wastes, witnesses, policy, nav
-    # permission checks: the same for 2 rows and 8
-    with django_assert_max_num_queries(16):
+    # session, user, groups/perms, audit (one statement), registrations (the chooser), entries,
+    # wastes, witnesses, policy, nav permission checks: the same for 2 rows and 8
+    with django_assert_max_num_queries(17):
         response = client.get(url)
     assert response.status_code == 200
     assert len(response.context["tables"][0].rows) == n
@@ -155,7 +157,7 @@ def test_a_bad_period_is_a_field_error(client_as, admin):
         reverse("controlled_substances:report-waste"), {"start": "2026-05-01", "end": "2026-01-01"}
     )
     assert response.status_code == 200
-    assert response.context["period_form"].errors["end"]
+    assert response.context["filter_form"].errors["end"]
 
 
 def test_reversing_through_the_page_keeps_the_original(client_as, admin, patient):

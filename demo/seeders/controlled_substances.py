@@ -1,6 +1,8 @@
-"""A year of the ketamine ledger (synthetic): receipts by invoice, a draw for every completed
-infusion with a witnessed close-out waste, witnessed residue waste when a vial is finished,
-an initial inventory and two periodic counts (one with a small, explained discrepancy).
+"""A year of the ketamine ledger (synthetic), per clinic location and its DEA registration:
+receipts by invoice, a draw for every completed infusion from a vial at the location where it
+was given, with a witnessed close-out waste, witnessed residue waste when a vial is finished,
+an initial inventory and two periodic counts at each registration (one with a small
+discrepancy, explained and adjusted with a second person).
 
 The ledger is simulated in memory in time order exactly as the services would write it
 (per-container sequence numbers and balances), then inserted with ``bulk_create``; the
@@ -28,11 +30,12 @@ from controlled_substances.models import (
     LedgerEntry,
     Lot,
     Product,
+    Registration,
     Supplier,
 )
 from controlled_substances.rules import Kind
 from demo.context import SeedContext
-from scheduling.models import Appointment, AppointmentStatus
+from scheduling.models import Appointment, AppointmentStatus, Location
 
 BATCH = 2000
 VIALS_PER_LOT = 10
@@ -97,11 +100,12 @@ def _draws(ctx: SeedContext, start: datetime, end: datetime) -> list[dict[str, A
             )
         }
         rows = Session.objects.filter(started_at__gte=start, started_at__lt=end).values(
-            "id", "patient_id", "started_at"
+            "id", "patient_id", "started_at", "appointment__location_id"
         )
         return [
             {
                 "at": r["started_at"],
+                "location_id": r["appointment__location_id"],
                 "patient_id": r["patient_id"],
                 "session_id": r["id"],
                 "ml": doses.get(r["id"], {}).get("drug_volume_ml"),
@@ -111,10 +115,11 @@ def _draws(ctx: SeedContext, start: datetime, end: datetime) -> list[dict[str, A
         ]
     rows = Appointment.objects.filter(
         appointment_type__code="infusion", status=AppointmentStatus.COMPLETED, start__gte=start, start__lt=end
-    ).values("patient_id", "start")
+    ).values("patient_id", "start", "location_id")
     return [
         {
             "at": r["start"] + timedelta(minutes=10),
+            "location_id": r["location_id"],
             "patient_id": r["patient_id"],
             "session_id": None,
             "ml": None,
@@ -158,16 +163,21 @@ def seed(ctx: SeedContext) -> None:
         defaults={"name": "Demo Pharmaceutical Distributors", "address": "500 Warehouse Road\nSchenectady, NY 12305"},
     )
 
+    registrations = _registrations(ctx)
+    by_location = {r.location_id: r for r in registrations}
     draws = _draws(ctx, start, now)
+    for d in draws:  # a visit at a location without a registration draws at the first one
+        d["registration"] = by_location.get(d["location_id"], registrations[0])
     lot_offset = Lot.objects.count()
     ledger = Ledger()
     lots: list[Lot] = []
-    open_vial: dict[Decimal, SimContainer | None] = {k: None for k in products}
-    sealed: dict[Decimal, list[SimContainer]] = {k: [] for k in products}
+    pools = [(r.pk, k) for r in registrations for k in products]
+    open_vial: dict[tuple[int, Decimal], SimContainer | None] = dict.fromkeys(pools)
+    sealed: dict[tuple[int, Decimal], list[SimContainer]] = {pool: [] for pool in pools}
     counts: list[tuple[InventoryCount, list[CountLine]]] = []
     rng = random.Random(ctx.seed * 31 + 6)  # own stream: later seeders' data stays as it was
 
-    def receive(mg_per_ml: Decimal, at: datetime) -> None:
+    def receive(registration: Registration, mg_per_ml: Decimal, at: datetime) -> None:
         product = products[mg_per_ml]
         n = lot_offset + len(lots) + 1
         lot = Lot(
@@ -183,6 +193,7 @@ def seed(ctx: SeedContext) -> None:
             c = SimContainer(
                 Container(
                     lot=lot,
+                    registration=registration,
                     code=f"{product.ndc[-7:].replace('-', '')}-{lot.lot_number}-{i:02d}",
                     received_at=at,
                     initial_ml=product.container_volume_ml,
@@ -200,10 +211,11 @@ def seed(ctx: SeedContext) -> None:
                 manager,
                 reason=f"Invoice {lot.invoice_number} of {lot.invoice_date:%Y-%m-%d} from {supplier.name}",
             )
-            sealed[mg_per_ml].append(c)
+            sealed[(registration.pk, mg_per_ml)].append(c)
 
-    def take(mg_per_ml: Decimal, ml: Decimal, at: datetime, nurse, witness) -> SimContainer:
-        vial = open_vial[mg_per_ml]
+    def take(registration: Registration, mg_per_ml: Decimal, ml: Decimal, at: datetime, nurse, witness):
+        pool = (registration.pk, mg_per_ml)
+        vial = open_vial[pool]
         if vial is not None and vial.balance >= ml:
             return vial
         if vial is not None and vial.balance > 0:  # residue too small for this dose: witnessed waste
@@ -217,13 +229,14 @@ def seed(ctx: SeedContext) -> None:
                 witness=witness,
                 manner="Vial residue expelled into drug-waste container",
             )
-        if not sealed[mg_per_ml]:
-            receive(mg_per_ml, at - timedelta(hours=3))
-        open_vial[mg_per_ml] = sealed[mg_per_ml].pop(0)
-        return open_vial[mg_per_ml]
+        if not sealed[pool]:
+            receive(registration, mg_per_ml, at - timedelta(hours=3))
+        open_vial[pool] = sealed[pool].pop(0)
+        return open_vial[pool]
 
-    def count(type_: str, at: datetime, discrepancy_on_first_open: bool) -> None:
+    def count(registration: Registration, type_: str, at: datetime, discrepancy_on_first_open: bool) -> None:
         inventory = InventoryCount(
+            registration=registration,
             type=type_,
             business_time="close" if at.hour >= 12 else "opening",
             counted_at=at,
@@ -232,7 +245,7 @@ def seed(ctx: SeedContext) -> None:
         )
         lines = []
         for c in ledger.containers:
-            if c.balance <= 0:
+            if c.balance <= 0 or c.obj.registration is not registration:
                 continue
             ledger_ml = c.balance
             opened = c.obj.opened_at is not None
@@ -287,7 +300,8 @@ def seed(ctx: SeedContext) -> None:
         while draw_index < len(draws) and draws[draw_index]["at"] < at:
             _draw(ledger, draws[draw_index], rng, clinicians, products, take)
             draw_index += 1
-        count(type_, at, with_gap)
+        for registration in registrations:  # one discrepancy in the demo year, at the first site
+            count(registration, type_, at, with_gap and registration is registrations[0])
     for d in draws[draw_index:]:
         _draw(ledger, d, rng, clinicians, products, take)
 
@@ -295,11 +309,34 @@ def seed(ctx: SeedContext) -> None:
     ctx.counts["ketamine ledger entries"] = sum(len(c.entries) for c in ledger.containers)
 
 
+def _dea_number(letters: str, six: str) -> str:
+    """A well-formed demo DEA number: the seventh digit is the registration check digit."""
+    d = [int(c) for c in six]
+    return f"{letters}{six}{(d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10}"
+
+
+def _registrations(ctx: SeedContext) -> list[Registration]:
+    """One DEA registration per clinic location (each place that administers needs its own [S108])."""
+    sites = list(Location.objects.filter(active=True).order_by("pk")) or [
+        Location.objects.get_or_create(name="Main clinic")[0]
+    ]
+    return [
+        Registration.objects.get_or_create(
+            location=site,
+            defaults={
+                "dea_number": _dea_number("FG", f"{123456 + i * 1111:06d}"),
+                "expires_on": ctx.today + timedelta(days=400 + 90 * i),
+            },
+        )[0]
+        for i, site in enumerate(sites)
+    ]
+
+
 def _draw(ledger: Ledger, d: dict, rng, clinicians, products, take) -> None:
     nurse, witness = rng.sample(clinicians, 2)
     mg_per_ml = d["mg_per_ml"] if d["mg_per_ml"] in products else Decimal("50.000")
     ml = d["ml"] or rules.ml_for_mg(Decimal(rng.randint(55, 110)) * Decimal("0.5"), mg_per_ml)  # 0.5 mg/kg, 55–110 kg
-    vial = take(mg_per_ml, ml, d["at"], nurse, witness)
+    vial = take(d["registration"], mg_per_ml, ml, d["at"], nurse, witness)
     draw = ledger.add(
         vial, Kind.ADMINISTRATION, ml, -ml, d["at"], nurse, patient_id=d["patient_id"], session_id=d["session_id"]
     )

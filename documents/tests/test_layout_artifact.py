@@ -77,11 +77,13 @@ def test_every_document_renders_to_png_pages():
 
     # The fifth document: the controlled-substance dispensing log, as the ledger's report view renders it.
     today = timezone.localdate()
-    tables = [ledger_reports.dispensing(start=today, end=today)]
+    registration = draw.container.registration
+    tables = [ledger_reports.dispensing(registration=registration, start=today, end=today)]
     pdf = render_pdf(
         "controlled_substances/report_pdf.html",
         {
             "tables": tables,
+            "registration": registration,
             "policy": ControlledSubstancePolicy.current(),
             "printed_at": timezone.localtime(),
             "user": by,

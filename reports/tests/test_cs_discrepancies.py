@@ -22,7 +22,11 @@ def test_discrepancies_per_month_with_their_denominator():
     user = manager()
     first, second = receive(containers=2, by=user)
     count = InventoryCount.objects.create(
-        type="periodic", business_time="close", counted_at=local(3, 18), counted_by=user
+        registration=first.registration,
+        type="periodic",
+        business_time="close",
+        counted_at=local(3, 18),
+        counted_by=user,
     )
     CountLine.objects.create(
         count=count,
@@ -42,7 +46,11 @@ def test_discrepancies_per_month_with_their_denominator():
         discrepancy_mg=Decimal("0"),
     )
     march = InventoryCount.objects.create(
-        type="periodic", business_time="close", counted_at=local(3, 18, month=3), counted_by=user
+        registration=first.registration,
+        type="periodic",
+        business_time="close",
+        counted_at=local(3, 18, month=3),
+        counted_by=user,
     )
     CountLine.objects.create(
         count=march,

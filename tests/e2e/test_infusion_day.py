@@ -78,7 +78,7 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     set_policy(min_observation_min=0)
     nurse = _user("e2e.nurse", Role.NURSE, first_name="Ada", last_name="Okafor", credentials="RN")
     doctor = _user("e2e.doctor", Role.PRESCRIBER, first_name="Wei", last_name="Chen", credentials="MD")
-    appointment = infusion_appointment(by=doctor)
+    appointment = infusion_appointment(by=doctor, location=vial.registration.location)
     base = live_server.url
     now = timezone.now()
 
