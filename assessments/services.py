@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
-from assessments import instruments
+from assessments import hooks, instruments
 from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
 
 AUDIT_CATEGORY = "clinical"
@@ -36,7 +36,8 @@ def response_record(
 
     ``by`` is the clinician entering it (None only for a patient's own portal entry).
     ``supersedes`` + ``correction_reason`` record a correction: the old response stays,
-    unchanged, and the new one points at it.
+    unchanged, and the new one points at it. Every stored response then goes through the
+    registered ``hooks`` (the follow-up stage's safety check among them).
     """
     if by is not None and not by.has_perm("assessments.add_instrumentresponse"):
         raise PermissionDenied
@@ -96,4 +97,5 @@ def response_record(
             **({"supersedes": supersedes.pk} if supersedes else {}),
         },
     )
+    hooks.response_recorded(response, subject)
     return response

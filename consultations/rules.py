@@ -27,7 +27,7 @@ from assessments.instruments import CSSRS_LEVELS
 
 # Bump whenever a rule, message, default threshold or class changes: a signed screening
 # stores it, so a reviewer can tell which rule set produced a decision.
-RULE_SET_VERSION: Final = "2026.11-1"
+RULE_SET_VERSION: Final = "2026.12-1"
 
 # Short citations for the source keys used here (clinical-reference.md, "Source index").
 SOURCES: Final[Mapping[str, str]] = {
@@ -688,18 +688,19 @@ def pd03_item9_gate(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
     return None
 
 
-@_rule("PD-04", "C-SSRS high risk", Klass.RELATIVE, "S95")
-def pd04_cssrs_high(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
-    """Why: C-SSRS screener triage high (item 4/5, or item 6 within 3 months) [S95] → prescriber
-    review before infusion. The gate is clinic workflow design, not a guideline. Whether the
-    screener is needed at all is PD-03's question."""
-    if f.cssrs_risk != CSSRS_LEVELS[-1]:
+@_rule("PD-04", "C-SSRS moderate or high risk", Klass.RELATIVE, "S95")
+def pd04_cssrs_risk(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+    """Why: C-SSRS screener triage moderate (item 3, or item 6 lifetime only) or high (item
+    4/5, or item 6 within 3 months) [S95] → a documented prescriber decision before any
+    infusion; the same levels raise a safety alert. The gate is clinic workflow design, not
+    a guideline. Whether the screener is needed at all is PD-03's question."""
+    if f.cssrs_risk not in CSSRS_LEVELS[2:]:
         return None
     message = (
-        "C-SSRS screener risk is high: prescriber review before any infusion "
-        "(clinic workflow; the triage level is from the C-SSRS, the gate is not a guideline)."
+        f"C-SSRS screener risk is {f.cssrs_risk}: prescriber review and a documented decision before any "
+        "infusion (clinic workflow; the triage level is from the C-SSRS, the gate is not a guideline)."
     )
-    return _found("PD-04", Klass.RELATIVE, "C-SSRS screener risk: high", message)
+    return _found("PD-04", Klass.RELATIVE, f"C-SSRS screener risk: {f.cssrs_risk}", message)
 
 
 # --- Screening ------------------------------------------------------------------------------

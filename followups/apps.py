@@ -5,3 +5,11 @@ class FollowupsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "followups"
     verbose_name = "Follow-up and measurement-based care"
+
+    def ready(self) -> None:
+        from assessments import hooks
+        from followups.services.alerts import on_response_recorded
+
+        # Every stored questionnaire response, whatever the stage that recorded it, passes
+        # the safety check here: assessments knows no stage app, so we register into it.
+        hooks.register_response_hook(on_response_recorded)

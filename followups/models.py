@@ -67,6 +67,36 @@ class FollowUpPolicy(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(1000)],
         help_text="Default 20 (clinic policy; security-reference A9 / ASVS 2.4.1 anti-automation).",
     )
+    madrs_item10_alert_min = models.PositiveSmallIntegerField(
+        "Safety alert: MADRS item 10 (suicidal thoughts) at or above",
+        default=rules.MADRS_ITEM10_ALERT_MIN_DEFAULT,
+        validators=[
+            MinValueValidator(rules.MADRS_ITEM10_ALERT_RANGE[0]),
+            MaxValueValidator(rules.MADRS_ITEM10_ALERT_RANGE[1]),
+        ],
+        help_text="Default 1, any answer above 0 (clinic policy: no sourced cut-off; follows the PHQ-9 item-9 "
+        "rule [S36]). 1–6.",
+    )
+    qids_item12_alert_min = models.PositiveSmallIntegerField(
+        "Safety alert: QIDS-SR16 item 12 (thoughts of death or suicide) at or above",
+        default=rules.QIDS_ITEM12_ALERT_MIN_DEFAULT,
+        validators=[
+            MinValueValidator(rules.QIDS_ITEM12_ALERT_RANGE[0]),
+            MaxValueValidator(rules.QIDS_ITEM12_ALERT_RANGE[1]),
+        ],
+        help_text="Default 1, any answer above 0 (clinic policy: no sourced cut-off; follows the PHQ-9 item-9 "
+        "rule [S36]). 1–3.",
+    )
+    alert_escalate_after_minutes = models.PositiveSmallIntegerField(
+        "Escalate an unacknowledged safety alert after (minutes)",
+        default=rules.ESCALATE_AFTER_MINUTES_DEFAULT,
+        validators=[
+            MinValueValidator(rules.ESCALATE_AFTER_MINUTES_RANGE[0]),
+            MaxValueValidator(rules.ESCALATE_AFTER_MINUTES_RANGE[1]),
+        ],
+        help_text="Default 30 (clinic policy). After this the other clinicians are e-mailed, after twice this the "
+        "administrators too. 5–1440.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -78,6 +108,22 @@ class FollowUpPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(booster_fraction_percent__gte=1, booster_fraction_percent__lte=100),
                 name="followuppolicy_fraction_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    madrs_item10_alert_min__gte=rules.MADRS_ITEM10_ALERT_RANGE[0],
+                    madrs_item10_alert_min__lte=rules.MADRS_ITEM10_ALERT_RANGE[1],
+                    qids_item12_alert_min__gte=rules.QIDS_ITEM12_ALERT_RANGE[0],
+                    qids_item12_alert_min__lte=rules.QIDS_ITEM12_ALERT_RANGE[1],
+                ),
+                name="followuppolicy_suicide_item_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    alert_escalate_after_minutes__gte=rules.ESCALATE_AFTER_MINUTES_RANGE[0],
+                    alert_escalate_after_minutes__lte=rules.ESCALATE_AFTER_MINUTES_RANGE[1],
+                ),
+                name="followuppolicy_escalation_range",
             ),
         ]
 
@@ -303,6 +349,8 @@ class AlertReason(models.TextChoices):
     PHQ9_ITEM9 = rules.ALERT_PHQ9_ITEM9, "PHQ-9 item 9 (thoughts of self-harm) answered above 'Not at all'"
     CSSRS_MODERATE = rules.ALERT_CSSRS_MODERATE, "C-SSRS screener: moderate risk"
     CSSRS_HIGH = rules.ALERT_CSSRS_HIGH, "C-SSRS screener: high risk"
+    MADRS_ITEM10 = rules.ALERT_MADRS_ITEM10, "MADRS item 10 (suicidal thoughts) at or above the clinic's threshold"
+    QIDS_ITEM12 = rules.ALERT_QIDS_ITEM12, "QIDS-SR16 item 12 (thoughts of death or suicide) at or above the threshold"
 
 
 class AlertAction(models.TextChoices):
@@ -333,6 +381,9 @@ class SafetyAlert(models.Model):
     )
     action = models.CharField(max_length=20, choices=AlertAction.choices, blank=True)
     action_note = models.CharField(max_length=500, blank=True)
+    # 0 only the responsible clinician told; 1 the other clinicians too; 2 the administrators too.
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -344,6 +395,11 @@ class SafetyAlert(models.Model):
                 condition=Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True, action="")
                 | (Q(acknowledged_at__isnull=False, acknowledged_by__isnull=False) & Q(action__in=AlertAction.values)),
                 name="safetyalert_ack_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(escalation_level=0, escalated_at__isnull=True)
+                | Q(escalation_level__in=[1, 2], escalated_at__isnull=False),
+                name="safetyalert_escalation_known",
             ),
         ]
         triggers = [
@@ -357,6 +413,22 @@ class SafetyAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Safety alert #{self.pk}"
+
+
+class SafetyAlertView(models.Model):
+    """Who has opened an alert, and when first: the alert page lists them, so a colleague
+    sees whether anyone has looked before it is acknowledged."""
+
+    alert = models.ForeignKey(SafetyAlert, on_delete=models.CASCADE, related_name="views")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["first_seen_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["alert", "user"], name="safetyalertview_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.alert} seen by {self.user_id}"
 
 
 class RateCounter(models.Model):

@@ -74,13 +74,55 @@ def booster_advice(
 ALERT_PHQ9_ITEM9: Final = "phq9_item9"
 ALERT_CSSRS_MODERATE: Final = "cssrs_moderate"
 ALERT_CSSRS_HIGH: Final = "cssrs_high"
+ALERT_MADRS_ITEM10: Final = "madrs_item10"
+ALERT_QIDS_ITEM12: Final = "qids_item12"
+
+# The suicide item of each scale that has one (1-based, as printed on the form).
+MADRS_SUICIDE_ITEM: Final = 10  # "Suicidal thoughts", 0–6 [S89]
+QIDS_SUICIDE_ITEM: Final = 12  # "Thoughts of death or suicide", 0–3 [S91]
+# Clinic policy: clinical-reference.md gives no alert cut-off for either item, so the
+# defaults follow the PHQ-9 item-9 rule [S36] (any answer above the lowest) and a clinic
+# may raise them within the item's range.
+MADRS_ITEM10_ALERT_MIN_DEFAULT: Final = 1
+QIDS_ITEM12_ALERT_MIN_DEFAULT: Final = 1
+MADRS_ITEM10_ALERT_RANGE: Final = (1, instruments.INSTRUMENTS["madrs"].item_max)
+QIDS_ITEM12_ALERT_RANGE: Final = (1, instruments.INSTRUMENTS["qids_sr16"].item_max)
+
+# Clinic policy: an alert nobody has acknowledged after this long goes to the other
+# clinicians, and after twice this long to the administrators as well.
+ESCALATE_AFTER_MINUTES_DEFAULT: Final = 30
+ESCALATE_AFTER_MINUTES_RANGE: Final = (5, 24 * 60)
 
 
-def safety_alert_reason(code: str, *, band: str, flags: Sequence[str]) -> str:
+@dataclass(frozen=True, slots=True)
+class SafetyThresholds:
+    """The clinic's cut-offs for the scales whose suicide item has no sourced threshold."""
+
+    madrs_item10_min: int = MADRS_ITEM10_ALERT_MIN_DEFAULT
+    qids_item12_min: int = QIDS_ITEM12_ALERT_MIN_DEFAULT
+
+
+def _item(answers: object, number: int) -> int | None:
+    if isinstance(answers, Sequence) and not isinstance(answers, str) and len(answers) >= number:
+        value = answers[number - 1]
+        return value if isinstance(value, int) else None
+    return None
+
+
+def safety_alert_reason(
+    code: str,
+    *,
+    band: str,
+    flags: Sequence[str],
+    answers: object = (),
+    thresholds: SafetyThresholds = SafetyThresholds(),  # noqa: B008 - frozen, so one shared default is safe
+) -> str:
     """The urgent-alert reason a scored response raises, or "".
 
     PHQ-9 item 9 > 0 → further suicide assessment [S36]; C-SSRS screener moderate or high
-    risk [S95][S97]. Low C-SSRS risk does not page the clinician (it is on the chart).
+    risk [S95][S97]; MADRS item 10 [S89] and QIDS-SR16 item 12 [S91] at or above the
+    clinic's threshold (clinic policy). Low C-SSRS risk does not page the clinician (it is
+    on the chart).
     """
     if code == "phq9" and instruments.FLAG_SUICIDAL_IDEATION in flags:
         return ALERT_PHQ9_ITEM9
@@ -88,7 +130,34 @@ def safety_alert_reason(code: str, *, band: str, flags: Sequence[str]) -> str:
         return ALERT_CSSRS_HIGH
     if code == "cssrs_screen" and band == "moderate":
         return ALERT_CSSRS_MODERATE
+    if code == "madrs" and (_item(answers, MADRS_SUICIDE_ITEM) or 0) >= thresholds.madrs_item10_min:
+        return ALERT_MADRS_ITEM10
+    if code == "qids_sr16" and (_item(answers, QIDS_SUICIDE_ITEM) or 0) >= thresholds.qids_item12_min:
+        return ALERT_QIDS_ITEM12
     return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    level: int  # 0 none yet, 1 the other clinicians, 2 the administrators too
+    due: bool
+
+
+def escalation_due(
+    *, created_at: datetime, now: datetime, level: int, after_minutes: int = ESCALATE_AFTER_MINUTES_DEFAULT
+) -> Escalation:
+    """The escalation level an unacknowledged alert should have reached by ``now``.
+
+    Why: a clinician may be away from the home page; an alert about suicide risk must
+    reach someone (clinic policy: the other clinicians after ``after_minutes``, the
+    administrators after twice that). ``due`` is True when that level is above ``level``.
+    """
+    low, high = ESCALATE_AFTER_MINUTES_RANGE
+    if not low <= after_minutes <= high:
+        raise ValueError(f"after_minutes must be {low}–{high}")
+    waited = (now - created_at).total_seconds() / 60
+    reached = 2 if waited >= 2 * after_minutes else 1 if waited >= after_minutes else 0
+    return Escalation(max(reached, level), reached > level)
 
 
 # --- Questionnaire links -----------------------------------------------------------------

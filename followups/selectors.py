@@ -22,6 +22,7 @@ from followups.models import (
     FollowUpVisit,
     QuestionnaireLink,
     SafetyAlert,
+    SafetyAlertView,
     SuggestionStatus,
 )
 from patients.models import HEADER_FIELDS, Patient, beyond_header
@@ -247,6 +248,11 @@ def alert_detail(alert_id: int) -> SafetyAlert | None:
         .filter(pk=alert_id)
         .first()
     )
+
+
+def alert_seen_by(alert: SafetyAlert) -> list[SafetyAlertView]:
+    """Who has opened the alert, first look first."""
+    return list(SafetyAlertView.objects.filter(alert=alert).select_related("user").order_by("first_seen_at", "id"))
 
 
 @dataclass

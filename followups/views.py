@@ -262,6 +262,7 @@ def ready_to_book(request):
 @require_http_methods(["GET", "POST"])
 def alert_detail(request, alert_id: int):
     alert = get_alert_for_user(request, alert_id)
+    services.alert_seen(alert=alert, by=request.user)
     form = AcknowledgeForm(request.POST or None)
     if request.method == "POST":
         if not request.user.has_perm("followups.acknowledge_safetyalert"):
@@ -279,6 +280,7 @@ def alert_detail(request, alert_id: int):
         "followups/alert_detail.html",
         {
             "alert": alert,
+            "seen_by": selectors.alert_seen_by(alert),
             "form": form,
             "crumbs": _crumbs(alert.patient, (f"Safety alert #{alert.pk}", None)),
         },

@@ -261,6 +261,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "followups-invitations": {"task": "followups.invitations.send_due", "schedule": 900.0},
     # Vial balances re-added from the ledger daily (10:00 UTC, before US clinics open); mails on a mismatch.
     "ledger-reconcile": {"task": "controlled_substances.reconcile", "schedule": crontab(hour=10, minute=0)},
+    # Safety alerts nobody acknowledged in the policy's time go to the other clinicians, then
+    # the administrators: checked every minute so the delay is the policy's, not the beat's.
+    "safety-alerts-escalate": {"task": "followups.alerts.escalate", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -123,3 +123,25 @@ def test_the_cssrs_form_follows_the_skip_logic():
     asked = instrument_form("cssrs_screen", {**data, "cssrs_screen-q2": "1"})
     assert not asked.is_valid()
     assert set(asked.errors) == {"q3", "q4", "q5"}
+
+
+def test_every_stored_response_goes_through_the_registered_hooks_once(patient, clinician):
+    from assessments import hooks
+
+    seen = []
+
+    def hook(response, subject):
+        seen.append((response.pk, subject))
+
+    hooks.register_response_hook(hook)
+    hooks.register_response_hook(hook)  # registering twice keeps one copy
+    try:
+        first = _record(patient, clinician)
+        with pytest.raises(ValidationError):
+            _record(patient, clinician, answers=[9] * 9)  # refused: never reaches the hooks
+        second = _record(patient, clinician, subject=patient)
+    finally:
+        hooks.unregister_response_hook(hook)
+    assert seen == [(first.pk, None), (second.pk, patient)]
+    _record(patient, clinician)
+    assert len(seen) == 2

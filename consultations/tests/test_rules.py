@@ -146,6 +146,7 @@ TRIGGERED = [
     ("PD-03", {"phq9_item9": 3}, M, "PHQ-9 item 9 = 3"),
     ("PD-04", {"phq9_item9": 2, "cssrs_risk": "high"}, R, "high"),
     ("PD-04", {"phq9_item9": 0, "cssrs_risk": "high"}, R, "high"),  # screener done anyway: still counts
+    ("PD-04", {"phq9_item9": 1, "cssrs_risk": "moderate"}, R, "moderate"),  # a documented decision, as for high
 ]
 
 
@@ -192,7 +193,6 @@ NOT_TRIGGERED = [
     ("PD-03", {"phq9_item9": 0}),
     ("PD-03", {"phq9_item9": 1, "cssrs_risk": "low"}),  # gate satisfied
     ("PD-03", {"phq9_item9": 2, "cssrs_risk": ""}),  # screener done, no risk
-    ("PD-04", {"phq9_item9": 1, "cssrs_risk": "moderate"}),  # the reference gates only "high"
     ("PD-04", {"phq9_item9": 1, "cssrs_risk": "low"}),
     ("PD-04", {"phq9_item9": 1}),  # not done yet: PD-03 reports it
     ("CI-15", {"takes_lamotrigine": True}),  # recorded, no sourced interaction rule
@@ -665,6 +665,7 @@ TRIGGERS = [
     {"cystitis_or_urinary_symptoms": True},
     {"phq9_item9": 2, "cssrs_risk": None},  # positive item 9, screener not yet done
     {"cssrs_risk": "high"},
+    {"cssrs_risk": "moderate"},
 ]
 RANK = {Outcome.ELIGIBLE: 0, Outcome.NEEDS_REVIEW: 1, Outcome.INELIGIBLE: 2}
 # IntakeFacts has some sixty fields: drawing one is slow on a loaded machine, which is not

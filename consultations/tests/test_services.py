@@ -202,6 +202,39 @@ def test_a_positive_item_9_needs_the_cssrs_screener(clinician):
     assert "C-SSRS" in refused.value.problems["instruments"]
 
 
+@pytest.mark.parametrize(
+    ("cssrs", "level"),
+    [
+        ({"q1": True, "q2": True, "q3": True}, "moderate"),
+        ({"q1": True, "q2": True, "q4": True}, "high"),
+    ],
+)
+def test_a_moderate_or_high_cssrs_at_intake_needs_a_documented_decision_and_raises_one_alert(clinician, cssrs, level):
+    from followups.models import SafetyAlert
+
+    consultation = fill_clean_intake(ConsultationFactory(clinician=clinician))
+    record_baseline(consultation, "phq9", [2, 2, 1, 2, 1, 1, 1, 0, 1])
+    no = dict.fromkeys(("q1", "q2", "q3", "q4", "q5", "q6", "q6_past_3_months"), False)
+    record_baseline(consultation, "cssrs_screen", no | cssrs)
+    result = services.consultation_screen(consultation=consultation, by=clinician)
+    (finding,) = [f for f in result.findings if f.rule_id == "PD-04"]
+    assert (finding.klass, finding.fact) == ("relative", f"C-SSRS screener risk: {level}")
+    with pytest.raises(services.SignRefused) as refused:
+        _sign(consultation, "eligible_override")
+    assert "justify_PD_04" in refused.value.problems
+    signed = services.consultation_sign(
+        consultation=consultation,
+        by=clinician,
+        decision="eligible_override",
+        justifications={"PD-04": "Seen by the psychiatrist today."},
+    )
+    assert signed.justifications["PD-04"] == "Seen by the psychiatrist today."
+    # One alert each for the positive item 9 and the screener, both to the intake clinician.
+    alerts = SafetyAlert.objects.filter(patient=consultation.patient)
+    assert sorted(alerts.values_list("reason", flat=True)) == sorted(["phq9_item9", f"cssrs_{level}"])
+    assert set(alerts.values_list("clinician", flat=True)) == {clinician.pk}
+
+
 def test_signing_clears_every_draft():
     consultation = fill_clean_intake(ConsultationFactory())
     services.consultation_draft_save(consultation=consultation, by=consultation.clinician, data={"x": ["1"]})

@@ -12,6 +12,9 @@ from followups.services._common import (  # noqa: F401 - the package's public na
 )
 from followups.services.alerts import (  # noqa: F401 - the package's public names
     alert_acknowledge,
+    alert_seen,
+    alerts_escalate_due,
+    on_response_recorded,
     safety_check,
 )
 from followups.services.boosters import (  # noqa: F401 - the package's public names

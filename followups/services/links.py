@@ -22,7 +22,6 @@ from assessments.services import response_record
 from followups import rules
 from followups.models import QuestionnaireLink, RateCounter, SafetyAlert
 from followups.services._common import AUDIT_CATEGORY, _require, policy_current, token_sha256
-from followups.services.alerts import safety_check
 from followups.services.boosters import booster_evaluate
 
 
@@ -235,7 +234,7 @@ def self_report_submit(
     locked = QuestionnaireLink.objects.select_for_update().select_related("patient").get(pk=link.pk)
     if locked.completed_at is not None or locked.revoked_at is not None or locked.exchanged_at is None:
         raise LinkRefused("closed")
-    responses, alerts = [], []
+    responses = []
     for code in locked.instruments:
         response = response_record(
             patient=locked.patient,
@@ -248,11 +247,10 @@ def self_report_submit(
             subject=locked,
         )
         responses.append(response)
-        alert = safety_check(response=response, clinician=locked.clinician)
-        if alert is not None:
-            alerts.append(alert)
         if code == "phq9":
             booster_evaluate(response=response)
+    # Raised by the safety check every stored response passes (the assessments hook).
+    alerts = list(SafetyAlert.objects.filter(response__in=responses).order_by("id"))
     locked.completed_at = now
     locked.save(update_fields=["completed_at"])
     audit.record(

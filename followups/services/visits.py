@@ -75,7 +75,7 @@ def visit_save(
             by=by,
             subject=locked,
         )
-        after_response(response=response, clinician=locked.clinician)
+        after_response(response=response)
     audit.record(
         actor=by,
         action="followups.visit.saved",

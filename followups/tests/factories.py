@@ -57,7 +57,11 @@ def record(
 
 def alert_for(*, patient, clinician=None) -> SafetyAlert:
     response = record(patient=patient, code="phq9", answers=phq9_for_total(12, item9=1))
-    return services.safety_check(response=response, clinician=clinician)
+    alert = SafetyAlert.objects.get(response=response)  # raised by the hook on recording
+    if clinician is not None:
+        SafetyAlert.objects.filter(pk=alert.pk).update(clinician=clinician)
+        alert.refresh_from_db()
+    return alert
 
 
 def suggestion_for(*, patient) -> BoosterSuggestion:

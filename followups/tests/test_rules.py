@@ -62,6 +62,72 @@ def test_safety_alert_reason(code, band, flags, reason):
     assert rules.safety_alert_reason(code, band=band, flags=flags) == reason
 
 
+MADRS = [2] * 9
+QIDS_BEFORE, QIDS_AFTER = [1] * 11, [1] * 4
+
+
+@pytest.mark.parametrize(
+    ("code", "answers", "thresholds", "reason"),
+    [
+        ("madrs", [*MADRS, 0], rules.SafetyThresholds(), ""),
+        ("madrs", [*MADRS, 1], rules.SafetyThresholds(), rules.ALERT_MADRS_ITEM10),  # default: any answer > 0
+        ("madrs", [*MADRS, 6], rules.SafetyThresholds(), rules.ALERT_MADRS_ITEM10),
+        ("madrs", [*MADRS, 3], rules.SafetyThresholds(madrs_item10_min=4), ""),
+        ("madrs", [*MADRS, 4], rules.SafetyThresholds(madrs_item10_min=4), rules.ALERT_MADRS_ITEM10),  # at = alerts
+        ("qids_sr16", [*QIDS_BEFORE, 0, *QIDS_AFTER], rules.SafetyThresholds(), ""),
+        ("qids_sr16", [*QIDS_BEFORE, 1, *QIDS_AFTER], rules.SafetyThresholds(), rules.ALERT_QIDS_ITEM12),
+        ("qids_sr16", [*QIDS_BEFORE, 2, *QIDS_AFTER], rules.SafetyThresholds(qids_item12_min=3), ""),
+        (
+            "qids_sr16",
+            [*QIDS_BEFORE, 3, *QIDS_AFTER],
+            rules.SafetyThresholds(qids_item12_min=3),
+            rules.ALERT_QIDS_ITEM12,
+        ),
+        ("qids_sr16", [3] * 16, rules.SafetyThresholds(madrs_item10_min=6), rules.ALERT_QIDS_ITEM12),  # its own cut-off
+        ("madrs", [], rules.SafetyThresholds(), ""),  # no answers kept: nothing to read
+        ("gad7", [3] * 7, rules.SafetyThresholds(), ""),
+    ],
+)
+def test_suicide_items_alert_at_or_above_the_clinic_threshold(code, answers, thresholds, reason):
+    assert rules.safety_alert_reason(code, band="", flags=[], answers=answers, thresholds=thresholds) == reason
+
+
+def test_suicide_item_defaults_are_clinic_policy_within_the_item_range():
+    assert rules.MADRS_ITEM10_ALERT_MIN_DEFAULT == 1
+    assert rules.MADRS_ITEM10_ALERT_RANGE == (1, 6)
+    assert rules.QIDS_ITEM12_ALERT_MIN_DEFAULT == 1
+    assert rules.QIDS_ITEM12_ALERT_RANGE == (1, 3)
+
+
+CREATED = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("minutes_waited", "level", "after", "expected"),
+    [
+        (0, 0, 30, (0, False)),
+        (29, 0, 30, (0, False)),
+        (30, 0, 30, (1, True)),  # at the limit: the other clinicians
+        (59, 1, 30, (1, False)),  # already there: nothing to send
+        (60, 1, 30, (2, True)),  # twice the limit: the administrators too
+        (60, 0, 30, (2, True)),  # a missed run jumps straight to the level reached
+        (500, 2, 30, (2, False)),  # the top level is final
+        (10, 0, 5, (2, True)),
+    ],
+)
+def test_escalation_level_follows_the_time_unacknowledged(minutes_waited, level, after, expected):
+    step = rules.escalation_due(
+        created_at=CREATED, now=CREATED + timedelta(minutes=minutes_waited), level=level, after_minutes=after
+    )
+    assert (step.level, step.due) == expected
+
+
+@pytest.mark.parametrize("after", [0, 4, 1441])
+def test_escalation_time_outside_its_bounds_is_refused(after):
+    with pytest.raises(ValueError, match="after_minutes"):
+        rules.escalation_due(created_at=CREATED, now=CREATED, level=0, after_minutes=after)
+
+
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
 
