@@ -6,7 +6,7 @@ of the reference's table 5.3 and every finding cites its source keys ([Sx]) from
 reference's source index. A fact that a rule needs and that is not recorded (``None``) is
 itself a finding of class "monitor": missing data never passes silently.
 
-Intake screens CI-01..CI-16 plus the two suicide-risk gates PD-03 and PD-04. PD-01 (NPO),
+Intake screens CI-01..CI-16, the age rule CI-17 and the two suicide-risk gates PD-03 and PD-04. PD-01 (NPO),
 PD-02 (escort) and PD-05 (intra-infusion limits) are day-of-infusion checks and belong to
 the infusion session's pre-check, not here.
 
@@ -27,7 +27,7 @@ from assessments.instruments import CSSRS_LEVELS
 
 # Bump whenever a rule, message, default threshold or class changes: a signed screening
 # stores it, so a reviewer can tell which rule set produced a decision.
-RULE_SET_VERSION: Final = "2026.12-1"
+RULE_SET_VERSION: Final = "2026.12-2"
 
 # Short citations for the source keys used here (clinical-reference.md, "Source index").
 SOURCES: Final[Mapping[str, str]] = {
@@ -105,7 +105,7 @@ class IntakeFacts:
     """
 
     # Demographics and vitals
-    date_of_birth: date | None = _fact("Date of birth", "date")
+    date_of_birth: date | None = _fact("Date of birth", "date", "CI-17")
     bp_systolic_mmhg: int | None = _fact("Resting systolic BP (mmHg)", "int", "CI-04", "CI-05")
     bp_diastolic_mmhg: int | None = _fact("Resting diastolic BP (mmHg)", "int", "CI-04", "CI-05")
     bp_remeasure_systolic_mmhg: int | None = _fact(
@@ -215,14 +215,28 @@ FACT_LABELS: Final[Mapping[str, str]] = {f.name: f.metadata["label"] for f in fi
 
 # --- Thresholds ---------------------------------------------------------------------------
 
+# "Adult" in the Spravato indication [S17], as the age of majority.
+ADULT_AGE_YEARS: Final = 18
+
 SOURCED: Final = "sourced"
 CLINIC_POLICY: Final = "clinic policy"
 UNVERIFIED: Final = "UNVERIFIED"
 
 
-def _setting(default: object, *, label: str, source: str, status: str, rules: tuple[str, ...], note: str = "") -> Any:
+def _setting(
+    default: object,
+    *,
+    label: str,
+    source: str,
+    status: str,
+    rules: tuple[str, ...],
+    note: str = "",
+    bounds: tuple[int, int] | None = None,
+) -> Any:
+    """A clinic setting; ``bounds`` (inclusive) limit what an administrator may set."""
     return field(
-        default=default, metadata={"label": label, "source": source, "status": status, "rules": rules, "note": note}
+        default=default,
+        metadata={"label": label, "source": source, "status": status, "rules": rules, "note": note, "bounds": bounds},
     )
 
 
@@ -301,12 +315,36 @@ class ScreeningThresholds:
         note='reference action is "block / review"',
     )
 
+    # The Spravato label indicates esketamine for adults [S17]; IV ketamine for depression has
+    # no sourced paediatric use in the reference. Below the adult age blocks unless the clinic
+    # makes it a prescriber review.
+    minor_absolute: bool = _setting(
+        True,
+        label="Under 18 blocks (off = prescriber review)",
+        source=cite("S17"),
+        status=CLINIC_POLICY,
+        rules=("CI-17",),
+        note="the label's indication is adults; adulthood taken as 18 years",
+    )
+    # No sourced upper age: the clinic decides from which age a prescriber reviews.
+    age_review_above_years: int = _setting(
+        65,
+        label="Age needing prescriber review: above (years)",
+        source="none in clinical-reference.md",
+        status=CLINIC_POLICY,
+        rules=("CI-17",),
+        bounds=(ADULT_AGE_YEARS, 120),
+    )
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
             expected = type(f.default)
             if type(value) is not expected or (expected is int and value < 1):
                 raise ValueError(f"{f.name}: {value!r} is not a valid setting")
+            bounds = f.metadata["bounds"]
+            if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                raise ValueError(f"{f.name}: {value!r} is outside {bounds[0]}–{bounds[1]}")
         if self.bp_relative_systolic_mmhg > self.bp_hard_stop_systolic_mmhg:
             raise ValueError("bp_relative_systolic_mmhg: must not be above the systolic hard stop")
         if self.bp_relative_diastolic_mmhg > self.bp_hard_stop_diastolic_mmhg:
@@ -332,7 +370,7 @@ class Finding:
     missing_facts: tuple[str, ...] = ()
 
 
-RuleCheck = Callable[[IntakeFacts, ScreeningThresholds], Finding | None]
+RuleCheck = Callable[[IntakeFacts, ScreeningThresholds, date], Finding | None]
 
 
 @dataclass(frozen=True)
@@ -392,7 +430,7 @@ def _flag_rule(facts: IntakeFacts, rule_id: str, names: Iterable[str], klass: Kl
 
 
 @_rule("CI-01", "hypersensitivity to ketamine", Klass.ABSOLUTE, "S17", "S27")
-def ci01_hypersensitivity(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci01_hypersensitivity(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: both the Spravato label [S17] and the US ketamine label [S27] contraindicate
     ketamine/esketamine in patients hypersensitive to it or its excipients."""
     message = "Hypersensitivity to ketamine, esketamine or an excipient is a label contraindication: do not plan."
@@ -400,7 +438,7 @@ def ci01_hypersensitivity(f: IntakeFacts, t: ScreeningThresholds) -> Finding | N
 
 
 @_rule("CI-02", "aneurysm, AV malformation or intracerebral haemorrhage", Klass.ABSOLUTE, "S17", "S27")
-def ci02_vascular(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci02_vascular(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: the Spravato label [S17] contraindicates aneurysmal vascular disease, AV
     malformation and a history of intracerebral haemorrhage; the US ketamine label [S27]
     contraindicates use where a significant BP rise would be a serious hazard. The reference
@@ -414,7 +452,7 @@ def ci02_vascular(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
 
 
 @_rule("CI-03", "condition where a BP rise is a serious hazard", Klass.ABSOLUTE, "S27", "S28")
-def ci03_bp_rise_hazard(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci03_bp_rise_hazard(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: the US label [S27] contraindicates ketamine where a significant BP elevation
     would be a serious hazard; the Swiss SmPC [S28] names prior stroke as an example, the
     reference adds uncontrolled ischaemic heart disease. Class is a clinic setting."""
@@ -461,22 +499,39 @@ def bp_above(bp: tuple[int, int], systolic_limit: int, diastolic_limit: int) -> 
 
 
 @_rule("CI-04", "resting BP above the hard stop", Klass.ABSOLUTE, "S28")
-def ci04_bp_hard_stop(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci04_bp_hard_stop(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: the Swiss SmPC [S28] contraindicates ketamine in poorly controlled or untreated
-    hypertension, defined as resting BP >180/100 mmHg. Default from [S28]; clinic-editable."""
+    hypertension, defined as resting BP >180/100 mmHg. Default from [S28]; clinic-editable.
+    A first reading above the limit that a re-measure does not confirm stays a relative
+    finding: the prescriber justifies proceeding."""
     bp, fact, missing = resting_bp(f)
+    limit = f"{t.bp_hard_stop_systolic_mmhg}/{t.bp_hard_stop_diastolic_mmhg}"
     if bp is not None and bp_above(bp, t.bp_hard_stop_systolic_mmhg, t.bp_hard_stop_diastolic_mmhg):
-        limit = f"{t.bp_hard_stop_systolic_mmhg}/{t.bp_hard_stop_diastolic_mmhg}"
         message = (
             f"Resting BP above {limit} mmHg (uncontrolled hypertension) is a contraindication: defer. "
-            "Treat, or re-measure at rest; a complete re-measure replaces this reading."
+            "Treat, or re-measure at rest; a complete re-measure below the limit leaves this reading on "
+            "record for the prescriber to justify."
         )
         return _found("CI-04", Klass.ABSOLUTE, fact, message, missing)
+    first = (f.bp_systolic_mmhg, f.bp_diastolic_mmhg)
+    if (
+        bp is not None
+        and first[0] is not None
+        and first[1] is not None
+        and bp != first
+        and bp_above((first[0], first[1]), t.bp_hard_stop_systolic_mmhg, t.bp_hard_stop_diastolic_mmhg)
+    ):
+        # A normal re-measure does not erase an extreme first reading: it may be the true one.
+        message = (
+            f"The first resting BP was above {limit} mmHg; the re-measure is not. The first reading stays on "
+            "record: the prescriber documents why proceeding is safe."
+        )
+        return _found("CI-04", Klass.RELATIVE, fact, message, missing)
     return _not_recorded("CI-04", missing)
 
 
 @_rule("CI-05", "baseline BP above the review limit", Klass.RELATIVE, "S17", "S23")
-def ci05_bp_relative(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci05_bp_relative(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: the Spravato label [S17][S23] says to weigh the risk of a short-term BP rise
     against the benefit when baseline BP is >140/90 (applied to IV ketamine by analogy).
     Silent when CI-04 already fires on the same reading, so one reading gives one finding."""
@@ -494,7 +549,7 @@ def ci05_bp_relative(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
 
 
 @_rule("CI-06", "poorly controlled cardiovascular disease", Klass.RELATIVE, "S11")
-def ci06_cardiovascular(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci06_cardiovascular(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: ASRA [S11] lists poorly controlled cardiovascular disease as a relative
     contraindication (B) and advises a baseline ECG if cardiovascular disease is suspected
     or risk is high. Uncontrolled hypertension is treated as cardiovascular disease here."""
@@ -526,7 +581,7 @@ def ci06_cardiovascular(f: IntakeFacts, t: ScreeningThresholds) -> Finding | Non
 
 
 @_rule("CI-07", "pregnancy or breast-feeding", Klass.RELATIVE, "S11", "S17")
-def ci07_pregnancy(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci07_pregnancy(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: ASRA [S11] lists pregnancy as a relative contraindication (B); the Spravato
     label [S17] warns of embryo-fetal toxicity and does not recommend breast-feeding. No
     guideline mandates a pregnancy test: testing is clinic policy. Pregnancy and
@@ -544,7 +599,7 @@ def ci07_pregnancy(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
 
 
 @_rule("CI-08", "psychosis", Klass.RELATIVE, "S11", "S17", "S33")
-def ci08_psychosis(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci08_psychosis(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: ASRA [S11] lists active psychosis as a relative contraindication (B); the
     Spravato label [S17] advises caution with psychosis; intake guides screen for it [S33]."""
     message = "Psychosis is a relative contraindication (ASRA, grade B; Spravato: caution). Review before planning."
@@ -552,7 +607,7 @@ def ci08_psychosis(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
 
 
 @_rule("CI-09", "bipolar disorder without a mood stabiliser", Klass.RELATIVE, "S33")
-def ci09_bipolar(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci09_bipolar(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: practice guidance (Osmind intake guide [S33]) flags bipolar disorder not on a
     mood stabiliser for review."""
     if f.bipolar_or_mania is None:
@@ -568,7 +623,7 @@ def ci09_bipolar(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
 
 
 @_rule("CI-10", "hepatic disease", Klass.ABSOLUTE, "S11", "S17")
-def ci10_hepatic(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci10_hepatic(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: ASRA [S11]: avoid in severe hepatic disease, caution in moderate (C), baseline and
     post-infusion LFTs with liver dysfunction; Spravato [S17]: severe impairment not
     recommended, moderate: monitor longer. Severe blocks by default (clinic setting)."""
@@ -593,7 +648,7 @@ def ci10_hepatic(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
 
 
 @_rule("CI-11", "raised intracranial or intraocular pressure", Klass.RELATIVE, "S11")
-def ci11_icp_iop(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci11_icp_iop(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: ASRA [S11] lists elevated intracranial or intraocular pressure as a relative
     contraindication (C)."""
     names = ["raised_intracranial_pressure", "raised_intraocular_pressure"]
@@ -602,7 +657,7 @@ def ci11_icp_iop(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
 
 
 @_rule("CI-12", "substance use disorder", Klass.RELATIVE, "S11", "S16", "S17", "S34")
-def ci12_substance_use(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci12_substance_use(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: ASRA [S11]: no serial infusions in active substance abuse (C); Spravato [S16][S17]:
     careful consideration / caution with a history of substance use disorder; ASA [S34]:
     vigilance for diversion."""
@@ -615,7 +670,7 @@ def ci12_substance_use(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None
 
 
 @_rule("CI-13", "pre-eclampsia or untreated hyperthyroidism", Klass.ABSOLUTE, "S28")
-def ci13_eclampsia_thyroid(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci13_eclampsia_thyroid(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: the Swiss SmPC [S28] contraindicates ketamine in pre-eclampsia/eclampsia and in
     untreated hyperthyroidism. Pre-eclampsia must be answered when pregnant."""
     hit, missing = [], []
@@ -636,7 +691,7 @@ def ci13_eclampsia_thyroid(f: IntakeFacts, t: ScreeningThresholds) -> Finding | 
 
 
 @_rule("CI-14", "theophylline or aminophylline", Klass.ABSOLUTE, "S25")
-def ci14_theophylline(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci14_theophylline(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: the Ketalar label [S25]: do not co-administer with theophylline/aminophylline
     (lowered seizure threshold). Blocks until the medication question is resolved."""
     message = (
@@ -656,7 +711,7 @@ _CI15_WHY: Final = {
 
 
 @_rule("CI-15", "sedatives, opioids, stimulants or MAOIs", Klass.INTERACTION, "S13", "S25")
-def ci15_interactions(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci15_interactions(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: the Ketalar label [S25]: benzodiazepines, opioids and other CNS depressants risk
     profound sedation and respiratory depression, sympathomimetics need vital-sign
     monitoring; the Spravato REMS form [S13] records these classes and MAOIs."""
@@ -669,15 +724,39 @@ def ci15_interactions(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
 
 
 @_rule("CI-16", "cystitis or urinary symptoms", Klass.MONITOR, "S23")
-def ci16_cystitis(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def ci16_cystitis(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: the Spravato label warns of ulcerative/interstitial cystitis [S23]: flag and
     monitor urinary symptoms."""
     message = "Cystitis or urinary symptoms (Spravato label warning): monitor urinary symptoms through the series."
     return _flag_rule(f, "CI-16", ["cystitis_or_urinary_symptoms"], Klass.MONITOR, message)
 
 
+@_rule("CI-17", "age outside the adult indication", Klass.ABSOLUTE, "S17")
+def ci17_age(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
+    """Why: the Spravato label [S17] indicates esketamine for adults; the reference gives
+    no paediatric use of IV ketamine for these indications. Under 18 blocks unless the
+    clinic makes it a prescriber review; above the clinic's upper age (clinic policy, no
+    sourced number) a prescriber reviews. Not in the reference's table 5.3: added so that
+    age is never unscreened."""
+    if f.date_of_birth is None:
+        return _not_recorded("CI-17", ["date_of_birth"])
+    age = age_years(f.date_of_birth, today)
+    if age < ADULT_AGE_YEARS:
+        klass = Klass.ABSOLUTE if t.minor_absolute else Klass.RELATIVE
+        action = "do not plan" if klass is Klass.ABSOLUTE else "prescriber review required (clinic setting)"
+        message = f"Age {age}: under {ADULT_AGE_YEARS}, outside the adult indication (Spravato label): {action}."
+        return _found("CI-17", klass, f"age {age} years", message)
+    if age > t.age_review_above_years:
+        message = (
+            f"Age {age}: above {t.age_review_above_years} years (clinic policy): prescriber review of the "
+            "cardiovascular and cognitive risk before planning."
+        )
+        return _found("CI-17", Klass.RELATIVE, f"age {age} years", message)
+    return None
+
+
 @_rule("PD-03", "PHQ-9 item 9 positive: C-SSRS required", Klass.MONITOR, "S36")
-def pd03_item9_gate(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def pd03_item9_gate(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: any PHQ-9 item 9 answer other than "not at all" (>0) calls for further suicide
     assessment [S36]: the C-SSRS screener must be on record before an infusion."""
     if f.phq9_item9 is None:
@@ -689,7 +768,7 @@ def pd03_item9_gate(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
 
 
 @_rule("PD-04", "C-SSRS moderate or high risk", Klass.RELATIVE, "S95")
-def pd04_cssrs_risk(f: IntakeFacts, t: ScreeningThresholds) -> Finding | None:
+def pd04_cssrs_risk(f: IntakeFacts, t: ScreeningThresholds, today: date) -> Finding | None:
     """Why: C-SSRS screener triage moderate (item 3, or item 6 lifetime only) or high (item
     4/5, or item 6 within 3 months) [S95] → a documented prescriber decision before any
     infusion; the same levels raise a safety alert. The gate is clinic workflow design, not
@@ -737,16 +816,20 @@ def outcome_of(findings: Iterable[Finding]) -> Outcome:
     return Outcome.NEEDS_REVIEW if klasses else Outcome.ELIGIBLE
 
 
-def _run(facts: IntakeFacts, thresholds: ScreeningThresholds) -> list[Finding]:
+def _run(facts: IntakeFacts, thresholds: ScreeningThresholds, today: date) -> list[Finding]:
+    if facts.date_of_birth is not None and facts.date_of_birth > today:
+        raise ValueError("date_of_birth: after the screening date")
     order = {rule_id: i for i, rule_id in enumerate(RULES)}
-    findings = [x for rule in RULES.values() if (x := rule.check(facts, thresholds)) is not None]
+    findings = [x for rule in RULES.values() if (x := rule.check(facts, thresholds, today)) is not None]
     return sorted(findings, key=lambda x: (KLASS_ORDER[x.klass], order[x.rule_id]))
 
 
-def missing_facts(facts: IntakeFacts, thresholds: ScreeningThresholds = DEFAULT_THRESHOLDS) -> tuple[str, ...]:
+def missing_facts(
+    facts: IntakeFacts, thresholds: ScreeningThresholds = DEFAULT_THRESHOLDS, *, today: date
+) -> tuple[str, ...]:
     """Names of facts the rules need but that are not recorded, in ``IntakeFacts`` order.
     Conditional facts appear only when relevant (``hypertension_controlled`` if hypertensive)."""
-    return _missing_in_fact_order(_run(facts, thresholds))
+    return _missing_in_fact_order(_run(facts, thresholds, today))
 
 
 def _missing_in_fact_order(findings: Iterable[Finding]) -> tuple[str, ...]:
@@ -757,9 +840,7 @@ def _missing_in_fact_order(findings: Iterable[Finding]) -> tuple[str, ...]:
 def screen(facts: IntakeFacts, thresholds: ScreeningThresholds = DEFAULT_THRESHOLDS, *, today: date) -> ScreeningResult:
     """Run every intake rule. Findings come absolute → relative → interaction → monitor,
     then in rule order; the outcome follows ``outcome_of``."""
-    if facts.date_of_birth is not None and facts.date_of_birth > today:
-        raise ValueError("date_of_birth: after the screening date")
-    findings = _run(facts, thresholds)
+    findings = _run(facts, thresholds, today)
     return ScreeningResult(
         outcome=outcome_of(findings),
         findings=tuple(findings),

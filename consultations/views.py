@@ -128,7 +128,9 @@ def _intake_context(
         "trd_recognised": rules.trd_recognised(facts, thresholds),
         "trd_threshold": thresholds.trd_min_adequate_trials,
         "adequate_trials": facts.prior_adequate_antidepressant_trials,
-        "missing_facts": [rules.FACT_LABELS[n] for n in rules.missing_facts(facts, thresholds)],
+        "missing_facts": [
+            rules.FACT_LABELS[n] for n in rules.missing_facts(facts, thresholds, today=timezone.localdate())
+        ],
         "missing_instruments": selectors.missing_instruments(consultation, facts, responses),
         "can_sign": request.user.has_perm("consultations.sign_consultation"),
         "crumbs": _crumbs(consultation, (f"Intake consultation #{consultation.pk}", None)),

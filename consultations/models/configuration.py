@@ -31,8 +31,12 @@ def _threshold(name: str) -> models.Field:
     help_text = f"Default {spec.default!r} ({meta['status']}). Source: {meta['source']}.{note}"
     if isinstance(spec.default, bool):
         return models.BooleanField(meta["label"], default=spec.default, help_text=help_text)
+    low, high = meta["bounds"] or (1, None)
+    validators = [MinValueValidator(low), *([MaxValueValidator(high)] if high is not None else [])]
+    if high is not None:
+        help_text += f" Allowed: {low}–{high}."
     return models.PositiveSmallIntegerField(
-        meta["label"], default=spec.default, help_text=help_text, validators=[MinValueValidator(1)]
+        meta["label"], default=spec.default, help_text=help_text, validators=validators
     )
 
 
@@ -51,6 +55,8 @@ class ScreeningPolicy(models.Model):
     trd_min_adequate_trials = _threshold("trd_min_adequate_trials")
     bp_hazard_condition_absolute = _threshold("bp_hazard_condition_absolute")
     severe_hepatic_disease_absolute = _threshold("severe_hepatic_disease_absolute")
+    minor_absolute = _threshold("minor_absolute")
+    age_review_above_years = _threshold("age_review_above_years")
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -76,6 +82,13 @@ class ScreeningPolicy(models.Model):
                     trd_min_adequate_trials__gte=1,
                 ),
                 name="screeningpolicy_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    age_review_above_years__gte=_THRESHOLD_SPECS["age_review_above_years"].metadata["bounds"][0],
+                    age_review_above_years__lte=_THRESHOLD_SPECS["age_review_above_years"].metadata["bounds"][1],
+                ),
+                name="screeningpolicy_age_review_range",
             ),
         ]
 

@@ -8,7 +8,7 @@ import doctest
 import json
 import re
 import sys
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -85,7 +85,7 @@ CLEAN = IntakeFacts(
 )
 
 A, R, IX, M = Klass.ABSOLUTE, Klass.RELATIVE, Klass.INTERACTION, Klass.MONITOR
-INTAKE_RULE_IDS = [f"CI-{n:02d}" for n in range(1, 17)] + ["PD-03", "PD-04"]
+INTAKE_RULE_IDS = [f"CI-{n:02d}" for n in range(1, 18)] + ["PD-03", "PD-04"]
 
 
 def facts(**changes) -> IntakeFacts:
@@ -93,7 +93,7 @@ def facts(**changes) -> IntakeFacts:
 
 
 def run(rule_id: str, f: IntakeFacts, t: ScreeningThresholds = DEFAULT_THRESHOLDS) -> Finding | None:
-    return RULES[rule_id].check(f, t)
+    return RULES[rule_id].check(f, t, TODAY)
 
 
 def bp(systolic, diastolic, *remeasure) -> dict:
@@ -142,6 +142,8 @@ TRIGGERED = [
     ("CI-15", {"takes_psychostimulant": True}, IX, "Psychostimulant"),
     ("CI-15", {"takes_maoi": True}, IX, "MAOI"),
     ("CI-16", {"cystitis_or_urinary_symptoms": True}, M, "cystitis"),
+    ("CI-17", {"date_of_birth": date(2014, 1, 1)}, A, "age 12 years"),
+    ("CI-17", {"date_of_birth": date(1950, 1, 1)}, R, "age 76 years"),
     ("PD-03", {"phq9_item9": 1}, M, "PHQ-9 item 9 = 1"),
     ("PD-03", {"phq9_item9": 3}, M, "PHQ-9 item 9 = 3"),
     ("PD-04", {"phq9_item9": 2, "cssrs_risk": "high"}, R, "high"),
@@ -224,8 +226,13 @@ BP_CASES = [
     (bp(139, 89), []),
     (bp(120, 101), [("CI-04", A)]),  # isolated diastolic counts
     (bp(200, 60), [("CI-04", A)]),  # isolated systolic counts
-    (bp(185, 105, 150, 92), [("CI-05", R)]),  # complete re-measure replaces the first reading
-    (bp(185, 105, 130, 85), []),
+    # A complete re-measure is what is screened; a first reading above the hard stop stays a
+    # relative finding for the prescriber to justify.
+    (bp(185, 105, 150, 92), [("CI-04", R), ("CI-05", R)]),
+    (bp(185, 105, 130, 85), [("CI-04", R)]),
+    (bp(250, 140, 120, 80), [("CI-04", R)]),
+    (bp(180, 100, 130, 85), []),  # the first reading at the limit is not above it
+    (bp(160, 95, 130, 85), []),  # a first reading only above the review limit is replaced
     (bp(150, 92, 185, 105), [("CI-04", A)]),  # a higher re-measure is screened too
     (bp(None, None, 130, 85), []),  # re-measure alone is enough
 ]
@@ -248,6 +255,57 @@ def test_half_entered_remeasure_keeps_the_first_reading_and_reports_the_missing_
     assert finding.missing_facts == ("bp_remeasure_diastolic_mmhg",)
     below = run("CI-05", facts(**bp(120, 80, None, 85)))
     assert (below.klass, below.missing_facts) == (M, ("bp_remeasure_systolic_mmhg",))
+
+
+# --- Age ------------------------------------------------------------------------------------
+
+
+def born(years_ago: int, days: int = 0) -> date:
+    """The date of birth of someone who turns ``years_ago`` on TODAY + ``days``."""
+    return date(TODAY.year - years_ago, TODAY.month, TODAY.day) + timedelta(days=days)
+
+
+AGE_CASES = [
+    # (date of birth, thresholds, expected CI-17 class or None, fact)
+    (born(12), {}, A, "age 12 years"),
+    (born(17), {}, A, "age 17 years"),
+    (born(18, days=1), {}, A, "age 17 years"),  # eighteen tomorrow: still a minor today
+    (born(18), {}, None, ""),  # eighteenth birthday today: an adult
+    (born(17), {"minor_absolute": False}, R, "age 17 years"),  # the clinic's policy makes it a review
+    (born(46), {}, None, ""),
+    (born(65), {}, None, ""),  # the upper age itself is not above it
+    (born(66), {}, R, "age 66 years"),
+    (born(66), {"age_review_above_years": 75}, None, ""),
+    (born(90), {"age_review_above_years": 75}, R, "age 90 years"),
+]
+
+
+@pytest.mark.parametrize(("dob", "settings", "klass", "fact"), AGE_CASES)
+def test_age_outside_the_adult_indication_or_above_the_clinic_age_is_a_finding(dob, settings, klass, fact):
+    finding = run("CI-17", facts(date_of_birth=dob), ScreeningThresholds(**settings))
+    if klass is None:
+        assert finding is None
+    else:
+        assert (finding.klass, finding.fact) == (klass, fact)
+        assert finding.source == rules.cite("S17")
+
+
+def test_a_twelve_year_old_screens_ineligible():
+    result = screen(facts(date_of_birth=born(12)), today=TODAY)
+    assert result.outcome is Outcome.INELIGIBLE
+    assert [x.rule_id for x in result.findings] == ["CI-17"]
+
+
+def test_a_missing_date_of_birth_is_a_missing_data_finding():
+    result = screen(facts(date_of_birth=None), today=TODAY)
+    assert result.outcome is Outcome.NEEDS_REVIEW
+    assert result.missing_facts == ("date_of_birth",)
+
+
+@pytest.mark.parametrize("value", [17, 121, 0])
+def test_the_upper_age_is_bounded(value):
+    with pytest.raises(ValueError, match="age_review_above_years"):
+        ScreeningThresholds(age_review_above_years=value)
 
 
 # --- Missing data is a finding ----------------------------------------------------------------
@@ -280,6 +338,7 @@ MISSING = [
     ("CI-14", {"takes_theophylline_or_aminophylline": None}, ("takes_theophylline_or_aminophylline",)),
     ("CI-15", {"takes_maoi": None}, ("takes_maoi",)),
     ("CI-16", {"cystitis_or_urinary_symptoms": None}, ("cystitis_or_urinary_symptoms",)),
+    ("CI-17", {"date_of_birth": None}, ("date_of_birth",)),
     ("PD-03", {"phq9_item9": None}, ("phq9_item9",)),
 ]
 
@@ -305,7 +364,6 @@ def test_item9_positive_without_cssrs_requires_the_screener():
 
 SCREENED_FACTS = [n for n, value in dataclasses.asdict(CLEAN).items() if value is not None and n != "indications"]
 UNSCREENED = {
-    "date_of_birth",
     "heart_rate_bpm",
     "spo2_percent",
     "weight_kg",
@@ -320,7 +378,7 @@ def test_blanking_any_screened_fact_never_passes_silently(name):
     result = screen(facts(**{name: None}), today=TODAY)
     assert result.outcome is Outcome.NEEDS_REVIEW
     assert name in result.missing_facts
-    assert missing_facts(facts(**{name: None})) == result.missing_facts
+    assert missing_facts(facts(**{name: None}), today=TODAY) == result.missing_facts
 
 
 @pytest.mark.parametrize("name", sorted(UNSCREENED))
@@ -595,7 +653,8 @@ def test_the_browser_journey_185_105_then_remeasure_150_92():
     assert hard_stop.source.startswith("[S28] Swiss ketamine SmPC")
     again = screen(facts(**bp(185, 105, 150, 92)), today=TODAY)
     assert again.outcome is Outcome.NEEDS_REVIEW
-    assert [(x.rule_id, x.klass) for x in again.findings] == [("CI-05", R)]
+    assert [(x.rule_id, x.klass) for x in again.findings] == [("CI-04", R), ("CI-05", R)]
+    assert "first reading 185/105 mmHg" in again.findings[0].fact
 
 
 def test_result_snapshot_is_json_ready_for_storage_with_the_signature():
@@ -666,6 +725,7 @@ TRIGGERS = [
     {"phq9_item9": 2, "cssrs_risk": None},  # positive item 9, screener not yet done
     {"cssrs_risk": "high"},
     {"cssrs_risk": "moderate"},
+    {"date_of_birth": date(2012, 1, 1)},
 ]
 RANK = {Outcome.ELIGIBLE: 0, Outcome.NEEDS_REVIEW: 1, Outcome.INELIGIBLE: 2}
 # IntakeFacts has some sixty fields: drawing one is slow on a loaded machine, which is not
@@ -691,5 +751,5 @@ def test_any_intake_gives_consistent_ordered_cited_findings(f):
     assert keys == sorted(keys)
     assert len({x.rule_id for x in result.findings}) == len(result.findings)
     assert all(x.source and x.rule_set_version == RULE_SET_VERSION for x in result.findings)
-    assert result.missing_facts == missing_facts(f)
+    assert result.missing_facts == missing_facts(f, today=TODAY)
     assert (result.outcome is Outcome.ELIGIBLE) == (not result.findings)

@@ -235,6 +235,112 @@ def test_a_moderate_or_high_cssrs_at_intake_needs_a_documented_decision_and_rais
     assert set(alerts.values_list("clinician", flat=True)) == {clinician.pk}
 
 
+def _born(today, years: int, *, days: int = 0):
+    """A date of birth that makes the patient ``years`` old on ``today`` + ``days``."""
+    from datetime import date, timedelta
+
+    day = 28 if (today.month, today.day) == (2, 29) else today.day
+    return date(today.year - years, today.month, day) + timedelta(days=days)
+
+
+@pytest.mark.parametrize(
+    ("case", "years", "days", "expected"),
+    [
+        ("twelve years old", 12, 0, ("absolute", "ineligible")),
+        ("eighteen tomorrow", 18, 1, ("absolute", "ineligible")),
+        ("eighteen today", 18, 0, (None, "eligible")),
+        ("forty", 40, 0, (None, "eligible")),
+        ("seventy: above the clinic's review age", 70, 0, ("relative", "needs_review")),
+    ],
+)
+def test_screening_reads_the_age_from_the_date_of_birth(case, years, days, expected):
+    today = timezone.localdate()
+    consultation = fill_clean_intake(ConsultationFactory())
+    patient = consultation.patient
+    patient.date_of_birth = _born(today, years, days=days)
+    patient.save(update_fields=["date_of_birth"])
+    result = services.consultation_screen(consultation=consultation, by=consultation.clinician, today=today)
+    age = [str(f.klass) for f in result.findings if f.rule_id == "CI-17"]
+    assert (age[0] if age else None, str(result.outcome)) == expected
+
+
+def test_a_minor_is_a_review_when_the_clinic_policy_says_so():
+    from consultations.models import ScreeningPolicy
+
+    ScreeningPolicy.objects.update_or_create(pk=1, defaults={"minor_absolute": False})
+    consultation = fill_clean_intake(ConsultationFactory())
+    today = timezone.localdate()
+    consultation.patient.date_of_birth = _born(today, 16)
+    consultation.patient.save(update_fields=["date_of_birth"])
+    result = services.consultation_screen(consultation=consultation, by=consultation.clinician, today=today)
+    assert [(f.rule_id, str(f.klass)) for f in result.findings] == [("CI-17", "relative")]
+
+
+@pytest.mark.parametrize(
+    ("case", "bp", "expected"),
+    [
+        ("hard stop, normal re-measure", (250, 140, 120, 80), [("CI-04", "relative")]),
+        ("hard stop, re-measure above review", (185, 105, 150, 92), [("CI-04", "relative"), ("CI-05", "relative")]),
+        ("hard stop, re-measure still above", (185, 105, 190, 100), [("CI-04", "absolute")]),
+        ("review only, normal re-measure", (150, 92, 120, 80), []),
+    ],
+)
+def test_a_first_reading_over_the_hard_stop_stays_a_finding_after_a_normal_remeasure(case, bp, expected):
+    consultation = fill_clean_intake(
+        ConsultationFactory(),
+        bp_systolic_mmhg=bp[0],
+        bp_diastolic_mmhg=bp[1],
+        bp_remeasure_systolic_mmhg=bp[2],
+        bp_remeasure_diastolic_mmhg=bp[3],
+    )
+    result = services.consultation_screen(consultation=consultation, by=consultation.clinician)
+    assert [(f.rule_id, str(f.klass)) for f in result.findings] == expected
+    consultation.refresh_from_db()
+    assert (consultation.bp_systolic_mmhg, consultation.bp_diastolic_mmhg) == bp[:2]  # the first reading is kept
+
+
+def test_the_kept_first_reading_needs_the_prescribers_justification_to_proceed():
+    consultation = fill_clean_intake(
+        ConsultationFactory(),
+        bp_systolic_mmhg=250,
+        bp_diastolic_mmhg=140,
+        bp_remeasure_systolic_mmhg=120,
+        bp_remeasure_diastolic_mmhg=80,
+    )
+    with pytest.raises(services.SignRefused) as refused:
+        _sign(consultation, "eligible_override")
+    assert "justify_CI_04" in refused.value.problems
+    signed = services.consultation_sign(
+        consultation=consultation,
+        by=consultation.clinician,
+        decision="eligible_override",
+        justifications={"CI-04": "Arrived running late; three readings at rest below 130/85."},
+    )
+    assert signed.justifications == {"CI-04": "Arrived running late; three readings at rest below 130/85."}
+
+
+@pytest.mark.parametrize(
+    ("case", "answers", "missing"),
+    [
+        ("childbearing potential unknown", {"childbearing_potential": None}, ("childbearing_potential",)),
+        (
+            "childbearing potential, pregnancy unknown",
+            {"childbearing_potential": True, "pregnant": None, "breastfeeding": False},
+            ("pregnant",),
+        ),
+    ],
+)
+def test_unknown_pregnancy_status_at_intake_needs_an_answer_or_a_documented_decision(case, answers, missing):
+    consultation = fill_clean_intake(ConsultationFactory(), **answers)
+    result = services.consultation_screen(consultation=consultation, by=consultation.clinician)
+    (finding,) = [f for f in result.findings if f.rule_id == "CI-07"]
+    assert (str(finding.klass), finding.missing_facts) == ("monitor", missing)
+    assert str(result.outcome) == "needs_review"
+    with pytest.raises(services.SignRefused) as refused:
+        _sign(consultation, "eligible_override")
+    assert "justify_CI_07" in refused.value.problems
+
+
 def test_signing_clears_every_draft():
     consultation = fill_clean_intake(ConsultationFactory())
     services.consultation_draft_save(consultation=consultation, by=consultation.clinician, data={"x": ["1"]})

@@ -130,7 +130,10 @@ def pregnancy_check(
 ) -> list[CheckResult]:
     """Pregnancy is a relative contraindication (CI-07, ASRA B) [S11][S17]: a positive test
     goes to clinician review. No guideline mandates a test; whether one is required for
-    people of childbearing potential is clinic policy (2.5) [S31]."""
+    people of childbearing potential is clinic policy (2.5) [S31]. The policy only decides
+    whether a test is required: unknown childbearing potential, or childbearing potential
+    with no negative test, is never a silent pass. It needs an answer (recorded here) or
+    the clinician's documented decision, whatever the policy."""
     source = "CI-07 [S11][S17]; test: clinic policy"
     if test_result is not None and test_result not in PREGNANCY_RESULTS:
         raise CheckInputError("test_result", f"must be one of {', '.join(PREGNANCY_RESULTS)} or None")
@@ -138,12 +141,13 @@ def pregnancy_check(
         return [CheckResult("pregnancy", False, "Positive pregnancy test: clinician review", source, "review")]
     if childbearing_potential is False:
         return [CheckResult("pregnancy", True, "Not of childbearing potential", source)]
-    if not test_required_by_policy:
-        return [CheckResult("pregnancy", True, "No test required by clinic policy", source)]
     if childbearing_potential is None:
-        return [CheckResult("pregnancy", None, "Childbearing potential not recorded (clinic requires a test)", source)]
-    if test_result is None:
+        return [CheckResult("pregnancy", None, "Childbearing potential not recorded", source)]
+    if test_result is None and test_required_by_policy:
         return [CheckResult("pregnancy", None, "Pregnancy test required by clinic policy, no result", source)]
+    if test_result is None:
+        message = "Childbearing potential, pregnancy status unknown (no test: clinic policy): record or decide"
+        return [CheckResult("pregnancy", None, message, source)]
     return [CheckResult("pregnancy", True, "Pregnancy test negative", source)]
 
 

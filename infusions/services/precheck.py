@@ -4,7 +4,7 @@ record the clinician's decision (proceed despite a review finding, or defer)."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -47,13 +47,16 @@ PRECHECK_FIELDS = (
 _READING_FIELD = {"sbp_mmhg": "sbp_mmhg", "dbp_mmhg": "dbp_mmhg", "hr_bpm": "hr_bpm", "spo2_pct": "spo2_pct"}
 
 
-def _interaction_findings(session: InfusionSession, classes: list[str]) -> list:
+def _interaction_findings(session: InfusionSession, classes: list[str], today: date) -> list:
     """CI-14/CI-15 re-run on the intake facts with the new medicines' classes added."""
     facts = consultation_selectors.intake_facts(session.plan.consultation)
     added = {CLASS_FACT[c]: True for c in classes if c in CLASS_FACT}
     facts = dataclasses.replace(facts, **added)
     thresholds = consultation_selectors.screening_thresholds()
-    found = [screening.ci14_theophylline(facts, thresholds), screening.ci15_interactions(facts, thresholds)]
+    found = [
+        screening.ci14_theophylline(facts, thresholds, today),
+        screening.ci15_interactions(facts, thresholds, today),
+    ]
     # The intake's own "not recorded" notes are not today's question: keep real findings only.
     return [f for f in found if f is not None and str(f.klass) != "monitor"]
 
@@ -107,7 +110,7 @@ def evaluate(session: InfusionSession, check: PreCheck, *, at: datetime) -> list
     checks += rules.weight_check(today=today, weight_kg=check.weight_kg, measured_on=today if check.weight_kg else None)
     checks += rules.medication_changes_check(
         medications_changed=check.medications_changed,
-        interaction_findings=lambda: _interaction_findings(session, check.new_medication_classes),
+        interaction_findings=lambda: _interaction_findings(session, check.new_medication_classes, today),
     )
     return checks
 

@@ -648,8 +648,11 @@ def test_escort_check_table(present, name, phone, passed, fragment):
         (True, True, "negative", True, "defer"),
         (True, True, "positive", False, "review"),  # relative contraindication CI-07: review
         (None, True, None, None, "defer"),  # childbearing potential not recorded, clinic requires a test
-        (None, False, None, True, "defer"),
-        (True, False, None, True, "defer"),  # clinic policy does not require a test
+        # Unknown is never a silent pass, whatever the test policy: an answer or a decision.
+        (None, False, None, None, "defer"),  # childbearing potential not recorded, no test policy
+        (True, False, None, None, "defer"),  # childbearing potential, pregnancy status unknown
+        (True, False, "negative", True, "defer"),  # a test done anyway answers it
+        (None, False, "negative", None, "defer"),  # a negative test does not answer "potential?"
         (False, False, "positive", False, "review"),  # a positive result always counts
     ],
 )

@@ -14,7 +14,7 @@ from accounts.models import AuditEvent
 from accounts.prescribing import PrescriberRequired
 from infusions import rules, services, signing
 from infusions.models import DoseCalculation, FlowsheetReading, InfusionSession, SessionAlert, SessionTransition
-from infusions.tests.factories import ALDRETE_LOW, PHQ9_ITEM9, advance, clean_precheck, open_session
+from infusions.tests.factories import ALDRETE_LOW, PHQ9_ITEM9, advance, clean_precheck, open_session, set_policy
 
 S = rules.SessionStatus
 pytestmark = pytest.mark.django_db
@@ -149,6 +149,50 @@ def test_prescriber_decision_is_documented_when_review_needed(session, nurse_use
     cleared = services.precheck_clear(session=session, by=clinician, decision_reason="Known white-coat BP; proceed")
     assert cleared.status == S.CLEARED
     assert cleared.clinician_decision_by == clinician
+
+
+@pytest.mark.parametrize(
+    ("case", "answers", "test_required", "outcome"),
+    [
+        ("potential unknown, no-test policy", {"childbearing_potential": None}, False, "needs_clinician_decision"),
+        ("potential unknown, test policy", {"childbearing_potential": None}, True, "needs_clinician_decision"),
+        (
+            "potential, status unknown, no-test policy",
+            {"childbearing_potential": True},
+            False,
+            "needs_clinician_decision",
+        ),
+        (
+            "potential, negative test, no-test policy",
+            {"childbearing_potential": True, "pregnancy_test_result": "negative"},
+            False,
+            "cleared",
+        ),
+        ("no potential, no-test policy", {"childbearing_potential": False}, False, "cleared"),
+    ],
+)
+def test_unknown_pregnancy_status_is_never_a_silent_pass(session, nurse_user, case, answers, test_required, outcome):
+    set_policy(pregnancy_test_required=test_required)
+    services.session_check_in(session=session, by=nurse_user)
+    services.instrument_record(session=session, by=nurse_user, code="phq9", answers=[0] * 9)
+    check = services.precheck_record(session=session, by=nurse_user, data=clean_precheck(**answers))
+    assert check.outcome == outcome
+    pregnancy = next(r for r in check.results if r["code"] == "pregnancy")
+    assert pregnancy["passed"] is (True if outcome == "cleared" else None)
+
+
+def test_an_unknown_pregnancy_status_clears_only_with_a_prescribers_documented_decision(session, nurse_user, clinician):
+    set_policy(pregnancy_test_required=False)
+    services.session_check_in(session=session, by=nurse_user)
+    services.instrument_record(session=session, by=nurse_user, code="phq9", answers=[0] * 9)
+    services.precheck_record(session=session, by=nurse_user, data=clean_precheck(childbearing_potential=True))
+    with pytest.raises(PermissionDenied, match="needs a prescriber"):
+        services.precheck_clear(session=session, by=nurse_user, decision_reason="Says she is not pregnant")
+    cleared = services.precheck_clear(
+        session=session, by=clinician, decision_reason="LMP 10 days ago, declines a test; consent to proceed"
+    )
+    assert cleared.status == S.CLEARED
+    assert cleared.clinician_decision_reason.startswith("LMP 10 days ago")
 
 
 def test_impossible_precheck_vitals_are_a_field_error(session, nurse_user):

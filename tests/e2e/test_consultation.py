@@ -2,8 +2,8 @@
 
 A clinician opens today's booked consultation, records the intake with a resting BP of
 185/105, sees the absolute finding with its source, re-measures (150/92), justifies the
-relative finding, signs, and creates and activates a plan; the front desk then sees the
-plan ready to book, and is refused the clinical record.
+first reading kept on record and the relative finding, signs, and creates and activates a
+plan; the front desk then sees the plan ready to book, and is refused the clinical record.
 """
 
 from datetime import timedelta
@@ -101,17 +101,22 @@ def test_intake_to_ready_to_book(live_server, page):
     expect(absolute).to_contain_text("[S28] Swiss ketamine SmPC, contraindications")
     expect(_screening(page)).to_contain_text("Ineligible")
 
-    # Re-measured at rest: 150/92 replaces the first reading; only the relative finding remains.
+    # Re-measured at rest: 150/92 is what is screened now; the first reading above the hard
+    # stop stays on record as a relative finding for the prescriber to justify.
     page.get_by_label("Re-measured resting systolic BP (mmHg)", exact=True).fill("150")
     page.get_by_label("Re-measured resting diastolic BP (mmHg)", exact=True).fill("92")
     page.get_by_role("button", name="Save and screen").click()
-    relative = _screening(page).locator("tr.finding-relative")
-    expect(relative).to_contain_text("CI-05")
-    expect(relative).to_contain_text("re-measured resting BP 150/92 mmHg")
     expect(_screening(page).locator("tr.finding-absolute")).to_have_count(0)
+    kept = _screening(page).locator("tr.finding-relative", has_text="CI-04")
+    expect(kept).to_contain_text("first reading 185/105 mmHg")
+    relative = _screening(page).locator("tr.finding-relative", has_text="CI-05")
+    expect(relative).to_contain_text("re-measured resting BP 150/92 mmHg")
 
     # Justify and sign.
     page.get_by_label("Proceed despite findings, with documented justification").check()
+    page.get_by_label("CI-04 (relative): justification").fill(
+        "First reading taken on arrival after a rush; two re-measures at rest below 160/95."
+    )
     page.get_by_label("CI-05 (relative): justification").fill(
         "Re-measured at rest; BP every 10 minutes during the infusion; benefit outweighs a short rise."
     )

@@ -61,14 +61,20 @@ def render() -> str:
         "",
         "## Thresholds (administrator-editable: Admin → Screening policy)",
         "",
-        "| Setting | Default | Status | Source | Note |",
-        "|---|---|---|---|---|",
+        "| Setting | Default | Allowed | Status | Source | Note |",
+        "|---|---|---|---|---|---|",
     ]
     for f in dataclasses.fields(rules.ScreeningThresholds):
         meta = f.metadata
+        if isinstance(f.default, bool):
+            allowed = "on / off"
+        elif meta["bounds"] is not None:
+            allowed = f"{meta['bounds'][0]}–{meta['bounds'][1]}"
+        else:
+            allowed = "1 or more"
         lines.append(
-            f"| {_cell(meta['label'])} | {f.default!r} | {_cell(meta['status'])} | {_cell(meta['source'])} | "
-            f"{_cell(meta['note']) or '—'} |"
+            f"| {_cell(meta['label'])} | {f.default!r} | {allowed} | {_cell(meta['status'])} | "
+            f"{_cell(meta['source'])} | {_cell(meta['note']) or '—'} |"
         )
     lines += [
         "",
