@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +17,7 @@ from assessments.models import InstrumentResponse
 from followups import rules
 from followups.models import AlertAction, SafetyAlert, SafetyAlertView
 from followups.services._common import AUDIT_CATEGORY, _require, policy_current
+from patients.access import has_chart_perms
 
 ACKNOWLEDGE = "followups.acknowledge_safetyalert"
 POLICY = "followups.manage_followup_policy"
@@ -173,8 +174,10 @@ def _email_escalation(alert_id: int, level: int) -> None:
 
 @transaction.atomic
 def alert_seen(*, alert: SafetyAlert, by) -> None:
-    """Note that ``by`` opened the alert (first time only), so colleagues see who has looked."""
-    _require(by, "followups.view_safetyalert")
+    """Note that ``by`` opened the alert (first time only), so colleagues see who has looked.
+    Asked of the alert's chart, so a break-glass grant on that patient counts too."""
+    if by is None or not has_chart_perms(by, "followups.view_safetyalert", patient_id=alert.patient_id):
+        raise PermissionDenied
     _, created = SafetyAlertView.objects.get_or_create(alert=alert, user=by, defaults={"first_seen_at": timezone.now()})
     if created:
         audit.record(
