@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class AuditedAdminConfig(admin_apps.AdminConfig):
+    """The Django admin on a site that audits every model page (accounts.admin_site)."""
+
+    default = False  # named in INSTALLED_APPS; AccountsConfig stays this module's default
+    default_site = "accounts.admin_site.AuditedAdminSite"
 
 
 class AccountsConfig(AppConfig):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import wraps
 from typing import Any
 
 from django.db import connection, connections, transaction
@@ -33,6 +34,8 @@ def _canonical(event: AuditEvent) -> str:
             "object": [event.object_type, event.object_id],
             "outcome": event.outcome,
             "changes": event.changes,
+            # Only when set, so that rows written before the column existed hash as they did.
+            **({"emergency": True} if event.under_emergency_access else {}),
             "ip": event.ip_address,
             "request_id": event.request_id,
         },
@@ -65,10 +68,7 @@ def _event(
     """The unsaved, unchained event for :func:`record`'s arguments."""
     ctx = context.current()
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    changes = _jsonable(changes)
     until = getattr(actor, "emergency_until", None)
-    if until is not None and until > timezone.now():
-        changes = {**changes, "break_glass": True}  # read under emergency access: flagged for review
     return AuditEvent(
         at=timezone.now(),
         actor=actor if authenticated else None,
@@ -82,7 +82,9 @@ def _event(
         object_type=target._meta.label if target is not None else "",
         object_id=str(target.pk) if target is not None else "",
         outcome=outcome,
-        changes=changes,
+        # Written under emergency access: flagged for the administrators' review.
+        under_emergency_access=until is not None and until > timezone.now(),
+        changes=_jsonable(changes),
         ip_address=ctx.ip_address,
         user_agent=ctx.user_agent[:300],
         request_id=ctx.request_id,
@@ -222,6 +224,31 @@ def record_read(*, actor, action: str, target: Any, patient: Any, category: str)
         target=target,
         patient=patient,
     )
+
+
+def audited_query(action: str, category: str):
+    """For a page about several patients (a list, a calendar, a board, a worklist, a home panel):
+    one ``query`` event per successful GET, with its filters. Written before the response leaves,
+    so a page whose audit row cannot be written is not shown (fail closed). Pages about one chart
+    record a ``read`` through their own service instead."""
+
+    def decorate(view):
+        @wraps(view)
+        def audited(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            if request.method == "GET" and response.status_code == 200:
+                record(
+                    actor=request.user,
+                    action=action,
+                    verb=AuditEvent.Verb.QUERY,
+                    category=category,
+                    changes={"filters": dict(request.GET.items())} if request.GET else None,
+                )
+            return response
+
+        return audited
+
+    return decorate
 
 
 def diff(instance: Any, before: dict[str, Any], fields: list[str]) -> dict[str, Any]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.db.models import Q
 
 from accounts.models import AuditEvent
 
@@ -20,6 +21,11 @@ class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(field_name="action", lookup_expr="istartswith", label="Action starts with")
     verb = django_filters.ChoiceFilter(choices=AuditEvent.Verb.choices, label="Kind")
     outcome = django_filters.ChoiceFilter(choices=AuditEvent.Outcome.choices)
+    emergency = django_filters.BooleanFilter(
+        method="filter_emergency",
+        label="Under emergency access",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
+    )
     sort = django_filters.OrderingFilter(
         fields=(
             ("at", "at"),
@@ -30,6 +36,7 @@ class AuditEventFilter(django_filters.FilterSet):
             ("verb", "verb"),
             ("data_category", "category"),
             ("outcome", "outcome"),
+            ("under_emergency_access", "emergency"),
             ("ip_address", "ip"),
         ),
     )
@@ -37,3 +44,8 @@ class AuditEventFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields: list[str] = []
+
+    def filter_emergency(self, queryset, name, value):
+        # Rows written before the column existed carry the flag in their changes (they are append-only).
+        flagged = Q(under_emergency_access=True) | Q(changes__contains={"break_glass": True})
+        return queryset.filter(flagged) if value else queryset.exclude(flagged)

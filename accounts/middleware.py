@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.http import QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -36,6 +38,36 @@ class RequestContextMiddleware:
             context.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+# C0 control characters and DEL, except tab, line feed and carriage return (which text areas send).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_control_characters(data: QueryDict) -> QueryDict:
+    if not any(_CONTROL.search(k) or any(_CONTROL.search(v) for v in data.getlist(k)) for k in data):
+        return data
+    clean = QueryDict(mutable=True, encoding=data.encoding)
+    for key in data:
+        clean.setlist(_CONTROL.sub("", key), [_CONTROL.sub("", v) for v in data.getlist(key)])
+    clean._mutable = False
+    return clean
+
+
+class ControlCharacterMiddleware:
+    """Strips control characters (a NUL above all, which PostgreSQL refuses in text) from every
+    query-string and form value at the edge, so no view, filter or audit row meets one."""
+
+    FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.GET = _without_control_characters(request.GET)
+        if request.method == "POST" and request.content_type in self.FORM_TYPES:
+            request.POST = _without_control_characters(request.POST)
+        return self.get_response(request)
 
 
 class SessionLifetimeMiddleware:

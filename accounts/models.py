@@ -75,6 +75,9 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=80, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.ALLOWED)
+    under_emergency_access = models.BooleanField(
+        default=False, help_text="Written while the actor held a break-glass grant: reviewed by administrators."
+    )
     changes = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
@@ -88,6 +91,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["patient_id", "-at"], name="audit_patient_at"),
             models.Index(fields=["actor", "-at"], name="audit_actor_at"),
             models.Index(fields=["action", "-at"], name="audit_action_at"),
+            models.Index(fields=["-at"], condition=models.Q(under_emergency_access=True), name="audit_emergency_at"),
         ]
         triggers = [
             pgtrigger.Protect(name="auditevent_append_only", operation=pgtrigger.Update | pgtrigger.Delete),

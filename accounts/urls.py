@@ -12,7 +12,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(authentication_form=SignInForm, redirect_authenticated_user=True),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.SignOutView.as_view(), name="logout"),
     path("two-factor/", views.two_factor, name="two-factor"),
     # Not under two-factor/: that prefix is reachable before the second factor.
     path("security/", views.security, name="security"),

@@ -8,6 +8,7 @@ import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -38,6 +39,7 @@ AUDIT_REPORT_COLUMNS = [
     ("verb", "Kind"),
     ("category", "Data"),
     ("outcome", "Outcome"),
+    ("emergency", "Emergency access"),
     ("ip", "IP address"),
 ]
 AUDIT_CSV_COLUMNS = [
@@ -51,6 +53,7 @@ AUDIT_CSV_COLUMNS = [
     ("object_type", "Object type"),
     ("object_id", "Object id"),
     ("outcome", "Outcome"),
+    ("under_emergency_access", "Under emergency access"),
     ("ip_address", "IP address"),
     ("request_id", "Request id"),
 ]
@@ -255,6 +258,16 @@ def _audit_csv(request, queryset):
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     return response
+
+
+class SignOutView(auth_views.LogoutView):
+    """Signing out also tells the browser to drop this site's cache, cookies and storage, so
+    nothing of a chart stays on a shared workstation (security-reference (d)(7))."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+        return response
 
 
 def locked_out(request, *args, **kwargs):

@@ -15,6 +15,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import audit
+from accounts.models import AuditEvent
 from consultations import rules, selectors, services
 from consultations.access import get_consultation_for_user, get_plan_for_user, require_clinical
 from consultations.choices import AmendmentSection, PlanStatus, ScheduleMoment
@@ -494,6 +496,7 @@ def patient_panel(request, patient_id: int):
 
 @require_GET
 @permission_required("consultations.view_plan_booking_status", raise_exception=True)
+@audit.audited_query("consultations.ready_to_book.viewed", AuditEvent.Category.SCHEDULING)
 def ready_to_book(request):
     """Front desk: plans ready to book as a series. Booking facts only, no clinical content."""
     plans = selectors.plans_ready_to_book()

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import audit
+from accounts.models import AuditEvent
 from assessments.forms import instrument_form
 from assessments.selectors import current_responses_for
 from followups import selectors, services
@@ -151,6 +153,8 @@ def visit_detail(request, visit_id: int):
         else:
             messages.success(request, "Note saved.")
             return redirect("followups:visit-detail", visit.pk)
+    if post is None:
+        services.visit_viewed(visit=visit, by=request.user)
     return render(
         request,
         "followups/visit_detail.html",
@@ -240,6 +244,7 @@ def suggestion_decide(request, suggestion_id: int):
 
 @require_GET
 @permission_required("followups.view_booster_booking_status", raise_exception=True)
+@audit.audited_query("followups.ready_to_book.viewed", AuditEvent.Category.SCHEDULING)
 def ready_to_book(request):
     """Front desk: accepted boosters to book. Booking facts only (patient, since when), no scores."""
     from scheduling.models import AppointmentType
@@ -275,6 +280,8 @@ def alert_detail(request, alert_id: int):
             else:
                 messages.success(request, "Alert acknowledged.")
                 return redirect("home")
+    else:
+        services.alert_viewed(alert=alert, by=request.user)
     return render(
         request,
         "followups/alert_detail.html",
@@ -288,6 +295,7 @@ def alert_detail(request, alert_id: int):
 
 
 @require_GET
+@audit.audited_query("followups.worklist.viewed", AuditEvent.Category.CLINICAL)
 def worklist(request):
     require_clinical(request, "followups.view_followupvisit", patient_id=None)  # many patients: roles only
     policy = services.policy_current()

@@ -20,6 +20,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
+from accounts import audit
+from accounts.models import AuditEvent
 from accounts.roles import CLINICAL_ROLES, Role, role_of
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ HOME_TEMPLATES = {
 }
 
 
+@audit.audited_query("home.viewed", AuditEvent.Category.SCHEDULING)
 def home(request):
     role = role_of(request.user)
     template = HOME_TEMPLATES.get(role, "home/no_role.html")

@@ -282,6 +282,13 @@ def patient_search_performed(*, by, query: str, result_count: int) -> None:
     )
 
 
+def patient_list_viewed(*, by, page: int) -> None:
+    """The unfiltered list shows names and dates of birth too: one query event per page."""
+    audit.record(
+        actor=by, action="patients.patient_list.viewed", verb="query", category=AUDIT_CATEGORY, changes={"page": page}
+    )
+
+
 def _contact_log_entry(
     *, patient: Patient, by, channel: str, direction: str, summary: str, at: datetime | None, now: datetime
 ) -> ContactLogEntry:

@@ -44,6 +44,8 @@ def patient_list(request):
     page = paginate(patients, request.GET.get("page"), per_page=PAGE_SIZE, ranked=bool(query))
     if query:
         services.patient_search_performed(by=request.user, query=query, result_count=page.paginator.count)
+    else:
+        services.patient_list_viewed(by=request.user, page=page.number)
     context = {
         "page": page,
         "q": query,

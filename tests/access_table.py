@@ -196,3 +196,62 @@ BREAK_GLASS_OWN = {
 def break_glass_expectation(url_name: str, who: str) -> str:
     desk = ACCESS[url_name]["expect"]["frontdesk"]
     return BREAK_GLASS_OWN.get(url_name, desk) if who == "breakglass_own" else desk
+
+
+# Pages whose GET shows patient data: each writes exactly one audit event (a ``read`` of the chart
+# or a ``query`` over several patients) per request, tests/test_read_audit.py walks them all.
+PHI_PAGES = {
+    "home",
+    "patients:list",
+    "patients:detail",
+    "patients:contacts",
+    "scheduling:calendar",
+    "scheduling:day-sheet",
+    "scheduling:patient-search",
+    "scheduling:appointment-detail",
+    "scheduling:patient-panel",
+    "consultations:ready-to-book",
+    "consultations:patient-panel",
+    "consultations:detail",
+    "consultations:plan-detail",
+    "infusions:board",
+    "infusions:clinician-home",
+    "infusions:front-desk-home",
+    "infusions:patient-panel",
+    "infusions:session",
+    "followups:worklist",
+    "followups:ready-to-book",
+    "followups:patient-panel",
+    "followups:outcomes",
+    "followups:visit-detail",
+    "followups:alert-detail",
+    "documents:patient-panel",
+    "documents:download",
+    "accounts:audit-report",
+    "reports:appointments",
+    "reports:attendance",
+    "reports:clinical-quality",
+    "reports:compliance",
+    "reports:conversion",
+    "reports:infusion-safety",
+    "reports:reminders",
+    "reports:utilisation",
+}
+# Forms that open on a chart's current values (an edit, a cancellation, an amendment) and the
+# ledger's pages: they show patient data too but are not yet audited on GET (the README says so).
+PHI_FORMS_NOT_YET_AUDITED = {
+    "patients:edit",
+    "patients:status",
+    "scheduling:appointment-cancel",
+    "scheduling:appointment-reschedule",
+    "scheduling:book",
+    "scheduling:series-new",
+    "scheduling:find",
+    "consultations:amend",
+    "consultations:plan-create",
+    "followups:link-send",
+    "followups:visit-amend",
+    "controlled_substances:container-detail",
+    "controlled_substances:report-dispensing",
+    "controlled_substances:report-waste",
+}

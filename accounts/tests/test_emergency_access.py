@@ -62,7 +62,7 @@ def test_front_desk_reads_the_clinical_record_after_giving_a_reason_and_administ
     assert (started.verb, started.actor, started.patient_id) == ("break_glass", frontdesk, patient.pk)
     assert started.changes["reason"] == REASON
     opened = AuditEvent.objects.filter(action="patients.patient.viewed", actor=frontdesk).latest("id")
-    assert opened.changes.get("break_glass") is True
+    assert opened.under_emergency_access is True
 
     assert len(mail.outbox) == 1
     alert = mail.outbox[0]
@@ -84,7 +84,7 @@ def test_the_grant_reads_only_and_ends_by_itself(client, frontdesk, patient, set
         client.force_login(frontdesk)  # the idle time-out would otherwise end the session first
         assert client.get(reverse("consultations:patient-panel", args=[patient.pk])).status_code == 403
         assert "Clinical record</h2>" not in _clinical(client, patient)
-        assert "break_glass" not in AuditEvent.objects.filter(actor=frontdesk).latest("id").changes
+        assert not AuditEvent.objects.filter(actor=frontdesk).latest("id").under_emergency_access
 
 
 def test_ending_early_closes_the_record_at_once(client, frontdesk, patient):
@@ -158,3 +158,17 @@ def test_emergency_access_to_a_second_chart_ends_the_first(client, frontdesk, pa
     first, second = EmergencyAccess.objects.order_by("id")
     assert first.ended_at is not None
     assert second.ended_at is None
+
+
+def test_reads_under_emergency_access_are_a_column_and_a_filter_of_the_audit_report(client, frontdesk, admin, patient):
+    client.force_login(frontdesk)
+    _invoke(client, patient)
+    _clinical(client, patient)
+    client.force_login(admin)
+    flagged = client.get(reverse("accounts:audit-report"), {"emergency": "true"}).content.decode()
+    assert "patients.patient.viewed" in flagged
+    assert "accounts.user.signed_in" not in flagged
+    assert '<span class="badge text-bg-danger">emergency</span>' in flagged
+    unflagged = client.get(reverse("accounts:audit-report"), {"emergency": "false"}).content.decode()
+    assert "accounts.user.signed_in" in unflagged
+    assert "patients.patient.viewed" not in unflagged

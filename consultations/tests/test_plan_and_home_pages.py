@@ -108,8 +108,9 @@ def test_the_ready_to_book_list_query_count_is_flat(client_as, frontdesk, django
         services.plan_transition(plan=plan_for(consultation), to_status="active", by=consultation.clinician)
     client = client_as(frontdesk)
     client.get(reverse("consultations:ready-to-book"))
-    # session, user, perms (2), plans, infusion type, role, session save (savepoint, update, release)
-    with django_assert_max_num_queries(10):
+    # session, user, perms (2), plans, infusion type, role, audit entry (one statement),
+    # session save (savepoint, update, release)
+    with django_assert_max_num_queries(11):
         client.get(reverse("consultations:ready-to-book"))
 
 
@@ -170,8 +171,9 @@ def test_the_clinician_home_lists_todays_consultations_drafts_and_awaiting_decis
     ConsultationFactory(clinician=clinician)
     client = client_as(clinician)
     client.get("/")
-    # session, user, groups, perms, locations, appointments, intakes, drafts, open safety alerts (followups)
-    with django_assert_max_num_queries(13):
+    # session, user, groups, perms, locations, appointments, intakes, drafts, open safety alerts (followups),
+    # audit entry (one statement)
+    with django_assert_max_num_queries(14):
         html = client.get("/").content.decode()
     assert html.count("Open intake") == 2
     assert "Continue intake" in html

@@ -44,10 +44,12 @@ from followups.services.responses import (  # noqa: F401 - the package's public 
     after_response,
 )
 from followups.services.visits import (  # noqa: F401 - the package's public names
+    alert_viewed,
     patient_panel_viewed,
     visit_amend,
     visit_content,
     visit_open,
     visit_save,
     visit_sign,
+    visit_viewed,
 )

@@ -182,6 +182,18 @@ def visit_amend(*, visit: FollowUpVisit, by, reason: str, text: str) -> FollowUp
     return amendment
 
 
+def visit_viewed(*, visit: FollowUpVisit, by) -> None:
+    audit.record_read(
+        actor=by, action="followups.visit.viewed", target=visit, patient=visit.patient, category=AUDIT_CATEGORY
+    )
+
+
+def alert_viewed(*, alert, by) -> None:
+    audit.record_read(
+        actor=by, action="followups.safety_alert.viewed", target=alert, patient=alert.patient, category=AUDIT_CATEGORY
+    )
+
+
 def patient_panel_viewed(*, patient, by) -> None:
     audit.record_read(
         actor=by, action="followups.patient_panel.viewed", target=patient, patient=patient, category=AUDIT_CATEGORY

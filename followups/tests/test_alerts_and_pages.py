@@ -149,8 +149,9 @@ def test_worklist_lists_overdue_follow_ups_worsened_scores_alerts_and_unreturned
     ).link
     client.force_login(clinician)
     # session, user, perms, policy, follow-ups, worsened (window query + patients), links, suggestions,
-    # alerts, session save…: a fixed 15 whatever the volume (every list is LIMITed).
-    with django_assert_max_num_queries(15):
+    # alerts, audit entry (one statement), session save…: a fixed 16 whatever the volume (every list
+    # is LIMITed).
+    with django_assert_max_num_queries(16):
         page = client.get(reverse("followups:worklist")).content.decode()
     assert "overdue" in page
     assert "5 → 15" in page

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts import audit
+from accounts.models import AuditEvent
 from infusions.access import VIEW, require_chairs, require_clinical, sees_sessions
 from infusions.selectors import board
 from infusions.selectors import sessions as session_selectors
@@ -25,6 +26,7 @@ def board_index(request):
 
 
 @require_GET
+@audit.audited_query("infusions.chair_board.viewed", AuditEvent.Category.SCHEDULING)
 def chair_board(request, location_id: int):
     require_chairs(request)
     location = get_object_or_404(Location, pk=location_id, active=True)
@@ -76,6 +78,7 @@ def patient_panel(request, patient_id: int):
 
 
 @require_GET
+@audit.audited_query("infusions.clinician_home.viewed", AuditEvent.Category.CLINICAL)
 def clinician_home_panel(request):
     require_clinical(request, VIEW, patient_id=None)  # many patients: roles only
     return render(
@@ -86,6 +89,7 @@ def clinician_home_panel(request):
 
 
 @require_GET
+@audit.audited_query("infusions.front_desk_home.viewed", AuditEvent.Category.SCHEDULING)
 def front_desk_home_panel(request):
     require_chairs(request)
     return render(request, "infusions/_front_desk_home.html", {"rows": board.in_chair_today()})

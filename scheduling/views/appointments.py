@@ -23,6 +23,13 @@ from scheduling.views.common import calendar_url, resource_names, safe_next, use
 
 def appointment_detail(request, appointment_id: int):
     appointment = get_appointment_for_user(request, appointment_id)
+    audit.record_read(
+        actor=request.user,
+        action="scheduling.appointment.viewed",
+        target=appointment,
+        patient=appointment.patient,
+        category=services.AUDIT_CATEGORY,
+    )
     zone = appointment.location.zone
     return render(
         request,

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import audit
+from accounts.models import AuditEvent
 from patients.selectors import patients_visible_to
 from scheduling import rules, selectors, services
 from scheduling.forms import BookingForm, FindForm, SeriesForm, apply_service_error, find_patient, parse_instant
@@ -90,6 +92,7 @@ def book(request):
 
 @permission_required("scheduling.add_appointment", raise_exception=True)
 @require_GET
+@audit.audited_query("scheduling.patient_search.viewed", AuditEvent.Category.DEMOGRAPHICS)
 def patient_search(request):
     """htmx: the patient radio list of a booking form, refreshed as the user types."""
     query = request.GET.get("patient_q", "")[:100]

@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from accounts import audit
+from accounts.models import AuditEvent
 from scheduling import rules, selectors, services
 from scheduling.views.common import SESSION_LOCATION, calendar_url, user_moves
 
@@ -95,6 +96,7 @@ def _calendar_params(request):
 
 @permission_required("scheduling.view_appointment", raise_exception=True)
 @require_GET
+@audit.audited_query("scheduling.calendar.viewed", AuditEvent.Category.SCHEDULING)
 def calendar(request):
     p = _calendar_params(request)
     context = {**p, "crumbs": [("Schedule", None)], "moves": user_moves(request.user)}
@@ -126,6 +128,7 @@ def calendar(request):
 
 @permission_required("scheduling.view_appointment", raise_exception=True)
 @require_GET
+@audit.audited_query("scheduling.day_sheet.viewed", AuditEvent.Category.SCHEDULING)
 def day_sheet(request):
     p = _calendar_params(request)
     location = p["location"]

@@ -1,0 +1,70 @@
+"""Every page that shows patient data writes one audit event per request (ONC (d)(2), (d)(10))."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from tests.access_table import ACCESS, OK, PHI_FORMS_NOT_YET_AUDITED, PHI_PAGES
+from tests.test_access_matrix import _route_kwargs, _url_names
+
+# A download is a disclosure (export); everything else a read of one chart or a query over several.
+READ_VERBS = (AuditEvent.Verb.READ, AuditEvent.Verb.QUERY, AuditEvent.Verb.EXPORT)
+# The first of these the access table lets in opens the page (the admin persona, a superuser, last).
+READERS = ("prescriber", "nurse", "frontdesk", "admin")
+NO_PATIENT_DATA = {
+    "accounts:login",
+    "accounts:password-change",
+    "accounts:password-change-done",
+    "accounts:password-reset",
+    "accounts:password-reset-complete",
+    "accounts:password-reset-confirm",
+    "accounts:password-reset-done",
+    "accounts:security",
+    "accounts:two-factor",
+    "accounts:two-factor-reset",
+    "healthz",
+    "patients:create",
+    "reports:index",
+    "infusions:board-index",
+    "scheduling:feeds",
+    "scheduling:visit-done",
+    "controlled_substances:container-adjust",
+    "controlled_substances:container-destroy",
+    "controlled_substances:container-loss",
+    "controlled_substances:container-transfer",
+    "controlled_substances:container-waste",
+    "controlled_substances:count-detail",
+    "controlled_substances:count-new",
+    "controlled_substances:counts",
+    "controlled_substances:entry-reverse",
+    "controlled_substances:index",
+    "controlled_substances:loss-report",
+    "controlled_substances:receive",
+    "controlled_substances:report-balances",
+    "controlled_substances:report-discrepancies",
+}
+
+
+def test_every_page_a_role_opens_is_classified_for_patient_data():
+    opened = {name for name, spec in ACCESS.items() if spec["method"] == "get" and OK in spec["expect"].values()}
+    classified = PHI_PAGES | PHI_FORMS_NOT_YET_AUDITED | NO_PATIENT_DATA
+    assert not opened - classified, f"say whether these pages show patient data: {sorted(opened - classified)}"
+    assert not classified - opened, f"stale: {sorted(classified - opened)}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name", sorted(PHI_PAGES))
+def test_every_page_that_shows_phi_writes_one_audit_event_per_request(client, persona, patient, url_name):
+    spec = ACCESS[url_name]
+    who = next(w for w in READERS if spec["expect"][w] == OK)
+    url = reverse(url_name, kwargs=_route_kwargs(dict(_url_names())[url_name], patient))
+    client.force_login(persona[who])
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    query = {"date_from": "2020-01-01"} if url_name == "accounts:audit-report" else {}
+    response = client.get(url, query)
+    assert response.status_code == 200, f"{who} GET {url}"
+    events = list(AuditEvent.objects.filter(id__gt=last).values_list("verb", "actor_id"))
+    assert len(events) == 1, f"{who} GET {url}: {events}"
+    assert events[0] in [(verb, persona[who].pk) for verb in READ_VERBS], f"{who} GET {url}: {events}"
