@@ -267,7 +267,7 @@ def ready_to_book(request):
 @require_http_methods(["GET", "POST"])
 def alert_detail(request, alert_id: int):
     alert = get_alert_for_user(request, alert_id)
-    services.alert_seen(alert=alert, by=request.user)
+    first_look = services.alert_seen(alert=alert, by=request.user)
     form = AcknowledgeForm(request.POST or None)
     if request.method == "POST":
         if not request.user.has_perm("followups.acknowledge_safetyalert"):
@@ -280,7 +280,7 @@ def alert_detail(request, alert_id: int):
             else:
                 messages.success(request, "Alert acknowledged.")
                 return redirect("home")
-    else:
+    elif not first_look:  # the first look is already an audited read: one event per request
         services.alert_viewed(alert=alert, by=request.user)
     return render(
         request,

@@ -33,6 +33,7 @@ NO_PATIENT_DATA = {
     "controlled_substances:container-adjust",
     "controlled_substances:container-destroy",
     "controlled_substances:container-loss",
+    "controlled_substances:container-move",
     "controlled_substances:container-transfer",
     "controlled_substances:container-waste",
     "controlled_substances:count-detail",

@@ -173,9 +173,10 @@ def _email_escalation(alert_id: int, level: int) -> None:
 
 
 @transaction.atomic
-def alert_seen(*, alert: SafetyAlert, by) -> None:
+def alert_seen(*, alert: SafetyAlert, by) -> bool:
     """Note that ``by`` opened the alert (first time only), so colleagues see who has looked.
-    Asked of the alert's chart, so a break-glass grant on that patient counts too."""
+    Asked of the alert's chart, so a break-glass grant on that patient counts too. True when this
+    was the first look (and so already an audited read)."""
     if by is None or not has_chart_perms(by, "followups.view_safetyalert", patient_id=alert.patient_id):
         raise PermissionDenied
     _, created = SafetyAlertView.objects.get_or_create(alert=alert, user=by, defaults={"first_seen_at": timezone.now()})
@@ -188,6 +189,7 @@ def alert_seen(*, alert: SafetyAlert, by) -> None:
             target=alert,
             patient=alert.patient,
         )
+    return created
 
 
 @transaction.atomic
