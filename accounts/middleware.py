@@ -90,7 +90,7 @@ class SessionLifetimeMiddleware:
 
 
 class RequireTwoFactorMiddleware:
-    """Sends clinicians and administrators to two-factor sign-in before anything else."""
+    """Sends every staff role to two-factor sign-in before anything else (when OTP_REQUIRED)."""
 
     EXEMPT_PREFIXES = ("/accounts/two-factor/", "/accounts/logout/", "/static/", "/healthz")
 

@@ -32,9 +32,11 @@ def test_a_clinician_without_a_second_factor_reaches_no_page(client, clinician, 
 
 
 @pytest.mark.django_db
-def test_front_desk_is_not_asked_for_a_second_factor(client, frontdesk, otp_required):
+def test_front_desk_signs_in_with_a_second_factor_too_when_it_is_required(client, frontdesk, otp_required):
     client.force_login(frontdesk)
-    assert client.get(reverse("home")).status_code == 200
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:two-factor")
 
 
 @pytest.mark.django_db
