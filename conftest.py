@@ -28,8 +28,11 @@ def frontdesk(db):
 
 @pytest.fixture
 def clinician(db):
-    """A physician prescriber: everything a nurse does plus the prescriber's decisions."""
-    return UserFactory(username="clin.persona", role=Role.PRESCRIBER, credentials="MD")
+    """A physician prescriber with a current licence and DEA registration (at a location of
+    its own: a decision at another clinic needs ``prescribers.tests.factories.register``)."""
+    from prescribers.tests.factories import prescriber
+
+    return prescriber(username="clin.persona")
 
 
 @pytest.fixture

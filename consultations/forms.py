@@ -518,3 +518,25 @@ class PlanTransitionForm(forms.Form):
     to_status = forms.ChoiceField(choices=PlanStatus.choices)
     reason = forms.CharField(max_length=300, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class StandingOrderForm(forms.ModelForm):
+    """A new version of the standing order: the version in force, changed where needed, and why."""
+
+    class Meta:
+        from consultations.models import StandingOrder
+
+        model = StandingOrder
+        fields = [
+            "dose",
+            "infusion_minutes",
+            "weight_basis",
+            "max_dose_mg",
+            "max_rate_mg_per_kg_per_h",
+            "sessions_planned",
+            "min_interval_hours",
+            "prn_rescue_medications",
+            "reason",
+        ]
+        widgets = {"prn_rescue_medications": forms.Textarea(attrs={"rows": 2})}
+        labels = {"reason": "Why the order changes"}

@@ -1,8 +1,10 @@
-"""Treatment plan lifecycle (clinical-reference 5.2): the transition table. Pure."""
+"""Treatment plan lifecycle (clinical-reference 5.2): the transition table, and the checks
+of its standing order. Pure."""
 
 from __future__ import annotations
 
-from typing import Final
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
 
 from consultations.choices import PlanStatus as S
 
@@ -40,3 +42,56 @@ def plan_transition_problem(*, current: str, target: str, reason: str) -> str | 
 def next_statuses(current: str) -> list[tuple[str, str]]:
     """(status, button label) for the moves allowed from ``current``, in table order."""
     return [(s.value, ACTION_LABELS[s]) for s in S if s in PLAN_TRANSITIONS.get(current, frozenset())]
+
+
+def ordered_rate_mg_per_kg_per_h(*, dose: Decimal, dose_unit: str, infusion_minutes: int) -> Decimal:
+    """The rate the order itself implies: a rate order is its own rate; an mg/kg dose over
+    ``infusion_minutes`` runs at dose x 60 / minutes. The first version's rate ceiling, so a
+    faster rate than ordered always needs a prescriber's new order."""
+    if dose_unit == "mg_per_kg_per_h":
+        return dose
+    return (dose * 60 / Decimal(infusion_minutes)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def order_change_problems(*, current: dict[str, Any], proposed: dict[str, Any], reason: str) -> dict[str, str]:
+    """Why a new version of a standing order may not be signed, by field (``{}`` when it may):
+    a change says why and changes something."""
+    problems = {}
+    if not reason.strip():
+        problems["reason"] = "Say why the order changes (it is kept with the new version)."
+    if proposed == current:
+        problems["__all__"] = "Nothing changed: the current order stays in force."
+    return problems
+
+
+def start_order_problems(
+    *,
+    order_number: int | None,
+    dose_order_number: int | None,
+    sessions_started: int,
+    sessions_planned: int | None,
+    hours_since_last_start: Decimal | None,
+    min_interval_hours: int | None,
+) -> list[str]:
+    """What keeps a nurse from starting an infusion under the plan's standing order.
+
+    ``order_number`` is the current signed version (None: none signed); ``dose_order_number``
+    the version the verified dose was calculated on; ``sessions_started`` the plan's sessions
+    already started before this one; ``hours_since_last_start`` since the last of them.
+    """
+    if order_number is None:
+        return ["No signed standing order: a prescriber signs the plan's order before the first infusion."]
+    problems = []
+    if dose_order_number != order_number:
+        problems.append(
+            f"The dose was calculated on order v{dose_order_number or '?'}, but v{order_number} is now in force: "
+            "recalculate the dose and have it verified."
+        )
+    if sessions_planned is not None and sessions_started >= sessions_planned:
+        problems.append(f"The order allows {sessions_planned} sessions and {sessions_started} have been given.")
+    if min_interval_hours and hours_since_last_start is not None and hours_since_last_start < min_interval_hours:
+        problems.append(
+            f"The order asks for at least {min_interval_hours} h between sessions; the last started "
+            f"{hours_since_last_start.quantize(Decimal('0.1'))} h ago."
+        )
+    return problems

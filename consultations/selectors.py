@@ -27,6 +27,7 @@ from consultations.models import (
     Medication,
     Protocol,
     ScreeningPolicy,
+    StandingOrder,
     TreatmentPlan,
 )
 
@@ -324,3 +325,13 @@ def has_live_plan(patient, *, exclude: int | None = None) -> bool:
     if exclude is not None:
         qs = qs.exclude(pk=exclude)
     return qs.exists()
+
+
+def current_order(plan) -> StandingOrder | None:
+    """The version of the plan's standing order in force (signed, not superseded), or None."""
+    return StandingOrder.objects.filter(plan=plan, superseded_at__isnull=True).select_related("signed_by").first()
+
+
+def order_versions(plan) -> list[StandingOrder]:
+    """Every version of the plan's standing order, newest first (the old ones stay readable)."""
+    return list(StandingOrder.objects.filter(plan=plan).select_related("signed_by").order_by("-number"))

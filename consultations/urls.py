@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:consultation_id>/plan/", views.plan_create, name="plan-create"),
     path("plans/<int:plan_id>/", views.plan_detail, name="plan-detail"),
     path("plans/<int:plan_id>/status/", views.plan_transition, name="plan-transition"),
+    path("plans/<int:plan_id>/order/", views.plan_order, name="plan-order"),
 ]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import audit
 from accounts.models import AuditEvent
+from accounts.prescribing import PrescriberRequired
 from consultations import rules, selectors, services
 from consultations.access import get_consultation_for_user, get_plan_for_user, require_clinical
 from consultations.choices import AmendmentSection, PlanStatus, ScheduleMoment
@@ -27,6 +28,7 @@ from consultations.forms import (
     IntakeForms,
     PlanForm,
     PlanTransitionForm,
+    StandingOrderForm,
     child_rows,
     default_schedule,
 )
@@ -434,11 +436,30 @@ def _schedule_rows(plan) -> list[tuple[str, list[str]]]:
     ]
 
 
+def _order_form(plan, current, data=None):
+    """A prescriber's form for the next version, filled from the one in force; None when the
+    plan takes no new order (draft: activation signs version 1; completed or discontinued)."""
+    if current is None or plan.status in (PlanStatus.DRAFT, PlanStatus.COMPLETED, PlanStatus.DISCONTINUED):
+        return None
+    initial = {name: getattr(current, name) for name in services.orders.ORDER_FIELDS}
+    return StandingOrderForm(data=data, initial=initial)
+
+
 @require_GET
 def plan_detail(request, plan_id: int):
     plan = get_plan_for_user(request, plan_id)
     services.plan_viewed(plan=plan, by=request.user)
+    return _plan_page(request, plan)
+
+
+def _plan_page(request, plan, order_form=None):
+    versions = selectors.order_versions(plan)
+    current = next((v for v in versions if v.superseded_at is None), None)
+    may_sign = request.user.has_perm("consultations.change_treatmentplan")
     context = {
+        "orders": versions,
+        "current_order": current,
+        "order_form": (order_form or _order_form(plan, current)) if may_sign else None,
         "plan": plan,
         "patient": plan.patient,
         "transitions": next_statuses(plan.status)
@@ -457,6 +478,27 @@ def plan_detail(request, plan_id: int):
         ),
     }
     return render(request, "consultations/plan_detail.html", context)
+
+
+@require_POST
+def plan_order(request, plan_id: int):
+    """A prescriber signs a new version of the standing order (only the changed fields move)."""
+    plan = get_plan_for_user(request, plan_id, perm="consultations.change_treatmentplan")
+    current = selectors.current_order(plan)
+    form = _order_form(plan, current, data=request.POST)
+    if form is None:
+        messages.error(request, "This plan takes no new order now.")
+        return redirect("consultations:plan-detail", plan_id=plan.pk)
+    if form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "reason"}
+        try:
+            order = services.order_sign(plan=plan, by=request.user, reason=form.cleaned_data["reason"], changes=changes)
+        except (ValidationError, PrescriberRequired) as exc:
+            _show_service_error(form, exc if isinstance(exc, ValidationError) else ValidationError(str(exc)))
+        else:
+            messages.success(request, f"Standing order v{order.number} signed; it applies from the next infusion.")
+            return redirect("consultations:plan-detail", plan_id=plan.pk)
+    return _plan_page(request, plan, order_form=form)  # the page again, with what was typed
 
 
 @require_POST

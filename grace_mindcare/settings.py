@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     # The care journey, in order
     "patients",
     "scheduling",
+    "prescribers",
     "consultations",
     "infusions",
     "controlled_substances",

@@ -84,6 +84,8 @@ ACCESS = {
     "consultations:plan-create": row(LOGIN, DENY, DENY, OK, OK, DENY),
     "consultations:plan-detail": row(LOGIN, DENY, OK, OK, OK, DENY),
     "consultations:plan-transition": row(LOGIN, DENY, DENY, OK, OK, DENY, method="post"),
+    # An empty order form: the plan page again with the errors (the route's plan has no order yet).
+    "consultations:plan-order": row(LOGIN, DENY, DENY, OK, OK, DENY, method="post"),
     # Infusions: the front desk sees chair status only (the admin persona is a superuser; the
     # Administrator role itself only reads sessions: accounts/roles.py).
     "infusions:board-index": row(LOGIN, OK, OK, OK, OK, DENY),

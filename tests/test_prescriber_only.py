@@ -15,6 +15,8 @@ from followups.tests.factories import suggestion_for
 from infusions import rules
 from infusions import services as infusions
 from infusions.tests.factories import PHQ9_CLEAR, clean_precheck, open_session
+from prescribers.models import PrescriberProfile
+from prescribers.tests.factories import register
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +46,14 @@ def _plan_change(user, patient):
     return lambda: consultations.plan_transition(plan=plan, to_status="active", by=user)
 
 
+def _order_change(user, patient):
+    consultation = signed_consultation()
+    plan = consultations.plan_transition(plan=plan_for(consultation), to_status="active", by=consultation.signed_by)
+    return lambda: consultations.order_sign(
+        plan=plan, by=user, reason="Longer infusion", changes={"infusion_minutes": 60}
+    )
+
+
 def _booster(user, patient):
     suggestion = suggestion_for(patient=patient)
     return lambda: followups.booster_decide(suggestion=suggestion, by=user, accept=True)
@@ -55,6 +65,9 @@ def _override_precheck(user, patient):
     infusions.instrument_record(session=session, by=user, code="phq9", answers=PHQ9_CLEAR)
     check = infusions.precheck_record(session=session, by=user, data=clean_precheck(escort_name="", escort_phone=""))
     assert check.outcome == rules.NEEDS_CLINICIAN_DECISION
+    profile = PrescriberProfile.objects.filter(user=user).first()
+    if profile is not None:  # the prescriber is registered with the DEA at this clinic
+        register(profile, session.appointment.location)
     return lambda: infusions.precheck_clear(session=session, by=user, decision_reason="Escort arriving at 14:00")
 
 
@@ -63,6 +76,7 @@ ACTIONS = {
     "amend a signed consultation": (_amend, "Amending a signed consultation"),
     "write a treatment plan": (_plan, "Writing a treatment plan"),
     "change a treatment plan": (_plan_change, "Changing a treatment plan"),
+    "change the standing order": (_order_change, "Signing a standing order"),
     "decide on a booster": (_booster, "Deciding on a booster"),
     "override a pre-check finding": (_override_precheck, "Clearing a pre-check that needs review"),
 }

@@ -16,7 +16,7 @@ from consultations.models.consultation import (
     ConsultationStatus,
     Medication,
 )
-from consultations.models.plan import PlanStatusChange, TreatmentPlan
+from consultations.models.plan import PlanStatusChange, StandingOrder, TreatmentPlan
 
 __all__ = [
     "DIRECT_FACTS",
@@ -28,6 +28,7 @@ __all__ = [
     "Medication",
     "PlanStatusChange",
     "Protocol",
+    "StandingOrder",
     "ScreeningPolicy",
     "TreatmentPlan",
 ]

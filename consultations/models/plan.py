@@ -135,3 +135,96 @@ class PlanStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status}"
+
+
+_ORDER_CONTENT = (
+    "plan",
+    "number",
+    "dose",
+    "dose_unit",
+    "infusion_minutes",
+    "weight_basis",
+    "max_dose_mg",
+    "max_rate_mg_per_kg_per_h",
+    "sessions_planned",
+    "min_interval_hours",
+    "prn_rescue_medications",
+    "reason",
+    "signed_by",
+    "signed_at",
+    "signed_credential",
+)
+
+
+class StandingOrder(models.Model):
+    """One signed version of the plan's standing order: what the nurse gives at each session.
+
+    Written and signed by a prescriber; immutable once written (trigger). A change is a new
+    version with a reason, and the previous one is only marked superseded, so every session
+    stays readable against the order it ran under (``InfusionSession.order``).
+    """
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="orders")
+    number = models.PositiveSmallIntegerField()
+    dose = models.DecimalField(max_digits=6, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))])
+    dose_unit = models.CharField(max_length=20, choices=DoseUnit.choices)
+    infusion_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(1440)])
+    weight_basis = models.CharField(max_length=10, choices=WeightBasis.choices)
+    max_dose_mg = models.DecimalField("Maximum dose per infusion (mg)", max_digits=6, decimal_places=1)
+    max_rate_mg_per_kg_per_h = models.DecimalField(
+        "Rate ceiling (mg/kg/h)",
+        max_digits=8,
+        decimal_places=4,
+        help_text="The fastest this order allows; a faster rate needs a prescriber.",
+    )
+    sessions_planned = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(100)])
+    min_interval_hours = models.PositiveSmallIntegerField(
+        "Minimum hours between sessions",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(24 * 90)],
+        help_text="Empty: the prescriber set no minimum.",
+    )
+    prn_rescue_medications = models.TextField(
+        "PRN rescue medications allowed",
+        blank=True,
+        help_text="One per line, as the prescriber orders them (drug, dose, route, indication). Empty: none.",
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField()
+    # The signer's credential and NPI as they were when signing (the profile may change later).
+    signed_credential = models.CharField(max_length=60, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="standingorder_number_unique"),
+            models.UniqueConstraint(
+                fields=["plan"], condition=Q(superseded_at__isnull=True), name="standingorder_one_current"
+            ),
+            models.CheckConstraint(condition=Q(number=1) | ~Q(reason=""), name="standingorder_change_has_reason"),
+            models.CheckConstraint(condition=Q(dose_unit__in=DoseUnit.values), name="standingorder_dose_unit_known"),
+            models.CheckConstraint(
+                condition=Q(weight_basis__in=WeightBasis.values), name="standingorder_weight_basis_known"
+            ),
+            models.CheckConstraint(condition=Q(max_dose_mg__gt=0), name="standingorder_max_dose_positive"),
+            models.CheckConstraint(condition=Q(max_rate_mg_per_kg_per_h__gt=0), name="standingorder_rate_positive"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="standingorder_content_fixed",
+                operation=pgtrigger.Update,
+                condition=_any_changed(_ORDER_CONTENT)
+                | (pgtrigger.Q(old__superseded_at__isnull=False) & _any_changed(("superseded_at",))),
+            ),
+            pgtrigger.Protect(name="standingorder_no_delete", operation=pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"Standing order v{self.number} of plan #{self.plan_id}"
+
+    @property
+    def dose_text(self) -> str:
+        return f"{self.dose.normalize()} {DoseUnit(self.dose_unit).label.split(' ')[0]}"

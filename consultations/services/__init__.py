@@ -20,6 +20,7 @@ from consultations.services.intake import (
     consultation_viewed,
     patient_panel_viewed,
 )
+from consultations.services.orders import order_sign
 from consultations.services.plans import plan_create, plan_transition, plan_viewed
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "consultation_sign",
     "consultation_start",
     "consultation_viewed",
+    "order_sign",
     "patient_panel_viewed",
     "plan_create",
     "plan_transition",

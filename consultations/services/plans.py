@@ -118,6 +118,12 @@ def plan_transition(
     PlanStatusChange.objects.create(
         plan=locked, from_status=from_status, to_status=to_status, by=by, at=now, reason=reason
     )
+    if to_status == PlanStatus.ACTIVE and selectors.current_order(locked) is None:
+        # Activating the plan is the prescriber ordering it: the plan as drafted becomes the
+        # first signed version of its standing order.
+        from consultations.services.orders import order_sign
+
+        order_sign(plan=locked, by=by)
     audit.record(
         actor=by,
         action=f"consultations.plan.{to_status}",

@@ -10,14 +10,13 @@ from typing import Any
 import factory
 from django.utils import timezone
 
-from accounts.roles import Role
-from accounts.tests.factories import UserFactory
 from assessments.models import ResponseContext
 from assessments.services import response_record
 from consultations import services
 from consultations.choices import Decision
 from consultations.models import Consultation, Protocol, TreatmentPlan
 from patients.tests.factories import PatientFactory
+from prescribers.tests.factories import prescriber
 
 # Every screening fact answered with nothing to find (conditional ones left unrecorded:
 # their condition is absent). BP 120/80, weight 80 kg, height 180 cm.
@@ -61,7 +60,7 @@ GAD7 = [1, 1, 1, 1, 0, 0, 0]
 
 
 def clinician_user(**kwargs) -> Any:
-    return UserFactory(role=Role.PRESCRIBER, credentials="MD", **kwargs)
+    return prescriber(**kwargs)
 
 
 class ConsultationFactory(factory.django.DjangoModelFactory):
@@ -69,7 +68,7 @@ class ConsultationFactory(factory.django.DjangoModelFactory):
         model = Consultation
 
     patient = factory.SubFactory(PatientFactory)
-    clinician = factory.SubFactory(UserFactory, role=Role.PRESCRIBER, credentials="MD")
+    clinician = factory.LazyFunction(prescriber)
     created_by = factory.SelfAttribute("clinician")
     updated_by = factory.SelfAttribute("clinician")
 

@@ -27,12 +27,14 @@ from assessments.models import InstrumentResponse
 from consultations import decisions, rules, selectors
 from consultations.choices import Decision, InteractionClass, PlanStatus, TrialResponse
 from consultations.forms import default_schedule
+from consultations.lifecycle import ordered_rate_mg_per_kg_per_h
 from consultations.models import (
     AntidepressantTrial,
     Consultation,
     Medication,
     PlanStatusChange,
     Protocol,
+    StandingOrder,
     TreatmentPlan,
 )
 from demo.context import SeedContext
@@ -329,11 +331,46 @@ def seed(ctx: SeedContext) -> None:
         ],
         batch_size=BATCH,
     )
+    _first_orders(plans, changes)
     _walk_in_drafts(ctx)
     ctx.counts["consultations"] = len(consultations) + ctx.counts.get("walk-in drafts", 0)
     ctx.counts["signed consultations"] = len(signed)
     ctx.counts["baseline questionnaires"] = len(responses)
     ctx.counts["treatment plans"] = len(plans)
+
+
+def _first_orders(plans, changes) -> None:
+    """Version 1 of each activated plan's standing order, signed when the plan was activated
+    (as ``services.plan_transition`` does)."""
+    from prescribers.selectors import signature_text
+
+    signatures: dict[int, str] = {}
+    orders = []
+    for plan, moves in zip(plans, changes, strict=True):
+        activated = next((at for _, to, at, _ in moves if to == PlanStatus.ACTIVE), None)
+        if activated is None:
+            continue
+        if plan.created_by_id not in signatures:
+            signatures[plan.created_by_id] = signature_text(plan.created_by)
+        orders.append(
+            StandingOrder(
+                plan=plan,
+                number=1,
+                dose=plan.dose,
+                dose_unit=plan.dose_unit,
+                infusion_minutes=plan.infusion_minutes,
+                weight_basis=plan.weight_basis,
+                max_dose_mg=plan.max_dose_mg,
+                max_rate_mg_per_kg_per_h=ordered_rate_mg_per_kg_per_h(
+                    dose=plan.dose, dose_unit=plan.dose_unit, infusion_minutes=plan.infusion_minutes
+                ),
+                sessions_planned=plan.sessions_planned,
+                signed_by_id=plan.created_by_id,
+                signed_at=activated,
+                signed_credential=signatures[plan.created_by_id],
+            )
+        )
+    StandingOrder.objects.bulk_create(orders, batch_size=BATCH)
 
 
 def _allocate(model, count: int) -> list[int]:

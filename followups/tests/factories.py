@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from accounts.roles import Role
-from accounts.tests.factories import UserFactory
 from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
 from assessments.services import response_record
 from followups import services
 from followups.models import BoosterSuggestion, FollowUpVisit, SafetyAlert
+from prescribers.tests.factories import prescriber
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 
 
@@ -27,7 +26,7 @@ def phq9_for_total(total: int, *, item9: int = 0) -> list[int]:
 
 
 def clinician_user(**kwargs: Any):
-    return UserFactory(role=Role.PRESCRIBER, credentials="MD", **kwargs)
+    return prescriber(**kwargs)
 
 
 def follow_up_appointment(*, patient, clinician=None, code: str = "follow_up", **kwargs: Any):

@@ -59,6 +59,10 @@ class InfusionSession(models.Model):
     )
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="infusion_sessions")
     plan = models.ForeignKey("consultations.TreatmentPlan", on_delete=models.PROTECT, related_name="infusion_sessions")
+    # The version of the plan's standing order the infusion ran under (set when it starts).
+    order = models.ForeignKey(
+        "consultations.StandingOrder", null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
+    )
     status = models.CharField(max_length=20, choices=SessionStatusChoice.choices, default="scheduled")
     status_changed_at = models.DateTimeField(null=True, blank=True)
 
@@ -231,6 +235,7 @@ class PreCheck(models.Model):
 
 _DOSE_CONTENT = (
     "session",
+    "order",
     "form",
     "weight_kg",
     "mg_per_kg",
@@ -266,6 +271,11 @@ class DoseCalculation(models.Model):
     new row, which supersedes this one and carries no verification."""
 
     session = models.ForeignKey(InfusionSession, on_delete=models.PROTECT, related_name="dose_calculations")
+    # The standing-order version whose dose, duration, weight basis and cap this rests on: a
+    # new version in force means a new calculation before the infusion starts.
+    order = models.ForeignKey(
+        "consultations.StandingOrder", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     form = models.CharField(max_length=20)
     weight_kg = _dec(5, 1)
     mg_per_kg = _dec(8, 4)

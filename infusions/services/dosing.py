@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from consultations import selectors as plan_selectors
 from infusions import rules
 from infusions.models import DoseCalculation, InfusionSession
 from infusions.selectors import sessions as session_selectors
@@ -21,38 +22,46 @@ VERIFY = "infusions.verify_dose"
 DOSING_STATUSES = (S.PRE_CHECK, S.CLEARED)
 
 
-def calculate(session: InfusionSession, *, vial_mg_per_ml: Decimal, diluent_ml: Decimal) -> rules.DoseCalculation:
-    """The plan's dose on today's weight (pre-check), through the pure rules."""
+def calculate(
+    session: InfusionSession, *, vial_mg_per_ml: Decimal, diluent_ml: Decimal, order=None
+) -> rules.DoseCalculation:
+    """The standing order's dose on today's weight (pre-check), through the pure rules.
+
+    ``order`` is the version in force (read here when not given); the protocol's maximum
+    still comes from the plan's protocol."""
     check = getattr(session, "pre_check", None) if session_selectors._has_pre_check(session) else None
     if check is None or check.weight_kg is None:
         raise ValidationError({"weight_kg": "Record today's weight in the pre-check first."})
-    plan = session.plan
+    order = order or plan_selectors.current_order(session.plan)
+    if order is None:
+        raise ValidationError("The plan has no signed standing order: a prescriber signs it before the dose.")
+    protocol = session.plan.protocol
     policy = session_selectors.policy()
     weight = rules.dosing_weight_kg(
         actual_kg=check.weight_kg,
         height_cm=check.height_cm,
         sex=getattr(session.patient, "sex_at_birth", "") or "",
-        basis=plan.weight_basis,
+        basis=order.weight_basis,
     )
     common = {
         "weight_kg": weight.weight_kg,
-        "max_mg": plan.max_dose_mg,
+        "max_mg": order.max_dose_mg,
         "vial_mg_per_ml": vial_mg_per_ml,
         "diluent_ml": diluent_ml,
         "pump_limits": policy.pump_limits,
     }
-    if plan.dose_unit == "mg_per_kg_per_h":
+    if order.dose_unit == "mg_per_kg_per_h":
         calc = rules.calculate_rate_dose(
-            mg_per_kg_per_h=plan.dose,
-            duration_min=plan.infusion_minutes,
-            protocol_max_mg_per_kg_per_h=plan.protocol.dose_max,
+            mg_per_kg_per_h=order.dose,
+            duration_min=order.infusion_minutes,
+            protocol_max_mg_per_kg_per_h=protocol.dose_max,
             **common,
         )
     else:
         calc = rules.calculate_dose(
-            mg_per_kg=plan.dose,
-            protocol_max_mg_per_kg=plan.protocol.dose_max,
-            duration_min=plan.infusion_minutes,
+            mg_per_kg=order.dose,
+            protocol_max_mg_per_kg=protocol.dose_max,
+            duration_min=order.infusion_minutes,
             **common,
         )
     # The weight-basis steps come first so the record shows how the weight was chosen.
@@ -72,8 +81,9 @@ def dose_calculate(*, session: InfusionSession, by, vial_mg_per_ml: Decimal, dil
     require_unsigned(locked)
     if locked.status not in DOSING_STATUSES:
         raise ValidationError("The dose is calculated during the pre-check, before the infusion starts.")
+    order = plan_selectors.current_order(locked.plan)
     try:
-        calc = calculate(locked, vial_mg_per_ml=vial_mg_per_ml, diluent_ml=diluent_ml)
+        calc = calculate(locked, vial_mg_per_ml=vial_mg_per_ml, diluent_ml=diluent_ml, order=order)
     except rules.DoseError as error:
         raise field_error(error) from error
     now = timezone.now()
@@ -84,7 +94,7 @@ def dose_calculate(*, session: InfusionSession, by, vial_mg_per_ml: Decimal, dil
     values = _as_dict(calc)
     values["steps"] = list(calc.steps)
     row = DoseCalculation.objects.create(
-        session=locked, fingerprint=calc.fingerprint, calculated_by=by, calculated_at=now, **values
+        session=locked, order=order, fingerprint=calc.fingerprint, calculated_by=by, calculated_at=now, **values
     )
     audit.record(
         actor=by,
@@ -94,6 +104,7 @@ def dose_calculate(*, session: InfusionSession, by, vial_mg_per_ml: Decimal, dil
         target=row,
         patient=locked.patient,
         changes={
+            "order_version": order.number,
             "dose_mg": row.dose_mg,
             "rate_ml_per_h": row.rate_ml_per_h,
             "fingerprint": row.fingerprint,

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from consultations import lifecycle as plan_lifecycle
+from consultations import selectors as plan_selectors
 from infusions import rules, signing
 from infusions.models import InfusionSession, SessionAmendment, SessionTransition
 from infusions.selectors import recovery as recovery_selectors
@@ -26,8 +29,6 @@ CHANGE = "infusions.change_infusionsession"
 def session_open(*, appointment, by) -> InfusionSession:
     """The session for an infusion appointment (created once; the patient's live plan)."""
     require(by, CHANGE)
-    from consultations import selectors as plan_selectors
-
     existing = InfusionSession.objects.filter(appointment=appointment).first()
     if existing is not None:
         return existing
@@ -93,6 +94,22 @@ def _facts(
 _PERMISSION = {S.SIGNED: "infusions.sign_infusionsession"}
 
 
+def _order_problems(session: InfusionSession, order, *, at: datetime) -> list[str]:
+    """The standing order's conditions for starting: signed and current, the verified dose
+    calculated on it, sessions left, and the minimum interval since the last start."""
+    dose = session_selectors.current_dose(session)
+    earlier = InfusionSession.objects.filter(plan=session.plan, started_at__isnull=False).exclude(pk=session.pk)
+    last = earlier.order_by("-started_at").values_list("started_at", flat=True).first()
+    return plan_lifecycle.start_order_problems(
+        order_number=order.number if order is not None else None,
+        dose_order_number=dose.order.number if dose is not None and dose.order_id else None,
+        sessions_started=earlier.count(),
+        sessions_planned=order.sessions_planned if order is not None else None,
+        hours_since_last_start=Decimal((at - last).total_seconds()) / 3600 if last is not None else None,
+        min_interval_hours=order.min_interval_hours if order is not None else None,
+    )
+
+
 @transaction.atomic
 def session_transition(
     *,
@@ -136,6 +153,10 @@ def session_transition(
         raise ValidationError(
             f"A session that is {locked.status_label.lower()} cannot move to {rules.STATUS_LABELS[target].lower()}."
         ) from error
+    order = None
+    if target == S.INFUSING and locked.status == S.CLEARED:
+        order = plan_selectors.current_order(locked.plan)
+        problems = [*problems, *_order_problems(locked, order, at=at)]
     if problems:
         raise ValidationError(problems)
     frm = locked.status
@@ -149,7 +170,8 @@ def session_transition(
     elif target == S.INFUSING and frm == S.CLEARED:
         locked.started_at = at
         locked.container_lot = (container_lot or locked.container_lot).strip()
-        fields += ["started_at", "container_lot"]
+        locked.order = order
+        fields += ["started_at", "container_lot", "order"]
     elif target in (S.COMPLETED, S.STOPPED_EARLY):
         locked.ended_at = at
         fields.append("ended_at")

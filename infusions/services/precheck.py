@@ -180,6 +180,7 @@ def precheck_clear(*, session: InfusionSession, by, decision_reason: str = "") -
             by,
             OVERRIDE,
             action="Clearing a pre-check that needs review (a relative contraindication or a suicide-risk finding)",
+            location=locked.appointment.location,
         )
         if not decision_reason:
             raise ValidationError({"decision_reason": "Pre-checks need a prescriber's documented decision."})

@@ -15,6 +15,7 @@ from accounts.prescribing import PrescriberRequired
 from infusions import rules, services, signing
 from infusions.models import DoseCalculation, FlowsheetReading, InfusionSession, SessionAlert, SessionTransition
 from infusions.tests.factories import ALDRETE_LOW, PHQ9_ITEM9, advance, clean_precheck, open_session, set_policy
+from prescribers.tests.factories import register
 
 S = rules.SessionStatus
 pytestmark = pytest.mark.django_db
@@ -140,10 +141,13 @@ def test_item9_positive_requires_cssrs_before_clearance(session, nurse_user):
     assert check.outcome == rules.NEEDS_CLINICIAN_DECISION
 
 
-def test_prescriber_decision_is_documented_when_review_needed(session, nurse_user, clinician):
+def test_prescriber_decision_needs_a_registration_at_this_clinic_and_is_documented(session, nurse_user, clinician):
     services.session_check_in(session=session, by=nurse_user)
     services.instrument_record(session=session, by=nurse_user, code="phq9", answers=[0] * 9)
     services.precheck_record(session=session, by=nurse_user, data=clean_precheck(sbp_mmhg=150, dbp_mmhg=85))
+    with pytest.raises(PrescriberRequired, match="No DEA registration is on file for this location"):
+        services.precheck_clear(session=session, by=clinician, decision_reason="Registered elsewhere")
+    register(clinician.prescriber_profile, session.appointment.location)
     with pytest.raises(ValidationError, match="documented decision"):
         services.precheck_clear(session=session, by=clinician, decision_reason=" ")
     cleared = services.precheck_clear(session=session, by=clinician, decision_reason="Known white-coat BP; proceed")

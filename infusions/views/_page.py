@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from assessments.forms import instrument_form
 from assessments.selectors import current_responses_for
+from consultations import selectors as plan_selectors
 from grace_mindcare import charts
 from infusions import forms, rules
 from infusions.models import READING_FIELDS, READING_LABELS, FlowsheetReading
@@ -138,6 +139,8 @@ def session_context(session, *, adverse_requested: bool = False, **overrides) ->
         "session": session,
         "patient": session.patient,
         "plan": session.plan,
+        # The order version it ran under once started; before that, the one in force.
+        "order": session.order if session.order_id else plan_selectors.current_order(session.plan),
         "policy": policy,
         "check": check,
         "check_results": check.results if check else [],

@@ -17,6 +17,7 @@ from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from consultations.tests.factories import ensure_protocol_library
 from patients.tests.factories import PatientFactory
+from prescribers.tests.factories import credentialed
 from scheduling.models import AppointmentStatus
 from scheduling.tests.factories import AppointmentFactory, LocationFactory
 
@@ -29,6 +30,8 @@ def _user(username, role, **kwargs):
     user = UserFactory(username=username, role=role, **kwargs)
     user.password = make_password(PASSWORD)
     user.save(update_fields=["password"])
+    if role == Role.PRESCRIBER:
+        credentialed(user)
     return user
 
 

@@ -26,6 +26,7 @@ from controlled_substances.models import LedgerEntry
 from controlled_substances.tests.factories import ProductFactory, receive
 from infusions.models import InfusionSession
 from infusions.tests.factories import infusion_appointment, set_policy
+from prescribers.tests.factories import credentialed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -36,6 +37,8 @@ def _user(username, role, **kwargs):
     user = UserFactory(username=username, role=role, **kwargs)
     user.password = make_password(PASSWORD)
     user.save(update_fields=["password"])
+    if role == Role.PRESCRIBER:
+        credentialed(user)
     return user
 
 

@@ -17,6 +17,7 @@ from followups import services
 from followups.models import SafetyAlert
 from followups.tests.factories import phq9_for_total
 from patients.tests.factories import PatientFactory
+from prescribers.tests.factories import credentialed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -31,6 +32,7 @@ def test_patient_self_report_with_item9_positive_reaches_the_clinician(live_serv
     )
     clinician.password = make_password(PASSWORD)
     clinician.save(update_fields=["password"])
+    credentialed(clinician)
     patient = PatientFactory(legal_first_name="Jordan", legal_last_name="Sample", date_of_birth=date(1984, 3, 9))
     response_record(
         patient=patient,

@@ -16,6 +16,7 @@ SEEDERS = [
     "demo.seeders.accounts",
     "demo.seeders.patients",
     "demo.seeders.scheduling",
+    "demo.seeders.prescribers",  # after scheduling: a DEA registration per location
     "demo.seeders.consultations",
     "demo.seeders.infusions",
     "demo.seeders.controlled_substances",  # after infusions (draws for its sessions when it seeds them)

@@ -1,0 +1,93 @@
+"""Each infusion runs under the standing-order version in force when it starts; the dose
+rests on that version; a nurse cannot start without a signed, current order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from consultations import selectors as plan_selectors
+from consultations import services as consultation_services
+from consultations.models import StandingOrder
+from infusions import rules, services
+from infusions.models import InfusionSession
+from infusions.tests.factories import advance, open_session
+from scheduling.tests.factories import AppointmentFactory, ResourceFactory, appointment_type
+
+S = rules.SessionStatus
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def morning():
+    """09:00 UTC today, so a second appointment later the same day is still today."""
+    day = timezone.now().astimezone(UTC).date()
+    with time_machine.travel(datetime.combine(day, time(9), tzinfo=UTC), tick=True) as traveller:
+        yield traveller
+
+
+def _next_session(first: InfusionSession, *, by) -> InfusionSession:
+    start = timezone.now() - timedelta(minutes=5)
+    appointment = AppointmentFactory(
+        patient=first.patient,
+        appointment_type=appointment_type("infusion"),
+        location=first.appointment.location,
+        resource=ResourceFactory(location=first.appointment.location, kind="chair"),
+        start=start,
+        end=start + timedelta(minutes=120),
+    )
+    return services.session_open(appointment=appointment, by=by)
+
+
+def test_an_order_change_mid_course_applies_from_the_next_session(morning, policy, nurse_user, verifier, clinician):
+    first = advance(open_session(by=nurse_user), S.SIGNED, nurse_user=nurse_user, verifier=verifier)
+    v1 = plan_selectors.current_order(first.plan)
+    assert first.order == v1
+    assert first.dose_calculations.get(superseded_at__isnull=True).dose_mg == Decimal("40.0")
+
+    v2 = consultation_services.order_sign(
+        plan=first.plan, by=clinician, reason="Dissociation at 40 mg: cap at 35 mg", changes={"max_dose_mg": 35}
+    )
+    morning.shift(timedelta(hours=5))
+    second = advance(_next_session(first, by=nurse_user), S.INFUSING, nurse_user=nurse_user, verifier=verifier)
+    dose = second.dose_calculations.get(superseded_at__isnull=True)
+    assert (dose.order, dose.dose_mg, dose.capped) == (v2, Decimal("35.0"), True)
+    assert second.order == v2
+    first.refresh_from_db()
+    assert first.order == v1  # the first session still reads against the order it ran under
+    assert StandingOrder.objects.get(pk=v1.pk).max_dose_mg == Decimal("50.0")
+
+
+def test_a_dose_calculated_on_a_superseded_order_cannot_start(morning, policy, nurse_user, verifier, clinician):
+    session = advance(open_session(by=nurse_user), S.CLEARED, nurse_user=nurse_user, verifier=verifier)
+    consultation_services.order_sign(
+        plan=session.plan, by=clinician, reason="Longer infusion", changes={"infusion_minutes": 60}
+    )
+    with pytest.raises(ValidationError, match="calculated on order v1, but v2 is now in force"):
+        services.session_transition(session=session, to=S.INFUSING, by=nurse_user, container_lot="LOT-1")
+
+
+def test_a_nurse_cannot_start_without_a_signed_order(morning, policy, nurse_user, verifier):
+    session = advance(open_session(by=nurse_user), S.CLEARED, nurse_user=nurse_user, verifier=verifier)
+    # A plan from before orders were signed (the migration leaves none for a draft).
+    StandingOrder.objects.filter(plan=session.plan).update(superseded_at=timezone.now())
+    with pytest.raises(ValidationError, match="No signed standing order"):
+        services.session_transition(session=session, to=S.INFUSING, by=nurse_user, container_lot="LOT-1")
+    with pytest.raises(ValidationError, match="no signed standing order"):
+        services.dose_calculate(session=session, by=nurse_user, vial_mg_per_ml=Decimal("10"), diluent_ml=Decimal("96"))
+
+
+def test_the_minimum_interval_of_the_order_holds_the_next_start(morning, policy, nurse_user, verifier, clinician):
+    first = advance(open_session(by=nurse_user), S.SIGNED, nurse_user=nurse_user, verifier=verifier)
+    consultation_services.order_sign(
+        plan=first.plan, by=clinician, reason="Space the sessions", changes={"min_interval_hours": 48}
+    )
+    morning.shift(timedelta(hours=5))
+    second = advance(_next_session(first, by=nurse_user), S.CLEARED, nurse_user=nurse_user, verifier=verifier)
+    with pytest.raises(ValidationError, match="at least 48 h between sessions"):
+        services.session_transition(session=second, to=S.INFUSING, by=nurse_user, container_lot="LOT-2")

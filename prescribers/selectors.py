@@ -1,0 +1,43 @@
+"""Reads of prescribers' credentials."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.utils import timezone
+
+from prescribers import rules
+from prescribers.models import PrescriberProfile
+
+
+def profile_for(user) -> PrescriberProfile | None:
+    return PrescriberProfile.objects.filter(user=user).prefetch_related("licences", "registrations__location").first()
+
+
+def credential_problems_for(user, *, location=None, today: date | None = None) -> list[str]:
+    """Why ``user`` may not make a prescriber's decision today (``[]`` when they may).
+
+    With ``location`` only that location's DEA registration counts; without one (a decision
+    not tied to a place, such as signing a plan), any current registration does.
+    """
+    today = today or timezone.localdate()
+    profile = profile_for(user)
+    if profile is None:
+        return ["No prescriber credentials (NPI, licence, DEA registration) are on file: ask an administrator."]
+    licences = [rules.Held("licence", h.state, h.number, h.expires_on) for h in profile.licences.all()]
+    registrations = [
+        rules.Held("registration", h.location.name, h.number, h.expires_on)
+        for h in profile.registrations.all()
+        if location is None or h.location_id == location.pk
+    ]
+    return rules.credential_problems(licences=licences, registrations=registrations, today=today)
+
+
+def is_medical_director(user) -> bool:
+    return PrescriberProfile.objects.filter(user=user, medical_director=True).exists()
+
+
+def signature_text(user) -> str:
+    """The credential and NPI a signature carries, as they are now ("MD, NPI 1234567893")."""
+    profile = PrescriberProfile.objects.filter(user=user).first()
+    return f"{profile.credential}, NPI {profile.npi}" if profile is not None else ""
