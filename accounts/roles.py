@@ -88,6 +88,8 @@ PRESCRIBER_ONLY: list[str] = [
     "consultations.change_treatmentplan",
     "infusions.override_precheck",  # proceed despite a relative contraindication or a suicide-risk finding
     "followups.decide_boostersuggestion",  # ordering more sessions
+    "prescribers.view_policychange",
+    "prescribers.sign_off_policy",  # with the medical-director flag on the prescriber's profile
 ]
 
 # Dotted permission names per role. Later apps add their rows here; a missing
@@ -149,6 +151,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "followups.change_followuppolicy",
         "followups.manage_followup_policy",
         "controlled_substances.manage_stock",
+        "prescribers.view_policychange",
         "prescribers.view_prescriberprofile",
         "prescribers.add_prescriberprofile",
         "prescribers.change_prescriberprofile",

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from consultations import services
 from consultations.models import Consultation, Protocol, ScreeningPolicy, TreatmentPlan
+from prescribers.policy import SignOffAdminMixin
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -28,7 +29,7 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScreeningPolicy)
-class ScreeningPolicyAdmin(admin.ModelAdmin):
+class ScreeningPolicyAdmin(SignOffAdminMixin, admin.ModelAdmin):
     """One row. Each field's help text gives its default, its status (sourced, clinic policy,
     UNVERIFIED) and its clinical-reference source keys."""
 
@@ -65,10 +66,6 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         ScreeningPolicy.objects.get_or_create(pk=1)
         return super().get_queryset(request)
-
-    def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
-        services.screening_policy_update(policy=obj, by=request.user, **fields)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

@@ -29,7 +29,15 @@ from consultations.choices import (
     PlanStatus,
     ScheduleMoment,
 )
-from consultations.models import AntidepressantTrial, Consultation, Medication, Protocol, TreatmentPlan
+from consultations.lifecycle import ORDER_FIELDS
+from consultations.models import (
+    AntidepressantTrial,
+    Consultation,
+    Medication,
+    Protocol,
+    StandingOrder,
+    TreatmentPlan,
+)
 from consultations.vitals import bp_pair_problem, implausible
 
 # (key, heading, fields) in page order. Medication and trial rows render inside their section.
@@ -524,19 +532,7 @@ class StandingOrderForm(forms.ModelForm):
     """A new version of the standing order: the version in force, changed where needed, and why."""
 
     class Meta:
-        from consultations.models import StandingOrder
-
         model = StandingOrder
-        fields = [
-            "dose",
-            "infusion_minutes",
-            "weight_basis",
-            "max_dose_mg",
-            "max_rate_mg_per_kg_per_h",
-            "sessions_planned",
-            "min_interval_hours",
-            "prn_rescue_medications",
-            "reason",
-        ]
+        fields = [*ORDER_FIELDS, "reason"]
         widgets = {"prn_rescue_medications": forms.Textarea(attrs={"rows": 2})}
         labels = {"reason": "Why the order changes"}

@@ -53,6 +53,36 @@ def ordered_rate_mg_per_kg_per_h(*, dose: Decimal, dose_unit: str, infusion_minu
     return (dose * 60 / Decimal(infusion_minutes)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
+# What a standing order holds beyond its plan and signature (the dose unit follows the protocol).
+ORDER_FIELDS: Final = (
+    "dose",
+    "infusion_minutes",
+    "weight_basis",
+    "max_dose_mg",
+    "max_rate_mg_per_kg_per_h",
+    "sessions_planned",
+    "min_interval_hours",
+    "prn_rescue_medications",
+)
+
+
+def first_order_content(plan: Any) -> dict[str, Any]:
+    """Version 1 of a plan's standing order: the plan as drafted, its rate ceiling the rate
+    the dose implies, no minimum interval, no PRN rescue medications."""
+    return {
+        "dose": plan.dose,
+        "infusion_minutes": plan.infusion_minutes,
+        "weight_basis": plan.weight_basis,
+        "max_dose_mg": plan.max_dose_mg,
+        "max_rate_mg_per_kg_per_h": ordered_rate_mg_per_kg_per_h(
+            dose=plan.dose, dose_unit=plan.dose_unit, infusion_minutes=plan.infusion_minutes
+        ),
+        "sessions_planned": plan.sessions_planned,
+        "min_interval_hours": None,
+        "prn_rescue_medications": "",
+    }
+
+
 def order_change_problems(*, current: dict[str, Any], proposed: dict[str, Any], reason: str) -> dict[str, str]:
     """Why a new version of a standing order may not be signed, by field (``{}`` when it may):
     a change says why and changes something."""

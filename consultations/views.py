@@ -32,7 +32,7 @@ from consultations.forms import (
     child_rows,
     default_schedule,
 )
-from consultations.lifecycle import next_statuses
+from consultations.lifecycle import ORDER_FIELDS, next_statuses
 from consultations.models import Consultation
 from patients.access import get_patient_for_user
 
@@ -441,7 +441,7 @@ def _order_form(plan, current, data=None):
     plan takes no new order (draft: activation signs version 1; completed or discontinued)."""
     if current is None or plan.status in (PlanStatus.DRAFT, PlanStatus.COMPLETED, PlanStatus.DISCONTINUED):
         return None
-    initial = {name: getattr(current, name) for name in services.orders.ORDER_FIELDS}
+    initial = {name: getattr(current, name) for name in ORDER_FIELDS}
     return StandingOrderForm(data=data, initial=initial)
 
 

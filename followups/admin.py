@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from followups.models import FollowUpPolicy
+from prescribers.policy import SignOffAdminMixin
 
 
 @admin.register(FollowUpPolicy)
-class FollowUpPolicyAdmin(admin.ModelAdmin):
+class FollowUpPolicyAdmin(SignOffAdminMixin, admin.ModelAdmin):
     """The booster rule and questionnaire-link settings: one row, never deleted."""
 
     list_display = ("__str__", "booster_enabled", "booster_fraction_percent", "link_expiry_hours", "updated_at")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("patients/", include("patients.urls")),
     path("schedule/", include("scheduling.urls")),
+    path("prescribers/", include("prescribers.urls")),
     path("consultations/", include("consultations.urls")),
     path("infusions/", include("infusions.urls")),
     path("followups/", include("followups.urls")),

@@ -41,6 +41,8 @@ def home(request):
     context = {"role": role, "role_label": Role(role).label if role else ""}
     if (role == Role.FRONT_DESK or role in CLINICAL_ROLES) and request.user.has_perm("scheduling.view_appointment"):
         context.update(_schedule_panels(request, role))
+    if role in CLINICAL_ROLES and request.user.has_perm("prescribers.sign_off_policy"):
+        context.update(_policy_sign_off(request))
     if role in CLINICAL_ROLES:
         context.update(_clinician_panels(request, context.get("todays_patients")))
     context.update(_followup_panels(request, role))
@@ -59,6 +61,13 @@ def _ledger_reminders() -> dict:
 
     statuses = registration_statuses(today=timezone.localdate())
     return {"ledger_reminders": [s for s in statuses if s.reminders]}
+
+
+def _policy_sign_off(request) -> dict:
+    """The medical director's count of clinical policy changes waiting for their sign-off."""
+    from prescribers import selectors as prescribers
+
+    return {"policy_changes_pending": prescribers.pending_policy_changes_for(request.user)}
 
 
 def _report_figures() -> dict:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import transaction
 
-from accounts import audit
 from infusions.models import InfusionPolicy
+from prescribers.policy import SignOffAdminMixin
 
 MANAGE = "infusions.manage_infusion_policy"
 
 
 @admin.register(InfusionPolicy)
-class InfusionPolicyAdmin(admin.ModelAdmin):
+class InfusionPolicyAdmin(SignOffAdminMixin, admin.ModelAdmin):
     """Each field's help text gives its default and its source (clinical-reference keys) or
     says "clinic policy" where the reference has no number."""
 
@@ -86,16 +85,3 @@ class InfusionPolicyAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         InfusionPolicy.objects.get_or_create(pk=1)
         return super().get_queryset(request)
-
-    @transaction.atomic
-    def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
-        audit.record(
-            actor=request.user,
-            action="infusions.policy.updated",
-            verb="update",
-            category="configuration",
-            target=obj,
-            changes={name: form.cleaned_data.get(name) for name in form.changed_data},
-        )

@@ -17,6 +17,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/precheck/", session.precheck, name="precheck"),
     path("sessions/<int:session_id>/clear/", session.clear, name="clear"),
     path("sessions/<int:session_id>/defer/", session.defer, name="defer"),
+    path("sessions/<int:session_id>/request-prescriber/", session.request_prescriber, name="request-prescriber"),
     path("sessions/<int:session_id>/dose/", session.dose, name="dose"),
     path("sessions/<int:session_id>/dose/<int:dose_id>/verify/", session.dose_verify, name="dose-verify"),
     path("sessions/<int:session_id>/status/", session.transition, name="transition"),

@@ -57,3 +57,8 @@ class DEARegistrationForm(forms.ModelForm):
             except rules.CredentialError as error:
                 self.add_error("number", error.message)
         return data
+
+
+class PolicyDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("sign_off", "Sign off"), ("decline", "Decline")])
+    note = forms.CharField(max_length=300, required=False, label="Note (required to decline)")

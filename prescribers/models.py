@@ -79,3 +79,46 @@ class DEARegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} at {self.location} (until {self.expires_on:%Y-%m-%d})"
+
+
+class PolicyChange(models.Model):
+    """A proposed change to a clinical policy (a singleton row of another app), with each
+    field's before and after; applied only on the medical director's sign-off."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting sign-off"
+        APPLIED = "applied", "Signed off and applied"
+        DECLINED = "declined", "Declined"
+
+    policy_model = models.CharField(max_length=100, help_text='e.g. "infusions.infusionpolicy"')
+    policy_id = models.PositiveIntegerField()
+    policy_label = models.CharField(max_length=100)
+    # {field: {"label": …, "before": …, "after": …}}
+    changes = models.JSONField()
+    # Every setting of the row when proposed: the sign-off applies only onto that same row.
+    baseline = models.JSONField(default=dict)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        permissions = [("sign_off_policy", "Can sign off clinical policy changes (with the medical director flag)")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "applied", "declined"]), name="policychange_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="policychange_decided_consistently",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy_label} change #{self.pk} ({self.get_status_display().lower()})"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db.models import Case, Count, IntegerField, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from prescribers import rules
-from prescribers.models import PrescriberProfile
+from prescribers.models import PolicyChange, PrescriberProfile
 
 
 def profile_for(user) -> PrescriberProfile | None:
@@ -41,3 +43,34 @@ def signature_text(user) -> str:
     """The credential and NPI a signature carries, as they are now ("MD, NPI 1234567893")."""
     profile = PrescriberProfile.objects.filter(user=user).first()
     return f"{profile.credential}, NPI {profile.npi}" if profile is not None else ""
+
+
+def policy_changes(*, limit: int = 50) -> list[PolicyChange]:
+    """Pending changes first, then the latest decided ones."""
+    pending_first = Case(
+        When(status=PolicyChange.Status.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return list(
+        PolicyChange.objects.select_related("proposed_by", "decided_by").order_by(pending_first, "-proposed_at", "-id")[
+            :limit
+        ]
+    )
+
+
+def pending_policy_changes_for(user) -> int:
+    """How many policy changes await ``user``'s sign-off: 0 unless they are the medical
+    director. One query either way (the home page pins its count)."""
+    pending = (
+        PolicyChange.objects.filter(status=PolicyChange.Status.PENDING)
+        .annotate(group=Value(1))
+        .values("group")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        PrescriberProfile.objects.filter(user=user, medical_director=True)
+        .annotate(pending=Coalesce(Subquery(pending[:1]), 0))
+        .values_list("pending", flat=True)
+        .first()
+        or 0
+    )

@@ -86,6 +86,10 @@ ACCESS = {
     "consultations:plan-transition": row(LOGIN, DENY, DENY, OK, OK, DENY, method="post"),
     # An empty order form: the plan page again with the errors (the route's plan has no order yet).
     "consultations:plan-order": row(LOGIN, DENY, DENY, OK, OK, DENY, method="post"),
+    # Clinical policy changes: prescribers and administrators read them; signing off is the medical
+    # director's (an empty POST: the page again with the error; the route's change does not exist: 404).
+    "prescribers:policy-changes": row(LOGIN, DENY, DENY, OK, OK, DENY),
+    "prescribers:policy-change-decide": row(LOGIN, DENY, DENY, GONE, GONE, DENY, method="post"),
     # Infusions: the front desk sees chair status only (the admin persona is a superuser; the
     # Administrator role itself only reads sessions: accounts/roles.py).
     "infusions:board-index": row(LOGIN, OK, OK, OK, OK, DENY),
@@ -99,6 +103,9 @@ ACCESS = {
     "infusions:instrument": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "infusions:precheck": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "infusions:clear": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:request-prescriber": row(
+        LOGIN, DENY, OK, OK, OK, DENY, method="post"
+    ),  # refused politely off a pre-check
     "infusions:defer": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "infusions:dose": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "infusions:dose-verify": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),

@@ -67,6 +67,8 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from accounts.tests.factories import UserFactory
 
             kwargs[name] = UserFactory().pk
+        elif name == "change_id":
+            kwargs[name] = 2_000_000_000  # no such policy change: a permitted role gets 404
         elif name == "feed_token":
             kwargs[name] = "not-a-real-token"
         else:

@@ -15,7 +15,7 @@ LIVE = ("active", "on_hold", "maintenance", "completed")
 def first_orders(apps, schema_editor):
     """Plans activated before orders were versioned: their activation was the prescriber's
     order, so it becomes version 1, signed by whoever activated the plan, when they did."""
-    from consultations.lifecycle import ordered_rate_mg_per_kg_per_h
+    from consultations.lifecycle import first_order_content
 
     TreatmentPlan = apps.get_model("consultations", "TreatmentPlan")
     PlanStatusChange = apps.get_model("consultations", "PlanStatusChange")
@@ -25,15 +25,8 @@ def first_orders(apps, schema_editor):
         StandingOrder.objects.create(
             plan=plan,
             number=1,
-            dose=plan.dose,
             dose_unit=plan.dose_unit,
-            infusion_minutes=plan.infusion_minutes,
-            weight_basis=plan.weight_basis,
-            max_dose_mg=plan.max_dose_mg,
-            max_rate_mg_per_kg_per_h=ordered_rate_mg_per_kg_per_h(
-                dose=plan.dose, dose_unit=plan.dose_unit, infusion_minutes=plan.infusion_minutes
-            ),
-            sessions_planned=plan.sessions_planned,
+            **first_order_content(plan),
             signed_by_id=activated.by_id if activated else plan.created_by_id,
             signed_at=activated.at if activated else plan.created_at,
         )

@@ -27,6 +27,7 @@ from consultations.models import (
     ConsultationStatus,
     Medication,
 )
+from prescribers.selectors import signature_text
 
 logger = logging.getLogger(__name__)
 
@@ -409,6 +410,8 @@ def consultation_sign(
             "justified": sorted(kept),
             "rule_set_version": result.rule_set_version,
             "content_sha256": locked.content_sha256,
+            # Who decided, with the licence they decided under (an override needs a prescriber).
+            "signed_credential": signature_text(by),
         },
     )
     if locked.appointment_id is not None:

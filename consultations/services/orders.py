@@ -11,44 +11,17 @@ from django.utils import timezone
 from accounts import audit
 from accounts.prescribing import require_prescriber
 from consultations.choices import PlanStatus
-from consultations.lifecycle import order_change_problems, ordered_rate_mg_per_kg_per_h
+from consultations.lifecycle import ORDER_FIELDS, first_order_content, order_change_problems
 from consultations.models import StandingOrder, TreatmentPlan
 from consultations.selectors import current_order
 from consultations.services.intake import AUDIT_CATEGORY, _require
 from prescribers.selectors import signature_text
 
-# What a prescriber may change in a new version (the dose unit follows the protocol).
-ORDER_FIELDS = (
-    "dose",
-    "infusion_minutes",
-    "weight_basis",
-    "max_dose_mg",
-    "max_rate_mg_per_kg_per_h",
-    "sessions_planned",
-    "min_interval_hours",
-    "prn_rescue_medications",
-)
 SIGN = "consultations.change_treatmentplan"
 
 
 def _content(order: StandingOrder) -> dict[str, Any]:
     return {name: getattr(order, name) for name in ORDER_FIELDS}
-
-
-def _first_content(plan: TreatmentPlan) -> dict[str, Any]:
-    """Version 1 as the plan was drafted; its rate ceiling is the rate the dose implies."""
-    return {
-        "dose": plan.dose,
-        "infusion_minutes": plan.infusion_minutes,
-        "weight_basis": plan.weight_basis,
-        "max_dose_mg": plan.max_dose_mg,
-        "max_rate_mg_per_kg_per_h": ordered_rate_mg_per_kg_per_h(
-            dose=plan.dose, dose_unit=plan.dose_unit, infusion_minutes=plan.infusion_minutes
-        ),
-        "sessions_planned": plan.sessions_planned,
-        "min_interval_hours": None,
-        "prn_rescue_medications": "",
-    }
 
 
 @transaction.atomic
@@ -66,7 +39,7 @@ def order_sign(*, plan: TreatmentPlan, by, reason: str = "", changes: dict[str, 
     if locked.status in (PlanStatus.DISCONTINUED, PlanStatus.COMPLETED):
         raise ValidationError(f"The plan is {PlanStatus(locked.status).label.lower()}: it takes no new order.")
     current = current_order(locked)
-    base = _content(current) if current is not None else _first_content(locked)
+    base = _content(current) if current is not None else first_order_content(locked)
     unknown = set(changes or {}) - set(ORDER_FIELDS)
     if unknown:
         raise ValidationError(f"Not part of a standing order: {', '.join(sorted(unknown))}.")

@@ -20,7 +20,13 @@ def test_the_policy_page_shows_each_threshold_with_its_source_and_status(client_
     assert "clinic policy; UNVERIFIED" in html
 
 
-def test_changing_a_threshold_in_the_admin_goes_through_the_service(client_as, admin):
+def test_changing_a_threshold_in_the_admin_applies_after_the_medical_directors_sign_off(client_as, admin):
+    from prescribers.models import PolicyChange
+    from prescribers.policy import policy_change_decide
+    from prescribers.tests.factories import credentialed, prescriber
+
+    director = prescriber(username="director")
+    credentialed(director, medical_director=True)
     policy = selectors.screening_policy()
     url = reverse("admin:consultations_screeningpolicy_change", args=[policy.pk])
     data = {
@@ -33,8 +39,10 @@ def test_changing_a_threshold_in_the_admin_goes_through_the_service(client_as, a
         "severe_hepatic_disease_absolute": "on",
     }
     assert client_as(admin).post(url, data).status_code == 302
+    assert selectors.screening_thresholds().bp_relative_systolic_mmhg == 140  # proposed, not applied
+    policy_change_decide(change=PolicyChange.objects.get(), by=director, approve=True)
     assert selectors.screening_thresholds().bp_relative_systolic_mmhg == 135
-    event = AuditEvent.objects.get(action="consultations.screening_policy.updated")
+    event = AuditEvent.objects.get(action="consultations.screeningpolicy.updated")
     assert event.data_category == "configuration"
     assert event.changes == {"bp_relative_systolic_mmhg": [140, 135]}
 

@@ -172,8 +172,8 @@ def test_the_clinician_home_lists_todays_consultations_drafts_and_awaiting_decis
     client = client_as(clinician)
     client.get("/")
     # session, user, groups, perms, locations, appointments, intakes, drafts, open safety alerts (followups),
-    # audit entry (one statement)
-    with django_assert_max_num_queries(14):
+    # audit entry (one statement), policy changes awaiting the medical director (one query, none here)
+    with django_assert_max_num_queries(15):
         html = client.get("/").content.decode()
     assert html.count("Open intake") == 2
     assert "Continue intake" in html

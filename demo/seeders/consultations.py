@@ -27,7 +27,7 @@ from assessments.models import InstrumentResponse
 from consultations import decisions, rules, selectors
 from consultations.choices import Decision, InteractionClass, PlanStatus, TrialResponse
 from consultations.forms import default_schedule
-from consultations.lifecycle import ordered_rate_mg_per_kg_per_h
+from consultations.lifecycle import first_order_content
 from consultations.models import (
     AntidepressantTrial,
     Consultation,
@@ -356,15 +356,8 @@ def _first_orders(plans, changes) -> None:
             StandingOrder(
                 plan=plan,
                 number=1,
-                dose=plan.dose,
                 dose_unit=plan.dose_unit,
-                infusion_minutes=plan.infusion_minutes,
-                weight_basis=plan.weight_basis,
-                max_dose_mg=plan.max_dose_mg,
-                max_rate_mg_per_kg_per_h=ordered_rate_mg_per_kg_per_h(
-                    dose=plan.dose, dose_unit=plan.dose_unit, infusion_minutes=plan.infusion_minutes
-                ),
-                sessions_planned=plan.sessions_planned,
+                **first_order_content(plan),
                 signed_by_id=plan.created_by_id,
                 signed_at=activated,
                 signed_credential=signatures[plan.created_by_id],

@@ -74,6 +74,13 @@ class InfusionSession(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     clinician_decision_at = models.DateTimeField(null=True, blank=True)
+    # The deciding prescriber's credential and NPI as they were ("MD, NPI 1234567893").
+    clinician_decision_credential = models.CharField(max_length=60, blank=True)
+    # A nurse at a pre-check that needs a prescriber asked for one (shown on prescribers' homes).
+    prescriber_requested_at = models.DateTimeField(null=True, blank=True)
+    prescriber_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     deferral_reason_code = models.CharField(max_length=30, choices=DEFERRAL_REASON_CHOICES, blank=True)
     deferral_reason = models.TextField(blank=True)
 

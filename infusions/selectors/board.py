@@ -19,6 +19,7 @@ from infusions.models import (
     InfusionSession,
     SessionAlert,
 )
+from infusions.rules import NEEDS_CLINICIAN_DECISION, SessionStatus
 from infusions.selectors import sessions as session_selectors
 from scheduling.models import Appointment, Location, Resource
 
@@ -173,6 +174,18 @@ def open_alerts(*, limit: int = 50) -> list[SessionAlert]:
         SessionAlert.objects.filter(action="", session__status__in=OPEN_STATUSES)
         .select_related("session__patient", "session__appointment__resource")
         .order_by("-raised_at")[:limit]
+    )
+
+
+def prescriber_requests(*, limit: int = 50) -> list[InfusionSession]:
+    """Pre-checks where a nurse asked for a prescriber's decision, oldest request first; a
+    session drops off once it is cleared or deferred (prescribers' home)."""
+    return list(
+        InfusionSession.objects.filter(
+            status=SessionStatus.PRE_CHECK, clearance=NEEDS_CLINICIAN_DECISION, prescriber_requested_at__isnull=False
+        )
+        .select_related("patient", "appointment__resource", "prescriber_requested_by")
+        .order_by("prescriber_requested_at")[:limit]
     )
 
 

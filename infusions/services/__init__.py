@@ -11,7 +11,7 @@ from infusions.services.lifecycle import (
     session_transition,
     session_viewed,
 )
-from infusions.services.precheck import precheck_clear, precheck_defer, precheck_record
+from infusions.services.precheck import precheck_clear, precheck_defer, precheck_record, prescriber_request
 from infusions.services.recovery import (
     discharge_details_record,
     instrument_record,
@@ -29,6 +29,7 @@ __all__ = [
     "instrument_record",
     "precheck_clear",
     "precheck_defer",
+    "prescriber_request",
     "precheck_record",
     "rate_change_record",
     "readiness_refresh",

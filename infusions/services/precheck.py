@@ -22,6 +22,7 @@ from infusions.models import InfusionSession, PreCheck
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY, field_error, lock, require, require_unsigned
 from infusions.services.lifecycle import CHANGE, session_transition
+from prescribers.selectors import signature_text
 
 S = rules.SessionStatus
 OVERRIDE = "infusions.override_precheck"
@@ -187,10 +188,41 @@ def precheck_clear(*, session: InfusionSession, by, decision_reason: str = "") -
         locked.clinician_decision_reason = decision_reason
         locked.clinician_decision_by = by
         locked.clinician_decision_at = timezone.now()
+        locked.clinician_decision_credential = signature_text(by)
         locked.save(
-            update_fields=["clinician_decision_reason", "clinician_decision_by", "clinician_decision_at", "updated_at"]
+            update_fields=[
+                "clinician_decision_reason",
+                "clinician_decision_by",
+                "clinician_decision_at",
+                "clinician_decision_credential",
+                "updated_at",
+            ]
         )
     return session_transition(session=locked, to=S.CLEARED, by=by, reason=decision_reason)
+
+
+@transaction.atomic
+def prescriber_request(*, session: InfusionSession, by) -> InfusionSession:
+    """A nurse whose pre-check needs a prescriber's decision asks for one: the session shows on
+    every prescriber's home until it is cleared or deferred. Asking again changes nothing."""
+    require(by, CHANGE)
+    locked = lock(session)
+    if locked.status != S.PRE_CHECK or locked.clearance != rules.NEEDS_CLINICIAN_DECISION:
+        raise ValidationError("Only a pre-check that needs a prescriber's decision asks for one.")
+    if locked.prescriber_requested_at is not None:
+        return locked
+    locked.prescriber_requested_at, locked.prescriber_requested_by = timezone.now(), by
+    locked.save(update_fields=["prescriber_requested_at", "prescriber_requested_by", "updated_at"])
+    audit.record(
+        actor=by,
+        action="infusions.prescriber.requested",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=locked,
+        patient=locked.patient,
+        changes={"blocking": [r["code"] for r in locked.pre_check.results if r["passed"] is not True]},
+    )
+    return locked
 
 
 def precheck_defer(*, session: InfusionSession, by, reason_code: str, reason: str = "") -> InfusionSession:

@@ -11,7 +11,11 @@ from infusions.models import InfusionPolicy
 pytestmark = pytest.mark.django_db
 
 
-def test_administrator_edits_the_policy_and_it_is_audited(client):
+def test_administrator_edits_the_policy_and_it_applies_after_sign_off(client):
+    from prescribers.models import PolicyChange
+    from prescribers.policy import policy_change_decide
+    from prescribers.tests.factories import credentialed, prescriber
+
     admin_user = UserFactory(username="policy.admin", role=Role.ADMINISTRATOR, is_staff=True)
     client.force_login(admin_user)
     url = reverse("admin:infusions_infusionpolicy_change", args=[1])
@@ -25,9 +29,14 @@ def test_administrator_edits_the_policy_and_it_is_audited(client):
     }
     data.update(min_observation_min=45, pregnancy_test_required="on")
     client.post(url, data)
+    assert InfusionPolicy.objects.get(pk=1).min_observation_min != 45  # a proposal until signed off
+    director = prescriber(username="director")
+    credentialed(director, medical_director=True)
+    policy_change_decide(change=PolicyChange.objects.get(), by=director, approve=True)
     policy = InfusionPolicy.objects.get(pk=1)
     assert policy.min_observation_min == 45
-    assert AuditEvent.objects.filter(action="infusions.policy.updated").exists()
+    assert policy.pregnancy_test_required is True
+    assert AuditEvent.objects.filter(action="infusions.infusionpolicy.updated").exists()
 
 
 def test_clinicians_cannot_change_the_policy(client, clinician):

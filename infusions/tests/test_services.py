@@ -153,6 +153,7 @@ def test_prescriber_decision_needs_a_registration_at_this_clinic_and_is_document
     cleared = services.precheck_clear(session=session, by=clinician, decision_reason="Known white-coat BP; proceed")
     assert cleared.status == S.CLEARED
     assert cleared.clinician_decision_by == clinician
+    assert cleared.clinician_decision_credential == f"MD, NPI {clinician.prescriber_profile.npi}"
 
 
 @pytest.mark.parametrize(

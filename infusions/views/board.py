@@ -12,6 +12,7 @@ from infusions.access import VIEW, require_chairs, require_clinical, sees_sessio
 from infusions.selectors import board
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY
+from infusions.services.precheck import OVERRIDE
 from patients.access import get_patient_for_user
 from scheduling.models import Location
 
@@ -84,7 +85,12 @@ def clinician_home_panel(request):
     return render(
         request,
         "infusions/_clinician_home.html",
-        {"alerts": board.open_alerts(), "sessions": board.todays_sessions()},
+        {
+            "alerts": board.open_alerts(),
+            "sessions": board.todays_sessions(),
+            # Only those who can answer a request see the list.
+            "requests": board.prescriber_requests() if request.user.has_perm(OVERRIDE) else None,
+        },
     )
 
 

@@ -87,6 +87,16 @@ def session_check_in(request, session_id: int):
 
 
 @require_POST
+def request_prescriber(request, session_id: int):
+    session = get_session_for_user(request, session_id, perm=CHANGE)
+    try:
+        services.prescriber_request(session=session, by=request.user)
+    except ValidationError as error:
+        return _page(request, session_id, status=200, action_errors=error.messages)
+    return redirect(_url(session, "precheck"))
+
+
+@require_POST
 def instrument(request, session_id: int, code: str):
     if code not in ("phq9", "cssrs_screen", *rules.DISCHARGE_SCORE_CODES):
         raise Http404

@@ -33,7 +33,7 @@ def credentialed(
     medical_director: bool = False,
 ) -> PrescriberProfile:
     """Give ``user`` a prescriber profile with an NY licence and a DEA registration at
-    ``location`` (a new one when None), both a year from expiry unless dates are given."""
+    ``location`` (a new inactive one when None), both a year from expiry unless dates are given."""
     from scheduling.tests.factories import LocationFactory
 
     n = next(_SERIAL)
@@ -45,7 +45,8 @@ def credentialed(
     StateLicence.objects.update_or_create(
         profile=profile, state="NY", defaults={"number": f"{200000 + n}", "expires_on": licence_expires or next_year}
     )
-    register(profile, location or LocationFactory(), expires_on=dea_expires or next_year)
+    # By default a closed, inactive site of its own: it appears in no calendar or location list.
+    register(profile, location or LocationFactory(hours=[], active=False), expires_on=dea_expires or next_year)
     return profile
 
 
