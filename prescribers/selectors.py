@@ -62,6 +62,7 @@ def pending_policy_changes_for(user) -> int:
     director. One query either way (the home page pins its count)."""
     pending = (
         PolicyChange.objects.filter(status=PolicyChange.Status.PENDING)
+        .order_by()  # the model's ordering would join the GROUP BY
         .annotate(group=Value(1))
         .values("group")
         .annotate(n=Count("id"))

@@ -129,3 +129,11 @@ def test_the_policy_changes_page_query_count_does_not_grow(
         policy.policy_change_propose(policy=infusion_policy, by=admin, after={"min_observation_min": minutes})
     with django_assert_max_num_queries(len(one.captured_queries)):
         client.get(url)
+
+
+def test_the_medical_directors_home_counts_the_changes_awaiting_sign_off(
+    client_as, director, clinician, admin, infusion_policy
+):
+    policy.policy_change_propose(policy=infusion_policy, by=admin, after={"min_observation_min": 50})
+    assert "1 clinical policy change awaits your sign-off" in client_as(director).get("/").content.decode()
+    assert "awaits your sign-off" not in client_as(clinician).get("/").content.decode()
