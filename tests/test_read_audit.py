@@ -26,6 +26,7 @@ NO_PATIENT_DATA = {
     "accounts:two-factor-reset",
     "healthz",
     "patients:create",
+    "prescribers:policy-changes",  # settings before and after, no patient
     "reports:index",
     "infusions:board-index",
     "scheduling:feeds",
