@@ -193,6 +193,7 @@ def test_an_unknown_pregnancy_status_clears_only_with_a_prescribers_documented_d
     services.precheck_record(session=session, by=nurse_user, data=clean_precheck(childbearing_potential=True))
     with pytest.raises(PermissionDenied, match="needs a prescriber"):
         services.precheck_clear(session=session, by=nurse_user, decision_reason="Says she is not pregnant")
+    register(clinician.prescriber_profile, session.appointment.location)  # the prescriber's DEA registration here
     cleared = services.precheck_clear(
         session=session, by=clinician, decision_reason="LMP 10 days ago, declines a test; consent to proceed"
     )
