@@ -178,20 +178,28 @@ def test_the_journey_re_measure_justify_and_sign(client_as, clinician, filled):
     html = client.post(_url(filled), data, follow=True).content.decode()
     screening = html.split('id="screening"')[1].split('id="sign"')[0]
     assert "CI-05" in screening
-    assert "CI-04" not in screening
+    # The extreme first reading is kept as a relative finding the prescriber justifies, not erased.
+    assert "CI-04" in screening
     assert "re-measured resting BP 150/92 mmHg (first reading 185/105 mmHg)" in screening
     sign = page_data(
         filled,
         action="sign",
-        **{"sign-decision": "eligible_override", "sign-justify_CI_05": "Re-measured at rest; benefit outweighs risk."},
+        **{
+            "sign-decision": "eligible_override",
+            "sign-justify_CI_04": "First reading after a rushed arrival; calm re-measure normal.",
+            "sign-justify_CI_05": "Re-measured at rest; benefit outweighs risk.",
+        },
     )
     response = client.post(_url(filled), sign)
     assert response.status_code == 302
     signed = Consultation.objects.get(pk=filled.pk)
     assert signed.is_signed
     assert signed.decision == "eligible_override"
-    assert signed.justifications == {"CI-05": "Re-measured at rest; benefit outweighs risk."}
-    assert [f["rule_id"] for f in signed.screening["findings"]] == ["CI-05"]
+    assert signed.justifications == {
+        "CI-04": "First reading after a rushed arrival; calm re-measure normal.",
+        "CI-05": "Re-measured at rest; benefit outweighs risk.",
+    }
+    assert sorted(f["rule_id"] for f in signed.screening["findings"]) == ["CI-04", "CI-05"]
     assert len(signed.content_sha256) == 64
     assert signed.rule_set_version
 
