@@ -87,6 +87,7 @@ PRESCRIBER_ONLY: list[str] = [
     "consultations.add_treatmentplan",  # the standing order
     "consultations.change_treatmentplan",
     "infusions.override_precheck",  # proceed despite a relative contraindication or a suicide-risk finding
+    "infusions.rate_above_order",  # a rate change above the standing order's rate ceiling
     "followups.decide_boostersuggestion",  # ordering more sessions
     "prescribers.view_policychange",
     "prescribers.sign_off_policy",  # with the medical-director flag on the prescriber's profile

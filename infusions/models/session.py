@@ -119,6 +119,7 @@ class InfusionSession(models.Model):
             ("sign_infusionsession", "Can sign an infusion session"),
             ("verify_dose", "Can independently verify a calculated dose"),
             ("override_precheck", "Can clear a pre-check that needs a prescriber's decision"),
+            ("rate_above_order", "Can set an infusion rate above the standing order's ceiling"),
             ("view_chair_status", "Can see who is in a chair or recovering (no clinical content)"),
         ]
         indexes = [

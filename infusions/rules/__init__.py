@@ -66,6 +66,7 @@ from infusions.rules.dosing import (  # noqa: F401 - the package's public names
     calculate_dose,
     calculate_rate_dose,
     dosing_weight_kg,
+    rate_ceiling_ml_per_h,
     verification_is_current,
 )
 from infusions.rules.flowsheet import (  # noqa: F401 - the package's public names

@@ -519,3 +519,16 @@ def verification_is_current(*, verified_fingerprint: str, calculation: DoseCalcu
     """A second clinician's double check holds only for the exact calculation they saw
     (5.3 "second-person verification"): any change to the dose voids it."""
     return bool(verified_fingerprint) and verified_fingerprint == calculation.fingerprint
+
+
+def rate_ceiling_ml_per_h(
+    *, max_rate_mg_per_kg_per_h: Decimal, weight_kg: Decimal, final_mg_per_ml: Decimal
+) -> Decimal:
+    """The pump rate (mL/h) the standing order's rate ceiling allows for this patient's bag:
+    mg/kg/h x dosing weight / concentration, rounded down to the pump's 0.1 mL/h so rounding
+    never lets the ceiling be passed. A faster rate needs a prescriber."""
+    rate = _require_positive(DoseError, "max_rate_mg_per_kg_per_h", max_rate_mg_per_kg_per_h, "mg/kg/h")
+    weight = _require_positive(DoseError, "weight_kg", weight_kg, "kg")
+    concentration = _require_positive(DoseError, "final_mg_per_ml", final_mg_per_ml, "mg/mL")
+    with localcontext(_CONTEXT):
+        return _q(rate * weight / concentration, RATE_QUANTUM_ML_PER_H, ROUND_DOWN)

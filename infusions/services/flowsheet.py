@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.prescribing import require_prescriber
 from infusions import rules
 from infusions.models import (
     READING_FIELDS,
@@ -30,6 +31,9 @@ from infusions.models import (
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY, field_error, require, require_unsigned
 from infusions.services.lifecycle import CHANGE, session_transition
+from prescribers.selectors import signature_text
+
+RATE_ABOVE_ORDER = "infusions.rate_above_order"
 
 S = rules.SessionStatus
 READING_STATUSES = (
@@ -149,6 +153,15 @@ def rate_change_record(*, session: InfusionSession, by, rate_ml_per_h: Decimal, 
         )
     if not reason.strip():
         raise ValidationError({"reason": "Say why the rate changed."})
+    ceiling = _order_rate_ceiling(session)
+    above_order = ceiling is not None and rate_ml_per_h > ceiling
+    if above_order:
+        require_prescriber(
+            by,
+            RATE_ABOVE_ORDER,
+            action=f"A rate above the standing order's ceiling ({ceiling} mL/h for this bag)",
+            location=session.appointment.location,
+        )
     row = RateChange.objects.create(
         session=session, at=timezone.now(), rate_ml_per_h=rate_ml_per_h, reason=reason.strip(), by=by
     )
@@ -159,9 +172,30 @@ def rate_change_record(*, session: InfusionSession, by, rate_ml_per_h: Decimal, 
         category=AUDIT_CATEGORY,
         target=row,
         patient=session.patient,
-        changes={"rate_ml_per_h": rate_ml_per_h, "reason": reason},
+        changes={
+            "rate_ml_per_h": rate_ml_per_h,
+            "reason": reason,
+            **(
+                {"above_order_ceiling_ml_per_h": ceiling, "signed_credential": signature_text(by)}
+                if above_order
+                else {}
+            ),
+        },
     )
     return row
+
+
+def _order_rate_ceiling(session: InfusionSession) -> Decimal | None:
+    """The order's rate ceiling in mL/h for the dose being given (None for a session started
+    before orders were versioned, which has no order to hold it to)."""
+    dose = session_selectors.current_dose(session)
+    if session.order_id is None or dose is None:
+        return None
+    return rules.rate_ceiling_ml_per_h(
+        max_rate_mg_per_kg_per_h=session.order.max_rate_mg_per_kg_per_h,
+        weight_kg=dose.weight_kg,
+        final_mg_per_ml=dose.final_mg_per_ml,
+    )
 
 
 @transaction.atomic
