@@ -5,3 +5,10 @@ class InfusionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "infusions"
     verbose_name = "Infusion sessions"
+
+    def ready(self):
+        from consultations.docs import register_section
+        from infusions import checks  # noqa: F401 - registers the deploy check
+        from infusions.docs import clinical_rules_section
+
+        register_section(clinical_rules_section)

@@ -164,6 +164,10 @@ class ReadingForm(forms.Form):
                     widget=forms.NumberInput(attrs={**BIG, "inputmode": "numeric"}),
                 )
 
+        # Shown once the service has asked: an extreme value is stored when confirmed.
+        self.fields["confirmed"] = forms.BooleanField(label="Confirm this reading (extreme value)", required=False)
+        self.needs_confirmation = False
+
     def values(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in READING_FIELDS}
 
@@ -180,7 +184,7 @@ class TransitionForm(forms.Form):
 
 class AlertActionForm(forms.Form):
     action = forms.ChoiceField(
-        choices=[(a, a.capitalize()) for a in rules.ALERT_ACTIONS], widget=forms.Select(attrs=SELECT)
+        choices=[(a, rules.ALERT_ACTION_LABELS[a]) for a in rules.ALERT_ACTIONS], widget=forms.Select(attrs=SELECT)
     )
     note = forms.CharField(label="What was done", required=False, widget=forms.TextInput(BIG))
 

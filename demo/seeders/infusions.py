@@ -40,7 +40,7 @@ from scheduling.models import Appointment
 S = rules.SessionStatus
 MAX_PAST_SESSIONS = 1500  # bounded: the bench data set books tens of thousands of infusions
 BATCH = 1000
-DEMO_MIN_OBSERVATION_MIN = 60  # clinic policy for the demo (no sourced IV default)
+DEMO_MIN_OBSERVATION_MIN = 60  # the demo clinic's policy (the shipped default is 120 [S14])
 
 
 def _dose(plan: TreatmentPlan, weight: Decimal, policy: InfusionPolicy) -> rules.DoseCalculation | None:
@@ -100,8 +100,8 @@ class _Rows:
 
 
 def seed(ctx: SeedContext) -> None:
-    policy, _ = InfusionPolicy.objects.get_or_create(pk=1)
-    if policy.min_observation_min is None:
+    policy, created = InfusionPolicy.objects.get_or_create(pk=1)
+    if created:  # the demo clinic's own choice; a clinic's existing setting is left alone
         policy.min_observation_min = DEMO_MIN_OBSERVATION_MIN
         policy.save(update_fields=["min_observation_min"])
     staff = ctx.staff
@@ -170,7 +170,7 @@ def _vitals(ctx: SeedContext, base: dict[str, int], phase: str) -> dict[str, Any
     if phase == "intra":
         values.update(moaas=r.choice([4, 5, 5]), cadss6=r.randint(2, 12), pain_nrs=r.randint(0, 3))
     else:
-        values.update(moaas=5)
+        values.update(moaas=5, cadss6=0)  # recovered: sedation and dissociation resolved
     return values
 
 

@@ -4,9 +4,9 @@ import pghistory
 import pgtrigger
 
 
-def tracked():
+def tracked(**options):
     """pghistory tracker instances bind to one model each: make fresh ones per model."""
-    return pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+    return pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), **options)
 
 
 def locked_with_session(name: str, column: str = "session_id") -> pgtrigger.Trigger:

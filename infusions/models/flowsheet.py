@@ -35,7 +35,7 @@ def _plausible(name: str) -> models.CheckConstraint:
 
 def _reading_field(name: str) -> models.Field:
     low, high, unit = rules.PLAUSIBLE_RANGES[name]
-    help_text = f"Plausible range {low}–{high} {unit}".strip()
+    help_text = f"Possible range {low}–{high} {unit}".strip()
     if name == "temp_c":
         return models.DecimalField(
             READING_LABELS[name], max_digits=4, decimal_places=1, null=True, blank=True, help_text=help_text
@@ -86,18 +86,14 @@ class FlowsheetReading(models.Model):
         return rules.VitalsReading(**{name: getattr(self, name) for name in READING_FIELDS})
 
 
-ALERT_ACTION_CHOICES = [
-    ("continue", "Continue"),
-    ("slow", "Slow the rate"),
-    ("pause", "Pause"),
-    ("stop", "Stop"),
-    ("intervention", "Intervention"),
-]
+ALERT_ACTION_CHOICES = [(code, rules.ALERT_ACTION_LABELS[code]) for code in rules.ALERT_ACTIONS]
 
 
 @tracked()
 class SessionAlert(models.Model):
-    """An out-of-range reading that needs a nurse's or clinician's action."""
+    """An out-of-range reading that needs a nurse's or clinician's action. A critical one
+    stays open on the session page, the chair board and the clinician's home until someone
+    records what was done (who, when, which action, a note)."""
 
     session = models.ForeignKey(InfusionSession, on_delete=models.PROTECT, related_name="alerts")
     reading = models.ForeignKey(FlowsheetReading, on_delete=models.PROTECT, related_name="alerts")
@@ -123,11 +119,28 @@ class SessionAlert(models.Model):
                 | (~Q(action="") & Q(actioned_by__isnull=False, actioned_at__isnull=False)),
                 name="sessionalert_action_complete",
             ),
+            models.CheckConstraint(
+                condition=~Q(severity="critical") | Q(action="") | Q(action__in=rules.CRITICAL_ALERT_ACTIONS),
+                name="sessionalert_critical_action",
+            ),
+            models.CheckConstraint(
+                condition=~Q(severity="critical") | Q(action="") | ~Q(action_note=""),
+                name="sessionalert_critical_note",
+            ),
         ]
         triggers = [locked_with_session("sessionalert_session_unsigned")]
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def is_critical(self) -> bool:
+        return self.severity == "critical"
+
+    @property
+    def action_choices(self) -> list[tuple[str, str]]:
+        codes = rules.CRITICAL_ALERT_ACTIONS if self.is_critical else rules.ALERT_ACTIONS
+        return [(code, rules.ALERT_ACTION_LABELS[code]) for code in codes]
 
 
 @tracked()
@@ -202,6 +215,11 @@ class AdverseEvent(models.Model):
 
     def __str__(self) -> str:
         return self.kind_other or self.get_kind_display()
+
+    @property
+    def is_open(self) -> bool:
+        """Still going on: blocks discharge until resolved or handed over."""
+        return self.outcome in (Outcome.ONGOING, Outcome.RESOLVING)
 
 
 class Route(models.TextChoices):

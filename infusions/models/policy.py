@@ -1,8 +1,8 @@
 """The clinic's infusion-day settings: one row, edited by administrators in the admin.
 
-Defaults are the pure rules' defaults (``infusions.rules``), each citing
-clinical-reference.md; where the reference gives no number the field is blank (the
-rule is off until the clinic sets it) or the default is labelled "clinic policy".
+Every safety setting comes from ``infusions.rules.thresholds.SETTINGS``: a default citing
+clinical-reference.md or labelled "clinic policy", and hard bounds enforced by the form
+validators and by a check constraint per column. No setting can be blank.
 """
 
 from __future__ import annotations
@@ -18,22 +18,32 @@ from django.db.models import Q
 from infusions import rules
 from infusions.models._locking import tracked
 
-_CLINIC = "Clinic policy (no sourced default); blank = no alert."
 
-
-def _minutes(label: str, default: int | None, help_text: str) -> models.PositiveIntegerField:
-    return models.PositiveIntegerField(
-        label,
-        default=default,
-        null=default is None,
-        blank=default is None,
-        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
-        help_text=help_text,
+def _setting(name: str) -> models.Field:
+    """A safety setting from ``rules.thresholds``: its default, its bounds as validators
+    (and as a check constraint below), never blank."""
+    spec = rules.SETTINGS_BY_NAME[name]
+    label = f"{spec.label} ({spec.unit})" if spec.unit else spec.label
+    validators = [MinValueValidator(spec.low), MaxValueValidator(spec.high)]
+    if spec.is_decimal:
+        return models.DecimalField(
+            label,
+            max_digits=4,
+            decimal_places=1,
+            default=spec.default,
+            validators=validators,
+            help_text=spec.help_text(),
+        )
+    return models.PositiveSmallIntegerField(
+        label, default=spec.default, validators=validators, help_text=spec.help_text()
     )
 
 
-def _limit(label: str, default: int | None, help_text: str = _CLINIC) -> models.PositiveSmallIntegerField:
-    return models.PositiveSmallIntegerField(label, default=default, null=True, blank=True, help_text=help_text)
+def _bounds(spec: rules.Setting) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{spec.name}__gte": spec.low, f"{spec.name}__lte": spec.high}),
+        name=f"infusionpolicy_{spec.name}_bounds",
+    )
 
 
 class DischargeTool(models.TextChoices):
@@ -41,83 +51,60 @@ class DischargeTool(models.TextChoices):
     PADSS = "padss", "PADSS (post-anaesthetic discharge scoring system)"
 
 
-@tracked()
+def _history_field(spec: rules.Setting) -> models.Field:
+    """The history keeps what was stored at the time, blanks included (before every setting
+    had a default, a blank meant "no alert"): its columns stay nullable."""
+    if spec.is_decimal:
+        return models.DecimalField(max_digits=4, decimal_places=1, null=True)
+    return models.PositiveSmallIntegerField(null=True)
+
+
+@tracked(attrs={spec.name: _history_field(spec) for spec in rules.SETTINGS})
 class InfusionPolicy(models.Model):
     """Administrator-configurable thresholds of the infusion day (one row, id 1)."""
 
-    # NPO (PD-01): ASA fasting for procedural sedation [S30]; Ketalar label nil per os [S25].
-    npo_clear_liquids_min = _minutes("NPO: clear liquids (minutes)", 120, "Default 2 h: ASA [S30] (PD-01).")
-    npo_light_meal_min = _minutes("NPO: light meal (minutes)", 360, "Default 6 h: ASA [S30] (PD-01).")
-    npo_fatty_meal_min = _minutes("NPO: fatty meal (minutes)", 480, "Default 8 h: ASA [S30] (PD-01).")
+    # Every safety number: default, source and bounds in ``rules.thresholds.SETTINGS``.
+    npo_clear_liquids_min = _setting("npo_clear_liquids_min")
+    npo_light_meal_min = _setting("npo_light_meal_min")
+    npo_fatty_meal_min = _setting("npo_fatty_meal_min")
     pregnancy_test_required = models.BooleanField(
         "Pregnancy test required for people of childbearing potential",
         default=False,
         help_text="Clinic policy: no guideline mandates a test (clinical-reference 2.5 [S31]); CI-07 [S11][S17].",
     )
-    # Baseline vitals beyond the screening policy's BP thresholds (CI-04/CI-05 live there).
-    baseline_hr_review_above_bpm = _limit("Baseline HR review above (bpm)", None)
-    baseline_hr_review_below_bpm = _limit("Baseline HR review below (bpm)", None)
-    baseline_spo2_review_at_or_below_pct = _limit(
-        "Baseline SpO₂ review at or below (%)", 92, "Default 92%: Aldrete full points only above 92% [S102]."
-    )
-    # Intra/post-infusion alerts (PD-05: no sourced stop/pause limit for IV ketamine).
-    sbp_alert_above_mmhg = _limit("Alert: systolic above (mmHg)", 180, "Default 180: [S28] used as alert point.")
-    dbp_alert_above_mmhg = _limit("Alert: diastolic above (mmHg)", 100, "Default 100: [S28] used as alert point.")
-    sbp_alert_below_mmhg = _limit("Alert: systolic below (mmHg)", None)
-    dbp_alert_below_mmhg = _limit("Alert: diastolic below (mmHg)", None)
-    hr_alert_above_bpm = _limit("Alert: heart rate above (bpm)", None)
-    hr_alert_below_bpm = _limit("Alert: heart rate below (bpm)", None)
-    rr_alert_above_per_min = _limit("Alert: respiratory rate above (/min)", None)
-    rr_alert_below_per_min = _limit("Alert: respiratory rate below (/min)", None)
-    spo2_alert_at_or_below_pct = _limit("Alert: SpO₂ at or below (%)", 92, "Default 92%: [S102].")
-    spo2_critical_below_pct = _limit("Critical: SpO₂ below (%)", 90, "Default 90%: Aldrete 0 [S102].")
-    temp_alert_above_c = models.DecimalField(
-        "Alert: temperature above (°C)", max_digits=4, decimal_places=1, null=True, blank=True, help_text=_CLINIC
-    )
-    moaas_alert_at_or_below = _limit("Alert: MOAA/S at or below", None, _CLINIC + " MOAA/S 0 always alerts [S15].")
-    cadss6_alert_above = _limit("Alert: CADSS-6 above", None, _CLINIC + " CADSS-6 has no bands [S94].")
-    bp_change_alert_percent = models.DecimalField(
-        "Alert: BP change from baseline above (%)",
-        max_digits=4,
-        decimal_places=1,
-        null=True,
-        blank=True,
-        help_text=_CLINIC,
-    )
-    # Cadence: BP every 10 min during [S7][S8], every 15 min after [S8].
-    cadence_intra_min = _minutes("Readings every (minutes) during the infusion", 10, "Default 10: [S7][S8].")
-    cadence_post_min = _minutes("Readings every (minutes) in recovery", 15, "Default 15: [S8].")
-    overdue_grace_min = models.PositiveSmallIntegerField(
-        "Overdue after (minutes past due)", default=0, help_text="Clinic policy, default 0."
-    )
+    baseline_hr_review_above_bpm = _setting("baseline_hr_review_above_bpm")
+    baseline_hr_review_below_bpm = _setting("baseline_hr_review_below_bpm")
+    baseline_spo2_review_at_or_below_pct = _setting("baseline_spo2_review_at_or_below_pct")
+    sbp_alert_above_mmhg = _setting("sbp_alert_above_mmhg")
+    dbp_alert_above_mmhg = _setting("dbp_alert_above_mmhg")
+    sbp_alert_below_mmhg = _setting("sbp_alert_below_mmhg")
+    dbp_alert_below_mmhg = _setting("dbp_alert_below_mmhg")
+    hr_alert_above_bpm = _setting("hr_alert_above_bpm")
+    hr_alert_below_bpm = _setting("hr_alert_below_bpm")
+    rr_alert_above_per_min = _setting("rr_alert_above_per_min")
+    rr_alert_below_per_min = _setting("rr_alert_below_per_min")
+    spo2_alert_at_or_below_pct = _setting("spo2_alert_at_or_below_pct")
+    temp_alert_above_c = _setting("temp_alert_above_c")
+    moaas_alert_at_or_below = _setting("moaas_alert_at_or_below")
+    cadss6_alert_above = _setting("cadss6_alert_above")
+    bp_change_alert_percent = _setting("bp_change_alert_percent")
+    spo2_critical_below_pct = _setting("spo2_critical_below_pct")
+    sbp_critical_below_mmhg = _setting("sbp_critical_below_mmhg")
+    sbp_critical_above_mmhg = _setting("sbp_critical_above_mmhg")
+    dbp_critical_above_mmhg = _setting("dbp_critical_above_mmhg")
+    hr_critical_below_bpm = _setting("hr_critical_below_bpm")
+    hr_critical_above_bpm = _setting("hr_critical_above_bpm")
+    rr_critical_below_per_min = _setting("rr_critical_below_per_min")
+    cadence_intra_min = _setting("cadence_intra_min")
+    cadence_post_min = _setting("cadence_post_min")
+    overdue_grace_min = _setting("overdue_grace_min")
     # Discharge (recovering → discharge_ready, 5.2).
     discharge_tool = models.CharField(max_length=10, choices=DischargeTool.choices, default=DischargeTool.ALDRETE)
-    discharge_min_score = models.PositiveSmallIntegerField(
-        "Minimum discharge score",
-        default=rules.DISCHARGE_THRESHOLD_DEFAULT,
-        validators=[MinValueValidator(1), MaxValueValidator(10)],
-        help_text="Default ≥9: Aldrete [S102][S103], PADSS [S104][S105].",
-    )
-    min_observation_min = _minutes(
-        "Minimum observation after the infusion (minutes)",
-        None,
-        "No sourced IV default (5.2: 'IV: configurable'; Spravato is ≥2 h [S14]). "
-        "Blank: nobody is discharge-ready until the clinic sets it.",
-    )
-    discharge_bp_percent = models.DecimalField(
-        "Discharge: BP within (%) of baseline",
-        max_digits=4,
-        decimal_places=1,
-        default=Decimal(20),
-        help_text="Default 20%: Aldrete [S102], PADSS [S104].",
-    )
-    discharge_hr_percent = models.DecimalField(
-        "Discharge: HR within (%) of baseline",
-        max_digits=4,
-        decimal_places=1,
-        default=Decimal(20),
-        help_text="Default 20%: PADSS [S104].",
-    )
+    discharge_min_score = _setting("discharge_min_score")
+    min_observation_min = _setting("min_observation_min")
+    discharge_bp_percent = _setting("discharge_bp_percent")
+    discharge_hr_percent = _setting("discharge_hr_percent")
+    discharge_cadss6_at_most = _setting("discharge_cadss6_at_most")
     # The pump's programmable range: device configuration, not a clinical number.
     pump_min_rate_ml_per_h = models.DecimalField(
         max_digits=6, decimal_places=1, default=Decimal("0.1"), help_text="Device configuration (clinic policy)."
@@ -148,6 +135,7 @@ class InfusionPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(discharge_tool__in=DischargeTool.values), name="infusionpolicy_discharge_tool_known"
             ),
+            *[_bounds(spec) for spec in rules.SETTINGS],
         ]
 
     def __str__(self) -> str:

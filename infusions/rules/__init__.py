@@ -3,8 +3,8 @@ recovery and discharge readiness, and the session lifecycle.
 
 No Django, no database, no clock: callers pass ``at``/``today``. Every clinical number
 cites clinical-reference.md ([Sx], rule ids CI-/PD- from its section 5.3). A number the
-reference does not give is either absent (``None``: the clinic must set it) or labelled
-"clinic policy" or "input plausibility limit" — never dressed up as a clinical source.
+reference does not give is labelled "clinic policy" (``rules.thresholds``: every safety
+setting has a default and bounds, none is blank) — never dressed up as a clinical source.
 Thresholds are arguments with these defaults so the administrator's settings flow in.
 
 Rounding (module constants, all ROUND_HALF_UP): weight 0.1 kg, dose 0.1 mg, volume
@@ -39,10 +39,14 @@ from infusions.rules._common import (  # noqa: F401 - the package's public names
 from infusions.rules.discharge import (  # noqa: F401 - the package's public names
     DISCHARGE_SCORE_CODES,
     DISCHARGE_THRESHOLD_DEFAULT,
+    MOAAS_AWAKE,
+    REQUIRED_VITALS,
     SPRAVATO_MIN_OBSERVATION_MIN,
+    Criterion,
     DischargeTolerance,
     Readiness,
     discharge_readiness,
+    latest_values,
 )
 from infusions.rules.dosing import (  # noqa: F401 - the package's public names
     ADJUSTED_WEIGHT_FACTOR,
@@ -70,8 +74,9 @@ from infusions.rules.dosing import (  # noqa: F401 - the package's public names
     verification_is_current,
 )
 from infusions.rules.flowsheet import (  # noqa: F401 - the package's public names
+    ALERT_ACTION_LABELS,
     ALERT_ACTIONS,
-    CLINIC_POLICY,
+    CRITICAL_ALERT_ACTIONS,
     PHASES,
     Alert,
     AlertThresholds,
@@ -96,6 +101,7 @@ from infusions.rules.lifecycle import (  # noqa: F401 - the package's public nam
 from infusions.rules.prechecks import (  # noqa: F401 - the package's public names
     BLOCKING_RULE_IDS,
     CLEARED,
+    CONFIRM_RANGES,
     DEFERRED,
     NEEDS_CLINICIAN_DECISION,
     NPO_SOURCE,
@@ -115,6 +121,7 @@ from infusions.rules.prechecks import (  # noqa: F401 - the package's public nam
     blocking_checks,
     clearance,
     escort_check,
+    extreme_values,
     medication_changes_check,
     npo_check,
     pregnancy_check,
@@ -122,4 +129,11 @@ from infusions.rules.prechecks import (  # noqa: F401 - the package's public nam
     validate_reading,
     validate_reading_time,
     weight_check,
+)
+from infusions.rules.thresholds import (  # noqa: F401 - the package's public names
+    CLINIC_POLICY,
+    SETTINGS,
+    SETTINGS_BY_NAME,
+    Setting,
+    setting_problems,
 )

@@ -10,34 +10,52 @@ from typing import Final, Literal
 from assessments import instruments
 from infusions.rules._common import CheckInputError, _f
 from infusions.rules.prechecks import VitalsReading, _aware, validate_reading
+from infusions.rules.thresholds import SETTINGS_BY_NAME, default
 
-CLINIC_POLICY: Final = "clinic policy (administrator setting; no sourced default)"
-ALERT_ACTIONS: Final = ("continue", "slow", "pause", "stop", "intervention")
+ALERT_ACTIONS: Final = ("continue", "slow", "pause", "stop", "intervention", "airway", "call_for_help")
+# A critical value is never answered with "continue": the nurse pauses or stops the
+# infusion, manages the airway, calls for help or records another intervention.
+CRITICAL_ALERT_ACTIONS: Final = ("pause", "stop", "airway", "call_for_help", "intervention")
+ALERT_ACTION_LABELS: Final = {
+    "continue": "Continue",
+    "slow": "Slow the rate",
+    "pause": "Pause the infusion",
+    "stop": "Stop the infusion",
+    "intervention": "Intervention",
+    "airway": "Airway manoeuvre / oxygen",
+    "call_for_help": "Call for help",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class AlertThresholds:
-    """Intra/post-infusion alert limits (administrator settings). The reference has no
-    sourced stop/pause limit for IV ketamine (PD-05; the Sanacora numbers are UNVERIFIED),
-    so only these defaults are set: BP >180/100, the resting-BP contraindication [S28]
-    used as an alert point by analogy (clinician to confirm); SpO₂ not above 92% (Aldrete
-    full points only >92% on room air) and below 90% (Aldrete 0) [S102]. MOAA/S 0 (loss of
-    consciousness [S15]) always alerts. Everything else is None until the clinic sets it."""
+    """Intra/post-infusion alert limits (administrator settings), defaults and sources from
+    ``thresholds.SETTINGS``: BP >180/100 [S28] by analogy, SpO₂ not above 92 % and below
+    90 % [S102], BP change beyond 40 % of baseline [S104] by analogy; the rest clinic
+    policy (PD-05: no sourced stop/pause limit for IV ketamine). MOAA/S 0 (loss of
+    consciousness [S15]) is always critical. None switches a limit off (tests only: the
+    policy never stores a blank)."""
 
-    sbp_alert_above_mmhg: int | None = 180  # [S28] by analogy
-    dbp_alert_above_mmhg: int | None = 100  # [S28] by analogy
-    sbp_alert_below_mmhg: int | None = None  # clinic policy
-    dbp_alert_below_mmhg: int | None = None  # clinic policy
-    hr_alert_above_bpm: int | None = None  # clinic policy (HR >110 is UNVERIFIED)
-    hr_alert_below_bpm: int | None = None  # clinic policy
-    rr_alert_above_per_min: int | None = None  # clinic policy
-    rr_alert_below_per_min: int | None = None  # clinic policy
-    spo2_alert_at_or_below_pct: int | None = 92  # [S102]
-    spo2_critical_below_pct: int | None = 90  # [S102]
-    temp_alert_above_c: Decimal | None = None  # clinic policy
-    moaas_alert_at_or_below: int | None = None  # clinic policy; 0 alerts regardless [S15]
-    cadss6_alert_above: int | None = None  # clinic policy; CADSS-6 has no bands [S94]
-    bp_change_alert_percent: Decimal | None = None  # clinic policy; vs baseline, when given
+    sbp_alert_above_mmhg: int | None = default("sbp_alert_above_mmhg")
+    dbp_alert_above_mmhg: int | None = default("dbp_alert_above_mmhg")
+    sbp_alert_below_mmhg: int | None = default("sbp_alert_below_mmhg")
+    dbp_alert_below_mmhg: int | None = default("dbp_alert_below_mmhg")
+    hr_alert_above_bpm: int | None = default("hr_alert_above_bpm")
+    hr_alert_below_bpm: int | None = default("hr_alert_below_bpm")
+    rr_alert_above_per_min: int | None = default("rr_alert_above_per_min")
+    rr_alert_below_per_min: int | None = default("rr_alert_below_per_min")
+    spo2_alert_at_or_below_pct: int | None = default("spo2_alert_at_or_below_pct")
+    spo2_critical_below_pct: int | None = default("spo2_critical_below_pct")
+    temp_alert_above_c: Decimal | None = default("temp_alert_above_c")
+    moaas_alert_at_or_below: int | None = default("moaas_alert_at_or_below")
+    cadss6_alert_above: int | None = default("cadss6_alert_above")
+    bp_change_alert_percent: Decimal | None = default("bp_change_alert_percent")
+    sbp_critical_below_mmhg: int | None = default("sbp_critical_below_mmhg")
+    sbp_critical_above_mmhg: int | None = default("sbp_critical_above_mmhg")
+    dbp_critical_above_mmhg: int | None = default("dbp_critical_above_mmhg")
+    hr_critical_below_bpm: int | None = default("hr_critical_below_bpm")
+    hr_critical_above_bpm: int | None = default("hr_critical_above_bpm")
+    rr_critical_below_per_min: int | None = default("rr_critical_below_per_min")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,48 +73,91 @@ def _percent_off(value: int, base: int) -> Decimal:
     return abs(Decimal(value) - base) * 100 / base
 
 
+LABELS: Final = {
+    "sbp_mmhg": ("Systolic BP", " mmHg"),
+    "dbp_mmhg": ("Diastolic BP", " mmHg"),
+    "hr_bpm": ("Heart rate", " bpm"),
+    "spo2_pct": ("SpO₂", "%"),
+    "rr_per_min": ("Respiratory rate", "/min"),
+    "temp_c": ("Temperature", " °C"),
+    "moaas": ("MOAA/S", ""),
+    "cadss6": ("CADSS-6", ""),
+}
+# (code, field, warning setting, critical setting, direction). "at_or_below" alerts on the
+# limit itself (SpO₂ 92 % is not "above 92 %" [S102]); "above"/"below" are strict.
+_LIMITS: Final = (
+    ("sbp_high", "sbp_mmhg", "sbp_alert_above_mmhg", "sbp_critical_above_mmhg", "above"),
+    ("dbp_high", "dbp_mmhg", "dbp_alert_above_mmhg", "dbp_critical_above_mmhg", "above"),
+    ("sbp_low", "sbp_mmhg", "sbp_alert_below_mmhg", "sbp_critical_below_mmhg", "below"),
+    ("dbp_low", "dbp_mmhg", "dbp_alert_below_mmhg", None, "below"),
+    ("hr_high", "hr_bpm", "hr_alert_above_bpm", "hr_critical_above_bpm", "above"),
+    ("hr_low", "hr_bpm", "hr_alert_below_bpm", "hr_critical_below_bpm", "below"),
+    ("rr_high", "rr_per_min", "rr_alert_above_per_min", None, "above"),
+    ("rr_low", "rr_per_min", "rr_alert_below_per_min", "rr_critical_below_per_min", "below"),
+    ("spo2_low", "spo2_pct", "spo2_alert_at_or_below_pct", "spo2_critical_below_pct", "at_or_below"),
+    ("temp_high", "temp_c", "temp_alert_above_c", None, "above"),
+    ("sedation", "moaas", "moaas_alert_at_or_below", None, "at_or_below"),
+    ("dissociation", "cadss6", "cadss6_alert_above", None, "above"),
+)
+_WORDS: Final = {"above": "above", "below": "below", "at_or_below": "at or below"}
+CRITICAL_ASK: Final = "pause or stop, airway, call for help"
+
+
+def _breaks(value, bound, direction: str) -> bool:
+    if value is None or bound is None:
+        return False
+    if direction == "above":
+        return value > bound
+    if direction == "below":
+        return value < bound
+    return value <= bound
+
+
 def vitals_alerts(
     reading: VitalsReading,
     thresholds: AlertThresholds = AlertThresholds(),  # noqa: B008 - frozen dataclass
     baseline: VitalsReading | None = None,
 ) -> list[Alert]:
-    """Out-of-range readings that need a nurse's action (ALERT_ACTIONS). Validates the
-    reading first (impossible values raise ReadingError)."""
+    """Out-of-range readings that need a nurse's action. One alert per limit row, the
+    worse of warning and critical; a critical one asks for an action from
+    CRITICAL_ALERT_ACTIONS. Validates the reading first (impossible values raise
+    ReadingError)."""
     r, t = validate_reading(reading), thresholds
     alerts: list[Alert] = []
-
-    def limit(code, field, value, bound, above, source, severity="warning", unit=""):
-        if value is None or bound is None or not (value > bound if above else value < bound):
-            return False
-        word = "above" if above else "below"
-        alerts.append(Alert(code, field, value, bound, severity, f"{field} {value}{unit} {word} {bound}{unit}", source))
-        return True
-
-    s28 = "[S28] (resting-BP contraindication used as alert point; clinician to confirm)"
-    limit("sbp_high", "sbp_mmhg", r.sbp_mmhg, t.sbp_alert_above_mmhg, True, s28, unit=" mmHg")
-    limit("dbp_high", "dbp_mmhg", r.dbp_mmhg, t.dbp_alert_above_mmhg, True, s28, unit=" mmHg")
-    limit("sbp_low", "sbp_mmhg", r.sbp_mmhg, t.sbp_alert_below_mmhg, False, CLINIC_POLICY, unit=" mmHg")
-    limit("dbp_low", "dbp_mmhg", r.dbp_mmhg, t.dbp_alert_below_mmhg, False, CLINIC_POLICY, unit=" mmHg")
-    limit("hr_high", "hr_bpm", r.hr_bpm, t.hr_alert_above_bpm, True, CLINIC_POLICY, unit=" bpm")
-    limit("hr_low", "hr_bpm", r.hr_bpm, t.hr_alert_below_bpm, False, CLINIC_POLICY, unit=" bpm")
-    limit("rr_high", "rr_per_min", r.rr_per_min, t.rr_alert_above_per_min, True, CLINIC_POLICY, unit="/min")
-    limit("rr_low", "rr_per_min", r.rr_per_min, t.rr_alert_below_per_min, False, CLINIC_POLICY, unit="/min")
-    if not limit("spo2_critical", "spo2_pct", r.spo2_pct, t.spo2_critical_below_pct, False, "[S102]", "critical", "%"):
-        bound = t.spo2_alert_at_or_below_pct
-        if r.spo2_pct is not None and bound is not None and r.spo2_pct <= bound:
+    for code, field, warning, critical, direction in _LIMITS:
+        value = getattr(r, field)
+        label, unit = LABELS[field]
+        critical_bound = getattr(t, critical) if critical else None
+        # The critical limits are strict ("SpO₂ below 90 %" [S102]) whatever the warning's form.
+        strict = "below" if direction == "at_or_below" else direction
+        if _breaks(value, critical_bound, strict):
             alerts.append(
                 Alert(
-                    "spo2_low",
-                    "spo2_pct",
-                    r.spo2_pct,
-                    bound,
-                    "warning",
-                    f"SpO₂ {r.spo2_pct}% not above {bound}%",
-                    "[S102]",
+                    "spo2_critical" if code == "spo2_low" else f"{code}_critical",
+                    field,
+                    value,
+                    critical_bound,
+                    "critical",
+                    f"CRITICAL: {label} {value}{unit} {_WORDS[strict]} {critical_bound}{unit}: {CRITICAL_ASK}",
+                    SETTINGS_BY_NAME[critical].source,
                 )
             )
-    limit("temp_high", "temp_c", r.temp_c, t.temp_alert_above_c, True, CLINIC_POLICY, unit=" °C")
+            continue
+        bound = getattr(t, warning)
+        if _breaks(value, bound, direction):
+            alerts.append(
+                Alert(
+                    code,
+                    field,
+                    value,
+                    bound,
+                    "warning",
+                    f"{label} {value}{unit} {_WORDS[direction]} {bound}{unit}",
+                    SETTINGS_BY_NAME[warning].source,
+                )
+            )
     if r.moaas is not None and r.moaas == instruments.MOAAS_LOSS_OF_CONSCIOUSNESS:
+        alerts = [a for a in alerts if a.field != "moaas"]
         alerts.append(
             Alert(
                 "loss_of_consciousness",
@@ -104,23 +165,10 @@ def vitals_alerts(
                 r.moaas,
                 instruments.MOAAS_LOSS_OF_CONSCIOUSNESS,
                 "critical",
-                "MOAA/S 0: loss of consciousness",
+                f"CRITICAL: MOAA/S 0, loss of consciousness: {CRITICAL_ASK}",
                 "[S15][S106]",
             )
         )
-    elif r.moaas is not None and t.moaas_alert_at_or_below is not None and r.moaas <= t.moaas_alert_at_or_below:
-        alerts.append(
-            Alert(
-                "sedation",
-                "moaas",
-                r.moaas,
-                t.moaas_alert_at_or_below,
-                "warning",
-                f"MOAA/S {r.moaas} at or below {t.moaas_alert_at_or_below}",
-                CLINIC_POLICY,
-            )
-        )
-    limit("dissociation", "cadss6", r.cadss6, t.cadss6_alert_above, True, f"{CLINIC_POLICY} [S94]")
 
     pct = t.bp_change_alert_percent
     if baseline is not None and pct is not None:
@@ -134,8 +182,8 @@ def vitals_alerts(
                         value,
                         base,
                         "warning",
-                        f"{field} {value} is more than {_f(pct)}% from baseline {base}",
-                        CLINIC_POLICY,
+                        f"{LABELS[field][0]} {value} is more than {_f(pct)}% from baseline {base}",
+                        SETTINGS_BY_NAME["bp_change_alert_percent"].source,
                     )
                 )
     return alerts
@@ -151,8 +199,8 @@ class Cadence:
     observational data: BP every 10 min during the infusion [S7][S8] and every 15 min
     after it [S8]. "pre" is the baseline, taken once: no cadence."""
 
-    intra_min: int | None = 10  # [S7][S8]
-    post_min: int | None = 15  # [S8]
+    intra_min: int | None = default("cadence_intra_min")  # [S7][S8]
+    post_min: int | None = default("cadence_post_min")  # [S8]
     pre_min: int | None = None
 
 

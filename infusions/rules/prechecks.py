@@ -11,6 +11,7 @@ from typing import Final, Literal, Protocol
 from assessments import instruments
 from infusions.rules._common import CheckInputError, ReadingError, _f, _require_decimal
 from infusions.rules.dosing import WEIGHT_PLAUSIBLE_RANGE_KG, _check_weight
+from infusions.rules.thresholds import default
 
 OnFail = Literal["defer", "review"]
 ClearanceOutcome = Literal["cleared", "needs_clinician_decision", "deferred"]
@@ -51,9 +52,9 @@ class NpoIntervals:
     liquids 2 h, light meal 6 h, fried/fatty/meat ≥ 8 h [S30]; the Ketalar label asks for
     nil per os [S25]. Clinic-specific IV intervals are an administrator setting (PD-01)."""
 
-    clear_liquids: timedelta = timedelta(hours=2)  # [S30]
-    light_meal: timedelta = timedelta(hours=6)  # [S30]
-    fatty_meal: timedelta = timedelta(hours=8)  # [S30]
+    clear_liquids: timedelta = timedelta(minutes=default("npo_clear_liquids_min"))  # [S30]
+    light_meal: timedelta = timedelta(minutes=default("npo_light_meal_min"))  # [S30]
+    fatty_meal: timedelta = timedelta(minutes=default("npo_fatty_meal_min"))  # [S30]
 
 
 # Spravato: no food for 2 h and no liquids for 30 min before dosing [S21].
@@ -166,24 +167,38 @@ class VitalsReading:
     pain_nrs: int | None = None
 
 
-# Input plausibility limits, NOT clinical thresholds: they reject impossible entries
-# (typos, swapped fields) and are clinic policy. Instrument ranges come from the
-# instruments themselves (MOAA/S 0–5 [S106], CADSS-6 0–24 [S94], NRS 0–10 [S98]).
+# What a monitor can show on a living (or dying) patient: a value outside is a typing
+# error and is refused. Everything inside is stored, however alarming: RR 0 (apnoea),
+# SpO₂ 40 %, BP 50/30 or HR 15 must be charted at the moment they happen, and the alerts
+# then ask for an action. Limits of the measurement, not clinical thresholds; instrument
+# ranges come from the instruments (MOAA/S 0–5 [S106], CADSS-6 0–24 [S94], NRS 0–10 [S98]).
 PLAUSIBLE_RANGES: Final[Mapping[str, tuple[Decimal, Decimal, str]]] = {
-    "sbp_mmhg": (Decimal(50), Decimal(300), "mmHg"),  # = intake (consultations/vitals.py)
-    "dbp_mmhg": (Decimal(25), Decimal(200), "mmHg"),  # = intake
-    "hr_bpm": (Decimal(20), Decimal(250), "bpm"),  # = intake
-    "spo2_pct": (Decimal(50), Decimal(100), "%"),  # = intake
-    "rr_per_min": (Decimal(4), Decimal(60), "/min"),
-    "temp_c": (Decimal(30), Decimal(45), "°C"),
+    "sbp_mmhg": (Decimal(0), Decimal(350), "mmHg"),
+    "dbp_mmhg": (Decimal(0), Decimal(250), "mmHg"),
+    "hr_bpm": (Decimal(0), Decimal(350), "bpm"),
+    "spo2_pct": (Decimal(0), Decimal(100), "%"),
+    "rr_per_min": (Decimal(0), Decimal(100), "/min"),
+    "temp_c": (Decimal(20), Decimal(46), "°C"),
     "moaas": (Decimal(0), Decimal(instruments.INSTRUMENTS["moaas"].total_max), ""),
     "cadss6": (Decimal(0), Decimal(instruments.INSTRUMENTS["cadss6"].total_max), ""),
     "pain_nrs": (Decimal(0), Decimal(instruments.INSTRUMENTS["nrs_pain"].total_max), ""),
 }
+# Outside these a value is rare enough at the chair that the nurse confirms it once before
+# it is stored (a slipped digit looks like a crisis): the intake's data-entry ranges, with
+# RR and temperature added. Clinic policy, not clinical thresholds.
+CONFIRM_RANGES: Final[Mapping[str, tuple[Decimal, Decimal]]] = {
+    "sbp_mmhg": (Decimal(50), Decimal(300)),
+    "dbp_mmhg": (Decimal(25), Decimal(200)),
+    "hr_bpm": (Decimal(20), Decimal(250)),
+    "spo2_pct": (Decimal(50), Decimal(100)),
+    "rr_per_min": (Decimal(4), Decimal(60)),
+    "temp_c": (Decimal(30), Decimal(45)),
+}
 
 
 def validate_reading(reading: VitalsReading) -> VitalsReading:
-    """Refuse impossible values with the plausible range in the message; return the reading."""
+    """Refuse physically impossible values (negative, SpO₂ over 100 %, beyond what a
+    monitor shows) with the possible range in the message; return the reading."""
     if not isinstance(reading, VitalsReading):
         raise ReadingError("reading", f"must be a VitalsReading, got {type(reading).__name__}")
     for name, (low, high, unit) in PLAUSIBLE_RANGES.items():
@@ -197,12 +212,27 @@ def validate_reading(reading: VitalsReading) -> VitalsReading:
         if not low <= value <= high:
             raise ReadingError(
                 name,
-                f"{value}{unit and ' ' + unit} is outside the plausible range {_f(low)}–{_f(high)}"
-                f"{unit and ' ' + unit} (input plausibility limit, not a clinical threshold)",
+                f"{value}{unit and ' ' + unit} is outside the possible range {_f(low)}–{_f(high)}"
+                f"{unit and ' ' + unit} (physically impossible: a typing error?)",
             )
     if reading.sbp_mmhg is not None and reading.dbp_mmhg is not None and reading.sbp_mmhg <= reading.dbp_mmhg:
         raise ReadingError("dbp_mmhg", f"diastolic {reading.dbp_mmhg} must be below systolic {reading.sbp_mmhg}")
     return reading
+
+
+def extreme_values(reading: VitalsReading) -> dict[str, str]:
+    """The possible but extreme values of a (valid) reading, each with the message asking
+    the nurse to confirm it: field → message."""
+    found = {}
+    for name, (low, high) in CONFIRM_RANGES.items():
+        value = getattr(reading, name)
+        if value is not None and not low <= value <= high:
+            unit = PLAUSIBLE_RANGES[name][2]
+            found[name] = (
+                f"{value}{unit and ' ' + unit} is extreme (usual entries {_f(low)}–{_f(high)}): "
+                "check it and confirm this reading to store it"
+            )
+    return found
 
 
 def validate_reading_time(*, taken_at: datetime, at: datetime, checked_in_at: datetime | None) -> datetime:
@@ -220,16 +250,16 @@ class BaselineThresholds:
     """Pre-infusion vitals limits (administrator settings). BP defaults: resting >180/100
     is a day-of deferral (CI-04, Swiss SmPC) [S28]; >140/90 needs the prescriber to weigh
     risk (CI-05) [S17][S23]. HR has no sourced number (the often-quoted HR >110 is
-    UNVERIFIED): None until the clinic sets one. SpO₂: Aldrete gives full points only
+    UNVERIFIED): the defaults are clinic policy. SpO₂: Aldrete gives full points only
     above 92% on room air [S102], used as the review point."""
 
     sbp_defer_above_mmhg: int = 180  # CI-04 [S28]
     dbp_defer_above_mmhg: int = 100  # CI-04 [S28]
     sbp_review_above_mmhg: int = 140  # CI-05 [S17][S23]
     dbp_review_above_mmhg: int = 90  # CI-05 [S17][S23]
-    hr_review_above_bpm: int | None = None  # clinic policy: no sourced default
-    hr_review_below_bpm: int | None = None  # clinic policy: no sourced default
-    spo2_review_at_or_below_pct: int | None = 92  # [S102]
+    hr_review_above_bpm: int | None = default("baseline_hr_review_above_bpm")  # clinic policy
+    hr_review_below_bpm: int | None = default("baseline_hr_review_below_bpm")  # clinic policy
+    spo2_review_at_or_below_pct: int | None = default("baseline_spo2_review_at_or_below_pct")  # [S102]
 
 
 def baseline_vitals_check(

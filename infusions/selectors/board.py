@@ -24,6 +24,7 @@ from infusions.selectors import sessions as session_selectors
 from scheduling.models import Appointment, Location, Resource
 
 S = rules.SessionStatus
+READINESS_STATUSES = (S.RECOVERING, S.DISCHARGE_READY)
 MAX_CHAIRS = 100
 MAX_SESSIONS = 200
 
@@ -39,6 +40,7 @@ def _annotated(qs):
     return qs.annotate(
         last_reading_at=Subquery(last),
         open_alerts=Count("alerts", filter=Q(alerts__action="")),
+        critical_alerts=Count("alerts", filter=Q(alerts__action="", alerts__severity="critical")),
     )
 
 
@@ -75,6 +77,7 @@ class ChairRow:
     next_due: datetime | None = None
     overdue: bool = False
     open_alerts: int = 0
+    critical_alerts: int = 0
     initials: str = ""
     safety_alerts: list = field(default_factory=list)  # filled by the view for clinicians (followups builds on us)
 
@@ -134,6 +137,7 @@ def chair_board(*, location: Location, at: datetime | None = None) -> list[Chair
             row.initials = f"{(p.preferred_name or p.legal_first_name)[:1]}{p.legal_last_name[:1]}".upper()
         if session is not None:
             row.open_alerts = session.open_alerts
+            row.critical_alerts = session.critical_alerts
             if session.started_at:
                 end_at = session.ended_at or at
                 row.minutes_since_start = int((end_at - session.started_at).total_seconds() // 60)
@@ -169,12 +173,14 @@ def todays_sessions(*, at: datetime | None = None, limit: int = 50) -> list[Infu
 
 
 def open_alerts(*, limit: int = 50) -> list[SessionAlert]:
-    """Alerts nobody has acted on yet, on sessions still open (clinician home, chair board)."""
-    return list(
+    """Alerts nobody has acted on yet, on sessions still open (clinician home, chair board),
+    critical ones first."""
+    alerts = list(
         SessionAlert.objects.filter(action="", session__status__in=OPEN_STATUSES)
         .select_related("session__patient", "session__appointment__resource")
         .order_by("-raised_at")[:limit]
     )
+    return sorted(alerts, key=lambda a: not a.is_critical)
 
 
 def prescriber_requests(*, limit: int = 50) -> list[InfusionSession]:

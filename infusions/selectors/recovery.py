@@ -18,28 +18,31 @@ def readiness(session, *, at: datetime, responses: list | None = None, policy=No
     policy = policy or session_selectors.policy()
     tool = policy.discharge_tool
     scores = [r for r in (responses if responses is not None else discharge_scores(session)) if r.instrument == tool]
-    latest_score = scores[-1].total if scores else None
-    post = [r for r in session_selectors.readings(session) if r.phase == "post"]
+    latest_score = scores[-1] if scores else None
+    readings = session_selectors.readings(session)
     minutes = None
     if session.ended_at is not None:
         minutes = int((at - session.ended_at).total_seconds() // 60)
-    if policy.min_observation_min is None:
-        result = rules.Readiness(
-            False, ("Minimum observation time not set (administrator setting; no sourced IV default)",)
-        )
-    else:
-        result = rules.discharge_readiness(
-            score_code=tool,
-            score_total=latest_score,
-            minutes_since_end=minutes,
-            min_observation_min=policy.min_observation_min,
-            latest_vitals=post[-1].as_rule_reading() if post else None,
-            baseline_vitals=session_selectors.baseline_reading(session),
-            escort_present=session.escort_present_at_discharge,
-            instructions_given=session.instructions_given_at is not None,
-            threshold=policy.discharge_min_score,
-            tolerance=policy.discharge_tolerance,
-        )
+    result = rules.discharge_readiness(
+        score_code=tool,
+        score_total=latest_score.total if latest_score else None,
+        # When each was written down, not the minute typed on it: a reading entered after
+        # the score (even one back-dated into the same minute) is one the score never saw.
+        score_taken_at=latest_score.recorded_at if latest_score else None,
+        latest_reading_at=max((r.entered_at for r in readings), default=None),
+        minutes_since_end=minutes,
+        min_observation_min=policy.min_observation_min,
+        latest_vitals=rules.latest_values([r.as_rule_reading() for r in readings if r.phase == "post"]),
+        baseline_vitals=session_selectors.baseline_reading(session),
+        escort_present=session.escort_present_at_discharge,
+        instructions_given=session.instructions_given_at is not None,
+        open_adverse_events=[str(e) for e in session_selectors.adverse_events(session) if e.is_open],
+        open_alerts=[a.message for a in session_selectors.alerts(session) if not a.action],
+        threshold=policy.discharge_min_score,
+        tolerance=policy.discharge_tolerance,
+        limits=policy.alert_thresholds,
+        cadss6_at_most=policy.discharge_cadss6_at_most,
+    )
     if result.ready and not session.escort_name.strip():
-        return rules.Readiness(False, ("Escort not named",))
+        return rules.Readiness(False, ("Escort not named",), result.criteria)
     return result

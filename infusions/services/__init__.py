@@ -1,7 +1,13 @@
 """Writes of the infusion day: each atomic, permission-checked and audited."""
 
 from infusions.services.dosing import dose_calculate, dose_verify
-from infusions.services.flowsheet import adverse_event_record, alert_action, rate_change_record, reading_record
+from infusions.services.flowsheet import (
+    ReadingNeedsConfirmation,
+    adverse_event_record,
+    alert_action,
+    rate_change_record,
+    reading_record,
+)
 from infusions.services.lifecycle import (
     amendment_add,
     session_check_in,
@@ -20,6 +26,7 @@ from infusions.services.recovery import (
 )
 
 __all__ = [
+    "ReadingNeedsConfirmation",
     "adverse_event_record",
     "alert_action",
     "amendment_add",

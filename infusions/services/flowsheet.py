@@ -48,12 +48,25 @@ READING_STATUSES = (
 )
 
 
+class ReadingNeedsConfirmation(ValidationError):
+    """An extreme but possible value: shown at its field; the same reading, confirmed once,
+    is stored."""
+
+
 @transaction.atomic
 def reading_record(
-    *, session: InfusionSession, by, taken_at: datetime, values: dict[str, Any], at: datetime | None = None
+    *,
+    session: InfusionSession,
+    by,
+    taken_at: datetime,
+    values: dict[str, Any],
+    at: datetime | None = None,
+    confirmed: bool = False,
 ) -> FlowsheetReading:
-    """Validate (plausible ranges, not in the future, not before check-in), store, and
-    raise an alert for each out-of-range value against the clinic's thresholds."""
+    """Refuse only the physically impossible (negative, SpO₂ over 100 %, beyond what a
+    monitor shows, a time in the future or before check-in); ask once to confirm an
+    extreme value; store; raise an alert for each value beyond the clinic's thresholds
+    (critical ones ask for pause, stop, airway or help)."""
     require(by, CHANGE)
     session = InfusionSession.objects.select_related("patient", "pre_check").get(pk=session.pk)
     require_unsigned(session)
@@ -71,6 +84,9 @@ def reading_record(
         rules.validate_reading_time(taken_at=taken_at, at=at, checked_in_at=checked_in)
     except rules.ReadingError as error:
         raise field_error(error) from error
+    extreme = rules.extreme_values(reading)
+    if extreme and not confirmed:
+        raise ReadingNeedsConfirmation(extreme)
     row = FlowsheetReading.objects.create(
         session=session,
         taken_at=taken_at,
@@ -101,9 +117,13 @@ def reading_record(
         category=AUDIT_CATEGORY,
         target=row,
         patient=session.patient,
-        changes={**{k: v for k, v in values.items() if v is not None}, "alerts": [a.code for a in alerts]},
+        changes={
+            **{k: v for k, v in values.items() if v is not None},
+            "alerts": [a.code for a in alerts],
+            "confirmed_extreme": sorted(extreme),
+        },
     )
-    if row.phase == "post":
+    if session.status in (S.RECOVERING, S.DISCHARGE_READY):
         from infusions.services.recovery import readiness_refresh
 
         readiness_refresh(session=session, by=by, at=at)
@@ -111,19 +131,23 @@ def reading_record(
 
 
 @transaction.atomic
-def alert_action(*, alert: SessionAlert, by, action: str, note: str = "") -> SessionAlert:
-    """Record what was done about an alert; "pause" also pauses the infusion."""
+def alert_action(*, alert: SessionAlert, by, action: str, note: str = "", at: datetime | None = None) -> SessionAlert:
+    """Record what was done about an alert (who, when, which action); this resolves it.
+    A critical alert takes pause, stop, airway, call for help or an intervention, always
+    with a note; "pause" also pauses the infusion, "stop" stops it early."""
     require(by, CHANGE)
     row = SessionAlert.objects.select_for_update().select_related("session__patient").get(pk=alert.pk)
     require_unsigned(row.session)
-    if action not in rules.ALERT_ACTIONS:
-        raise ValidationError({"action": "Choose an action."})
+    allowed = rules.CRITICAL_ALERT_ACTIONS if row.is_critical else rules.ALERT_ACTIONS
+    if action not in allowed:
+        labels = ", ".join(rules.ALERT_ACTION_LABELS[a].lower() for a in allowed)
+        raise ValidationError({"action": f"Choose one of: {labels}."})
     if row.action:
         raise ValidationError("This alert already has an action.")
     note = note.strip()
-    if action in ("slow", "intervention", "stop") and not note:
+    if (row.is_critical or action in ("slow", "intervention", "stop")) and not note:
         raise ValidationError({"note": "Say what was done."})
-    row.action, row.action_note, row.actioned_by, row.actioned_at = action, note, by, timezone.now()
+    row.action, row.action_note, row.actioned_by, row.actioned_at = action, note, by, at or timezone.now()
     row.save(update_fields=["action", "action_note", "actioned_by", "actioned_at"])
     audit.record(
         actor=by,
@@ -136,6 +160,14 @@ def alert_action(*, alert: SessionAlert, by, action: str, note: str = "") -> Ses
     )
     if action == "pause" and row.session.status == S.INFUSING:
         session_transition(session=row.session, to=S.PAUSED, by=by, reason=f"Alert: {row.message}")
+    elif action == "stop" and row.session.status in (S.INFUSING, S.PAUSED):
+        session_transition(
+            session=row.session, to=S.STOPPED_EARLY, by=by, reason_code="vitals_limit", reason=f"{row.message}: {note}"
+        )
+    if row.session.status in (S.RECOVERING, S.DISCHARGE_READY):
+        from infusions.services.recovery import readiness_refresh
+
+        readiness_refresh(session=row.session, by=by)
     return row
 
 

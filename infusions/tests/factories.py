@@ -24,6 +24,8 @@ PHQ9_CLEAR = [1, 1, 1, 1, 0, 0, 0, 0, 0]
 PHQ9_ITEM9 = [1, 1, 1, 1, 0, 0, 0, 0, 1]
 ALDRETE_FULL = [2, 2, 2, 2, 2]
 ALDRETE_LOW = [1, 1, 2, 1, 2]
+# A recovery reading that meets every discharge criterion (awake, dissociation resolved).
+RECOVERED = {"sbp_mmhg": 126, "dbp_mmhg": 80, "hr_bpm": 74, "spo2_pct": 98, "rr_per_min": 14, "moaas": 5, "cadss6": 0}
 
 
 def nurse(**kwargs):
@@ -126,7 +128,7 @@ def advance(session: InfusionSession, to: S, *, nurse_user, verifier) -> Infusio
                 session=session,
                 by=nurse_user,
                 taken_at=timezone.now(),
-                values={"sbp_mmhg": 126, "dbp_mmhg": 80, "hr_bpm": 74, "spo2_pct": 98},
+                values=RECOVERED,
             )
             services.instrument_record(session=session, by=nurse_user, code="aldrete", answers=ALDRETE_FULL)
             session = services.discharge_details_record(

@@ -313,8 +313,8 @@ def plausible_readings(draw):
         for field in PLAUSIBLE_RANGES
         if field not in {"dbp_mmhg"}
     }
-    if values["sbp_mmhg"] is not None and draw(st.booleans()):
-        values["dbp_mmhg"] = draw(st.integers(25, min(200, values["sbp_mmhg"] - 1)))
+    if values["sbp_mmhg"] and draw(st.booleans()):
+        values["dbp_mmhg"] = draw(st.integers(0, min(250, values["sbp_mmhg"] - 1)))
     return VitalsReading(**values)
 
 

@@ -206,7 +206,7 @@ def test_impossible_precheck_vitals_are_a_field_error(session, nurse_user):
     with pytest.raises(ValidationError) as error:
         services.precheck_record(session=session, by=nurse_user, data=clean_precheck(hr_bpm=400))
     assert "hr_bpm" in error.value.message_dict
-    assert "plausible range" in error.value.message_dict["hr_bpm"][0]
+    assert "possible range 0–350 bpm" in error.value.message_dict["hr_bpm"][0]
 
 
 def _cleared_precheck(session, nurse_user):
@@ -287,7 +287,7 @@ def infusing(session, nurse_user, verifier):
 def test_impossible_reading_refused_with_the_range(infusing, nurse_user):
     with pytest.raises(ValidationError) as error:
         services.reading_record(session=infusing, by=nurse_user, taken_at=timezone.now(), values={"spo2_pct": 140})
-    assert "50–100" in error.value.message_dict["spo2_pct"][0]
+    assert "outside the possible range 0–100 %" in error.value.message_dict["spo2_pct"][0]
 
 
 def test_reading_in_the_future_or_before_check_in_refused(infusing, nurse_user):
@@ -320,8 +320,12 @@ def test_out_of_range_reading_raises_an_alert_that_asks_for_an_action(infusing, 
     services.reading_record(
         session=infusing, by=nurse_user, taken_at=timezone.now(), values={"sbp_mmhg": 190, "dbp_mmhg": 95}
     )
-    alert = SessionAlert.objects.get(session=infusing)
-    assert alert.code == "sbp_high"
+    # 190 is also more than 40 % above the baseline 124: a second, change-from-baseline alert.
+    assert sorted(SessionAlert.objects.filter(session=infusing).values_list("code", flat=True)) == [
+        "sbp_change",
+        "sbp_high",
+    ]
+    alert = SessionAlert.objects.get(session=infusing, code="sbp_high")
     assert alert.action == ""
     with pytest.raises(ValidationError):
         services.alert_action(alert=alert, by=nurse_user, action="intervention", note="")

@@ -50,7 +50,8 @@ def flowsheet_context(session, *, at=None, reading_form=None, policy=None) -> di
         last_at=readings[-1].taken_at if readings else None,
     )
     alerts = session_selectors.alerts(session)
-    open_alerts = [a for a in alerts if not a.action]
+    # Critical first: the one that needs airway or help must be the first thing seen.
+    open_alerts = sorted((a for a in alerts if not a.action), key=lambda a: not a.is_critical)
     can_record = session.status not in (S.SCHEDULED, S.DEFERRED, S.DISCHARGED, S.SIGNED)
     return {
         "session": session,
@@ -151,7 +152,10 @@ def session_context(session, *, adverse_requested: bool = False, **overrides) ->
         "rate_changes": session_selectors.rate_changes(session),
         "show_adverse_form": not session.is_signed
         and (status in ADVERSE_FORM_STATUSES or adverse_requested or "adverse_form" in overrides),
-        "next_actions": NEXT_ACTIONS.get(status, []),
+        # Discharge is offered only while the criteria hold as of now (the service re-checks).
+        "next_actions": []
+        if status == S.DISCHARGE_READY and not (readiness and readiness.ready)
+        else NEXT_ACTIONS.get(status, []),
         "stop_codes": rules.STOP_REASON_CODES,
         "adverse_events": session_selectors.adverse_events(session),
         "transitions": session_selectors.transitions(session),

@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET
 
 from accounts import audit
 from accounts.models import AuditEvent
-from infusions.access import VIEW, require_chairs, require_clinical, sees_sessions
+from infusions import services
+from infusions.access import CHANGE, VIEW, require_chairs, require_clinical, sees_sessions
 from infusions.selectors import board
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY
@@ -33,11 +34,22 @@ def chair_board(request, location_id: int):
     location = get_object_or_404(Location, pk=location_id, active=True)
     rows = board.chair_board(location=location)
     clinical = sees_sessions(request.user, patient_id=None)  # the board shows many patients: roles only
+    if clinical and request.user.has_perm(CHANGE):
+        _refresh_readiness(request.user, rows)
     if clinical and request.user.has_perm("followups.view_safetyalert"):
         _attach_safety_alerts(rows)
     context = {"location": location, "rows": rows, "clinical": clinical, "now": timezone.now()}
     template = "infusions/_board_chairs.html" if request.htmx else "infusions/board.html"
     return render(request, template, context)
+
+
+def _refresh_readiness(user, rows: list[board.ChairRow]) -> None:
+    """The board refreshes itself every 15 seconds: each refresh re-judges discharge
+    readiness of the patients in recovery, so the observation time ending (or a criterion
+    lapsing) shows without anyone posting anything."""
+    for row in rows:
+        if row.session is not None and row.session.status in board.READINESS_STATUSES:
+            row.session.status = services.readiness_refresh(session=row.session, by=user).status
 
 
 def _attach_safety_alerts(rows: list[board.ChairRow]) -> None:

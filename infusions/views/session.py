@@ -73,6 +73,14 @@ def session_open(request, appointment_id: int):
 def session_detail(request, session_id: int):
     session = get_session_for_user(request, session_id, detail=True)
     services.session_viewed(session=session, by=request.user)
+    # Time passing is a change too (the observation time ends; nothing is posted): the
+    # status and the Discharge button follow the criteria as of now.
+    if (
+        session.status in (S.RECOVERING, S.DISCHARGE_READY)
+        and request.user.has_perm(CHANGE)
+        and services.readiness_refresh(session=session, by=request.user).status != session.status
+    ):
+        session = get_session_for_user(request, session_id, detail=True)
     return render(request, PAGE, session_context(session, adverse_requested=request.GET.get("add") == "adverse"))
 
 
@@ -215,10 +223,15 @@ def reading(request, session_id: int):
     if form.is_valid():
         try:
             services.reading_record(
-                session=session, by=request.user, taken_at=form.cleaned_data["taken_at"], values=form.values()
+                session=session,
+                by=request.user,
+                taken_at=form.cleaned_data["taken_at"],
+                values=form.values(),
+                confirmed=form.cleaned_data["confirmed"],
             )
             form = None
         except ValidationError as error:
+            form.needs_confirmation = isinstance(error, services.ReadingNeedsConfirmation)
             _add_errors(form, error)
             status = 200
     else:

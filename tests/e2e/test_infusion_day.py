@@ -7,8 +7,10 @@ calculates the dose and clears; the prescriber verifies the dose; the nurse draw
 vial in the ketamine ledger (which names the vial on the session), starts, enters vitals
 including an out-of-range reading, records an intervention, completes, records recovery
 vitals, the Aldrete score and the discharge details until the session is computed
-discharge-ready, discharges; signing is refused until the draw's left-over is wasted with
-the doctor as witness (their own password), then she signs.
+discharge-ready; then the patient desaturates: the critical alert takes the session back to
+recovering and hides the Discharge button until the nurse records the airway manoeuvre, a
+normal reading and a fresh Aldrete; she discharges; signing is refused until the draw's
+left-over is wasted with the doctor as witness (their own password), then she signs.
 """
 
 from datetime import timedelta
@@ -16,6 +18,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.hashers import make_password
+from django.db.models import F
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -77,8 +80,9 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
         ndc="0143-9508-10", concentration_mg_per_ml=Decimal("10.000"), container_volume_ml=Decimal("20.00")
     )
     vial = receive(product=product, lot_number="K10E2E")[0]
-    # Observation time 0 so the test need not wait; the clinic sets its own (no sourced default).
-    set_policy(min_observation_min=0)
+    # The shortest observation the policy allows; the test moves the infusion's end back
+    # rather than wait for it.
+    set_policy(min_observation_min=15)
     nurse = _user("e2e.nurse", Role.NURSE, first_name="Ada", last_name="Okafor", credentials="RN")
     doctor = _user("e2e.doctor", Role.PRESCRIBER, first_name="Wei", last_name="Chen", credentials="MD")
     appointment = infusion_appointment(by=doctor, location=vial.registration.location)
@@ -159,9 +163,9 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
         page, **{"Systolic BP (mmHg)": "132", "Diastolic BP (mmHg)": "82", "Heart rate (bpm)": "80", "SpO₂ (%)": "98"}
     )
     expect(page.locator("#readings-table")).to_contain_text("132")
-    _reading(page, **{"Systolic BP (mmHg)": "192", "Diastolic BP (mmHg)": "98", "Heart rate (bpm)": "88"})
+    _reading(page, **{"Systolic BP (mmHg)": "150", "Diastolic BP (mmHg)": "101", "Heart rate (bpm)": "88"})
     alerts = page.locator("#open-alerts")
-    expect(alerts).to_contain_text("sbp_mmhg 192 mmHg above 180 mmHg")
+    expect(alerts).to_contain_text("Diastolic BP 101 mmHg above 100 mmHg")
     alerts.get_by_label("Action").select_option("intervention")
     alerts.get_by_label("What was done").fill("Labetalol 10 mg IV per protocol; rate unchanged")
     alerts.get_by_role("button", name="Record action").click()
@@ -172,21 +176,60 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     page.get_by_role("button", name="Infusion complete").click()
     page.get_by_role("button", name="Start recovery").click()
     expect(page.locator("#session-status")).to_have_text("Recovering")
-    _reading(
-        page, **{"Systolic BP (mmHg)": "126", "Diastolic BP (mmHg)": "80", "Heart rate (bpm)": "74", "SpO₂ (%)": "98"}
+    moved = timedelta(minutes=20)  # as if the infusion had started and ended 20 minutes earlier
+    InfusionSession.objects.filter(pk=session.pk).update(
+        started_at=F("started_at") - moved, ended_at=F("ended_at") - moved
     )
+    recovered = {
+        "Systolic BP (mmHg)": "126",
+        "Diastolic BP (mmHg)": "80",
+        "Heart rate (bpm)": "74",
+        "SpO₂ (%)": "98",
+        "Resp. rate (/min)": "14",
+        "MOAA/S": "5",
+        "CADSS-6": "0",
+    }
+    _reading(page, **recovered)
     expect(page.locator("#readings-table")).to_contain_text("Recovery")
 
     # Aldrete 10 and the discharge details: computed discharge-ready.
-    for n in range(1, 6):
-        page.locator(f"input[name='aldrete-item_{n}'][value='2']").check()
-    page.get_by_role("button", name="Save score").click()
+    def aldrete_10():
+        for n in range(1, 6):
+            page.locator(f"input[name='aldrete-item_{n}'][value='2']").check()
+        page.get_by_role("button", name="Save score").click()
+
+    aldrete_10()
     expect(page.locator("#readiness")).to_contain_text("Not yet discharge-ready")
     discharge = page.locator("#discharge-form")
     discharge.get_by_label("Escort present now").check()
     discharge.get_by_label("Discharge instructions given").check()
     discharge.get_by_role("button", name="Save discharge details").click()
     expect(page.locator("#session-status")).to_have_text("Discharge-ready")
+
+    # She desaturates: a critical alert, back to recovering, no Discharge button.
+    _reading(page, **{"SpO₂ (%)": "84", "Resp. rate (/min)": "12"})
+    alerts = page.locator("#open-alerts")
+    expect(alerts).to_contain_text("CRITICAL: SpO₂ 84% below 90%: pause or stop, airway, call for help")
+    page.reload()
+    expect(page.locator("#session-status")).to_have_text("Recovering")
+    expect(page.locator("#readiness")).to_contain_text("Alert without an action")
+    expect(page.locator("#discharge-criteria [data-criterion='spo2']")).to_contain_text("84%")
+    expect(page.get_by_role("button", name="Discharge", exact=True)).to_have_count(0)
+    expect(page.locator("#open-alerts option[value='continue']")).to_have_count(0)
+
+    # The airway manoeuvre resolves the alert; a normal reading and a fresh Aldrete after it.
+    critical = page.locator("#open-alerts li.critical-alert")
+    critical.get_by_label("Action").select_option("airway")
+    critical.get_by_label("What was done").fill("Jaw thrust and O₂ 2 L/min by nasal cannula; SpO₂ 97 %")
+    critical.get_by_role("button", name="Record action").click()
+    expect(page.locator("#open-alerts")).to_have_count(0)
+    expect(page.locator("#session-status")).to_have_text("Recovering")
+    _reading(page, **recovered)
+    page.reload()
+    expect(page.locator("#readiness")).to_contain_text("scored before the latest reading")
+    aldrete_10()
+    expect(page.locator("#session-status")).to_have_text("Discharge-ready")
+    expect(page.locator("#discharge-criteria [data-criterion='spo2']")).to_contain_text("98%")
 
     page.get_by_role("button", name="Discharge", exact=True).click()
     expect(page.locator("#session-status")).to_have_text("Discharged")

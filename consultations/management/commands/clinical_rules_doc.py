@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from consultations import rules
+from consultations import docs, rules
 
 DOC_PATH = Path("docs") / "clinical-rules.md"
 
@@ -81,6 +81,7 @@ def render() -> str:
         "Day-of-infusion checks (PD-01 fasting, PD-02 escort, PD-05 intra-infusion limits) belong to the infusion "
         "session's pre-check, not to the intake screening.",
         "",
+        *docs.section_lines(),
     ]
     return "\n".join(lines)
 

@@ -1,0 +1,65 @@
+"""The infusion day's part of docs/clinical-rules.md, generated from ``infusions.rules``."""
+
+from __future__ import annotations
+
+from infusions import rules
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def _unit(value: object, unit: str) -> str:
+    return f"{value} {unit}".strip()
+
+
+def clinical_rules_section() -> list[str]:
+    lines = [
+        "## Infusion day: safety settings (administrator-editable: Admin → Infusion policy)",
+        "",
+        "Every setting ships with a default and hard bounds (form validators and a database check constraint); "
+        "none can be blank, and `manage.py check --deploy` fails (grace.E101) if a stored one is. A default with a "
+        "source key comes from the clinical reference; *clinic policy* means the reference gives no number and the "
+        "clinic must confirm it.",
+        "",
+        "| Group | Setting | Default | Allowed | Source | Note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in rules.SETTINGS:
+        lines.append(
+            f"| {_cell(s.group)} | {_cell(s.label)} | {_cell(_unit(s.default, s.unit))} | {_cell(s.bounds_text)} | "
+            f"{_cell(s.source)} | {_cell(s.note) or '—'} |"
+        )
+    possible = ", ".join(
+        f"{name} {low}–{high}{unit and ' ' + unit}" for name, (low, high, unit) in rules.PLAUSIBLE_RANGES.items()
+    )
+    confirm = ", ".join(f"{name} {low}–{high}" for name, (low, high) in rules.CONFIRM_RANGES.items())
+    lines += [
+        "",
+        "### Readings and alerts",
+        "",
+        f"- Refused as physically impossible (a typing error): outside {possible}; diastolic not below systolic; "
+        "a reading time in the future or before check-in.",
+        f"- Stored after the nurse confirms it once (extreme but possible): outside {confirm}.",
+        "- Every stored value is compared with the alert settings above. A *critical* alert (a critical limit, or "
+        "MOAA/S 0, loss of consciousness [S15][S106]) asks for one of: "
+        + ", ".join(rules.ALERT_ACTION_LABELS[a].lower() for a in rules.CRITICAL_ALERT_ACTIONS)
+        + ", with a note; it shows on the session page, the chair board and the clinician's home until that "
+        "action is recorded (who, when, what).",
+        "",
+        "### Discharge readiness (computed from the latest state)",
+        "",
+        "Discharge-ready only when every one holds; a later reading that breaks one moves the session back to "
+        "recovering, with the reason:",
+        "",
+        "- the minimum observation time has passed since the infusion ended;",
+        "- the latest recovery BP, HR, SpO₂ and RR (and temperature when taken) raise no alert, and BP and HR are "
+        "within the discharge percentage of baseline [S102][S104];",
+        f"- MOAA/S {rules.MOAAS_AWAKE} and CADSS-6 at or below the discharge setting: monitor until resolution of "
+        "sedation, dissociation and respiratory depression [S14][S15];",
+        "- an Aldrete or PADSS at or above the minimum score, taken after the latest reading [S102][S104];",
+        "- no adverse event open (an ongoing one is resolved, or handed over with a note), every alert actioned;",
+        "- a responsible adult escort present [S26] and the discharge instructions given [S16].",
+        "",
+    ]
+    return lines
