@@ -353,7 +353,7 @@ def test_discharge_ready_only_when_every_condition_holds(
     code, total, threshold, minutes, minimum, sbp, escort, instructions
 ):
     baseline = VitalsReading(sbp_mmhg=120, dbp_mmhg=80, hr_bpm=70)
-    latest = VitalsReading(sbp_mmhg=sbp, dbp_mmhg=80, hr_bpm=70)
+    latest = VitalsReading(sbp_mmhg=sbp, dbp_mmhg=80, hr_bpm=70, spo2_pct=98, rr_per_min=14, moaas=5, cadss6=0)
     result = discharge_readiness(
         score_code=code,
         score_total=total,
