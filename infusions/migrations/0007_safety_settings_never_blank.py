@@ -54,7 +54,7 @@ def fill_blank_safety_settings(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('infusions', '0005_prescriber_decision_and_request'),
+        ('infusions', '0006_rate_above_order_permission'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
