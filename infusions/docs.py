@@ -58,7 +58,7 @@ def clinical_rules_section() -> list[str]:
         f"- MOAA/S {rules.MOAAS_AWAKE} and CADSS-6 at or below the discharge setting: monitor until resolution of "
         "sedation, dissociation and respiratory depression [S14][S15];",
         "- an Aldrete or PADSS at or above the minimum score, taken after the latest reading [S102][S104];",
-        "- no adverse event open (an ongoing one is resolved, or handed over with a note), every alert actioned;",
+        "- no adverse event recorded as ongoing or resolving, every alert actioned;",
         "- a responsible adult escort present [S26] and the discharge instructions given [S16].",
         "",
     ]
