@@ -86,6 +86,14 @@ class InfusionSession(models.Model):
 
     container_lot = models.CharField("Vial lot / container", max_length=60, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    started_dose = models.ForeignKey(
+        "DoseCalculation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The verified calculation in force when the infusion started.",
+    )
     ended_at = models.DateTimeField(null=True, blank=True)
     stop_reason_code = models.CharField(max_length=30, choices=STOP_REASON_CHOICES, blank=True)
     stop_reason = models.TextField(blank=True)
@@ -152,6 +160,25 @@ class InfusionSession(models.Model):
         ]
         triggers = [
             signed_record_locked("infusionsession_signed_locked"),
+            # The start rests on the verified calculation in force, whatever the writer.
+            pgtrigger.Trigger(
+                name="infusionsession_start_on_verified_dose",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__status="cleared", new__status="infusing"),
+                func="""
+                    IF NOT EXISTS (
+                        SELECT 1 FROM infusions_dosecalculation d
+                        WHERE d.id = NEW.started_dose_id AND d.session_id = NEW.id
+                          AND d.superseded_at IS NULL AND d.verified_fingerprint = d.fingerprint
+                          AND d.verified_fingerprint <> ''
+                    ) THEN
+                        RAISE EXCEPTION 'infusion session %: the start needs the verified calculation in force', NEW.id
+                            USING ERRCODE = 'integrity_constraint_violation';
+                    END IF;
+                    RETURN NEW;
+                """,
+            ),
         ]
 
     def __str__(self) -> str:
@@ -235,7 +262,30 @@ class PreCheck(models.Model):
     recorded_at = models.DateTimeField()
 
     class Meta:
-        triggers = [locked_with_session("precheck_session_unsigned")]
+        constraints = [
+            # Physically impossible weights are refused like impossible vitals (the rules' plausible
+            # range, an input check, narrows it further when the dose is calculated).
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | Q(weight_kg__gt=0, weight_kg__lte=rules.WEIGHT_POSSIBLE_MAX_KG),
+                name="precheck_weight_possible",
+            ),
+        ]
+        triggers = [
+            locked_with_session("precheck_session_unsigned"),
+            # A corrected weight or height voids the calculation resting on it, whoever writes it.
+            pgtrigger.Trigger(
+                name="precheck_change_voids_dose",
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__weight_kg__df=pgtrigger.F("new__weight_kg"))
+                | pgtrigger.Q(old__height_cm__df=pgtrigger.F("new__height_cm")),
+                func="""
+                    UPDATE infusions_dosecalculation SET superseded_at = now()
+                    WHERE session_id = NEW.session_id AND superseded_at IS NULL;
+                    RETURN NEW;
+                """,
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Pre-check of {self.session_id}"
@@ -263,6 +313,9 @@ _DOSE_CONTENT = (
     "mg_per_kg_per_h",
     "steps",
     "fingerprint",
+    "plan",
+    "inputs",
+    "inputs_sha256",
     "calculated_by",
     "calculated_at",
 )
@@ -303,6 +356,14 @@ class DoseCalculation(models.Model):
     mg_per_kg_per_h = _dec(8, 4)
     steps = models.JSONField(default=list)
     fingerprint = models.CharField(max_length=64)
+    # What the calculation rests on: the plan (and its version) and today's pre-check values,
+    # vial and diluent. A change to any of them voids it (the pre-check service, and a trigger
+    # on the pre-check as a backstop); the start compares them with today's values again.
+    plan = models.ForeignKey(
+        "consultations.TreatmentPlan", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    inputs = models.JSONField(default=dict, blank=True)
+    inputs_sha256 = models.CharField(max_length=64, blank=True)
     calculated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     calculated_at = models.DateTimeField()
     superseded_at = models.DateTimeField(null=True, blank=True)

@@ -63,6 +63,7 @@ from infusions.rules.dosing import (  # noqa: F401 - the package's public names
     VIAL_CONCENTRATIONS_MG_PER_ML,
     WEIGHT_BASES,
     WEIGHT_PLAUSIBLE_RANGE_KG,
+    WEIGHT_POSSIBLE_MAX_KG,
     DoseCalculation,
     DosingProtocol,
     DosingWeight,

@@ -35,6 +35,9 @@ DEFAULT_WEIGHT_BASIS: Final = "actual"
 # here. They catch a mistyped or wrong-unit weight (lb for kg, 3 kg).
 WEIGHT_PLAUSIBLE_RANGE_KG: Final = (Decimal("25"), Decimal("350"))
 HEIGHT_PLAUSIBLE_RANGE_CM: Final = (Decimal("100"), Decimal("250"))
+# What the database accepts at all for a recorded weight (input limit, not clinical): above
+# any human weight, so a value past it is a typing error whatever the clinic's range.
+WEIGHT_POSSIBLE_MAX_KG: Final = Decimal("700")
 # Devine ideal body weight and the 0.4 adjusted-weight factor: standard pharmacy formulas,
 # NOT in clinical-reference.md — clinic to confirm before choosing "ideal" or "adjusted".
 DEVINE_BASE_KG: Final = {"male": Decimal("50"), "female": Decimal("45.5")}

@@ -87,6 +87,8 @@ class TransitionFacts:
     clinician_decision_reason: str = ""
     deferral_reason_code: str = ""
     dose_verified: bool = False
+    # Inputs of the calculation in force that differ from today's (weight corrected, plan changed …).
+    dose_changed_inputs: tuple[str, ...] = ()
     container_selected: bool = False
     started_at: datetime | None = None
     reason: str = ""
@@ -123,6 +125,11 @@ def _gate_infusing(f: TransitionFacts) -> list[str]:
     problems = []
     if not f.dose_verified:
         problems.append("Dose not verified by a second clinician")
+    if f.dose_changed_inputs:
+        problems.append(
+            f"The dose rests on values changed since it was calculated ({', '.join(f.dose_changed_inputs)}): "
+            "recalculate and verify again"
+        )
     if not f.container_selected:
         problems.append("Lot/container not selected")
     if f.started_at is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -68,6 +70,87 @@ def calculate(
     return rules.DoseCalculation(**{**_as_dict(calc), "steps": weight.steps[:-1] + calc.steps})
 
 
+def _text(value) -> str:
+    return "" if value is None else format(Decimal(value).normalize(), "f")
+
+
+def dose_inputs(session: InfusionSession, *, vial_mg_per_ml: Decimal, diluent_ml: Decimal) -> dict[str, str]:
+    """Everything a calculation rests on, as text: the plan and the version of its signed
+    standing order, today's pre-check weight and height, sex at birth, and the order's weight
+    basis, dose, duration and caps, the vial and the diluent. A calculation is current only
+    while these are what it recorded, so a new order version voids it like a corrected weight."""
+    check = getattr(session, "pre_check", None) if session_selectors._has_pre_check(session) else None
+    plan = session.plan
+    order = plan_selectors.current_order(plan)
+    return {
+        "plan": str(plan.pk),
+        "order_version": str(order.number) if order else "",
+        "weight_kg": _text(check.weight_kg if check else None),
+        "height_cm": _text(check.height_cm if check else None),
+        "sex_at_birth": getattr(session.patient, "sex_at_birth", "") or "",
+        "weight_basis": order.weight_basis if order else "",
+        "dose": _text(order.dose if order else None),
+        "dose_unit": order.dose_unit if order else "",
+        "duration_min": str(order.infusion_minutes) if order else "",
+        "max_mg": _text(order.max_dose_mg if order else None),
+        "protocol_max": _text(plan.protocol.dose_max),
+        "vial_mg_per_ml": _text(vial_mg_per_ml),
+        "diluent_ml": _text(diluent_ml),
+    }
+
+
+def inputs_sha256(inputs: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+INPUT_LABELS = {
+    "plan": "the treatment plan",
+    "order_version": "the standing order's version",
+    "weight_kg": "weight",
+    "height_cm": "height",
+    "sex_at_birth": "sex at birth",
+    "weight_basis": "weight basis",
+    "dose": "the plan's dose",
+    "dose_unit": "the dose unit",
+    "duration_min": "duration",
+    "max_mg": "the maximum dose",
+    "protocol_max": "the protocol maximum",
+    "vial_mg_per_ml": "vial concentration",
+    "diluent_ml": "diluent",
+}
+
+
+def changed_inputs(session: InfusionSession, dose: DoseCalculation) -> list[str]:
+    """The inputs of ``dose`` that differ from today's (labels; [] when it is current). A
+    calculation stored before its inputs were recorded counts as resting on unknown ones."""
+    now = dose_inputs(session, vial_mg_per_ml=dose.vial_mg_per_ml, diluent_ml=dose.diluent_ml)
+    if dose.inputs_sha256 == inputs_sha256(now):
+        return []
+    if not dose.inputs:
+        return ["inputs not recorded"]
+    return [INPUT_LABELS[k] for k in now if dose.inputs.get(k) != now[k]]
+
+
+def dose_void(*, session: InfusionSession, by, reason: str) -> DoseCalculation | None:
+    """Supersede the calculation in force (with its verification), audited; the caller holds
+    the session lock. Returns the voided row, or None when there was none."""
+    current = DoseCalculation.objects.select_for_update().filter(session=session, superseded_at__isnull=True).first()
+    if current is None:
+        return None
+    current.superseded_at = timezone.now()
+    current.save(update_fields=["superseded_at"])
+    audit.record(
+        actor=by,
+        action="infusions.dose.voided",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=current,
+        patient=session.patient,
+        changes={"reason": reason, "was_verified": current.is_verified},
+    )
+    return current
+
+
 def _as_dict(calc: rules.DoseCalculation) -> dict:
     return {name: getattr(calc, name) for name in rules.DoseCalculation.__dataclass_fields__}
 
@@ -93,8 +176,17 @@ def dose_calculate(*, session: InfusionSession, by, vial_mg_per_ml: Decimal, dil
         previous.save(update_fields=["superseded_at"])
     values = _as_dict(calc)
     values["steps"] = list(calc.steps)
+    inputs = dose_inputs(locked, vial_mg_per_ml=vial_mg_per_ml, diluent_ml=diluent_ml)
     row = DoseCalculation.objects.create(
-        session=locked, order=order, fingerprint=calc.fingerprint, calculated_by=by, calculated_at=now, **values
+        session=locked,
+        order=order,
+        fingerprint=calc.fingerprint,
+        plan=locked.plan,
+        inputs=inputs,
+        inputs_sha256=inputs_sha256(inputs),
+        calculated_by=by,
+        calculated_at=now,
+        **values,
     )
     audit.record(
         actor=by,
@@ -120,10 +212,16 @@ def dose_verify(*, calculation: DoseCalculation, by, fingerprint: str) -> DoseCa
     """A second clinician's independent double check of exactly the calculation they saw
     (``fingerprint`` from the page): a dose changed meanwhile is refused."""
     require(by, VERIFY)
+    # Session first, then the calculation: the order dose_calculate takes them in.
+    session = lock(calculation.session)
     row = DoseCalculation.objects.select_for_update().select_related("session__patient").get(pk=calculation.pk)
     require_unsigned(row.session)
     if row.superseded_at is not None or row.fingerprint != fingerprint:
         raise ValidationError("The dose changed since you opened it: check the new calculation.")
+    if changed := changed_inputs(session, row):
+        raise ValidationError(
+            f"This calculation rests on values changed since ({', '.join(changed)}): recalculate before verifying."
+        )
     if row.calculated_by_id == by.pk:
         raise ValidationError("The verification must be by a second clinician, not the one who calculated.")
     if row.is_verified:

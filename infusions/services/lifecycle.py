@@ -66,8 +66,11 @@ def _facts(
     elif to == S.DEFERRED:
         values["deferral_reason_code"] = reason_code
     elif to == S.INFUSING and frm == S.CLEARED:
+        from infusions.services.dosing import changed_inputs
+
         dose = session_selectors.current_dose(session)
         values["dose_verified"] = dose is not None and dose.is_verified
+        values["dose_changed_inputs"] = tuple(changed_inputs(session, dose)) if dose is not None else ()
         values["container_selected"] = bool((extra.get("container_lot") or session.container_lot).strip())
         values["started_at"] = at
     elif to == S.INFUSING:
@@ -169,9 +172,10 @@ def session_transition(
         fields += ["deferral_reason_code", "deferral_reason"]
     elif target == S.INFUSING and frm == S.CLEARED:
         locked.started_at = at
+        locked.started_dose = session_selectors.current_dose(locked)
         locked.container_lot = (container_lot or locked.container_lot).strip()
         locked.order = order
-        fields += ["started_at", "container_lot", "order"]
+        fields += ["started_at", "started_dose", "container_lot", "order"]
     elif target in (S.COMPLETED, S.STOPPED_EARLY):
         locked.ended_at = at
         fields.append("ended_at")

@@ -21,6 +21,7 @@ from infusions import rules
 from infusions.models import InfusionSession, PreCheck
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY, field_error, lock, require, require_unsigned
+from infusions.services.dosing import dose_void
 from infusions.services.lifecycle import CHANGE, session_transition
 from prescribers.selectors import signature_text
 
@@ -134,7 +135,14 @@ def precheck_record(*, session: InfusionSession, by, data: dict[str, Any], at: d
     for name in ("last_clear_liquid_at", "last_light_meal_at", "last_fatty_meal_at"):
         if data.get(name) and data[name] > at:
             raise ValidationError({name: "Cannot be in the future."})
+    if data.get("weight_kg") is not None:
+        # Refused like an impossible vital: zero, negative or a wrong-unit weight is never stored.
+        try:
+            rules.dosing_weight_kg(actual_kg=data["weight_kg"])
+        except rules.DoseError as error:
+            raise ValidationError({"weight_kg": error.message}) from error
     check = PreCheck.objects.filter(session=locked).first() or PreCheck(session=locked)
+    before = {"weight_kg": check.weight_kg, "height_cm": check.height_cm} if check.pk else {}
     for name in PRECHECK_FIELDS:
         if name in data:
             value = data[name]
@@ -154,6 +162,11 @@ def precheck_record(*, session: InfusionSession, by, data: dict[str, Any], at: d
     check.results = [dataclasses.asdict(r) for r in results]
     check.outcome = rules.clearance(results)
     check.evaluated_at = at
+    changed = [name for name, value in before.items() if value != getattr(check, name)]
+    if changed:
+        # The calculation rested on the old values: void it (and its verification) now, not at
+        # the start (a trigger on the pre-check does the same for any other writer).
+        dose_void(session=locked, by=by, reason=f"pre-check {', '.join(changed)} changed")
     check.save()
     locked.clearance = check.outcome
     locked.escort_name, locked.escort_phone = check.escort_name, check.escort_phone

@@ -1,0 +1,166 @@
+"""One chain of versions: the calculation records what it rests on; changing any of it voids
+the calculation and its verification; the start needs the calculation in force, verified,
+on today's values (services, and triggers where the database can hold it)."""
+
+from decimal import Decimal
+
+import pgtrigger
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from accounts.models import AuditEvent
+from consultations.models import TreatmentPlan
+from infusions import services
+from infusions.models import DoseCalculation, InfusionSession, PreCheck
+from infusions.tests.factories import PHQ9_CLEAR, S, advance, clean_precheck, nurse, open_session
+
+pytestmark = pytest.mark.django_db
+
+TEN, DILUENT = Decimal("10"), Decimal("96")
+
+
+@pytest.fixture
+def people():
+    return nurse(username="rn.chain"), nurse(username="rn.chain.verifier")
+
+
+def _verified(session, rn, verifier, **precheck):
+    services.instrument_record(session=session, by=rn, code="phq9", answers=PHQ9_CLEAR)
+    services.precheck_record(session=session, by=rn, data=clean_precheck(**precheck))
+    calc = services.dose_calculate(session=session, by=rn, vial_mg_per_ml=TEN, diluent_ml=DILUENT)
+    return services.dose_verify(calculation=calc, by=verifier, fingerprint=calc.fingerprint)
+
+
+def _change_plan(session, **change):
+    """Plans are fixed after their draft (a trigger); a writer past it (an administrator's SQL
+    repair) is the case the start must still catch."""
+    with pgtrigger.ignore("consultations.TreatmentPlan:plan_content_fixed_after_draft"):
+        TreatmentPlan.objects.filter(pk=session.plan_id).update(**change)
+
+
+def _start(session, rn):
+    return services.session_transition(session=session, to=S.INFUSING, by=rn, container_lot="LOT-1")
+
+
+def test_the_calculation_records_what_it_rests_on(people):
+    rn, verifier = people
+    session = advance(open_session(by=rn), S.PRE_CHECK, nurse_user=rn, verifier=verifier)
+    calc = _verified(session, rn, verifier)
+    assert calc.plan == session.plan
+    assert calc.inputs == {
+        "plan": str(session.plan.pk),
+        "order_version": "1",
+        "weight_kg": "80",
+        "height_cm": "",
+        "sex_at_birth": session.patient.sex_at_birth or "",
+        "weight_basis": "actual",
+        "dose": "0.5",
+        "dose_unit": session.plan.dose_unit,
+        "duration_min": "40",
+        "max_mg": "50",
+        "protocol_max": format(session.plan.protocol.dose_max.normalize(), "f"),
+        "vial_mg_per_ml": "10",
+        "diluent_ml": "96",
+    }
+    assert len(calc.inputs_sha256) == 64
+
+
+def test_the_issues_case_a_weight_corrected_after_verification_voids_the_dose_and_blocks_the_start(people):
+    """Weight 100 kg → 50 mg verified; corrected to 55 kg: never started on 0.91 mg/kg."""
+    rn, verifier = people
+    session = advance(open_session(by=rn), S.PRE_CHECK, nurse_user=rn, verifier=verifier)
+    calc = _verified(session, rn, verifier, weight_kg=Decimal("100.0"))
+    assert calc.dose_mg == Decimal("50.0")
+    services.precheck_record(session=session, by=rn, data=clean_precheck(weight_kg=Decimal("55.0")))
+    calc.refresh_from_db()
+    assert calc.superseded_at is not None
+    assert AuditEvent.objects.filter(action="infusions.dose.voided", object_id=str(calc.pk)).exists()
+    session = services.precheck_clear(session=session, by=rn)
+    with pytest.raises(ValidationError) as refused:
+        _start(session, rn)
+    assert "Dose not verified by a second clinician" in refused.value.messages
+    assert InfusionSession.objects.get(pk=session.pk).status == S.CLEARED
+    # Recalculated on 55 kg and verified again: the start rests on it.
+    again = services.dose_calculate(session=session, by=rn, vial_mg_per_ml=TEN, diluent_ml=DILUENT)
+    assert again.dose_mg == Decimal("27.5")
+    services.dose_verify(calculation=again, by=verifier, fingerprint=again.fingerprint)
+    started = _start(session, rn)
+    assert started.started_dose == again
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "label"),
+    [
+        ("plan dose changed", {"dose": Decimal("0.4")}, "the plan's dose"),
+        ("duration changed", {"infusion_minutes": 60}, "duration"),
+        ("weight basis changed", {"weight_basis": "ideal"}, "weight basis"),
+        ("maximum changed", {"max_dose_mg": Decimal("45")}, "the maximum dose"),
+        ("plan version moved", {"version": F("version") + 1}, "the plan's version"),
+    ],
+)
+def test_a_changed_plan_input_refuses_the_start_naming_it(case, change, label, people):
+    rn, verifier = people
+    session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=verifier)
+    _change_plan(session, **change)
+    with pytest.raises(ValidationError) as refused:
+        _start(InfusionSession.objects.get(pk=session.pk), rn)
+    assert any(label in m and "recalculate and verify again" in m for m in refused.value.messages), (
+        refused.value.messages
+    )
+
+
+def test_a_verification_of_a_calculation_on_changed_values_is_refused(people):
+    rn, verifier = people
+    session = advance(open_session(by=rn), S.PRE_CHECK, nurse_user=rn, verifier=verifier)
+    services.instrument_record(session=session, by=rn, code="phq9", answers=PHQ9_CLEAR)
+    services.precheck_record(session=session, by=rn, data=clean_precheck())
+    calc = services.dose_calculate(session=session, by=rn, vial_mg_per_ml=TEN, diluent_ml=DILUENT)
+    _change_plan(session, dose=Decimal("0.4"))
+    with pytest.raises(ValidationError, match="the plan's dose"):
+        services.dose_verify(calculation=calc, by=verifier, fingerprint=calc.fingerprint)
+
+
+def test_the_database_voids_the_dose_when_the_weight_changes_behind_the_services(people):
+    rn, verifier = people
+    session = advance(open_session(by=rn), S.PRE_CHECK, nurse_user=rn, verifier=verifier)
+    calc = _verified(session, rn, verifier)
+    PreCheck.objects.filter(session=session).update(weight_kg=Decimal("81.0"))
+    calc.refresh_from_db()
+    assert calc.superseded_at is not None
+
+
+def test_the_database_refuses_a_start_without_the_verified_dose_in_force(people):
+    rn, verifier = people
+    session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=verifier)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InfusionSession.objects.filter(pk=session.pk).update(status=S.INFUSING)
+    dose = DoseCalculation.objects.get(session=session)
+    InfusionSession.objects.filter(pk=session.pk).update(status=S.INFUSING, started_dose=dose)
+
+
+@pytest.mark.parametrize(
+    ("case", "weight", "message"),
+    [
+        ("zero", Decimal("0"), "must be greater than 0 kg"),
+        ("negative", Decimal("-70"), "must be greater than 0 kg"),
+        ("absurd", Decimal("9999"), "outside the plausible range 25–350 kg"),
+        ("pounds typed as kg for a 40 kg patient", Decimal("400"), "outside the plausible range"),
+    ],
+)
+def test_an_impossible_weight_is_refused_at_the_field_and_not_stored(case, weight, message, people):
+    rn, verifier = people
+    session = advance(open_session(by=rn), S.PRE_CHECK, nurse_user=rn, verifier=verifier)
+    with pytest.raises(ValidationError) as refused:
+        services.precheck_record(session=session, by=rn, data=clean_precheck(weight_kg=weight))
+    assert message in refused.value.message_dict["weight_kg"][0]
+    assert not PreCheck.objects.filter(session=session).exists()
+
+
+def test_the_database_refuses_an_impossible_weight(people):
+    rn, verifier = people
+    session = advance(open_session(by=rn), S.PRE_CHECK, nurse_user=rn, verifier=verifier)
+    services.precheck_record(session=session, by=rn, data=clean_precheck())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PreCheck.objects.filter(session=session).update(weight_kg=Decimal("0"))
