@@ -274,3 +274,9 @@ class RateChangeForm(forms.Form):
         widget=forms.NumberInput(attrs={**BIG, "step": "0.1", "inputmode": "decimal"}),
     )
     reason = forms.CharField(label="Why", max_length=300, widget=forms.TextInput(BIG))
+    order_text = forms.CharField(
+        label="Prescriber's order (only above the calculated rate)",
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(BIG),
+    )

@@ -152,10 +152,20 @@ class RateChange(models.Model):
     rate_ml_per_h = models.DecimalField(max_digits=6, decimal_places=1)
     reason = models.CharField(max_length=300)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # A rate above the calculated one stands only on a prescriber's documented order.
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    order_text = models.CharField("Prescriber's order", max_length=300, blank=True)
+    above_calculated = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["session", "at", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(above_calculated=False) | (Q(ordered_by__isnull=False) & ~Q(order_text="")),
+                name="ratechange_above_calculated_ordered",
+            ),
             models.CheckConstraint(condition=Q(rate_ml_per_h__gte=0), name="ratechange_not_negative"),
             models.CheckConstraint(condition=~Q(reason=""), name="ratechange_reason_given"),
         ]

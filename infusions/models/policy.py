@@ -115,6 +115,52 @@ class InfusionPolicy(models.Model):
     pump_max_total_ml = models.DecimalField(
         max_digits=7, decimal_places=1, default=Decimal("1000"), help_text="Device configuration (clinic policy)."
     )
+    # --- The medication loop: ceilings on the dose (bounded clinic policy) ---------------
+    # Bounds and sources live in infusions.rules (dosing.py); the check constraint below
+    # holds the same bounds in the database.
+    max_rate_mg_per_kg_per_h = models.DecimalField(
+        "Maximum infusion rate (mg/kg/h)",
+        max_digits=5,
+        decimal_places=3,
+        default=rules.MAX_RATE_MG_PER_KG_PER_H_DEFAULT,
+        validators=[
+            MinValueValidator(rules.MAX_RATE_MG_PER_KG_PER_H_BOUNDS[0]),
+            MaxValueValidator(rules.MAX_RATE_MG_PER_KG_PER_H_BOUNDS[1]),
+        ],
+        help_text="Default 2: top of the ASRA infusion range 0.5–2 mg/kg/h [S11]; bounded 0.5–2. "
+        "Checked when the dose is calculated and when the rate changes on the flowsheet.",
+    )
+    min_infusion_minutes = models.PositiveSmallIntegerField(
+        "Shortest infusion (minutes)",
+        default=rules.MIN_INFUSION_MINUTES_DEFAULT,
+        validators=[
+            MinValueValidator(rules.MIN_INFUSION_MINUTES_BOUNDS[0]),
+            MaxValueValidator(rules.MIN_INFUSION_MINUTES_BOUNDS[1]),
+        ],
+        help_text="Default 40: 0.5 mg/kg over 40 min, the most studied dose [S1][S2]; bounded by the "
+        "studied session durations 2–100 min [S2][S3].",
+    )
+    max_infusion_minutes = models.PositiveSmallIntegerField(
+        "Longest infusion (minutes)",
+        default=rules.MAX_INFUSION_MINUTES_DEFAULT,
+        validators=[
+            MinValueValidator(rules.MAX_INFUSION_MINUTES_BOUNDS[0]),
+            MaxValueValidator(rules.MAX_INFUSION_MINUTES_BOUNDS[1]),
+        ],
+        help_text="Default 240: the CRPS regimen, 4 h [S11][S12]; bounded 40–480 (clinic policy).",
+    )
+    min_total_volume_ml = models.DecimalField(
+        "Smallest infusion volume (mL)",
+        max_digits=5,
+        decimal_places=1,
+        default=rules.MIN_TOTAL_VOLUME_ML_DEFAULT,
+        validators=[
+            MinValueValidator(rules.MIN_TOTAL_VOLUME_ML_BOUNDS[0]),
+            MaxValueValidator(rules.MIN_TOTAL_VOLUME_ML_BOUNDS[1]),
+        ],
+        help_text="Clinic policy, default 20 mL, bounded 5–250: a smaller bag loses a large share of the "
+        "dose to the line's dead space.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -136,6 +182,20 @@ class InfusionPolicy(models.Model):
                 condition=Q(discharge_tool__in=DischargeTool.values), name="infusionpolicy_discharge_tool_known"
             ),
             *[_bounds(spec) for spec in rules.SETTINGS],
+            models.CheckConstraint(
+                condition=Q(
+                    max_rate_mg_per_kg_per_h__gte=rules.MAX_RATE_MG_PER_KG_PER_H_BOUNDS[0],
+                    max_rate_mg_per_kg_per_h__lte=rules.MAX_RATE_MG_PER_KG_PER_H_BOUNDS[1],
+                    min_infusion_minutes__gte=rules.MIN_INFUSION_MINUTES_BOUNDS[0],
+                    min_infusion_minutes__lte=rules.MIN_INFUSION_MINUTES_BOUNDS[1],
+                    max_infusion_minutes__gte=rules.MAX_INFUSION_MINUTES_BOUNDS[0],
+                    max_infusion_minutes__lte=rules.MAX_INFUSION_MINUTES_BOUNDS[1],
+                    min_total_volume_ml__gte=rules.MIN_TOTAL_VOLUME_ML_BOUNDS[0],
+                    min_total_volume_ml__lte=rules.MIN_TOTAL_VOLUME_ML_BOUNDS[1],
+                )
+                & Q(min_infusion_minutes__lte=models.F("max_infusion_minutes")),
+                name="infusionpolicy_dosing_ceilings_bounded",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -167,6 +227,15 @@ class InfusionPolicy(models.Model):
     @property
     def pump_limits(self) -> rules.PumpLimits:
         return rules.PumpLimits(self.pump_min_rate_ml_per_h, self.pump_max_rate_ml_per_h, self.pump_max_total_ml)
+
+    @property
+    def dosing_limits(self) -> rules.DosingLimits:
+        return rules.DosingLimits(
+            max_rate_mg_per_kg_per_h=self.max_rate_mg_per_kg_per_h,
+            min_duration_min=self.min_infusion_minutes,
+            max_duration_min=self.max_infusion_minutes,
+            min_total_volume_ml=self.min_total_volume_ml,
+        )
 
     @property
     def discharge_tolerance(self) -> rules.DischargeTolerance:

@@ -212,6 +212,63 @@ PROTOCOLS: Final = {
 }
 
 
+# --- Ceilings of the medication loop (bounded clinic policy) ----------------------------
+# Each default carries its source; each has hard bounds an administrator cannot pass.
+# Infusion rate: ASRA infusions 0.5–2 mg/kg/h [S11]; 7 mg/kg/h is ICU-only, never a clinic
+# ceiling. The ceiling may be set within that range, default its top.
+MAX_RATE_MG_PER_KG_PER_H_DEFAULT: Final = Decimal("2")
+MAX_RATE_MG_PER_KG_PER_H_BOUNDS: Final = (Decimal("0.5"), Decimal("2"))  # [S11]
+# Duration: 0.5 mg/kg over 40 min is the most used and studied dose [S1][S2]; studied
+# session durations range from 2 to 100 min [S2][S3] (the minimum's bounds). The maximum
+# defaults to the CRPS regimen's 4 h [S11][S12]; its bounds are clinic policy.
+MIN_INFUSION_MINUTES_DEFAULT: Final = 40
+MIN_INFUSION_MINUTES_BOUNDS: Final = (2, 100)  # [S2][S3]
+MAX_INFUSION_MINUTES_DEFAULT: Final = 240  # [S11][S12]
+MAX_INFUSION_MINUTES_BOUNDS: Final = (40, 480)  # clinic policy
+# Total infusion volume: clinic policy (the reference gives no number). A bag smaller than
+# this loses a large share of the dose to the line's dead space.
+MIN_TOTAL_VOLUME_ML_DEFAULT: Final = Decimal("20")
+MIN_TOTAL_VOLUME_ML_BOUNDS: Final = (Decimal("5"), Decimal("250"))  # clinic policy
+
+
+@dataclass(frozen=True, slots=True)
+class DosingLimits:
+    """The clinic's ceilings on a calculation (administrator-set within the bounds above)."""
+
+    max_rate_mg_per_kg_per_h: Decimal = MAX_RATE_MG_PER_KG_PER_H_DEFAULT
+    min_duration_min: int = MIN_INFUSION_MINUTES_DEFAULT
+    max_duration_min: int = MAX_INFUSION_MINUTES_DEFAULT
+    min_total_volume_ml: Decimal = MIN_TOTAL_VOLUME_ML_DEFAULT
+
+
+DEFAULT_DOSING_LIMITS: Final = DosingLimits()
+# For callers of the pure arithmetic alone (its own tests, the demo's probes): nothing refused.
+NO_CEILINGS: Final = DosingLimits(Decimal("Infinity"), 0, 10**6, Decimal(0))
+
+
+def limit_problems(*, duration_min: Decimal, mg_per_kg_per_h: Decimal, limits: DosingLimits) -> dict[str, str]:
+    """Why a duration or an infusion rate breaks the clinic's ceilings, by field ({} if none).
+    Shared by plan writing, the calculation and the flowsheet's rate change."""
+    problems = {}
+    if not limits.min_duration_min <= duration_min <= limits.max_duration_min:
+        problems["duration_min"] = (
+            f"{_f(duration_min)} min is outside the clinic's infusion duration "
+            f"{limits.min_duration_min}–{limits.max_duration_min} min"
+        )
+    if mg_per_kg_per_h > limits.max_rate_mg_per_kg_per_h:
+        problems["mg_per_kg_per_h"] = (
+            f"{_f(mg_per_kg_per_h)} mg/kg/h is above the clinic's ceiling "
+            f"{_f(limits.max_rate_mg_per_kg_per_h)} mg/kg/h (ASRA infusions 0.5–2 mg/kg/h [S11])"
+        )
+    return problems
+
+
+def rate_mg_per_kg_per_h(*, rate_ml_per_h: Decimal, mg_per_ml: Decimal, weight_kg: Decimal) -> Decimal:
+    """What a pump rate delivers: mL/h × mg/mL ÷ kg, to 0.0001 mg/kg/h."""
+    with localcontext(_CONTEXT):
+        return _q(rate_ml_per_h * mg_per_ml / weight_kg, MG_PER_KG_QUANTUM)
+
+
 @dataclass(frozen=True, slots=True)
 class PumpLimits:
     """The configured pump's programmable range (device configuration, not clinical)."""
@@ -283,8 +340,14 @@ def _dose_arithmetic(
     diluent: Decimal,
     duration: Decimal,
     pump: PumpLimits,
+    limits: DosingLimits | None,
 ) -> DoseCalculation:
-    """Cap → draw → dilute → rate, shared by both protocol forms (5.3 "Dose arithmetic")."""
+    """Cap → draw → dilute → rate, shared by both protocol forms (5.3 "Dose arithmetic").
+    ``limits`` None: the clinic's ceilings are not applied (the services always pass them)."""
+    ceilings_given = limits is not None
+    limits = limits or NO_CEILINGS
+    if problem := limit_problems(duration_min=duration, mg_per_kg_per_h=Decimal(0), limits=limits):
+        raise DoseError("duration_min", problem["duration_min"])
     hours = duration / _MIN_PER_H
     steps = [f"Weight used: {_f(weight)} kg (rounded half-up to {WEIGHT_QUANTUM_KG} kg)", dose_step]
     capped = uncapped > max_mg
@@ -322,6 +385,12 @@ def _dose_arithmetic(
         raise DoseError("diluent_ml", message)
     total = drug_volume + diluent
     steps.append(f"Total volume: {_f(drug_volume)} mL drug + {_f(diluent)} mL diluent = {_f(total)} mL")
+    if total < limits.min_total_volume_ml:
+        raise DoseError(
+            "diluent_ml",
+            f"{_f(total)} mL in total is below the clinic's minimum infusion volume "
+            f"{_f(limits.min_total_volume_ml)} mL (clinic policy): add diluent",
+        )
     final = _q(dose / total, CONCENTRATION_QUANTUM_MG_PER_ML)
     if final <= 0:
         raise DoseError(
@@ -341,6 +410,15 @@ def _dose_arithmetic(
         raise DoseError("rate_ml_per_h", f"{_f(total)} mL over {_f(duration)} min rounds to a zero rate")
     delivered = _q(dose / weight / hours, MG_PER_KG_QUANTUM)
     steps.append(f"Delivered: {_f(dose)} mg ÷ {_f(weight)} kg ÷ ({_f(duration)} min ÷ 60) = {_f(delivered)} mg/kg/h")
+    at_pump = rate_mg_per_kg_per_h(rate_ml_per_h=rate, mg_per_ml=final, weight_kg=weight)
+    if problem := limit_problems(duration_min=duration, mg_per_kg_per_h=max(delivered, at_pump), limits=limits):
+        raise DoseError("mg_per_kg_per_h", problem["mg_per_kg_per_h"])
+    if ceilings_given:
+        steps.append(
+            f"Ceilings: {_f(max(delivered, at_pump))} mg/kg/h ≤ {_f(limits.max_rate_mg_per_kg_per_h)} mg/kg/h; "
+            f"{_f(duration)} min within {limits.min_duration_min}–{limits.max_duration_min} min; "
+            f"{_f(total)} mL ≥ {_f(limits.min_total_volume_ml)} mL (clinic ceilings)"
+        )
 
     if not pump.min_rate_ml_per_h <= rate <= pump.max_rate_ml_per_h:
         raise DoseError(
@@ -414,6 +492,7 @@ def calculate_dose(
     duration_min: int | Decimal,
     pump_limits: PumpLimits,
     weight_range_kg: tuple[Decimal, Decimal] = WEIGHT_PLAUSIBLE_RANGE_KG,
+    limits: DosingLimits | None = None,
 ) -> DoseCalculation:
     """mg/kg protocols (depression/TRD 0.5 mg/kg over 40 min [S1]): dose = mg/kg × weight,
     capped at the plan's maximum (capped, not refused: ``capped=True``; "enforce a
@@ -423,7 +502,9 @@ def calculate_dose(
     Refuses (DoseError): non-Decimal inputs, weight outside the plausible range, mg/kg
     above the protocol maximum, a vial other than 10/50/100 mg/mL, 100 mg/mL without at
     least an equal volume of diluent [S24][S25], zero or negative volumes and durations,
-    and a rate or total volume outside the pump's configured limits.
+    and a rate or total volume outside the pump's configured limits; and the clinic's
+    ceilings (``limits``): a duration outside its range, a rate above its mg/kg/h ceiling
+    (ASRA [S11]) and a total volume below its minimum.
     """
     with localcontext(_CONTEXT):
         weight, max_dose, vial, diluent, duration = _common_inputs(
@@ -458,6 +539,7 @@ def calculate_dose(
             diluent=diluent,
             duration=duration,
             pump=pump,
+            limits=limits,
         )
 
 
@@ -472,6 +554,7 @@ def calculate_rate_dose(
     diluent_ml: Decimal,
     pump_limits: PumpLimits,
     weight_range_kg: tuple[Decimal, Decimal] = WEIGHT_PLAUSIBLE_RANGE_KG,
+    limits: DosingLimits | None = None,
 ) -> DoseCalculation:
     """mg/kg/h protocols (chronic pain 0.5–2 mg/kg/h [S11]; CRPS 0.35 mg/kg/h over 4 h
     [S11][S12]): dose = mg/kg/h × weight × hours, then the same cap, draw, dilution and
@@ -515,6 +598,7 @@ def calculate_rate_dose(
             diluent=diluent,
             duration=duration,
             pump=pump,
+            limits=limits,
         )
 
 

@@ -51,6 +51,7 @@ def calculate(
         "vial_mg_per_ml": vial_mg_per_ml,
         "diluent_ml": diluent_ml,
         "pump_limits": policy.pump_limits,
+        "limits": policy.dosing_limits,
     }
     if order.dose_unit == "mg_per_kg_per_h":
         calc = rules.calculate_rate_dose(

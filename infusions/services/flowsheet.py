@@ -29,7 +29,7 @@ from infusions.models import (
     Severity,
 )
 from infusions.selectors import sessions as session_selectors
-from infusions.services._common import AUDIT_CATEGORY, field_error, require, require_unsigned
+from infusions.services._common import AUDIT_CATEGORY, field_error, lock, require, require_unsigned
 from infusions.services.lifecycle import CHANGE, session_transition
 from prescribers.selectors import signature_text
 
@@ -172,11 +172,19 @@ def alert_action(*, alert: SessionAlert, by, action: str, note: str = "", at: da
 
 
 @transaction.atomic
-def rate_change_record(*, session: InfusionSession, by, rate_ml_per_h: Decimal, reason: str) -> RateChange:
+def rate_change_record(
+    *, session: InfusionSession, by, rate_ml_per_h: Decimal, reason: str, order_text: str = ""
+) -> RateChange:
+    """A pump rate change while infusing. Refused outside the pump's range and above the
+    clinic's mg/kg/h ceiling (whoever orders it); a rate above the calculated one needs a
+    prescriber (``rate_above_order``, with a current licence and DEA registration) and their
+    documented order."""
     require(by, CHANGE)
+    session = lock(session)
     if session.status not in (S.INFUSING, S.PAUSED):
         raise ValidationError("The rate changes while infusing.")
-    limits = session_selectors.policy().pump_limits
+    policy = session_selectors.policy()
+    limits = policy.pump_limits
     if rate_ml_per_h is None or not (
         rate_ml_per_h == 0 or limits.min_rate_ml_per_h <= rate_ml_per_h <= limits.max_rate_ml_per_h
     ):
@@ -185,17 +193,46 @@ def rate_change_record(*, session: InfusionSession, by, rate_ml_per_h: Decimal, 
         )
     if not reason.strip():
         raise ValidationError({"reason": "Say why the rate changed."})
+    dose = session.started_dose or session_selectors.current_dose(session)
+    if dose is not None and rate_ml_per_h > 0:
+        per_kg = rules.rate_mg_per_kg_per_h(
+            rate_ml_per_h=rate_ml_per_h, mg_per_ml=dose.final_mg_per_ml, weight_kg=dose.weight_kg
+        )
+        problems = rules.limit_problems(
+            duration_min=dose.duration_min, mg_per_kg_per_h=per_kg, limits=policy.dosing_limits
+        )
+        if "mg_per_kg_per_h" in problems:
+            message = f"{rate_ml_per_h} mL/h of {dose.final_mg_per_ml} mg/mL is {problems['mg_per_kg_per_h']}."
+            raise ValidationError({"rate_ml_per_h": message})
+    # One prescriber decision covers both: faster than the verified calculation, or faster
+    # than the standing order's ceiling (which the calculation never exceeds).
     ceiling = _order_rate_ceiling(session)
     above_order = ceiling is not None and rate_ml_per_h > ceiling
-    if above_order:
+    above = above_order or (dose is not None and rate_ml_per_h > dose.rate_ml_per_h)
+    order_text = order_text.strip()
+    if above:
+        limit = (
+            f"the standing order's ceiling ({ceiling} mL/h)"
+            if above_order
+            else f"the calculated {dose.rate_ml_per_h} mL/h"
+        )
         require_prescriber(
             by,
             RATE_ABOVE_ORDER,
-            action=f"A rate above the standing order's ceiling ({ceiling} mL/h for this bag)",
+            action=f"A rate of {rate_ml_per_h} mL/h, above {limit},",
             location=session.appointment.location,
         )
+        if not order_text:
+            raise ValidationError({"order_text": "Write the order for a rate above the calculated one."})
     row = RateChange.objects.create(
-        session=session, at=timezone.now(), rate_ml_per_h=rate_ml_per_h, reason=reason.strip(), by=by
+        session=session,
+        at=timezone.now(),
+        rate_ml_per_h=rate_ml_per_h,
+        reason=reason.strip(),
+        by=by,
+        above_calculated=above,
+        ordered_by=by if above else None,
+        order_text=order_text if above else "",
     )
     audit.record(
         actor=by,
@@ -207,11 +244,9 @@ def rate_change_record(*, session: InfusionSession, by, rate_ml_per_h: Decimal, 
         changes={
             "rate_ml_per_h": rate_ml_per_h,
             "reason": reason,
-            **(
-                {"above_order_ceiling_ml_per_h": ceiling, "signed_credential": signature_text(by)}
-                if above_order
-                else {}
-            ),
+            "above_calculated": above,
+            "order": order_text,
+            **({"signed_credential": signature_text(by)} if above else {}),
         },
     )
     return row

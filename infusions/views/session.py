@@ -332,7 +332,11 @@ def rate_change(request, session_id: int):
         form,
         "rate_form",
         lambda s, d: services.rate_change_record(
-            session=s, by=request.user, rate_ml_per_h=d["rate_ml_per_h"], reason=d["reason"]
+            session=s,
+            by=request.user,
+            rate_ml_per_h=d["rate_ml_per_h"],
+            reason=d["reason"],
+            order_text=d["order_text"],
         ),
         anchor="status",
     )
