@@ -27,7 +27,7 @@ from accounts.tests.factories import UserFactory
 from consultations.tests.factories import ensure_protocol_library
 from controlled_substances.models import LedgerEntry
 from controlled_substances.tests.factories import ProductFactory, receive
-from infusions.models import InfusionSession
+from infusions.models import DoseCalculation, InfusionSession
 from infusions.tests.factories import infusion_appointment, set_policy
 from prescribers.tests.factories import credentialed
 
@@ -115,7 +115,7 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     form.get_by_label("Diastolic BP (mmHg)").fill("78")
     form.get_by_label("Heart rate (bpm)").fill("72")
     form.get_by_label("SpO₂ (%)").fill("98")
-    form.get_by_label("Today's weight (kg)").fill("80")
+    form.get_by_label("Today's weight (kg)").fill("88")  # misread off the scale; corrected below
     form.get_by_role("button", name="Save and check").click()
     expect(page.locator("#check-results")).to_contain_text("Escort present but name and phone not recorded")
     expect(page.locator("#clearance")).to_contain_text("Needs a clinician's documented decision")
@@ -130,6 +130,14 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     form.get_by_role("button", name="Save and check").click()
     expect(page.locator("#clearance")).to_contain_text("All checks passed")
 
+    # The dose on the misread weight; the corrected weight voids it and it is calculated again.
+    page.get_by_role("button", name="Calculate dose").click()
+    expect(page.locator("#dose-result")).to_contain_text("44.0 mg")
+    form = page.locator("#precheck-form")
+    form.get_by_label("Today's weight (kg)").fill("80")
+    form.get_by_role("button", name="Save and check").click()
+    expect(page.locator("#dose-result")).to_have_count(0)
+    assert DoseCalculation.objects.get(session=session, weight_kg=Decimal("88.0")).superseded_at is not None
     # The dose, every step stored; clear.
     page.get_by_role("button", name="Calculate dose").click()
     expect(page.locator("#dose-result")).to_contain_text("40.0 mg")
