@@ -17,6 +17,23 @@ MANAGE = "controlled_substances.manage_stock"
 RECORD = "controlled_substances.record_administration"
 
 
+def handles_drug(user) -> bool:
+    """Whether the user may draw or waste ketamine for a patient: ``record_administration``
+    granted to them or their role, and the clinical record. A superuser's blanket grant does
+    not count here: an administrator manages stock but never handles a patient's dose."""
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    if not (user.is_active and user.has_perm("patients.view_clinical_record")):
+        return False
+    app_label, codename = RECORD.split(".")
+    return (
+        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        .filter(Q(group__user=user) | Q(user=user))
+        .exists()
+    )
+
+
 def require(request, *any_of: str) -> None:
     if not any(request.user.has_perm(p) for p in any_of):
         raise PermissionDenied

@@ -3,6 +3,7 @@ name picked from a list): a wrong password is an error on that field, never a 50
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -98,7 +99,13 @@ class ReceiveForm(forms.Form):
         return data
 
 
+def _request_key() -> forms.CharField:
+    """A one-time key per rendered form: the service finds the entry a resubmission already made."""
+    return forms.CharField(widget=forms.HiddenInput, required=False, max_length=40, initial=lambda: uuid.uuid4().hex)
+
+
 class DrawForm(forms.Form):
+    request_key = _request_key()
     container = forms.ModelChoiceField(queryset=Container.objects.none(), label="Vial")
     volume_ml = forms.DecimalField(label="Volume drawn (mL)", **VOLUME)
 
@@ -114,6 +121,7 @@ class DrawWasteForm(WitnessedForm):
     """Closes a draw: what was left of it, witnessed (0 mL if nothing; then no witness needed)."""
 
     witness_optional = True
+    request_key = _request_key()
     volume_ml = forms.DecimalField(label="Left over and wasted (mL)", max_digits=8, decimal_places=2, min_value=0)
     manner = forms.CharField(max_length=200, required=False, initial="Expelled into drug-waste container")
 

@@ -16,6 +16,9 @@ def connect_infusions() -> None:
     register = getattr(signing, "register_sign_check", None)
     if register is None:
         return
-    from controlled_substances.selectors import session_sign_problems
+    from controlled_substances.selectors import session_sign_problems, session_start_problems
 
     register(session_sign_problems)
+    register_start = getattr(signing, "register_start_check", None)
+    if register_start is not None:
+        register_start(session_start_problems)

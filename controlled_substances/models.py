@@ -13,10 +13,11 @@ from decimal import Decimal
 
 import pgtrigger
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from controlled_substances import rules
 from controlled_substances.rules import Kind
 
 dea_number_validator = RegexValidator(
@@ -50,6 +51,20 @@ class ControlledSubstancePolicy(models.Model):
         "loss/theft workflow (written notice within 1 business day, DEA Form 106 within 45 days). "
         "The DEA only says minor discrepancies are noted, and a recurring pattern is significant.",
     )
+    # --- The medication loop at the chair (bounded clinic policy) ---------------------
+    draw_tolerance_percent = models.DecimalField(
+        "Draw tolerance (% of the verified dose)",
+        max_digits=4,
+        decimal_places=2,
+        default=rules.DRAW_TOLERANCE_PERCENT_DEFAULT,
+        validators=[
+            MinValueValidator(rules.DRAW_TOLERANCE_PERCENT_BOUNDS[0]),
+            MaxValueValidator(rules.DRAW_TOLERANCE_PERCENT_BOUNDS[1]),
+        ],
+        help_text="Clinic policy, default 2 %, bounded 0–5 %: a draw may differ from the verified dose by "
+        "this share of it or by one 0.01 mL syringe graduation, whichever is larger; "
+        "anything further is refused.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -57,6 +72,13 @@ class ControlledSubstancePolicy(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="cspolicy_singleton"),
             models.CheckConstraint(condition=Q(significant_discrepancy_mg__gt=0), name="cspolicy_threshold_positive"),
+            models.CheckConstraint(
+                condition=Q(
+                    draw_tolerance_percent__gte=rules.DRAW_TOLERANCE_PERCENT_BOUNDS[0],
+                    draw_tolerance_percent__lte=rules.DRAW_TOLERANCE_PERCENT_BOUNDS[1],
+                ),
+                name="cspolicy_draw_tolerance_bounded",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -350,6 +372,19 @@ class LedgerEntry(models.Model):
         related_name="transferred_in",
         help_text="For a transfer in: the transfer out of the other registration it completes.",
     )
+    dose_calculation = models.ForeignKey(
+        "infusions.DoseCalculation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        help_text="The verified calculation a session's draw was checked against.",
+    )
+    request_key = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="The submitting form's one-time key: a resubmitted form finds its entry instead of adding one.",
+    )
     loss_report = models.ForeignKey(LossReport, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
     count = models.ForeignKey(InventoryCount, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
     reason = models.TextField(blank=True)
@@ -418,6 +453,13 @@ class LedgerEntry(models.Model):
                 condition=~Q(kind=Kind.TRANSFER) | ~Q(counterparty_dea_number=""), name="csentry_transfer_recipient"
             ),
             models.CheckConstraint(
+                condition=Q(dose_calculation__isnull=True) | Q(kind=Kind.ADMINISTRATION, session__isnull=False),
+                name="csentry_dose_only_on_session_draw",
+            ),
+            models.UniqueConstraint(
+                fields=["request_key"], condition=~Q(request_key=""), name="csentry_request_key_once"
+            ),
+            models.CheckConstraint(
                 condition=(Q(kind__in=[Kind.RECEIPT, Kind.TRANSFER_IN]) & Q(delta_ml=F("quantity_ml")))
                 | (Q(kind__in=_OUT) & Q(delta_ml=-F("quantity_ml")))
                 | (Q(kind=Kind.WASTE, of_draw__isnull=True) & Q(delta_ml=-F("quantity_ml")))
@@ -442,6 +484,31 @@ class LedgerEntry(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="csentry_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            # A signed session's drug record is closed: nothing attaches to it (directly, as the
+            # waste of one of its draws, or as the reversal of one of its entries) except a
+            # witnessed reversal, the ledger's correction that leaves the original readable.
+            pgtrigger.Trigger(
+                name="csentry_signed_session_closed",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                func="""
+                    IF NEW.kind = 'reversal' AND NEW.witness_id IS NOT NULL THEN
+                        RETURN NEW;
+                    END IF;
+                    IF EXISTS (
+                        SELECT 1 FROM infusions_infusionsession s
+                        WHERE s.signed_at IS NOT NULL AND s.id IN (
+                            NEW.session_id,
+                            (SELECT e.session_id FROM controlled_substances_ledgerentry e WHERE e.id = NEW.of_draw_id),
+                            (SELECT e.session_id FROM controlled_substances_ledgerentry e WHERE e.id = NEW.reverses_id)
+                        )
+                    ) THEN
+                        RAISE EXCEPTION 'signed infusion session: ledger entries closed; use a witnessed reversal'
+                            USING ERRCODE = 'integrity_constraint_violation';
+                    END IF;
+                    RETURN NEW;
+                """,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -94,6 +94,55 @@ def ml_for_mg(dose_mg: Decimal, mg_per_ml: Decimal) -> Decimal:
     return (dose_mg / mg_per_ml).quantize(ML_QUANTUM, rounding=ROUNDING)
 
 
+# --- The draw against the verified dose (clinic policy, bounded) -------------------------
+# A draw may differ from the verified dose by the larger of one syringe graduation
+# (ML_QUANTUM: nothing finer can be drawn or read) and this percentage of the dose. The
+# percentage is clinic policy (the reference gives no number); an administrator may set it
+# within the hard bounds below, never wider: past 5 % the draw is another dose, not a
+# reading error of the same one (clinic policy bound).
+DRAW_TOLERANCE_PERCENT_DEFAULT: Final = Decimal("2")
+DRAW_TOLERANCE_PERCENT_BOUNDS: Final = (Decimal("0"), Decimal("5"))
+
+
+def draw_tolerance_mg(*, dose_mg: Decimal, mg_per_ml: Decimal, percent: Decimal) -> Decimal:
+    """How far a draw's mg may be from the verified dose: max(0.01 mL × concentration,
+    ``percent`` % of the dose), to 0.01 mg. Why: the syringe cannot be read finer than one
+    graduation, and the clinic's percentage (bounded) covers reading it at the dose."""
+    low, high = DRAW_TOLERANCE_PERCENT_BOUNDS
+    if not low <= percent <= high:
+        raise QuantityError(f"The draw tolerance must be {low}–{high} %, not {percent} %.")
+    by_resolution = ML_QUANTUM * mg_per_ml
+    by_percent = dose_mg * percent / Decimal(100)
+    return max(by_resolution, by_percent).quantize(MG_QUANTUM, rounding=ROUNDING)
+
+
+def draw_problems(
+    *,
+    volume: Decimal,
+    container_mg_per_ml: Decimal,
+    dose_mg: Decimal,
+    dose_mg_per_ml: Decimal,
+    percent: Decimal,
+) -> dict[str, str]:
+    """Why a draw does not match the verified dose, by form field ({} when it matches):
+    the container must hold the calculation's concentration, and volume × concentration
+    must be within :func:`draw_tolerance_mg` of the verified mg."""
+    if container_mg_per_ml != dose_mg_per_ml:
+        return {
+            "container": f"This vial is {container_mg_per_ml.normalize():f} mg/mL; the verified calculation is "
+            f"for {dose_mg_per_ml.normalize():f} mg/mL. Draw from a {dose_mg_per_ml.normalize():f} mg/mL vial."
+        }
+    drawn_mg = mg_for_ml(volume, container_mg_per_ml)
+    tolerance = draw_tolerance_mg(dose_mg=dose_mg, mg_per_ml=container_mg_per_ml, percent=percent)
+    if abs(drawn_mg - dose_mg) > tolerance:
+        return {
+            "volume_ml": f"{volume} mL is {drawn_mg.normalize():f} mg; the verified dose is "
+            f"{dose_mg.normalize():f} mg = {ml_for_mg(dose_mg, container_mg_per_ml)} mL "
+            f"(allowed difference {tolerance.normalize():f} mg)."
+        }
+    return {}
+
+
 def signed_delta(kind: Kind, quantity: Decimal, *, of_draw: bool = False) -> Decimal:
     """The balance change for a kind with a fixed direction (adjustments/reversals pass their own)."""
     direction = DIRECTION[kind]

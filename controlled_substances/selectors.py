@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DecimalField, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from controlled_substances import rules
 from controlled_substances.models import (
     Container,
+    ControlledSubstancePolicy,
     CountLine,
     InventoryCount,
     LedgerEntry,
@@ -280,3 +281,55 @@ def session_sign_problems(session) -> list[str]:
     if not draws and (getattr(session, "started_at", None) is None or not ledger_in_use()):
         return []
     return rules.unaccounted_problems(draws)
+
+
+def session_start_problems(session) -> list[str]:
+    """Registered with infusions.signing as a start check: the infusion starts only on the
+    one standing draw of the verified dose in force. Before the clinic keeps its ketamine in
+    this ledger (no product on file) nothing can be drawn here, so the start is not blocked."""
+    from infusions.selectors.sessions import current_dose
+
+    if not ledger_in_use():
+        return []
+    draws = [entry for entry, _, _ in session_draws(session)]
+    if not draws:
+        return ["No draw of the verified dose is recorded in the ketamine ledger"]
+    if len(draws) > 1:
+        return [f"{len(draws)} draws stand for this session: reverse all but one"]
+    draw, dose = draws[0], current_dose(session)
+    if dose is None or not dose.is_verified:
+        return []  # the gate's own "dose not verified" says it
+    if draw.dose_calculation_id != dose.pk:
+        return ["The draw was checked against an earlier calculation: reverse it and draw the dose in force"]
+    problems = rules.draw_problems(
+        volume=draw.quantity_ml,
+        container_mg_per_ml=draw.container.lot.product.concentration_mg_per_ml,
+        dose_mg=dose.dose_mg,
+        dose_mg_per_ml=dose.vial_mg_per_ml,
+        percent=ControlledSubstancePolicy.current().draw_tolerance_percent,
+    )
+    return [f"The drawn amount does not match the verified dose: {message}" for message in problems.values()]
+
+
+# Statuses in which drawn drug is about to be, or being, given; in any other the draw must be closed.
+_GIVING = ("pre_check", "cleared", "infusing", "paused")
+
+
+def open_session_draws(*, today: date) -> list[LedgerEntry]:
+    """Standing draws with no waste entry whose drug is no longer being given: the session was
+    deferred, stopped, completed or its appointment cancelled, or the draw is from an earlier
+    day. They stay listed (ledger home, chair board) until closed out."""
+    start, _ = period_bounds(today, today)
+    entries = (
+        LedgerEntry.objects.filter(kind=Kind.ADMINISTRATION, session__isnull=False, reversed_by__isnull=True)
+        .filter(~Exists(LedgerEntry.objects.filter(of_draw=OuterRef("pk"), reversed_by__isnull=True)))
+        .filter(
+            ~Q(session__status__in=_GIVING)
+            | Q(session__appointment__status__in=("cancelled", "no_show", "entered_in_error"))
+            | Q(occurred_at__lt=start)
+        )
+        .exclude(session__status="signed")
+        .select_related("container", "patient", "session", "actor")
+        .order_by("occurred_at", "pk")
+    )
+    return list(entries)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -238,19 +238,100 @@ def administration_record(*, container: Container | int, volume_ml, patient, by,
     )
 
 
+# Drawing happens before the infusion starts; a draw on a later status would bypass the start gate.
+DRAW_STATUSES = ("pre_check", "cleared")
+
+
+def _existing(request_key: str) -> LedgerEntry | None:
+    return LedgerEntry.objects.filter(request_key=request_key).first() if request_key else None
+
+
+def _lock_session(session):
+    """The session row, locked: every draw, waste and close-out of one session queues here,
+    so two nurses submitting at once see each other's entries (exactly one draw stands)."""
+    from infusions.models import InfusionSession
+
+    return InfusionSession.objects.select_for_update().select_related("patient").get(pk=session.pk)
+
+
+def _require_clinical(by) -> None:
+    # Only clinical roles handle the drug at the chair: an administrator may manage stock
+    # but never draws or wastes for a patient.
+    from controlled_substances.access import handles_drug
+
+    if not handles_drug(by):
+        raise PermissionDenied
+
+
 @transaction.atomic
-def session_draw_record(*, session, container: Container | int, volume_ml, by, at: datetime) -> LedgerEntry:
-    """Draw an infusion session's dose and name the vial on the session (the start gate needs it)."""
-    from infusions.rules import SessionStatus
+def session_draw_record(
+    *, session, container: Container | int, volume_ml, by, at: datetime, request_key: str = ""
+) -> LedgerEntry:
+    """Draw an infusion session's verified dose and name the vial on the session.
+
+    Refused, with nothing written, unless: the drawer is a clinician; the session is in its
+    pre-check or cleared and unsigned; the dose in force is verified; no other draw stands
+    for the session; the vial holds the calculation's concentration; and volume × that
+    concentration is within the clinic's tolerance of the verified mg. The draw records the
+    calculation it was checked against. ``request_key`` (the form's one-time key) makes a
+    resubmitted form return the entry it already made."""
+    from infusions.selectors.sessions import current_dose
     from infusions.services import session_container_record
 
-    draw = administration_record(
-        container=container, volume_ml=volume_ml, patient=session.patient, session=session, by=by, at=at
+    _require_clinical(by)
+    if found := _existing(request_key):
+        return found
+    locked = _lock_session(session)
+    if found := _existing(request_key):  # the same form, submitted twice at once, waited on the lock
+        return found
+    if locked.is_signed:
+        raise LedgerError("This session is signed: its drug record is closed.")
+    if locked.status not in DRAW_STATUSES:
+        raise LedgerError("The dose is drawn before the infusion starts (pre-check or cleared).")
+    dose = current_dose(locked)
+    if dose is None or not dose.is_verified:
+        raise LedgerError("Draw only a dose a second clinician has verified.")
+    standing = _standing_draws(locked)
+    if standing:
+        first = standing[0]
+        raise LedgerError(
+            f"A draw of {first.quantity_ml} mL ({first.quantity_mg} mg) from {first.container.code} already "
+            "stands for this session: one draw per session (reverse it with a reason to draw again)."
+        )
+    volume = _volume(volume_ml)
+    vial = _lock(container)
+    problems = rules.draw_problems(
+        volume=volume,
+        container_mg_per_ml=vial.lot.product.concentration_mg_per_ml,
+        dose_mg=dose.dose_mg,
+        dose_mg_per_ml=dose.vial_mg_per_ml,
+        percent=ControlledSubstancePolicy.current().draw_tolerance_percent,
     )
-    if not session.container_lot and session.status in (SessionStatus.PRE_CHECK, SessionStatus.CLEARED):
-        lot = draw.container.lot
-        session_container_record(session=session, container_lot=f"{lot.lot_number} · {draw.container.code}", by=by)
+    if problems:
+        raise LedgerError(problems)
+    draw = administration_record(
+        container=vial,
+        volume_ml=volume,
+        patient=locked.patient,
+        session=locked,
+        dose_calculation=dose,
+        request_key=request_key,
+        by=by,
+        at=at,
+    )
+    lot = draw.container.lot
+    session_container_record(session=locked, container_lot=f"{lot.lot_number} · {draw.container.code}", by=by)
     return draw
+
+
+def _standing_draws(session) -> list[LedgerEntry]:
+    return [
+        e
+        for e in LedgerEntry.objects.filter(session=session, kind=Kind.ADMINISTRATION)
+        .select_related("container", "reversed_by")
+        .order_by("occurred_at", "pk")
+        if not e.is_reversed
+    ]
 
 
 @transaction.atomic
@@ -263,17 +344,28 @@ def waste_record(
     container: Container | int | None = None,
     of_draw: LedgerEntry | None = None,
     manner: str = "",
+    request_key: str = "",
 ) -> LedgerEntry:
     """Witnessed waste: either the unused part of a draw (``of_draw``; already out of the vial, so
     the vial balance does not move) or drug left in a vial (``container``). Waste is recorded in
-    the dispensing record, not on Form 41 [S122][S123]. 0 mL closes a draw with nothing left."""
+    the dispensing record, not on Form 41 [S122][S123]. 0 mL closes a draw with nothing left.
+    The waste of a session's draw is a clinician's, never after the session is signed;
+    ``request_key`` makes a resubmitted form return the entry it already made."""
     volume = _volume(volume_ml, allow_zero=of_draw is not None)
     if volume > 0 or witness is not None:
         if witness is None:
             raise LedgerError("Waste needs a witness.")
         _check_witnesses(by, witness)
+    if found := _existing(request_key):
+        return found
     if of_draw is not None:
+        if of_draw.session_id is not None:
+            _require_clinical(by)
+            if _lock_session(of_draw.session).is_signed:
+                raise LedgerError("This session is signed: its drug record is closed.")
         locked = _lock(of_draw.container_id)  # serialises wastes and reversals of the same draw too
+        if found := _existing(request_key):
+            return found
         if of_draw.kind != Kind.ADMINISTRATION or LedgerEntry.objects.filter(reverses=of_draw).exists():
             raise LedgerError("Waste can only close a draw that stands.")
         already = sum(
@@ -292,9 +384,12 @@ def waste_record(
             of_draw=of_draw,
             patient=of_draw.patient,
             manner=manner,
+            request_key=request_key,
             **_session_link(of_draw),
         )
     locked = _lock(container)
+    if found := _existing(request_key):
+        return found
     return _withdraw(
         container=locked,
         kind=Kind.WASTE,
@@ -303,6 +398,7 @@ def waste_record(
         at=at,
         witness=witness,
         manner=manner,
+        request_key=request_key,
     )
 
 

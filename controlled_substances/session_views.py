@@ -9,16 +9,23 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from controlled_substances import forms, selectors, services
-from controlled_substances.access import MANAGE, RECORD, require
+from controlled_substances.access import MANAGE, RECORD, handles_drug, require
 from controlled_substances.models import LedgerEntry
 from patients.access import CLINICAL, get_chart_object
 
-CLOSED_STATUSES = {"signed", "deferred", "scheduled"}
+# The dose is drawn before the start (the start gate checks the draw); what is left of a
+# draw is wasted whenever the session ends, deferred or stopped included, until it is signed.
+DRAW_STATUSES = set(services.DRAW_STATUSES)
 
 
-def _session(request, pk: int):
-    # Roles only: the ledger records administrations, which a break-glass grant never does.
-    require(request, RECORD, MANAGE)
+def _session(request, pk: int, *, handling: bool = False):
+    # Roles only: the ledger records administrations, which a break-glass grant never does;
+    # drawing and wasting for a patient is a clinician's (a superuser's blanket grant does not count).
+    if handling:
+        if not handles_drug(request.user):
+            raise PermissionDenied
+    else:
+        require(request, RECORD, MANAGE)
     from infusions.models import InfusionSession
 
     return get_chart_object(
@@ -51,7 +58,8 @@ def _panel(request, session, *, draw_form=None, waste_forms=None):
     context = {
         "session": session,
         "dose": dose,
-        "editable": session.status not in CLOSED_STATUSES,
+        "editable": session.status in DRAW_STATUSES,
+        "closable": not session.is_signed,
         "draws": draws,
         "open_draws": open_draws,
         "draw_form": draw_form
@@ -69,8 +77,8 @@ def session_panel(request, pk: int):
 
 @require_POST
 def session_draw(request, pk: int):
-    session = _session(request, pk)
-    if session.status in CLOSED_STATUSES:
+    session = _session(request, pk, handling=True)
+    if session.status not in DRAW_STATUSES:
         raise PermissionDenied
     dose = _dose(session)
     # Only vials held under the DEA registration of the location where the infusion is given.
@@ -84,6 +92,7 @@ def session_draw(request, pk: int):
                 session=session,
                 container=form.cleaned_data["container"],
                 volume_ml=form.cleaned_data["volume_ml"],
+                request_key=form.cleaned_data["request_key"],
                 by=request.user,
                 at=timezone.now(),
             )
@@ -96,7 +105,9 @@ def session_draw(request, pk: int):
 
 @require_POST
 def session_waste(request, pk: int):
-    session = _session(request, pk)
+    session = _session(request, pk, handling=True)
+    if session.is_signed:
+        raise PermissionDenied
     draw_id = request.POST.get("draw", "")
     draw = (
         LedgerEntry.objects.select_related("container", "reversed_by")
@@ -113,6 +124,7 @@ def session_waste(request, pk: int):
                 volume_ml=form.cleaned_data["volume_ml"],
                 witness=form.cleaned_data.get("witness"),
                 manner=form.cleaned_data["manner"],
+                request_key=form.cleaned_data["request_key"],
                 by=request.user,
                 at=timezone.now(),
             )

@@ -37,6 +37,7 @@ def index(request):
         "open_counts": [c for c in selectors.counts()[:20] if c.open_n],
         "losses": LossReport.objects.filter(form_106_filed_on=None).select_related("reported_by"),
         "mismatches": selectors.reconciliation_mismatches(),
+        "open_draws": selectors.open_session_draws(today=timezone.localdate()),
         "crumbs": [("Controlled substances", None)],
     }
     return render(request, "controlled_substances/ledger_index.html", context)

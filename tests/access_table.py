@@ -158,8 +158,9 @@ ACCESS = {
     "controlled_substances:report-discrepancies": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     # The access matrix passes the patient's pk as <pk>; no session has it, so permitted roles get 404.
     "controlled_substances:session-panel": row(LOGIN, DENY, GONE, GONE, GONE, DENY),
-    "controlled_substances:session-draw": row(LOGIN, DENY, GONE, GONE, GONE, DENY, method="post"),
-    "controlled_substances:session-waste": row(LOGIN, DENY, GONE, GONE, GONE, DENY, method="post"),
+    # Only nurses and prescribers draw and waste for a session (an administrator manages stock, never a dose).
+    "controlled_substances:session-draw": row(LOGIN, DENY, GONE, GONE, DENY, DENY, method="post"),
+    "controlled_substances:session-waste": row(LOGIN, DENY, GONE, GONE, DENY, DENY, method="post"),
     # Reports: administrators see all; clinicians the clinical-quality ones (and the index listing
     # them); the front desk none.
     "reports:index": row(LOGIN, DENY, OK, OK, OK, DENY),

@@ -5,11 +5,13 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from controlled_substances import selectors
 from controlled_substances.models import LedgerEntry
 from controlled_substances.tests.factories import PASSWORD, ProductFactory, receive, registration
 from infusions import signing
+from infusions.models import InfusionSession
 from infusions.tests.factories import S, advance, nurse, open_session
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +32,7 @@ def people():
 
 def _draw_and_close(client, session, vial, witness, *, left="0.50"):
     r = client.post(
-        reverse("controlled_substances:session-draw", args=[session.pk]), {"container": vial.pk, "volume_ml": "8.00"}
+        reverse("controlled_substances:session-draw", args=[session.pk]), {"container": vial.pk, "volume_ml": "4.00"}
     )
     assert r.status_code == 200
     draw = LedgerEntry.objects.get(session=session, kind="administration")
@@ -73,14 +75,14 @@ def test_drawing_and_wasting_accounts_for_the_session(client_as, people, ten_mg_
     client = client_as(rn)
     r = client.post(
         reverse("controlled_substances:session-draw", args=[session.pk]),
-        {"container": ten_mg_vial.pk, "volume_ml": "8.00"},
+        {"container": ten_mg_vial.pk, "volume_ml": "4.00"},
     )
     assert r.status_code == 200
     assert selectors.session_sign_problems(session) == [
-        "80 mg drawn for this session is not accounted for (record the waste, 0 mL if none was left)"
+        "40 mg drawn for this session is not accounted for (record the waste, 0 mL if none was left)"
     ]
     draw = LedgerEntry.objects.get(session=session)
-    assert (draw.patient, draw.actor, draw.quantity_mg) == (session.patient, rn, Decimal("80.00"))
+    assert (draw.patient, draw.actor, draw.quantity_mg) == (session.patient, rn, Decimal("40.00"))
     session.refresh_from_db()
     assert session.container_lot == f"K10A · {ten_mg_vial.code}"  # the start gate's "vial chosen"
     bad = client.post(
@@ -116,9 +118,12 @@ def test_signing_is_refused_with_unaccounted_drug(client_as, people, ten_mg_vial
     rn, verifier = people
     assert selectors.session_sign_problems in signing._CHECKS
     session = advance(
-        open_session(by=rn, location=registration().location), S.INFUSING, nurse_user=rn, verifier=verifier
+        open_session(by=rn, location=registration().location), S.CLEARED, nurse_user=rn, verifier=verifier
     )
-    assert any("No ketamine draw" in p for p in signing.sign_problems(session))
+    # Started without the ledger (a clinic that kept its ketamine elsewhere until today): no draw to sign.
+    InfusionSession.objects.filter(pk=session.pk).update(started_at=timezone.now())
+    assert any("No ketamine draw" in p for p in signing.sign_problems(InfusionSession.objects.get(pk=session.pk)))
+    InfusionSession.objects.filter(pk=session.pk).update(started_at=None)
     r = _draw_and_close(client_as(rn), session, ten_mg_vial, verifier)
     assert r.status_code == 200
     assert not [p for p in signing.sign_problems(session) if "ketamine" in p or "mg drawn" in p]
@@ -161,5 +166,7 @@ def test_a_refused_draw_shows_its_error_in_the_panel_swapped_by_htmx(client_as, 
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200  # htmx swaps only 2xx
-    assert "Only 20.00 mL remain" in response.content.decode()
+    body = response.content.decode()
+    assert "25.00 mL is 250 mg; the verified dose is 40 mg = 4.00 mL" in body
+    assert 'value="25.00"' in body  # what the nurse typed is kept
     assert not LedgerEntry.objects.filter(session=session).exists()

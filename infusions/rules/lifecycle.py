@@ -90,6 +90,8 @@ class TransitionFacts:
     # Inputs of the calculation in force that differ from today's (weight corrected, plan changed …).
     dose_changed_inputs: tuple[str, ...] = ()
     container_selected: bool = False
+    # What other apps found standing in the way of the start (e.g. the drawn amount).
+    start_problems: tuple[str, ...] = ()
     started_at: datetime | None = None
     reason: str = ""
     stop_reason_code: str = ""
@@ -132,6 +134,7 @@ def _gate_infusing(f: TransitionFacts) -> list[str]:
         )
     if not f.container_selected:
         problems.append("Lot/container not selected")
+    problems.extend(f.start_problems)
     if f.started_at is None:
         problems.append("Start time not recorded")
     return problems

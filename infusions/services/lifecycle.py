@@ -72,6 +72,7 @@ def _facts(
         values["dose_verified"] = dose is not None and dose.is_verified
         values["dose_changed_inputs"] = tuple(changed_inputs(session, dose)) if dose is not None else ()
         values["container_selected"] = bool((extra.get("container_lot") or session.container_lot).strip())
+        values["start_problems"] = tuple(signing.start_problems(session))
         values["started_at"] = at
     elif to == S.INFUSING:
         values["started_at"] = at

@@ -87,9 +87,12 @@ def clean_precheck(at=None, **overrides) -> dict[str, Any]:
 
 
 def advance(session: InfusionSession, to: S, *, nurse_user, verifier) -> InfusionSession:
-    """Walk a fresh session along the happy path up to ``to`` through the services."""
+    """Walk a session along the happy path up to ``to`` through the services, from where it is
+    (e.g. on from cleared after a test drew the dose through the ledger)."""
     order = [S.PRE_CHECK, S.CLEARED, S.INFUSING, S.COMPLETED, S.RECOVERING, S.DISCHARGE_READY, S.DISCHARGED, S.SIGNED]
-    for step in order[: order.index(to) + 1]:
+    current = InfusionSession.objects.get(pk=session.pk).status
+    first = order.index(current) + 1 if current in order else 0
+    for step in order[first : order.index(to) + 1]:
         session = InfusionSession.objects.get(pk=session.pk)
         if step == S.PRE_CHECK:
             session = services.session_check_in(session=session, by=nurse_user)

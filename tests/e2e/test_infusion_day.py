@@ -152,7 +152,7 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     page.get_by_role("button", name="I independently verified this dose").click()
     expect(page.locator("#verified")).to_contain_text("Independently verified by")
 
-    # The nurse draws the dose (and a little more) from the vial, then starts.
+    # The nurse tries to draw more than the verified dose: refused at the field, nothing written.
     _sign_out(page)
     _sign_in(page, base, nurse)
     page.goto(f"{base}/infusions/sessions/{session.pk}/")
@@ -160,6 +160,13 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     ledger.get_by_label("Vial").select_option(str(vial.pk))
     expect(ledger.get_by_label("Volume drawn (mL)")).to_have_value("4.00")
     ledger.get_by_label("Volume drawn (mL)").fill("5.00")
+    ledger.get_by_role("button", name="Record the draw").click()
+    expect(page.locator("#cs-session-panel")).to_contain_text("5.00 mL is 50 mg; the verified dose is 40 mg")
+    assert not LedgerEntry.objects.filter(session=session).exists()
+    # The verified dose, then the start.
+    ledger = page.locator("#cs-session-panel")
+    ledger.get_by_label("Vial").select_option(str(vial.pk))
+    ledger.get_by_label("Volume drawn (mL)").fill("4.00")
     ledger.get_by_role("button", name="Record the draw").click()
     expect(page.locator("#cs-session-panel .badge.text-bg-warning")).to_have_text("waste not recorded")
     page.reload()
@@ -242,7 +249,7 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     page.get_by_role("button", name="Discharge", exact=True).click()
     expect(page.locator("#session-status")).to_have_text("Discharged")
     page.get_by_role("button", name="Sign and lock").click()
-    expect(page.get_by_text("50 mg drawn for this session is not accounted for").first).to_be_visible()
+    expect(page.get_by_text("40 mg drawn for this session is not accounted for").first).to_be_visible()
     expect(page.locator("#session-status")).to_have_text("Discharged")
 
     # The 1 mL left over is wasted, the doctor witnessing with their own password; then she signs.
