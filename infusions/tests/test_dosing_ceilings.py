@@ -105,7 +105,7 @@ def test_the_calculation_service_applies_the_clinics_ceilings():
     services.precheck_record(session=session, by=rn, data=clean_precheck())
     with pytest.raises(ValidationError) as refused:
         services.dose_calculate(session=session, by=rn, vial_mg_per_ml=Decimal("10"), diluent_ml=Decimal("96"))
-    assert "minimum infusion volume 150 mL" in refused.value.message_dict["diluent_ml"][0]
+    assert "minimum infusion volume 150.0 mL" in refused.value.message_dict["diluent_ml"][0]
 
 
 # --- The flowsheet's rate change -----------------------------------------------------------
