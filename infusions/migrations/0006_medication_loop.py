@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('consultations', '0002_protocol_library'),
-        ('infusions', '0003_override_precheck_permission'),
+        ('infusions', '0005_prescriber_decision_and_request'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
