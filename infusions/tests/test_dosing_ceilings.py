@@ -9,11 +9,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.prescribing import PrescriberRequired
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from infusions import rules, services
 from infusions.models import InfusionPolicy, RateChange
 from infusions.tests.factories import PHQ9_CLEAR, S, advance, clean_precheck, nurse, open_session, set_policy
+from prescribers.tests.factories import credentialed, register
 
 PUMP = rules.PumpLimits(Decimal("0.1"), Decimal("999.9"), Decimal("1000"))
 
@@ -111,8 +113,11 @@ def test_the_calculation_service_applies_the_clinics_ceilings():
 # --- The flowsheet's rate change -----------------------------------------------------------
 
 
-def _prescriber():
-    return UserFactory(username="md.orders", role=Role.PRESCRIBER, credentials="MD")
+def _prescriber(session):
+    """A physician with a current licence and a DEA registration where the infusion is given."""
+    user = UserFactory(username="md.orders", role=Role.PRESCRIBER, credentials="MD")
+    register(credentialed(user), session.appointment.location)
+    return user
 
 
 @pytest.fixture
@@ -128,7 +133,7 @@ def infusing(db):
     [
         ("slower than calculated", "100.0", "nurse", "", None, None),
         ("the calculated rate", "150.0", "nurse", "", None, None),
-        ("faster, by a nurse", "200.0", "nurse", "", "rate_ml_per_h", "only a prescriber's documented order"),
+        ("faster, by a nurse", "200.0", "nurse", "", "__all__", "needs a prescriber"),
         ("faster, prescriber without the order", "200.0", "prescriber", "", "order_text", "Write the order"),
         ("faster, prescriber with the order", "200.0", "prescriber", "Dr Chen: 200 mL/h", None, None),
         (
@@ -146,16 +151,20 @@ def test_a_rate_change_is_bounded_by_the_ceiling_and_the_calculated_rate(
     case, rate, who, order, error_field, message, infusing
 ):
     session, _ = infusing
-    by = nurse(username="rn.no.order") if who == "nurse" else _prescriber()
+    by = nurse(username="rn.no.order") if who == "nurse" else _prescriber(session)
     call = {"session": session, "by": by, "rate_ml_per_h": Decimal(rate), "reason": "per protocol", "order_text": order}
     if error_field is None:
         row = services.rate_change_record(**call)
         assert row.above_calculated == (Decimal(rate) > Decimal("150.0"))
         assert row.ordered_by == (by if row.above_calculated else None)
         return
-    with pytest.raises(ValidationError) as refused:
-        services.rate_change_record(**call)
-    assert message in refused.value.message_dict[error_field][0]
+    if error_field == "__all__":  # not a prescriber: refused as a permission, before any field
+        with pytest.raises(PrescriberRequired, match=message):
+            services.rate_change_record(**call)
+    else:
+        with pytest.raises(ValidationError) as refused:
+            services.rate_change_record(**call)
+        assert message in refused.value.message_dict[error_field][0]
     assert not RateChange.objects.filter(session=session).exists()
 
 

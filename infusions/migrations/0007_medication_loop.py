@@ -13,15 +13,11 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('consultations', '0002_protocol_library'),
-        ('infusions', '0005_prescriber_decision_and_request'),
+        ('infusions', '0006_rate_above_order_permission'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='infusionsession',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('sign_infusionsession', 'Can sign an infusion session'), ('verify_dose', 'Can independently verify a calculated dose'), ('override_precheck', "Can clear a pre-check that needs a prescriber's decision"), ('view_chair_status', 'Can see who is in a chair or recovering (no clinical content)'), ('order_rate_above_calculated', 'Can order a pump rate above the calculated rate (prescriber)')]},
-        ),
         pgtrigger.migrations.RemoveTrigger(
             model_name='dosecalculation',
             name='dosecalculation_content_fixed',
