@@ -272,7 +272,8 @@ def session_draw_record(
     Refused, with nothing written, unless: the drawer is a clinician; the session is in its
     pre-check or cleared and unsigned; the dose in force is verified; no other draw stands
     for the session; the vial holds the calculation's concentration; and volume × that
-    concentration is within the clinic's tolerance of the verified mg. The draw records the
+    concentration is within the clinic's tolerance of the verified mg, from a vial held under
+    the registration of the session's location. The draw records the
     calculation it was checked against. ``request_key`` (the form's one-time key) makes a
     resubmitted form return the entry it already made."""
     from infusions.selectors.sessions import current_dose
@@ -300,6 +301,15 @@ def session_draw_record(
         )
     volume = _volume(volume_ml)
     vial = _lock(container)
+    if vial.registration.location_id != locked.appointment.location_id:
+        # Stock is held per DEA registration: a vial of another site's registration would put
+        # this administration in that site's dispensing record.
+        raise LedgerError(
+            {
+                "container": f"{vial.code} is held at {vial.registration.location.name}, "
+                "not where this infusion is given."
+            }
+        )
     problems = rules.draw_problems(
         volume=volume,
         container_mg_per_ml=vial.lot.product.concentration_mg_per_ml,

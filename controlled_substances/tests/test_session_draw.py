@@ -61,6 +61,23 @@ def _start(session, by):
     return infusion_services.session_transition(session=session, to=S.INFUSING, by=by)
 
 
+@pytest.mark.django_db
+def test_a_draw_from_a_vial_held_at_another_locations_registration_is_refused(people):
+    """Stock is held per DEA registration: drawing another site's vial would put the dose in
+    that site's dispensing record."""
+    rn, verifier = people
+    elsewhere = receive(
+        product=ProductFactory(ndc="0143-9508-11", concentration_mg_per_ml=Decimal("10.000")),
+        lot_number="K10B",
+        at=registration(dea_number="FB7654321"),
+    )[0]
+    session = advance(_here(rn), S.CLEARED, nurse_user=rn, verifier=verifier)
+    with pytest.raises(ValidationError) as refused:
+        _draw(session, elsewhere, "4.00", rn)
+    assert "not where this infusion is given" in refused.value.message_dict["container"][0]
+    assert not LedgerEntry.objects.filter(session=session).exists()
+
+
 # --- The draw matches the verified dose ----------------------------------------------------
 
 
