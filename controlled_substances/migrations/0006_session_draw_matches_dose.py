@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('controlled_substances', '0005_registrations_required'),
-        ('infusions', '0007_medication_loop'),
+        ('infusions', '0008_medication_loop'),
         ('patients', '0002_registry_search_contact_log'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('consultations', '0002_protocol_library'),
-        ('infusions', '0006_rate_above_order_permission'),
+        ('infusions', '0007_safety_settings_never_blank'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
