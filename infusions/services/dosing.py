@@ -111,7 +111,7 @@ INPUT_LABELS = {
     "height_cm": "height",
     "sex_at_birth": "sex at birth",
     "weight_basis": "weight basis",
-    "dose": "the plan's dose",
+    "dose": "the order's dose",
     "dose_unit": "the dose unit",
     "duration_min": "duration",
     "max_mg": "the maximum dose",

@@ -8,13 +8,14 @@ import pgtrigger
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from accounts.models import AuditEvent
-from consultations.models import TreatmentPlan
+from consultations.models import StandingOrder
+from consultations.services.orders import order_sign
 from infusions import services
 from infusions.models import DoseCalculation, InfusionSession, PreCheck
 from infusions.tests.factories import PHQ9_CLEAR, S, advance, clean_precheck, nurse, open_session
+from prescribers.tests.factories import prescriber
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +34,11 @@ def _verified(session, rn, verifier, **precheck):
     return services.dose_verify(calculation=calc, by=verifier, fingerprint=calc.fingerprint)
 
 
-def _change_plan(session, **change):
-    """Plans are fixed after their draft (a trigger); a writer past it (an administrator's SQL
-    repair) is the case the start must still catch."""
-    with pgtrigger.ignore("consultations.TreatmentPlan:plan_content_fixed_after_draft"):
-        TreatmentPlan.objects.filter(pk=session.plan_id).update(**change)
+def _change_order(session, **change):
+    """Signed orders are fixed (a trigger); a writer past it (an administrator's SQL repair)
+    is the case the start must still catch."""
+    with pgtrigger.ignore("consultations.StandingOrder:standingorder_content_fixed"):
+        StandingOrder.objects.filter(plan=session.plan_id, superseded_at__isnull=True).update(**change)
 
 
 def _start(session, rn):
@@ -93,22 +94,33 @@ def test_the_issues_case_a_weight_corrected_after_verification_voids_the_dose_an
 @pytest.mark.parametrize(
     ("case", "change", "label"),
     [
-        ("plan dose changed", {"dose": Decimal("0.4")}, "the plan's dose"),
+        ("order dose changed", {"dose": Decimal("0.4")}, "the order's dose"),
         ("duration changed", {"infusion_minutes": 60}, "duration"),
         ("weight basis changed", {"weight_basis": "ideal"}, "weight basis"),
         ("maximum changed", {"max_dose_mg": Decimal("45")}, "the maximum dose"),
-        ("plan version moved", {"version": F("version") + 1}, "the plan's version"),
     ],
 )
-def test_a_changed_plan_input_refuses_the_start_naming_it(case, change, label, people):
+def test_a_changed_order_input_refuses_the_start_naming_it(case, change, label, people):
     rn, verifier = people
     session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=verifier)
-    _change_plan(session, **change)
+    _change_order(session, **change)
     with pytest.raises(ValidationError) as refused:
         _start(InfusionSession.objects.get(pk=session.pk), rn)
     assert any(label in m and "recalculate and verify again" in m for m in refused.value.messages), (
         refused.value.messages
     )
+
+
+def test_a_new_order_version_refuses_the_start_until_the_dose_is_recalculated(people):
+    rn, verifier = people
+    session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=verifier)
+    order_sign(
+        plan=session.plan, by=prescriber(), reason="Lower cap after review", changes={"max_dose_mg": Decimal("45")}
+    )
+    with pytest.raises(ValidationError) as refused:
+        _start(InfusionSession.objects.get(pk=session.pk), rn)
+    assert any("recalculate" in m.lower() for m in refused.value.messages), refused.value.messages
+    assert InfusionSession.objects.get(pk=session.pk).status == S.CLEARED
 
 
 def test_a_verification_of_a_calculation_on_changed_values_is_refused(people):
@@ -117,8 +129,8 @@ def test_a_verification_of_a_calculation_on_changed_values_is_refused(people):
     services.instrument_record(session=session, by=rn, code="phq9", answers=PHQ9_CLEAR)
     services.precheck_record(session=session, by=rn, data=clean_precheck())
     calc = services.dose_calculate(session=session, by=rn, vial_mg_per_ml=TEN, diluent_ml=DILUENT)
-    _change_plan(session, dose=Decimal("0.4"))
-    with pytest.raises(ValidationError, match="the plan's dose"):
+    _change_order(session, dose=Decimal("0.4"))
+    with pytest.raises(ValidationError, match="the order's dose"):
         services.dose_verify(calculation=calc, by=verifier, fingerprint=calc.fingerprint)
 
 
