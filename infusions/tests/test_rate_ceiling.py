@@ -43,9 +43,15 @@ def test_a_prescriber_may_go_above_the_ceiling_with_a_reason(infusing, clinician
     register(clinician.prescriber_profile, infusing.appointment.location)
     dose = infusing.dose_calculations.get(superseded_at__isnull=True)
     row = services.rate_change_record(
-        session=infusing, by=clinician, rate_ml_per_h=dose.rate_ml_per_h + Decimal("10"), reason="Catch up after pause"
+        session=infusing,
+        by=clinician,
+        rate_ml_per_h=dose.rate_ml_per_h + Decimal("10"),
+        reason="Catch up after pause",
+        order_text="Run at +10 mL/h for the rest of the bag",
     )
     assert row.by == clinician
+    assert row.above_calculated
+    assert row.ordered_by == clinician
 
 
 @pytest.mark.parametrize(
