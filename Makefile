@@ -36,7 +36,7 @@ run: install ## serve the demo on http://127.0.0.1:$(PORT) with a Celery worker 
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py collectstatic --no-input --verbosity 0
-	@echo "Grace MindCare on http://127.0.0.1:$(PORT)  (frontdesk / clinician / admin, password grace-demo)"
+	@echo "Grace MindCare on http://127.0.0.1:$(PORT)  (frontdesk / nurse / clinician / admin, password grace-demo)"
 	PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 test: install ## run the whole test suite (browser tests included)
