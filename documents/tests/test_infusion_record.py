@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from controlled_substances import services as ledger
-from controlled_substances.tests.factories import container
+from controlled_substances.tests.factories import ProductFactory, container, registration
 from documents.models import Document, DocumentKind
 from documents.tests.helpers import flat
 from infusions import rules
@@ -43,9 +45,13 @@ def test_a_finished_session_prints_every_step_of_its_record(client_as, clinician
 def test_the_record_lists_the_vial_lot_the_draw_and_the_witnessed_waste(client_as, clinician):
     set_policy()
     giver, checker = nurse(), nurse()
-    session = advance(open_session(by=giver), rules.SessionStatus.DISCHARGED, nurse_user=giver, verifier=checker)
-    vial = container(lot_number="K50B77")
-    draw = ledger.session_draw_record(session=session, container=vial, volume_ml="8.00", by=giver, at=timezone.now())
+    # The verified dose is drawn before the start, from a vial held where the infusion is given.
+    session = open_session(by=giver, location=registration().location)
+    session = advance(session, rules.SessionStatus.CLEARED, nurse_user=giver, verifier=checker)
+    ten_mg = ProductFactory(ndc="0143-9508-10", concentration_mg_per_ml=Decimal("10.000"))
+    vial = container(lot_number="K10B77", product=ten_mg)
+    draw = ledger.session_draw_record(session=session, container=vial, volume_ml="4.00", by=giver, at=timezone.now())
+    session = advance(session, rules.SessionStatus.DISCHARGED, nurse_user=giver, verifier=checker)
     ledger.waste_record(of_draw=draw, volume_ml="0.50", by=giver, witness=checker, at=timezone.now(), manner="Expelled")
     client = client_as(clinician)
     response = client.post(
@@ -54,10 +60,10 @@ def test_the_record_lists_the_vial_lot_the_draw_and_the_witnessed_waste(client_a
     )
     text = flat(client.get(response["Location"]).content)
     table = text[text.index("Ketamine drawn and wasted") : text.index("Vital signs")]
-    assert table.count("lot K50B77 · Ketamine") == 2  # the draw and its waste, each with vial and lot
+    assert table.count("lot K10B77 · Ketamine") == 2  # the draw and its waste, each with vial and lot
     assert "Administration" in table
-    assert "8.00 400.00" in table
-    assert "Expelled 0.50 25.00" in table
+    assert "4.00 40.00" in table
+    assert "Expelled 0.50 5.00" in table
     assert f"witness {checker}" in table
 
 
