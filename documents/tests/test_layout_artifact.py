@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from django.utils import timezone
 from controlled_substances import reports as ledger_reports
 from controlled_substances import services as ledger
 from controlled_substances.models import ControlledSubstancePolicy
-from controlled_substances.tests.factories import container
+from controlled_substances.tests.factories import ProductFactory, container
+from controlled_substances.tests.factories import registration as stock_registration
 from documents import services
 from documents.pdf import render_pdf
 from documents.tests.factories import course
@@ -63,9 +65,13 @@ def test_every_document_renders_to_png_pages():
     }
     set_policy()
     giver, checker = nurse(), nurse()
-    session = advance(open_session(by=giver), rules.SessionStatus.DISCHARGED, nurse_user=giver, verifier=checker)
+    # The verified dose (40 mg = 4.00 mL of 10 mg/mL) is drawn before the start, where it is given.
+    session = open_session(by=giver, location=stock_registration().location)
+    session = advance(session, rules.SessionStatus.CLEARED, nurse_user=giver, verifier=checker)
     now = timezone.now()
-    draw = ledger.session_draw_record(session=session, container=container(), volume_ml="8.00", by=giver, at=now)
+    vial = container(product=ProductFactory(ndc="0143-9508-10", concentration_mg_per_ml=Decimal("10.000")))
+    draw = ledger.session_draw_record(session=session, container=vial, volume_ml="4.00", by=giver, at=now)
+    session = advance(session, rules.SessionStatus.DISCHARGED, nurse_user=giver, verifier=checker)
     ledger.waste_record(of_draw=draw, volume_ml="0.50", by=giver, witness=checker, at=now, manner="Expelled")
     issued["infusion-record"] = services.infusion_record_issue(patient=session.patient, session_id=session.pk, by=giver)
     out = _out_dir()
