@@ -75,14 +75,16 @@ def _text(value) -> str:
     return "" if value is None else format(Decimal(value).normalize(), "f")
 
 
-def dose_inputs(session: InfusionSession, *, vial_mg_per_ml: Decimal, diluent_ml: Decimal) -> dict[str, str]:
+def dose_inputs(
+    session: InfusionSession, *, vial_mg_per_ml: Decimal, diluent_ml: Decimal, order=None
+) -> dict[str, str]:
     """Everything a calculation rests on, as text: the plan and the version of its signed
     standing order, today's pre-check weight and height, sex at birth, and the order's weight
     basis, dose, duration and caps, the vial and the diluent. A calculation is current only
     while these are what it recorded, so a new order version voids it like a corrected weight."""
     check = getattr(session, "pre_check", None) if session_selectors._has_pre_check(session) else None
     plan = session.plan
-    order = plan_selectors.current_order(plan)
+    order = order or plan_selectors.current_order(plan)
     return {
         "plan": str(plan.pk),
         "order_version": str(order.number) if order else "",
@@ -177,7 +179,7 @@ def dose_calculate(*, session: InfusionSession, by, vial_mg_per_ml: Decimal, dil
         previous.save(update_fields=["superseded_at"])
     values = _as_dict(calc)
     values["steps"] = list(calc.steps)
-    inputs = dose_inputs(locked, vial_mg_per_ml=vial_mg_per_ml, diluent_ml=diluent_ml)
+    inputs = dose_inputs(locked, vial_mg_per_ml=vial_mg_per_ml, diluent_ml=diluent_ml, order=order)
     row = DoseCalculation.objects.create(
         session=locked,
         order=order,
