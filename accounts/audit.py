@@ -251,6 +251,24 @@ def audited_query(action: str, category: str):
     return decorate
 
 
+def record_page_opened(request, *, action: str, category: str, target: Any = None, patient: Any = None) -> None:
+    """A form that opens on a chart's current values (an edit, a cancellation, an amendment, a booking
+    form with its patient chosen) or a ledger page shows patient data like any other page: one event
+    per GET, a ``read`` of the chart when there is one, else a ``query`` with its filters. A POST
+    records what it changed through its service instead, so it writes nothing here."""
+    if request.method != "GET":
+        return
+    record(
+        actor=request.user,
+        action=action,
+        verb=AuditEvent.Verb.READ if patient is not None or target is not None else AuditEvent.Verb.QUERY,
+        category=category,
+        target=target,
+        patient=patient,
+        changes={"filters": dict(request.GET.items())} if request.GET else None,
+    )
+
+
 def diff(instance: Any, before: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     """Old and new values of the fields that changed: ``{"field": [old, new]}``."""
     out = {}

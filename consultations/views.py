@@ -371,6 +371,13 @@ def consultation_amend(request, consultation_id: int):
         (f"Intake consultation #{consultation.pk}", reverse("consultations:detail", args=[consultation.pk])),
         ("Amend", None),
     )
+    audit.record_page_opened(
+        request,
+        action="consultations.amendment_form.viewed",
+        category=AuditEvent.Category.CLINICAL,
+        target=consultation,
+        patient=consultation.patient,
+    )
     return render(
         request, "consultations/amendment_form.html", {"form": form, "consultation": consultation, "crumbs": crumbs}
     )
@@ -420,6 +427,13 @@ def plan_create(request, consultation_id: int):
         "refused": not consultation.is_signed or consultation.decision not in ("eligible", "eligible_override"),
         "crumbs": crumbs,
     }
+    audit.record_page_opened(
+        request,
+        action="consultations.plan_form.viewed",
+        category=AuditEvent.Category.CLINICAL,
+        target=consultation,
+        patient=consultation.patient,
+    )
     return render(request, "consultations/plan_form.html", context)
 
 

@@ -84,6 +84,8 @@ def container_detail(request, container_id: int):
         "entries": entries,
         "crumbs": _crumbs((container.code, None)),
     }
+    # Its ledger names the patients whose infusions drew from it.
+    audit.record_page_opened(request, action="controlled_substances.container.viewed", category=CS, target=container)
     return render(request, "controlled_substances/container_detail.html", context)
 
 

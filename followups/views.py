@@ -96,6 +96,13 @@ def link_send(request, patient_id: int):
         else:
             messages.success(request, f"Questionnaire link sent by {', '.join(channels)}.")
             return redirect("patients:detail", patient.pk)
+    audit.record_page_opened(
+        request,
+        action="followups.link_form.viewed",
+        category=AuditEvent.Category.CLINICAL,
+        target=patient,
+        patient=patient,
+    )
     return render(
         request,
         "followups/link_form.html",
@@ -207,6 +214,13 @@ def visit_amend(request, visit_id: int):
         else:
             messages.success(request, "Amendment recorded.")
             return redirect("followups:visit-detail", visit.pk)
+    audit.record_page_opened(
+        request,
+        action="followups.amendment_form.viewed",
+        category=AuditEvent.Category.CLINICAL,
+        target=visit,
+        patient=visit.patient,
+    )
     return render(
         request,
         "followups/amendment_form.html",

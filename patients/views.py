@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import emergency
+from accounts import audit, emergency
 from patients import rules, services
 from patients.access import CHANGE, can_view_clinical, get_patient_for_user
 from patients.forms import ContactLogEntryForm, EmergencyAccessForm, PatientForm, StatusForm
@@ -100,6 +100,9 @@ def patient_edit(request, pk: int):
         else:
             messages.success(request, "Saved.")
             return redirect("patients:detail", pk=patient.pk)
+    audit.record_page_opened(
+        request, action="patients.edit_form.viewed", category=services.AUDIT_CATEGORY, target=patient, patient=patient
+    )
     context = {"form": form, "patient": patient, "conflicts": conflicts, "crumbs": _crumbs(patient, "Edit")}
     return render(request, "patients/patient_form.html", context)
 
@@ -116,6 +119,9 @@ def patient_status(request, pk: int):
         else:
             messages.success(request, f"Status changed to {patient.Status(form.cleaned_data['status']).label}.")
             return redirect("patients:detail", pk=patient.pk)
+    audit.record_page_opened(
+        request, action="patients.status_form.viewed", category=services.AUDIT_CATEGORY, target=patient, patient=patient
+    )
     context = {"form": form, "patient": patient, "crumbs": _crumbs(patient, "Change status")}
     return render(request, "patients/patient_status_form.html", context)
 

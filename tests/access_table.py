@@ -246,10 +246,6 @@ PHI_PAGES = {
     "reports:infusion-safety",
     "reports:reminders",
     "reports:utilisation",
-}
-# Forms that open on a chart's current values (an edit, a cancellation, an amendment) and the
-# ledger's pages: they show patient data too but are not yet audited on GET (the README says so).
-PHI_FORMS_NOT_YET_AUDITED = {
     "patients:edit",
     "patients:status",
     "scheduling:appointment-cancel",

@@ -113,6 +113,13 @@ def appointment_cancel(request, appointment_id: int):
         else:
             messages.success(request, f"Cancelled {appointment.patient.display_name}'s appointment.")
             return redirect(back)
+    audit.record_page_opened(
+        request,
+        action="scheduling.cancel_form.viewed",
+        category=services.AUDIT_CATEGORY,
+        target=appointment,
+        patient=appointment.patient,
+    )
     return render(
         request,
         "scheduling/appointment_cancel.html",
@@ -181,6 +188,13 @@ def appointment_reschedule(request, appointment_id: int):
             limit=6,
             ignore_ids=[appointment.pk],
         )
+    audit.record_page_opened(
+        request,
+        action="scheduling.reschedule_form.viewed",
+        category=services.AUDIT_CATEGORY,
+        target=appointment,
+        patient=appointment.patient,
+    )
     return render(
         request,
         "scheduling/appointment_reschedule.html",

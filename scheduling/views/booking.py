@@ -77,6 +77,13 @@ def book(request):
                 f"on {rules.when_text(local)}.",
             )
             return redirect(calendar_url(appointment.location_id, local.date()))
+    choices = _patient_choices(request, form)
+    audit.record_page_opened(
+        request,
+        action="scheduling.booking_form.viewed",
+        category=services.AUDIT_CATEGORY,
+        patient=choices["chosen_patient"],
+    )
     return render(
         request,
         "scheduling/book.html",
@@ -84,7 +91,7 @@ def book(request):
             "form": form,
             "alternatives": alternatives,
             "resource_names": resource_names(alternatives),
-            **_patient_choices(request, form),
+            **choices,
             "crumbs": [("Schedule", reverse("scheduling:calendar")), ("Book", None)],
         },
     )
@@ -172,6 +179,13 @@ def series_new(request):
                 clinician=c.get("clinician"),
                 now=timezone.now(),
             )
+    choices = _patient_choices(request, form)
+    audit.record_page_opened(
+        request,
+        action="scheduling.series_form.viewed",
+        category=services.AUDIT_CATEGORY,
+        patient=choices["chosen_patient"],
+    )
     return render(
         request,
         "scheduling/series_form.html",
@@ -181,7 +195,7 @@ def series_new(request):
             "all_ok": checks is not None and all(c.ok for c in checks),
             "plan_signature": _plan_signature(form.cleaned_data["planned"]) if checks is not None else "",
             "location": form.cleaned_data.get("location") if hasattr(form, "cleaned_data") else None,
-            **_patient_choices(request, form),
+            **choices,
             "crumbs": [("Schedule", reverse("scheduling:calendar")), ("Book a series", None)],
         },
     )
@@ -211,6 +225,12 @@ def find(request):
     resources = resource_names(slots)
     people = {s.clinician_id for s in slots or () if s.clinician_id}
     clinician_names = {u.pk: str(u) for u in selectors.clinicians().filter(pk__in=people)} if people else {}
+    audit.record_page_opened(
+        request,
+        action="scheduling.find_available.viewed",
+        category=services.AUDIT_CATEGORY,
+        patient=form.cleaned_data.get("patient") if slots is not None else None,
+    )
     return render(
         request,
         "scheduling/find.html",
