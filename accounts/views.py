@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import base64
-import csv
 import io
 
 import qrcode
@@ -27,6 +26,7 @@ from accounts import two_factor as two_factor_services
 from accounts.filters import AuditEventFilter
 from accounts.forms import TokenForm, TwoFactorResetForm
 from accounts.models import AuditEvent, User
+from grace_mindcare import csv_export
 
 AUDIT_PAGE_SIZE = 50
 # (sort key of AuditEventFilter, column heading) for the on-screen table.
@@ -246,13 +246,13 @@ def _audit_csv(request, queryset):
         category="audit",
         changes={"filters": dict(request.GET.items())},
     )
-    writer = csv.writer(_Echo())
+    writer = csv_export.writer(_Echo())
     fields = [name for name, _ in AUDIT_CSV_COLUMNS]
 
     def rows():
         yield writer.writerow([label for _, label in AUDIT_CSV_COLUMNS])
         for values in queryset.values_list(*fields).iterator(chunk_size=2000):
-            yield writer.writerow(["" if v is None else v for v in values])
+            yield writer.writerow(values)
 
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +14,7 @@ from accounts.models import AuditEvent
 from controlled_substances import forms, reports, rules, selectors, services
 from controlled_substances.access import MANAGE, RECORD, get_container, require
 from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
+from grace_mindcare import csv_export
 
 CS = AuditEvent.Category.CONTROLLED_SUBSTANCE
 PDF_MAX_ROWS = 2000  # WeasyPrint lays out every row; longer periods print from the HTML view or CSV
@@ -385,11 +384,11 @@ def _report(request, key: str, tables: list[reports.Table], filter_form, registr
     if fmt == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="ketamine-{key}-{timezone.localdate():%Y%m%d}.csv"'
-        writer = csv.writer(response)
+        writer = csv_export.writer(response)
         for table in tables:
             writer.writerow([table.title])
             writer.writerow(table.header)
-            writer.writerows([_safe(cell) for cell in row] for row in table.rows)
+            writer.writerows(table.rows)
             writer.writerow([])
         return response
     if fmt == "pdf":
@@ -429,19 +428,6 @@ def _report(request, key: str, tables: list[reports.Table], filter_form, registr
         "controlled_substances/report_print.html" if request.GET.get("print") else "controlled_substances/report.html"
     )
     return render(request, template, context)
-
-
-def _safe(cell: str) -> str:
-    # Spreadsheet formula injection: a leading =, +, -, @ would run as a formula.
-    return "'" + cell if cell[:1] in ("=", "+", "@") or (cell[:1] == "-" and not _is_number(cell)) else cell
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 @require_GET

@@ -4,12 +4,13 @@ rows and columns as its HTML table, so the two cannot drift apart."""
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.safestring import SafeString
+
+from grace_mindcare import csv_export
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Section:
 
     def csv_text(self) -> str:
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv_export.writer(out)
         writer.writerow([c.label for c in self.columns])
         for cells in self.cells():
             writer.writerow([display(v) for v in cells])

