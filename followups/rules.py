@@ -217,3 +217,18 @@ def worsened(*, previous_total: int | None, latest_total: int | None, min_rise: 
     if previous_total is None or latest_total is None:
         return False
     return latest_total - previous_total >= min_rise
+
+
+# --- Signing the note ---------------------------------------------------------------------------
+
+
+def sign_refusal(*, now: datetime, visit_start: datetime, visit_start_text: str) -> str | None:
+    """Why the note of a visit cannot be signed now, or None.
+
+    A follow-up note records a visit that took place: signed before its appointment starts it would
+    attest to an assessment nobody has made yet, and a signed note cannot be changed afterwards (only
+    amended). So it is refused until the appointment's start (``visit_start_text`` is that start as the
+    clinic reads it)."""
+    if now < visit_start:
+        return f"This visit starts {visit_start_text}: its note can be signed once the visit has started."
+    return None

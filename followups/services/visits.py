@@ -15,10 +15,13 @@ from accounts import audit
 from assessments import selectors as assessment_selectors
 from assessments.models import ResponseContext
 from assessments.services import response_record
+from followups import rules
 from followups.models import FollowUpAmendment, FollowUpVisit, PlanDecision
 from followups.services._common import AUDIT_CATEGORY, NOTE_FIELDS, VISIT_TYPE_CODES, _require
 from followups.services.boosters import _booster_from_visit
 from followups.services.responses import after_response
+from scheduling.models import Appointment
+from scheduling.rules import when_text
 
 
 @transaction.atomic
@@ -112,6 +115,14 @@ def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: s
     locked = FollowUpVisit.objects.select_for_update().get(pk=visit.pk)
     if locked.is_signed:
         raise ValidationError("This note is already signed.")
+    appointment = Appointment.objects.select_related("location").get(pk=locked.appointment_id)
+    refusal = rules.sign_refusal(
+        now=timezone.now(),
+        visit_start=appointment.start,
+        visit_start_text=when_text(appointment.start.astimezone(appointment.location.zone)),
+    )
+    if refusal:
+        raise ValidationError(refusal)
     if plan_decision not in PlanDecision.values:
         raise ValidationError({"plan_decision": "Choose the plan decision."})
     decision_note = decision_note.strip()

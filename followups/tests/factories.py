@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
+
+import time_machine
 
 from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
 from assessments.services import response_record
@@ -36,6 +40,16 @@ def follow_up_appointment(*, patient, clinician=None, code: str = "follow_up", *
 def visit_for(*, patient, clinician=None) -> FollowUpVisit:
     clinician = clinician or clinician_user()
     return services.visit_open(appointment=follow_up_appointment(patient=patient, clinician=clinician), by=clinician)
+
+
+@contextmanager
+def during_visit(*visits: FollowUpVisit, minutes: int = 20) -> Iterator[datetime]:
+    """The clock ``minutes`` into the latest of these visits (factories book them weeks ahead): a
+    note is signed once its visit has started. Sign in inside the block (a session from before
+    the jump would have timed out)."""
+    at = max(v.appointment.start for v in visits) + timedelta(minutes=minutes)
+    with time_machine.travel(at, tick=False):
+        yield at
 
 
 def record(

@@ -88,19 +88,19 @@ def test_front_desk_cannot_decide(client, frontdesk, patient):
 
 
 def test_a_booster_decided_at_the_visit_goes_straight_to_the_front_desk(client, clinician, frontdesk, patient):
-    from followups.tests.factories import visit_for
+    from followups.tests.factories import during_visit, visit_for
+    from patients.tests.factories import PatientFactory
 
     suggestion = suggestion_for(patient=patient)  # the rule's open suggestion is accepted by the signature
     visit = visit_for(patient=patient, clinician=clinician)
-    services.visit_sign(visit=visit, by=clinician, plan_decision="booster")
-    suggestion.refresh_from_db()
-    assert (suggestion.status, suggestion.visit, suggestion.decided_by) == ("accepted", visit, clinician)
-    other = clinician_user()
-    from patients.tests.factories import PatientFactory
-
-    second = PatientFactory()
-    services.visit_sign(visit=visit_for(patient=second, clinician=other), by=other, plan_decision="booster")
-    client.force_login(frontdesk)
-    page = client.get(reverse("followups:ready-to-book")).content.decode()
+    other, second = clinician_user(), PatientFactory()
+    second_visit = visit_for(patient=second, clinician=other)
+    with during_visit(visit, second_visit):
+        services.visit_sign(visit=visit, by=clinician, plan_decision="booster")
+        suggestion.refresh_from_db()
+        assert (suggestion.status, suggestion.visit, suggestion.decided_by) == ("accepted", visit, clinician)
+        services.visit_sign(visit=second_visit, by=other, plan_decision="booster")
+        client.force_login(frontdesk)
+        page = client.get(reverse("followups:ready-to-book")).content.decode()
     assert patient.display_name in page
     assert second.display_name in page

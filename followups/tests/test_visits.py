@@ -3,7 +3,10 @@ assessments, signing locks it in the database, amendments beside it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, InternalError, ProgrammingError, transaction
 from django.urls import reverse
@@ -11,7 +14,7 @@ from django.urls import reverse
 from assessments.models import InstrumentResponse
 from followups import services
 from followups.models import FollowUpAmendment, FollowUpVisit
-from followups.tests.factories import follow_up_appointment, phq9_for_total, visit_for
+from followups.tests.factories import during_visit, follow_up_appointment, phq9_for_total, visit_for
 from scheduling.tests.factories import AppointmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,14 +77,16 @@ def test_stale_version_is_refused(clinician, patient):
 @pytest.mark.parametrize("decision", ["pause", "discharge", "refer"])
 def test_pause_discharge_and_refer_need_a_reason(clinician, patient, decision):
     visit = visit_for(patient=patient, clinician=clinician)
-    with pytest.raises(ValidationError):
+    with during_visit(visit), pytest.raises(ValidationError) as refused:
         services.visit_sign(visit=visit, by=clinician, plan_decision=decision)
+    assert "decision_note" in refused.value.message_dict
 
 
 def test_signed_note_is_locked_in_the_database_and_amended_beside_it(client, clinician, patient):
     visit = visit_for(patient=patient, clinician=clinician)
-    client.force_login(clinician)
-    response = client.post(reverse("followups:visit-sign", args=[visit.pk]), {"plan_decision": "continue"})
+    with during_visit(visit):
+        client.force_login(clinician)
+        response = client.post(reverse("followups:visit-sign", args=[visit.pk]), {"plan_decision": "continue"})
     assert response.status_code == 302
     visit.refresh_from_db()
     assert visit.is_signed
@@ -102,10 +107,31 @@ def test_signed_note_is_locked_in_the_database_and_amended_beside_it(client, cli
 
 def test_sign_without_decision_is_a_field_error(client, clinician, patient):
     visit = visit_for(patient=patient, clinician=clinician)
-    client.force_login(clinician)
-    response = client.post(reverse("followups:visit-sign", args=[visit.pk]), {})
+    with during_visit(visit):
+        client.force_login(clinician)
+        response = client.post(reverse("followups:visit-sign", args=[visit.pk]), {})
     assert response.status_code == 200
+    assert response.context["sign_form"].errors["plan_decision"]
     assert not FollowUpVisit.objects.get(pk=visit.pk).is_signed
+
+
+def test_note_before_the_visit_a_follow_up_note_cannot_be_signed_before_its_appointment_starts(
+    client, clinician, patient
+):
+    visit = visit_for(patient=patient, clinician=clinician)  # booked weeks ahead
+    start = visit.appointment.start
+    with time_machine.travel(start - timedelta(minutes=1), tick=False):
+        client.force_login(clinician)
+        response = client.post(reverse("followups:visit-sign", args=[visit.pk]), {"plan_decision": "continue"})
+        assert response.status_code == 200
+        errors = response.context["sign_form"].non_field_errors()
+        assert any("can be signed once the visit has started" in e for e in errors), errors
+        assert "can be signed once the visit has started" in response.content.decode()
+        with pytest.raises(ValidationError, match="once the visit has started"):
+            services.visit_sign(visit=visit, by=clinician, plan_decision="continue")
+    assert not FollowUpVisit.objects.get(pk=visit.pk).is_signed
+    with time_machine.travel(start, tick=False):  # from the start on, it can be
+        assert services.visit_sign(visit=visit, by=clinician, plan_decision="continue").is_signed
 
 
 def test_front_desk_cannot_open_or_read_notes(client, frontdesk, clinician, patient):
