@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from accounts import context, emergency
+from accounts.network import client_ip
 from accounts.roles import TWO_FACTOR_ROLES, role_of
 
 SESSION_STARTED_KEY = "grace_session_started"
@@ -28,7 +29,7 @@ class RequestContextMiddleware:
         token = context.bind(
             context.RequestContext(
                 request_id=request_id,
-                ip_address=request.META.get("REMOTE_ADDR") or None,
+                ip_address=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
             )
         )

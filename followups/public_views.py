@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.network import client_ip
 from assessments.forms import instrument_form
 from followups import services
 from followups.access import SESSION_DONE, SESSION_LINK, SESSION_PENDING
@@ -46,11 +47,9 @@ def _public(view):
 
 
 def _client_key(request) -> str:
-    """The client's address as the sign-in throttle sees it (django-axes honours
-    AXES_PROXY_COUNT behind a proxy), so the limit is per client, not per proxy."""
-    from axes.helpers import get_client_ip_address
-
-    return f"qlink:{get_client_ip_address(request) or ''}"
+    """The client's address as the sign-in throttle sees it (TRUSTED_PROXY_COUNT behind a
+    proxy), so the limit is per client, not per proxy."""
+    return f"qlink:{client_ip(request) or ''}"
 
 
 @_public

@@ -170,7 +170,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# The client address for axes, the audit trail and every rate limit (accounts.network.client_ip):
+# the number of proxies in front of the app that append to X-Forwarded-For (0: none, the header is
+# ignored). AXES_PROXY_COUNT is the older name of the same variable.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("AXES_PROXY_COUNT", default=0))
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
 
 # Sessions: server-side idle time-out (ONC (d)(5)) and an absolute lifetime.
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=15)

@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.network import client_ip
 from scheduling.reminders import services as reminders
 
 SESSION_LINK = "visit_link_id"
@@ -45,7 +46,7 @@ def _no_referrer(view):
 def _rate_limited(request) -> bool:
     """Fixed-window counter per client address in the cache (shared across workers with a shared cache)."""
     window = int(time.time()) // RATE_WINDOW_SECONDS
-    key = f"visit-link-rate:{request.META.get('REMOTE_ADDR', '')}:{window}"
+    key = f"visit-link-rate:{client_ip(request) or ''}:{window}"
     cache.add(key, 0, RATE_WINDOW_SECONDS)
     try:
         count = cache.incr(key)
