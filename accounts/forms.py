@@ -15,15 +15,16 @@ class TokenForm(forms.Form):
 
     token = forms.CharField(
         label="Six-digit code from your authenticator app, or a recovery code",
-        max_length=20,
+        max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}),
     )
 
     def clean_token(self) -> str:
         token = "".join(self.cleaned_data["token"].split()).replace("-", "").lower()
-        if not (token.isdigit() and len(token) == 6) and not (len(token) == 8 and token.isalnum()):
+        # Recovery codes have 16 characters (8 for codes issued before they were lengthened).
+        if not (token.isdigit() and len(token) == 6) and not (len(token) in (8, 16) and token.isalnum()):
             raise forms.ValidationError(
-                "Enter the six digits shown in your authenticator app, or one of your eight-character recovery codes."
+                "Enter the six digits shown in your authenticator app, or one of your recovery codes."
             )
         return token
 

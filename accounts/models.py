@@ -148,3 +148,24 @@ class EmergencyAccess(models.Model):
 
     def __str__(self) -> str:
         return f"Emergency access by {self.user_id} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class RecoveryCode(models.Model):
+    """One unused recovery code of a user's recovery-code device, kept only as the SHA-256 of the
+    code (ASVS 6.5.2; security-reference (d)(12)): a stolen database or an administrator's screen
+    yields nothing to sign in with. The codes carry 80 random bits, so an unsalted fast hash is
+    enough; a used code's row is deleted (single use, ASVS 6.5.1)."""
+
+    device = models.ForeignKey("otp_static.StaticDevice", on_delete=models.CASCADE, related_name="recovery_codes")
+    code_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "code_sha256"], name="recovery_code_unique_per_device"),
+            models.CheckConstraint(
+                condition=models.Q(code_sha256__regex=r"^[0-9a-f]{64}$"), name="recovery_code_is_a_hash"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code of device {self.device_id}"

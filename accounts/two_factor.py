@@ -1,24 +1,32 @@
 """Second factors beyond the authenticator app: single-use recovery codes, replacing the app,
 and an administrator's reset for someone who lost both (ASVS 6.5, 7.4.3; security-reference A4, A8).
 
-Recovery codes are django-otp static tokens (StaticDevice): ten per user, each usable once,
-throttled like the app's codes. Replacing or resetting second factors ends the person's other
+Recovery codes hang off a django-otp StaticDevice (the device a recovery sign-in is recorded
+against, throttled by django-otp like the app's codes): ten per user, each usable once, 80 random
+bits each and kept only as their SHA-256 (:class:`accounts.models.RecoveryCode`); the device's
+own clear-text token table stays empty. Replacing or resetting second factors ends the person's other
 sessions (a stolen session must not get to enrol its own app). Every change is audited."""
 
 from __future__ import annotations
+
+import hashlib
+import secrets
 
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import audit
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, RecoveryCode
 
 RECOVERY_CODES = 10
 RECOVERY_DEVICE_NAME = "Recovery codes"
+# 16 characters of the base-32 alphabet: 80 random bits per code.
+RECOVERY_CODE_LENGTH = 16
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
 
 def _audit(*, actor, action: str, target, verb: str = AuditEvent.Verb.PRIVILEGE_CHANGE, changes=None) -> None:
@@ -32,37 +40,57 @@ def _audit(*, actor, action: str, target, verb: str = AuditEvent.Verb.PRIVILEGE_
     )
 
 
+def _normalised(code: str) -> str:
+    return "".join(code.split()).replace("-", "").lower()
+
+
+def recovery_code_hash(code: str) -> str:
+    return hashlib.sha256(_normalised(code).encode()).hexdigest()
+
+
 def recovery_codes_left(user) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return RecoveryCode.objects.filter(device__user=user, device__confirmed=True).count()
 
 
 @transaction.atomic
 def recovery_codes_issue(*, user) -> list[str]:
-    """Ten new codes replace any old ones; they are shown once and never again."""
+    """Ten new codes replace any old ones; returned (as shown, in groups of four) once and kept
+    nowhere but as hashes."""
     device, _ = StaticDevice.objects.select_for_update().get_or_create(
         user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True}
     )
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    device.token_set.all().delete()  # clear-text tokens from before hashing, should any remain
+    device.recovery_codes.all().delete()
+    codes = set()
+    while len(codes) < RECOVERY_CODES:
+        codes.add("".join(secrets.choice(_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH)))
+    RecoveryCode.objects.bulk_create(RecoveryCode(device=device, code_sha256=recovery_code_hash(c)) for c in codes)
     _audit(actor=user, action="recovery_codes_issued", target=device)
-    return codes
+    return ["-".join(code[i : i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4)) for code in sorted(codes)]
 
 
 @transaction.atomic
 def recovery_code_verify(*, user, code: str) -> StaticDevice | None:
     """The user's recovery-code device if ``code`` is one of theirs (it is used up), else None.
 
-    The device row is locked so the same code typed twice at once signs in only once."""
+    The device row is locked so the same code typed twice at once signs in only once; wrong
+    codes count towards django-otp's throttle on the device."""
     device = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
-    if device is None or not device.verify_token(code.strip().lower()):
+    if device is None:
         return None
+    allowed, _ = device.verify_is_allowed()
+    used = allowed and device.recovery_codes.filter(code_sha256=recovery_code_hash(code)).delete()[0] > 0
+    if not used:
+        if allowed:
+            device.throttle_increment()
+        return None
+    device.throttle_reset()
     _audit(
         actor=user,
         action="recovery_code_used",
         target=device,
         verb=AuditEvent.Verb.LOGIN,
-        changes={"codes_left": device.token_set.count()},
+        changes={"codes_left": device.recovery_codes.count()},
     )
     return device
 

@@ -1,3 +1,4 @@
+import hashlib
 import re
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, RecoveryCode
 
 
 def _code(device, offset=0):
@@ -63,7 +64,7 @@ def test_a_non_numeric_code_is_refused_at_the_field(client, clinician, otp_requi
     response = client.post(reverse("accounts:two-factor"), {"token": "abc<b>"})
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Enter the six digits shown in your authenticator app, or one of your eight-character" in body
+    assert "Enter the six digits shown in your authenticator app, or one of your recovery codes" in body
     assert 'value="abc&lt;b&gt;"' in body  # what was typed is kept, as text
 
 
@@ -72,7 +73,7 @@ def _enrol(client, user) -> list[str]:
     client.force_login(user)
     client.get(reverse("accounts:two-factor"))
     page = client.post(reverse("accounts:two-factor"), {"token": _code(TOTPDevice.objects.get(user=user))})
-    return re.findall(r">([a-z2-7]{4})-([a-z2-7]{4})<", page.content.decode())
+    return re.findall(r">([a-z2-7]{4})-([a-z2-7]{4})-([a-z2-7]{4})-([a-z2-7]{4})<", page.content.decode())
 
 
 def _new_sign_in(client, user):
@@ -106,7 +107,7 @@ def test_a_recovery_code_cannot_finish_enrolling_a_new_app(client, clinician, ot
     assert not TOTPDevice.objects.filter(user=clinician, confirmed=True).exists()
     response = client.post(reverse("accounts:two-factor"), {"token": "".join(codes[1])})
     assert "Type the six digits your new authenticator app shows" in response.content.decode()
-    assert StaticToken.objects.filter(device__user=clinician).count() == 10  # nothing used up
+    assert RecoveryCode.objects.filter(device__user=clinician).count() == 10  # nothing used up
 
 
 @pytest.mark.django_db
@@ -116,7 +117,7 @@ def test_changing_second_factors_needs_a_verified_session(client, clinician, otp
     response = client.post(reverse("accounts:security"), {"action": "recovery_codes"})
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:two-factor"))
-    assert StaticToken.objects.filter(device__user=clinician).count() == 10
+    assert RecoveryCode.objects.filter(device__user=clinician).count() == 10
 
 
 @pytest.mark.django_db
@@ -126,7 +127,7 @@ def test_new_recovery_codes_replace_the_old_ones(client, clinician, otp_required
         page = client.get(reverse("accounts:security")).content.decode()
     assert "10</strong> unused codes left" in page
     new = re.findall(
-        r">([a-z2-7]{4})-([a-z2-7]{4})<",
+        r">([a-z2-7]{4})-([a-z2-7]{4})-([a-z2-7]{4})-([a-z2-7]{4})<",
         client.post(reverse("accounts:security"), {"action": "recovery_codes"}).content.decode(),
     )
     assert len(new) == 10
@@ -194,3 +195,39 @@ def test_an_administrator_cannot_reset_their_own_second_factor(client, admin):
     response = client.post(reverse("accounts:two-factor-reset", args=[admin.pk]), {"reason": "mine"})
     assert "Another administrator must reset your own" in response.content.decode()
     assert not AuditEvent.objects.filter(action="accounts.two_factor.reset").exists()
+
+
+@pytest.mark.django_db
+def test_recovery_codes_stored_hashed_never_in_clear(client, clinician, otp_required):
+    """Neither the database nor an administrator's screen holds a code that signs in."""
+    codes = ["".join(groups) for groups in _enrol(client, clinician)]
+    stored = set(RecoveryCode.objects.filter(device__user=clinician).values_list("code_sha256", flat=True))
+    assert len(stored) == 10
+    assert not StaticToken.objects.filter(device__user=clinician).exists()
+    assert not stored & set(codes)
+    assert stored == {hashlib.sha256(code.encode()).hexdigest() for code in codes}
+    assert all(len(code) == 16 for code in codes)  # 80 random bits each: a fast hash cannot be searched
+
+
+@pytest.mark.django_db
+def test_recovery_codes_stored_hashed_codes_issued_in_clear_before_keep_working_once(client, clinician, otp_required):
+    """A code issued before hashing (a clear static token, moved by the migration) still signs in once."""
+    from importlib import import_module
+
+    hash_clear_codes = import_module("accounts.migrations.0008_recovery_codes_hashed").hash_clear_codes
+    _enrol(client, clinician)
+    device = StaticDevice.objects.get(user=clinician)
+    device.recovery_codes.all().delete()
+    StaticToken.objects.create(device=device, token="abcd2345")
+    from django.apps import apps
+
+    hash_clear_codes(apps, None)
+    assert not StaticToken.objects.exists()
+    _new_sign_in(client, clinician)
+    assert client.post(reverse("accounts:two-factor"), {"token": "ABCD-2345"}).status_code == 302
+    _new_sign_in(client, clinician)
+    with time_machine.travel(timezone.now() + timedelta(seconds=5)):
+        assert (
+            "not valid or was already used"
+            in client.post(reverse("accounts:two-factor"), {"token": "abcd2345"}).content.decode()
+        )
