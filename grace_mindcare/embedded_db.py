@@ -46,8 +46,6 @@ def database_settings(base_dir: Path) -> dict:
         "USER": "postgres",
         "HOST": str(info.socket_dir or pgdata),
         "PORT": str(info.port or ""),
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
     }
 
 

@@ -7,6 +7,7 @@ key and host names; `manage.py check --deploy` is clean with those set.
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -121,12 +122,19 @@ TEMPLATES = [
 # --- Database: PostgreSQL only --------------------------------------------------
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     from grace_mindcare.embedded_db import database_settings
 
     DATABASES = {"default": database_settings(BASE_DIR)}
+# Connections are bounded by the server's threads: each web thread keeps its connection for up to
+# DATABASE_CONN_MAX_AGE seconds and reuses it (checked first, so a server restart costs no error).
+# That holds for a server whose threads live on (gunicorn, `make run` included: workers × threads
+# connections at most). Django's own `runserver` starts a thread per request and never closes that
+# thread's connection, so a kept connection would linger there after every request (a burst left
+# dozens idle until PostgreSQL refused new clients): under runserver each request closes its own.
+_RUNSERVER = sys.argv[1:2] == ["runserver"]
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0 if _RUNSERVER else 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise RuntimeError("Grace MindCare runs on PostgreSQL only; DATABASE_URL must be postgres://…")

@@ -21,7 +21,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from grace_mindcare.celery import app
@@ -29,6 +28,7 @@ from scheduling.reminders import services, tasks
 from scheduling.reminders.models import Reminder, ReminderStatus
 from scheduling.reminders.tests.conftest import due_reminders, make_rule, opted_patient
 from scheduling.tests.factories import AppointmentFactory, appointment_type
+from tests.subprocess_env import database_env
 
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 13
 BROKER = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
@@ -62,23 +62,11 @@ def redis_broker():
 
 
 def _worker_env(outbox: Path) -> dict[str, str]:
-    db = connection.settings_dict
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    if host.startswith("/"):  # the embedded server listens on a Unix socket folder
-        url = f"postgres://{db['USER']}@/{db['NAME']}?host={host}&port={port}"
-    else:
-        url = f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}"
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="grace_mindcare.settings_test",
-        DATABASE_URL=url,
+    return database_env(
         CELERY_BROKER_URL=BROKER,
         SMS_BACKEND="notifications.backends.FileSmsBackend",
         SMS_FILE_PATH=str(outbox),
     )
-    if db.get("PASSWORD"):
-        env["PGPASSWORD"] = db["PASSWORD"]
-    return env
 
 
 def _start_worker(env, queue):
