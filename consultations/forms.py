@@ -491,6 +491,7 @@ class PlanForm(forms.ModelForm):
             "infusion_minutes",
             "weight_basis",
             "max_dose_mg",
+            "dose_override_reason",
             "sessions_planned",
             "sessions_per_week",
             "notes",
@@ -515,9 +516,18 @@ class PlanForm(forms.ModelForm):
         indication = data.get("indication")
         if protocol and indication and indication not in protocol.indications:
             self.add_error("protocol", "This protocol is not for the chosen indication.")
-        dose = data.get("dose")
-        if protocol and dose is not None and not protocol.dose_min <= dose <= protocol.dose_max:
-            self.add_error("dose", f"Outside the protocol's range: {protocol.dose_text}.")
+        dose, minutes = data.get("dose"), data.get("infusion_minutes")
+        if protocol and dose is not None and minutes is not None:
+            from consultations.services.plans import dose_problems
+
+            problems = dose_problems(
+                protocol=protocol,
+                dose=dose,
+                infusion_minutes=minutes,
+                override_reason=data.get("dose_override_reason") or "",
+            )
+            for field, message in problems.items():
+                self.add_error(field, message)
         data["measurement_schedule"] = {m: data.get(m, []) for m in ScheduleMoment.values}
         return data
 

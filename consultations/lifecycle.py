@@ -63,6 +63,7 @@ ORDER_FIELDS: Final = (
     "sessions_planned",
     "min_interval_hours",
     "prn_rescue_medications",
+    "dose_override_reason",
 )
 
 
@@ -80,7 +81,36 @@ def first_order_content(plan: Any) -> dict[str, Any]:
         "sessions_planned": plan.sessions_planned,
         "min_interval_hours": None,
         "prn_rescue_medications": "",
+        "dose_override_reason": getattr(plan, "dose_override_reason", ""),
     }
+
+
+def _n(value: Decimal) -> str:
+    return format(Decimal(value).normalize(), "f")
+
+
+def dose_range_problems(
+    *, dose: Decimal, dose_min: Decimal, dose_max: Decimal, unit: str, override_reason: str
+) -> dict[str, str]:
+    """The protocol's usual range: the one rule for writing a plan, signing an order and
+    calculating the dose (by field, ``{}`` when the dose may stand).
+
+    Below the range is refused. Above it, a prescriber may order the dose with a documented
+    reason (``override_reason``), recorded with their credential on the signed order; the
+    clinic's ceilings (rate, duration, volume) still hold whatever the reason. A reason with a
+    dose inside the range is refused too, so an override never sits on an ordinary order.
+    """
+    usual = f"{_n(dose_min)}–{_n(dose_max)} {unit}" if dose_min != dose_max else f"{_n(dose_max)} {unit}"
+    if dose < dose_min:
+        return {"dose": f"{_n(dose)} {unit} is below the protocol's usual range ({usual})."}
+    if dose > dose_max and not override_reason.strip():
+        return {
+            "dose": f"{_n(dose)} {unit} is above the protocol's usual range ({usual}): a prescriber may order it "
+            "with a documented reason for the override."
+        }
+    if dose <= dose_max and override_reason.strip():
+        return {"dose_override_reason": f"{_n(dose)} {unit} is within the usual range ({usual}): no override needed."}
+    return {}
 
 
 def order_change_problems(*, current: dict[str, Any], proposed: dict[str, Any], reason: str) -> dict[str, str]:

@@ -12,3 +12,8 @@ class InfusionsConfig(AppConfig):
         from infusions.docs import clinical_rules_section
 
         register_section(clinical_rules_section)
+
+        from consultations.order_checks import register_order_check
+        from infusions.services.dosing import order_ceiling_problems
+
+        register_order_check(order_ceiling_problems)

@@ -34,6 +34,7 @@ _PLAN_CLINICAL_FIELDS = (
     "sessions_planned",
     "sessions_per_week",
     "measurement_schedule",
+    "dose_override_reason",
     "consultation",
     "patient",
 )
@@ -66,6 +67,14 @@ class TreatmentPlan(models.Model):
         decimal_places=1,
         validators=[MinValueValidator(Decimal("0.1"))],
         help_text="Prescriber-set cap (clinical-reference 5.3: enforce a max mg cap).",
+    )
+    # A dose above the protocol's usual range is a prescriber's override: why, in words. The
+    # plan's author is the prescriber; the signed order copies it with their credential.
+    dose_override_reason = models.CharField(
+        "Reason for a dose above the usual range",
+        max_length=300,
+        blank=True,
+        help_text="Only for a dose above the protocol's usual range (never above the clinic's ceilings).",
     )
     sessions_planned = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(100)])
     sessions_per_week = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(7)])
@@ -149,6 +158,7 @@ _ORDER_CONTENT = (
     "sessions_planned",
     "min_interval_hours",
     "prn_rescue_medications",
+    "dose_override_reason",
     "reason",
     "signed_by",
     "signed_at",
@@ -189,6 +199,13 @@ class StandingOrder(models.Model):
         "PRN rescue medications allowed",
         blank=True,
         help_text="One per line, as the prescriber orders them (drug, dose, route, indication). Empty: none.",
+    )
+    # The override of the protocol's usual range, signed with the version (signer, credential).
+    dose_override_reason = models.CharField(
+        "Reason for a dose above the usual range",
+        max_length=300,
+        blank=True,
+        help_text="Only for a dose above the protocol's usual range (never above the clinic's ceilings).",
     )
     reason = models.CharField(max_length=300, blank=True)
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -15,6 +15,7 @@ from consultations.lifecycle import ORDER_FIELDS, first_order_content, order_cha
 from consultations.models import StandingOrder, TreatmentPlan
 from consultations.selectors import current_order
 from consultations.services.intake import AUDIT_CATEGORY, _require
+from consultations.services.plans import dose_problems
 from prescribers.selectors import signature_text
 
 SIGN = "consultations.change_treatmentplan"
@@ -50,8 +51,17 @@ def order_sign(*, plan: TreatmentPlan, by, reason: str = "", changes: dict[str, 
         if problems:
             raise ValidationError(problems)
     protocol = locked.protocol
-    if not protocol.dose_min <= proposed["dose"] <= protocol.dose_max:
-        raise ValidationError({"dose": f"Outside the protocol's range: {protocol.dose_text}."})
+    proposed["dose_override_reason"] = (proposed.get("dose_override_reason") or "").strip()[:300]
+    if "dose_override_reason" not in (changes or {}) and proposed["dose"] <= protocol.dose_max:
+        proposed["dose_override_reason"] = ""  # back within the usual range: the override ends
+    if problems := dose_problems(
+        protocol=protocol,
+        dose=proposed["dose"],
+        infusion_minutes=proposed["infusion_minutes"],
+        override_reason=proposed["dose_override_reason"],
+        max_rate_mg_per_kg_per_h=proposed["max_rate_mg_per_kg_per_h"],
+    ):
+        raise ValidationError(problems)
     now = timezone.now()
     if current is not None:
         current.superseded_at = now
@@ -85,6 +95,11 @@ def order_sign(*, plan: TreatmentPlan, by, reason: str = "", changes: dict[str, 
             "before": {k: str(v) for k, v in base.items()} if current is not None else {},
             "after": {k: str(v) for k, v in proposed.items()},
             "signed_credential": order.signed_credential,
+            **(
+                {"dose_override": {"reason": order.dose_override_reason, "credential": order.signed_credential}}
+                if order.dose_override_reason
+                else {}
+            ),
         },
     )
     return order

@@ -9,10 +9,40 @@ from django.utils import timezone
 from accounts import audit
 from accounts.prescribing import require_prescriber
 from consultations import selectors
-from consultations.choices import PROCEED_DECISIONS, PlanStatus
-from consultations.lifecycle import plan_transition_problem
+from consultations.choices import PROCEED_DECISIONS, DoseUnit, PlanStatus
+from consultations.lifecycle import dose_range_problems, plan_transition_problem
 from consultations.models import Consultation, PlanStatusChange, Protocol, TreatmentPlan
+from consultations.order_checks import order_problems
 from consultations.services.intake import AUDIT_CATEGORY, _require
+from prescribers.selectors import signature_text
+
+
+def dose_problems(
+    *,
+    protocol: Protocol,
+    dose,
+    infusion_minutes: int,
+    override_reason: str = "",
+    max_rate_mg_per_kg_per_h=None,
+) -> dict[str, str]:
+    """Why a plan's or an order's dose may not be written, by field: the protocol's usual range
+    (above it only with a prescriber's reason) and the clinic's ceilings on rate and duration."""
+    problems = dose_range_problems(
+        dose=dose,
+        dose_min=protocol.dose_min,
+        dose_max=protocol.dose_max,
+        unit=DoseUnit(protocol.dose_unit).label.split(" ")[0],
+        override_reason=override_reason,
+    )
+    ceilings = order_problems(
+        dose=dose,
+        dose_unit=protocol.dose_unit,
+        infusion_minutes=infusion_minutes,
+        max_rate_mg_per_kg_per_h=max_rate_mg_per_kg_per_h,
+    )
+    for field, message in ceilings.items():
+        problems[field] = f"{problems[field]} {message}" if field in problems else message
+    return problems
 
 
 @transaction.atomic
@@ -30,8 +60,11 @@ def plan_create(
     sessions_per_week: int,
     measurement_schedule: dict[str, list[str]],
     notes: str = "",
+    dose_override_reason: str = "",
 ) -> TreatmentPlan:
-    """A draft plan from a signed consultation whose decision is to proceed."""
+    """A draft plan from a signed consultation whose decision is to proceed. A dose above the
+    protocol's usual range needs the prescriber's ``dose_override_reason``; the clinic's
+    ceilings (rate, duration) refuse whatever the reason."""
     _require(by)
     require_prescriber(by, "consultations.add_treatmentplan", action="Writing a treatment plan (the standing order)")
     locked = Consultation.objects.select_related("patient").get(pk=consultation.pk)
@@ -43,8 +76,11 @@ def plan_create(
         raise ValidationError({"indication": "Choose an indication recorded in the consultation."})
     if not protocol.active or indication not in protocol.indications:
         raise ValidationError({"protocol": "This protocol is not available for the chosen indication."})
-    if not protocol.dose_min <= dose <= protocol.dose_max:
-        raise ValidationError({"dose": f"Outside the protocol's range: {protocol.dose_text}."})
+    dose_override_reason = dose_override_reason.strip()[:300]
+    if problems := dose_problems(
+        protocol=protocol, dose=dose, infusion_minutes=infusion_minutes, override_reason=dose_override_reason
+    ):
+        raise ValidationError(problems)
     from assessments.instruments import INSTRUMENTS
 
     schedule = {moment: [c for c in codes if c in INSTRUMENTS] for moment, codes in measurement_schedule.items()}
@@ -58,6 +94,7 @@ def plan_create(
         infusion_minutes=infusion_minutes,
         weight_basis=weight_basis,
         max_dose_mg=max_dose_mg,
+        dose_override_reason=dose_override_reason,
         sessions_planned=sessions_planned,
         sessions_per_week=sessions_per_week,
         measurement_schedule=schedule,
@@ -82,6 +119,11 @@ def plan_create(
             "max_dose_mg": str(max_dose_mg),
             "sessions_planned": sessions_planned,
             "sessions_per_week": sessions_per_week,
+            **(
+                {"dose_override": {"reason": dose_override_reason, "credential": signature_text(by)}}
+                if dose_override_reason
+                else {}
+            ),
         },
     )
     return plan

@@ -56,7 +56,7 @@ def test_the_plan_form_refuses_a_dose_outside_the_protocol_at_the_field(client_a
         reverse("consultations:plan-create", args=[signed.pk]), _plan_post(signed, dose="0.9", max_dose_mg="-1")
     )
     html = response.content.decode()
-    assert "Outside the protocol&#x27;s range: 0.5 mg/kg." in html
+    assert "0.9 mg/kg is above the protocol&#x27;s usual range (0.5 mg/kg)" in html
     assert not TreatmentPlan.objects.exists()
 
 

@@ -246,9 +246,17 @@ DEFAULT_DOSING_LIMITS: Final = DosingLimits()
 NO_CEILINGS: Final = DosingLimits(Decimal("Infinity"), 0, 10**6, Decimal(0))
 
 
-def limit_problems(*, duration_min: Decimal, mg_per_kg_per_h: Decimal, limits: DosingLimits) -> dict[str, str]:
-    """Why a duration or an infusion rate breaks the clinic's ceilings, by field ({} if none).
-    Shared by plan writing, the calculation and the flowsheet's rate change."""
+def limit_problems(
+    *,
+    duration_min: Decimal,
+    mg_per_kg_per_h: Decimal,
+    limits: DosingLimits,
+    total_volume_ml: Decimal | None = None,
+) -> dict[str, str]:
+    """Why a duration, an infusion rate or a bag volume breaks the clinic's ceilings, by field
+    ({} if none); each message names the limit. The one rule behind writing a plan, signing an
+    order, calculating the dose and changing the rate on the flowsheet (``total_volume_ml``
+    None: not known yet — a plan or an order has no bag; the calculation passes it)."""
     problems = {}
     if not limits.min_duration_min <= duration_min <= limits.max_duration_min:
         problems["duration_min"] = (
@@ -259,6 +267,11 @@ def limit_problems(*, duration_min: Decimal, mg_per_kg_per_h: Decimal, limits: D
         problems["mg_per_kg_per_h"] = (
             f"{_f(mg_per_kg_per_h)} mg/kg/h is above the clinic's ceiling "
             f"{_f(limits.max_rate_mg_per_kg_per_h)} mg/kg/h (ASRA infusions 0.5–2 mg/kg/h [S11])"
+        )
+    if total_volume_ml is not None and total_volume_ml < limits.min_total_volume_ml:
+        problems["total_volume_ml"] = (
+            f"{_f(total_volume_ml)} mL in total is below the clinic's minimum infusion volume "
+            f"{_f(limits.min_total_volume_ml)} mL (clinic policy)"
         )
     return problems
 
@@ -385,12 +398,10 @@ def _dose_arithmetic(
         raise DoseError("diluent_ml", message)
     total = drug_volume + diluent
     steps.append(f"Total volume: {_f(drug_volume)} mL drug + {_f(diluent)} mL diluent = {_f(total)} mL")
-    if total < limits.min_total_volume_ml:
-        raise DoseError(
-            "diluent_ml",
-            f"{_f(total)} mL in total is below the clinic's minimum infusion volume "
-            f"{_f(limits.min_total_volume_ml)} mL (clinic policy): add diluent",
-        )
+    if problem := limit_problems(
+        duration_min=duration, mg_per_kg_per_h=Decimal(0), limits=limits, total_volume_ml=total
+    ):
+        raise DoseError("diluent_ml", f"{problem['total_volume_ml']}: add diluent")
     final = _q(dose / total, CONCENTRATION_QUANTUM_MG_PER_ML)
     if final <= 0:
         raise DoseError(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from infusions import rules
@@ -184,11 +184,24 @@ def open_alerts(*, limit: int = 50) -> list[SessionAlert]:
 
 
 def prescriber_requests(*, limit: int = 50) -> list[InfusionSession]:
-    """Pre-checks where a nurse asked for a prescriber's decision, oldest request first; a
-    session drops off once it is cleared or deferred (prescribers' home)."""
+    """Sessions where a nurse asked for a prescriber, oldest request first (prescribers' home):
+    a pre-check that needs a decision (drops off once cleared or deferred), or an order whose
+    dose is above the protocol's usual range with no override (drops off once a new version
+    is signed)."""
+    from consultations.models import StandingOrder
+
+    dose_needs_prescriber = StandingOrder.objects.filter(
+        plan=OuterRef("plan"),
+        superseded_at__isnull=True,
+        dose__gt=OuterRef("plan__protocol__dose_max"),
+        dose_override_reason="",
+        signed_at__lt=OuterRef("prescriber_requested_at"),
+    )
     return list(
         InfusionSession.objects.filter(
-            status=SessionStatus.PRE_CHECK, clearance=NEEDS_CLINICIAN_DECISION, prescriber_requested_at__isnull=False
+            Q(status=SessionStatus.PRE_CHECK, clearance=NEEDS_CLINICIAN_DECISION)
+            | Q(Exists(dose_needs_prescriber), status__in=(SessionStatus.PRE_CHECK, SessionStatus.CLEARED)),
+            prescriber_requested_at__isnull=False,
         )
         .select_related("patient", "appointment__resource", "prescriber_requested_by")
         .order_by("prescriber_requested_at")[:limit]

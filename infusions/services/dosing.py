@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from accounts import audit
 from consultations import selectors as plan_selectors
+from consultations.choices import DoseUnit
+from consultations.lifecycle import dose_range_problems, ordered_rate_mg_per_kg_per_h
 from infusions import rules
 from infusions.models import DoseCalculation, InfusionSession
 from infusions.selectors import sessions as session_selectors
@@ -38,6 +40,12 @@ def calculate(
     if order is None:
         raise ValidationError("The plan has no signed standing order: a prescriber signs it before the dose.")
     protocol = session.plan.protocol
+    # The protocol's usual range, as when the order was signed: a dose above it stands only
+    # on a prescriber's override recorded on the order (the protocol's range may have been
+    # narrowed since); the clinic's ceilings hold either way.
+    if problem := usual_range_problem(order, protocol):
+        raise ValidationError({"dose": problem})
+    protocol_max = order.dose if order.dose_override_reason and order.dose > protocol.dose_max else protocol.dose_max
     policy = session_selectors.policy()
     weight = rules.dosing_weight_kg(
         actual_kg=check.weight_kg,
@@ -57,18 +65,63 @@ def calculate(
         calc = rules.calculate_rate_dose(
             mg_per_kg_per_h=order.dose,
             duration_min=order.infusion_minutes,
-            protocol_max_mg_per_kg_per_h=protocol.dose_max,
+            protocol_max_mg_per_kg_per_h=protocol_max,
             **common,
         )
     else:
         calc = rules.calculate_dose(
             mg_per_kg=order.dose,
-            protocol_max_mg_per_kg=protocol.dose_max,
+            protocol_max_mg_per_kg=protocol_max,
             duration_min=order.infusion_minutes,
             **common,
         )
     # The weight-basis steps come first so the record shows how the weight was chosen.
     return rules.DoseCalculation(**{**_as_dict(calc), "steps": weight.steps[:-1] + calc.steps})
+
+
+NEEDS_PRESCRIBER = "needs a prescriber"
+
+
+def usual_range_problem(order, protocol) -> str:
+    """Why the order's dose may not be calculated against the protocol's usual range ("" when
+    it may): above it without a prescriber's recorded override, the nurse is told it needs a
+    prescriber (and may request one)."""
+    problems = dose_range_problems(
+        dose=order.dose,
+        dose_min=protocol.dose_min,
+        dose_max=protocol.dose_max,
+        unit=DoseUnit(order.dose_unit).label.split(" ")[0],
+        override_reason=order.dose_override_reason if order.dose > protocol.dose_max else "",
+    )
+    if "dose" not in problems or order.dose <= protocol.dose_max:
+        return ""
+    return (
+        f"{problems['dose']} The order in force records no override: this {NEEDS_PRESCRIBER}, "
+        "who signs a new version of the order (request one below)."
+    )
+
+
+def order_ceiling_problems(
+    *, dose: Decimal, dose_unit: str, infusion_minutes: int, max_rate_mg_per_kg_per_h: Decimal | None = None
+) -> dict[str, str]:
+    """The clinic's ceilings on a plan or an order, by its form's fields, through the same rule
+    as the calculation and the flowsheet (``rules.limit_problems``). A plan or an order has no
+    bag yet, so the smallest infusion volume is checked when the dose is calculated."""
+    limits = session_selectors.policy().dosing_limits
+    implied = ordered_rate_mg_per_kg_per_h(dose=dose, dose_unit=dose_unit, infusion_minutes=infusion_minutes)
+    found = rules.limit_problems(duration_min=Decimal(infusion_minutes), mg_per_kg_per_h=implied, limits=limits)
+    problems = {}
+    if "duration_min" in found:
+        problems["infusion_minutes"] = f"Infusion time: {found['duration_min']}."
+    if "mg_per_kg_per_h" in found:
+        problems["dose"] = f"Dose: runs at {found['mg_per_kg_per_h']}."
+    if max_rate_mg_per_kg_per_h is not None and (
+        ceiling := rules.limit_problems(
+            duration_min=Decimal(infusion_minutes), mg_per_kg_per_h=max_rate_mg_per_kg_per_h, limits=limits
+        ).get("mg_per_kg_per_h")
+    ):
+        problems["max_rate_mg_per_kg_per_h"] = f"Rate ceiling: {ceiling}."
+    return problems
 
 
 def _text(value) -> str:

@@ -21,7 +21,7 @@ from infusions import rules
 from infusions.models import InfusionSession, PreCheck
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY, field_error, lock, require, require_unsigned
-from infusions.services.dosing import dose_void
+from infusions.services.dosing import DOSING_STATUSES, dose_void, usual_range_problem
 from infusions.services.lifecycle import CHANGE, session_transition
 from prescribers.selectors import signature_text
 
@@ -216,13 +216,22 @@ def precheck_clear(*, session: InfusionSession, by, decision_reason: str = "") -
 
 @transaction.atomic
 def prescriber_request(*, session: InfusionSession, by) -> InfusionSession:
-    """A nurse whose pre-check needs a prescriber's decision asks for one: the session shows on
-    every prescriber's home until it is cleared or deferred. Asking again changes nothing."""
+    """A nurse whose pre-check needs a prescriber's decision, or whose order's dose is above the
+    protocol's usual range with no recorded override, asks for one: the session shows on every
+    prescriber's home until it is cleared or deferred, or a new order version is signed. Asking
+    again changes nothing."""
     require(by, CHANGE)
     locked = lock(session)
-    if locked.status != S.PRE_CHECK or locked.clearance != rules.NEEDS_CLINICIAN_DECISION:
-        raise ValidationError("Only a pre-check that needs a prescriber's decision asks for one.")
-    if locked.prescriber_requested_at is not None:
+    for_precheck = locked.status == S.PRE_CHECK and locked.clearance == rules.NEEDS_CLINICIAN_DECISION
+    order = consultation_selectors.current_order(locked.plan) if locked.status in DOSING_STATUSES else None
+    dose_problem = usual_range_problem(order, locked.plan.protocol) if order is not None else ""
+    if not (for_precheck or dose_problem):
+        raise ValidationError(
+            "Only a pre-check that needs a prescriber's decision, or an order whose dose needs a "
+            "prescriber's override, asks for one."
+        )
+    asked = locked.prescriber_requested_at
+    if asked is not None and (for_precheck or asked > order.signed_at):
         return locked
     locked.prescriber_requested_at, locked.prescriber_requested_by = timezone.now(), by
     locked.save(update_fields=["prescriber_requested_at", "prescriber_requested_by", "updated_at"])
@@ -233,7 +242,12 @@ def prescriber_request(*, session: InfusionSession, by) -> InfusionSession:
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
-        changes={"blocking": [r["code"] for r in locked.pre_check.results if r["passed"] is not True]},
+        changes={
+            "blocking": [r["code"] for r in locked.pre_check.results if r["passed"] is not True]
+            if for_precheck
+            else [],
+            **({"dose": dose_problem} if dose_problem else {}),
+        },
     )
     return locked
 

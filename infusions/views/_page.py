@@ -16,6 +16,7 @@ from infusions import forms, rules
 from infusions.models import READING_FIELDS, READING_LABELS, FlowsheetReading
 from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
+from infusions.services.dosing import DOSING_STATUSES, usual_range_problem
 
 S = rules.SessionStatus
 CHART_SERIES = (("sbp_mmhg", "Systolic"), ("dbp_mmhg", "Diastolic"), ("hr_bpm", "Heart rate"), ("spo2_pct", "SpO₂"))
@@ -136,12 +137,17 @@ def session_context(session, *, adverse_requested: bool = False, **overrides) ->
     if session.status in (S.COMPLETED, S.STOPPED_EARLY, S.RECOVERING, S.DISCHARGE_READY):
         readiness = recovery_selectors.readiness(session, at=at, responses=discharge_codes, policy=policy)
     status = S(session.status)
+    order = session.order if session.order_id else plan_selectors.current_order(session.plan)
     context = {
         "session": session,
         "patient": session.patient,
         "plan": session.plan,
         # The order version it ran under once started; before that, the one in force.
-        "order": session.order if session.order_id else plan_selectors.current_order(session.plan),
+        "order": order,
+        # Before the start: an order above the protocol's usual range with no recorded override.
+        "dose_needs_prescriber": usual_range_problem(order, session.plan.protocol)
+        if order is not None and status in DOSING_STATUSES
+        else "",
         "policy": policy,
         "check": check,
         "check_results": check.results if check else [],
