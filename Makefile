@@ -43,11 +43,13 @@ test: install ## run the whole test suite (browser tests included)
 	@bash scripts/browser_deps.sh
 	$(PY) -m pytest
 
-check: install ## lint, format check, migrations check and the tests
+check: install ## lint, format, migrations, security scans (bandit, pip-audit) and the tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=1 $(PY) manage.py clinical_rules_doc --check
+	$(BIN)/bandit -c pyproject.toml -r . -q -b bandit-baseline.json
+	$(PY) scripts/audit_dependencies.py
 	$(MAKE) test
 
 format: install ## apply ruff's fixes and formatting
