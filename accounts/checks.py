@@ -21,4 +21,12 @@ def grace_deploy_checks(app_configs=None, **kwargs):
         problems.append(Warning("The session cookie should use the __Host- prefix.", id="grace.W005"))
     if settings.DATA_UPLOAD_MAX_MEMORY_SIZE > 10 * 1024 * 1024:
         problems.append(Warning("DATA_UPLOAD_MAX_MEMORY_SIZE is above 10 MB.", id="grace.W006"))
+    if settings.CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
+        problems.append(
+            Warning(
+                "The cache is per process: the password throttle and rate limits are not shared by the "
+                "web workers. Set CACHE_URL to Redis.",
+                id="grace.W007",
+            )
+        )
     return problems

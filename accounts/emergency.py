@@ -2,7 +2,8 @@
 emergency (e.g. front desk reading medications and allergies for the paramedics).
 
 - Invoking needs ``accounts.invoke_emergency_access``, a patient, a reason and the user's password
-  typed again (step-up, ASVS 7.5.3); it is audited
+  typed again (step-up, ASVS 7.5.3; counted by the per-account password throttle,
+  accounts.throttle); it is audited
   with the ``break_glass`` verb and administrators are e-mailed at once (no PHI in the mail).
 - The grant is kept in that session only (other devices of the same user get nothing) and
   ends at ``EMERGENCY_ACCESS_MINUTES`` or when the user ends it. While it lasts,
@@ -27,7 +28,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, throttle
 from accounts.models import AuditEvent, EmergencyAccess
 from accounts.roles import ROLE_PERMISSIONS, Role
 
@@ -86,8 +87,11 @@ def start(*, request, patient, reason: str, password: str) -> EmergencyAccess:
     reason = " ".join(reason.split())
     if len(reason) < 10:
         errors["reason"] = "Say what the emergency is (at least a few words)."
-    if not user.check_password(password):
-        errors["password"] = "That is not your password."  # noqa: S105 - a message, not a secret
+    try:
+        if not throttle.check_password(user=user, password=password):
+            errors["password"] = "That is not your password."  # noqa: S105 - a message, not a secret
+    except throttle.TooManyPasswordAttempts as exc:
+        errors["password"] = str(exc)
     if errors:
         raise ValidationError(errors)
     end(request=request)  # one chart at a time: a grant for another patient ends the current one

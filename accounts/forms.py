@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+
+from accounts import throttle
 
 
 class SignInForm(AuthenticationForm):
@@ -40,3 +42,17 @@ class TwoFactorResetForm(forms.Form):
         help_text="Why the reset, and how you confirmed who asked for it (it goes in the audit trail).",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, its old-password check counted by the account's throttle."""
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        try:
+            right = throttle.check_password(user=self.user, password=old_password)
+        except throttle.TooManyPasswordAttempts as exc:
+            raise forms.ValidationError(str(exc), code="password_throttled") from exc
+        if not right:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password

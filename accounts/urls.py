@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts import views
-from accounts.forms import SignInForm
+from accounts.forms import SignInForm, ThrottledPasswordChangeForm
 
 app_name = "accounts"
 
@@ -20,7 +20,9 @@ urlpatterns = [
     path("users/<int:user_id>/two-factor-reset/", views.two_factor_reset, name="two-factor-reset"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password-change-done")),
+        auth_views.PasswordChangeView.as_view(
+            form_class=ThrottledPasswordChangeForm, success_url=reverse_lazy("accounts:password-change-done")
+        ),
         name="password-change",
     ),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password-change-done"),

@@ -556,7 +556,7 @@ def count_queries(pages: list[PageRun]) -> None:
             if page.persona:
                 if page.persona not in users:
                     raise BenchError(f"no {page.persona!r} account in {BENCH_DB}; run with --reseed")
-                client.force_login(users[page.persona], backend="django.contrib.auth.backends.ModelBackend")
+                client.force_login(users[page.persona], backend="accounts.throttle.ThrottledModelBackend")
             clients[page.persona] = client
         client = clients[page.persona]
         client.get(page.path)  # the first request fills per-process caches (content types, ...)

@@ -17,11 +17,6 @@ ROUNDING: Final = ROUND_HALF_UP
 ML_QUANTUM: Final = Decimal("0.01")
 MG_QUANTUM: Final = Decimal("0.01")
 
-# Clinic policy (the reference gives no number): failed witness password re-entries
-# allowed per witness account inside the window before confirmations are refused.
-WITNESS_MAX_FAILURES: Final = 5
-WITNESS_WINDOW: Final = timedelta(minutes=15)
-
 # A new inventory at least every two years after the previous one [S116][S117] (21 CFR 1304.11(c)).
 BIENNIAL_YEARS: Final = 2
 # Clinic policy (the reference gives no number): how long before a biennial inventory or a

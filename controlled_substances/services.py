@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, throttle
 from accounts.models import AuditEvent
 from controlled_substances import rules
 from controlled_substances.models import (
@@ -49,20 +50,22 @@ def may_witness(user) -> bool:
 
 
 def witness_confirm(*, witness, password: str, by) -> None:
-    """The witness re-enters their own password. Failures are audited (outcome denied) and
-    counted per witness account: after ``WITNESS_MAX_FAILURES`` inside ``WITNESS_WINDOW``
-    (clinic policy) further attempts are refused until the window passes."""
+    """The witness re-enters their own password. Failures are audited (outcome denied); every
+    attempt is counted, before the password is looked at, by the witness account's password
+    throttle (accounts.throttle, shared with sign-in and break-glass): past its limit further
+    attempts are refused until the window passes."""
     if witness.pk == by.pk:
         raise LedgerError("The witness must be someone other than you.")
     if not may_witness(witness):
         raise LedgerError("This person is not authorised to witness controlled-substance records.")
-    since = timezone.now() - rules.WITNESS_WINDOW
-    failures = AuditEvent.objects.filter(
-        action=WITNESS_FAILED, object_type=witness._meta.label, object_id=str(witness.pk), at__gte=since
-    ).count()
-    if failures >= rules.WITNESS_MAX_FAILURES:
-        raise LedgerError("Too many wrong passwords for this witness. Wait 15 minutes or choose another witness.")
-    if not witness.check_password(password or ""):
+    try:
+        right = throttle.check_password(user=witness, password=password)
+    except throttle.TooManyPasswordAttempts as exc:
+        raise LedgerError(
+            f"Too many wrong passwords for this witness. Wait {settings.PASSWORD_CHECK_WINDOW_MINUTES} minutes "
+            "or choose another witness."
+        ) from exc
+    if not right:
         audit.record(
             actor=by,
             action=WITNESS_FAILED,

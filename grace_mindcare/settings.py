@@ -150,7 +150,8 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 AUTHENTICATION_BACKENDS = [
     # django-axes first so that a locked-out user is refused before the password check.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend with its password check counted by the per-account throttle.
+    "accounts.throttle.ThrottledModelBackend",
     # Break-glass: read-only clinical permissions while a session holds a live grant.
     "accounts.emergency.EmergencyAccessBackend",
 ]
@@ -183,6 +184,12 @@ AXES_VERBOSE = False
 # ignored). AXES_PROXY_COUNT is the older name of the same variable.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("AXES_PROXY_COUNT", default=0))
 AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
+
+# Every password check (sign-in, break-glass, a ledger witness, a password change) is counted per
+# account before it is evaluated (accounts.throttle): after this many in the window, even the
+# right password is refused until the window passes. Clinic policy, as the axes figures above.
+PASSWORD_CHECK_LIMIT = env.int("PASSWORD_CHECK_LIMIT", default=5)
+PASSWORD_CHECK_WINDOW_MINUTES = env.int("PASSWORD_CHECK_WINDOW_MINUTES", default=15)
 
 # Sessions: server-side idle time-out (ONC (d)(5)) and an absolute lifetime.
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=15)

@@ -16,6 +16,7 @@ def test_check_deploy_is_clean_with_production_variables():
         "DJANGO_SECRET_KEY": "p" * 10 + "-production-secret-for-the-deploy-check-" + "x7Qz" * 5,
         "DJANGO_ALLOWED_HOSTS": "clinic.example.org",
         "DJANGO_SETTINGS_MODULE": "grace_mindcare.settings",
+        "CACHE_URL": "redis://127.0.0.1:6379/1",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -91,5 +92,6 @@ def test_the_project_deploy_checks_flag_a_weak_configuration(settings):
     settings.OTP_REQUIRED = False
     settings.CELERY_ACCEPT_CONTENT = ["json", "pickle"]
     settings.SESSION_COOKIE_NAME = "sessionid"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     ids = {problem.id for problem in grace_deploy_checks()}
-    assert {"grace.W003", "grace.E002", "grace.W005"} <= ids
+    assert {"grace.W003", "grace.E002", "grace.W005", "grace.W007"} <= ids

@@ -7,7 +7,6 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from controlled_substances import rules
 from controlled_substances.models import LedgerEntry
 from controlled_substances.tests.factories import PASSWORD, container, nurse
 
@@ -55,9 +54,9 @@ def test_the_recorder_cannot_witness_themselves(setup):
     assert response.context["form"].errors["witness"]
 
 
-def test_repeated_wrong_passwords_lock_the_witness_out_for_the_window(setup):
+def test_repeated_wrong_passwords_lock_the_witness_out_for_the_window(setup, settings):
     client, recorder, witness, vial, url = setup
-    for _ in range(rules.WITNESS_MAX_FAILURES):
+    for _ in range(settings.PASSWORD_CHECK_LIMIT):
         _post(client, url, witness, "guess")
     response = _post(client, url, witness, PASSWORD)  # even the right one is refused now
     assert "Too many wrong passwords" in response.content.decode()
