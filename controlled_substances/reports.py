@@ -123,13 +123,16 @@ def dispensing(*, registration, start: date, end: date) -> Table:
             "Drawn mg",
             "Wasted mg",
             "Administered mg",
+            "Delivered mg (pump)",
             "Administered by",
             "Initials",
             "Waste witness",
             "Status",
         ],
         note="21 CFR 1304.22(c): drug name, finished form and strength, patient name and address, date, "
-        "quantity, and the name or initials of the person who administered it.",
+        "quantity, and the name or initials of the person who administered it. Administered = drawn − wasted; "
+        "delivered = what the pump ran (the infusion record's figure); a signed session has them agree "
+        "within the clinic's tolerance.",
     )
     missing = 0
     for row in selectors.dispensing_log(registration=registration, start=start, end=end):
@@ -146,6 +149,7 @@ def dispensing(*, registration, start: date, end: date) -> Table:
                 str(e.quantity_mg),
                 str(row.wasted_mg),
                 str(row.given_mg) if not e.is_reversed else "0.00",
+                "" if row.delivered_mg is None else str(row.delivered_mg),
                 str(e.actor),
                 _initials(e.actor),
                 row.waste_witnesses,

@@ -154,6 +154,8 @@ class DispensingRow:
     wasted_ml: Decimal
     wasted_mg: Decimal
     waste_witnesses: str
+    # What the pump delivered, as the infusion session recorded it (None: no session, or not ended).
+    delivered_mg: Decimal | None = None
 
     @property
     def given_mg(self) -> Decimal:
@@ -165,7 +167,17 @@ class DispensingRow:
 
 
 # A log row needs only these columns (whole patient rows parse three phone numbers each).
-_ENTRY_FIELDS = ("id", "kind", "occurred_at", "quantity_ml", "quantity_mg", "container_id", "patient_id", "actor_id")
+_ENTRY_FIELDS = (
+    "id",
+    "kind",
+    "occurred_at",
+    "quantity_ml",
+    "quantity_mg",
+    "container_id",
+    "patient_id",
+    "actor_id",
+    "session_id",
+)
 _PATIENT_FIELDS = tuple(
     f"patient__{f}"
     for f in ("legal_first_name", "legal_last_name", "preferred_name", "address_line1", "address_line2", "city")
@@ -194,8 +206,17 @@ def dispensing_log(*, registration: Registration, start: date, end: date) -> lis
         LedgerEntry.objects.filter(
             container__registration=registration, kind=Kind.ADMINISTRATION, occurred_at__gte=lo, occurred_at__lt=hi
         )
-        .select_related("container__lot__product", "patient", "actor", "reversed_by")
-        .only(*_ENTRY_FIELDS, *_PATIENT_FIELDS, *_ACTOR_FIELDS, "reversed_by__id", "container__code", *_PRODUCT_FIELDS)
+        .select_related("container__lot__product", "patient", "actor", "reversed_by", "session")
+        .only(
+            *_ENTRY_FIELDS,
+            *_PATIENT_FIELDS,
+            *_ACTOR_FIELDS,
+            "reversed_by__id",
+            "container__code",
+            *_PRODUCT_FIELDS,
+            "session__id",
+            "session__delivered_mg",
+        )
         .prefetch_related("wastes__witness", "wastes__reversed_by")
         .order_by("occurred_at", "pk")
     )
@@ -208,6 +229,7 @@ def dispensing_log(*, registration: Registration, start: date, end: date) -> lis
                 wasted_ml=sum((w.quantity_ml for w in wastes), ZERO),
                 wasted_mg=sum((w.quantity_mg for w in wastes), ZERO),
                 waste_witnesses=", ".join(str(w.witness) for w in wastes if w.witness_id),
+                delivered_mg=entry.session.delivered_mg if entry.session_id else None,
             )
         )
     return rows

@@ -331,11 +331,13 @@ def _session_details(appointment_ids: list[int]) -> dict[int, tuple[str, str]]:
                 to_attr="current_doses",
             )
         )
-        .only("id", "appointment_id", "status")
+        .only("id", "appointment_id", "status", "delivered_mg")
     )
     out = {}
     for session in sessions:
         dose = f"{session.current_doses[0].dose_mg} mg" if session.current_doses else ""
+        if session.delivered_mg is not None:
+            dose = f"{dose} · {session.delivered_mg} mg delivered".lstrip(" ·")
         tolerability = (
             "no adverse events"
             if not session.adverse_event_count
@@ -524,6 +526,8 @@ def infusion_record(session) -> dict[str, Any]:
                 "started_at": local_text(session.started_at),
                 "ended_at": local_text(session.ended_at),
                 "stop_reason": session.stop_reason,
+                "delivered_mg": session.delivered_mg,
+                "delivered_ml": session.delivered_ml,
                 "clearance": session.clearance,
                 "clinician_decision": session.clinician_decision_reason,
             },

@@ -91,3 +91,41 @@ def test_the_course_summary_shows_each_sessions_dose(client_as, clinician):
     dose = session.dose_calculations.get(superseded_at__isnull=True).dose_mg
     assert f"{dose} mg" in text
     assert "no adverse events" in text
+
+
+def test_the_record_and_the_course_summary_print_the_delivered_mg(client_as, clinician):
+    """Delivery is recorded, not assumed: 20 min at 150 mL/h then 20 min at 75 mL/h of a
+    40 mg / 100 mL bag is 75 mL = 30.00 mg, printed as the session stored it."""
+    from datetime import UTC, datetime, timedelta
+
+    from infusions import services
+
+    set_policy()
+    giver, checker = nurse(), nurse()
+    session = advance(open_session(by=giver), rules.SessionStatus.CLEARED, nurse_user=giver, verifier=checker)
+    t0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    session = services.session_transition(
+        session=session, to=rules.SessionStatus.INFUSING, by=giver, container_lot="LOT-1", at=t0
+    )
+    services.rate_change_record(
+        session=session, by=giver, rate_ml_per_h=Decimal("75.0"), reason="BP up", at=t0 + timedelta(minutes=20)
+    )
+    session = services.session_transition(
+        session=session,
+        to=rules.SessionStatus.COMPLETED,
+        by=giver,
+        planned_dose_delivered=True,
+        at=t0 + timedelta(minutes=40),
+    )
+    assert session.delivered_mg == Decimal("30.00")
+    client = client_as(clinician)
+    record = client.post(
+        reverse("documents:issue", args=[session.patient_id]),
+        {"kind": DocumentKind.INFUSION_RECORD, "subject_id": session.pk},
+    )
+    assert "Delivered 30.00 mg (75.00 mL from the bag)" in flat(client.get(record["Location"]).content)
+    summary = client.post(
+        reverse("documents:issue", args=[session.patient_id]),
+        {"kind": DocumentKind.COURSE_SUMMARY, "subject_id": session.plan_id},
+    )
+    assert "40.0 mg · 30.00 mg delivered" in flat(client.get(summary["Location"]).content)

@@ -95,6 +95,16 @@ class InfusionSession(models.Model):
         help_text="The verified calculation in force when the infusion started.",
     )
     ended_at = models.DateTimeField(null=True, blank=True)
+    # What the pump delivered, computed from the start, the rate changes, the pauses and the
+    # end (``rules.delivered``), stored when the infusion completes or is stopped.
+    delivered_ml = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    delivered_mg = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Milligrams the pump delivered (rate × time × the bag's concentration), never more than the bag.",
+    )
     stop_reason_code = models.CharField(max_length=30, choices=STOP_REASON_CHOICES, blank=True)
     stop_reason = models.TextField(blank=True)
 
@@ -157,9 +167,32 @@ class InfusionSession(models.Model):
                 | Q(ended_at__gte=models.F("started_at")),
                 name="infusionsession_end_after_start",
             ),
+            models.CheckConstraint(
+                condition=Q(delivered_mg__isnull=True, delivered_ml__isnull=True)
+                | Q(delivered_mg__gte=0, delivered_ml__gte=0, ended_at__isnull=False, started_dose__isnull=False),
+                name="infusionsession_delivery_after_end",
+            ),
         ]
         triggers = [
             signed_record_locked("infusionsession_signed_locked"),
+            # Delivery can never exceed the drug in the bag the infusion started on.
+            pgtrigger.Trigger(
+                name="infusionsession_delivery_within_bag",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                condition=pgtrigger.Q(new__delivered_mg__isnull=False),
+                func="""
+                    IF NOT EXISTS (
+                        SELECT 1 FROM infusions_dosecalculation d
+                        WHERE d.id = NEW.started_dose_id AND NEW.delivered_mg <= d.dose_mg
+                          AND NEW.delivered_ml <= d.total_volume_ml
+                    ) THEN
+                        RAISE EXCEPTION 'infusion session %: delivered % mg is more than the bag held', NEW.id,
+                            NEW.delivered_mg USING ERRCODE = 'check_violation';
+                    END IF;
+                    RETURN NEW;
+                """,
+            ),
             # The start rests on the verified calculation in force, whatever the writer.
             pgtrigger.Trigger(
                 name="infusionsession_start_on_verified_dose",

@@ -36,6 +36,13 @@ from infusions.rules._common import (  # noqa: F401 - the package's public names
     RuleInputError,
     TransitionError,
 )
+from infusions.rules.delivery import (  # noqa: F401 - the package's public names
+    Delivery,
+    DeliveryError,
+    Stretch,
+    bag_mg_for_ml,
+    delivered,
+)
 from infusions.rules.discharge import (  # noqa: F401 - the package's public names
     DISCHARGE_SCORE_CODES,
     DISCHARGE_THRESHOLD_DEFAULT,

@@ -217,6 +217,8 @@ def record_content(session: InfusionSession) -> dict[str, Any]:
         "container_lot": session.container_lot,
         "stop_reason_code": session.stop_reason_code,
         "stop_reason": session.stop_reason,
+        "delivered_ml": session.delivered_ml,
+        "delivered_mg": session.delivered_mg,
         "clinician_decision_reason": session.clinician_decision_reason,
         "dose": None
         if dose is None

@@ -173,7 +173,13 @@ def alert_action(*, alert: SessionAlert, by, action: str, note: str = "", at: da
 
 @transaction.atomic
 def rate_change_record(
-    *, session: InfusionSession, by, rate_ml_per_h: Decimal, reason: str, order_text: str = ""
+    *,
+    session: InfusionSession,
+    by,
+    rate_ml_per_h: Decimal,
+    reason: str,
+    order_text: str = "",
+    at: datetime | None = None,
 ) -> RateChange:
     """A pump rate change while infusing. Refused outside the pump's range and above the
     clinic's mg/kg/h ceiling (whoever orders it); a rate above the calculated one needs a
@@ -193,6 +199,12 @@ def rate_change_record(
         )
     if not reason.strip():
         raise ValidationError({"reason": "Say why the rate changed."})
+    # When the pump was changed (charted late is allowed; never before the start nor in the future):
+    # the delivery is computed from these times.
+    now = timezone.now()
+    at = at or now
+    if at > now or (session.started_at is not None and at < session.started_at):
+        raise ValidationError({"at": "The rate change must fall between the start of the infusion and now."})
     dose = session.started_dose or session_selectors.current_dose(session)
     if dose is not None and rate_ml_per_h > 0:
         per_kg = rules.rate_mg_per_kg_per_h(
@@ -226,7 +238,7 @@ def rate_change_record(
             raise ValidationError({"order_text": "Write the order for a rate above the calculated one."})
     row = RateChange.objects.create(
         session=session,
-        at=timezone.now(),
+        at=at,
         rate_ml_per_h=rate_ml_per_h,
         reason=reason.strip(),
         by=by,

@@ -20,6 +20,7 @@ from infusions.models import InfusionSession, SessionAmendment, SessionTransitio
 from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY, lock, require, require_unsigned
+from infusions.services.delivery import record_delivery
 
 S = rules.SessionStatus
 CHANGE = "infusions.change_infusionsession"
@@ -180,6 +181,8 @@ def session_transition(
     elif target in (S.COMPLETED, S.STOPPED_EARLY):
         locked.ended_at = at
         fields.append("ended_at")
+        # Delivery is recorded, not assumed: from the start, rate changes, pauses and this end.
+        fields += record_delivery(locked, ended_at=at)
         if target == S.STOPPED_EARLY:
             locked.stop_reason_code, locked.stop_reason = reason_code, reason
             fields += ["stop_reason_code", "stop_reason"]
@@ -208,7 +211,12 @@ def session_transition(
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
-        changes={"status": [frm, target], "reason_code": reason_code, "reason": reason},
+        changes={
+            "status": [frm, target],
+            "reason_code": reason_code,
+            "reason": reason,
+            **({"delivered_mg": locked.delivered_mg} if "delivered_mg" in fields else {}),
+        },
     )
     return locked
 
