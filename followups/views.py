@@ -170,6 +170,7 @@ def visit_detail(request, visit_id: int):
             "form": form,
             "inst_forms": inst_forms,
             "sign_form": SignForm(),
+            "sign_refusal": None if visit.is_signed else services.visit_sign_refusal(visit, now=timezone.now()),
             "responses": current_responses_for(subject=visit),
             "crumbs": _crumbs(visit.patient, (str(visit), None)),
         },

@@ -51,5 +51,6 @@ from followups.services.visits import (  # noqa: F401 - the package's public nam
     visit_open,
     visit_save,
     visit_sign,
+    visit_sign_refusal,
     visit_viewed,
 )

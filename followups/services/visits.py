@@ -108,6 +108,17 @@ def _sha256(content: Any) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def visit_sign_refusal(visit: FollowUpVisit, *, now) -> str | None:
+    """Why the note cannot be signed at ``now`` (its appointment has not started), or None; the
+    visit page shows it beside the sign button, and :func:`visit_sign` refuses with it."""
+    appointment = Appointment.objects.select_related("location").get(pk=visit.appointment_id)
+    return rules.sign_refusal(
+        now=now,
+        visit_start=appointment.start,
+        visit_start_text=when_text(appointment.start.astimezone(appointment.location.zone)),
+    )
+
+
 @transaction.atomic
 def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: str = "") -> FollowUpVisit:
     """Sign the note with a plan decision; the database then refuses any change (pgtrigger)."""
@@ -115,12 +126,7 @@ def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: s
     locked = FollowUpVisit.objects.select_for_update().get(pk=visit.pk)
     if locked.is_signed:
         raise ValidationError("This note is already signed.")
-    appointment = Appointment.objects.select_related("location").get(pk=locked.appointment_id)
-    refusal = rules.sign_refusal(
-        now=timezone.now(),
-        visit_start=appointment.start,
-        visit_start_text=when_text(appointment.start.astimezone(appointment.location.zone)),
-    )
+    refusal = visit_sign_refusal(locked, now=timezone.now())
     if refusal:
         raise ValidationError(refusal)
     if plan_decision not in PlanDecision.values:

@@ -122,6 +122,9 @@ def test_note_before_the_visit_a_follow_up_note_cannot_be_signed_before_its_appo
     start = visit.appointment.start
     with time_machine.travel(start - timedelta(minutes=1), tick=False):
         client.force_login(clinician)
+        page = client.get(reverse("followups:visit-detail", args=[visit.pk])).content.decode()
+        assert "can be signed once the visit has started" in page  # said before anyone tries
+        assert 'disabled aria-describedby="sign-refusal"' in page
         response = client.post(reverse("followups:visit-sign", args=[visit.pk]), {"plan_decision": "continue"})
         assert response.status_code == 200
         errors = response.context["sign_form"].non_field_errors()
@@ -131,6 +134,9 @@ def test_note_before_the_visit_a_follow_up_note_cannot_be_signed_before_its_appo
             services.visit_sign(visit=visit, by=clinician, plan_decision="continue")
     assert not FollowUpVisit.objects.get(pk=visit.pk).is_signed
     with time_machine.travel(start, tick=False):  # from the start on, it can be
+        client.force_login(clinician)
+        page = client.get(reverse("followups:visit-detail", args=[visit.pk])).content.decode()
+        assert "can be signed once the visit has started" not in page
         assert services.visit_sign(visit=visit, by=clinician, plan_decision="continue").is_signed
 
 
