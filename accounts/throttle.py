@@ -36,15 +36,19 @@ def _key(user) -> str:
     return f"password-checks:{user.pk}"
 
 
-def _count_attempt(user) -> int:
-    key = _key(user)
-    window = settings.PASSWORD_CHECK_WINDOW_MINUTES * 60
-    cache.add(key, 0, timeout=window)  # starts the window at the first attempt; no-op afterwards
+def count(key: str, *, window_seconds: int) -> int:
+    """Count one event for ``key`` and return the events in its window (atomic in the cache: the
+    window starts at the key's first event and the count goes with it)."""
+    cache.add(key, 0, timeout=window_seconds)  # starts the window; a no-op while it lasts
     try:
         return cache.incr(key)
-    except ValueError:  # expired or evicted between add and incr: this attempt opens a new window
-        cache.add(key, 0, timeout=window)
+    except ValueError:  # expired or evicted between add and incr: this event opens a new window
+        cache.add(key, 0, timeout=window_seconds)
         return cache.incr(key)
+
+
+def _count_attempt(user) -> int:
+    return count(_key(user), window_seconds=settings.PASSWORD_CHECK_WINDOW_MINUTES * 60)
 
 
 def locked(user) -> bool:

@@ -21,11 +21,12 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import audit, emergency
+from accounts import audit, emergency, password_reset
 from accounts import two_factor as two_factor_services
 from accounts.filters import AuditEventFilter
 from accounts.forms import TokenForm, TwoFactorResetForm
 from accounts.models import AuditEvent, User
+from accounts.network import client_ip
 from grace_mindcare import csv_export
 
 AUDIT_PAGE_SIZE = 50
@@ -258,6 +259,24 @@ def _audit_csv(request, queryset):
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     return response
+
+
+class PasswordResetRequestView(auth_views.PasswordResetView):
+    """Django's reset form; the e-mail goes through the task queue, rate-limited
+    (accounts.password_reset), so the answer is the same for any address."""
+
+    def form_valid(self, form):
+        try:
+            password_reset.password_reset_request(
+                email=form.cleaned_data["email"],
+                client=client_ip(self.request),
+                domain=self.request.get_host(),
+                use_https=self.request.is_secure(),
+            )
+        except password_reset.TooManyResetRequests:
+            form.add_error(None, "Too many reset requests from this computer. Try again in an hour.")
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return redirect(self.get_success_url())
 
 
 class SignOutView(auth_views.LogoutView):

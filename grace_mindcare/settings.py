@@ -191,6 +191,12 @@ AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
 PASSWORD_CHECK_LIMIT = env.int("PASSWORD_CHECK_LIMIT", default=5)
 PASSWORD_CHECK_WINDOW_MINUTES = env.int("PASSWORD_CHECK_WINDOW_MINUTES", default=15)
 
+# Password-reset e-mails (accounts.password_reset), clinic policy: requests per address asked
+# about and per client address in the window.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=3)
+PASSWORD_RESET_LIMIT_PER_CLIENT = env.int("PASSWORD_RESET_LIMIT_PER_CLIENT", default=10)
+PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60)
+
 # Sessions: server-side idle time-out (ONC (d)(5)) and an absolute lifetime.
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=15)
 SESSION_ABSOLUTE_HOURS = env.int("SESSION_ABSOLUTE_HOURS", default=12)

@@ -5,7 +5,6 @@ wrong guesses from one place lock out the whole clinic."""
 import importlib
 
 import pytest
-from django.core.cache import cache
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -15,13 +14,6 @@ from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 
 PROXY = "10.0.0.2"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    cache.clear()  # the link limiters and the password throttle count in the cache
-    yield
-    cache.clear()
 
 
 PASSWORD = "correct horse battery staple"
