@@ -192,6 +192,22 @@ class FollowUpVisit(models.Model):
         ]
         triggers = [
             signed_record_locked("followupvisit_signed_locked"),
+            # A note records a visit that took place: never signed before its appointment's start,
+            # whoever writes the row (the service refuses first, with the start time).
+            pgtrigger.Trigger(
+                name="followupvisit_signed_after_start",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                func="""
+                    IF NEW.signed_at IS NOT NULL AND NEW.signed_at < (
+                        SELECT a.start FROM scheduling_appointment a WHERE a.id = NEW.appointment_id
+                    ) THEN
+                        RAISE EXCEPTION 'a follow-up note cannot be signed before its appointment starts'
+                            USING ERRCODE = 'check_violation';
+                    END IF;
+                    RETURN NEW;
+                """,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -140,6 +140,21 @@ def test_note_before_the_visit_a_follow_up_note_cannot_be_signed_before_its_appo
         assert services.visit_sign(visit=visit, by=clinician, plan_decision="continue").is_signed
 
 
+def test_note_before_the_visit_the_database_refuses_a_signature_dated_before_the_appointment(clinician, patient):
+    visit = visit_for(patient=patient, clinician=clinician)
+    early = {
+        "status": "signed",
+        "plan_decision": "continue",
+        "content_sha256": "0" * 64,
+        "signed_by": clinician,
+        "signed_at": visit.appointment.start - timedelta(minutes=1),
+    }
+    with pytest.raises(IntegrityError, match="before its appointment starts"), transaction.atomic():
+        FollowUpVisit.objects.filter(pk=visit.pk).update(**early)
+    FollowUpVisit.objects.filter(pk=visit.pk).update(**{**early, "signed_at": visit.appointment.start})
+    assert FollowUpVisit.objects.get(pk=visit.pk).is_signed
+
+
 def test_front_desk_cannot_open_or_read_notes(client, frontdesk, clinician, patient):
     visit = visit_for(patient=patient, clinician=clinician)
     client.force_login(frontdesk)
