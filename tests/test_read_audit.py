@@ -78,3 +78,24 @@ def test_every_page_that_shows_phi_writes_one_audit_event_per_request(client, pe
     events = list(AuditEvent.objects.filter(id__gt=last).values_list("verb", "actor_id"))
     assert len(events) == 1, f"{who} GET {url}: {events}"
     assert events[0] in [(verb, persona[who].pk) for verb in READ_VERBS], f"{who} GET {url}: {events}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name", ["scheduling:book", "scheduling:series-new"])
+def test_a_booking_form_opened_for_a_patient_is_a_read_of_that_chart(client, frontdesk, patient, url_name):
+    client.force_login(frontdesk)
+    response = client.get(reverse(url_name), {"patient": patient.pk})
+    assert response.status_code == 200
+    assert patient.display_name in response.content.decode()
+    event = AuditEvent.objects.filter(actor=frontdesk).latest("id")
+    assert (event.verb, event.patient_id) == (AuditEvent.Verb.READ, patient.pk)
+
+
+@pytest.mark.django_db
+def test_a_form_posted_back_with_errors_is_not_counted_again_as_a_read(client, frontdesk, patient):
+    # The POST records what it changed (or nothing, when refused); the read was the GET's.
+    client.force_login(frontdesk)
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = client.post(reverse("patients:status", args=[patient.pk]), {})
+    assert response.status_code == 200
+    assert not AuditEvent.objects.filter(id__gt=last, verb=AuditEvent.Verb.READ).exists()
