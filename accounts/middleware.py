@@ -6,8 +6,9 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth import middleware as auth_middleware
 from django.http import QueryDict
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from accounts import context, emergency
@@ -15,6 +16,10 @@ from accounts.network import client_ip
 from accounts.roles import TWO_FACTOR_ROLES, role_of
 
 SESSION_STARTED_KEY = "grace_session_started"
+LAST_ACTIVITY_KEY = "grace_last_activity"
+# Sent by templates on requests the page makes by itself (hx-headers on the polling element).
+POLL_HEADER = "X-Background-Poll"
+HTMX_STOP_POLLING = 286
 
 
 class RequestContextMiddleware:
@@ -71,10 +76,21 @@ class ControlCharacterMiddleware:
         return self.get_response(request)
 
 
-class SessionLifetimeMiddleware:
-    """Ends a session at its absolute lifetime, however active it has been.
+def is_background_poll(request) -> bool:
+    """A refresh the page makes by itself (the chair board every 15 s, home panels every 30 s):
+    its templates send :data:`POLL_HEADER`. Not a sign that anyone is at the screen."""
+    return request.headers.get(POLL_HEADER) == "1"
 
-    The idle time-out is Django's own (SESSION_COOKIE_AGE, saved on every request).
+
+class SessionLifetimeMiddleware:
+    """Ends a session after ``SESSION_IDLE_MINUTES`` without activity (ONC (d)(5)) and at its
+    absolute lifetime, however active it has been.
+
+    Activity is a request the person made: background polls (:func:`is_background_poll`) do not
+    count, so an unattended chair board or home page still signs out at the idle time. The
+    session row's own expiry (SESSION_COOKIE_AGE, saved on every request) stays as a backstop.
+    An ended session answers htmx with the signed-out fragment, status 286 (htmx stops polling)
+    and ``HX-Redirect`` to sign-in, so the page holding patient data is left, not just a panel.
     """
 
     def __init__(self, get_response):
@@ -84,10 +100,39 @@ class SessionLifetimeMiddleware:
         if request.user.is_authenticated:
             now = time.time()
             started = request.session.setdefault(SESSION_STARTED_KEY, now)
-            if now - started > settings.SESSION_ABSOLUTE_HOURS * 3600:
+            last_activity = request.session.get(LAST_ACTIVITY_KEY, now)
+            if (
+                now - started > settings.SESSION_ABSOLUTE_HOURS * 3600
+                or now - last_activity > settings.SESSION_IDLE_MINUTES * 60
+            ):
                 logout(request)
-                return redirect(f"{reverse(settings.LOGIN_URL)}?expired=1")
+                return self._signed_out(request)
+            if not is_background_poll(request):
+                request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
+
+    @staticmethod
+    def _signed_out(request):
+        login = f"{reverse(settings.LOGIN_URL)}?expired=1"
+        return htmx_signed_out(request, login) if request.headers.get("HX-Request") else redirect(login)
+
+
+def htmx_signed_out(request, login: str):
+    """The answer to an htmx request without a session: the signed-out fragment, status 286 (htmx
+    stops polling) and ``HX-Redirect`` so the whole page, not one panel, goes to sign-in."""
+    response = render(request, "accounts/_signed_out.html", {"login": login}, status=HTMX_STOP_POLLING)
+    response["HX-Redirect"] = login
+    return response
+
+
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Django's deny-by-default sign-in, except that an htmx request (a panel, a poll) is told to
+    leave for sign-in instead of being handed the sign-in page to put inside a panel."""
+
+    def handle_no_permission(self, request, view_func):
+        if request.headers.get("HX-Request"):
+            return htmx_signed_out(request, f"{reverse(settings.LOGIN_URL)}?expired=1")
+        return super().handle_no_permission(request, view_func)
 
 
 class RequireTwoFactorMiddleware:

@@ -7,13 +7,13 @@ import time
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
 from accounts import audit
-from accounts.middleware import SESSION_STARTED_KEY
+from accounts.middleware import LAST_ACTIVITY_KEY, SESSION_STARTED_KEY
 from accounts.models import AuditEvent
 
 
 def _on_login(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
-        request.session[SESSION_STARTED_KEY] = time.time()
+        request.session[SESSION_STARTED_KEY] = request.session[LAST_ACTIVITY_KEY] = time.time()
     audit.record(actor=user, action="accounts.user.signed_in", verb="login", category="security")
 
 

@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.LoginRequiredMiddleware",  # Django's, answering htmx with a redirect header
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
     "accounts.middleware.RequireTwoFactorMiddleware",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -245,3 +246,44 @@ def test_rate_change_is_logged_and_a_rate_outside_the_pump_range_refused(client,
     client.post(url, {"rate_ml_per_h": "75", "reason": "Nausea: slowed per clinician"})
     body = client.get(reverse("infusions:session", args=[infusing.pk])).content.decode()
     assert "rate 75.0 mL/h" in body
+
+
+POLL = {"HTTP_HX_REQUEST": "true", "HTTP_X_BACKGROUND_POLL": "1"}
+
+
+def test_background_polls_do_not_keep_an_idle_station_signed_in(client, infusing, nurse_user, settings):
+    """The board refreshing itself every 15 s is not someone at the screen: at the idle time the
+    next refresh answers the signed-out state (htmx stops polling and leaves for sign-in)."""
+    url = reverse("infusions:board", args=[infusing.appointment.location.pk])
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        client.force_login(nurse_user)
+        page = client.get(url)
+        assert "X-Background-Poll" in page.content.decode()  # the template marks its refreshes
+        polls = []
+        for _ in range(settings.SESSION_IDLE_MINUTES * 4 + 4):  # every 15 s, a minute past the idle time
+            clock.shift(timedelta(seconds=15))
+            polls.append(client.get(url, **POLL))
+    answered = [p for p in polls if p.status_code == 200]
+    assert len(answered) == settings.SESSION_IDLE_MINUTES * 4  # up to the idle time, the board
+    assert all("Infusing" in p.content.decode() for p in answered)
+    locked = polls[len(answered)]
+    assert locked.status_code == 286
+    assert locked["HX-Redirect"].startswith(reverse("accounts:login"))
+    body = locked.content.decode()
+    assert "Signed out" in body
+    assert "Infusing" not in body
+    assert infusing.patient.legal_last_name not in body
+    assert all(p.status_code == 286 for p in polls[len(answered) :])  # signed out: no data, stop polling
+    assert client.get(url).status_code == 302  # the session is gone, not just the panel
+
+
+def test_background_polls_do_not_keep_an_idle_station_signed_in_but_a_person_does(
+    client, infusing, nurse_user, settings
+):
+    url = reverse("infusions:board", args=[infusing.appointment.location.pk])
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        client.force_login(nurse_user)
+        for _ in range(3):
+            clock.shift(timedelta(minutes=settings.SESSION_IDLE_MINUTES - 1))
+            assert client.get(url, **POLL).status_code == 200
+            assert client.get(url, HTTP_HX_REQUEST="true").status_code == 200  # a click is activity
