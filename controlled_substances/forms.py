@@ -118,10 +118,19 @@ class DrawForm(forms.Form):
 
 
 class DrawWasteForm(WitnessedForm):
-    """Closes a draw: what was left of it, witnessed (0 mL if nothing; then no witness needed)."""
+    """Closes a draw: what is physically left of it and where (the syringe, at the vial's
+    concentration, or the bag, at the bag's), witnessed (0 mL if nothing; then no witness needed)."""
 
     witness_optional = True
     request_key = _request_key()
+    left_in = forms.ChoiceField(
+        label="Left where",
+        choices=[("syringe", "In the syringe (at the vial's concentration)"), ("bag", "In the bag")],
+        initial="syringe",
+        required=False,  # nothing chosen: the syringe (what an older form, or 0 mL, means)
+        widget=forms.RadioSelect,
+        help_text="The bag's remainder is converted at the bag's final concentration (drug mg ÷ total bag volume).",
+    )
     volume_ml = forms.DecimalField(label="Left over and wasted (mL)", max_digits=8, decimal_places=2, min_value=0)
     manner = forms.CharField(max_length=200, required=False, initial="Expelled into drug-waste container")
 

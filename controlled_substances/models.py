@@ -231,6 +231,8 @@ class InventoryCount(models.Model):
         INITIAL = "initial", "Initial inventory"
         BIENNIAL = "biennial", "Biennial inventory"
         PERIODIC = "periodic", "Periodic count"
+        # A session's draw whose drawn mg is not delivered + wasted: opened when signing is refused.
+        CLOSE_OUT = "close_out", "Session close-out"
 
     class BusinessTime(models.TextChoices):
         OPENING = "opening", "Opening of business"
@@ -278,6 +280,11 @@ class CountLine(models.Model):
     resolution = models.OneToOneField(
         "LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="resolves_line"
     )
+    # A session close-out line: the draw whose drawn mg is not matched by delivered + wasted
+    # (counted = what is accounted for, ledger = what was drawn, both in the vial's mL).
+    of_draw = models.ForeignKey(
+        "LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="closeout_lines"
+    )
 
     class Meta:
         ordering = ["count", "container__code"]
@@ -306,7 +313,7 @@ class CountLine(models.Model):
 
     @property
     def needs_explanation(self) -> bool:
-        return self.discrepancy_ml != 0 and not self.explanation
+        return (self.discrepancy_ml != 0 or self.discrepancy_mg != 0) and not self.explanation
 
 
 KIND_CHOICES = [
@@ -371,6 +378,13 @@ class LedgerEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="transferred_in",
         help_text="For a transfer in: the transfer out of the other registration it completes.",
+    )
+    # The waste of a draw as it was physically measured: left in the syringe (converted at the
+    # vial's concentration) or in the bag (at the bag's final concentration, drug ÷ total volume).
+    left_in = models.CharField(max_length=7, choices=[("syringe", "In the syringe"), ("bag", "In the bag")], blank=True)
+    measured_ml = models.DecimalField("Volume left (mL)", max_digits=10, decimal_places=2, null=True, blank=True)
+    measured_mg_per_ml = models.DecimalField(
+        "Converted at (mg/mL)", max_digits=10, decimal_places=4, null=True, blank=True
     )
     dose_calculation = models.ForeignKey(
         "infusions.DoseCalculation",
@@ -460,10 +474,27 @@ class LedgerEntry(models.Model):
                 fields=["request_key"], condition=~Q(request_key=""), name="csentry_request_key_once"
             ),
             models.CheckConstraint(
+                condition=Q(left_in="", measured_ml__isnull=True, measured_mg_per_ml__isnull=True)
+                | Q(
+                    left_in__in=["syringe", "bag"],
+                    kind=Kind.WASTE,
+                    of_draw__isnull=False,
+                    measured_ml__gte=0,
+                    measured_mg_per_ml__gt=0,
+                ),
+                name="csentry_waste_measured_where",
+            ),
+            models.CheckConstraint(
+                condition=Q(of_draw__isnull=True) | Q(kind__in=[Kind.WASTE, Kind.LOSS_THEFT]),
+                name="csentry_of_draw_kinds",
+            ),
+            models.CheckConstraint(
                 condition=(Q(kind__in=[Kind.RECEIPT, Kind.TRANSFER_IN]) & Q(delta_ml=F("quantity_ml")))
-                | (Q(kind__in=_OUT) & Q(delta_ml=-F("quantity_ml")))
+                | (Q(kind__in=_OUT, of_draw__isnull=True) & Q(delta_ml=-F("quantity_ml")))
                 | (Q(kind=Kind.WASTE, of_draw__isnull=True) & Q(delta_ml=-F("quantity_ml")))
                 | (Q(kind=Kind.WASTE, of_draw__isnull=False) & Q(delta_ml=0))
+                # A loss of part of a draw (found at its close-out): already out of the vial.
+                | (Q(kind=Kind.LOSS_THEFT, of_draw__isnull=False) & Q(delta_ml=0))
                 | (Q(kind=Kind.COUNT) & Q(delta_ml=0))
                 | (Q(kind=Kind.ADJUSTMENT) & (Q(delta_ml=F("quantity_ml")) | Q(delta_ml=-F("quantity_ml"))))
                 # A reversal mirrors its original: 0 for the waste of a draw (already out of the vial).

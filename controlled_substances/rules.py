@@ -278,3 +278,41 @@ def unaccounted_problems(draws: list[tuple[Decimal, bool]]) -> list[str]:
             "(record the waste, 0 mL if none was left)"
         )
     return problems
+
+
+# --- Close-out: every milligram drawn is delivered, wasted or reported lost --------------
+
+
+def closeout_tolerance_mg(
+    *, drawn_mg: Decimal, mg_per_ml: Decimal, percent: Decimal, dose_mg: Decimal | None = None
+) -> Decimal:
+    """How far delivered + wasted may be from the drawn mg: the draw's own tolerance (one
+    syringe graduation at the vial's concentration, or the clinic's percentage of the drawn
+    mg or of the verified dose, whichever is larger; clinic policy, bounded), since the draw
+    may already differ from the verified dose, on which the bag's delivery is computed, by
+    that much."""
+    basis = max(drawn_mg, dose_mg or Decimal(0))
+    return draw_tolerance_mg(dose_mg=basis, mg_per_ml=mg_per_ml, percent=percent)
+
+
+def closeout_difference(*, drawn_mg: Decimal, delivered_mg: Decimal, wasted_mg: Decimal, lost_mg: Decimal) -> Decimal:
+    """Drawn − (delivered + wasted + reported lost): > 0 is drug not accounted for, < 0 is
+    more accounted for than was drawn."""
+    return drawn_mg - (delivered_mg + wasted_mg + lost_mg)
+
+
+def closeout_problem(
+    *, drawn_mg: Decimal, delivered_mg: Decimal, wasted_mg: Decimal, lost_mg: Decimal, tolerance_mg: Decimal
+) -> str | None:
+    """Why a closed draw does not account for every milligram (None when drawn = delivered +
+    wasted (+ reported lost) within ``tolerance_mg``), naming the numbers."""
+    difference = closeout_difference(drawn_mg=drawn_mg, delivered_mg=delivered_mg, wasted_mg=wasted_mg, lost_mg=lost_mg)
+    if abs(difference) <= tolerance_mg:
+        return None
+    lost = f" + reported lost {lost_mg} mg" if lost_mg else ""
+    what = "not accounted for" if difference > 0 else "more than was drawn"
+    return (
+        f"Drawn {drawn_mg} mg ≠ delivered {delivered_mg} mg + wasted {wasted_mg} mg{lost} "
+        f"({abs(difference)} mg {what}; allowed difference {tolerance_mg} mg): correct the waste "
+        "(what is left in the syringe or the bag), or explain the discrepancy on the ledger's discrepancy list"
+    )

@@ -222,7 +222,7 @@ def dispensing_log(*, registration: Registration, start: date, end: date) -> lis
     )
     rows = []
     for entry in entries:
-        wastes = [w for w in entry.wastes.all() if not w.is_reversed]
+        wastes = [w for w in entry.wastes.all() if not w.is_reversed and w.kind == Kind.WASTE]
         rows.append(
             DispensingRow(
                 entry=entry,
@@ -252,7 +252,7 @@ def waste_log(*, registration: Registration, start: date, end: date) -> QuerySet
 def discrepancies(*, registration: Registration) -> QuerySet[CountLine]:
     return (
         CountLine.objects.filter(count__registration=registration)
-        .exclude(discrepancy_ml=0)
+        .exclude(discrepancy_ml=0, discrepancy_mg=0)
         .select_related("count", "container__lot__product", "explained_by", "resolution__loss_report")
         .order_by("-count__counted_at", "container__code")
     )
@@ -261,7 +261,10 @@ def discrepancies(*, registration: Registration) -> QuerySet[CountLine]:
 def counts() -> QuerySet[InventoryCount]:
     return InventoryCount.objects.select_related("counted_by", "registration__location").annotate(
         lines_n=Count("lines"),
-        open_n=Count("lines", filter=~Q(lines__discrepancy_ml=0) & Q(lines__explanation="")),
+        open_n=Count(
+            "lines",
+            filter=~Q(lines__discrepancy_ml=0, lines__discrepancy_mg=0) & Q(lines__explanation=""),
+        ),
     )
 
 
@@ -272,7 +275,7 @@ def count_detail(count_id: int) -> InventoryCount | None:
 def session_entries(session) -> QuerySet[LedgerEntry]:
     return (
         LedgerEntry.objects.filter(session=session)
-        .select_related("container__lot__product", "actor", "witness", "reversed_by", "of_draw")
+        .select_related("container__lot__product", "actor", "witness", "reversed_by", "of_draw", "dose_calculation")
         .prefetch_related("wastes__reversed_by")
         .order_by("occurred_at", "pk")
     )
@@ -284,8 +287,86 @@ def session_draws(session) -> list[tuple[LedgerEntry, bool, Decimal]]:
     for entry in session_entries(session).filter(kind=Kind.ADMINISTRATION):
         if entry.is_reversed:
             continue
-        wastes = [w for w in entry.wastes.all() if not w.is_reversed]
+        wastes = [w for w in entry.wastes.all() if not w.is_reversed and w.kind == Kind.WASTE]
         out.append((entry, bool(wastes), sum((w.quantity_mg for w in wastes), ZERO)))
+    return out
+
+
+@dataclass
+class DrawAccount:
+    """One standing draw at close-out: drawn = delivered + wasted (+ reported lost) within the
+    tolerance, or a discrepancy (``problem``) that blocks signing until corrected or explained."""
+
+    entry: LedgerEntry
+    closed: bool
+    drawn_mg: Decimal
+    delivered_mg: Decimal
+    wasted_mg: Decimal
+    lost_mg: Decimal
+    tolerance_mg: Decimal
+    problem: str | None
+    explained: bool  # an explained close-out line on the ledger's discrepancy list covers it
+
+    @property
+    def unaccounted_mg(self) -> Decimal:
+        return rules.closeout_difference(
+            drawn_mg=self.drawn_mg, delivered_mg=self.delivered_mg, wasted_mg=self.wasted_mg, lost_mg=self.lost_mg
+        )
+
+    @property
+    def balanced(self) -> bool:
+        return self.closed and (self.problem is None or self.explained)
+
+
+def draw_accounts(session) -> list[DrawAccount]:
+    """Every standing draw of the session with what became of it (delivered by the pump, as
+    the session recorded it; wasted; reported lost)."""
+    delivered = getattr(session, "delivered_mg", None)
+    # A session that started but ended before delivery was recorded (none is, since) has no
+    # delivered figure to check against: its draws are held to being closed by a waste only.
+    known = delivered is not None or getattr(session, "started_at", None) is None
+    delivered = delivered or ZERO
+    percent = ControlledSubstancePolicy.current().draw_tolerance_percent
+    out = []
+    entries = [e for e in session_entries(session).filter(kind=Kind.ADMINISTRATION) if not e.is_reversed]
+    explained = set(
+        CountLine.objects.filter(of_draw__in=entries).exclude(explanation="").values_list("of_draw_id", flat=True)
+    )
+    for entry in entries:
+        standing = [w for w in entry.wastes.all() if not w.is_reversed]
+        wasted = sum((w.quantity_mg for w in standing if w.kind == Kind.WASTE), ZERO)
+        lost = sum((w.quantity_mg for w in standing if w.kind == Kind.LOSS_THEFT), ZERO)
+        tolerance = rules.closeout_tolerance_mg(
+            drawn_mg=entry.quantity_mg,
+            mg_per_ml=entry.container.lot.product.concentration_mg_per_ml,
+            percent=percent,
+            dose_mg=entry.dose_calculation.dose_mg if entry.dose_calculation_id else None,
+        )
+        closed = any(w.kind == Kind.WASTE for w in standing)
+        problem = (
+            rules.closeout_problem(
+                drawn_mg=entry.quantity_mg,
+                delivered_mg=delivered,
+                wasted_mg=wasted,
+                lost_mg=lost,
+                tolerance_mg=tolerance,
+            )
+            if known
+            else None
+        )
+        out.append(
+            DrawAccount(
+                entry=entry,
+                closed=closed,
+                drawn_mg=entry.quantity_mg,
+                delivered_mg=delivered,
+                wasted_mg=wasted,
+                lost_mg=lost,
+                tolerance_mg=tolerance,
+                problem=problem,
+                explained=entry.pk in explained,
+            )
+        )
     return out
 
 
@@ -296,13 +377,19 @@ def ledger_in_use() -> bool:
 def session_sign_problems(session) -> list[str]:
     """Registered with infusions.signing: a session cannot be signed with unaccounted drug.
 
-    Every standing draw must be closed by a waste entry (0 mL if nothing was left). A session
-    that was started must have a draw once the clinic keeps its ketamine in this ledger (a
-    product is on file); before that nothing could be drawn here, so signing is not blocked."""
-    draws = [(e.quantity_mg, closed) for e, closed, _ in session_draws(session)]
+    Every standing draw must be closed by a waste entry (0 mL if nothing was left), and its
+    drawn mg must equal what the pump delivered + what was wasted (+ reported lost) within
+    the close-out tolerance, unless the discrepancy is explained on the ledger's discrepancy
+    list. A session that was started must have a draw once the clinic keeps its ketamine in
+    this ledger (a product is on file); before that nothing could be drawn here, so signing
+    is not blocked."""
+    accounts = draw_accounts(session)
+    draws = [(a.drawn_mg, a.closed) for a in accounts]
     if not draws and (getattr(session, "started_at", None) is None or not ledger_in_use()):
         return []
-    return rules.unaccounted_problems(draws)
+    problems = rules.unaccounted_problems(draws)
+    problems += [a.problem for a in accounts if a.closed and a.problem and not a.explained]
+    return problems
 
 
 def session_start_problems(session) -> list[str]:
@@ -337,21 +424,40 @@ def session_start_problems(session) -> list[str]:
 _GIVING = ("pre_check", "cleared", "infusing", "paused")
 
 
-def open_session_draws(*, today: date) -> list[LedgerEntry]:
-    """Standing draws with no waste entry whose drug is no longer being given: the session was
-    deferred, stopped, completed or its appointment cancelled, or the draw is from an earlier
-    day. They stay listed (ledger home, chair board) until closed out."""
+def _open_draws(today: date) -> QuerySet[LedgerEntry]:
     start, _ = period_bounds(today, today)
-    entries = (
+    return (
         LedgerEntry.objects.filter(kind=Kind.ADMINISTRATION, session__isnull=False, reversed_by__isnull=True)
-        .filter(~Exists(LedgerEntry.objects.filter(of_draw=OuterRef("pk"), reversed_by__isnull=True)))
+        .filter(~Exists(LedgerEntry.objects.filter(of_draw=OuterRef("pk"), kind=Kind.WASTE, reversed_by__isnull=True)))
         .filter(
             ~Q(session__status__in=_GIVING)
             | Q(session__appointment__status__in=("cancelled", "no_show", "entered_in_error"))
             | Q(occurred_at__lt=start)
         )
         .exclude(session__status="signed")
-        .select_related("container", "patient", "session", "actor")
-        .order_by("occurred_at", "pk")
     )
-    return list(entries)
+
+
+def open_session_draws(*, today: date) -> list[LedgerEntry]:
+    """Standing draws with no waste entry whose drug is no longer being given: the session was
+    deferred, stopped, completed or its appointment cancelled, or the draw is from an earlier
+    day. They stay listed (ledger home, chair board) until closed out."""
+    return list(
+        _open_draws(today).select_related("container", "patient", "session", "actor").order_by("occurred_at", "pk")
+    )
+
+
+def open_draw_chairs(location_id: int, start: datetime, end: datetime, *, today: date) -> set[int]:
+    """The chairs of a location whose sessions booked in [start, end) hold an open draw (the
+    chair board's badge), in one query. Registered with infusions.signing, so the board need
+    not import the ledger."""
+    return set(
+        _open_draws(today)
+        .filter(
+            session__appointment__location_id=location_id,
+            session__appointment__start__gte=start,
+            session__appointment__start__lt=end,
+            session__appointment__resource_id__isnull=False,
+        )
+        .values_list("session__appointment__resource_id", flat=True)
+    )

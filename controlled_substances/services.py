@@ -108,9 +108,18 @@ def _withdraw(*, container: Container, kind: Kind, volume: Decimal, by, at: date
 
 
 def _append(
-    *, container: Container, kind: Kind, quantity_ml: Decimal, delta_ml: Decimal, by, at: datetime, **fields
+    *,
+    container: Container,
+    kind: Kind,
+    quantity_ml: Decimal,
+    delta_ml: Decimal,
+    by,
+    at: datetime,
+    quantity_mg: Decimal | None = None,
+    **fields,
 ) -> LedgerEntry:
-    """Append to a container locked by the caller; move its balance; audit."""
+    """Append to a container locked by the caller; move its balance; audit. ``quantity_mg``
+    defaults to ``quantity_ml`` at the vial's concentration (a bag's remainder passes its own)."""
     new_balance = container.remaining_ml + delta_ml
     if new_balance < 0:
         raise LedgerError(f"Only {container.remaining_ml} mL remain in {container.code}.")
@@ -127,7 +136,9 @@ def _append(
         kind=kind,
         occurred_at=at,
         quantity_ml=quantity_ml,
-        quantity_mg=rules.mg_for_ml(quantity_ml, container.lot.product.concentration_mg_per_ml),
+        quantity_mg=rules.mg_for_ml(quantity_ml, container.lot.product.concentration_mg_per_ml)
+        if quantity_mg is None
+        else quantity_mg,
         delta_ml=delta_ml,
         balance_after_ml=new_balance,
         actor=by,
@@ -358,12 +369,19 @@ def waste_record(
     of_draw: LedgerEntry | None = None,
     manner: str = "",
     request_key: str = "",
+    left_in: str = "",
 ) -> LedgerEntry:
     """Witnessed waste: either the unused part of a draw (``of_draw``; already out of the vial, so
     the vial balance does not move) or drug left in a vial (``container``). Waste is recorded in
     the dispensing record, not on Form 41 [S122][S123]. 0 mL closes a draw with nothing left.
     The waste of a session's draw is a clinician's, never after the session is signed;
-    ``request_key`` makes a resubmitted form return the entry it already made."""
+    ``request_key`` makes a resubmitted form return the entry it already made.
+
+    ``left_in`` says where the drug physically is: "syringe" (``volume_ml`` at the vial's
+    concentration) or "bag" (``volume_ml`` of the infusion bag at its final concentration, the
+    drug in it ÷ its total volume, never the vial's; not while it is still running). The mg is
+    what the ledger records; ``quantity_ml`` is its vial-equivalent. A draw cannot be wasted
+    beyond what it holds less what the pump delivered (within the close-out tolerance)."""
     volume = _volume(volume_ml, allow_zero=of_draw is not None)
     if volume > 0 or witness is not None:
         if witness is None:
@@ -381,16 +399,35 @@ def waste_record(
             return found
         if of_draw.kind != Kind.ADMINISTRATION or LedgerEntry.objects.filter(reverses=of_draw).exists():
             raise LedgerError("Waste can only close a draw that stands.")
+        measured = _measured_waste(of_draw, volume=volume, left_in=left_in, vial=locked)
         already = sum(
-            (w.quantity_ml for w in of_draw.wastes.select_related("reversed_by") if not w.is_reversed), Decimal("0")
+            (w.quantity_mg for w in of_draw.wastes.select_related("reversed_by") if not w.is_reversed), Decimal("0")
         )
-        if already + volume > of_draw.quantity_ml:
-            raise LedgerError(f"Only {of_draw.quantity_ml - already} mL of that draw is left to waste.")
+        delivered = _delivered_mg(of_draw)
+        tolerance = rules.closeout_tolerance_mg(
+            drawn_mg=of_draw.quantity_mg,
+            mg_per_ml=locked.lot.product.concentration_mg_per_ml,
+            percent=ControlledSubstancePolicy.current().draw_tolerance_percent,
+            dose_mg=of_draw.dose_calculation.dose_mg if of_draw.dose_calculation_id else None,
+        )
+        # Never more than is left of the draw; against the pump's computed delivery, within the tolerance.
+        room = of_draw.quantity_mg - delivered - already
+        limit = min(of_draw.quantity_mg - already, room + tolerance) if delivered else room
+        if measured["quantity_mg"] > limit:
+            given = f", {delivered} mg delivered" if delivered else ""
+            raise LedgerError(
+                {
+                    "volume_ml": f"{volume} mL {measured['where']} is {measured['quantity_mg']} mg; only "
+                    f"{max(room, Decimal('0.00'))} mg of that draw is left to waste ({of_draw.quantity_mg} mg "
+                    f"drawn{given}, {already} mg wasted already)."
+                }
+            )
+        del measured["where"]
         return _append(
             container=locked,
             kind=Kind.WASTE,
-            quantity_ml=volume,
             delta_ml=Decimal("0.00"),
+            **measured,
             by=by,
             at=at,
             witness=witness,
@@ -413,6 +450,47 @@ def waste_record(
         manner=manner,
         request_key=request_key,
     )
+
+
+def _delivered_mg(draw: LedgerEntry) -> Decimal:
+    """What the pump delivered from this draw's bag, as its session recorded it (0 if never run)."""
+    if draw.session_id is None:
+        return Decimal("0.00")
+    from infusions.models import InfusionSession
+
+    found = InfusionSession.objects.filter(pk=draw.session_id).values_list("delivered_mg", flat=True).first()
+    return found or Decimal("0.00")
+
+
+def _measured_waste(draw: LedgerEntry, *, volume: Decimal, left_in: str, vial: Container) -> dict:
+    """The waste's quantities from what is physically left: in the syringe at the vial's
+    concentration, or in the bag at the bag's (drug mg ÷ total bag volume)."""
+    vial_mg_per_ml = vial.lot.product.concentration_mg_per_ml
+    if left_in not in ("", "syringe", "bag"):
+        raise LedgerError({"left_in": "Say whether what is left is in the syringe or in the bag."})
+    if left_in != "bag":
+        mg = rules.mg_for_ml(volume, vial_mg_per_ml)
+        extra = {"left_in": left_in, "measured_ml": volume, "measured_mg_per_ml": vial_mg_per_ml} if left_in else {}
+        return {"quantity_ml": volume, "quantity_mg": mg, "where": "in the syringe", **extra}
+    from infusions import rules as infusion_rules
+    from infusions.models import InfusionSession
+
+    bag = draw.dose_calculation
+    if bag is None:
+        raise LedgerError({"left_in": "This draw has no calculated bag; record what is left in the syringe."})
+    if InfusionSession.objects.filter(pk=draw.session_id, status__in=("infusing", "paused")).exists():
+        raise LedgerError({"left_in": "The bag is still running: stop or complete the infusion first."})
+    if volume > bag.total_volume_ml:
+        raise LedgerError({"volume_ml": f"The bag held {bag.total_volume_ml} mL in all."})
+    mg = infusion_rules.bag_mg_for_ml(volume_ml=volume, bag_mg=bag.dose_mg, bag_volume_ml=bag.total_volume_ml)
+    return {
+        "quantity_ml": rules.ml_for_mg(mg, vial_mg_per_ml),  # the vial-equivalent, for the vial's record
+        "quantity_mg": mg,
+        "left_in": "bag",
+        "measured_ml": volume,
+        "measured_mg_per_ml": (bag.dose_mg / bag.total_volume_ml).quantize(Decimal("0.0001")),
+        "where": "in the bag",
+    }
 
 
 def _session_link(entry: LedgerEntry) -> dict:
@@ -519,6 +597,20 @@ def transfer_between_registrations(
     return out, into
 
 
+def _loss_report_open(*, kind: str, discovered_at: datetime, description: str, by) -> LossReport:
+    """A theft or significant loss report with its DEA deadlines (notice within 1 business day,
+    Form 106 within 45 days [S119][S120])."""
+    day = timezone.localdate(discovered_at)
+    return LossReport.objects.create(
+        kind=kind,
+        discovered_at=discovered_at,
+        description=description,
+        reported_by=by,
+        notice_due_on=rules.next_business_day(day),
+        form_106_due_on=rules.form_106_due(day),
+    )
+
+
 @transaction.atomic
 def loss_record(
     *, container, volume_ml, kind: str, discovered_at: datetime, description: str, by, report: LossReport | None = None
@@ -526,15 +618,7 @@ def loss_record(
     """Theft or significant loss: opens (or adds to) a LossReport with its DEA deadlines."""
     volume = _volume(volume_ml)
     if report is None:
-        day = timezone.localdate(discovered_at)
-        report = LossReport.objects.create(
-            kind=kind,
-            discovered_at=discovered_at,
-            description=description,
-            reported_by=by,
-            notice_due_on=rules.next_business_day(day),
-            form_106_due_on=rules.form_106_due(day),
-        )
+        report = _loss_report_open(kind=kind, discovered_at=discovered_at, description=description, by=by)
     locked = _lock(container)
     return _withdraw(
         container=locked,
@@ -764,6 +848,99 @@ def count_record(
 
 
 @transaction.atomic
+def closeout_discrepancies_open(session, by, *, at: datetime | None = None) -> list[CountLine]:
+    """Send each closed draw of the session whose drawn mg is not delivered + wasted (within
+    the tolerance) to the ledger's discrepancy list: a session close-out count of the draw's
+    vial registration with one line per draw (counted = what is accounted for, ledger = what
+    was drawn, both as the vial's mL; the mg difference exact), resolved like any count line
+    (``count_line_resolve``). Once per draw while its line is unexplained. Registered with
+    infusions.signing to run when signing is refused."""
+    from controlled_substances.selectors import draw_accounts
+
+    at = at or timezone.now()
+    policy = ControlledSubstancePolicy.current()
+    opened = []
+    for account in draw_accounts(session):
+        if not account.closed or account.problem is None or account.explained:
+            continue
+        draw = account.entry
+        if CountLine.objects.filter(of_draw=draw, explanation="").exists():
+            continue
+        vial = draw.container
+        mg_per_ml = vial.lot.product.concentration_mg_per_ml
+        accounted = account.drawn_mg - account.unaccounted_mg
+        count = InventoryCount.objects.create(
+            registration=vial.registration,
+            type=InventoryCount.Type.CLOSE_OUT,
+            business_time=InventoryCount.BusinessTime.CLOSE,
+            counted_at=at,
+            counted_by=by,
+            notes=f"Infusion session {draw.session_id}: drawn {account.drawn_mg} mg, delivered "
+            f"{account.delivered_mg} mg, wasted {account.wasted_mg} mg",
+        )
+        discrepancy_mg = accounted - account.drawn_mg
+        line = CountLine.objects.create(
+            count=count,
+            container=vial,
+            of_draw=draw,
+            method=CountLine.Method.EXACT,
+            counted_ml=rules.ml_for_mg(max(accounted, Decimal("0")), mg_per_ml),
+            ledger_ml=draw.quantity_ml,
+            discrepancy_mg=discrepancy_mg,
+            significant=rules.is_significant(discrepancy_mg, policy.significant_discrepancy_mg),
+        )
+        audit.record(
+            actor=by,
+            action="controlled_substances.closeout.discrepancy",
+            verb=AuditEvent.Verb.CREATE,
+            category=CS,
+            target=line,
+            patient=draw.patient,
+            changes={
+                "container": vial.code,
+                "drawn_mg": account.drawn_mg,
+                "delivered_mg": account.delivered_mg,
+                "wasted_mg": account.wasted_mg,
+                "discrepancy_mg": discrepancy_mg,
+            },
+        )
+        opened.append(line)
+    return opened
+
+
+def _closeout_line_resolve(
+    *, line: CountLine, explanation: str, by, at: datetime, witness, as_loss: str, not_a_loss_confirmed: bool
+) -> LedgerEntry | None:
+    """A close-out line is resolved without touching the vial (the drug left it with the draw):
+    a shortfall reported as loss or theft is a loss entry of the draw (opening the DEA notice
+    workflow [S119][S120]); otherwise a second person confirms the explanation, and a
+    significant shortfall needs both to confirm it is not a loss."""
+    draw = line.of_draw
+    shortfall_mg = -line.discrepancy_mg
+    if as_loss:
+        if shortfall_mg <= 0:
+            raise LedgerError("More was accounted for than was drawn: that is not a loss; explain it.")
+        report = _loss_report_open(kind=as_loss, discovered_at=at, description=explanation, by=by)
+        locked = _lock(draw.container_id)
+        return _append(
+            container=locked,
+            kind=Kind.LOSS_THEFT,
+            quantity_ml=rules.ml_for_mg(shortfall_mg, locked.lot.product.concentration_mg_per_ml),
+            quantity_mg=shortfall_mg,
+            delta_ml=Decimal("0.00"),
+            by=by,
+            at=at,
+            of_draw=draw,
+            patient=draw.patient,
+            loss_report=report,
+            reason=explanation,
+            **_session_link(draw),
+        )
+    _second_person(by, witness, what="Explaining a close-out discrepancy")
+    return None
+
+
+@transaction.atomic
 def count_line_resolve(
     *,
     line: CountLine,
@@ -779,8 +956,8 @@ def count_line_resolve(
     (``as_loss`` = "loss"/"theft") a loss/theft entry that opens the DEA notice workflow. A
     significant shortfall (clinic policy threshold) may only be adjusted when both confirm it
     is not a loss (e.g. a recording error found)."""
-    line = CountLine.objects.select_for_update().select_related("container").get(pk=line.pk)
-    if line.discrepancy_ml == 0:
+    line = CountLine.objects.select_for_update(of=("self",)).select_related("container", "of_draw").get(pk=line.pk)
+    if line.discrepancy_ml == 0 and line.discrepancy_mg == 0:
         raise LedgerError("This line has no discrepancy.")
     if line.explanation:
         raise LedgerError("This discrepancy has already been explained.")
@@ -791,16 +968,29 @@ def count_line_resolve(
             "This shortfall is significant under the clinic's policy: report it as a loss or theft, "
             "or confirm it is not one."
         )
-    entry = correction_record(
-        container=line.container,
-        delta_ml=line.discrepancy_ml,
-        reason=f"Count {line.count_id}: {explanation.strip()}",
-        by=by,
-        at=at,
-        witness=witness,
-        as_loss=as_loss,
-        not_a_loss_confirmed=not_a_loss_confirmed,
-    )
+    if line.of_draw_id is not None:
+        entry = _closeout_line_resolve(
+            line=line,
+            explanation=explanation.strip(),
+            by=by,
+            at=at,
+            witness=witness,
+            as_loss=as_loss,
+            not_a_loss_confirmed=not_a_loss_confirmed,
+        )
+        if entry is None:
+            explanation = f"{explanation.strip()} (confirmed by {witness})"
+    else:
+        entry = correction_record(
+            container=line.container,
+            delta_ml=line.discrepancy_ml,
+            reason=f"Count {line.count_id}: {explanation.strip()}",
+            by=by,
+            at=at,
+            witness=witness,
+            as_loss=as_loss,
+            not_a_loss_confirmed=not_a_loss_confirmed,
+        )
     line.explanation = explanation.strip()
     line.explained_by = by
     line.explained_at = at

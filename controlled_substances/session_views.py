@@ -48,12 +48,14 @@ def _panel(request, session, *, draw_form=None, waste_forms=None):
     containers = selectors.containers_for_draw(on=timezone.localdate(), location_id=session.appointment.location_id)
     if dose is not None:
         containers = containers.filter(lot__product__concentration_mg_per_ml=dose.vial_mg_per_ml)
-    draws = selectors.session_draws(session)
+    accounts = selectors.draw_accounts(session)
+    draws = [(a.entry, a.closed, a.wasted_mg) for a in accounts]
     waste_forms = waste_forms or {}
+    # A draw stays open for waste until every milligram is accounted for (delivered + wasted).
     open_draws = [
-        (entry, waste_forms.get(entry.pk) or forms.DrawWasteForm(user=request.user, prefix=f"w{entry.pk}"))
-        for entry, closed, _ in draws
-        if not closed
+        (a.entry, waste_forms.get(a.entry.pk) or forms.DrawWasteForm(user=request.user, prefix=f"w{a.entry.pk}"))
+        for a in accounts
+        if not a.balanced
     ]
     context = {
         "session": session,
@@ -61,6 +63,8 @@ def _panel(request, session, *, draw_form=None, waste_forms=None):
         "editable": session.status in DRAW_STATUSES,
         "closable": not session.is_signed,
         "draws": draws,
+        "accounts": accounts,
+        "delivered_mg": session.delivered_mg,
         "open_draws": open_draws,
         "draw_form": draw_form
         or forms.DrawForm(containers=containers, initial={"volume_ml": dose.drug_volume_ml if dose else None}),
@@ -122,6 +126,7 @@ def session_waste(request, pk: int):
             services.waste_record(
                 of_draw=draw,
                 volume_ml=form.cleaned_data["volume_ml"],
+                left_in=form.cleaned_data["left_in"],
                 witness=form.cleaned_data.get("witness"),
                 manner=form.cleaned_data["manner"],
                 request_key=form.cleaned_data["request_key"],
@@ -129,7 +134,16 @@ def session_waste(request, pk: int):
                 at=timezone.now(),
             )
         except services.LedgerError as exc:
-            form.add_error(None, exc)
+            _add_errors(form, exc)
         else:
             return _panel(request, session)
     return _panel(request, session, waste_forms={draw.pk: form})
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    """A refusal naming a field shows at that field; any other above the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)

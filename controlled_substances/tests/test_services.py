@@ -68,7 +68,7 @@ def test_waste_of_a_draw_keeps_the_vial_balance_and_both_identities(patient):
     today = timezone.localdate()
     row = selectors.dispensing_log(registration=vial.registration, start=today, end=today)[0]
     assert (row.given_mg, row.wasted_mg) == (Decimal("35.00"), Decimal("15.00"))
-    with pytest.raises(services.LedgerError, match="0.70 mL of that draw"):
+    with pytest.raises(services.LedgerError, match="only 35.00 mg of that draw is left to waste"):
         services.waste_record(of_draw=draw, volume_ml="0.71", by=by, witness=witness, at=NOW())
 
 

@@ -295,7 +295,10 @@ def _signed_with_draw(people, vials):
         open_session(by=rn, location=registration().location), S.CLEARED, nurse_user=rn, verifier=verifier
     )
     draw = _draw(session, vials[0], "4.00", rn)
-    services.waste_record(of_draw=draw, volume_ml="0", witness=None, by=rn, at=NOW())
+    session = advance(session, S.COMPLETED, nurse_user=rn, verifier=verifier)
+    # What the pump did not run is still in the 100 mL bag: wasted, witnessed, at the bag's concentration.
+    left = Decimal("100.00") - session.delivered_ml
+    services.waste_record(of_draw=draw, volume_ml=left, left_in="bag", witness=verifier, by=rn, at=NOW())
     session = advance(session, S.SIGNED, nurse_user=rn, verifier=verifier)
     return session, draw
 

@@ -30,7 +30,7 @@ def people():
     return nurse(username="rn.draws"), nurse(username="rn.verifies", password=PASSWORD)
 
 
-def _draw_and_close(client, session, vial, witness, *, left="0.50"):
+def _draw_and_close(client, session, vial, witness, *, left="4.00"):
     r = client.post(
         reverse("controlled_substances:session-draw", args=[session.pk]), {"container": vial.pk, "volume_ml": "4.00"}
     )
@@ -97,11 +97,13 @@ def test_drawing_and_wasting_accounts_for_the_session(client_as, people, ten_mg_
     )
     assert "not the witness" in bad.content.decode()
     assert selectors.session_sign_problems(session)
+    # Nothing has been given yet: all of it is still in the syringe (drawn = delivered 0 + wasted).
     r = client.post(
         reverse("controlled_substances:session-waste", args=[session.pk]),
         {
             "draw": draw.pk,
-            f"w{draw.pk}-volume_ml": "0.50",
+            f"w{draw.pk}-volume_ml": "4.00",
+            f"w{draw.pk}-left_in": "syringe",
             f"w{draw.pk}-manner": "x",
             f"w{draw.pk}-witness": verifier.pk,
             f"w{draw.pk}-witness_password": PASSWORD,
@@ -110,7 +112,7 @@ def test_drawing_and_wasting_accounts_for_the_session(client_as, people, ten_mg_
     assert r.status_code == 200
     assert selectors.session_sign_problems(session) == []
     waste = LedgerEntry.objects.get(session=session, kind="waste")
-    assert (waste.actor, waste.witness, waste.quantity_mg) == (rn, verifier, Decimal("5.00"))
+    assert (waste.actor, waste.witness, waste.quantity_mg) == (rn, verifier, Decimal("40.00"))
 
 
 def test_signing_is_refused_with_unaccounted_drug(client_as, people, ten_mg_vial):
@@ -126,7 +128,7 @@ def test_signing_is_refused_with_unaccounted_drug(client_as, people, ten_mg_vial
     InfusionSession.objects.filter(pk=session.pk).update(started_at=None)
     r = _draw_and_close(client_as(rn), session, ten_mg_vial, verifier)
     assert r.status_code == 200
-    assert not [p for p in signing.sign_problems(session) if "ketamine" in p or "mg drawn" in p]
+    assert not [p for p in signing.sign_problems(session) if "ketamine" in p or "mg drawn" in p or "Drawn" in p]
 
 
 def test_a_deferred_session_is_read_only_here(client_as, people, ten_mg_vial):

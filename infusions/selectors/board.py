@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from infusions import rules
+from infusions import rules, signing
 from infusions.models import (
     IN_CHAIR_STATUSES,
     OPEN_STATUSES,
@@ -80,6 +80,9 @@ class ChairRow:
     critical_alerts: int = 0
     initials: str = ""
     safety_alerts: list = field(default_factory=list)  # filled by the view for clinicians (followups builds on us)
+    # Drug drawn today at this chair (a deferred, stopped or cancelled session included) and not
+    # yet closed out by a witnessed waste; from the ledger through ``signing.open_draw_chairs``.
+    open_draw: bool = False
 
 
 def _pick(appointments: list[Appointment], now: datetime) -> Appointment | None:
@@ -92,8 +95,9 @@ def _pick(appointments: list[Appointment], now: datetime) -> Appointment | None:
     return upcoming[0] if upcoming else (appointments[-1] if appointments else None)
 
 
-def chair_board(*, location: Location, at: datetime | None = None) -> list[ChairRow]:
-    """Every chair of the location with who is in it (4 queries)."""
+def chair_board(*, location: Location, at: datetime | None = None, open_draws: bool = False) -> list[ChairRow]:
+    """Every chair of the location with who is in it (4 queries), and with ``open_draws`` which
+    chairs hold drug drawn and not closed out (1 more)."""
     at = at or timezone.now()
     policy = session_selectors.policy()
     chairs = list(
@@ -116,6 +120,9 @@ def chair_board(*, location: Location, at: datetime | None = None) -> list[Chair
             InfusionSession.objects.filter(appointment__in=[a.pk for a in appointments])
         ).select_related("plan")
     }
+    # Drug drawn and not closed out stays on its chair, a cancelled appointment's too
+    # (clinical viewers only: the front desk sees no drug).
+    open_chairs = signing.open_draw_chairs(location.pk, start, end) if open_draws else set()
     by_chair: dict[int, list[Appointment]] = {}
     for a in appointments:
         a.infusion_session_cached = sessions.get(a.pk)
@@ -131,6 +138,7 @@ def chair_board(*, location: Location, at: datetime | None = None) -> list[Chair
             session=session,
             front_status=front_status(session) if appointment else "Free",
             expected_out=expected_out(appointment, session) if appointment else None,
+            open_draw=chair.pk in open_chairs,
         )
         if appointment:
             p = appointment.patient

@@ -115,7 +115,6 @@ def _order_problems(session: InfusionSession, order, *, at: datetime) -> list[st
     )
 
 
-@transaction.atomic
 def session_transition(
     *,
     session: InfusionSession,
@@ -128,7 +127,34 @@ def session_transition(
     planned_dose_delivered: bool = False,
 ) -> InfusionSession:
     """Move the session one step along ``rules.TRANSITIONS``; refuse an illegal move or a
-    gate that is not met (ValidationError listing what is missing); log who, when and why."""
+    gate that is not met (ValidationError listing what is missing); log who, when and why.
+    Signing goes to ``session_sign`` outside this transaction (its refusal hooks must stand)."""
+    if to == S.SIGNED:
+        return session_sign(session=session, by=by, at=at)
+    return _session_transition(
+        session=session,
+        to=to,
+        by=by,
+        at=at,
+        reason_code=reason_code,
+        reason=reason,
+        container_lot=container_lot,
+        planned_dose_delivered=planned_dose_delivered,
+    )
+
+
+@transaction.atomic
+def _session_transition(
+    *,
+    session: InfusionSession,
+    to: str,
+    by,
+    at: datetime | None = None,
+    reason_code: str = "",
+    reason: str = "",
+    container_lot: str = "",
+    planned_dose_delivered: bool = False,
+) -> InfusionSession:
     target = S(to) if to in S._value2member_map_ else None
     if target is None:
         raise ValidationError(f"Unknown session status {to!r}.")
@@ -267,10 +293,20 @@ def session_container_record(*, session: InfusionSession, container_lot: str, by
     return locked
 
 
-@transaction.atomic
 def session_sign(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
     """discharged → signed: the gate, then every registered sign check (e.g. the ledger's
-    "unaccounted drug"); then the record is hashed and locked by the database."""
+    "unaccounted drug"); then the record is hashed and locked by the database. A refusal is
+    passed to the registered refusal hooks once the refused transaction is gone (e.g. the
+    ledger lists a close-out discrepancy for resolution)."""
+    try:
+        return _session_sign(session=session, by=by, at=at)
+    except ValidationError:
+        signing.sign_refused(session, by)
+        raise
+
+
+@transaction.atomic
+def _session_sign(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
     require(by, "infusions.sign_infusionsession")
     locked = lock(session)
     require_unsigned(locked)

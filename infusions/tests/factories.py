@@ -91,6 +91,7 @@ def advance(session: InfusionSession, to: S, *, nurse_user, verifier) -> Infusio
     (e.g. on from cleared after a test drew the dose through the ledger)."""
     order = [S.PRE_CHECK, S.CLEARED, S.INFUSING, S.COMPLETED, S.RECOVERING, S.DISCHARGE_READY, S.DISCHARGED, S.SIGNED]
     current = InfusionSession.objects.get(pk=session.pk).status
+    current = S.COMPLETED if current == S.STOPPED_EARLY else current  # recovery follows either end
     first = order.index(current) + 1 if current in order else 0
     for step in order[first : order.index(to) + 1]:
         session = InfusionSession.objects.get(pk=session.pk)

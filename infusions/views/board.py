@@ -32,8 +32,8 @@ def board_index(request):
 def chair_board(request, location_id: int):
     require_chairs(request)
     location = get_object_or_404(Location, pk=location_id, active=True)
-    rows = board.chair_board(location=location)
     clinical = sees_sessions(request.user, patient_id=None)  # the board shows many patients: roles only
+    rows = board.chair_board(location=location, open_draws=clinical)
     if clinical and request.user.has_perm(CHANGE):
         _refresh_readiness(request.user, rows)
     if clinical and request.user.has_perm("followups.view_safetyalert"):

@@ -9,8 +9,9 @@ including an out-of-range reading, records an intervention, completes, records r
 vitals, the Aldrete score and the discharge details until the session is computed
 discharge-ready; then the patient desaturates: the critical alert takes the session back to
 recovering and hides the Discharge button until the nurse records the airway manoeuvre, a
-normal reading and a fresh Aldrete; she discharges; signing is refused until the draw's
-left-over is wasted with the doctor as witness (their own password), then she signs.
+normal reading and a fresh Aldrete; she discharges; signing is refused until what is left
+in the bag is wasted at the bag's concentration with the doctor as witness (their own
+password), drawn = delivered + wasted; then she signs and the chair's open draw is gone.
 """
 
 from datetime import timedelta
@@ -186,9 +187,21 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     alerts.get_by_role("button", name="Record action").click()
     expect(page.locator("#open-alerts")).to_have_count(0)
 
-    # Complete, then recovery.
-    page.get_by_label("Planned dose delivered").check()
-    page.get_by_role("button", name="Infusion complete").click()
+    # Nausea: stopped early, 16 minutes in (the start is moved back rather than waited for). The
+    # pump's delivery is computed from the start and the stop, and shown with the session.
+    InfusionSession.objects.filter(pk=session.pk).update(started_at=F("started_at") - timedelta(minutes=16))
+    stop = page.locator("#to-stopped_early")
+    stop.get_by_label("Stop reason").select_option("adverse_event")
+    stop.get_by_label("Reason", exact=True).fill("Nausea and vomiting despite ondansetron")
+    stop.get_by_role("button", name="Stop early").click()
+    expect(page.locator("#session-status")).to_have_text("Stopped early")
+    session.refresh_from_db()
+    assert Decimal("40.00") <= session.delivered_ml < Decimal("45.00")  # 16 min at 150 mL/h, and the seconds since
+    expect(page.locator("#delivered-mg")).to_contain_text(f"Delivered {session.delivered_mg} mg")
+    # Drug is left in the bag: the chair shows an open draw until it is wasted.
+    page.goto(f"{base}/infusions/board/")
+    expect(page.locator(".open-draw")).to_contain_text("Open draw")
+    page.goto(f"{base}/infusions/sessions/{session.pk}/")
     page.get_by_role("button", name="Start recovery").click()
     expect(page.locator("#session-status")).to_have_text("Recovering")
     moved = timedelta(minutes=20)  # as if the infusion had started and ended 20 minutes earlier
@@ -252,13 +265,17 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     expect(page.get_by_text("40 mg drawn for this session is not accounted for").first).to_be_visible()
     expect(page.locator("#session-status")).to_have_text("Discharged")
 
-    # The 1 mL left over is wasted, the doctor witnessing with their own password; then she signs.
+    # What is left in the bag is wasted, converted at the bag's 0.4 mg/mL (not the vial's 10), the
+    # doctor witnessing with their own password; drawn = delivered + wasted, then she signs.
+    left_ml = Decimal("100.00") - session.delivered_ml
     ledger = page.locator("#cs-session-panel")
-    ledger.get_by_label("Left over and wasted (mL)").fill("1.00")
+    ledger.get_by_label("In the bag").check()
+    ledger.get_by_label("Left over and wasted (mL)").fill(str(left_ml))
     ledger.get_by_label("Witness", exact=True).select_option(label=str(doctor))
     ledger.get_by_label("Witness's password").fill(PASSWORD)
     ledger.get_by_role("button", name="Record the waste").click()
-    expect(page.locator("#cs-session-panel .badge.text-bg-success")).to_have_text("accounted for")
+    expect(page.locator("#cs-session-panel .badge.text-bg-success").first).to_have_text("accounted for")
+    expect(page.locator("#closeout")).to_contain_text(f"delivered {session.delivered_mg} mg")
     page.get_by_role("button", name="Sign and lock").click()
     expect(page.locator("#session-status")).to_have_text("Signed")
     session.refresh_from_db()
@@ -266,4 +283,7 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     assert session.content_sha256
     assert session.container_lot == f"K10E2E · {vial.code}"
     waste = LedgerEntry.objects.get(session=session, kind="waste")
-    assert (waste.quantity_ml, waste.actor, waste.witness) == (Decimal("1.00"), nurse, doctor)
+    assert (waste.left_in, waste.measured_ml, waste.actor, waste.witness) == ("bag", left_ml, nurse, doctor)
+    assert abs(session.delivered_mg + waste.quantity_mg - Decimal("40.00")) <= Decimal("0.01")
+    page.goto(f"{base}/infusions/board/")
+    expect(page.locator(".open-draw")).to_have_count(0)
