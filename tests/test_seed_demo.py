@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.db.models import F
 
 from accounts.roles import Role, role_of
 from patients.models import Patient
@@ -48,3 +49,19 @@ def test_demo_accounts_exist_only_when_allowed(settings):
         "clinician": Role.PRESCRIBER,
         "admin": Role.ADMINISTRATOR,
     }
+
+
+@pytest.mark.django_db
+def test_every_demo_infusion_session_runs_under_a_signed_order_version_of_its_plan():
+    from infusions.models import DoseCalculation, InfusionSession
+
+    call_command("seed_demo", patients=40, seed=3, allow_demo_accounts=True)
+    sessions = InfusionSession.objects.select_related("order")
+    assert sessions.exists()
+    assert not sessions.filter(order__isnull=True).exists()
+    for session in sessions:
+        assert session.order.plan_id == session.plan_id
+        assert session.order.signed_by_id is not None
+        assert session.order.signed_at is not None
+    # Each calculation rests on the same version as its session.
+    assert not DoseCalculation.objects.exclude(order_id=F("session__order_id")).exists()

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from assessments import instruments
 from assessments.models import InstrumentResponse
-from consultations.models import TreatmentPlan
+from consultations.models import StandingOrder, TreatmentPlan
 from demo.context import SeedContext
 from infusions import rules
 from infusions.models import (
@@ -125,13 +125,21 @@ def seed(ctx: SeedContext) -> None:
         .order_by("created_at")
     ):
         plans[plan.patient_id] = plan
+    # Every session runs under a signed version of its plan's standing order (the version in
+    # force, as the start service records it); a plan without one gets no sessions.
+    orders = {
+        o.plan_id: o
+        for o in StandingOrder.objects.filter(
+            plan_id__in=[p.pk for p in plans.values()], superseded_at__isnull=True
+        ).only("id", "plan_id")
+    }
     appointments.reverse()
     response_type = ContentType.objects.get_for_model(InfusionSession)
     past_index = today_index = 0
     out = _Rows()
     for appt in appointments:
         plan = plans.get(appt.patient_id)
-        if plan is None:
+        if plan is None or plan.pk not in orders:
             continue
         weight = plan.consultation.weight_kg or Decimal("75.0")
         calc = _dose(plan, weight, policy)
@@ -152,7 +160,22 @@ def seed(ctx: SeedContext) -> None:
                 started = now - timedelta(minutes=plan.infusion_minutes + 20)
                 checked_in = started - timedelta(minutes=20)
                 ended = started + timedelta(minutes=plan.infusion_minutes)
-        _session(ctx, out, appt, plan, calc, scenario, nurse, verifier, checked_in, started, ended, now, response_type)
+        _session(
+            ctx,
+            out,
+            appt,
+            plan,
+            calc,
+            scenario,
+            nurse,
+            verifier,
+            checked_in,
+            started,
+            ended,
+            now,
+            response_type,
+            order_id=orders[plan.pk].pk,
+        )
     _write(out)
     ctx.counts["infusion sessions"] = len(out.rows["sessions"])
     ctx.counts["flowsheet readings"] = len(out.rows["readings"])
@@ -174,7 +197,9 @@ def _vitals(ctx: SeedContext, base: dict[str, int], phase: str) -> dict[str, Any
     return values
 
 
-def _session(ctx, out, appt, plan, calc, scenario, nurse, verifier, checked_in, started, ended, now, response_type):
+def _session(
+    ctx, out, appt, plan, calc, scenario, nurse, verifier, checked_in, started, ended, now, response_type, *, order_id
+):
     r = ctx.rng
     base = {
         "sbp_mmhg": r.randint(110, 134),
@@ -195,6 +220,7 @@ def _session(ctx, out, appt, plan, calc, scenario, nurse, verifier, checked_in, 
         appointment=appt,
         patient_id=appt.patient_id,
         plan=plan,
+        order_id=order_id,
         status=status,
         checked_in_at=checked_in,
         clearance=rules.DEFERRED if scenario == "deferred" else rules.CLEARED,
@@ -325,6 +351,7 @@ def _write(out: _Rows) -> None:
         doses.append(
             DoseCalculation(
                 session=s,
+                order_id=s.order_id,
                 fingerprint=calc.fingerprint,
                 calculated_by=by,
                 calculated_at=at,
