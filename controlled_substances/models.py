@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pgtrigger
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -20,9 +21,19 @@ from django.db.models import F, Q
 from controlled_substances import rules
 from controlled_substances.rules import Kind
 
-dea_number_validator = RegexValidator(
-    r"^[A-Z]{2}\d{7}$", "A DEA registration number is two letters followed by seven digits."
-)
+
+def dea_number_validator(value: str) -> None:
+    """One rule for every DEA number the clinic records (a location's registration, a
+    supplier's, a counterparty's, a prescriber's own): two letters, seven digits and the check
+    digit, from ``prescribers.rules``."""
+    from prescribers.rules import CredentialError, normalise_dea
+
+    try:
+        normalise_dea(value)
+    except CredentialError as error:
+        raise ValidationError(error.message) from error
+
+
 ndc_validator = RegexValidator(r"^\d{4,5}-\d{3,4}-\d{1,2}$", "Use the NDC as printed, e.g. 0409-2051-05.")
 
 ML = {"max_digits": 10, "decimal_places": 2}
@@ -92,7 +103,15 @@ class ControlledSubstancePolicy(models.Model):
 class Registration(models.Model):
     """The DEA registration of one clinic location: each place where controlled substances are
     dispensed or administered needs its own [S108]. Vials, counts and the DEA logs belong to
-    one registration; drug moves between two only by a transfer (an entry out, a linked entry in)."""
+    one registration; drug moves between two only by a transfer (an entry out, a linked entry in).
+
+    This is the source of truth for a location's registration: the registrant that holds the
+    stock and keeps the records there. Receipts, draws and transfers are refused while it is
+    missing, incomplete or expired (``services._registration_in_force``). A prescriber's own
+    registration for a location (``prescribers.DEARegistration``) is a different registrant's:
+    it gates that prescriber's decisions (``accounts.prescribing.require_prescriber``), never
+    the stock, and neither is copied from the other. Both numbers pass the one DEA number rule
+    (``dea_number_validator``, from ``prescribers.rules``)."""
 
     location = models.OneToOneField("scheduling.Location", on_delete=models.PROTECT, related_name="dea_registration")
     # Required in forms; empty only on a registration made by the migration for stock that

@@ -167,13 +167,24 @@ def _append(
 # --- Stock ----------------------------------------------------------------------------
 
 
-def _registration_in_force(registration: Registration, *, on) -> None:
-    """Drug may only come into a registration with a DEA number that has not expired [S108]."""
+def _registration_in_force(registration: Registration | None, *, on, location=None) -> None:
+    """Ketamine is received, drawn and transferred only under a location's DEA registration
+    that is on file and has not expired [S108]: the location's own registration (this app's
+    ``Registration``), whatever the personal registrations of the prescribers working there."""
+    if registration is None:
+        raise LedgerError(
+            f"{location} has no DEA registration on file: no ketamine may be received, drawn or transferred "
+            "there until an administrator records it."
+        )
     if not registration.dea_number or registration.expires_on is None:
-        raise LedgerError(f"{registration.location}: enter the DEA registration number and its expiry first.")
+        raise LedgerError(
+            f"{registration.location}: enter the DEA registration number and its expiry first "
+            "(no ketamine is received, drawn or transferred under a registration without them)."
+        )
     if registration.expires_on < on:
         raise LedgerError(
-            f"The DEA registration of {registration.location} expired on {registration.expires_on:%Y-%m-%d}."
+            f"The DEA registration of {registration.location} expired on {registration.expires_on:%Y-%m-%d}: "
+            "no ketamine may be received, drawn or transferred under it until the renewal is recorded."
         )
 
 
@@ -239,6 +250,7 @@ def administration_record(*, container: Container | int, volume_ml, patient, by,
     """Draw a dose from a vial for a patient (``link``: ``session=`` once infusions exist)."""
     volume = _volume(volume_ml)
     locked = _lock(container)
+    _registration_in_force(locked.registration, on=timezone.localdate(at))
     if locked.lot.expiry_date < timezone.localdate(at):
         raise LedgerError(f"{locked.code} expired on {locked.lot.expiry_date:%Y-%m-%d}; do not draw from it.")
     return _withdraw(
@@ -314,6 +326,12 @@ def session_draw_record(
             "stands for this session: one draw per session (reverse it with a reason to draw again)."
         )
     volume = _volume(volume_ml)
+    location = locked.appointment.location
+    _registration_in_force(
+        Registration.objects.select_related("location").filter(location=location).first(),
+        on=timezone.localdate(at),
+        location=location,
+    )
     vial = _lock(container)
     if vial.registration.location_id != locked.appointment.location_id:
         # Stock is held per DEA registration: a vial of another site's registration would put
@@ -532,6 +550,7 @@ def transfer_record(
     """Transfer to another registrant (CIII transfers are documented by invoice [S109])."""
     volume = _volume(volume_ml)
     locked = _lock(container)
+    _registration_in_force(locked.registration, on=timezone.localdate(at))
     return _withdraw(
         container=locked,
         kind=Kind.TRANSFER,
@@ -558,8 +577,9 @@ def transfer_between_registrations(
         raise LedgerError("The vial is already at that location.")
     if locked.remaining_ml == 0:
         raise LedgerError(f"{locked.code} is empty; nothing to transfer.")
-    _registration_in_force(to, on=timezone.localdate(at))
     source = Registration.objects.select_related("location").get(pk=locked.registration_id)
+    _registration_in_force(source, on=timezone.localdate(at))
+    _registration_in_force(to, on=timezone.localdate(at))
     out = _withdraw(
         container=locked,
         kind=Kind.TRANSFER,

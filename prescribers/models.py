@@ -62,7 +62,13 @@ class StateLicence(models.Model):
 
 class DEARegistration(models.Model):
     """A practitioner's DEA registration for one clinic location (each place where ketamine
-    is administered needs its own registration, clinical-reference 4 [S108])."""
+    is administered needs its own registration, clinical-reference 4 [S108]).
+
+    The prescriber's personal registration: it gates their decisions at that location
+    (``accounts.prescribing.require_prescriber`` with a location). The location's own
+    registration, under which the stock is held, counted and logged, is
+    ``controlled_substances.Registration``, the source of truth for the location; an expired
+    one blocks receipts, draws and transfers there whatever the prescribers hold."""
 
     profile = models.ForeignKey(PrescriberProfile, on_delete=models.CASCADE, related_name="registrations")
     location = models.ForeignKey("scheduling.Location", on_delete=models.PROTECT, related_name="+")
