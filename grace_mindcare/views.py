@@ -48,6 +48,7 @@ def home(request):
     context.update(_followup_panels(request, role))
     if role == Role.ADMINISTRATOR:
         context.update(_reminder_health())
+        context.update(_incomplete_prescribers())
     if role == Role.ADMINISTRATOR and request.user.has_perm("controlled_substances.manage_stock"):
         context.update(_ledger_reminders())
     if role == Role.ADMINISTRATOR and request.user.has_perm("reports.view_reports"):
@@ -61,6 +62,14 @@ def _ledger_reminders() -> dict:
 
     statuses = registration_statuses(today=timezone.localdate())
     return {"ledger_reminders": [s for s in statuses if s.reminders]}
+
+
+def _incomplete_prescribers() -> dict:
+    """Prescribers who cannot make a prescriber's decision yet (profile, licence or DEA
+    registration missing or expired): the administrator completes them or moves them to Nurse."""
+    from prescribers.selectors import prescribers_without_complete_profile
+
+    return {"incomplete_prescribers": prescribers_without_complete_profile(today=timezone.localdate())}
 
 
 def _policy_sign_off(request) -> dict:
