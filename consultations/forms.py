@@ -38,7 +38,7 @@ from consultations.models import (
     StandingOrder,
     TreatmentPlan,
 )
-from consultations.vitals import bp_pair_problem, implausible
+from consultations.vitals import WEIGHT_UNITS, bp_pair_problem, implausible, lb_from_kg, weight_in_kg
 
 # (key, heading, fields) in page order. Medication and trial rows render inside their section.
 SECTIONS: list[tuple[str, str, list[str]]] = [
@@ -146,8 +146,23 @@ class TriStateRadio(forms.RadioSelect):
         return data.get(name) or "unknown"
 
 
+def weight_unit_field(**attrs: Any) -> forms.ChoiceField:
+    """The unit selector beside a weight (stored in kg; a weight in lb is converted by
+    ``vitals.weight_in_kg`` in the form's ``clean_weight_kg``), for the intake and the pre-check."""
+    return forms.ChoiceField(
+        label="Weight unit",
+        choices=WEIGHT_UNITS,
+        initial="kg",
+        required=False,
+        help_text="Stored in kg: a weight in lb is converted (176 lb = 79.8 kg).",
+        widget=forms.Select(attrs=attrs or None),
+    )
+
+
 class IntakeForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
+    # Weight is stored in kg; a weight read in pounds is converted (not typed as kg).
+    weight_unit = weight_unit_field()
     indications = forms.MultipleChoiceField(
         choices=IndicationChoice.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -176,6 +191,10 @@ class IntakeForm(forms.ModelForm):
             if name in CONDITIONAL_HINTS:
                 field.help_text = f"Answer {CONDITIONAL_HINTS[name]}."
         self.fields["hepatic_severity"].choices = [("", "Not recorded"), *self.fields["hepatic_severity"].choices[1:]]
+        if self.instance.weight_kg:
+            self.fields[
+                "weight_kg"
+            ].help_text = f"Recorded {self.instance.weight_kg} kg = {lb_from_kg(self.instance.weight_kg)} lb."
 
     def _vital(self, name: str):
         value = self.cleaned_data.get(name)
@@ -203,6 +222,8 @@ class IntakeForm(forms.ModelForm):
         return self._vital("spo2_percent")
 
     def clean_weight_kg(self):
+        unit = self.data.get(self.add_prefix("weight_unit"), "kg")
+        self.cleaned_data["weight_kg"] = weight_in_kg(self.cleaned_data.get("weight_kg"), unit)
         return self._vital("weight_kg")
 
     def clean_height_cm(self):

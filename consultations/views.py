@@ -115,7 +115,7 @@ def _intake_context(
     stored = screening or StoredScreening.from_dict(consultation.screening)
     stale = bool(stored) and consultation.screened_facts_sha256 != selectors.facts_sha256(facts)
     thresholds = selectors.screening_thresholds()
-    sections = [(key, title, [forms.intake[name] for name in names]) for key, title, names in SECTIONS]
+    sections = [(key, title, [forms.intake[name] for name in _with_unit(names)]) for key, title, names in SECTIONS]
     if draft is False:  # not looked up by the caller
         draft = selectors.draft_for(consultation, request.user)
     return {
@@ -158,6 +158,11 @@ def _display(consultation: Consultation, name: str) -> tuple[str, str]:
     else:
         text = str(value)
     return str(field.verbose_name[:1].upper() + field.verbose_name[1:]), text or "—"
+
+
+def _with_unit(names: list[str]) -> list[str]:
+    """The section's fields, with the weight's unit selector beside the weight."""
+    return [n for name in names for n in ((name, "weight_unit") if name == "weight_kg" else (name,))]
 
 
 def _signed_context(request, consultation: Consultation):

@@ -10,7 +10,7 @@ clinical-reference.md because no source sets a "plausible" range.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
 
@@ -57,3 +57,29 @@ def bp_pair_problem(systolic: int | None, diastolic: int | None) -> str | None:
     if systolic is not None and diastolic is not None and systolic <= diastolic:
         return f"Systolic ({systolic}) must be higher than diastolic ({diastolic}): check the reading."
     return None
+
+
+# --- Weight units -------------------------------------------------------------------------
+# Weight is stored in kg. A pound is exactly 0.45359237 kg (the international avoirdupois
+# pound, US National Bureau of Standards 1959); a unit selector on the form converts, so a
+# weight read off a scale in pounds is never typed as kilograms (176 lb is 79.8 kg, not 176).
+KG_PER_LB: Final = Decimal("0.45359237")
+WEIGHT_UNITS: Final = (("kg", "kg"), ("lb", "lb"))
+_TENTH: Final = Decimal("0.1")
+
+
+def kg_from_lb(lb: Decimal) -> Decimal:
+    """Pounds to kilograms, to 0.1 kg (half up), the precision weights are stored in."""
+    return (lb * KG_PER_LB).quantize(_TENTH, rounding=ROUND_HALF_UP)
+
+
+def lb_from_kg(kg: Decimal) -> Decimal:
+    """Kilograms to pounds, to 0.1 lb (half up), shown beside a weight in kg."""
+    return (kg / KG_PER_LB).quantize(_TENTH, rounding=ROUND_HALF_UP)
+
+
+def weight_in_kg(value: Decimal | None, unit: str) -> Decimal | None:
+    """A typed weight in ``unit`` ("kg" or "lb"), as kg."""
+    if value is None or unit != "lb":
+        return value
+    return kg_from_lb(value)

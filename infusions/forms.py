@@ -8,6 +8,8 @@ from django import forms
 from django.utils import timezone
 
 from consultations.choices import InteractionClass
+from consultations.forms import weight_unit_field
+from consultations.vitals import lb_from_kg, weight_in_kg
 from infusions import rules
 from infusions.models import (
     READING_FIELDS,
@@ -89,6 +91,14 @@ class PreCheckForm(forms.Form):
         decimal_places=1,
         widget=forms.NumberInput(attrs={**BIG, "step": "0.1", "inputmode": "decimal"}),
     )
+    weight_unit = weight_unit_field(**SELECT)
+    weight_change_reason = forms.CharField(
+        label="Reason for a large weight change",
+        required=False,
+        max_length=300,
+        help_text="Only when the weight differs from the last recorded one by more than the clinic's limit.",
+        widget=forms.TextInput(BIG),
+    )
     height_cm = forms.DecimalField(
         label="Height (cm, for ideal/adjusted weight)",
         required=False,
@@ -96,6 +106,17 @@ class PreCheckForm(forms.Form):
         decimal_places=1,
         widget=forms.NumberInput(attrs={**BIG, "step": "0.1"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        weight = self.initial.get("weight_kg")
+        if weight:
+            self.fields["weight_kg"].help_text = f"Recorded {weight} kg = {lb_from_kg(weight)} lb."
+
+    def clean_weight_kg(self):
+        """A weight typed in pounds (the unit selector) is converted to kg before anything
+        else reads it; the service refuses an implausible one at this field."""
+        return weight_in_kg(self.cleaned_data.get("weight_kg"), self.data.get(self.add_prefix("weight_unit"), "kg"))
 
     def clean(self):
         data = super().clean()

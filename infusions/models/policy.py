@@ -75,6 +75,7 @@ class InfusionPolicy(models.Model):
     baseline_hr_review_above_bpm = _setting("baseline_hr_review_above_bpm")
     baseline_hr_review_below_bpm = _setting("baseline_hr_review_below_bpm")
     baseline_spo2_review_at_or_below_pct = _setting("baseline_spo2_review_at_or_below_pct")
+    weight_change_confirm_percent = _setting("weight_change_confirm_percent")
     sbp_alert_above_mmhg = _setting("sbp_alert_above_mmhg")
     dbp_alert_above_mmhg = _setting("dbp_alert_above_mmhg")
     sbp_alert_below_mmhg = _setting("sbp_alert_below_mmhg")

@@ -92,6 +92,7 @@ from infusions.rules.dosing import (  # noqa: F401 - the package's public names
     rate_ceiling_ml_per_h,
     rate_mg_per_kg_per_h,
     verification_is_current,
+    weight_change_problem,
 )
 from infusions.rules.flowsheet import (  # noqa: F401 - the package's public names
     ALERT_ACTION_LABELS,

@@ -151,6 +151,30 @@ def dosing_weight_kg(
         return DosingWeight(basis, actual, ideal, adjusted, chosen, limited, tuple(steps))
 
 
+def weight_change_problem(
+    *, weight_kg: Decimal, reference_kg: Decimal | None, reference: str, threshold_percent: Decimal
+) -> str:
+    """Why a weight needs an explicit confirmation ("" when it does not): it differs from the
+    last recorded weight (``reference`` says which: the last pre-check, the intake) by more
+    than ``threshold_percent`` (bounded clinic policy, default 10 %). The commonest cause is a
+    weight in pounds typed as kilograms (176 for an 80 kg patient, 1.1 mg/kg instead of 0.5)."""
+    from consultations.vitals import kg_from_lb
+
+    if weight_kg is None or reference_kg is None or reference_kg <= 0:
+        return ""
+    with localcontext(_CONTEXT):
+        change = abs(weight_kg - reference_kg) / reference_kg * 100
+        if change <= threshold_percent:
+            return ""
+        direction = "more" if weight_kg > reference_kg else "less"
+        return (
+            f"{_f(weight_kg)} kg is {_f(_q(change, Decimal(1)))} % {direction} than {reference} "
+            f"({_f(reference_kg)} kg), above the {_f(threshold_percent.normalize())} % that needs confirming "
+            f"(clinic policy): check the scale and the unit ({_f(weight_kg)} lb would be "
+            f"{_f(kg_from_lb(weight_kg))} kg), then confirm the weight with a reason."
+        )
+
+
 VIAL_CONCENTRATIONS_MG_PER_ML: Final = frozenset({Decimal(10), Decimal(50), Decimal(100)})  # [S24]
 UNDILUTED_IV_FORBIDDEN_MG_PER_ML: Final = Decimal(100)  # dilute with an equal volume [S24][S25]
 PAIN_BOLUS_MAX_MG_PER_KG: Final = Decimal("0.35")  # ASRA: bolus up to 0.35 mg/kg [S11]

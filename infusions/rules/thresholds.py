@@ -82,6 +82,17 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "[S102]",
         "Aldrete gives full points only above 92 % on room air.",
     ),
+    Setting(
+        "weight_change_confirm_percent",
+        "Weight change needing confirmation above",
+        Decimal("10"),
+        Decimal("5"),
+        Decimal("20"),
+        "%",
+        BASELINE,
+        note="From the last recorded weight (or the intake's): the nurse confirms it with a reason. "
+        "A weight typed in pounds as kilograms is 2.2 times too heavy.",
+    ),
     Setting("sbp_alert_above_mmhg", "Alert: systolic above", 180, 140, 220, "mmHg", ALERTS, _S28),
     Setting("dbp_alert_above_mmhg", "Alert: diastolic above", 100, 80, 130, "mmHg", ALERTS, _S28),
     Setting("sbp_alert_below_mmhg", "Alert: systolic below", 90, 70, 110, "mmHg", ALERTS),

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet, prefetch_related_objects
+from django.utils import timezone
 
 from infusions import rules
 from infusions.models import (
@@ -19,6 +20,7 @@ from infusions.models import (
     FlowsheetReading,
     InfusionPolicy,
     InfusionSession,
+    PreCheck,
     RateChange,
     SessionAlert,
     SessionTransition,
@@ -240,3 +242,22 @@ def record_content(session: InfusionSession) -> dict[str, Any]:
         "readiness": session.readiness,
         "discharged_at": session.discharged_at,
     }
+
+
+def reference_weight(session: InfusionSession, check: PreCheck | None) -> tuple[Any, str]:
+    """The weight a newly typed one is compared with, and what it is: this pre-check's own
+    recorded weight, else the patient's last recorded pre-check weight, else the intake's
+    ((None, "") when there is none)."""
+    if check is not None and check.pk and check.weight_kg is not None:
+        return check.weight_kg, "the weight recorded in this pre-check"
+    last = (
+        PreCheck.objects.filter(session__patient_id=session.patient_id, weight_kg__isnull=False)
+        .exclude(session_id=session.pk)
+        .order_by("-recorded_at", "-pk")
+        .values_list("weight_kg", "recorded_at")
+        .first()
+    )
+    if last is not None:
+        return last[0], f"the last recorded weight ({timezone.localtime(last[1]):%m/%d/%Y})"
+    intake = session.plan.consultation.weight_kg if session.plan_id else None
+    return (intake, "the intake weight") if intake is not None else (None, "")

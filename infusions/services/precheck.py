@@ -142,6 +142,7 @@ def precheck_record(*, session: InfusionSession, by, data: dict[str, Any], at: d
         except rules.DoseError as error:
             raise ValidationError({"weight_kg": error.message}) from error
     check = PreCheck.objects.filter(session=locked).first() or PreCheck(session=locked)
+    weight_confirmed = _weight_change_confirmed(locked, check, data)
     before = {"weight_kg": check.weight_kg, "height_cm": check.height_cm} if check.pk else {}
     for name in PRECHECK_FIELDS:
         if name in data:
@@ -178,9 +179,35 @@ def precheck_record(*, session: InfusionSession, by, data: dict[str, Any], at: d
         category=AUDIT_CATEGORY,
         target=check,
         patient=locked.patient,
-        changes={"outcome": check.outcome, "blocking": [r.code for r in rules.blocking_checks(results)]},
+        changes={
+            "outcome": check.outcome,
+            "blocking": [r.code for r in rules.blocking_checks(results)],
+            **({"weight_confirmed": weight_confirmed} if weight_confirmed else {}),
+        },
     )
     return check
+
+
+def _weight_change_confirmed(session: InfusionSession, check: PreCheck, data: dict[str, Any]) -> dict[str, str]:
+    """A newly typed weight more than the clinic's limit away from the last recorded one (or the
+    intake's) stands only with the nurse's reason (``data["weight_change_reason"]``); returns
+    what the audit trail keeps of that confirmation ({} when none was needed)."""
+    weight = data.get("weight_kg")
+    if weight is None or (check.pk and weight == check.weight_kg):
+        return {}
+    reference_kg, reference = session_selectors.reference_weight(session, check)
+    problem = rules.weight_change_problem(
+        weight_kg=weight,
+        reference_kg=reference_kg,
+        reference=reference,
+        threshold_percent=session_selectors.policy().weight_change_confirm_percent,
+    )
+    if not problem:
+        return {}
+    reason = (data.get("weight_change_reason") or "").strip()[:300]
+    if not reason:
+        raise ValidationError({"weight_kg": problem, "weight_change_reason": "Give the reason to confirm this weight."})
+    return {"weight_kg": str(weight), "reference_kg": str(reference_kg), "reference": reference, "reason": reason}
 
 
 @transaction.atomic

@@ -39,3 +39,16 @@ def no_foreign_sign_checks(monkeypatch):
     from infusions import signing
 
     monkeypatch.setattr(signing, "_CHECKS", [])
+
+
+@pytest.fixture
+def morning():
+    """09:00 UTC today, so a second appointment later the same day is still today."""
+    from datetime import UTC, datetime, time
+
+    import time_machine
+    from django.utils import timezone
+
+    day = timezone.now().astimezone(UTC).date()
+    with time_machine.travel(datetime.combine(day, time(9), tzinfo=UTC), tick=True) as traveller:
+        yield traveller

@@ -29,7 +29,8 @@ def people():
 
 def _verified(session, rn, verifier, **precheck):
     services.instrument_record(session=session, by=rn, code="phq9", answers=PHQ9_CLEAR)
-    services.precheck_record(session=session, by=rn, data=clean_precheck(**precheck))
+    data = clean_precheck(**{"weight_change_reason": "Weighed today on the clinic scale", **precheck})
+    services.precheck_record(session=session, by=rn, data=data)
     calc = services.dose_calculate(session=session, by=rn, vial_mg_per_ml=TEN, diluent_ml=DILUENT)
     return services.dose_verify(calculation=calc, by=verifier, fingerprint=calc.fingerprint)
 
@@ -74,7 +75,11 @@ def test_the_issues_case_a_weight_corrected_after_verification_voids_the_dose_an
     session = advance(open_session(by=rn), S.PRE_CHECK, nurse_user=rn, verifier=verifier)
     calc = _verified(session, rn, verifier, weight_kg=Decimal("100.0"))
     assert calc.dose_mg == Decimal("50.0")
-    services.precheck_record(session=session, by=rn, data=clean_precheck(weight_kg=Decimal("55.0")))
+    services.precheck_record(
+        session=session,
+        by=rn,
+        data=clean_precheck(weight_kg=Decimal("55.0"), weight_change_reason="Misread the scale: weighed again"),
+    )
     calc.refresh_from_db()
     assert calc.superseded_at is not None
     assert AuditEvent.objects.filter(action="infusions.dose.voided", object_id=str(calc.pk)).exists()

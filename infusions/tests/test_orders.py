@@ -3,11 +3,10 @@ rests on that version; a nurse cannot start without a signed, current order."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -21,14 +20,6 @@ from scheduling.tests.factories import AppointmentFactory, ResourceFactory, appo
 
 S = rules.SessionStatus
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def morning():
-    """09:00 UTC today, so a second appointment later the same day is still today."""
-    day = timezone.now().astimezone(UTC).date()
-    with time_machine.travel(datetime.combine(day, time(9), tzinfo=UTC), tick=True) as traveller:
-        yield traveller
 
 
 def _next_session(first: InfusionSession, *, by) -> InfusionSession:

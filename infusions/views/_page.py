@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString, mark_safe
 from assessments.forms import instrument_form
 from assessments.selectors import current_responses_for
 from consultations import selectors as plan_selectors
+from consultations.vitals import lb_from_kg
 from grace_mindcare import charts
 from infusions import forms, rules
 from infusions.models import READING_FIELDS, READING_LABELS, FlowsheetReading
@@ -150,6 +151,7 @@ def session_context(session, *, adverse_requested: bool = False, **overrides) ->
         else "",
         "policy": policy,
         "check": check,
+        "check_weight_lb": lb_from_kg(check.weight_kg) if check is not None and check.weight_kg else None,
         "check_results": check.results if check else [],
         "blocking": [r for r in (check.results if check else []) if r["passed"] is not True],
         "dose": dose,
