@@ -141,9 +141,17 @@ def _record_privileges(request, model, object_id: str, before: dict[str, Any]) -
 
 
 # django-otp's device pages show TOTP keys and recovery codes in clear and let an administrator
-# plant a confirmed device with a key of their choosing for anyone. Devices are enrolled and reset
-# only through the audited two-factor pages (accounts.two_factor), so the site refuses them.
-NOT_IN_ADMIN = frozenset({"otp_totp.TOTPDevice", "otp_static.StaticDevice"})
+# plant a confirmed device with a key of their choosing for anyone (django-otp-webauthn's would let
+# them rename or disable someone's passkeys). Devices are enrolled and reset only through the
+# audited two-factor pages (accounts.two_factor, accounts.passkeys), so the site refuses them.
+NOT_IN_ADMIN = frozenset(
+    {
+        "otp_totp.TOTPDevice",
+        "otp_static.StaticDevice",
+        "django_otp_webauthn.WebAuthnCredential",  # passkeys: added and removed by their owner only
+        "django_otp_webauthn.WebAuthnAttestation",
+    }
+)
 
 
 class AuditedAdminSite(admin.AdminSite):

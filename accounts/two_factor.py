@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import audit
 from accounts.models import AuditEvent, RecoveryCode
@@ -29,7 +30,8 @@ RECOVERY_CODE_LENGTH = 16
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
 
-def _audit(*, actor, action: str, target, verb: str = AuditEvent.Verb.PRIVILEGE_CHANGE, changes=None) -> None:
+def audit_event(*, actor, action: str, target, verb: str = AuditEvent.Verb.PRIVILEGE_CHANGE, changes=None) -> None:
+    """One audit event of a change to, or use of, someone's second factors."""
     audit.record(
         actor=actor,
         action=f"accounts.two_factor.{action}",
@@ -65,7 +67,7 @@ def recovery_codes_issue(*, user) -> list[str]:
     while len(codes) < RECOVERY_CODES:
         codes.add("".join(secrets.choice(_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH)))
     RecoveryCode.objects.bulk_create(RecoveryCode(device=device, code_sha256=recovery_code_hash(c)) for c in codes)
-    _audit(actor=user, action="recovery_codes_issued", target=device)
+    audit_event(actor=user, action="recovery_codes_issued", target=device)
     return ["-".join(code[i : i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4)) for code in sorted(codes)]
 
 
@@ -85,7 +87,7 @@ def recovery_code_verify(*, user, code: str) -> StaticDevice | None:
             device.throttle_increment()
         return None
     device.throttle_reset()
-    _audit(
+    audit_event(
         actor=user,
         action="recovery_code_used",
         target=device,
@@ -111,7 +113,7 @@ def authenticator_remove(*, user, keep_session: str | None = None) -> None:
     """The user replaces their authenticator app: the old one stops working now, a new one is
     set up next in this session; their other sessions end."""
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
-    _audit(
+    audit_event(
         actor=user,
         action="authenticator_removed",
         target=user,
@@ -121,15 +123,19 @@ def authenticator_remove(*, user, keep_session: str | None = None) -> None:
 
 @transaction.atomic
 def two_factor_reset(*, user, by, reason: str) -> int:
-    """An administrator clears someone's app and recovery codes (lost phone and codes); they
+    """An administrator clears someone's app, recovery codes and passkeys (lost phone and codes); they
     enrol again at their next sign-in. Returns the number of devices removed."""
     if not by.has_perm("accounts.reset_two_factor"):
         raise PermissionDenied
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why (e.g. how you confirmed who asked)."})
-    removed = TOTPDevice.objects.filter(user=user).delete()[0] + StaticDevice.objects.filter(user=user).delete()[0]
-    _audit(
+    removed = (
+        TOTPDevice.objects.filter(user=user).delete()[0]
+        + StaticDevice.objects.filter(user=user).delete()[0]
+        + WebAuthnCredential.objects.filter(user=user).delete()[0]
+    )
+    audit_event(
         actor=by,
         action="reset",
         target=user,

@@ -21,7 +21,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import audit, emergency, password_reset
+from accounts import audit, emergency, passkeys, password_reset
 from accounts import two_factor as two_factor_services
 from accounts.filters import AuditEventFilter
 from accounts.forms import TokenForm, TwoFactorResetForm
@@ -120,7 +120,9 @@ def two_factor(request):
             form.add_error("token", "Type the six digits your new authenticator app shows to finish setting it up.")
         else:
             form.add_error("token", "That code is not valid or was already used. Wait for the next code and try again.")
-    context = {"form": form, "enrolling": enrolling}
+    context = {"form": form, "enrolling": enrolling, "next": _next_url(request)}
+    if not enrolling:
+        context["has_passkey"] = passkeys.passkeys_of(user).exists()
     if enrolling:
         context["qr"] = _qr_data_uri(device.config_url)
         context["secret"] = base64.b32encode(device.bin_key).decode().rstrip("=")
@@ -132,6 +134,13 @@ def emergency_access_end(request):
     emergency.end(request=request)
     messages.info(request, "Emergency access ended.")
     return redirect("home")
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 @require_http_methods(["GET", "POST"])
@@ -149,6 +158,9 @@ def security(request):
             return render(
                 request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("accounts:security")}
             )
+        if action == "remove_passkey" and passkeys.passkey_remove(user=user, pk=_int(request.POST.get("passkey"))):
+            messages.info(request, "That passkey no longer signs you in.")
+            return redirect("accounts:security")
         if has_app and action == "replace_app":
             two_factor_services.authenticator_remove(user=user, keep_session=request.session.session_key)
             messages.info(request, "Your old authenticator app no longer works. Set up the new one now.")
@@ -160,6 +172,7 @@ def security(request):
         {
             "has_app": has_app,
             "codes_left": two_factor_services.recovery_codes_left(user),
+            "passkeys": passkeys.passkeys_of(user),
             "crumbs": [("Two-factor and recovery codes", None)],
         },
     )

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "pgtrigger",
     "pghistory",
     "csp",
@@ -365,4 +366,14 @@ ADMINS: list = []
 CLINIC_NAME = env.str("CLINIC_NAME", default="Grace MindCare")
 # The public address patients reach; reminder and questionnaire links are built on it.
 SITE_URL = env.str("SITE_URL", default="")
+# Passkeys (WebAuthn, django-otp-webauthn) as a second factor: bound to the host the page is served
+# from; the browser's origin must be one of these (the site's address; in development the local
+# server, where browsers allow passkeys on http://localhost only).
+OTP_WEBAUTHN_RP_ID_CALLABLE = "accounts.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = CLINIC_NAME
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False  # password first, through the throttle and axes
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "WEBAUTHN_ORIGINS",
+    default=[SITE_URL.rstrip("/")] if SITE_URL else [f"http://localhost:{env.str('PORT', default='8000')}"],
+)
 DEMO_PASSWORD = "grace-demo"  # noqa: S105 - documented demo password, accounts only made in DEBUG

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/", include("accounts.passkey_urls")),  # passkeys (django-otp-webauthn)
     path("patients/", include("patients.urls")),
     path("schedule/", include("scheduling.urls")),
     path("prescribers/", include("prescribers.urls")),

@@ -39,6 +39,14 @@ ACCESS = {
     "accounts:password-reset-confirm": row(OK, OK, OK, OK, OK, OK),
     "accounts:password-reset-complete": row(OK, OK, OK, OK, OK, OK),
     "accounts:audit-report": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    # Passkeys (django-otp-webauthn): adding one needs a session that passed a second factor
+    # (these personas have not); using one is the second step of anyone's sign-in; completing
+    # is POST-only (GET: 405).
+    "otp_webauthn:credential-registration-begin": row(LOGIN, DENY, DENY, DENY, DENY, DENY, method="post"),
+    "otp_webauthn:credential-registration-complete": row(LOGIN, DENY, DENY, DENY, DENY, DENY, method="post"),
+    "otp_webauthn:credential-authentication-begin": row(LOGIN, OK, OK, OK, OK, OK, method="post"),
+    "otp_webauthn:credential-authentication-complete": row(LOGIN, GONE, GONE, GONE, GONE, GONE),
+    "otp_webauthn:js-i18n-catalog": row(LOGIN, OK, OK, OK, OK, OK),
     # Patients
     "patients:list": row(LOGIN, OK, OK, OK, OK, DENY),
     "patients:create": row(LOGIN, OK, DENY, DENY, OK, DENY),

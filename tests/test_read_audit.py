@@ -25,6 +25,7 @@ NO_PATIENT_DATA = {
     "accounts:two-factor",
     "accounts:two-factor-reset",
     "healthz",
+    "otp_webauthn:js-i18n-catalog",  # the passkey script's translations
     "patients:create",
     "prescribers:policy-changes",  # settings before and after, no patient
     "reports:index",

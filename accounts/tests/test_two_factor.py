@@ -123,7 +123,7 @@ def test_changing_second_factors_needs_a_verified_session(client, clinician, otp
 @pytest.mark.django_db
 def test_new_recovery_codes_replace_the_old_ones(client, clinician, otp_required, django_assert_max_num_queries):
     old = _enrol(client, clinician)
-    with django_assert_max_num_queries(11):  # session, user, OTP device, perms, role, app, code count, nav, save
+    with django_assert_max_num_queries(12):  # session, user, OTP device, perms, role, app, codes, passkeys, nav, save
         page = client.get(reverse("accounts:security")).content.decode()
     assert "10</strong> unused codes left" in page
     new = re.findall(
