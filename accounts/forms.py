@@ -10,6 +10,16 @@ class SignInForm(AuthenticationForm):
     username = forms.CharField(
         max_length=150, widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})
     )
+    # The same words whether the password was wrong or the account's password throttle refused to
+    # look at it (accounts.throttle), so the answer tells an attacker nothing about the account.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": (
+            "Please enter a correct %(username)s and password. Note that both fields may be case-sensitive. "
+            "After repeated wrong passwords an account refuses every password for a while; wait and try "
+            "again, or ask an administrator."
+        ),
+    }
 
 
 class TokenForm(forms.Form):

@@ -50,6 +50,7 @@ def test_password_checks_bypassing_the_lockout_sign_in_from_many_addresses(clien
         _sign_in(client, "nurse", f"guess-{n}", ip=f"198.51.100.{n + 1}")
     refused = _sign_in(client, "nurse", PASSWORD, ip="198.51.100.200")
     assert refused.status_code == 200
+    assert "After repeated wrong passwords an account refuses every password for a while" in refused.content.decode()
     assert "_auth_user_id" not in client.session
     with time_machine.travel(timezone.now() + timedelta(minutes=settings.PASSWORD_CHECK_WINDOW_MINUTES, seconds=1)):
         assert _sign_in(client, "nurse", PASSWORD, ip="198.51.100.200").status_code == 302
