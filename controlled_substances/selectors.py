@@ -425,33 +425,83 @@ _GIVING = ("pre_check", "cleared", "infusing", "paused")
 
 
 def _open_draws(today: date) -> QuerySet[LedgerEntry]:
+    """Standing session draws whose drug is no longer being given, each annotated with
+    whether a waste closes it and the mg wasted or reported lost (see :func:`_still_open`)."""
     start, _ = period_bounds(today, today)
+    standing = LedgerEntry.objects.filter(
+        of_draw=OuterRef("pk"), kind__in=[Kind.WASTE, Kind.LOSS_THEFT], reversed_by__isnull=True
+    )
     return (
         LedgerEntry.objects.filter(kind=Kind.ADMINISTRATION, session__isnull=False, reversed_by__isnull=True)
-        .filter(~Exists(LedgerEntry.objects.filter(of_draw=OuterRef("pk"), kind=Kind.WASTE, reversed_by__isnull=True)))
         .filter(
             ~Q(session__status__in=_GIVING)
             | Q(session__appointment__status__in=("cancelled", "no_show", "entered_in_error"))
             | Q(occurred_at__lt=start)
         )
         .exclude(session__status="signed")
+        .annotate(
+            closed_by_waste=Exists(standing.filter(kind=Kind.WASTE)),
+            accounted_mg=Coalesce(
+                Subquery(standing.values("of_draw").annotate(mg=Sum("quantity_mg")).values("mg")),
+                ZERO,
+                output_field=DecimalField(),
+            ),
+            explained=Exists(CountLine.objects.filter(of_draw=OuterRef("pk")).exclude(explanation="")),
+        )
     )
 
 
+def _still_open(entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """Open: no waste closes the draw, or one does but drawn ≠ delivered + wasted (+ lost)
+    within the close-out tolerance and no explanation is on the discrepancy list (a deferred
+    session's "0 mL wasted" of a full syringe is not a close-out). A started session whose
+    delivery was never recorded is held to the closing waste only."""
+    # One read of the policy whatever the number of draws (none when there are none).
+    policy = ControlledSubstancePolicy.current() if entries else None
+    out = []
+    for e in entries:
+        if not e.closed_by_waste:
+            out.append(e)
+            continue
+        session = e.session
+        if e.explained or (session.delivered_mg is None and session.started_at is not None):
+            continue
+        problem = rules.closeout_problem(
+            drawn_mg=e.quantity_mg,
+            delivered_mg=session.delivered_mg or ZERO,
+            wasted_mg=e.accounted_mg,
+            lost_mg=ZERO,
+            tolerance_mg=rules.closeout_tolerance_mg(
+                drawn_mg=e.quantity_mg,
+                mg_per_ml=e.container.lot.product.concentration_mg_per_ml,
+                percent=policy.draw_tolerance_percent,
+                dose_mg=e.dose_calculation.dose_mg if e.dose_calculation_id else None,
+            ),
+        )
+        if problem:
+            out.append(e)
+    return out
+
+
+_OPEN_RELATED = ("container__lot__product", "session", "dose_calculation")
+
+
 def open_session_draws(*, today: date) -> list[LedgerEntry]:
-    """Standing draws with no waste entry whose drug is no longer being given: the session was
-    deferred, stopped, completed or its appointment cancelled, or the draw is from an earlier
-    day. They stay listed (ledger home, chair board) until closed out."""
-    return list(
-        _open_draws(today).select_related("container", "patient", "session", "actor").order_by("occurred_at", "pk")
+    """Standing draws whose drug is no longer being given (the session was deferred, stopped,
+    completed or its appointment cancelled, or the draw is from an earlier day) and that are
+    not closed out: no waste yet, or the waste does not account for the drawn mg. They stay
+    listed (ledger home, chair board) until closed out."""
+    return _still_open(
+        list(_open_draws(today).select_related(*_OPEN_RELATED, "patient", "actor").order_by("occurred_at", "pk"))
     )
 
 
 def open_draw_chairs(location_id: int, start: datetime, end: datetime, *, today: date) -> set[int]:
     """The chairs of a location whose sessions booked in [start, end) hold an open draw (the
-    chair board's badge), in one query. Registered with infusions.signing, so the board need
-    not import the ledger."""
-    return set(
+    chair board's badge), in one query (and one for the policy's tolerance when any draw is
+    open). Registered with infusions.signing, so the board need not import the
+    ledger."""
+    entries = (
         _open_draws(today)
         .filter(
             session__appointment__location_id=location_id,
@@ -459,5 +509,6 @@ def open_draw_chairs(location_id: int, start: datetime, end: datetime, *, today:
             session__appointment__start__lt=end,
             session__appointment__resource_id__isnull=False,
         )
-        .values_list("session__appointment__resource_id", flat=True)
+        .select_related(*_OPEN_RELATED, "session__appointment")
     )
+    return {e.session.appointment.resource_id for e in _still_open(list(entries))}

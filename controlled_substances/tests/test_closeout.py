@@ -194,8 +194,9 @@ def test_a_mismatch_blocks_signing_and_opens_a_discrepancy_on_the_ledger(drawn, 
     session, draw = drawn
     _stop(_start(session, rn), rn, 16)
     _waste(draw, rn, verifier, "10.00", "bag")  # 4 mg: 20 mg of the 24 left in the bag not recorded
+    session = advance(InfusionSession.objects.get(pk=session.pk), S.DISCHARGED, nurse_user=rn, verifier=verifier)
     with pytest.raises(ValidationError) as refused:
-        _sign(session, rn, verifier)
+        infusion_services.session_transition(session=session, to=S.SIGNED, by=rn)
     message = " ".join(refused.value.messages)
     assert "Drawn 40.00 mg ≠ delivered 16.00 mg + wasted 4.00 mg (20.00 mg not accounted for" in message
     assert InfusionSession.objects.get(pk=session.pk).status == S.DISCHARGED
@@ -236,20 +237,42 @@ def test_a_minor_mismatch_may_be_explained_with_a_second_person(drawn, people):
     assert _sign(session, rn, verifier).status == S.SIGNED
 
 
+def _drawn_in_pre_check(rn, verifier, vial, location):
+    """Checked in, the dose calculated and verified, drawn: still in the pre-check."""
+    from infusions.tests.factories import PHQ9_CLEAR, clean_precheck
+
+    session = advance(open_session(by=rn, location=location), S.PRE_CHECK, nurse_user=rn, verifier=verifier)
+    infusion_services.instrument_record(session=session, by=rn, code="phq9", answers=PHQ9_CLEAR)
+    infusion_services.precheck_record(session=session, by=rn, data=clean_precheck())
+    calc = infusion_services.dose_calculate(
+        session=session, by=rn, vial_mg_per_ml=Decimal("10"), diluent_ml=Decimal("96")
+    )
+    infusion_services.dose_verify(calculation=calc, by=verifier, fingerprint=calc.fingerprint)
+    draw = services.session_draw_record(session=session, container=vial, volume_ml="4.00", by=rn, at=_at(-5))
+    return InfusionSession.objects.get(pk=session.pk), draw
+
+
 def test_a_deferred_after_draw_session_shows_an_open_draw_on_the_chair_board(
-    drawn, people, client_as, django_assert_max_num_queries
+    people, ten_mg, client_as, frontdesk, django_assert_max_num_queries
 ):
     rn, verifier = people
-    session, draw = drawn
-    InfusionSession.objects.filter(pk=session.pk).update(status="deferred", deferral_reason_code="patient_declined")
-    location = session.appointment.location
-    # Open draws on more chairs cost the board nothing more.
-    for _ in range(3):
-        other = advance(open_session(by=rn, location=location), S.CLEARED, nurse_user=rn, verifier=verifier)
-        services.session_draw_record(session=other, container=draw.container, volume_ml="4.00", by=rn, at=_at(-5))
-        InfusionSession.objects.filter(pk=other.pk).update(status="deferred", deferral_reason_code="other")
-    client = client_as(rn)
+    set_policy()
+    location = registration().location
+    session, draw = _drawn_in_pre_check(rn, verifier, ten_mg[0], location)
+    infusion_services.precheck_defer(session=session, by=rn, reason_code="patient_declined", reason="Changed mind")
     url = reverse("infusions:board", args=[location.pk])
+    assert "Open draw" in client_as(rn).get(url).content.decode()
+    assert "Open draw" not in client_as(frontdesk).get(url).content.decode()  # nothing clinical for the desk
+    # Drawn, then the appointment cancelled: its chair still shows the drug until it is wasted.
+    other, _ = _drawn_in_pre_check(rn, verifier, ten_mg[0], location)
+    from scheduling.services import appointment_cancel
+
+    appointment_cancel(appointment=other.appointment, by=frontdesk, reason="Patient unwell")
+    # Open draws on more chairs cost the board nothing more.
+    for _ in range(2):
+        more, _ = _drawn_in_pre_check(rn, verifier, ten_mg[1], location)
+        infusion_services.precheck_defer(session=more, by=rn, reason_code="other", reason="Pump fault")
+    client = client_as(rn)
     with django_assert_max_num_queries(40) as pinned:
         body = client.get(url).content.decode()
     assert body.count("Open draw: waste not recorded") == 4
@@ -258,3 +281,18 @@ def test_a_deferred_after_draw_session_shows_an_open_draw_on_the_chair_board(
     with django_assert_max_num_queries(len(pinned.captured_queries)):
         body = client.get(url).content.decode()
     assert body.count("Open draw: waste not recorded") == 3
+
+
+def test_a_zero_waste_does_not_close_out_a_deferred_sessions_full_syringe(people, ten_mg, client_as):
+    rn, verifier = people
+    set_policy()
+    location = registration().location
+    session, draw = _drawn_in_pre_check(rn, verifier, ten_mg[0], location)
+    infusion_services.precheck_defer(session=session, by=rn, reason_code="patient_declined", reason="Changed mind")
+    _waste(draw, rn, None, "0", "")  # "nothing left", but nothing was given: the 40 mg is unaccounted for
+    assert selectors.open_session_draws(today=timezone.localdate()) == [draw]
+    url = reverse("infusions:board", args=[location.pk])
+    assert "Open draw" in client_as(rn).get(url).content.decode()
+    _waste(draw, rn, verifier, "4.00", "syringe")
+    assert selectors.open_session_draws(today=timezone.localdate()) == []
+    assert "Open draw" not in client_as(rn).get(url).content.decode()

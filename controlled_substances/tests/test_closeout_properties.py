@@ -9,11 +9,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
-from hypothesis import event, given, settings
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from controlled_substances import rules as ledger
+from controlled_substances import selectors, services
+from controlled_substances.tests.factories import ProductFactory, receive, registration
 from infusions import rules
+from infusions import services as infusion_services
+from infusions.models import InfusionSession
+from infusions.tests.factories import S, advance, nurse, open_session, set_policy
 
 PUMP = rules.PumpLimits(D("0.1"), D("999.9"), D("1000"))
 LIMITS = rules.DEFAULT_DOSING_LIMITS
@@ -118,3 +126,69 @@ def test_every_step_is_refused_or_delivery_stays_within_the_dose_and_the_draw_is
             )
             is not None
         )
+
+
+# --- The same chain through the services ---------------------------------------------------
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=25,
+    deadline=None,
+    # One database per test, rows added per example (each example has its own session).
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    changes=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=80), st.decimals(min_value=D("0"), max_value=D("400"), places=1)),
+        max_size=4,
+    ),
+    end=st.integers(min_value=0, max_value=90),
+    stopped=st.booleans(),
+)
+def test_through_the_services_each_step_is_refused_or_the_draw_is_delivered_or_wasted(changes, end, stopped):
+    t0 = timezone.now().replace(microsecond=0) - timedelta(hours=3)
+    rn, verifier = nurse(), nurse()
+    set_policy()
+    product = ProductFactory(concentration_mg_per_ml=D("10.000"), container_volume_ml=D("20.00"))
+    vial = receive(product=product, lot_number=f"P{product.pk}")[0]
+    session = advance(
+        open_session(by=rn, location=registration().location), S.CLEARED, nurse_user=rn, verifier=verifier
+    )
+    draw = services.session_draw_record(session=session, container=vial, volume_ml="4.00", by=rn, at=t0)
+    session = infusion_services.session_transition(session=session, to=S.INFUSING, by=rn, at=t0)
+    dose = session.started_dose
+    for minute, rate in sorted(changes):
+        if minute > end:
+            break
+        try:
+            infusion_services.rate_change_record(
+                session=session, by=rn, rate_ml_per_h=rate, reason="Per protocol", at=t0 + timedelta(minutes=minute)
+            )
+        except (ValidationError, PermissionDenied):
+            continue  # refused: outside the pump, above the ceiling, or above the calculated rate for a nurse
+    to = S.STOPPED_EARLY if stopped else S.COMPLETED
+    session = infusion_services.session_transition(
+        session=InfusionSession.objects.get(pk=session.pk),
+        to=to,
+        by=rn,
+        at=t0 + timedelta(minutes=end),
+        reason_code="other",
+        reason="Asked to stop",
+        planned_dose_delivered=True,
+    )
+    assert session.delivered_mg <= dose.dose_mg
+    ceiling = LIMITS.max_rate_mg_per_kg_per_h * dose.weight_kg * D(end) / 60
+    assert session.delivered_mg <= ceiling + D("0.01")
+    left = dose.total_volume_ml - session.delivered_ml
+    services.waste_record(
+        of_draw=draw,
+        volume_ml=left,
+        left_in="bag",
+        witness=verifier if left else None,
+        by=rn,
+        at=t0 + timedelta(hours=2),
+    )
+    account = selectors.draw_accounts(session)[0]
+    assert account.problem is None
+    assert abs(account.unaccounted_mg) <= account.tolerance_mg
