@@ -876,7 +876,14 @@ def closeout_discrepancies_open(session, by, *, at: datetime | None = None) -> l
     (``count_line_resolve``). Once per draw while its line is unexplained. Registered with
     infusions.signing to run when signing is refused."""
     from controlled_substances.selectors import draw_accounts
+    from infusions.models import InfusionSession
 
+    # Only a session that is otherwise ready to sign has a close-out to account for: an early
+    # attempt (still recovering, say) is refused for that reason and must not file a
+    # discrepancy that a waste recorded afterwards would have closed.
+    status = InfusionSession.objects.filter(pk=session.pk).values_list("status", flat=True).first()
+    if status != InfusionSession.Status.DISCHARGED:
+        return []
     at = at or timezone.now()
     policy = ControlledSubstancePolicy.current()
     opened = []

@@ -296,3 +296,17 @@ def test_a_zero_waste_does_not_close_out_a_deferred_sessions_full_syringe(people
     _waste(draw, rn, verifier, "4.00", "syringe")
     assert selectors.open_session_draws(today=timezone.localdate()) == []
     assert "Open draw" not in client_as(rn).get(url).content.decode()
+
+
+def test_an_early_signing_attempt_files_no_close_out_discrepancy(drawn, people):
+    """Signing tried while the patient is still recovering is refused for that reason; the
+    bag's remainder, wasted afterwards, closes the draw with nothing left on the discrepancy list."""
+    rn, verifier = people
+    session, draw = drawn
+    _stop(_start(session, rn), rn, 16)
+    with pytest.raises(ValidationError):
+        infusion_services.session_sign(session=InfusionSession.objects.get(pk=session.pk), by=rn)
+    assert not CountLine.objects.filter(of_draw=draw).exists()
+    _waste(draw, rn, verifier, "60.00", "bag")  # 24 mg: drawn 40 = delivered 16 + wasted 24
+    assert _sign(session, rn, verifier).status == S.SIGNED
+    assert not CountLine.objects.filter(of_draw=draw).exists()
