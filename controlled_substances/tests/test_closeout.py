@@ -310,3 +310,22 @@ def test_an_early_signing_attempt_files_no_close_out_discrepancy(drawn, people):
     _waste(draw, rn, verifier, "60.00", "bag")  # 24 mg: drawn 40 = delivered 16 + wasted 24
     assert _sign(session, rn, verifier).status == S.SIGNED
     assert not CountLine.objects.filter(of_draw=draw).exists()
+
+
+def test_an_open_draw_from_an_earlier_day_stays_on_the_chair_board_until_wasted(people, ten_mg, client_as, frontdesk):
+    import time_machine
+
+    rn, verifier = people
+    set_policy()
+    location = registration().location
+    session, draw = _drawn_in_pre_check(rn, verifier, ten_mg[0], location)
+    infusion_services.precheck_defer(session=session, by=rn, reason_code="patient_declined", reason="Changed mind")
+    chair = session.appointment.resource.name
+    url = reverse("infusions:board", args=[location.pk])
+    # Days later the session's chair is free again, but the drug drawn for it is still unaccounted for.
+    with time_machine.travel(timezone.now() + timedelta(days=3), tick=False):
+        body = client_as(rn).get(url).content.decode()
+        assert "Drug drawn on an earlier day is not closed out at " + chair in body
+        assert "earlier-open-draws" not in client_as(frontdesk).get(url).content.decode()
+        _waste(draw, rn, verifier, "4.00", "syringe")
+        assert "earlier-open-draws" not in client_as(rn).get(url).content.decode()

@@ -95,6 +95,22 @@ def _pick(appointments: list[Appointment], now: datetime) -> Appointment | None:
     return upcoming[0] if upcoming else (appointments[-1] if appointments else None)
 
 
+# Far enough back for any draw a clinic still holds open; bounded so the query uses the index.
+EARLIER_OPEN_DRAWS_DAYS = 366
+
+
+def earlier_open_draw_chairs(*, location: Location, at: datetime | None = None) -> list[Resource]:
+    """The chairs whose sessions of an earlier day still hold drug drawn and not closed out:
+    the board names them above the chairs until a witnessed waste closes each (1 query, and
+    one for the policy when any is open)."""
+    at = at or timezone.now()
+    today, _ = day_bounds(location, timezone.localtime(at, ZoneInfo(location.time_zone)).date())
+    ids = signing.open_draw_chairs(location.pk, today - timedelta(days=EARLIER_OPEN_DRAWS_DAYS), today)
+    if not ids:
+        return []
+    return list(Resource.objects.filter(pk__in=ids).order_by("sort_order", "name"))
+
+
 def chair_board(*, location: Location, at: datetime | None = None, open_draws: bool = False) -> list[ChairRow]:
     """Every chair of the location with who is in it (4 queries), and with ``open_draws`` which
     chairs hold drug drawn and not closed out (1 more)."""

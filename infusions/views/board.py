@@ -38,7 +38,14 @@ def chair_board(request, location_id: int):
         _refresh_readiness(request.user, rows)
     if clinical and request.user.has_perm("followups.view_safetyalert"):
         _attach_safety_alerts(rows)
-    context = {"location": location, "rows": rows, "clinical": clinical, "now": timezone.now()}
+    earlier = board.earlier_open_draw_chairs(location=location) if clinical else []
+    context = {
+        "location": location,
+        "rows": rows,
+        "clinical": clinical,
+        "earlier_open_draws": earlier,
+        "now": timezone.now(),
+    }
     template = "infusions/_board_chairs.html" if request.htmx else "infusions/board.html"
     return render(request, template, context)
 
