@@ -31,10 +31,6 @@ GROUP_NAMES: dict[str, str] = {
     Role.ADMINISTRATOR: "Administrator",
 }
 
-# Roles whose members must use two-factor sign-in when OTP_REQUIRED is on: every one. The front
-# desk sees names, dates of birth and phone numbers and can open break-glass (ASVS 6.3.3).
-TWO_FACTOR_ROLES = set(Role)
-
 # Roles that work with the clinical record (the clinician's home page, safety alerts).
 CLINICAL_ROLES = (Role.NURSE, Role.PRESCRIBER)
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +37,19 @@ def test_a_clinician_without_a_second_factor_reaches_no_page(client, clinician, 
 def test_front_desk_signs_in_with_a_second_factor_too_when_it_is_required(client, frontdesk, otp_required):
     client.force_login(frontdesk)
     response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:two-factor")
+
+
+@pytest.mark.django_db
+def test_an_account_given_permissions_outside_any_role_needs_a_second_factor_too(
+    client, outsider, patient, otp_required
+):
+    """An administrator can tick permissions on a user without a role group: the password alone
+    must not open what they give."""
+    outsider.user_permissions.add(Permission.objects.get(codename="view_patient", content_type__app_label="patients"))
+    client.force_login(outsider)
+    response = client.get(reverse("patients:detail", args=[patient.pk]))
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:two-factor")
 
