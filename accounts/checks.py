@@ -33,4 +33,13 @@ def grace_deploy_checks(app_configs=None, **kwargs):
                 id="grace.W007",
             )
         )
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and settings.TRUSTED_PROXY_COUNT < 1:
+        problems.append(
+            Warning(
+                "The app trusts a TLS proxy (SECURE_PROXY_SSL_HEADER) but TRUSTED_PROXY_COUNT is 0: every "
+                "client seems to come from the proxy, so the sign-in lockout and rate limits count the whole "
+                "clinic as one address. Set TRUSTED_PROXY_COUNT to the number of proxies in front of the app.",
+                id="grace.W008",
+            )
+        )
     return problems

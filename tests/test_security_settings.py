@@ -17,6 +17,7 @@ def test_check_deploy_is_clean_with_production_variables():
         "DJANGO_ALLOWED_HOSTS": "clinic.example.org",
         "DJANGO_SETTINGS_MODULE": "grace_mindcare.settings",
         "CACHE_URL": "redis://127.0.0.1:6379/1",
+        "TRUSTED_PROXY_COUNT": "1",  # behind the TLS proxy, as the README's production variables
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -93,5 +94,17 @@ def test_the_project_deploy_checks_flag_a_weak_configuration(settings):
     settings.CELERY_ACCEPT_CONTENT = ["json", "pickle"]
     settings.SESSION_COOKIE_NAME = "sessionid"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXY_COUNT = 0
     ids = {problem.id for problem in grace_deploy_checks()}
-    assert {"grace.W003", "grace.E002", "grace.W005", "grace.W007"} <= ids
+    assert {"grace.W003", "grace.E002", "grace.W005", "grace.W007", "grace.W008"} <= ids
+
+
+def test_rate_limits_and_lockout_behind_the_proxy_a_deploy_without_the_proxy_depth_is_flagged(settings):
+    from accounts.checks import grace_deploy_checks
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert "grace.W008" in {problem.id for problem in grace_deploy_checks()}
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert "grace.W008" not in {problem.id for problem in grace_deploy_checks()}
