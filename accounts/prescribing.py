@@ -12,6 +12,7 @@ decision too, without accounts importing that app (the shape of ``infusions.sign
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 
@@ -37,16 +38,55 @@ def credential_problems(user, *, location=None) -> list[str]:
     return [problem for check in list(_CHECKS) for problem in check(user, location=location)]
 
 
-def require_prescriber(user, perm: str, *, action: str, location=None) -> None:
-    """Refuse unless ``user`` holds the prescriber-only permission ``perm`` and their
-    credentials are current (for ``location``'s DEA registration when given).
+def prescriber_refusal(user, perm: str, *, action: str, location=None) -> str:
+    """Why ``user`` may not make the prescriber-only decision ``perm`` now ("" when they may).
+
+    The one answer to "can this person act as a prescriber here": the services refuse with it
+    (``require_prescriber``) and the pages ask it before offering a decision form, so a user in
+    the prescriber role whose profile is missing or whose licence or DEA registration is not
+    current sees the nurse's "Needs a prescriber" path with this reason instead of a form that
+    would refuse.
 
     ``action`` names the decision in words ("Clearing a pre-check that needs review"), so the
     refusal reads: "… needs a prescriber (physician, NP or PA)", or "… is blocked: your
     licence … expired on …".
     """
     if user is None or not user.is_active or not user.has_perm(perm):
-        raise PrescriberRequired(f"{action} needs a prescriber (physician, NP or PA).")
+        return f"{action} needs a prescriber (physician, NP or PA)."
     problems = credential_problems(user, location=location)
     if problems:
-        raise PrescriberRequired(f"{action} is blocked: " + " ".join(problems))
+        return f"{action} is blocked: " + " ".join(problems)
+    return ""
+
+
+def can_act_as_prescriber(user, perm: str, *, location=None) -> bool:
+    """Whether ``user`` may make the prescriber-only decision ``perm`` now (at ``location``)."""
+    return not prescriber_refusal(user, perm, action="This decision", location=location)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a page needs to choose between a decision form and "Needs a prescriber"."""
+
+    can_act: bool
+    # Why a user in the prescriber role cannot act now ("" when they can, or when they are
+    # not a prescriber at all: a nurse sees the page's usual words, not one about credentials).
+    blocked: str
+
+    def __bool__(self) -> bool:
+        return self.can_act
+
+
+def prescriber_standing(user, perm: str, *, action: str, location=None) -> Standing:
+    refusal = prescriber_refusal(user, perm, action=action, location=location)
+    holds_role = user is not None and user.is_active and user.has_perm(perm)
+    return Standing(can_act=not refusal, blocked=refusal if holds_role else "")
+
+
+def require_prescriber(user, perm: str, *, action: str, location=None) -> None:
+    """Refuse unless ``user`` holds the prescriber-only permission ``perm`` and their
+    credentials are current (for ``location``'s DEA registration when given); the refusal is
+    ``prescriber_refusal``'s sentence."""
+    refusal = prescriber_refusal(user, perm, action=action, location=location)
+    if refusal:
+        raise PrescriberRequired(refusal)

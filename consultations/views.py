@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import audit
 from accounts.models import AuditEvent
-from accounts.prescribing import PrescriberRequired
+from accounts.prescribing import PrescriberRequired, prescriber_standing
 from consultations import rules, selectors, services
 from consultations.access import get_consultation_for_user, get_plan_for_user, require_clinical
 from consultations.choices import AmendmentSection, PlanStatus, ScheduleMoment
@@ -136,7 +136,10 @@ def _intake_context(
             rules.FACT_LABELS[n] for n in rules.missing_facts(facts, thresholds, today=timezone.localdate())
         ],
         "missing_instruments": selectors.missing_instruments(consultation, facts, responses),
-        "can_sign": request.user.has_perm("consultations.sign_consultation"),
+        # Asked as the service asks it: a prescriber without current credentials sees why.
+        "can_sign": prescriber_standing(
+            request.user, "consultations.sign_consultation", action="Signing the consultation decision"
+        ),
         "crumbs": _crumbs(consultation, (f"Intake consultation #{consultation.pk}", None)),
     }
 
@@ -187,7 +190,9 @@ def _signed_context(request, consultation: Consultation):
         "plans": list(consultation.plans.all()),
         "can_plan": consultation.is_signed
         and consultation.decision in ("eligible", "eligible_override")
-        and request.user.has_perm("consultations.add_treatmentplan"),
+        and prescriber_standing(
+            request.user, "consultations.add_treatmentplan", action="Writing a treatment plan (the standing order)"
+        ),
         "crumbs": _crumbs(consultation, (f"Intake consultation #{consultation.pk}", None)),
     }
 
@@ -331,6 +336,9 @@ def _sign(request, consultation: Consultation):
         context = _intake_context(request, fresh, forms=forms, decision_form=decision_form, screening=exc.result)
         context["screening_stale"] = False
         return render(request, "consultations/consultation_form.html", context)
+    except PrescriberRequired as exc:  # the role without current credentials: say why
+        messages.error(request, str(exc))
+        return redirect("consultations:detail", consultation_id=consultation.pk)
     messages.success(request, "Signed. The consultation is locked; corrections are amendments.")
     return redirect("consultations:detail", consultation_id=consultation.pk)
 
@@ -417,6 +425,8 @@ def plan_create(request, consultation_id: int):
             plan = services.plan_create(consultation=consultation, by=request.user, **data)
         except ValidationError as exc:
             _show_service_error(form, exc)
+        except PrescriberRequired as exc:
+            form.add_error(None, str(exc))
         else:
             messages.success(request, "Treatment plan created as a draft: activate it when ready to book.")
             return redirect("consultations:plan-detail", plan_id=plan.pk)
@@ -474,16 +484,17 @@ def plan_detail(request, plan_id: int):
 def _plan_page(request, plan, order_form=None):
     versions = selectors.order_versions(plan)
     current = next((v for v in versions if v.superseded_at is None), None)
-    may_sign = request.user.has_perm("consultations.change_treatmentplan")
+    may_sign = prescriber_standing(
+        request.user, "consultations.change_treatmentplan", action="Signing a new version of the standing order"
+    )
     context = {
+        "order_standing": may_sign,
         "orders": versions,
         "current_order": current,
         "order_form": (order_form or _order_form(plan, current)) if may_sign else None,
         "plan": plan,
         "patient": plan.patient,
-        "transitions": next_statuses(plan.status)
-        if request.user.has_perm("consultations.change_treatmentplan")
-        else [],
+        "transitions": next_statuses(plan.status) if may_sign else [],
         "schedule": _schedule_rows(plan),
         "ready_to_book": selectors.plan_is_ready_to_book(plan),
         "series_url": _series_booking_url(plan, _infusion_type_id()),
@@ -537,6 +548,8 @@ def plan_transition(request, plan_id: int):
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except PrescriberRequired as exc:
+        messages.error(request, str(exc))
     else:
         messages.success(request, f"Plan {PlanStatus(form.cleaned_data['to_status']).label.lower()}.")
     return redirect("consultations:plan-detail", plan_id=plan.pk)

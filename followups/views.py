@@ -12,11 +12,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import audit
 from accounts.models import AuditEvent
+from accounts.prescribing import PrescriberRequired, prescriber_standing
 from assessments.forms import instrument_form
 from assessments.selectors import current_responses_for
 from followups import selectors, services
 from followups.access import get_alert_for_user, get_suggestion_for_user, get_visit_for_user, require_clinical
 from followups.forms import AcknowledgeForm, AmendForm, DecideForm, SendLinkForm, SignForm, VisitNoteForm
+from followups.services.boosters import DECIDE as BOOSTER_DECIDE
 from patients.access import can_view_clinical, get_patient_for_user
 
 VISIT_INSTRUMENTS_DEFAULT = ("phq9", "gad7")
@@ -250,6 +252,8 @@ def suggestion_decide(request, suggestion_id: int):
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
+        except PrescriberRequired as exc:
+            messages.error(request, str(exc))
         else:
             messages.success(request, "Booster suggestion decided.")
     else:
@@ -318,5 +322,14 @@ def worklist(request):
     return render(
         request,
         "followups/worklist.html",
-        {"w": data, "decide_form": DecideForm(), "crumbs": [("Follow-up worklist", None)]},
+        {
+            "w": data,
+            "decide_form": DecideForm(),
+            # The decision form only for whom the service accepts it from; others see why
+            # (asked only when a suggestion is listed).
+            "booster_standing": prescriber_standing(request.user, BOOSTER_DECIDE, action="Deciding on a booster")
+            if data.suggestions
+            else None,
+            "crumbs": [("Follow-up worklist", None)],
+        },
     )

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Case, Count, IntegerField, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, Prefetch, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from prescribers import rules
-from prescribers.models import PolicyChange, PrescriberProfile
+from prescribers.models import DEARegistration, PolicyChange, PrescriberProfile
 
 
 def profile_for(user) -> PrescriberProfile | None:
-    return PrescriberProfile.objects.filter(user=user).prefetch_related("licences", "registrations__location").first()
+    """The profile with its licences and its registrations' locations: three queries (pages
+    ask it before offering a prescriber's decision, so it is on their query pins)."""
+    return (
+        PrescriberProfile.objects.filter(user=user)
+        .prefetch_related("licences", Prefetch("registrations", DEARegistration.objects.select_related("location")))
+        .first()
+    )
 
 
 def credential_problems_for(user, *, location=None, today: date | None = None) -> list[str]:

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.prescribing import PrescriberRequired
+from accounts.prescribing import PrescriberRequired, prescriber_standing
 from prescribers import policy, selectors
 from prescribers.forms import PolicyDecisionForm
 from prescribers.models import PolicyChange
@@ -21,7 +21,10 @@ def _page(request, *, form=None, form_for: int | None = None, status: int = 200)
         "prescribers/policy_changes.html",
         {
             "changes": selectors.policy_changes(limit=50),
-            "may_decide": request.user.has_perm(policy.SIGN_OFF) and selectors.is_medical_director(request.user),
+            # Asked as the service asks it: a medical director whose licence or DEA
+            # registration is not current sees why instead of a form that would refuse.
+            "may_decide": selectors.is_medical_director(request.user)
+            and prescriber_standing(request.user, policy.SIGN_OFF, action="Signing off a clinical policy change"),
             "form": form,
             "form_for": form_for,
         },

@@ -289,8 +289,9 @@ def test_the_intake_page_query_count_does_not_grow_with_rows(
     client = client_as(clinician)
     client.get(_url(filled))  # warm the content-type and permission caches
     # session, user, perms (2), consultation + 4 prefetches, role, audit (one statement + pghistory
-    # context), draft, responses, policy, formset rows (2), session save (3)
-    with django_assert_max_num_queries(21):
+    # context), draft, responses, policy, formset rows (2), session save (3), and the signer's
+    # credentials before the signature is offered (profile, licences, registrations)
+    with django_assert_max_num_queries(22):
         assert client.get(_url(filled)).status_code == 200
 
 

@@ -14,6 +14,8 @@ from followups import rules
 from followups.models import BoosterSuggestion, FollowUpVisit, SuggestionStatus
 from followups.services._common import AUDIT_CATEGORY, policy_current
 
+DECIDE = "followups.decide_boostersuggestion"
+
 
 @transaction.atomic
 def booster_evaluate(*, response: InstrumentResponse) -> BoosterSuggestion | None:
@@ -100,9 +102,7 @@ def _booster_from_visit(*, visit: FollowUpVisit, by) -> BoosterSuggestion:
 @transaction.atomic
 def booster_decide(*, suggestion: BoosterSuggestion, by, accept: bool, reason: str = "") -> BoosterSuggestion:
     """Accept (the front desk may then book it) or dismiss with a reason."""
-    require_prescriber(
-        by, "followups.decide_boostersuggestion", action="Deciding on a booster (ordering more sessions)"
-    )
+    require_prescriber(by, DECIDE, action="Deciding on a booster (ordering more sessions)")
     locked = BoosterSuggestion.objects.select_for_update().get(pk=suggestion.pk)
     target = SuggestionStatus.ACCEPTED if accept else SuggestionStatus.DISMISSED
     if target not in BoosterSuggestion.TRANSITIONS.get(locked.status, set()):

@@ -104,3 +104,31 @@ def test_a_booster_decided_at_the_visit_goes_straight_to_the_front_desk(client, 
         page = client.get(reverse("followups:ready-to-book")).content.decode()
     assert patient.display_name in page
     assert second.display_name in page
+
+
+def test_only_a_prescriber_who_can_decide_is_offered_the_booster_decision(client_as, patient, nurse, clinician):
+    """The worklist asks the service's question: a nurse (or a prescriber without current
+    credentials) sees "Needs a prescriber" instead of a form; a forged POST from the prescriber
+    is refused with the reason, not a bare 403; nothing is decided."""
+    from accounts.roles import Role
+    from accounts.tests.factories import UserFactory
+
+    suggestion = suggestion_for(patient=patient)
+    blocked = UserFactory(username="dr.noprofile", role=Role.PRESCRIBER, credentials="MD")
+    for user, why in ((nurse, "Only a prescriber decides"), (blocked, "No prescriber credentials")):
+        page = client_as(user).get(reverse("followups:worklist")).content.decode()
+        assert 'id="booster-needs-prescriber"' in page
+        assert why in page
+        assert reverse("followups:suggestion-decide", args=[suggestion.pk]) not in page
+        response = client_as(user).post(
+            reverse("followups:suggestion-decide", args=[suggestion.pk]), {"decision": "accept"}, follow=True
+        )
+        # The nurse's role has no decision (the access table's 403); the prescriber's role has,
+        # and the service's refusal comes back as a message.
+        assert response.status_code == (403 if user == nurse else 200)
+        if user == blocked:
+            assert why in response.content.decode()
+        suggestion.refresh_from_db()
+        assert suggestion.status == "open"
+    page = client_as(clinician).get(reverse("followups:worklist")).content.decode()
+    assert reverse("followups:suggestion-decide", args=[suggestion.pk]) in page

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from infusions import rules, services
 from infusions.tests.factories import PHQ9_CLEAR, clean_precheck, open_session
-from prescribers.tests.factories import register
+from prescribers.tests.factories import credentialed, register
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +46,62 @@ def test_a_request_off_a_pre_check_that_needs_no_prescriber_is_refused(policy, n
     session = open_session(by=nurse_user)
     with pytest.raises(ValidationError, match="Only a pre-check that needs a prescriber"):
         services.prescriber_request(session=session, by=nurse_user)
+
+
+def _expired(days: int = 1):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.localdate() - timedelta(days=days)
+
+
+@pytest.mark.parametrize(
+    ("case", "make", "why"),
+    [
+        ("no prescriber profile", lambda user, location: None, "No prescriber credentials"),
+        (
+            "licence expired",
+            lambda user, location: credentialed(user, location=location, licence_expires=_expired()),
+            "licence",
+        ),
+        (
+            "DEA registration at this clinic expired",
+            lambda user, location: credentialed(user, location=location, dea_expires=_expired()),
+            "DEA registration",
+        ),
+        ("no DEA registration at this clinic", lambda user, location: credentialed(user), "DEA registration"),
+    ],
+)
+def test_a_prescriber_who_cannot_act_is_shown_the_nurses_path_with_why(client_as, needs_review, case, make, why):
+    """A user in the prescriber role whose profile is missing or not current is offered what a
+    nurse is (Needs a prescriber, Request a prescriber) with the reason, not a decision form
+    the service would refuse; the page asks the same question as the service."""
+    from accounts.prescribing import PrescriberRequired
+    from accounts.roles import Role
+    from accounts.tests.factories import UserFactory
+
+    blocked = UserFactory(username="dr.blocked", role=Role.PRESCRIBER, credentials="MD")
+    make(blocked, needs_review.appointment.location)
+    html = client_as(blocked).get(reverse("infusions:session", args=[needs_review.pk])).content.decode()
+    assert 'id="needs-prescriber"' in html, case
+    assert "Request a prescriber" in html, case
+    assert "Prescriber decision: proceed" not in html, case
+    assert 'id="prescriber-blocked"' in html, case
+    assert why in html, case
+    with pytest.raises(PrescriberRequired, match=why):
+        services.precheck_clear(session=needs_review, by=blocked, decision_reason="Escort confirmed by phone")
+    response = client_as(blocked).post(reverse("infusions:request-prescriber", args=[needs_review.pk]))
+    assert response.status_code == 302, case
+    needs_review.refresh_from_db()
+    assert needs_review.prescriber_requested_by == blocked
+
+
+def test_a_current_prescriber_at_the_clinic_is_offered_the_decision(client_as, needs_review, clinician, nurse_user):
+    register(clinician.prescriber_profile, needs_review.appointment.location)
+    html = client_as(clinician).get(reverse("infusions:session", args=[needs_review.pk])).content.decode()
+    assert "Prescriber decision: proceed" in html
+    assert 'id="needs-prescriber"' not in html
+    nurse_html = client_as(nurse_user).get(reverse("infusions:session", args=[needs_review.pk])).content.decode()
+    assert 'id="needs-prescriber"' in nurse_html
+    assert 'id="prescriber-blocked"' not in nurse_html

@@ -8,9 +8,11 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.prescribing import prescriber_standing
 from assessments.forms import instrument_form
 from assessments.selectors import current_responses_for
 from consultations import selectors as plan_selectors
+from consultations.services.orders import SIGN as ORDER_SIGN
 from consultations.vitals import lb_from_kg
 from grace_mindcare import charts
 from infusions import forms, rules
@@ -18,6 +20,7 @@ from infusions.models import READING_FIELDS, READING_LABELS, FlowsheetReading
 from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
 from infusions.services.dosing import DOSING_STATUSES, usual_range_problem
+from infusions.services.precheck import OVERRIDE as PRECHECK_OVERRIDE
 
 S = rules.SessionStatus
 CHART_SERIES = (("sbp_mmhg", "Systolic"), ("dbp_mmhg", "Diastolic"), ("hr_bpm", "Heart rate"), ("spo2_pct", "SpO₂"))
@@ -124,7 +127,25 @@ def _precheck_initial(check) -> dict:
     return initial
 
 
-def session_context(session, *, adverse_requested: bool = False, **overrides) -> dict:
+def _prescriber_context(session, context: dict, *, user) -> dict:
+    """Whether the user at the screen may make the prescriber's decisions this page offers,
+    asked as the services will ask it: a prescriber whose profile is missing or whose licence
+    or DEA registration is not current sees "Needs a prescriber" with the reason, and may
+    request one, like a nurse. Asked only when the page offers the decision."""
+    found = {"precheck_standing": None, "order_standing": None}
+    if session.status == S.PRE_CHECK and session.clearance == rules.NEEDS_CLINICIAN_DECISION:
+        found["precheck_standing"] = prescriber_standing(
+            user,
+            PRECHECK_OVERRIDE,
+            action="Clearing this pre-check",
+            location=session.appointment.location,
+        )
+    if context.get("dose_needs_prescriber"):
+        found["order_standing"] = prescriber_standing(user, ORDER_SIGN, action="Signing a new standing order")
+    return found
+
+
+def session_context(session, *, user=None, adverse_requested: bool = False, **overrides) -> dict:
     at = timezone.now()
     responses = current_responses_for(subject=session, with_staff=False)  # the page names no one per score
     by_code = {}
@@ -199,6 +220,7 @@ def session_context(session, *, adverse_requested: bool = False, **overrides) ->
         )
     if session.is_signed:
         context["amendment_form"] = forms.AmendmentForm()
+    context.update(_prescriber_context(session, context, user=user))
     context.update(flowsheet_context(session, at=at, policy=policy))
     context.update(overrides)
     return context

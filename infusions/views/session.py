@@ -33,7 +33,7 @@ def _add_errors(form, error: ValidationError) -> None:
 
 def _page(request, session_id: int, status: int = 200, **overrides):
     session = session_selectors.session_detail(session_id)
-    return render(request, PAGE, session_context(session, **overrides), status=status)
+    return render(request, PAGE, session_context(session, user=request.user, **overrides), status=status)
 
 
 def _url(session, anchor: str = "") -> str:
@@ -81,7 +81,11 @@ def session_detail(request, session_id: int):
         and services.readiness_refresh(session=session, by=request.user).status != session.status
     ):
         session = get_session_for_user(request, session_id, detail=True)
-    return render(request, PAGE, session_context(session, adverse_requested=request.GET.get("add") == "adverse"))
+    return render(
+        request,
+        PAGE,
+        session_context(session, user=request.user, adverse_requested=request.GET.get("add") == "adverse"),
+    )
 
 
 @require_POST
