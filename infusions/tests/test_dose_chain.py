@@ -181,3 +181,88 @@ def test_the_database_refuses_an_impossible_weight(people):
     services.precheck_record(session=session, by=rn, data=clean_precheck())
     with pytest.raises(IntegrityError), transaction.atomic():
         PreCheck.objects.filter(session=session).update(weight_kg=Decimal("0"))
+
+
+# Every input of the calculation, changed the way the clinic would change it: the pre-check
+# (weight, height), the chart (sex at birth, written behind the services: no service voids on
+# it, so the start must catch it), a new signed order version (weight basis, mg/kg, duration),
+# and a recalculation on another vial or bag (concentration, diluent). Each voids the
+# verification in force: the start is refused and the status unchanged, until the dose is
+# calculated on today's values and verified again.
+def _recorded(height):
+    return clean_precheck(height_cm=height, weight_change_reason="Weighed today on the clinic scale")
+
+
+def _order(**changes):
+    return lambda session, rn: order_sign(
+        plan=session.plan, by=prescriber(), reason="Changed after review", changes=changes
+    )
+
+
+def _precheck(**changes):
+    return lambda session, rn: services.precheck_record(
+        session=session, by=rn, data={**_recorded(Decimal("175.0")), **changes}
+    )
+
+
+def _sex(session, rn):
+    from patients.models import Patient
+
+    Patient.objects.filter(pk=session.patient_id).update(sex_at_birth=Patient.Sex.MALE)
+
+
+def _recalculate(vial, diluent):
+    return lambda session, rn: services.dose_calculate(session=session, by=rn, vial_mg_per_ml=vial, diluent_ml=diluent)
+
+
+EVERY_INPUT = [
+    # (the input, how it changes, the vial and diluent of the new calculation, how the start
+    # names it: None when the change voided the calculation outright)
+    ("weight", _precheck(weight_kg=Decimal("72.0")), TEN, DILUENT, None),
+    ("height", _precheck(height_cm=Decimal("168.0")), TEN, DILUENT, None),
+    ("sex at birth", _sex, TEN, DILUENT, "sex at birth"),
+    ("weight basis", _order(weight_basis="ideal"), TEN, DILUENT, "weight basis"),
+    (
+        "mg/kg",
+        _order(dose=Decimal("0.6"), dose_override_reason="Partial response at 0.5 mg/kg"),
+        TEN,
+        DILUENT,
+        "the order's dose",
+    ),
+    ("duration", _order(infusion_minutes=60), TEN, DILUENT, "duration"),
+    ("vial concentration", _recalculate(Decimal("50"), Decimal("99.2")), Decimal("50"), Decimal("99.2"), None),
+    ("diluent (bag volume)", _recalculate(TEN, Decimal("146")), TEN, Decimal("146"), None),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "vial", "diluent", "named"), EVERY_INPUT, ids=[c[0] for c in EVERY_INPUT])
+def test_changing_any_input_voids_the_verified_dose_until_recalculated_and_verified(
+    case, change, vial, diluent, named, people
+):
+    from patients.models import Patient
+
+    rn, verifier = people
+    session = advance(open_session(by=rn), S.PRE_CHECK, nurse_user=rn, verifier=verifier)
+    Patient.objects.filter(pk=session.patient_id).update(sex_at_birth=Patient.Sex.FEMALE)
+    verified = _verified(session, rn, verifier, height_cm=Decimal("175.0"))
+    change(InfusionSession.objects.get(pk=session.pk), rn)
+    session = services.precheck_clear(session=InfusionSession.objects.get(pk=session.pk), by=rn)
+    verified.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        _start(session, rn)
+    if named is None:  # voided outright: a corrected weight or height, a recalculation
+        assert verified.superseded_at is not None, case
+        assert "Dose not verified by a second clinician" in refused.value.messages, case
+    else:  # still in force but resting on other values: the start names what changed
+        assert any(named in m and "recalculate and verify again" in m for m in refused.value.messages), (
+            case,
+            refused.value.messages,
+        )
+    assert InfusionSession.objects.get(pk=session.pk).status == S.CLEARED, case
+    again = services.dose_calculate(session=session, by=rn, vial_mg_per_ml=vial, diluent_ml=diluent)
+    with pytest.raises(ValidationError):  # calculated but not yet verified by a second nurse
+        _start(InfusionSession.objects.get(pk=session.pk), rn)
+    services.dose_verify(calculation=again, by=verifier, fingerprint=again.fingerprint)
+    started = _start(InfusionSession.objects.get(pk=session.pk), rn)
+    assert started.started_dose == again, case
+    assert again.inputs != verified.inputs, case
