@@ -92,3 +92,30 @@ def test_admin_bulk_delete_writes_one_audit_event_per_deleted_row(client, admin)
 def test_the_admin_has_no_two_factor_device_pages_to_read_keys_or_plant_a_device(client, admin, path):
     client.force_login(admin)
     assert client.get(path).status_code == 404
+
+
+def test_a_product_edit_in_the_admin_is_an_audit_event(client, admin):
+    """A change to the ledger's product (its concentration drives every dose drawn from it)."""
+    from controlled_substances.tests.factories import ProductFactory
+
+    product = ProductFactory()
+    client.force_login(admin)
+    since = _last_id()
+    response = client.post(
+        reverse("admin:controlled_substances_product_change", args=[product.pk]),
+        {
+            "name": product.name,
+            "ndc": product.ndc,
+            "schedule": product.schedule,
+            "form": product.form,
+            "concentration_mg_per_ml": "100.000",
+            "container_volume_ml": str(product.container_volume_ml),
+            "active": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    (event,) = [e for e in _new_events(since) if e.verb == AuditEvent.Verb.UPDATE]
+    assert event.action == "admin.controlled_substances.product.changed"
+    assert event.actor_id == admin.pk
+    assert event.changes["object_id"] == str(product.pk)
+    assert "Concentration" in event.changes["message"]
