@@ -61,7 +61,8 @@ def _without_control_characters(data: QueryDict) -> QueryDict:
 
 class ControlCharacterMiddleware:
     """Strips control characters (a NUL above all, which PostgreSQL refuses in text) from every
-    query-string and form value at the edge, so no view, filter or audit row meets one."""
+    query-string and form value, and from the browser's User-Agent (kept on audit rows and
+    django-axes' sign-in records), at the edge, so no view, filter or audit row meets one."""
 
     FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -69,6 +70,9 @@ class ControlCharacterMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        agent = request.META.get("HTTP_USER_AGENT", "")
+        if _CONTROL.search(agent):
+            request.META["HTTP_USER_AGENT"] = _CONTROL.sub("", agent)
         request.GET = _without_control_characters(request.GET)
         if request.method == "POST" and request.content_type in self.FORM_TYPES:
             request.POST = _without_control_characters(request.POST)

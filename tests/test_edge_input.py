@@ -32,6 +32,20 @@ def test_a_nul_byte_in_a_form_is_stripped_before_the_form_sees_it(client, frontd
     assert list(patient.contact_log.values_list("summary", flat=True)) == ["Left a message about Tuesday"]
 
 
+def test_a_nul_byte_in_the_user_agent_is_stripped_before_the_audit_row_and_the_sign_in_record(client, nurse):
+    nurse.set_password("a long enough password 1")
+    nurse.save(update_fields=["password"])
+    agent = {"HTTP_USER_AGENT": "Tablet\x00 browser\x07"}
+    response = client.post(reverse("accounts:login"), {"username": nurse.username, "password": "wrong"}, **agent)
+    assert response.status_code == 200  # refused at the form, never a 500
+    response = client.post(
+        reverse("accounts:login"), {"username": nurse.username, "password": "a long enough password 1"}, **agent
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("home"), **agent).status_code == 200
+    assert set(AuditEvent.objects.filter(actor=nurse).values_list("user_agent", flat=True)) == {"Tablet browser"}
+
+
 def test_sign_out_tells_the_browser_to_clear_the_sites_data(client, frontdesk):
     client.force_login(frontdesk)
     response = client.post(reverse("accounts:logout"))
