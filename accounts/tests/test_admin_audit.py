@@ -119,3 +119,33 @@ def test_a_product_edit_in_the_admin_is_an_audit_event(client, admin):
     assert event.actor_id == admin.pk
     assert event.changes["object_id"] == str(product.pk)
     assert "Concentration" in event.changes["message"]
+
+
+def _admin_models_with_patient_data():
+    from django.contrib import admin as django_admin
+
+    from accounts.admin_site import shows_patient_data
+
+    return sorted(m._meta.label for m in django_admin.site._registry if shows_patient_data(m))
+
+
+def test_the_admin_models_named_as_unaudited_are_classified_as_showing_patient_data():
+    assert {
+        "patients.Patient",
+        "patients.ContactLogEntry",
+        "consultations.Consultation",
+        "assessments.InstrumentResponse",  # questionnaire responses
+        "scheduling.Appointment",
+    } <= set(_admin_models_with_patient_data())
+
+
+@pytest.mark.parametrize("label", _admin_models_with_patient_data())
+def test_every_admin_list_that_shows_patient_data_writes_one_audit_event(client, admin, label):
+    from django.apps import apps
+
+    meta = apps.get_model(label)._meta
+    client.force_login(admin)
+    since = _last_id()
+    assert client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")).status_code == 200
+    (event,) = _new_events(since)
+    assert (event.action, event.verb) == (f"admin.{meta.label_lower}.listed", "query")
