@@ -16,7 +16,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from accounts import audit, roles, signals
+        from accounts import audit, checks, roles, signals  # noqa: F401 - checks registers the deploy checks
 
         signals.connect()
         # Groups are created by a data migration; their permissions are synced

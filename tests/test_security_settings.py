@@ -9,17 +9,19 @@ from django.urls import reverse
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_check_deploy_is_clean_with_production_variables():
+def _check_deploy(**overrides: str) -> subprocess.CompletedProcess:
     env = {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        # Not the test settings' own defaults (OTP_REQUIRED=0): production leaves them to settings.py.
+        **{k: v for k, v in os.environ.items() if k not in {"DJANGO_ALLOW_ASYNC_UNSAFE", "OTP_REQUIRED"}},
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "p" * 10 + "-production-secret-for-the-deploy-check-" + "x7Qz" * 5,
         "DJANGO_ALLOWED_HOSTS": "clinic.example.org",
         "DJANGO_SETTINGS_MODULE": "grace_mindcare.settings",
         "CACHE_URL": "redis://127.0.0.1:6379/1",
         "TRUSTED_PROXY_COUNT": "1",  # behind the TLS proxy, as the README's production variables
+        **overrides,
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -27,8 +29,21 @@ def test_check_deploy_is_clean_with_production_variables():
         text=True,
         timeout=120,
     )
+
+
+def test_check_deploy_is_clean_with_production_variables():
+    result = _check_deploy()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_runs_the_projects_own_checks():
+    """The project's checks (accounts.checks) are registered by the app, not only when a test
+    imports them: a production run without two-factor or behind a proxy of unknown depth fails."""
+    result = _check_deploy(OTP_REQUIRED="0", TRUSTED_PROXY_COUNT="0")
+    assert result.returncode != 0
+    assert "grace.W003" in result.stdout + result.stderr
+    assert "grace.W008" in result.stdout + result.stderr
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():
