@@ -96,6 +96,43 @@ class ScreeningPolicy(models.Model):
         return "Screening policy"
 
 
+# Hard bounds on a protocol's usual dose range, per unit, which an administrator editing the
+# library cannot pass (a dose above the range is a prescriber's override on one order, never a
+# wider library range). A dose over the infusion: the reported range of IV ketamine for
+# depression is about 0.1–0.75 mg/kg [S2][S3]. A rate: ASRA's infusions are 0.5–2 mg/kg/h and
+# its CRPS regimen 0.35 mg/kg/h [S11] (7 mg/kg/h is ICU-only, never a clinic's range).
+PROTOCOL_DOSE_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
+    DoseUnit.MG_PER_KG: (Decimal("0.1"), Decimal("0.75")),  # [S2][S3]
+    DoseUnit.MG_PER_KG_PER_H: (Decimal("0.35"), Decimal("2")),  # [S11]
+}
+
+
+def protocol_dose_problems(*, dose_unit: str, dose_min, dose_max) -> dict[str, str]:
+    """The fields of a protocol's dose range outside its unit's hard bounds, with the limit."""
+    bounds = PROTOCOL_DOSE_BOUNDS.get(dose_unit)
+    if bounds is None:
+        return {}
+    low, high = bounds
+    unit = DoseUnit(dose_unit).label.split(" ")[0]
+    problems = {}
+    for name, value in (("dose_min", dose_min), ("dose_max", dose_max)):
+        if value is not None and not low <= value <= high:
+            problems[name] = (
+                f"A protocol's dose is {low.normalize()}–{high.normalize()} {unit} at most; {value} is outside it."
+            )
+    return problems
+
+
+def _within_bounds() -> Q:
+    return Q(
+        *[
+            Q(dose_unit=unit, dose_min__gte=low, dose_max__lte=high)
+            for unit, (low, high) in PROTOCOL_DOSE_BOUNDS.items()
+        ],
+        _connector=Q.OR,
+    )
+
+
 @_tracked()
 class Protocol(models.Model):
     """A treatment protocol in the clinic's library, managed by administrators. Every dose
@@ -148,10 +185,19 @@ class Protocol(models.Model):
             models.CheckConstraint(condition=Q(dose_max__gte=models.F("dose_min")), name="protocol_dose_range"),
             models.CheckConstraint(condition=Q(dose_unit__in=DoseUnit.values), name="protocol_dose_unit_known"),
             models.CheckConstraint(condition=~Q(source=""), name="protocol_source_cited"),
+            models.CheckConstraint(condition=_within_bounds(), name="protocol_dose_within_bounds"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        from django.core.exceptions import ValidationError
+
+        problems = protocol_dose_problems(dose_unit=self.dose_unit, dose_min=self.dose_min, dose_max=self.dose_max)
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def dose_text(self) -> str:

@@ -44,14 +44,19 @@ def screening_policy_update(*, policy: ScreeningPolicy, by, **fields: Any) -> Sc
 def protocol_save(*, protocol: Protocol, by, created: bool) -> Protocol:
     if not by.has_perm("consultations.manage_protocols"):
         raise PermissionDenied
-    protocol.full_clean()
+    protocol.full_clean()  # the dose range within its unit's hard bounds, at the field
+    # Before and after of every dosing figure, so a changed usual range can be traced.
+    fields = ["name", "dose_unit", "dose_min", "dose_max", "infusion_minutes", "sessions", "source", "active"]
+    stored = None if created or protocol.pk is None else Protocol.objects.filter(pk=protocol.pk).first()
+    before = {name: getattr(stored, name) for name in fields} if stored is not None else {}
     protocol.save()
+    changes = audit.diff(protocol, before, fields)
     audit.record(
         actor=by,
         action="consultations.protocol.created" if created else "consultations.protocol.updated",
         verb="create" if created else "update",
         category="configuration",
         target=protocol,
-        changes={"name": protocol.name, "dose": protocol.dose_text, "active": protocol.active},
+        changes={**changes, "dose": protocol.dose_text},
     )
     return protocol
