@@ -37,6 +37,7 @@ def index(request):
         "losses": LossReport.objects.filter(form_106_filed_on=None).select_related("reported_by"),
         "mismatches": selectors.reconciliation_mismatches(),
         "open_draws": selectors.open_session_draws(today=timezone.localdate()),
+        "rescue_doses": selectors.controlled_rescue_doses(today=timezone.localdate()),
         "crumbs": [("Controlled substances", None)],
     }
     return render(request, "controlled_substances/ledger_index.html", context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from infusions import rules
-from infusions.models import InfusionPolicy
+from infusions.models import InfusionPolicy, RescueDrug
 from prescribers.policy import SignOffAdminMixin
 
 MANAGE = "infusions.manage_infusion_policy"
@@ -47,3 +47,25 @@ class InfusionPolicyAdmin(SignOffAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         InfusionPolicy.objects.get_or_create(pk=1)
         return super().get_queryset(request)
+
+
+@admin.register(RescueDrug)
+class RescueDrugAdmin(admin.ModelAdmin):
+    """The clinic's rescue formulary: administrators add, edit or retire items (retire, not
+    delete: doses already given keep pointing at their item). A controlled item needs its DEA
+    schedule; each dose given of it is listed for the controlled-substance log."""
+
+    list_display = ["name", "default_dose", "dose_unit", "route", "controlled", "dea_schedule", "source", "active"]
+    list_filter = ["controlled", "active"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(MANAGE)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm(MANAGE)
+
+    def has_add_permission(self, request):
+        return request.user.has_perm(MANAGE)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -12,13 +12,16 @@ from consultations.forms import weight_unit_field
 from consultations.vitals import lb_from_kg, weight_in_kg
 from infusions import rules
 from infusions.models import (
+    OPEN_OUTCOMES,
     READING_FIELDS,
     READING_LABELS,
     AdverseEventKind,
     Outcome,
+    RescueDrug,
     Route,
     Severity,
 )
+from infusions.models.flowsheet import DOSE_UNIT_CHOICES
 
 TRI = [("", "Not recorded"), ("yes", "Yes"), ("no", "No")]
 BIG = {"class": "form-control form-control-lg"}
@@ -211,6 +214,7 @@ class AlertActionForm(forms.Form):
 
 
 class AdverseEventForm(forms.Form):
+    error_aliases = {"drugs": "drug"}  # the service checks the drugs given; the form has one
     kind = forms.ChoiceField(
         label="Event", choices=[("", "Choose…"), *AdverseEventKind.choices], widget=forms.Select(attrs=SELECT)
     )
@@ -219,9 +223,21 @@ class AdverseEventForm(forms.Form):
     onset_at = _dt("Onset", required=True)
     action_taken = forms.CharField(label="Action taken", widget=forms.Textarea({"rows": 2, "class": "form-control"}))
     outcome = forms.ChoiceField(choices=[("", "Choose…"), *Outcome.choices], widget=forms.Select(attrs=SELECT))
-    drug_name = forms.CharField(label="Drug given", required=False, widget=forms.TextInput(BIG))
+    handover_note = forms.CharField(
+        label="Hand-over note (to whom, what was said)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea({"rows": 2, "class": "form-control"}),
+    )
+    drug = forms.ModelChoiceField(
+        label="Rescue drug given",
+        required=False,
+        queryset=RescueDrug.objects.filter(active=True),
+        empty_label="None",
+        widget=forms.Select(attrs=SELECT),
+    )
     drug_dose = forms.DecimalField(
-        label="Dose",
+        label="Dose given",
         required=False,
         min_value=Decimal("0.001"),
         max_digits=8,
@@ -231,11 +247,14 @@ class AdverseEventForm(forms.Form):
     drug_unit = forms.ChoiceField(
         label="Unit",
         required=False,
-        choices=[("mg", "mg"), ("mcg", "mcg"), ("mL", "mL"), ("g", "g")],
+        choices=[("", "Formulary unit"), *DOSE_UNIT_CHOICES],
         widget=forms.Select(attrs=SELECT),
     )
     drug_route = forms.ChoiceField(
-        label="Route", required=False, choices=[("", "—"), *Route.choices], widget=forms.Select(attrs=SELECT)
+        label="Route",
+        required=False,
+        choices=[("", "Formulary route"), *Route.choices],
+        widget=forms.Select(attrs=SELECT),
     )
     drug_given_at = _dt("Given at")
 
@@ -246,25 +265,47 @@ class AdverseEventForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("drug_name"):
-            for name in ("drug_dose", "drug_route", "drug_given_at"):
+        if data.get("drug"):
+            for name in ("drug_dose", "drug_given_at"):
                 if not data.get(name):
                     self.add_error(name, "Needed for the drug given.")
+        if data.get("outcome") == Outcome.HANDED_OVER and not (data.get("handover_note") or "").strip():
+            self.add_error("handover_note", "Say to whom the event was handed over and what they were told.")
         return data
 
     def drugs(self) -> list[dict]:
         d = self.cleaned_data
-        if not d.get("drug_name"):
+        if not d.get("drug"):
             return []
         return [
             {
-                "name": d["drug_name"],
+                "formulary": d["drug"],
                 "dose": d["drug_dose"],
-                "dose_unit": d["drug_unit"] or "mg",
+                "dose_unit": d["drug_unit"],
                 "route": d["drug_route"],
                 "given_at": d["drug_given_at"],
             }
         ]
+
+
+class AdverseEventOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Outcome now",
+        choices=[("", "Choose…"), *[c for c in Outcome.choices if c[0] not in OPEN_OUTCOMES]],
+        widget=forms.Select(attrs=SELECT),
+    )
+    note = forms.CharField(
+        label="Note (for a hand-over: to whom, what was said)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea({"rows": 2, "class": "form-control"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == Outcome.HANDED_OVER and not (data.get("note") or "").strip():
+            self.add_error("note", "Say to whom the event was handed over and what they were told.")
+        return data
 
 
 class DischargeForm(forms.Form):

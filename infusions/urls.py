@@ -25,6 +25,11 @@ urlpatterns = [
     path("sessions/<int:session_id>/readings/", session.reading, name="reading"),
     path("sessions/<int:session_id>/alerts/<int:infusion_alert_id>/action/", session.alert_action, name="alert-action"),
     path("sessions/<int:session_id>/adverse-events/", session.adverse_event, name="adverse-event"),
+    path(
+        "sessions/<int:session_id>/adverse-events/<int:adverse_event_id>/outcome/",
+        session.adverse_event_outcome,
+        name="adverse-event-outcome",
+    ),
     path("sessions/<int:session_id>/discharge/", session.discharge_details, name="discharge"),
     path("sessions/<int:session_id>/sign/", session.sign, name="sign"),
     path("sessions/<int:session_id>/amend/", session.amend, name="amend"),

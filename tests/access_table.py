@@ -122,6 +122,7 @@ ACCESS = {
     "infusions:rate-change": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "infusions:alert-action": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "infusions:adverse-event": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "infusions:adverse-event-outcome": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "infusions:discharge": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "infusions:sign": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "infusions:amend": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),

@@ -32,6 +32,7 @@ from infusions.models import (
     InfusionPolicy,
     InfusionSession,
     PreCheck,
+    RescueDrug,
     SessionAlert,
     SessionTransition,
 )
@@ -408,16 +409,21 @@ def _write(out: _Rows) -> None:
         for s, at, by in out.rows["events"]
     ]
     AdverseEvent.objects.bulk_create(events)
+    midazolam = RescueDrug.objects.filter(name="Midazolam").first()
     DrugGiven.objects.bulk_create(
         [
             DrugGiven(
                 adverse_event=e,
                 session=e.session,
+                formulary=midazolam,
                 name="Midazolam",
                 dose=Decimal("1"),
                 dose_unit="mg",
                 route="iv",
                 given_at=e.onset_at + timedelta(minutes=3),
+                given_by=e.recorded_by,
+                controlled=True,
+                dea_schedule="CIV",
             )
             for e in events
         ]

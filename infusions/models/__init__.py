@@ -7,6 +7,7 @@ session is signed. Writes go through ``infusions.services``.
 """
 
 from infusions.models.flowsheet import (
+    OPEN_OUTCOMES,
     READING_FIELDS,
     READING_LABELS,
     AdverseEvent,
@@ -15,6 +16,7 @@ from infusions.models.flowsheet import (
     FlowsheetReading,
     Outcome,
     RateChange,
+    RescueDrug,
     Route,
     SessionAlert,
     Severity,
@@ -34,6 +36,7 @@ from infusions.models.session import (
 
 __all__ = [
     "IN_CHAIR_STATUSES",
+    "OPEN_OUTCOMES",
     "OPEN_STATUSES",
     "READING_FIELDS",
     "READING_LABELS",
@@ -49,6 +52,7 @@ __all__ = [
     "Outcome",
     "PreCheck",
     "RateChange",
+    "RescueDrug",
     "Route",
     "SessionAlert",
     "SessionAmendment",

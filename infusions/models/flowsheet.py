@@ -183,6 +183,12 @@ class AdverseEventKind(models.TextChoices):
     DESATURATION = "desaturation", "Desaturation"
     EXCESSIVE_SEDATION = "excessive_sedation", "Excessive sedation"
     HEADACHE = "headache", "Headache"
+    RESPIRATORY_DEPRESSION = "resp_depression", "Respiratory depression/apnoea"
+    LARYNGOSPASM = "laryngospasm", "Laryngospasm"
+    HYPOTENSION = "hypotension", "Hypotension"
+    BRADYCARDIA = "bradycardia", "Bradycardia"
+    ANAPHYLAXIS = "anaphylaxis", "Anaphylaxis"
+    SEIZURE = "seizure", "Seizure"
     OTHER = "other", "Other"
 
 
@@ -197,6 +203,11 @@ class Outcome(models.TextChoices):
     RESOLVING = "resolving", "Resolving"
     ONGOING = "ongoing", "Ongoing at discharge"
     TRANSFERRED = "transferred", "Transferred to emergency care"
+    HANDED_OVER = "handed_over", "Handed over (with a note)"
+
+
+# Still going on: these block discharge until the event is resolved or handed over.
+OPEN_OUTCOMES = (Outcome.ONGOING, Outcome.RESOLVING)
 
 
 @tracked()
@@ -211,6 +222,14 @@ class AdverseEvent(models.Model):
     notes = models.TextField(blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
+    # The latest change of outcome after the event was recorded (resolved, handed over…).
+    handover_note = models.TextField(
+        "Hand-over note", blank=True, help_text="To whom the event was handed over and what they were told."
+    )
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "onset_at", "id"]
@@ -220,6 +239,16 @@ class AdverseEvent(models.Model):
             models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="adverseevent_outcome_known"),
             models.CheckConstraint(condition=~Q(kind="other") | ~Q(kind_other=""), name="adverseevent_other_described"),
             models.CheckConstraint(condition=~Q(action_taken=""), name="adverseevent_action_given"),
+            models.CheckConstraint(
+                condition=~Q(outcome="handed_over")
+                | (~Q(handover_note="") & Q(outcome_by__isnull=False, outcome_at__isnull=False)),
+                name="adverseevent_handover_noted",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome_by__isnull=True, outcome_at__isnull=True)
+                | Q(outcome_by__isnull=False, outcome_at__isnull=False),
+                name="adverseevent_outcome_change_complete",
+            ),
         ]
         triggers = [locked_with_session("adverseevent_session_unsigned")]
 
@@ -229,7 +258,7 @@ class AdverseEvent(models.Model):
     @property
     def is_open(self) -> bool:
         """Still going on: blocks discharge until resolved or handed over."""
-        return self.outcome in (Outcome.ONGOING, Outcome.RESOLVING)
+        return self.outcome in OPEN_OUTCOMES
 
 
 class Route(models.TextChoices):
@@ -241,24 +270,81 @@ class Route(models.TextChoices):
     OTHER = "other", "Other"
 
 
+DOSE_UNIT_CHOICES = [("mg", "mg"), ("mcg", "mcg"), ("mL", "mL"), ("g", "g")]
+DEA_SCHEDULE_CHOICES = [("CII", "Schedule II"), ("CIII", "Schedule III"), ("CIV", "Schedule IV"), ("CV", "Schedule V")]
+
+
+@tracked()
+class RescueDrug(models.Model):
+    """The clinic's formulary of rescue medications (administrators edit it in the admin).
+    A default dose is shown only where a source gives one; the dose given is always typed."""
+
+    name = models.CharField(max_length=120, unique=True)
+    default_dose = models.DecimalField(
+        max_digits=8, decimal_places=3, null=True, blank=True, help_text="Blank where no source gives a dose."
+    )
+    dose_unit = models.CharField(max_length=10, choices=DOSE_UNIT_CHOICES, default="mg")
+    route = models.CharField(max_length=10, choices=Route.choices, default=Route.IV)
+    controlled = models.BooleanField(
+        default=False, help_text="A controlled substance: each dose given is listed for the controlled-substance log."
+    )
+    dea_schedule = models.CharField("DEA schedule", max_length=4, choices=DEA_SCHEDULE_CHOICES, blank=True)
+    source = models.CharField(
+        max_length=200, blank=True, help_text='The clinical-reference key for the default dose, or "clinic policy".'
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(controlled=False, dea_schedule="") | (Q(controlled=True) & ~Q(dea_schedule="")),
+                name="rescuedrug_schedule_iff_controlled",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_dose__isnull=True) | Q(default_dose__gt=0), name="rescuedrug_default_positive"
+            ),
+            models.CheckConstraint(condition=Q(route__in=Route.values), name="rescuedrug_route_known"),
+            models.CheckConstraint(condition=~Q(name=""), name="rescuedrug_name_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (C-{self.dea_schedule[1:]})" if self.controlled else self.name
+
+
 @tracked()
 class DrugGiven(models.Model):
-    """A drug given to treat an adverse event."""
+    """A drug given to treat an adverse event: from the formulary (its name and controlled
+    status copied at the time), dose, unit, route, time and who gave it."""
 
     adverse_event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="drugs")
     session = models.ForeignKey(InfusionSession, on_delete=models.PROTECT, related_name="+")
+    # Blank only on rows recorded before the formulary (free text then).
+    formulary = models.ForeignKey(RescueDrug, null=True, blank=True, on_delete=models.PROTECT, related_name="given")
     name = models.CharField(max_length=120)
     dose = models.DecimalField(max_digits=8, decimal_places=3)
-    dose_unit = models.CharField(max_length=10, choices=[("mg", "mg"), ("mcg", "mcg"), ("mL", "mL"), ("g", "g")])
+    dose_unit = models.CharField(max_length=10, choices=DOSE_UNIT_CHOICES)
     route = models.CharField(max_length=10, choices=Route.choices)
     given_at = models.DateTimeField()
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    controlled = models.BooleanField(default=False)
+    dea_schedule = models.CharField(max_length=4, choices=DEA_SCHEDULE_CHOICES, blank=True)
 
     class Meta:
         ordering = ["adverse_event", "given_at", "id"]
+        indexes = [
+            models.Index(fields=["given_at"], name="druggiven_controlled", condition=Q(controlled=True)),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(dose__gt=0), name="druggiven_dose_positive"),
             models.CheckConstraint(condition=~Q(name=""), name="druggiven_name_given"),
             models.CheckConstraint(condition=Q(route__in=Route.values), name="druggiven_route_known"),
+            models.CheckConstraint(
+                condition=Q(controlled=False, dea_schedule="") | (Q(controlled=True) & ~Q(dea_schedule="")),
+                name="druggiven_schedule_iff_controlled",
+            ),
         ]
         triggers = [locked_with_session("druggiven_session_unsigned")]
 

@@ -9,7 +9,7 @@ from operator import attrgetter
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from infusions import rules
@@ -17,6 +17,7 @@ from infusions.models import (
     READING_FIELDS,
     AdverseEvent,
     DoseCalculation,
+    DrugGiven,
     FlowsheetReading,
     InfusionPolicy,
     InfusionSession,
@@ -97,7 +98,11 @@ def alerts(session: InfusionSession) -> list[SessionAlert]:
 def adverse_events(session: InfusionSession) -> list[AdverseEvent]:
     found = _loaded(session, "adverse_events")
     if found is None:
-        return list(session.adverse_events.prefetch_related("drugs").order_by("onset_at", "id"))
+        return list(
+            session.adverse_events.select_related("outcome_by")
+            .prefetch_related(Prefetch("drugs", queryset=DrugGiven.objects.select_related("given_by")))
+            .order_by("onset_at", "id")
+        )
     return found
 
 
@@ -125,6 +130,9 @@ def _attach_staff(session: InfusionSession) -> None:
     links += [(a, "actioned_by") for a in lists["alerts"]]
     links += [(t, "by") for t in lists["transitions"]]
     links += [(c, "by") for c in lists["rate_changes"]]
+    for event in lists["adverse_events"]:
+        links.append((event, "outcome_by"))
+        links += [(d, "given_by") for d in event.drugs.all()]
     for dose in lists["dose_calculations"]:
         links += [(dose, "calculated_by"), (dose, "verified_by")]
     ids = {getattr(row, f"{name}_id") for row, name in links} - {None}

@@ -3,6 +3,7 @@
 from infusions.services.dosing import dose_calculate, dose_verify
 from infusions.services.flowsheet import (
     ReadingNeedsConfirmation,
+    adverse_event_outcome,
     adverse_event_record,
     alert_action,
     rate_change_record,
@@ -27,6 +28,7 @@ from infusions.services.recovery import (
 
 __all__ = [
     "ReadingNeedsConfirmation",
+    "adverse_event_outcome",
     "adverse_event_record",
     "alert_action",
     "amendment_add",

@@ -24,16 +24,19 @@ from infusions.models import (
     InfusionSession,
     Outcome,
     RateChange,
+    RescueDrug,
     Route,
     SessionAlert,
     Severity,
 )
+from infusions.models.flowsheet import DOSE_UNIT_CHOICES
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY, field_error, lock, require, require_unsigned
 from infusions.services.lifecycle import CHANGE, session_transition
 from prescribers.selectors import signature_text
 
 RATE_ABOVE_ORDER = "infusions.rate_above_order"
+DOSE_UNITS = [code for code, _label in DOSE_UNIT_CHOICES]
 
 S = rules.SessionStatus
 READING_STATUSES = (
@@ -289,9 +292,13 @@ def adverse_event_record(
     outcome: str,
     kind_other: str = "",
     notes: str = "",
+    handover_note: str = "",
     drugs: list[dict[str, Any]] = (),
 ) -> AdverseEvent:
-    """An adverse event with the drugs given for it (name, dose, route, time)."""
+    """An adverse event with the rescue drugs given for it. Each drug comes from the clinic's
+    formulary (``formulary``: a RescueDrug) with the dose, unit, route and time typed; the
+    person recording is the one who gave it unless ``given_by`` names another. A controlled
+    drug is flagged (with its DEA schedule) for the controlled-substance log."""
     require(by, CHANGE)
     require_unsigned(session)
     now = timezone.now()
@@ -304,6 +311,8 @@ def adverse_event_record(
         errors["severity"] = "Choose a severity."
     if outcome not in Outcome.values:
         errors["outcome"] = "Choose an outcome."
+    elif outcome == Outcome.HANDED_OVER and not handover_note.strip():
+        errors["handover_note"] = "Say to whom the event was handed over and what they were told."
     if not action_taken.strip():
         errors["action_taken"] = "Say what was done."
     if onset_at is None or onset_at > now:
@@ -311,12 +320,12 @@ def adverse_event_record(
     elif session.checked_in_at and onset_at < session.checked_in_at:
         errors["onset_at"] = "Onset is before the patient checked in."
     for drug in drugs:
-        if not drug.get("name") or not drug.get("dose") or drug["dose"] <= 0 or drug.get("route") not in Route.values:
-            errors["drugs"] = "Each drug needs a name, a dose above 0, a unit and a route."
-        elif drug.get("given_at") is None or drug["given_at"] > now:
-            errors["drugs"] = "Each drug needs the time given (not in the future)."
+        problem = _drug_problem(drug, now=now)
+        if problem:
+            errors["drugs"] = problem
     if errors:
         raise ValidationError(errors)
+    handed_over = outcome == Outcome.HANDED_OVER
     event = AdverseEvent.objects.create(
         session=session,
         kind=kind,
@@ -328,19 +337,11 @@ def adverse_event_record(
         notes=notes.strip(),
         recorded_by=by,
         recorded_at=now,
+        handover_note=handover_note.strip() if handed_over else "",
+        outcome_by=by if handed_over else None,
+        outcome_at=now if handed_over else None,
     )
-    DrugGiven.objects.bulk_create(
-        DrugGiven(
-            adverse_event=event,
-            session=session,
-            name=d["name"].strip(),
-            dose=d["dose"],
-            dose_unit=d.get("dose_unit") or "mg",
-            route=d["route"],
-            given_at=d["given_at"],
-        )
-        for d in drugs
-    )
+    given = DrugGiven.objects.bulk_create(_drug_row(event, d, by=by) for d in drugs)
     audit.record(
         actor=by,
         action="infusions.adverse_event.recorded",
@@ -348,6 +349,95 @@ def adverse_event_record(
         category=AUDIT_CATEGORY,
         target=event,
         patient=session.patient,
-        changes={"kind": kind, "severity": severity, "outcome": outcome, "drugs": [d["name"] for d in drugs]},
+        changes={
+            "kind": kind,
+            "severity": severity,
+            "outcome": outcome,
+            "drugs": [str(g) for g in given],
+            "controlled": [str(g) for g in given if g.controlled],
+        },
     )
+    _refresh_readiness(session, by=by)
+    return event
+
+
+def _refresh_readiness(session: InfusionSession, *, by) -> None:
+    # An open event takes a discharge-ready patient back to recovering; closing it may
+    # make them ready again.
+    if session.status in (S.RECOVERING, S.DISCHARGE_READY):
+        from infusions.services.recovery import readiness_refresh
+
+        readiness_refresh(session=session, by=by)
+
+
+def _drug_problem(drug: dict[str, Any], *, now: datetime) -> str:
+    item = drug.get("formulary")
+    if not isinstance(item, RescueDrug) or not item.active:
+        return "Choose each drug from the clinic's rescue formulary."
+    dose = drug.get("dose")
+    if dose is None or dose <= 0:
+        return f"{item.name}: give the dose actually given (above 0)."
+    if (drug.get("dose_unit") or item.dose_unit) not in DOSE_UNITS:
+        return f"{item.name}: choose the dose unit."
+    if (drug.get("route") or item.route) not in Route.values:
+        return f"{item.name}: choose the route."
+    if drug.get("given_at") is None or drug["given_at"] > now:
+        return f"{item.name}: give the time it was given (not in the future)."
+    return ""
+
+
+def _drug_row(event: AdverseEvent, drug: dict[str, Any], *, by) -> DrugGiven:
+    item: RescueDrug = drug["formulary"]
+    return DrugGiven(
+        adverse_event=event,
+        session=event.session,
+        formulary=item,
+        name=item.name,
+        dose=drug["dose"],
+        dose_unit=drug.get("dose_unit") or item.dose_unit,
+        route=drug.get("route") or item.route,
+        given_at=drug["given_at"],
+        given_by=drug.get("given_by") or by,
+        controlled=item.controlled,
+        dea_schedule=item.dea_schedule,
+    )
+
+
+@transaction.atomic
+def adverse_event_outcome(*, event: AdverseEvent, by, outcome: str, note: str = "") -> AdverseEvent:
+    """A later outcome for an event recorded earlier: resolved, handed over (with the note of
+    whom to and what was said), or transferred. An event still ongoing or resolving keeps the
+    patient from discharge; the session, once signed, no longer changes (an amendment does)."""
+    require(by, CHANGE)
+    session = lock(event.session)
+    require_unsigned(session)
+    event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+    errors = {}
+    if outcome not in Outcome.values:
+        errors["outcome"] = "Choose an outcome."
+    elif outcome == event.outcome:
+        errors["outcome"] = f"The event is already recorded as {event.get_outcome_display().lower()}."
+    elif outcome == Outcome.HANDED_OVER and not note.strip():
+        errors["note"] = "Say to whom the event was handed over and what they were told."
+    if errors:
+        raise ValidationError(errors)
+    before = event.outcome
+    now = timezone.now()
+    event.outcome = outcome
+    event.handover_note = note.strip() if outcome == Outcome.HANDED_OVER else event.handover_note
+    if outcome != Outcome.HANDED_OVER and note.strip():
+        event.notes = "\n".join(filter(None, [event.notes, f"{now:%Y-%m-%d %H:%M} {note.strip()}"]))
+    event.outcome_by = by
+    event.outcome_at = now
+    event.save(update_fields=["outcome", "handover_note", "notes", "outcome_by", "outcome_at"])
+    audit.record(
+        actor=by,
+        action="infusions.adverse_event.outcome",
+        verb="update",
+        category=AUDIT_CATEGORY,
+        target=event,
+        patient=session.patient,
+        changes={"outcome": [before, outcome]},
+    )
+    _refresh_readiness(session, by=by)
     return event

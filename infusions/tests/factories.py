@@ -15,7 +15,7 @@ from accounts.tests.factories import UserFactory
 from consultations import services as consultation_services
 from consultations.tests.factories import plan_for, signed_consultation
 from infusions import rules, services
-from infusions.models import InfusionPolicy, InfusionSession
+from infusions.models import InfusionPolicy, InfusionSession, RescueDrug
 from scheduling.rules import local_day_bounds
 from scheduling.tests.factories import AppointmentFactory, LocationFactory, ResourceFactory, appointment_type
 
@@ -180,4 +180,24 @@ def object_for_route(kwarg: str, patient) -> Any:
         return session.dose_calculations.get().pk
     if kwarg == "infusion_alert_id":
         return session.alerts.first().pk
+    if kwarg == "adverse_event_id":
+        event = session.adverse_events.first()
+        if event is None:
+            event = services.adverse_event_record(
+                session=session,
+                by=nurse(),
+                kind="nausea_vomiting",
+                severity="mild",
+                onset_at=timezone.now(),
+                action_taken="Observed",
+                outcome="ongoing",
+            )
+        return event.pk
     raise AssertionError(f"no route object for {kwarg}")
+
+
+def rescue_drug(name: str = "Ondansetron", **fields: Any) -> RescueDrug:
+    """A formulary item (the migration seeds the clinic's list; this finds or makes one)."""
+    defaults = {"dose_unit": "mg", "route": "iv", **fields}
+    drug, _ = RescueDrug.objects.update_or_create(name=name, defaults=defaults)
+    return drug

@@ -13,7 +13,7 @@ from followups import services as followup_services
 from followups.tests.factories import alert_for
 from infusions import rules, services
 from infusions.models import FlowsheetReading
-from infusions.tests.factories import advance, open_session
+from infusions.tests.factories import advance, open_session, rescue_drug
 
 S = rules.SessionStatus
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_session_page_lists_adverse_events_with_drugs_and_the_status_log_in_orde
             onset_at=at,
             action_taken=f"{drug} given",
             outcome="resolved",
-            drugs=[{"name": drug, "dose": Decimal("4"), "dose_unit": "mg", "route": "iv", "given_at": at}],
+            drugs=[{"formulary": rescue_drug(drug), "dose": Decimal("4"), "given_at": at}],
         )
 
     from infusions.models import InfusionSession

@@ -14,7 +14,15 @@ from accounts.models import AuditEvent
 from accounts.prescribing import PrescriberRequired
 from infusions import rules, services, signing
 from infusions.models import DoseCalculation, FlowsheetReading, InfusionSession, SessionAlert, SessionTransition
-from infusions.tests.factories import ALDRETE_LOW, PHQ9_ITEM9, advance, clean_precheck, open_session, set_policy
+from infusions.tests.factories import (
+    ALDRETE_LOW,
+    PHQ9_ITEM9,
+    advance,
+    clean_precheck,
+    open_session,
+    rescue_drug,
+    set_policy,
+)
 from prescribers.tests.factories import register
 
 S = rules.SessionStatus
@@ -343,9 +351,16 @@ def test_adverse_event_with_drug_given(infusing, nurse_user):
         onset_at=now,
         action_taken="Ondansetron given",
         outcome="resolved",
-        drugs=[{"name": "Ondansetron", "dose": Decimal("4"), "dose_unit": "mg", "route": "iv", "given_at": now}],
+        drugs=[{"formulary": rescue_drug("Ondansetron"), "dose": Decimal("4"), "given_at": now}],
     )
-    assert event.drugs.get().name == "Ondansetron"
+    given = event.drugs.get()
+    assert (given.name, given.dose_unit, given.route, given.given_by, given.controlled) == (
+        "Ondansetron",
+        "mg",
+        "iv",
+        nurse_user,
+        False,
+    )
     with pytest.raises(ValidationError) as error:
         services.adverse_event_record(
             session=infusing,

@@ -16,7 +16,7 @@ from consultations.services.orders import SIGN as ORDER_SIGN
 from consultations.vitals import lb_from_kg
 from grace_mindcare import charts
 from infusions import forms, rules
-from infusions.models import READING_FIELDS, READING_LABELS, FlowsheetReading
+from infusions.models import OPEN_OUTCOMES, READING_FIELDS, READING_LABELS, FlowsheetReading, Outcome
 from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
 from infusions.services.dosing import DOSING_STATUSES, usual_range_problem
@@ -187,6 +187,7 @@ def session_context(session, *, user=None, adverse_requested: bool = False, **ov
         else NEXT_ACTIONS.get(status, []),
         "stop_codes": rules.STOP_REASON_CODES,
         "adverse_events": session_selectors.adverse_events(session),
+        "closing_outcomes": [c for c in Outcome.choices if c[0] not in OPEN_OUTCOMES],
         "transitions": session_selectors.transitions(session),
         "amendments": list(session.amendments.select_related("author")) if session.is_signed else [],
         "discharge_scores": discharge_codes,

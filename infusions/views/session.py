@@ -14,7 +14,7 @@ from accounts.prescribing import PrescriberRequired
 from assessments.forms import instrument_form
 from infusions import forms, rules, services
 from infusions.access import CHANGE, get_session_for_user, require_clinical
-from infusions.models import DoseCalculation, SessionAlert
+from infusions.models import AdverseEvent, DoseCalculation, SessionAlert
 from infusions.selectors import sessions as session_selectors
 from infusions.views._page import flowsheet_context, session_context
 from scheduling.models import Appointment
@@ -25,7 +25,9 @@ PAGE = "infusions/session_detail.html"
 
 def _add_errors(form, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
+        aliases = getattr(form, "error_aliases", {})  # a service's key → the form's field
         for field, messages in error.message_dict.items():
+            field = aliases.get(field, field)
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
@@ -249,22 +251,34 @@ def reading(request, session_id: int):
     return render(request, "infusions/_flowsheet.html", flowsheet_context(fresh, reading_form=form))
 
 
-@require_POST
-def alert_action(request, session_id: int, infusion_alert_id: int):
+def _row_action(request, session_id: int, model, row_id: int, form, key: str, call: Callable, *, anchor: str):
+    """A form about one row of the session (an alert, an adverse event): the row must belong
+    to the session (404 otherwise); on refusal the page again with the form's errors at that row."""
     session = get_session_for_user(request, session_id, perm=CHANGE)
-    alert = SessionAlert.objects.filter(pk=infusion_alert_id, session=session).first()
-    if alert is None:
+    row = model.objects.filter(pk=row_id, session=session).first()
+    if row is None:
         raise Http404
-    form = forms.AlertActionForm(request.POST)
     if form.is_valid():
         try:
-            services.alert_action(
-                alert=alert, by=request.user, action=form.cleaned_data["action"], note=form.cleaned_data["note"]
-            )
-            return redirect(_url(session, "flowsheet"))
+            call(row, form.cleaned_data)
+            return redirect(_url(session, anchor))
         except ValidationError as error:
             _add_errors(form, error)
-    return _page(request, session_id, status=200, alert_form=form, alert_form_for=alert.pk)
+    return _page(request, session_id, status=200, **{f"{key}_form": form, f"{key}_form_for": row.pk})
+
+
+@require_POST
+def alert_action(request, session_id: int, infusion_alert_id: int):
+    return _row_action(
+        request,
+        session_id,
+        SessionAlert,
+        infusion_alert_id,
+        forms.AlertActionForm(request.POST),
+        "alert",
+        lambda alert, d: services.alert_action(alert=alert, by=request.user, action=d["action"], note=d["note"]),
+        anchor="flowsheet",
+    )
 
 
 @require_POST
@@ -284,7 +298,24 @@ def adverse_event(request, session_id: int):
             onset_at=d["onset_at"],
             action_taken=d["action_taken"],
             outcome=d["outcome"],
+            handover_note=d["handover_note"],
             drugs=form.drugs(),
+        ),
+        anchor="adverse",
+    )
+
+
+@require_POST
+def adverse_event_outcome(request, session_id: int, adverse_event_id: int):
+    return _row_action(
+        request,
+        session_id,
+        AdverseEvent,
+        adverse_event_id,
+        forms.AdverseEventOutcomeForm(request.POST),
+        "outcome",
+        lambda event, d: services.adverse_event_outcome(
+            event=event, by=request.user, outcome=d["outcome"], note=d["note"]
         ),
         anchor="adverse",
     )

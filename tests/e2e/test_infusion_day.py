@@ -8,10 +8,11 @@ vial in the ketamine ledger (which names the vial on the session), starts, enter
 including an out-of-range reading, records an intervention, completes, records recovery
 vitals, the Aldrete score and the discharge details until the session is computed
 discharge-ready; then the patient desaturates: the critical alert takes the session back to
-recovering and hides the Discharge button until the nurse records the airway manoeuvre, a
-normal reading and a fresh Aldrete; she discharges; signing is refused until what is left
-in the bag is wasted at the bag's concentration with the doctor as witness (their own
-password), drawn = delivered + wasted; then she signs and the chair's open draw is gone.
+recovering and hides the Discharge button until the nurse records the airway manoeuvre; the
+desaturation recorded as an ongoing adverse event keeps discharge blocked until she records
+it resolved; then a normal reading and a fresh Aldrete; she discharges; signing is refused
+until what is left in the bag is wasted at the bag's concentration with the doctor as witness
+(their own password), drawn = delivered + wasted; then she signs and the chair's open draw is gone.
 """
 
 from datetime import timedelta
@@ -252,6 +253,23 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     critical.get_by_role("button", name="Record action").click()
     expect(page.locator("#open-alerts")).to_have_count(0)
     expect(page.locator("#session-status")).to_have_text("Recovering")
+
+    # The desaturation is also an adverse event, still ongoing: it keeps discharge blocked
+    # until she records it resolved.
+    adverse = page.locator("#adverse-form")
+    page.locator("#adverse summary").click()
+    adverse.get_by_label("Event").select_option(label="Desaturation")
+    adverse.get_by_label("Severity").select_option(label="Moderate")
+    adverse.get_by_label("Outcome", exact=True).select_option(label="Ongoing at discharge")
+    adverse.get_by_label("Action taken").fill("Jaw thrust, O₂ 2 L/min by nasal cannula")
+    expect(adverse.get_by_label("Rescue drug given")).to_contain_text("Midazolam (C-IV)")
+    adverse.get_by_role("button", name="Save adverse event").click()
+    expect(page.locator("#adverse")).to_contain_text("Ongoing at discharge: blocks discharge")
+    expect(page.locator("#readiness")).to_contain_text("Adverse event open: Desaturation")
+    page.locator("#adverse").get_by_label("Outcome now").select_option(label="Resolved")
+    page.locator("#adverse").get_by_role("button", name="Record outcome").click()
+    expect(page.locator("#adverse")).not_to_contain_text("blocks discharge")
+    expect(page.locator("#readiness")).not_to_contain_text("Adverse event open")
     _reading(page, **recovered)
     page.reload()
     expect(page.locator("#readiness")).to_contain_text("scored before the latest reading")
