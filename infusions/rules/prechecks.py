@@ -335,9 +335,11 @@ def suicide_risk_gate(
     cssrs_taken_on: date | None = None,
 ) -> list[CheckResult]:
     """Today's PHQ-9; item 9 > 0 requires a C-SSRS screener before the infusion (PD-03)
-    [S36]; C-SSRS high (item 4/5, or 6 within 3 months) requires prescriber review
-    (PD-04) [S95] — workflow design, not a guideline. A C-SSRS done today counts even
-    when item 9 was 0. Scores with ``assessments.instruments``; bad answers raise there."""
+    [S36]; C-SSRS moderate (item 3, or 6 lifetime only) or high (item 4/5, or 6 within 3
+    months) requires a documented prescriber decision (PD-04) [S95], as intake screening
+    does — the triage levels are the C-SSRS's, the gate is clinic workflow, not a guideline.
+    A C-SSRS done today counts even when item 9 was 0. Scores with
+    ``assessments.instruments``; bad answers raise there."""
     phq9_today = phq9_answers is not None and phq9_taken_on == today
     cssrs_today = cssrs_answers is not None and cssrs_taken_on == today
     positive = None
@@ -351,8 +353,14 @@ def suicide_risk_gate(
 
     if cssrs_today:
         level = instruments.cssrs_risk_level(cssrs_answers)
-        if level == "high":
-            cssrs = CheckResult("cssrs_screen", False, "C-SSRS high risk: prescriber review", "PD-04 [S95]", "review")
+        if level in ("moderate", "high"):
+            cssrs = CheckResult(
+                "cssrs_screen",
+                False,
+                f"C-SSRS {level} risk: prescriber review and a documented decision (clinic workflow)",
+                "PD-04 [S95]",
+                "review",
+            )
         else:
             cssrs = CheckResult("cssrs_screen", True, f"C-SSRS risk: {level or 'none'}", "PD-04 [S95]")
     elif positive is None:

@@ -745,7 +745,8 @@ CSSRS_HIGH = {**CSSRS_NONE, "q1": True, "q2": True, "q4": True}
         (PHQ9_NEG, TODAY, None, None, ((True, "defer"), (True, "defer"))),
         (PHQ9_POS, TODAY, None, None, ((True, "defer"), (None, "defer"))),  # PD-03: screener required
         (PHQ9_POS, TODAY, CSSRS_LOW, TODAY, ((True, "defer"), (True, "defer"))),
-        (PHQ9_POS, TODAY, CSSRS_MODERATE, TODAY, ((True, "defer"), (True, "defer"))),
+        (PHQ9_POS, TODAY, CSSRS_MODERATE, TODAY, ((True, "defer"), (False, "review"))),  # PD-04, as at intake
+        (PHQ9_NEG, TODAY, CSSRS_MODERATE, TODAY, ((True, "defer"), (False, "review"))),
         (PHQ9_POS, TODAY, CSSRS_HIGH, TODAY, ((True, "defer"), (False, "review"))),  # PD-04
         (PHQ9_POS, TODAY, CSSRS_HIGH, YESTERDAY, ((True, "defer"), (None, "defer"))),  # yesterday's screener
         (PHQ9_NEG, TODAY, CSSRS_HIGH, TODAY, ((True, "defer"), (False, "review"))),  # a high screener always counts
@@ -938,6 +939,10 @@ def full_precheck(**overrides):
         ({"si": {"phq9_answers": PHQ9_POS, "cssrs_answers": CSSRS_LOW, "cssrs_taken_on": TODAY}}, "cleared"),
         (
             {"si": {"phq9_answers": PHQ9_POS, "cssrs_answers": CSSRS_HIGH, "cssrs_taken_on": TODAY}},
+            "needs_clinician_decision",
+        ),
+        (
+            {"si": {"phq9_answers": PHQ9_POS, "cssrs_answers": CSSRS_MODERATE, "cssrs_taken_on": TODAY}},
             "needs_clinician_decision",
         ),
         ({"npo": {"last_clear_liquid_at": ago(minutes=30)}}, "deferred"),
