@@ -94,15 +94,29 @@ class FollowUpPolicy(models.Model):
             MinValueValidator(rules.ESCALATE_AFTER_MINUTES_RANGE[0]),
             MaxValueValidator(rules.ESCALATE_AFTER_MINUTES_RANGE[1]),
         ],
-        help_text="Default 30 (clinic policy). After this the other clinicians are e-mailed, after twice this the "
+        help_text="Default 30 (clinic policy). After this the second clinician is e-mailed, after twice this the "
         "administrators too. 5–1440.",
+    )
+    escalation_second_clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="Second clinician for unacknowledged safety alerts",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Named here, this clinician is e-mailed first. Blank: whoever holds the on-call prescriber "
+        "permission (Followups | follow-up policy | Is the on-call prescriber); with nobody on call, every other "
+        "clinician who may acknowledge alerts.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "follow-up policy"
         verbose_name_plural = "follow-up policy"
-        permissions = [("manage_followup_policy", "Can change the booster rule and questionnaire-link settings")]
+        permissions = [
+            ("manage_followup_policy", "Can change the booster rule and questionnaire-link settings"),
+            ("on_call_prescriber", "Is the on-call prescriber (receives escalated safety alerts)"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="followuppolicy_singleton"),
             models.CheckConstraint(
@@ -397,7 +411,7 @@ class SafetyAlert(models.Model):
     )
     action = models.CharField(max_length=20, choices=AlertAction.choices, blank=True)
     action_note = models.CharField(max_length=500, blank=True)
-    # 0 only the responsible clinician told; 1 the other clinicians too; 2 the administrators too.
+    # 0 only the responsible clinician told; 1 the second clinician too; 2 the administrators too.
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_at = models.DateTimeField(null=True, blank=True)
 

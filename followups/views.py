@@ -307,6 +307,9 @@ def alert_detail(request, alert_id: int):
         {
             "alert": alert,
             "seen_by": selectors.alert_seen_by(alert),
+            "escalated_to": services.escalation_recipients(alert, alert.escalation_level)
+            if alert.escalation_level
+            else [],
             "form": form,
             "crumbs": _crumbs(alert.patient, (f"Safety alert #{alert.pk}", None)),
         },

@@ -14,6 +14,7 @@ from followups.services.alerts import (  # noqa: F401 - the package's public nam
     alert_acknowledge,
     alert_seen,
     alerts_escalate_due,
+    escalation_recipients,
     on_response_recorded,
     safety_check,
 )

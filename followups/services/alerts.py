@@ -21,6 +21,7 @@ from patients.access import has_chart_perms
 
 ACKNOWLEDGE = "followups.acknowledge_safetyalert"
 POLICY = "followups.manage_followup_policy"
+ON_CALL = "followups.on_call_prescriber"
 
 
 def on_response_recorded(response: InstrumentResponse, subject) -> None:
@@ -128,7 +129,8 @@ def _send(alert: SafetyAlert, recipients: list[str], subject: str) -> None:
 @transaction.atomic
 def alerts_escalate_due(*, now: datetime | None = None) -> int:
     """Escalate every open alert nobody acknowledged in time: after the policy's minutes to
-    the other clinicians, after twice that to the administrators as well (PHI-free e-mail).
+    the second clinician (:func:`escalation_recipients`), after twice that to the
+    administrators as well (PHI-free e-mail).
     Each step is claimed by a conditional update, so a rerun or a second worker sends
     nothing twice. Returns how many alerts moved up a level."""
     now = now or timezone.now()
@@ -155,21 +157,49 @@ def alerts_escalate_due(*, now: datetime | None = None) -> int:
             category=AUDIT_CATEGORY,
             target=alert,
             patient=alert.patient,
-            changes={"escalation_level": [alert.escalation_level, step.level]},
+            changes={
+                "escalation_level": [alert.escalation_level, step.level],
+                "to": [u.pk for u in escalation_recipients(alert, step.level)],
+            },
         )
         alert_id, level = alert.pk, step.level
         transaction.on_commit(lambda alert_id=alert_id, level=level: _email_escalation(alert_id, level))
     return moved
 
 
+def escalation_recipients(alert: SafetyAlert, level: int) -> list:
+    """Who an unacknowledged alert reaches at ``level`` (besides its own clinician).
+
+    Level 1, the second clinician: the one the follow-up policy names; else whoever holds the
+    on-call prescriber permission; else (nobody on call) every other user who may acknowledge
+    alerts, so it never goes nowhere. Level 2 adds the administrators (who set the policy)."""
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    if alert.clinician_id is not None:
+        users = users.exclude(pk=alert.clinician_id)
+    named = policy_current().escalation_second_clinician_id
+    second = list(users.filter(pk=named)) if named else []
+    if not second:
+        second = list(users.filter(pk__in=_holders(ON_CALL)))
+    if not second:
+        second = list(users.filter(pk__in=_holders(ACKNOWLEDGE)))
+    found = {u.pk: u for u in second}
+    if level >= 2:
+        found.update({u.pk: u for u in users.filter(pk__in=_holders(POLICY))})
+    return sorted(found.values(), key=lambda u: u.pk)
+
+
+def _holders(permission: str):
+    return (
+        get_user_model()
+        .objects.with_perm(permission, include_superusers=False, backend="django.contrib.auth.backends.ModelBackend")
+        .values("pk")
+    )
+
+
 def _email_escalation(alert_id: int, level: int) -> None:
     alert = SafetyAlert.objects.get(pk=alert_id)
-    # Level 1: the other staff who may acknowledge it; level 2: also those who set the
-    # clinic's alert policy (the administrators, by default).
-    recipients = set(_emails(ACKNOWLEDGE, exclude_id=alert.clinician_id))
-    if level >= 2:
-        recipients.update(_emails(POLICY))
-    _send(alert, sorted(recipients), "Escalated: a patient safety alert has not been acknowledged")
+    recipients = sorted({u.email for u in escalation_recipients(alert, level)})
+    _send(alert, recipients, "Escalated: a patient safety alert has not been acknowledged")
 
 
 @transaction.atomic

@@ -117,3 +117,53 @@ def test_the_alert_page_query_count_is_bounded(client, alert, staff, django_asse
     # session, user, perms (2), alert, seen (get + audit chain), seen-by list, session save…
     with django_assert_max_num_queries(14):
         assert client.get(url).status_code == 200
+
+
+def _grant(user, codename: str) -> None:
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="followups"))
+
+
+@pytest.mark.parametrize(
+    ("case", "setup", "first", "then"),
+    [
+        # The clinic names its second clinician: only they are e-mailed first.
+        ("named second clinician", "named", ["second@example.org"], ["admin@example.org", "second@example.org"]),
+        # No one named: the on-call prescriber (a permission the administrator grants).
+        ("on-call prescriber", "on_call", ["second@example.org"], ["admin@example.org", "second@example.org"]),
+        # Nobody named or on call: every other clinician, so the alert never goes nowhere.
+        (
+            "nobody designated",
+            None,
+            ["other@example.org", "second@example.org"],
+            ["admin@example.org", "other@example.org", "second@example.org"],
+        ),
+    ],
+)
+def test_escalation_goes_to_the_second_clinician_then_the_administrators(
+    alert, staff, django_capture_on_commit_callbacks, case, setup, first, then
+):
+    second = clinician_user(email="second@example.org")
+    if setup == "named":
+        FollowUpPolicy.objects.update_or_create(pk=1, defaults={"escalation_second_clinician": second})
+    elif setup == "on_call":
+        _grant(second, "on_call_prescriber")
+    assert _escalate_at(30, django_capture_on_commit_callbacks) == 1
+    (message,) = mail.outbox
+    assert sorted(message.to) == first
+    assert _escalate_at(60, django_capture_on_commit_callbacks) == 1
+    (message,) = mail.outbox
+    assert sorted(message.to) == then
+    assert "own@example.org" not in message.to  # the alert's own clinician already has it
+
+
+def test_the_alert_page_names_who_it_was_escalated_to(client, alert, staff, django_capture_on_commit_callbacks):
+    second = clinician_user(email="second@example.org", first_name="Robin", last_name="Okafor")
+    FollowUpPolicy.objects.update_or_create(pk=1, defaults={"escalation_second_clinician": second})
+    _escalate_at(30, django_capture_on_commit_callbacks)
+    client.force_login(staff["own"])
+    page = client.get(reverse("followups:alert-detail", args=[alert.pk])).content.decode()
+    seen = page.split('id="alert-seen-by"')[1].split("</p>")[0]
+    assert "the second clinician was e-mailed" in seen
+    assert str(second) in seen
