@@ -23,7 +23,10 @@ ALLOWED: Final[Mapping[Outcome, tuple[Decision, ...]]] = {
     Outcome.INELIGIBLE: (Decision.INELIGIBLE,),
 }
 
-ALWAYS_BASELINE: Final = ("phq9", "gad7")  # issue 4: PHQ-9 and GAD-7 at every intake
+ALWAYS_BASELINE: Final = ("phq9", "gad7")  # PHQ-9 and GAD-7 at every intake
+# Offered at every intake, never required: their suicide items (MADRS 10, QIDS-SR16 12) reach
+# the safety alert like PHQ-9 item 9 when they are entered.
+OPTIONAL_BASELINE: Final = ("madrs", "qids_sr16")
 
 
 def findings_to_justify(findings: Iterable[Finding]) -> list[Finding]:

@@ -359,8 +359,10 @@ def child_rows(formset) -> list[dict[str, Any]]:
 
 
 def baseline_codes(indications: list[str], phq9_item9: int | None) -> list[str]:
-    """Questionnaires shown at intake: the required ones, in a stable order."""
-    return list(decisions.required_instruments(indications, phq9_item9))
+    """Questionnaires shown at intake: the required ones, then the optional clinician-entered
+    depression scales (MADRS, QIDS-SR16; left blank = not administered), in a stable order."""
+    required = list(decisions.required_instruments(indications, phq9_item9))
+    return required + [code for code in decisions.OPTIONAL_BASELINE if code not in required]
 
 
 class IntakeForms:

@@ -21,7 +21,9 @@ from followups.forms import AcknowledgeForm, AmendForm, DecideForm, SendLinkForm
 from followups.services.boosters import DECIDE as BOOSTER_DECIDE
 from patients.access import can_view_clinical, get_patient_for_user
 
-VISIT_INSTRUMENTS_DEFAULT = ("phq9", "gad7")
+# PHQ-9 and GAD-7 at every visit; MADRS and QIDS-SR16 when the clinician administers them
+# (left blank = not administered). Every one's suicide item reaches the one safety alert.
+VISIT_INSTRUMENTS_DEFAULT = ("phq9", "gad7", "madrs", "qids_sr16")
 
 
 def _errors_to_form(form, exc: ValidationError) -> None:

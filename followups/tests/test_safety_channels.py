@@ -134,3 +134,61 @@ def test_every_instrument_with_a_suicide_item_alerts_at_the_clinic_threshold(pat
     assert list(SafetyAlert.objects.filter(patient=patient).values_list("reason", flat=True)) == (
         [reason] if reason else []
     )
+
+
+# === MADRS and QIDS-SR16 from the staff entry screens ====================================
+# Entered where PHQ-9 and GAD-7 are entered by staff (the intake page, the follow-up visit
+# page); their suicide items reach the same alert. Threshold: the clinic's (default 1).
+
+MADRS_ITEM10 = [2] * 9 + [1]
+QIDS_ITEM12 = [1] * 11 + [1] + [1] * 4
+SCALES = [("madrs", MADRS_ITEM10, "madrs_item10"), ("qids_sr16", QIDS_ITEM12, "qids_item12")]
+
+
+def _items(code: str, answers) -> dict[str, str]:
+    return {f"{code}-item_{n}": str(v) for n, v in enumerate(answers, start=1)}
+
+
+@pytest.mark.parametrize(("code", "answers", "reason"), SCALES)
+def test_intake_page_scale_at_threshold_raises_one_alert(client, code, answers, reason):
+    from django.urls import reverse
+
+    from consultations.tests.helpers import page_data
+
+    consultation = ConsultationFactory()
+    client.force_login(consultation.clinician)
+    url = reverse("consultations:detail", args=[consultation.pk])
+    assert f'name="{code}-item_1"' in client.get(url).content.decode()  # offered, not required
+    client.post(url, page_data(consultation, **_items(code, answers)))
+    (alert,) = SafetyAlert.objects.filter(patient=consultation.patient)
+    assert (alert.reason, alert.clinician_id) == (reason, consultation.clinician_id)
+    assert alert.response.context == ResponseContext.BASELINE
+
+
+@pytest.mark.parametrize(("code", "answers", "reason"), SCALES)
+def test_follow_up_visit_page_scale_at_threshold_raises_one_alert(client, patient, code, answers, reason):
+    from django.urls import reverse
+
+    clinician = clinician_user()
+    visit = visit_for(patient=patient, clinician=clinician)
+    client.force_login(clinician)
+    url = reverse("followups:visit-detail", args=[visit.pk])
+    assert f'name="{code}-item_1"' in client.get(url).content.decode()
+    response = client.post(url, {"version": visit.version, "current_symptoms": "Low", **_items(code, answers)})
+    assert response.status_code == 302
+    (alert,) = SafetyAlert.objects.filter(patient=patient)
+    assert (alert.reason, alert.clinician) == (reason, clinician)
+    assert alert.response.context == ResponseContext.FOLLOW_UP
+
+
+@pytest.mark.parametrize(("code", "answers"), [("madrs", [2] * 9 + [0]), ("qids_sr16", [1] * 11 + [0] + [1] * 4)])
+def test_the_scales_below_threshold_raise_nothing_from_the_visit_page(client, patient, code, answers):
+    from django.urls import reverse
+
+    clinician = clinician_user()
+    visit = visit_for(patient=patient, clinician=clinician)
+    client.force_login(clinician)
+    url = reverse("followups:visit-detail", args=[visit.pk])
+    client.post(url, {"version": visit.version, "current_symptoms": "Low", **_items(code, answers)})
+    assert InstrumentResponse.objects.filter(patient=patient, instrument=code).exists()
+    assert not SafetyAlert.objects.filter(patient=patient).exists()
