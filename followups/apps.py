@@ -13,3 +13,9 @@ class FollowupsConfig(AppConfig):
         # Every stored questionnaire response, whatever the stage that recorded it, passes
         # the safety check here: assessments knows no stage app, so we register into it.
         hooks.register_response_hook(on_response_recorded)
+
+        from consultations.docs import register_section
+        from followups.docs import clinical_rules_section
+
+        # The safety alert's thresholds and escalation listed with the other clinical numbers.
+        register_section(clinical_rules_section)

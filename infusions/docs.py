@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infusions import rules
+from infusions.models.flowsheet import AdverseEventKind
 
 
 def _cell(text: object) -> str:
@@ -58,8 +59,26 @@ def clinical_rules_section() -> list[str]:
         f"- MOAA/S {rules.MOAAS_AWAKE} and CADSS-6 at or below the discharge setting: monitor until resolution of "
         "sedation, dissociation and respiratory depression [S14][S15];",
         "- an Aldrete or PADSS at or above the minimum score, taken after the latest reading [S102][S104];",
-        "- no adverse event recorded as ongoing or resolving, every alert actioned;",
+        "- no adverse event open (recorded as ongoing or resolving) — it closes when recorded as resolved, "
+        "transferred to emergency care, or handed over with a note (to whom, what was said; who recorded it and "
+        "when are kept) — and every alert actioned;",
         "- a responsible adult escort present [S26] and the discharge instructions given [S16].",
+        "",
+        "### Pre-check suicide-risk gate",
+        "",
+        "- Today's PHQ-9 item 9 above 0 requires today's C-SSRS screener before the infusion (PD-03) [S36].",
+        "- A C-SSRS screener of *moderate* (item 3, or item 6 lifetime only) or *high* (item 4/5, or item 6 within "
+        "3 months) stops the pre-check until a prescriber documents a decision (PD-04) [S95]; the triage levels are "
+        "the C-SSRS's, the gate is clinic workflow (as at intake), not a guideline.",
+        "",
+        "### Adverse events and rescue drugs",
+        "",
+        "- Kinds: " + "; ".join(label for _code, label in AdverseEventKind.choices) + ".",
+        "- Rescue drugs are chosen from the clinic's formulary (Admin → Rescue drugs: name, default dose, unit, "
+        "route, controlled with its DEA schedule). The clinical reference gives no rescue doses, so the shipped "
+        "list (midazolam, ondansetron, labetalol, clonidine) has no default dose; the dose given, unit, route, time "
+        "and who gave it are recorded each time. A controlled one (midazolam, Schedule IV) is flagged and listed on "
+        "the controlled-substance ledger's home for its log.",
         "",
     ]
     return lines

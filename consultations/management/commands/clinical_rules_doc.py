@@ -59,6 +59,9 @@ def render() -> str:
         )
     lines += [
         "",
+        "Recorded, not screened: lamotrigine is kept on the medication list (its own class) but no rule reads it — "
+        "the clinical reference has no source for a lamotrigine–ketamine interaction.",
+        "",
         "## Thresholds (administrator-editable: Admin → Screening policy)",
         "",
         "| Setting | Default | Allowed | Status | Source | Note |",
