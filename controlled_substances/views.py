@@ -25,6 +25,7 @@ def _crumbs(*tail):
 
 
 @require_GET
+@audit.audited_query("controlled_substances.home.viewed", CS)
 def index(request):
     require(request, MANAGE)
     context = {

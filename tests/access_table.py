@@ -238,6 +238,7 @@ PHI_PAGES = {
     "infusions:front-desk-home",
     "infusions:patient-panel",
     "infusions:session",
+    "controlled_substances:index",  # open draws and controlled rescue doses name their patients
     "followups:worklist",
     "followups:ready-to-book",
     "followups:patient-panel",

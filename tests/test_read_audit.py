@@ -42,7 +42,6 @@ NO_PATIENT_DATA = {
     "controlled_substances:count-new",
     "controlled_substances:counts",
     "controlled_substances:entry-reverse",
-    "controlled_substances:index",
     "controlled_substances:loss-report",
     "controlled_substances:receive",
     "controlled_substances:report-balances",
