@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from consultations.choices import InteractionClass
@@ -24,6 +25,8 @@ from infusions.models import (
 from infusions.models.flowsheet import DOSE_UNIT_CHOICES
 
 TRI = [("", "Not recorded"), ("yes", "Yes"), ("no", "No")]
+CHAIR_PERMISSION = "infusions.change_infusionsession"
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 BIG = {"class": "form-control form-control-lg"}
 SELECT = {"class": "form-select form-select-lg"}
 
@@ -257,11 +260,25 @@ class AdverseEventForm(forms.Form):
         widget=forms.Select(attrs=SELECT),
     )
     drug_given_at = _dt("Given at")
+    drug_given_by = forms.ModelChoiceField(
+        label="Given by",
+        required=False,
+        queryset=get_user_model().objects.none(),
+        empty_label="Me (recording it)",
+        widget=forms.Select(attrs=SELECT),
+    )
 
     def __init__(self, *args, **kwargs):
         now = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
         kwargs.setdefault("initial", {"onset_at": now, "drug_given_at": now})
         super().__init__(*args, **kwargs)
+        # The staff who work the chair (hold the infusion-day permission), by name.
+        self.fields["drug_given_by"].queryset = (
+            get_user_model()
+            .objects.with_perm(CHAIR_PERMISSION, include_superusers=False, backend=MODEL_BACKEND)
+            .filter(is_active=True)
+            .order_by("last_name", "first_name", "pk")
+        )
 
     def clean(self):
         data = super().clean()
@@ -284,6 +301,7 @@ class AdverseEventForm(forms.Form):
                 "dose_unit": d["drug_unit"],
                 "route": d["drug_route"],
                 "given_at": d["drug_given_at"],
+                "given_by": d.get("drug_given_by"),
             }
         ]
 

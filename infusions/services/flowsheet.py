@@ -317,7 +317,8 @@ def adverse_event_record(
         errors["action_taken"] = "Say what was done."
     if onset_at is None or onset_at > now:
         errors["onset_at"] = "Onset cannot be in the future."
-    elif session.checked_in_at and onset_at < session.checked_in_at:
+    # To the minute: the form's onset has no seconds, and an event in the minute of check-in is possible.
+    elif session.checked_in_at and onset_at < session.checked_in_at.replace(second=0, microsecond=0):
         errors["onset_at"] = "Onset is before the patient checked in."
     for drug in drugs:
         problem = _drug_problem(drug, now=now)
@@ -383,6 +384,9 @@ def _drug_problem(drug: dict[str, Any], *, now: datetime) -> str:
         return f"{item.name}: choose the route."
     if drug.get("given_at") is None or drug["given_at"] > now:
         return f"{item.name}: give the time it was given (not in the future)."
+    giver = drug.get("given_by")
+    if giver is not None and not (giver.is_active and giver.has_perm(CHANGE)):
+        return f"{item.name}: the person who gave it must be a member of the clinical staff."
     return ""
 
 

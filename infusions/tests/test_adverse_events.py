@@ -14,10 +14,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from infusions import rules, services
 from infusions.models import AdverseEvent, AdverseEventKind, InfusionSession, Outcome, RescueDrug
-from infusions.tests.factories import advance, open_session, rescue_drug
+from infusions.tests.factories import advance, nurse, open_session, rescue_drug
 
 S = rules.SessionStatus
 pytestmark = pytest.mark.django_db
@@ -81,11 +82,14 @@ def test_the_formulary_is_seeded_without_invented_doses(db):
         ("dose of zero", {"dose": Decimal("0")}, "dose actually given"),
         ("given in the future", {"given_at": "future"}, "not in the future"),
         ("retired formulary item", {"retired": True}, "formulary"),
+        ("given by someone outside the clinical staff", {"given_by": "desk"}, "clinical staff"),
     ],
 )
 def test_a_rescue_drug_needs_a_formulary_item_a_dose_and_a_time(ready, nurse_user, case, drug, message):
     item = rescue_drug("Ondansetron", active=not drug.pop("retired", False))
     row = {"formulary": item, "dose": Decimal("4"), "given_at": timezone.now(), **drug}
+    if row.get("given_by") == "desk":
+        row["given_by"] = UserFactory(username="desk.one", role=Role.FRONT_DESK)
     if row.get("given_at") == "future":
         row["given_at"] = timezone.now() + timedelta(hours=1)
     if "name" in drug:
@@ -100,7 +104,7 @@ def test_a_controlled_rescue_drug_is_flagged_and_listed_for_the_controlled_subst
     client, ready, nurse_user, admin
 ):
     midazolam = RescueDrug.objects.get(name="Midazolam")
-    other_nurse = UserFactory(username="nurse.two")
+    other_nurse = nurse(username="nurse.two")
     event = _event(
         ready,
         nurse_user,
@@ -203,6 +207,9 @@ def test_a_signed_session_keeps_its_events_as_they_were(ready, nurse_user, verif
 
 
 def test_the_adverse_event_form_keeps_what_was_typed_and_names_the_field(client, ready, nurse_user):
+    # Checked in an hour ago: the form's onset is to the minute, which may be before a check-in
+    # made this very minute.
+    InfusionSession.objects.filter(pk=ready.pk).update(checked_in_at=timezone.now() - timedelta(hours=1))
     client.force_login(nurse_user)
     url = reverse("infusions:adverse-event", args=[ready.pk])
     midazolam = RescueDrug.objects.get(name="Midazolam")
@@ -226,9 +233,10 @@ def test_the_adverse_event_form_keeps_what_was_typed_and_names_the_field(client,
     data |= {"drug": "999999", "handover_note": "To the paramedics"}
     body = client.post(url, data).content.decode()
     assert "Select a valid choice" in body
-    data |= {"drug": midazolam.pk, "drug_dose": "2"}
+    giver = nurse(username="nurse.giver")
+    data |= {"drug": midazolam.pk, "drug_dose": "2", "drug_given_by": giver.pk}
     assert client.post(url, data).status_code == 302
     event = AdverseEvent.objects.get(session=ready)
     assert (event.outcome, event.handover_note, event.outcome_by) == ("handed_over", "To the paramedics", nurse_user)
     given = event.drugs.get()
-    assert (given.name, given.dose, given.controlled, given.given_by) == ("Midazolam", Decimal("2"), True, nurse_user)
+    assert (given.name, given.dose, given.controlled, given.given_by) == ("Midazolam", Decimal("2"), True, giver)
