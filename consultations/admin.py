@@ -6,12 +6,13 @@ services and triggers are the only way to change them).
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from consultations import services
 from consultations.models import Consultation, Protocol, ScreeningPolicy, TreatmentPlan
-from prescribers.policy import SignOffAdminMixin
+from consultations.models.configuration import PROTOCOL_SIGN_OFF_FIELDS
+from prescribers.policy import SignOffAdminMixin, policy_change_propose
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -106,7 +107,25 @@ class ProtocolAdmin(admin.ModelAdmin):
         return False  # plans point at protocols: retire one with "active" instead
 
     def save_model(self, request, obj, form, change):
-        services.protocol_save(protocol=obj, by=request.user, created=not change)
+        """A new protocol saves as usual (no plan rests on it yet). An edit of its dosing figures
+        is a clinical policy change: those figures wait for the medical director's sign-off
+        (already checked against their hard bounds at the form), the rest saves now."""
+        dosing = [name for name in form.changed_data if name in PROTOCOL_SIGN_OFF_FIELDS] if change else []
+        if not dosing:
+            services.protocol_save(protocol=obj, by=request.user, created=not change)
+            return
+        proposed = {name: form.cleaned_data[name] for name in dosing}
+        stored = Protocol.objects.get(pk=obj.pk)
+        for name in dosing:
+            setattr(obj, name, getattr(stored, name))
+        if set(form.changed_data) - set(dosing):
+            services.protocol_save(protocol=obj, by=request.user, created=False)
+        if policy_change_propose(policy=obj, by=request.user, after=proposed) is not None:
+            messages.warning(
+                request,
+                "The dose figures were saved as a proposal: they change only when the medical director "
+                "signs it off (Clinical policy changes).",
+            )
 
 
 @admin.register(Consultation)

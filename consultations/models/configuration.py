@@ -107,6 +107,19 @@ PROTOCOL_DOSE_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
 }
 
 
+# A protocol's figures that decide a dose: an administrator's edit of any of them waits for the
+# medical director's sign-off, like the clinical policies (consultations.admin).
+PROTOCOL_SIGN_OFF_FIELDS = (
+    "dose_unit",
+    "dose_min",
+    "dose_max",
+    "infusion_minutes",
+    "sessions",
+    "sessions_per_week",
+    "default_weight_basis",
+)
+
+
 def protocol_dose_problems(*, dose_unit: str, dose_min, dose_max) -> dict[str, str]:
     """The fields of a protocol's dose range outside its unit's hard bounds, with the limit."""
     bounds = PROTOCOL_DOSE_BOUNDS.get(dose_unit)

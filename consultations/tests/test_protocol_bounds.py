@@ -78,3 +78,53 @@ def test_a_change_within_the_bounds_is_audited_with_before_and_after(admin):
     protocol_save(protocol=protocol, by=admin, created=False)
     event = AuditEvent.objects.filter(action="consultations.protocol.updated").latest("id")
     assert [Decimal(v) for v in event.changes["dose_max"]] == [Decimal("0.5"), Decimal("0.75")]
+
+
+def _admin_edit(client, url, **changes):
+    page = client.get(url)
+    form = page.context["adminform"].form
+    data = {}
+    for name, value in form.initial.items():
+        if name == "id" or value is False or value is None:
+            continue
+        data[name] = ",".join(value) if isinstance(value, list) else value
+    data.update(changes)
+    return client.post(url, data)
+
+
+def test_an_administrators_edit_of_the_dose_waits_for_the_medical_directors_sign_off(client_as, admin):
+    from django.urls import reverse
+
+    from prescribers import policy
+    from prescribers.models import PolicyChange
+    from prescribers.tests.factories import credentialed, prescriber
+
+    director = prescriber(username="medical.director")
+    credentialed(director, medical_director=True)
+    protocol = depression_protocol()
+    url = reverse("admin:consultations_protocol_change", args=[protocol.pk])
+    response = _admin_edit(client_as(admin), url, dose_max="0.6", notes="Reviewed with the director")
+    assert response.status_code == 302
+    stored = Protocol.objects.get(pk=protocol.pk)
+    assert stored.dose_max == Decimal("0.5")  # not applied yet
+    assert stored.notes == "Reviewed with the director"  # the rest of the edit saved now
+    change = PolicyChange.objects.get(policy_model="consultations.protocol")
+    assert (change.changes["dose_max"]["before"], change.changes["dose_max"]["after"]) == ("0.500", "0.600")
+    page = client_as(director).get(reverse("prescribers:policy-changes")).content.decode()
+    assert "Highest dose" in page
+    assert "0.600" in page
+    policy.policy_change_decide(change=change, by=director, approve=True)
+    assert Protocol.objects.get(pk=protocol.pk).dose_max == Decimal("0.6")
+
+
+def test_an_administrators_edit_outside_the_bounds_is_refused_at_the_field(client_as, admin):
+    from django.urls import reverse
+
+    from prescribers.models import PolicyChange
+
+    protocol = depression_protocol()
+    url = reverse("admin:consultations_protocol_change", args=[protocol.pk])
+    response = _admin_edit(client_as(admin), url, dose_max="999")
+    assert response.status_code == 200
+    assert "0.1–0.75 mg/kg" in " ".join(response.context["adminform"].form.errors["dose_max"])
+    assert not PolicyChange.objects.exists()
