@@ -76,3 +76,30 @@ def test_an_order_above_a_narrowed_range_needs_a_prescriber_and_the_nurse_can_re
 def test_a_request_with_nothing_needing_a_prescriber_is_refused(at_precheck, nurse_user):
     with pytest.raises(ValidationError, match="Only a pre-check that needs a prescriber"):
         services.prescriber_request(session=at_precheck, by=nurse_user)
+
+
+def test_a_prescriber_who_cannot_sign_an_order_is_shown_the_request_not_the_order(client_as, at_precheck, clinician):
+    """A user in the prescriber role with an expired licence meets an order above the range as
+    a nurse does: "Needs a prescriber" with the reason, and Request a prescriber; a current
+    prescriber is sent to the standing order instead."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.roles import Role
+    from accounts.tests.factories import UserFactory
+    from prescribers.tests.factories import credentialed
+
+    Protocol.objects.filter(pk=at_precheck.plan.protocol_id).update(dose_min=Decimal("0.4"), dose_max=Decimal("0.4"))
+    lapsed = UserFactory(username="dr.lapsed", role=Role.PRESCRIBER, credentials="MD")
+    credentialed(lapsed, licence_expires=timezone.localdate() - timedelta(days=1))
+    url = reverse("infusions:session", args=[at_precheck.pk])
+    html = client_as(lapsed).get(url).content.decode()
+    assert 'id="dose-needs-prescriber"' in html
+    assert 'id="order-blocked"' in html
+    assert "expired on" in html
+    assert "Request a prescriber" in html
+    assert "Open the standing order" not in html
+    html = client_as(clinician).get(url).content.decode()
+    assert "Open the standing order" in html
+    assert 'id="order-blocked"' not in html
