@@ -66,7 +66,18 @@ def test_each_kind_of_event_can_be_recorded(ready, nurse_user, kind, label):
     assert kind in AdverseEventKind.values
 
 
+def _midazolam() -> RescueDrug:
+    # The migration seeds it; a flush by an earlier browser test may have removed the seed.
+    return rescue_drug("Midazolam", controlled=True, dea_schedule="CIV")
+
+
 def test_the_formulary_is_seeded_without_invented_doses(db):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    RescueDrug.objects.all().delete()  # as a flush by an earlier browser test leaves it
+    import_module("infusions.migrations.0013_rescue_formulary_seed").seed(apps, None)
     formulary = {d.name: d for d in RescueDrug.objects.all()}
     assert {"Midazolam", "Ondansetron", "Labetalol", "Clonidine"} <= set(formulary)
     assert all(d.default_dose is None for d in formulary.values())  # the reference gives none
@@ -103,7 +114,7 @@ def test_a_rescue_drug_needs_a_formulary_item_a_dose_and_a_time(ready, nurse_use
 def test_a_controlled_rescue_drug_is_flagged_and_listed_for_the_controlled_substance_log(
     client, ready, nurse_user, admin
 ):
-    midazolam = RescueDrug.objects.get(name="Midazolam")
+    midazolam = _midazolam()
     other_nurse = nurse(username="nurse.two")
     event = _event(
         ready,
@@ -212,7 +223,7 @@ def test_the_adverse_event_form_keeps_what_was_typed_and_names_the_field(client,
     InfusionSession.objects.filter(pk=ready.pk).update(checked_in_at=timezone.now() - timedelta(hours=1))
     client.force_login(nurse_user)
     url = reverse("infusions:adverse-event", args=[ready.pk])
-    midazolam = RescueDrug.objects.get(name="Midazolam")
+    midazolam = _midazolam()
     onset = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
     data = {
         "kind": "laryngospasm",

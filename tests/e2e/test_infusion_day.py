@@ -30,7 +30,7 @@ from consultations.tests.factories import ensure_protocol_library
 from controlled_substances.models import LedgerEntry
 from controlled_substances.tests.factories import ProductFactory, receive
 from infusions.models import DoseCalculation, InfusionSession
-from infusions.tests.factories import infusion_appointment, set_policy
+from infusions.tests.factories import infusion_appointment, rescue_drug, set_policy
 from prescribers.tests.factories import credentialed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -85,6 +85,7 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     # The shortest observation the policy allows; the test moves the infusion's end back
     # rather than wait for it.
     set_policy(min_observation_min=15)
+    rescue_drug("Midazolam", controlled=True, dea_schedule="CIV")  # the seed, if a flush removed it
     nurse = _user("e2e.nurse", Role.NURSE, first_name="Ada", last_name="Okafor", credentials="RN")
     doctor = _user("e2e.doctor", Role.PRESCRIBER, first_name="Wei", last_name="Chen", credentials="MD")
     appointment = infusion_appointment(by=doctor, location=vial.registration.location)
@@ -260,7 +261,7 @@ def test_infusion_day_from_chair_board_to_signed(live_server, page):
     page.locator("#adverse summary").click()
     adverse.get_by_label("Event").select_option(label="Desaturation")
     adverse.get_by_label("Severity").select_option(label="Moderate")
-    adverse.get_by_label("Outcome", exact=True).select_option(label="Ongoing at discharge")
+    adverse.locator("select[name='outcome']").select_option(label="Ongoing at discharge")
     adverse.get_by_label("Action taken").fill("Jaw thrust, O₂ 2 L/min by nasal cannula")
     expect(adverse.get_by_label("Rescue drug given")).to_contain_text("Midazolam (C-IV)")
     adverse.get_by_role("button", name="Save adverse event").click()
