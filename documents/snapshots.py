@@ -89,6 +89,16 @@ def _user(user) -> str:
     return str(user) if user is not None else ""
 
 
+def _drug_text(drug) -> str:
+    """A rescue drug as the record prints it: what, how much, how, when, by whom, and whether
+    it is a controlled substance."""
+    text = f"{drug.name} {drug.dose.normalize():f} {drug.dose_unit} {drug.get_route_display()}"
+    text += f" at {local_text(drug.given_at, '%H:%M')}"
+    if drug.given_by_id:
+        text += f" by {_user(drug.given_by)}"
+    return text + (f" (controlled, {drug.get_dea_schedule_display()})" if drug.controlled else "")
+
+
 def _response_row(response) -> dict[str, Any]:
     from assessments.instruments import INSTRUMENTS
 
@@ -476,8 +486,10 @@ def infusion_record(session) -> dict[str, Any]:
     """The signed (or in-progress) infusion day: pre-checks, dose with every step and its
     verification, the vitals table and chart data, alerts, adverse events, recovery scores,
     discharge, signature and amendments."""
+    from django.db.models import Prefetch
+
     from assessments.selectors import current_responses_for
-    from infusions.models import READING_FIELDS, READING_LABELS
+    from infusions.models import READING_FIELDS, READING_LABELS, DrugGiven
     from infusions.selectors.sessions import current_dose, readings
 
     appointment = session.appointment
@@ -569,10 +581,14 @@ def infusion_record(session) -> dict[str, Any]:
                     "severity": e.get_severity_display(),
                     "onset": local_text(e.onset_at, "%H:%M"),
                     "action": e.action_taken,
-                    "outcome": e.get_outcome_display(),
-                    "drugs": [f"{d.name} {d.dose} {d.dose_unit} {d.get_route_display()}" for d in e.drugs.all()],
+                    "outcome": e.get_outcome_display()
+                    + (f": {e.handover_note}" if e.handover_note else "")
+                    + (f" ({_user(e.outcome_by)}, {local_text(e.outcome_at, '%H:%M')})" if e.outcome_at else ""),
+                    "drugs": [_drug_text(d) for d in e.drugs.all()],
                 }
-                for e in session.adverse_events.prefetch_related("drugs").order_by("onset_at", "id")
+                for e in session.adverse_events.select_related("outcome_by")
+                .prefetch_related(Prefetch("drugs", queryset=DrugGiven.objects.select_related("given_by")))
+                .order_by("onset_at", "id")
             ],
             "scores": [_response_row(r) for r in current_responses_for(subject=session)],
             "discharge": {

@@ -251,3 +251,22 @@ def test_the_adverse_event_form_keeps_what_was_typed_and_names_the_field(client,
     assert (event.outcome, event.handover_note, event.outcome_by) == ("handed_over", "To the paramedics", nurse_user)
     given = event.drugs.get()
     assert (given.name, given.dose, given.controlled, given.given_by) == ("Midazolam", Decimal("2"), True, giver)
+
+
+def test_the_printed_record_carries_the_rescue_drug_and_the_hand_over(ready, nurse_user):
+    from documents.snapshots import infusion_record
+
+    _event(
+        ready,
+        nurse_user,
+        kind="laryngospasm",
+        outcome="handed_over",
+        handover_note="Handed to the paramedics with the flowsheet",
+        drugs=[{"formulary": _midazolam(), "dose": Decimal("2"), "given_at": timezone.now()}],
+    )
+    (printed,) = infusion_record(InfusionSession.objects.get(pk=ready.pk))["adverse_events"]
+    assert printed["kind"] == "Laryngospasm"
+    assert printed["outcome"].startswith("Handed over (with a note): Handed to the paramedics with the flowsheet (")
+    (drug,) = printed["drugs"]
+    assert drug.startswith("Midazolam 2 mg IV at ")
+    assert drug.endswith(f" by {nurse_user} (controlled, Schedule IV)")
