@@ -1,4 +1,5 @@
-# Grace MindCare: `make run` serves the demo, `make test` runs every test.
+# Grace MindCare: `make run` serves the demo, `make test` runs every test
+# (`make test-fast` the quicker parallel subset).
 # Both create .venv, install requirements.txt and need no environment variables.
 
 SHELL := /bin/bash
@@ -43,6 +44,15 @@ test: install ## run the whole test suite (browser tests included)
 	@bash scripts/browser_deps.sh
 	$(PY) -m pytest
 
+# The inner loop: the suite less the browser tests and the broker/web-server subprocess tests, spread
+# over the machine's cores (TEST_WORKERS=2 to choose), each worker on its own test database kept
+# between runs (new migrations are applied to it; TEST_ARGS=--create-db rebuilds it).
+# --dist load hands each worker its tests in collection order, so the transactional tests, which empty
+# the database, still run after the others there.
+TEST_WORKERS ?= auto
+test-fast: install ## the tests without e2e and integration, in parallel on a kept test database
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist load --reuse-db -m "not integration and not e2e" $(TEST_ARGS)
+
 check: install ## lint, format, migrations, security scans (bandit, pip-audit) and the tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -68,4 +78,4 @@ db-stop: ## stop the embedded PostgreSQL server
 clean: db-stop ## remove the venv and local data (database, broker, outboxes)
 	rm -rf $(VENV) var
 
-.PHONY: help install system-deps run test check format bench vendor db-stop clean
+.PHONY: help install system-deps run test test-fast check format bench vendor db-stop clean

@@ -13,3 +13,19 @@ from grace_mindcare.settings import *  # noqa: E402,F403
 
 # Tests never send real e-mail or SMS.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Under pytest-xdist (`make test-fast`) every worker is its own process with its own test database
+# (pytest-django appends the worker id to its name); what else a test writes must be its own too.
+# A single-process run (`make test`) is the worker "main".
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+# The throttles and rate limits count in the cache: a shared Redis (CACHE_URL) must not let one
+# worker's counts lock out another worker's test users.
+CACHES["default"]["KEY_PREFIX"] = f"test-{_WORKER}"  # noqa: F405
+
+# Files land in a folder per worker, not in the demo's outboxes and media: two workers issue the same
+# primary keys, so a document or a message keyed by one would overwrite or deduplicate the other's.
+_TEST_VAR = VAR_DIR / "test" / _WORKER  # noqa: F405
+MEDIA_ROOT = _TEST_VAR / "media"
+EMAIL_FILE_PATH = str(_TEST_VAR / "outbox" / "email")
+SMS_FILE_PATH = str(_TEST_VAR / "outbox" / "sms")
