@@ -99,6 +99,14 @@ class InfusionPolicy(models.Model):
     cadence_intra_min = _setting("cadence_intra_min")
     cadence_post_min = _setting("cadence_post_min")
     overdue_grace_min = _setting("overdue_grace_min")
+    # Who may be the second clinician of the dose's independent double check.
+    nurse_may_verify_dose = models.BooleanField(
+        "A nurse may verify another's dose calculation",
+        default=True,
+        help_text="Clinic policy: the independent double check needs a second clinician, not the one "
+        "who calculated; untick to have a prescriber (with current credentials for the clinic) verify "
+        "every dose.",
+    )
     # Discharge (recovering → discharge_ready, 5.2).
     discharge_tool = models.CharField(max_length=10, choices=DischargeTool.choices, default=DischargeTool.ALDRETE)
     discharge_min_score = _setting("discharge_min_score")

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.prescribing import PrescriberRequired, prescriber_refusal
 from consultations import selectors as plan_selectors
 from consultations.choices import DoseUnit
 from consultations.lifecycle import dose_range_problems, ordered_rate_mg_per_kg_per_h
@@ -22,6 +23,8 @@ from infusions.services.lifecycle import CHANGE
 
 S = rules.SessionStatus
 VERIFY = "infusions.verify_dose"
+# The permission that marks the prescriber role at the chair (held with current credentials).
+VERIFY_AS_PRESCRIBER = "infusions.override_precheck"
 # The dose may be (re)calculated until the infusion starts.
 DOSING_STATUSES = (S.PRE_CHECK, S.CLEARED)
 
@@ -263,6 +266,22 @@ def dose_calculate(*, session: InfusionSession, by, vial_mg_per_ml: Decimal, dil
     return row
 
 
+def verify_refusal(session: InfusionSession, by, *, policy=None) -> str:
+    """Why ``by`` may not be the dose's second clinician under the clinic's policy ("" when they
+    may): where the policy has a prescriber verify every dose, a nurse (or a prescriber whose
+    credentials are not current for the clinic) may not. The page asks it before offering the
+    button; the service refuses with it."""
+    policy = policy or session_selectors.policy()
+    if policy.nurse_may_verify_dose:
+        return ""
+    return prescriber_refusal(
+        by,
+        VERIFY_AS_PRESCRIBER,
+        action="Verifying the dose (this clinic's policy has a prescriber verify it)",
+        location=session.appointment.location,
+    )
+
+
 @transaction.atomic
 def dose_verify(*, calculation: DoseCalculation, by, fingerprint: str) -> DoseCalculation:
     """A second clinician's independent double check of exactly the calculation they saw
@@ -280,6 +299,8 @@ def dose_verify(*, calculation: DoseCalculation, by, fingerprint: str) -> DoseCa
         )
     if row.calculated_by_id == by.pk:
         raise ValidationError("The verification must be by a second clinician, not the one who calculated.")
+    if refusal := verify_refusal(session, by):
+        raise PrescriberRequired(refusal)
     if row.is_verified:
         raise ValidationError("Already verified.")
     row.verified_by, row.verified_at, row.verified_fingerprint = by, timezone.now(), row.fingerprint

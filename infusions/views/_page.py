@@ -19,7 +19,7 @@ from infusions import forms, rules
 from infusions.models import OPEN_OUTCOMES, READING_FIELDS, READING_LABELS, FlowsheetReading, Outcome
 from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
-from infusions.services.dosing import DOSING_STATUSES, usual_range_problem
+from infusions.services.dosing import DOSING_STATUSES, usual_range_problem, verify_refusal
 from infusions.services.precheck import OVERRIDE as PRECHECK_OVERRIDE
 
 S = rules.SessionStatus
@@ -132,7 +132,7 @@ def _prescriber_context(session, context: dict, *, user) -> dict:
     asked as the services will ask it: a prescriber whose profile is missing or whose licence
     or DEA registration is not current sees "Needs a prescriber" with the reason, and may
     request one, like a nurse. Asked only when the page offers the decision."""
-    found = {"precheck_standing": None, "order_standing": None}
+    found = {"precheck_standing": None, "order_standing": None, "verify_blocked": ""}
     if session.status == S.PRE_CHECK and session.clearance == rules.NEEDS_CLINICIAN_DECISION:
         found["precheck_standing"] = prescriber_standing(
             user,
@@ -140,6 +140,10 @@ def _prescriber_context(session, context: dict, *, user) -> dict:
             action="Clearing this pre-check",
             location=session.appointment.location,
         )
+    dose = context.get("dose")
+    if dose is not None and not dose.is_verified and not session.is_signed:
+        # The clinic may have a prescriber verify every dose: a nurse sees who must instead.
+        found["verify_blocked"] = verify_refusal(session, user, policy=context["policy"])
     if context.get("dose_needs_prescriber"):
         found["order_standing"] = prescriber_standing(user, ORDER_SIGN, action="Signing a new standing order")
     return found

@@ -196,6 +196,8 @@ def dose_verify(request, session_id: int, dose_id: int):
         services.dose_verify(calculation=calculation, by=request.user, fingerprint=request.POST.get("fingerprint", ""))
     except ValidationError as error:
         return _page(request, session_id, status=200, verify_errors=error.messages)
+    except PrescriberRequired as refusal:
+        return _page(request, session_id, status=200, verify_errors=[str(refusal)])
     return redirect(_url(session, "dose"))
 
 
