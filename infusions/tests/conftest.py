@@ -52,3 +52,16 @@ def morning():
     day = timezone.now().astimezone(UTC).date()
     with time_machine.travel(datetime.combine(day, time(9), tzinfo=UTC), tick=True) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def prechecked(policy, nurse_user):
+    """A session at the pre-check: checked in, today's PHQ-9 and a clean checklist (80 kg)."""
+    from infusions import services
+    from infusions.tests.factories import PHQ9_CLEAR, clean_precheck, open_session
+
+    session = open_session(by=nurse_user)
+    services.session_check_in(session=session, by=nurse_user)
+    services.instrument_record(session=session, by=nurse_user, code="phq9", answers=PHQ9_CLEAR)
+    services.precheck_record(session=session, by=nurse_user, data=clean_precheck())
+    return session

@@ -14,27 +14,17 @@ from consultations import services as consultation_services
 from consultations.models import Protocol
 from infusions import services
 from infusions.selectors import board
-from infusions.tests.factories import PHQ9_CLEAR, clean_precheck, open_session
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def at_precheck(policy, nurse_user):
-    session = open_session(by=nurse_user)
-    services.session_check_in(session=session, by=nurse_user)
-    services.instrument_record(session=session, by=nurse_user, code="phq9", answers=PHQ9_CLEAR)
-    services.precheck_record(session=session, by=nurse_user, data=clean_precheck())
-    return session
 
 
 def _calculate(session, by):
     return services.dose_calculate(session=session, by=by, vial_mg_per_ml=Decimal("10"), diluent_ml=Decimal("96"))
 
 
-def test_an_overridden_order_above_the_usual_range_is_calculated_at_its_dose(at_precheck, nurse_user, clinician):
+def test_an_overridden_order_above_the_usual_range_is_calculated_at_its_dose(prechecked, nurse_user, clinician):
     consultation_services.order_sign(
-        plan=at_precheck.plan,
+        plan=prechecked.plan,
         by=clinician,
         reason="Partial response at 0.5 mg/kg",
         changes={
@@ -44,41 +34,41 @@ def test_an_overridden_order_above_the_usual_range_is_calculated_at_its_dose(at_
             "dose_override_reason": "Partial response; tolerated well",
         },
     )
-    calc = _calculate(at_precheck, nurse_user)
+    calc = _calculate(prechecked, nurse_user)
     assert calc.dose_mg == Decimal("60.0")  # 0.75 mg/kg x 80 kg, above the protocol's 0.5 mg/kg
 
 
 def test_an_order_above_a_narrowed_range_needs_a_prescriber_and_the_nurse_can_request_one(
-    client_as, at_precheck, nurse_user, clinician
+    client_as, prechecked, nurse_user, clinician
 ):
     # The administrator narrowed the protocol after the order was signed at 0.5 mg/kg.
-    Protocol.objects.filter(pk=at_precheck.plan.protocol_id).update(dose_min=Decimal("0.4"), dose_max=Decimal("0.4"))
+    Protocol.objects.filter(pk=prechecked.plan.protocol_id).update(dose_min=Decimal("0.4"), dose_max=Decimal("0.4"))
     with pytest.raises(ValidationError, match="needs a prescriber"):
-        _calculate(at_precheck, nurse_user)
-    page = client_as(nurse_user).get(reverse("infusions:session", args=[at_precheck.pk]))
+        _calculate(prechecked, nurse_user)
+    page = client_as(nurse_user).get(reverse("infusions:session", args=[prechecked.pk]))
     assert b'id="dose-needs-prescriber"' in page.content
     assert b"Request a prescriber" in page.content
 
-    services.prescriber_request(session=at_precheck, by=nurse_user)
-    assert [s.pk for s in board.prescriber_requests()] == [at_precheck.pk]
+    services.prescriber_request(session=prechecked, by=nurse_user)
+    assert [s.pk for s in board.prescriber_requests()] == [prechecked.pk]
 
     v2 = consultation_services.order_sign(
-        plan=at_precheck.plan,
+        plan=prechecked.plan,
         by=clinician,
         reason="Keep 0.5 mg/kg after the protocol change",
         changes={"dose_override_reason": "Responding at 0.5 mg/kg; keep it"},
     )
-    assert plan_selectors.current_order(at_precheck.plan) == v2
+    assert plan_selectors.current_order(prechecked.plan) == v2
     assert board.prescriber_requests() == []  # answered by the new version
-    assert _calculate(at_precheck, nurse_user).dose_mg == Decimal("40.0")
+    assert _calculate(prechecked, nurse_user).dose_mg == Decimal("40.0")
 
 
-def test_a_request_with_nothing_needing_a_prescriber_is_refused(at_precheck, nurse_user):
+def test_a_request_with_nothing_needing_a_prescriber_is_refused(prechecked, nurse_user):
     with pytest.raises(ValidationError, match="Only a pre-check that needs a prescriber"):
-        services.prescriber_request(session=at_precheck, by=nurse_user)
+        services.prescriber_request(session=prechecked, by=nurse_user)
 
 
-def test_a_prescriber_who_cannot_sign_an_order_is_shown_the_request_not_the_order(client_as, at_precheck, clinician):
+def test_a_prescriber_who_cannot_sign_an_order_is_shown_the_request_not_the_order(client_as, prechecked, clinician):
     """A user in the prescriber role with an expired licence meets an order above the range as
     a nurse does: "Needs a prescriber" with the reason, and Request a prescriber; a current
     prescriber is sent to the standing order instead."""
@@ -90,10 +80,10 @@ def test_a_prescriber_who_cannot_sign_an_order_is_shown_the_request_not_the_orde
     from accounts.tests.factories import UserFactory
     from prescribers.tests.factories import credentialed
 
-    Protocol.objects.filter(pk=at_precheck.plan.protocol_id).update(dose_min=Decimal("0.4"), dose_max=Decimal("0.4"))
+    Protocol.objects.filter(pk=prechecked.plan.protocol_id).update(dose_min=Decimal("0.4"), dose_max=Decimal("0.4"))
     lapsed = UserFactory(username="dr.lapsed", role=Role.PRESCRIBER, credentials="MD")
     credentialed(lapsed, licence_expires=timezone.localdate() - timedelta(days=1))
-    url = reverse("infusions:session", args=[at_precheck.pk])
+    url = reverse("infusions:session", args=[prechecked.pk])
     html = client_as(lapsed).get(url).content.decode()
     assert 'id="dose-needs-prescriber"' in html
     assert 'id="order-blocked"' in html

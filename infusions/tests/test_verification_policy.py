@@ -12,20 +12,16 @@ from django.urls import reverse
 from accounts.prescribing import PrescriberRequired
 from infusions import services
 from infusions.models import DoseCalculation
-from infusions.tests.factories import PHQ9_CLEAR, clean_precheck, open_session, set_policy
+from infusions.tests.factories import set_policy
 from prescribers.tests.factories import register
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def calculated(policy, nurse_user):
-    session = open_session(by=nurse_user)
-    services.session_check_in(session=session, by=nurse_user)
-    services.instrument_record(session=session, by=nurse_user, code="phq9", answers=PHQ9_CLEAR)
-    services.precheck_record(session=session, by=nurse_user, data=clean_precheck())
+def calculated(prechecked, nurse_user):
     return services.dose_calculate(
-        session=session, by=nurse_user, vial_mg_per_ml=Decimal("10"), diluent_ml=Decimal("96")
+        session=prechecked, by=nurse_user, vial_mg_per_ml=Decimal("10"), diluent_ml=Decimal("96")
     )
 
 
