@@ -124,8 +124,8 @@ def _make_due_reminders(count: int, tag: str) -> list[int]:
     from django.utils import timezone
 
     from bench.pages import SkipPage
+    from reminders.models import Reminder, ReminderRule
     from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentType
-    from scheduling.reminders.models import Reminder, ReminderRule
 
     now = timezone.now()
     visits = list(
@@ -196,8 +196,8 @@ def reminder_dispatch(ctx) -> list[dict]:
     from kombu import Connection
 
     from bench import tasks as bench_tasks
-    from scheduling.reminders import services, tasks
-    from scheduling.reminders.models import Reminder, ReminderStatus
+    from reminders import services, tasks
+    from reminders.models import Reminder, ReminderStatus
 
     count = int(getattr(ctx.args, "reminders", DEFAULT_COUNT) or DEFAULT_COUNT)
     url, options, label = _broker(getattr(ctx, "broker_url", "") or "")

@@ -9,4 +9,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grace_mindcare.settings")
 app = Celery("grace_mindcare")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.autodiscover_tasks(["scheduling.reminders"])  # tasks in a sub-package

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     # The care journey, in order
     "patients",
     "scheduling",
+    "reminders",
     "prescribers",
     "consultations",
     "infusions",

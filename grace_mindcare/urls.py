@@ -9,6 +9,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("accounts.passkey_urls")),  # passkeys (django-otp-webauthn)
     path("patients/", include("patients.urls")),
+    # The patient's confirm/cancel link from a reminder, under the calendar's prefix (links already sent).
+    path("schedule/visit/", include("reminders.urls")),
     path("schedule/", include("scheduling.urls")),
     path("prescribers/", include("prescribers.urls")),
     path("consultations/", include("consultations.urls")),

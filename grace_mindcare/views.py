@@ -115,7 +115,7 @@ def _schedule_panels(request, role) -> dict:
 
 def _link_replies():
     """Confirmations and cancellations patients sent through reminder links in the last 24 hours."""
-    from scheduling.reminders.services import link_replies
+    from reminders.services import link_replies
 
     return link_replies(since=timezone.now() - timedelta(hours=24), limit=20)
 
@@ -127,7 +127,7 @@ def _reminder_health() -> dict:
     """
     from django.core.cache import cache
 
-    from scheduling.reminders import services as reminders
+    from reminders import services as reminders
 
     if cache.add("reminders-overdue-check", 1, 60):
         reminders.reminders_overdue_check()

@@ -157,6 +157,3 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-import scheduling.reminders.admin  # noqa: E402,F401  (reminder rules and reminders)

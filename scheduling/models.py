@@ -449,7 +449,3 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Feed of {self.clinician} ({'revoked' if self.revoked_at else 'live'})"
-
-
-# Appointment reminders live in their own module but belong to this app.
-from scheduling.reminders.models import Reminder, ReminderLink, ReminderRule  # noqa: E402,F401

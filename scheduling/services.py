@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts import audit
 from patients.models import Patient
+from reminders.services import sync_on_commit
 from scheduling import rules, selectors
 from scheduling.models import (
     Appointment,
@@ -30,7 +31,6 @@ from scheduling.models import (
     Resource,
     Series,
 )
-from scheduling.reminders.services import sync_on_commit
 
 AUDIT_CATEGORY = "scheduling"
 SLOT_TAKEN = "That slot was just taken."

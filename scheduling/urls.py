@@ -21,8 +21,4 @@ urlpatterns = [
     path("feeds/regenerate/", views.feed_regenerate, name="feed-regenerate"),
     path("feeds/revoke/", views.feed_revoke, name="feed-revoke"),
     path("feeds/<str:feed_token>.ics", views.feed, name="feed"),
-    # The patient's confirm/cancel link from a reminder (no sign-in; see views/visit_link.py).
-    path("visit/", views.visit_reply, name="visit-reply"),
-    path("visit/done/", views.visit_done, name="visit-done"),
-    path("visit/<str:token>/", views.visit_link, name="visit-link"),
 ]

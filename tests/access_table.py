@@ -74,9 +74,9 @@ ACCESS = {
     "scheduling:feed-revoke": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "scheduling:feed": row(GONE, GONE, GONE, GONE, GONE, GONE),  # unknown token: 404, never a sign-in page
     # The patient's reminder link: no sign-in; an unknown token or no scoped session is a 404 page.
-    "scheduling:visit-link": row(GONE, GONE, GONE, GONE, GONE, GONE),
-    "scheduling:visit-reply": row(GONE, GONE, GONE, GONE, GONE, GONE),
-    "scheduling:visit-done": row(OK, OK, OK, OK, OK, OK),
+    "reminders:visit-link": row(GONE, GONE, GONE, GONE, GONE, GONE),
+    "reminders:visit-reply": row(GONE, GONE, GONE, GONE, GONE, GONE),
+    "reminders:visit-done": row(OK, OK, OK, OK, OK, OK),
     # Consultations: the clinical record. Front desk never opens it (403, issue 4) and sees only
     # which plans are ready to book. (The admin persona is a superuser, so Django grants it every
     # permission; the Administrator role itself only reads: consultations/tests/test_services.py.)

@@ -31,7 +31,7 @@ NO_PATIENT_DATA = {
     "reports:index",
     "infusions:board-index",
     "scheduling:feeds",
-    "scheduling:visit-done",
+    "reminders:visit-done",
     "controlled_substances:container-adjust",
     "controlled_substances:container-destroy",
     "controlled_substances:container-loss",

@@ -64,12 +64,12 @@ def test_rate_limits_and_lockout_behind_the_proxy_lock_one_client_not_the_clinic
 @pytest.mark.django_db
 def test_rate_limits_and_lockout_behind_the_proxy_count_appointment_links_per_client(client, settings):
     settings.TRUSTED_PROXY_COUNT = 1
-    view = importlib.import_module("scheduling.views.visit_link")
+    view = importlib.import_module("reminders.views")
     for n in range(view.RATE_LIMIT):
-        client.get(reverse("scheduling:visit-link", args=[f"guess{n:040d}"]), **_via_proxy("198.51.100.7"))
-    guessing = client.get(reverse("scheduling:visit-link", args=["x" * 40]), **_via_proxy("198.51.100.7"))
+        client.get(reverse("reminders:visit-link", args=[f"guess{n:040d}"]), **_via_proxy("198.51.100.7"))
+    guessing = client.get(reverse("reminders:visit-link", args=["x" * 40]), **_via_proxy("198.51.100.7"))
     assert guessing.status_code == 429
-    patient = client.get(reverse("scheduling:visit-link", args=["y" * 40]), **_via_proxy("198.51.100.8"))
+    patient = client.get(reverse("reminders:visit-link", args=["y" * 40]), **_via_proxy("198.51.100.8"))
     assert patient.status_code == 404  # an unknown link, but not refused for someone else's guessing
 
 

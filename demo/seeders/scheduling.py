@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from demo.context import SeedContext
 from patients.models import Patient
+from reminders.services import reminders_bulk_create
 from scheduling import rules
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -35,7 +36,6 @@ from scheduling.models import (
     Resource,
     Series,
 )
-from scheduling.reminders.services import reminders_bulk_create
 
 S = AppointmentStatus
 BATCH = 5000

@@ -93,7 +93,7 @@ def link_send(*, new: NewLink, base_url: str, by) -> list[str]:
     from notifications.email import send_templated_email
     from notifications.sms import send_sms
     from patients.services import contact_log_entry_create
-    from scheduling.reminders.rules import denied_words_in
+    from reminders.rules import denied_words_in
 
     link, patient = new.link, new.link.patient
     url = base_url.rstrip("/") + reverse("followups:link-open", args=[new.token])

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from scheduling.models import AppointmentStatusChange, Closure, Reminder, ReminderRule
+from reminders.models import Reminder, ReminderRule
+from scheduling.models import AppointmentStatusChange, Closure
 from scheduling.tests.factories import AppointmentFactory, LocationFactory, ResourceFactory, appointment_type
 
 NY = ZoneInfo("America/New_York")

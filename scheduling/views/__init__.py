@@ -12,7 +12,6 @@ from scheduling.views.booking import book, find, patient_search, series_new
 from scheduling.views.common import user_moves
 from scheduling.views.feeds import feed, feed_regenerate, feed_revoke, feeds
 from scheduling.views.schedule import calendar, day_sheet
-from scheduling.views.visit_link import visit_done, visit_link, visit_reply
 
 __all__ = [
     "appointment_cancel",
@@ -29,9 +28,6 @@ __all__ = [
     "feeds",
     "find",
     "patient_panel",
-    "visit_done",
-    "visit_link",
-    "visit_reply",
     "patient_search",
     "series_new",
     "user_moves",

@@ -14,11 +14,11 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from notifications import backends
 from patients.models import ContactLogEntry
+from reminders import services
+from reminders.models import Reminder, ReminderLink, ReminderStatus
+from reminders.tests.conftest import make_rule, opted_patient
 from scheduling import services as scheduling_services
 from scheduling.models import AppointmentStatus, AppointmentStatusChange
-from scheduling.reminders import services
-from scheduling.reminders.models import Reminder, ReminderLink, ReminderStatus
-from scheduling.reminders.tests.conftest import make_rule, opted_patient
 from scheduling.tests.conftest import at, book, local_day
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def sent(clinic, frontdesk, no_seeded_rules, django_capture_on_commit_callbacks)
 
 
 def _open(client, token):
-    return client.get(reverse("scheduling:visit-link", args=[token]))
+    return client.get(reverse("reminders:visit-link", args=[token]))
 
 
 def test_the_text_carries_a_256_bit_link_stored_only_as_a_hash(sent):
@@ -72,16 +72,16 @@ def test_the_token_is_exchanged_for_a_session_and_a_token_free_page_that_confirm
     appt, token = sent
     response = _open(client, token)
     assert response.status_code == 302
-    assert response["Location"] == reverse("scheduling:visit-reply")
+    assert response["Location"] == reverse("reminders:visit-reply")
     assert response["Referrer-Policy"] == "no-referrer"
     page = client.get(response["Location"])
     assert page.status_code == 200
     assert token not in page.content.decode()
     assert page["Referrer-Policy"] == "no-referrer"
     assert "no-store" in page["Cache-Control"]
-    done = client.post(reverse("scheduling:visit-reply"), {"action": "confirm"})
+    done = client.post(reverse("reminders:visit-reply"), {"action": "confirm"})
     assert done.status_code == 302
-    assert done["Location"] == reverse("scheduling:visit-done")
+    assert done["Location"] == reverse("reminders:visit-done")
     assert "confirmed" in client.get(done["Location"]).content.decode()
     appt.refresh_from_db()
     assert appt.status == AppointmentStatus.CONFIRMED
@@ -92,7 +92,7 @@ def test_a_confirmation_is_recorded_as_the_patient_via_the_link_and_the_desk_is_
 ):
     appt, token = sent
     _open(client, token)
-    client.post(reverse("scheduling:visit-reply"), {"action": "confirm"})
+    client.post(reverse("reminders:visit-reply"), {"action": "confirm"})
     move = AppointmentStatusChange.objects.filter(appointment=appt).latest("at")
     assert move.by is None
     assert "reminder link" in move.reason
@@ -115,7 +115,7 @@ def test_a_cancellation_frees_the_slot_voids_the_pending_reminders_and_tells_the
     appt, token = sent
     _open(client, token)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("scheduling:visit-reply"), {"action": "cancel"})
+        client.post(reverse("reminders:visit-reply"), {"action": "cancel"})
     appt.refresh_from_db()
     assert appt.status == AppointmentStatus.CANCELLED
     assert "patient" in appt.cancel_reason.lower()
@@ -125,12 +125,12 @@ def test_a_cancellation_frees_the_slot_voids_the_pending_reminders_and_tells_the
 def test_the_link_works_once(client, sent):
     appt, token = sent
     _open(client, token)
-    client.post(reverse("scheduling:visit-reply"), {"action": "confirm"})
+    client.post(reverse("reminders:visit-reply"), {"action": "confirm"})
     assert _open(client, token).status_code == 404  # spent
     other = client.__class__()
     assert _open(other, token).status_code == 404
     # The spent session cannot act either.
-    assert client.post(reverse("scheduling:visit-reply"), {"action": "cancel"}).status_code == 404
+    assert client.post(reverse("reminders:visit-reply"), {"action": "cancel"}).status_code == 404
     appt.refresh_from_db()
     assert appt.status == AppointmentStatus.CONFIRMED
 
@@ -147,14 +147,14 @@ def test_a_link_expires_at_the_visit_and_dies_when_the_visit_moves(client, front
 
 def test_unknown_tokens_and_no_session_are_refused_without_a_sign_in_page(client, sent):
     assert _open(client, "x" * 43).status_code == 404
-    assert client.get(reverse("scheduling:visit-reply")).status_code == 404
-    assert client.post(reverse("scheduling:visit-reply"), {"action": "cancel"}).status_code == 404
+    assert client.get(reverse("reminders:visit-reply")).status_code == 404
+    assert client.post(reverse("reminders:visit-reply"), {"action": "cancel"}).status_code == 404
 
 
 def test_bad_input_on_the_reply_page_is_a_message_not_a_500(client, sent):
     appt, token = sent
     _open(client, token)
-    response = client.post(reverse("scheduling:visit-reply"), {"action": "delete"})
+    response = client.post(reverse("reminders:visit-reply"), {"action": "delete"})
     assert response.status_code == 400
     assert "Choose Confirm or Cancel" in response.content.decode()
     appt.refresh_from_db()
@@ -162,7 +162,7 @@ def test_bad_input_on_the_reply_page_is_a_message_not_a_500(client, sent):
 
 
 def test_token_guessing_is_rate_limited(client, sent):
-    view = importlib.import_module("scheduling.views.visit_link")
+    view = importlib.import_module("reminders.views")
     appt, token = sent
     answers = [_open(client, f"guess{i:040d}").status_code for i in range(view.RATE_LIMIT)]
     assert set(answers) == {404}

@@ -13,9 +13,9 @@ from django.conf import settings as django_settings
 
 from grace_mindcare.celery import app
 from notifications import backends
-from scheduling.reminders import tasks
-from scheduling.reminders.models import Reminder
-from scheduling.reminders.tests.conftest import make_rule, opted_patient
+from reminders import tasks
+from reminders.models import Reminder
+from reminders.tests.conftest import make_rule, opted_patient
 from scheduling.tests.conftest import at, book, local_day
 
 

@@ -5,9 +5,10 @@ Access follows ``scheduling.manage_locations`` like the rest of the clinic set-u
 
 from django.contrib import admin
 
+from reminders.models import Reminder, ReminderRule
+
 # Imported at the end of scheduling/admin.py, after these are defined.
 from scheduling.admin import AuditedAdmin, ManagedByLocationAdmins
-from scheduling.reminders.models import Reminder, ReminderRule
 
 
 @admin.register(ReminderRule)

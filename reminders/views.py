@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.network import client_ip
-from scheduling.reminders import services as reminders
+from reminders import services as reminders
 
 SESSION_LINK = "visit_link_id"
 SESSION_LINK_AT = "visit_link_at"
@@ -59,7 +59,7 @@ def _rate_limited(request) -> bool:
 def _page(request, template: str, context: dict | None = None, status: int = 200):
     return render(
         request,
-        f"scheduling/{template}",
+        f"reminders/{template}",
         {"clinic": getattr(settings, "CLINIC_NAME", "the clinic"), **(context or {})},
         status=status,
     )
@@ -91,7 +91,7 @@ def visit_link(request, token: str):
     request.session.cycle_key()
     request.session[SESSION_LINK] = link.pk
     request.session[SESSION_LINK_AT] = int(time.time())
-    return redirect("scheduling:visit-reply")
+    return redirect("reminders:visit-reply")
 
 
 @login_not_required
@@ -120,7 +120,7 @@ def visit_reply(request):
                 request.session.pop(SESSION_LINK, None)
                 request.session.pop(SESSION_LINK_AT, None)
                 request.session[SESSION_DONE] = action
-                return redirect("scheduling:visit-done")
+                return redirect("reminders:visit-done")
     local = appointment.start.astimezone(appointment.location.zone)
     return _page(
         request,

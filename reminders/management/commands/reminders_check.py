@@ -6,7 +6,7 @@ minute, but it cannot when beat or the worker is down. Exit status 1 when remind
 
 from django.core.management.base import BaseCommand
 
-from scheduling.reminders import services
+from reminders import services
 
 
 class Command(BaseCommand):

@@ -24,9 +24,9 @@ import pytest
 from django.utils import timezone
 
 from grace_mindcare.celery import app
-from scheduling.reminders import services, tasks
-from scheduling.reminders.models import Reminder, ReminderStatus
-from scheduling.reminders.tests.conftest import due_reminders, make_rule, opted_patient
+from reminders import services, tasks
+from reminders.models import Reminder, ReminderStatus
+from reminders.tests.conftest import due_reminders, make_rule, opted_patient
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 from tests.subprocess_env import database_env
 

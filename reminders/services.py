@@ -29,9 +29,9 @@ from django.utils import formats, timezone
 from notifications.backends import SmsError, SmsRejected
 from notifications.email import alert_administrators, send_templated_email
 from notifications.sms import get_sms_backend, send_sms
+from reminders import rules
+from reminders.models import Channel, LinkAction, Reminder, ReminderLink, ReminderRule, ReminderStatus
 from scheduling.models import ACTIVE_STATUSES, Appointment
-from scheduling.reminders import rules
-from scheduling.reminders.models import Channel, LinkAction, Reminder, ReminderLink, ReminderRule, ReminderStatus
 
 log = logging.getLogger(__name__)
 
@@ -566,7 +566,7 @@ def link_url(token: str) -> str:
     # SITE_URL: the public address patients reach (https://clinic.example); the development default
     # is the `make run` address.
     base = (getattr(settings, "SITE_URL", "") or os.environ.get("SITE_URL", "") or DEV_SITE_URL).rstrip("/")
-    return f"{base}{reverse('scheduling:visit-link', args=[token])}"
+    return f"{base}{reverse('reminders:visit-link', args=[token])}"
 
 
 def reminder_links_issue(*, reminders: list[Reminder]) -> dict[int, str]:

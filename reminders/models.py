@@ -3,8 +3,8 @@
 The database is the source of truth (security-reference R5/R6): a row per
 (appointment, rule, channel) with a unique idempotency key, its due instant in
 UTC and a status. A periodic dispatcher claims due rows; nothing waits in the
-broker with an ETA. Imported by ``scheduling.models`` so the models belong to
-the scheduling app.
+broker with an ETA. The tables keep the names they had when these models
+belonged to the scheduling app (``db_table``), so moving them moved no data.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ class ReminderRule(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
+        db_table = "scheduling_reminderrule"
         ordering = ["kind", "name"]
         constraints = [
             models.CheckConstraint(
@@ -79,7 +80,7 @@ class ReminderRule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from scheduling.reminders.rules import template_problems
+        from reminders.rules import template_problems
 
         errors = {}
         for field in ("text", "subject"):
@@ -134,6 +135,7 @@ class Reminder(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "scheduling_reminder"
         ordering = ["due_at", "id"]
         indexes = [models.Index(fields=["status", "due_at"], name="reminder_status_due")]
         constraints = [
@@ -170,6 +172,7 @@ class ReminderLink(models.Model):
     action = models.CharField(max_length=10, choices=LinkAction.choices, blank=True)
 
     class Meta:
+        db_table = "scheduling_reminderlink"
         indexes = [models.Index(fields=["used_at"], name="reminderlink_used_at")]
         constraints = [
             models.CheckConstraint(

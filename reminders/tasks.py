@@ -7,7 +7,7 @@ from collections import Counter
 from celery import shared_task
 from celery.signals import worker_ready
 
-from scheduling.reminders import services
+from reminders import services
 
 # Exponential backoff between send attempts: 30 s, 60 s, 120 s, 240 s (capped at 10 min). Short
 # countdowns only: a long ETA in Redis is redelivered after visibility_timeout (security-reference R5).

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduling.reminders import rules
+from reminders import rules
 
 ZONES = ["America/New_York", "America/Chicago", "America/Phoenix", "Europe/London"]
 
@@ -116,9 +116,9 @@ def test_render_ignores_anything_but_the_allowed_placeholders():
 @given(appointment_near_transition())
 def test_every_reminder_of_a_booking_is_at_its_rules_instant_in_the_locations_zone(case):
     """G1 through the service's own mapping (appointment + rules → due instants)."""
+    from reminders.models import ReminderRule
+    from reminders.services import wanted_reminders
     from scheduling.models import Appointment, Location
-    from scheduling.reminders.models import ReminderRule
-    from scheduling.reminders.services import wanted_reminders
 
     zone_name, start = case
     zone = ZoneInfo(zone_name)

@@ -19,10 +19,10 @@ from accounts.models import AuditEvent
 from notifications import backends
 from notifications.backends import BaseSmsBackend, SmsProviderError, SmsRejected
 from patients.models import ContactLogEntry
+from reminders import services, tasks
+from reminders.models import Reminder, ReminderStatus
+from reminders.tests.conftest import due_reminders, make_rule, opted_patient
 from scheduling.models import Appointment
-from scheduling.reminders import services, tasks
-from scheduling.reminders.models import Reminder, ReminderStatus
-from scheduling.reminders.tests.conftest import due_reminders, make_rule, opted_patient
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from scheduling.reminders import services
-from scheduling.reminders.models import Reminder, ReminderStatus
-from scheduling.reminders.tests.conftest import due_reminders, make_rule
+from reminders import services
+from reminders.models import Reminder, ReminderStatus
+from reminders.tests.conftest import due_reminders, make_rule
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 
 

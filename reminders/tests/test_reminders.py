@@ -11,11 +11,11 @@ from django.core import mail
 from notifications import backends
 from notifications.backends import SmsMessage, TwilioSmsBackend
 from patients.models import ContactLogEntry
+from reminders import rules, services, tasks
+from reminders.models import Reminder, ReminderStatus
+from reminders.tests.conftest import make_rule, opted_patient
+from reminders.tests.stub_provider import StubProvider
 from scheduling import services as scheduling_services
-from scheduling.reminders import rules, services, tasks
-from scheduling.reminders.models import Reminder, ReminderStatus
-from scheduling.reminders.tests.conftest import make_rule, opted_patient
-from scheduling.reminders.tests.stub_provider import StubProvider
 from scheduling.tests.conftest import at, book, local_day
 
 pytestmark = pytest.mark.django_db
@@ -272,7 +272,7 @@ def test_a_provider_refusal_is_not_retried(
 def test_an_administrator_cannot_save_a_rule_whose_text_names_the_treatment(clinic, no_seeded_rules):
     from django.core.exceptions import ValidationError
 
-    from scheduling.reminders.models import ReminderRule
+    from reminders.models import ReminderRule
 
     rule = ReminderRule(
         name="x",

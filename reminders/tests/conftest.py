@@ -7,7 +7,7 @@ from datetime import time, timedelta
 import pytest
 
 from notifications import backends
-from scheduling.reminders.models import Reminder, ReminderRule
+from reminders.models import Reminder, ReminderRule
 from scheduling.tests.conftest import at, book, clinic, local_day  # noqa: F401 - fixtures and helpers
 
 
