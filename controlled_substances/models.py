@@ -567,3 +567,22 @@ class LedgerEntry(models.Model):
     @property
     def is_reversed(self) -> bool:
         return hasattr(self, "reversed_by")
+
+
+class RescueDoseLog(models.Model):
+    """A controlled rescue drug given at the chair (e.g. midazolam), confirmed as entered in
+    the controlled-substance log by the person keeping it, with where it was entered (log,
+    page or entry number). Until then the dose is listed on the ledger home. Append-only."""
+
+    dose = models.OneToOneField("infusions.DrugGiven", on_delete=models.PROTECT, related_name="ledger_log")
+    reference = models.CharField(max_length=200, help_text="Where it was entered: the log, page or entry number.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=~Q(reference=""), name="csrescuedose_reference_given")]
+        triggers = [pgtrigger.Protect(name="csrescuedose_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"Rescue dose {self.dose_id} logged: {self.reference}"

@@ -514,21 +514,18 @@ def open_draw_chairs(location_id: int, start: datetime, end: datetime, *, today:
     return {e.session.appointment.resource_id for e in _still_open(list(entries))}
 
 
-RESCUE_DOSE_WINDOW_DAYS = 30
 RESCUE_DOSE_LIST_MAX = 50
 
 
-def controlled_rescue_doses(*, today: date) -> tuple[list, int]:
-    """Controlled rescue drugs (e.g. midazolam) given at the chair in the last 30 days, for
-    the controlled-substance log: the chair records the dose, who gave it and when; the drawn
-    vial is not known there, so no ledger entry is made for it (an entry without its vial would
-    put the balances out of step with the shelf). Newest first, at most 50, with the total."""
+def controlled_rescue_doses() -> tuple[list, int]:
+    """Controlled rescue drugs (e.g. midazolam) given at the chair and not yet confirmed as
+    entered in the controlled-substance log. The chair records the dose, who gave it and when,
+    but not the vial it came from, so no ledger entry is made for it (an entry without its vial
+    would put the balances out of step with the shelf): the keeper of the log enters it and
+    confirms it here. Oldest first, at most 50, with the total."""
     from infusions.models import DrugGiven
 
-    start, _ = period_bounds(today - timedelta(days=RESCUE_DOSE_WINDOW_DAYS), today)
-    doses = DrugGiven.objects.filter(controlled=True, given_at__gte=start)
+    doses = DrugGiven.objects.filter(controlled=True, ledger_log__isnull=True)
     total = doses.count()
-    rows = list(
-        doses.select_related("session__patient", "given_by").order_by("-given_at", "-pk")[:RESCUE_DOSE_LIST_MAX]
-    )
+    rows = list(doses.select_related("session__patient", "given_by").order_by("given_at", "pk")[:RESCUE_DOSE_LIST_MAX])
     return rows, total

@@ -28,6 +28,7 @@ from controlled_substances.models import (
     Lot,
     Product,
     Registration,
+    RescueDoseLog,
     Supplier,
 )
 from controlled_substances.rules import Kind
@@ -1053,3 +1054,34 @@ def reconciliation_run() -> list[str]:
             body="These vials' balances differ from their ledger entries:\n" + "\n".join(problems),
         )
     return problems
+
+
+@transaction.atomic
+def rescue_dose_logged(*, dose, by, reference: str) -> RescueDoseLog:
+    """The keeper of the controlled-substance log confirms a controlled rescue dose given at the
+    chair is entered there (``reference``: where). Once only; the dose then leaves the ledger
+    home's list."""
+    if not by.has_perm(MANAGE):
+        raise PermissionDenied
+    from infusions.models import DrugGiven
+
+    dose = DrugGiven.objects.select_for_update().select_related("session__patient").get(pk=dose.pk)
+    if not dose.controlled:
+        raise ValidationError("Only a controlled rescue drug goes in the controlled-substance log.")
+    if RescueDoseLog.objects.filter(dose=dose).exists():
+        raise ValidationError("This dose is already confirmed as logged.")
+    if not reference.strip():
+        raise ValidationError({"reference": "Say where it was entered (log, page or entry number)."})
+    row = RescueDoseLog.objects.create(
+        dose=dose, reference=reference.strip(), recorded_by=by, recorded_at=timezone.now()
+    )
+    audit.record(
+        actor=by,
+        action="controlled_substances.rescue_dose.logged",
+        verb=AuditEvent.Verb.CREATE,
+        category=CS,
+        target=row,
+        patient=dose.session.patient,
+        changes={"drug": str(dose), "reference": row.reference},
+    )
+    return row

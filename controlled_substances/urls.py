@@ -16,6 +16,7 @@ urlpatterns = [
     path("containers/<int:container_id>/adjust/", views.container_adjust, name="container-adjust"),
     path("entries/<int:entry_id>/reverse/", views.entry_reverse, name="entry-reverse"),
     path("losses/<int:report_id>/", views.loss_report, name="loss-report"),
+    path("rescue-doses/<int:rescue_dose_id>/logged/", views.rescue_dose_logged, name="rescue-dose-logged"),
     path("counts/", views.count_list, name="counts"),
     path("counts/new/", views.count_new, name="count-new"),
     path("counts/<int:count_id>/", views.count_detail, name="count-detail"),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import audit
 from accounts.models import AuditEvent
@@ -28,7 +29,11 @@ def _crumbs(*tail):
 @audit.audited_query("controlled_substances.home.viewed", CS)
 def index(request):
     require(request, MANAGE)
-    context = {
+    return render(request, "controlled_substances/ledger_index.html", _index_context())
+
+
+def _index_context(**extra) -> dict:
+    return {
         "registrations": selectors.registration_statuses(today=timezone.localdate()),
         "products": selectors.balances_by_product(),
         "containers": selectors.containers_on_hand().order_by(
@@ -38,10 +43,10 @@ def index(request):
         "losses": LossReport.objects.filter(form_106_filed_on=None).select_related("reported_by"),
         "mismatches": selectors.reconciliation_mismatches(),
         "open_draws": selectors.open_session_draws(today=timezone.localdate()),
-        "rescue_doses": selectors.controlled_rescue_doses(today=timezone.localdate()),
+        "rescue_doses": selectors.controlled_rescue_doses(),
         "crumbs": [("Controlled substances", None)],
+        **extra,
     }
-    return render(request, "controlled_substances/ledger_index.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -468,3 +473,29 @@ def report_discrepancies(request):
     form, registration = forms.RegistrationFilterForm.from_request(request)
     table = reports.discrepancies(registration=registration)
     return _report(request, "discrepancies", [table], form, registration)
+
+
+@require_POST
+def rescue_dose_logged(request, rescue_dose_id: int):
+    require(request, MANAGE)
+    from infusions.models import DrugGiven
+
+    dose = DrugGiven.objects.filter(pk=rescue_dose_id, controlled=True).first()
+    if dose is None:
+        raise Http404
+    reference = request.POST.get("reference", "")[:200]
+    if hasattr(dose, "ledger_log"):  # confirmed meanwhile (a second tab, a colleague): nothing to do
+        messages.info(
+            request,
+            f"{dose.name} given {timezone.localtime(dose.given_at):%Y-%m-%d %H:%M} is already confirmed as logged.",
+        )
+        return redirect(reverse("controlled_substances:index"))
+    try:
+        services.rescue_dose_logged(dose=dose, by=request.user, reference=reference)
+    except ValidationError as error:
+        # The home again, the message at the dose's own field and what was typed kept.
+        context = _index_context(
+            rescue_error_for=dose.pk, rescue_error=" ".join(error.messages), rescue_typed=reference
+        )
+        return render(request, "controlled_substances/ledger_index.html", context)
+    return redirect(reverse("controlled_substances:index") + "#rescue-doses")

@@ -78,7 +78,7 @@ def clinical_rules_section() -> list[str]:
         "route, controlled with its DEA schedule). The clinical reference gives no rescue doses, so the shipped "
         "list (midazolam, ondansetron, labetalol, clonidine) has no default dose; the dose given, unit, route, time "
         "and who gave it are recorded each time. A controlled one (midazolam, Schedule IV) is flagged and listed on "
-        "the controlled-substance ledger's home for its log.",
+        "the controlled-substance ledger's home until the keeper of the log confirms it entered.",
         "",
     ]
     return lines

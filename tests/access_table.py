@@ -147,6 +147,7 @@ ACCESS = {
     # Controlled substances (ketamine ledger): managers (manage_stock) run stock, counts and reports;
     # clinicians (record_administration) record waste; the front desk sees nothing.
     "controlled_substances:index": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "controlled_substances:rescue-dose-logged": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
     "controlled_substances:receive": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "controlled_substances:container-detail": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "controlled_substances:container-waste": row(LOGIN, DENY, OK, OK, OK, DENY),

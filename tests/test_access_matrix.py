@@ -59,7 +59,15 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from documents.tests.factories import object_for_route as document_for_route
 
             kwargs[name] = document_for_route(name, patient).pk
-        elif name in {"session_id", "dose_id", "infusion_alert_id", "adverse_event_id", "location_id", "code"}:
+        elif name in {
+            "session_id",
+            "dose_id",
+            "infusion_alert_id",
+            "adverse_event_id",
+            "rescue_dose_id",
+            "location_id",
+            "code",
+        }:
             from infusions.tests.factories import object_for_route as infusion_object
 
             kwargs[name] = infusion_object(name, patient)

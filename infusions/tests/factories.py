@@ -180,19 +180,21 @@ def object_for_route(kwarg: str, patient) -> Any:
         return session.dose_calculations.get().pk
     if kwarg == "infusion_alert_id":
         return session.alerts.first().pk
-    if kwarg == "adverse_event_id":
+    if kwarg in ("adverse_event_id", "rescue_dose_id"):
         event = session.adverse_events.first()
         if event is None:
+            midazolam = rescue_drug("Midazolam", controlled=True, dea_schedule="CIV")
             event = services.adverse_event_record(
                 session=session,
                 by=nurse(),
-                kind="nausea_vomiting",
+                kind="emergence",
                 severity="mild",
                 onset_at=timezone.now(),
-                action_taken="Observed",
+                action_taken="Reassurance; midazolam",
                 outcome="ongoing",
+                drugs=[{"formulary": midazolam, "dose": Decimal("1"), "given_at": timezone.now()}],
             )
-        return event.pk
+        return event.pk if kwarg == "adverse_event_id" else event.drugs.get().pk
     raise AssertionError(f"no route object for {kwarg}")
 
 

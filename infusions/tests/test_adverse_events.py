@@ -71,6 +71,21 @@ def _midazolam() -> RescueDrug:
     return rescue_drug("Midazolam", controlled=True, dea_schedule="CIV")
 
 
+def _midazolam_and_ondansetron(session, by, *, given_by=None) -> AdverseEvent:
+    """An emergence reaction treated with midazolam 2 mg (controlled) and ondansetron 4 mg."""
+    now = timezone.now()
+    return _event(
+        session,
+        by,
+        kind="emergence",
+        outcome="resolved",
+        drugs=[
+            {"formulary": _midazolam(), "dose": Decimal("2"), "given_at": now, "given_by": given_by},
+            {"formulary": rescue_drug("Ondansetron"), "dose": Decimal("4"), "given_at": now},
+        ],
+    )
+
+
 def test_the_formulary_is_seeded_without_invented_doses(db):
     from importlib import import_module
 
@@ -114,18 +129,8 @@ def test_a_rescue_drug_needs_a_formulary_item_a_dose_and_a_time(ready, nurse_use
 def test_a_controlled_rescue_drug_is_flagged_and_listed_for_the_controlled_substance_log(
     client, ready, nurse_user, admin
 ):
-    midazolam = _midazolam()
     other_nurse = nurse(username="nurse.two")
-    event = _event(
-        ready,
-        nurse_user,
-        kind="emergence",
-        outcome="resolved",
-        drugs=[
-            {"formulary": midazolam, "dose": Decimal("2"), "given_at": timezone.now(), "given_by": other_nurse},
-            {"formulary": rescue_drug("Ondansetron"), "dose": Decimal("4"), "given_at": timezone.now()},
-        ],
-    )
+    event = _midazolam_and_ondansetron(ready, nurse_user, given_by=other_nurse)
     given = {d.name: d for d in event.drugs.all()}
     assert (given["Midazolam"].controlled, given["Midazolam"].dea_schedule) == (True, "CIV")
     assert (given["Midazolam"].dose_unit, given["Midazolam"].route, given["Midazolam"].given_by) == (
@@ -270,3 +275,30 @@ def test_the_printed_record_carries_the_rescue_drug_and_the_hand_over(ready, nur
     (drug,) = printed["drugs"]
     assert drug.startswith("Midazolam 2 mg IV at ")
     assert drug.endswith(f" by {nurse_user} (controlled, Schedule IV)")
+
+
+def test_a_controlled_dose_stays_pending_on_the_ledger_home_until_confirmed_in_the_log(
+    client, ready, nurse_user, admin
+):
+    from controlled_substances.models import RescueDoseLog
+
+    event = _midazolam_and_ondansetron(ready, nurse_user)
+    midazolam = event.drugs.get(name="Midazolam")
+    ondansetron = event.drugs.get(name="Ondansetron")
+    url = reverse("controlled_substances:rescue-dose-logged", args=[midazolam.pk])
+    client.force_login(nurse_user)
+    assert client.post(url, {"reference": "CS log p. 12"}).status_code == 403  # the log's keeper confirms
+    client.force_login(admin)
+    body = client.post(url, {"reference": "   "}).content.decode()
+    assert "Say where it was entered" in body
+    assert f'id="rescue-dose-{midazolam.pk}"' in body
+    not_controlled = reverse("controlled_substances:rescue-dose-logged", args=[ondansetron.pk])
+    assert client.post(not_controlled, {"reference": "x"}).status_code == 404
+    assert client.post(url, {"reference": "CS log p. 12"}).status_code == 302
+    logged = RescueDoseLog.objects.get(dose=midazolam)
+    assert (logged.reference, logged.recorded_by) == ("CS log p. 12", admin)
+    body = client.get(reverse("controlled_substances:index")).content.decode()
+    assert 'id="rescue-doses"' not in body  # nothing pending any more
+    body = client.post(url, {"reference": "again"}, follow=True).content.decode()
+    assert "already confirmed as logged" in body
+    assert RescueDoseLog.objects.count() == 1
