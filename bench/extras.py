@@ -15,8 +15,8 @@ Raise ``bench.pages.SkipPage("why")`` to skip the whole entry. This module is im
 
 from __future__ import annotations
 
+from bench.documents_pdf import documents_pdf
 from bench.reminders import reminder_dispatch
-from documents.bench import documents_pdf
 
 EXTRAS: list = [
     reminder_dispatch,  # issue 8: due reminders through the real broker vs no-op tasks (--reminders N)

@@ -15,6 +15,7 @@ from accounts.models import AuditEvent
 from controlled_substances import forms, reports, rules, selectors, services
 from controlled_substances.access import MANAGE, RECORD, get_container, require
 from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
+from documents.pdf import render_pdf
 from grace_mindcare import csv_export
 
 CS = AuditEvent.Category.CONTROLLED_SUBSTANCE
@@ -405,8 +406,6 @@ def _report(request, key: str, tables: list[reports.Table], filter_form, registr
                 request, f"{rows} rows is too many for a PDF (at most {PDF_MAX_ROWS}): narrow the period, or use CSV."
             )
         else:
-            from documents.pdf import render_pdf
-
             pdf = render_pdf(
                 "controlled_substances/report_pdf.html",
                 {

@@ -23,6 +23,8 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from documents.snapshots import letterhead
+
 logger = logging.getLogger(__name__)
 # WeasyPrint logs the fontTools-fallback warning (missing libharfbuzz-subset0) at WARNING.
 logging.getLogger("weasyprint").setLevel(logging.WARNING)
@@ -98,8 +100,6 @@ def warm_up() -> None:
 
 def render_html(template_name: str, context: dict[str, Any], *, title: str, lang: str = "en") -> str:
     if "letterhead" not in context:  # callers such as the controlled-substance report may omit it
-        from documents.snapshots import letterhead
-
         context = {**context, "letterhead": letterhead()}
     return render_to_string(template_name, {**context, "document_title": title, "document_lang": lang})
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from documents import access, registry
 from documents.models import Disclosure, Document, DocumentKind
 
 LIST_FIELDS = (
@@ -75,39 +76,16 @@ def recent_disclosures(*, patient, limit: int = 10) -> list[Disclosure]:
 
 
 def issue_choices(*, user, patient) -> dict[str, Any]:
-    """What this user may issue for this patient: discharge instructions, and for clinical
-    users each signed consultation (summary) and each plan (course summary)."""
-    from consultations.models import Consultation, TreatmentPlan
-    from documents import access
-
-    choices: dict[str, Any] = {
-        "discharge": access.can_issue(user, DocumentKind.DISCHARGE_INSTRUCTIONS, patient_id=patient.pk),
-        "consultations": [],
-        "plans": [],
-        "sessions": [],
-    }
-    if access.can_issue(user, DocumentKind.CONSULTATION_SUMMARY, patient_id=patient.pk):
-        choices["consultations"] = list(
-            Consultation.objects.filter(patient=patient, signed_at__isnull=False)
-            .only("id", "signed_at")
-            .order_by("-signed_at")[:10]
-        )
-    if access.can_issue(user, DocumentKind.COURSE_SUMMARY, patient_id=patient.pk):
-        choices["plans"] = list(
-            TreatmentPlan.objects.filter(patient=patient)
-            .exclude(status="draft")
-            .select_related("protocol")
-            .only("id", "status", "protocol__name")
-            .order_by("-created_at")[:10]
-        )
-    if access.can_issue(user, DocumentKind.INFUSION_RECORD, patient_id=patient.pk):
-        from infusions.models import InfusionSession
-
-        choices["sessions"] = list(
-            InfusionSession.objects.filter(patient=patient)
-            .exclude(status__in=["scheduled"])
-            .select_related("appointment")
-            .only("id", "status", "appointment__start")
-            .order_by("-appointment__start")[:12]
-        )
+    """What this user may issue for this patient, per kind: the records the issue buttons offer
+    (each signed consultation, each plan, each infusion day), or True for a kind issued about
+    the patient as a whole (discharge instructions); empty or False where the user may not."""
+    choices: dict[str, Any] = {}
+    for entry in registry.kinds():
+        if entry.find is None:
+            continue
+        allowed = access.can_issue(user, entry.kind, patient_id=patient.pk)
+        if entry.choices is None:
+            choices[entry.kind] = allowed
+        else:
+            choices[entry.kind] = entry.choices(patient) if allowed else []
     return choices

@@ -17,23 +17,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditEvent
-from documents import pdf, snapshots
+from documents import charts, pdf, registry, snapshots
 from documents.models import Disclosure, Document, DocumentKind, RenderStatus
 
 logger = logging.getLogger(__name__)
 
-# The template each kind renders with (all extend documents/_print_base.html).
-TEMPLATES = {
-    DocumentKind.CONSULTATION_SUMMARY: "documents/consultation_summary.html",
-    DocumentKind.INFUSION_RECORD: "documents/infusion_record.html",
-    DocumentKind.DISCHARGE_INSTRUCTIONS: "documents/discharge_instructions.html",
-    DocumentKind.COURSE_SUMMARY: "documents/course_summary.html",
-}
 CLINICAL_KINDS = frozenset(
     {
         DocumentKind.CONSULTATION_SUMMARY,
@@ -117,8 +111,6 @@ def _enqueue(document_id: int) -> None:
 
 def render_context(document: Document) -> dict[str, Any]:
     """The template context of a version: its snapshot, its metadata and its charts."""
-    from documents import charts
-
     snap = document.snapshot
     supersedes_version = document.version - 1 if document.supersedes_id else None
     return {
@@ -135,7 +127,7 @@ def render_context(document: Document) -> dict[str, Any]:
 
 
 def document_html(document: Document) -> str:
-    return pdf.render_html(TEMPLATES[document.kind], render_context(document), title=document.title)
+    return pdf.render_html(registry.get(document.kind).template, render_context(document), title=document.title)
 
 
 def document_render(*, document_id: int) -> Document:
@@ -171,8 +163,6 @@ def _render_locked(document_id: int) -> Document:
     document.render_error = ""
     fields = ["pdf_sha256", "size_bytes", "page_count", "render_ms", "rendered_at", "status", "render_error"]
     if STORAGE_ALIAS in settings.STORAGES:
-        from django.core.files.storage import storages
-
         name = f"documents/{document.pk}-v{document.version}-{document.pdf_sha256[:16]}.pdf"
         document.storage_name = storages[STORAGE_ALIAS].save(name, ContentFile(body))
         fields.append("storage_name")
@@ -185,8 +175,6 @@ def _render_locked(document_id: int) -> Document:
 
 def pdf_bytes(document: Document) -> bytes:
     if document.storage_name:
-        from django.core.files.storage import storages
-
         with storages[STORAGE_ALIAS].open(document.storage_name, "rb") as handle:
             return handle.read()
     return bytes(document.pdf)
@@ -221,87 +209,31 @@ def document_disclose(
     return disclosure
 
 
-# --- Issuing each kind -------------------------------------------------------------
+# --- Issuing a kind ----------------------------------------------------------------
 
 
-def consultation_summary_issue(*, consultation, by) -> Document:
-    if not consultation.is_signed:
-        raise DocumentError("A consultation summary is issued from a signed consultation only.")
-    snap = snapshots.consultation_summary(consultation)
+def issue(*, kind: str, subject, by) -> Document:
+    """Issue (or find current) the version of ``kind`` about ``subject``, built by the app that
+    registered the kind (see documents.registry)."""
+    entry = registry.get(kind)
+    if entry is None:
+        raise DocumentError("This document cannot be issued here.")
+    if entry.refuse is not None and (why := entry.refuse(subject)):
+        raise DocumentError(why)
     return document_issue(
-        kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, patient=consultation.patient, snapshot=snap, by=by
-    )
-
-
-def discharge_instructions_issue(*, patient, appointment=None, by) -> Document:
-    snap = snapshots.discharge_instructions(patient, appointment)
-    return document_issue(
-        kind=DocumentKind.DISCHARGE_INSTRUCTIONS,
-        subject=appointment if appointment is not None else patient,
-        patient=patient,
-        snapshot=snap,
-        by=by,
-    )
-
-
-def course_summary_issue(*, plan, by) -> Document:
-    snap = snapshots.course_summary(plan)
-    return document_issue(kind=DocumentKind.COURSE_SUMMARY, subject=plan, patient=plan.patient, snapshot=snap, by=by)
-
-
-def _latest_visit(patient):
-    """The infusion or booster visit the hand-out is for: today's, else the most recent one started."""
-    from scheduling.models import Appointment
-
-    return (
-        Appointment.objects.filter(
-            patient=patient, appointment_type__code__in=snapshots.INFUSION_CODES, start__lte=timezone.now()
-        )
-        .exclude(status__in=["cancelled", "entered_in_error", "no_show"])
-        .select_related("appointment_type", "location")
-        .order_by("-start")
-        .first()
+        kind=kind, subject=subject, patient=entry.patient_of(subject), snapshot=snapshots.build(kind, subject), by=by
     )
 
 
 def issue_for_patient(*, kind: str, patient, subject_id: int | None, by) -> Document:
     """Resolve what ``subject_id`` names for this patient (never another patient's row) and issue."""
-    from consultations.models import Consultation, TreatmentPlan
-
-    if kind == DocumentKind.CONSULTATION_SUMMARY:
-        consultation = (
-            Consultation.objects.select_related("patient", "appointment__location", "clinician", "signed_by")
-            .filter(pk=subject_id, patient=patient)
-            .first()
-        )
-        if consultation is None:
-            raise DocumentError("No such consultation for this patient.")
-        return consultation_summary_issue(consultation=consultation, by=by)
-    if kind == DocumentKind.COURSE_SUMMARY:
-        plan = (
-            TreatmentPlan.objects.select_related("patient", "protocol", "consultation__appointment__location")
-            .filter(pk=subject_id, patient=patient)
-            .first()
-        )
-        if plan is None:
-            raise DocumentError("No such treatment plan for this patient.")
-        return course_summary_issue(plan=plan, by=by)
-    if kind == DocumentKind.DISCHARGE_INSTRUCTIONS:
-        return discharge_instructions_issue(patient=patient, appointment=_latest_visit(patient), by=by)
-    if kind == DocumentKind.INFUSION_RECORD:
-        return infusion_record_issue(patient=patient, session_id=subject_id, by=by)
-    raise DocumentError("This document cannot be issued here.")
-
-
-def infusion_record_issue(*, patient, session_id: int | None, by) -> Document:
-    """The printable record of one infusion day (signed or not: an unsigned one says so)."""
-    from infusions.selectors.sessions import session_detail
-
-    session = session_detail(session_id) if session_id else None
-    if session is None or session.patient_id != patient.pk:
-        raise DocumentError("No such infusion session for this patient.")
-    snap = snapshots.infusion_record(session)
-    return document_issue(kind=DocumentKind.INFUSION_RECORD, subject=session, patient=patient, snapshot=snap, by=by)
+    entry = registry.get(kind)
+    if entry is None or entry.find is None:
+        raise DocumentError("This document cannot be issued here.")
+    subject = entry.find(patient, subject_id)
+    if subject is None:
+        raise DocumentError(entry.not_found)
+    return issue(kind=kind, subject=subject, by=by)
 
 
 def disclosure_defaults(document: Document, *, by) -> tuple[str, str]:

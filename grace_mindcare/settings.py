@@ -70,7 +70,7 @@ INSTALLED_APPS = [
     "followups",
     # Reads every stage, writes nothing
     "reports",
-    # Immutable PDF documents of every stage (reads every stage)
+    # Immutable PDF documents: each stage registers the kinds it builds (documents imports no stage)
     "documents",
     # Demo data (the only app that may import every stage)
     "demo",

@@ -12,7 +12,7 @@ from assessments.models import ResponseContext
 from assessments.services import response_record
 from consultations.tests.factories import plan_for, signed_consultation
 from documents import services
-from documents.models import Document
+from documents.models import Document, DocumentKind
 from scheduling.tests.factories import AppointmentFactory, LocationFactory, appointment_type
 
 
@@ -65,7 +65,9 @@ def course(*, sessions: int = 4, planned: int = 6):
 
 def issued_summary(*, by=None) -> Document:
     consultation = signed_consultation()
-    document = services.consultation_summary_issue(consultation=consultation, by=by or consultation.signed_by)
+    document = services.issue(
+        kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=by or consultation.signed_by
+    )
     return services.document_render(document_id=document.pk)
 
 
@@ -73,5 +75,5 @@ def object_for_route(kwarg: str, patient) -> Any:
     """The object a URL kwarg names, for the access matrix (tests/test_access_matrix.py)."""
     if kwarg == "document_id":
         consultation = signed_consultation(patient=patient)
-        return services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
+        return services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
     raise AssertionError(f"no route object for {kwarg}")

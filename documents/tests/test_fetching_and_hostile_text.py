@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from documents import pdf, services
+from documents.models import DocumentKind
 from documents.tests.factories import signed
 from documents.tests.helpers import flat
 
@@ -100,7 +101,7 @@ def test_hostile_text_in_a_record_appears_literally_and_is_never_fetched(recorde
     consultation = signed(
         presenting_problem=payload, allergies=f"<link rel=stylesheet href=http://127.0.0.1:{recorder.port}/s.css>"
     )
-    document = services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
+    document = services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
     document = services.document_render(document_id=document.pk)
     recorder.close()
     assert recorder.connections == 0

@@ -7,7 +7,7 @@ from django.db import Error as DatabaseError
 from django.db import transaction
 
 from documents import pdf, services
-from documents.models import Disclosure
+from documents.models import Disclosure, DocumentKind
 from documents.tests.factories import issued_summary
 from documents.tests.helpers import flat, pdf_text
 
@@ -46,6 +46,6 @@ def test_a_document_still_rendering_cannot_be_disclosed():
     from documents.tests.factories import signed
 
     consultation = signed()
-    document = services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
+    document = services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
     with pytest.raises(services.DocumentError):
         services.document_disclose(document=document, by=consultation.signed_by, recipient="x", purpose="treatment")

@@ -22,6 +22,7 @@ from controlled_substances.models import ControlledSubstancePolicy
 from controlled_substances.tests.factories import ProductFactory, container
 from controlled_substances.tests.factories import registration as stock_registration
 from documents import services
+from documents.models import DocumentKind
 from documents.pdf import render_pdf
 from documents.tests.factories import course
 from infusions import rules
@@ -59,9 +60,9 @@ def test_every_document_renders_to_png_pages():
     consultation = plan.consultation
     by = consultation.signed_by
     issued = {
-        "consultation-summary": services.consultation_summary_issue(consultation=consultation, by=by),
-        "discharge-instructions": services.discharge_instructions_issue(patient=plan.patient, by=by),
-        "course-summary": services.course_summary_issue(plan=plan, by=by),
+        "consultation-summary": services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=by),
+        "discharge-instructions": services.issue(kind=DocumentKind.DISCHARGE_INSTRUCTIONS, subject=plan.patient, by=by),
+        "course-summary": services.issue(kind=DocumentKind.COURSE_SUMMARY, subject=plan, by=by),
     }
     set_policy()
     giver, checker = nurse(), nurse()
@@ -73,7 +74,7 @@ def test_every_document_renders_to_png_pages():
     draw = ledger.session_draw_record(session=session, container=vial, volume_ml="4.00", by=giver, at=now)
     session = advance(session, rules.SessionStatus.DISCHARGED, nurse_user=giver, verifier=checker)
     ledger.waste_record(of_draw=draw, volume_ml="0.50", by=giver, witness=checker, at=now, manner="Expelled")
-    issued["infusion-record"] = services.infusion_record_issue(patient=session.patient, session_id=session.pk, by=giver)
+    issued["infusion-record"] = services.issue(kind=DocumentKind.INFUSION_RECORD, subject=session, by=giver)
     out = _out_dir()
     for stem, document in issued.items():
         document = services.document_render(document_id=document.pk)

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from consultations.services import amendment_add
 from documents import services
-from documents.models import Document, RenderStatus
+from documents.models import Document, DocumentKind, RenderStatus
 from documents.tests.factories import issued_summary, signed
 from documents.tests.helpers import flat, pdf_text
 
@@ -56,7 +56,7 @@ def test_the_stored_pdf_is_hashed_and_the_row_is_locked_once_issued():
 
 def test_a_pending_snapshot_cannot_be_rewritten_either():
     consultation = signed()
-    document = services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
+    document = services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
     with pytest.raises(DatabaseError), transaction.atomic():
         Document.objects.filter(pk=document.pk).update(snapshot={"patient": {"name": "Someone else"}})
 
@@ -73,8 +73,8 @@ def test_pdf_is_tagged_with_title_and_language():
 
 def test_reissuing_an_unchanged_record_returns_the_same_version():
     consultation = signed()
-    first = services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
-    again = services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
+    first = services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
+    again = services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
     assert again.pk == first.pk
     assert Document.objects.filter(subject_id=consultation.pk).count() == 1
 
@@ -83,13 +83,13 @@ def test_an_amendment_issues_a_new_version_that_supersedes_and_keeps_the_old():
     consultation = signed()
     by = consultation.signed_by
     first = services.document_render(
-        document_id=services.consultation_summary_issue(consultation=consultation, by=by).pk
+        document_id=services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=by).pk
     )
     amendment_add(
         consultation=consultation, by=by, kind="amends", section="medical", reason="Typo", text="Asthma, mild."
     )
     second = services.document_render(
-        document_id=services.consultation_summary_issue(consultation=consultation, by=by).pk
+        document_id=services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=by).pk
     )
     assert (second.version, second.supersedes_id) == (2, first.pk)
     text = flat(services.pdf_bytes(second))
@@ -104,7 +104,9 @@ def test_rendering_is_queued_after_commit(django_capture_on_commit_callbacks, mo
     monkeypatch.setattr("documents.tasks.render_document.delay", queued.append)  # the broker edge
     consultation = signed()
     with django_capture_on_commit_callbacks(execute=True):
-        document = services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
+        document = services.issue(
+            kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by
+        )
         assert queued == []
     assert queued == [document.pk]
 
@@ -113,7 +115,7 @@ def test_the_task_renders_and_a_redelivery_changes_nothing():
     from documents.tasks import render_document
 
     consultation = signed()
-    document = services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
+    document = services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
     assert render_document(document.pk) == RenderStatus.RENDERED
     first = Document.objects.get(pk=document.pk)
     assert render_document(document.pk) == RenderStatus.RENDERED
@@ -149,7 +151,11 @@ def test_two_simultaneous_first_issues_make_one_version():
     def issue():
         try:
             barrier.wait(timeout=10)
-            made.append(services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by).pk)
+            made.append(
+                services.issue(
+                    kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by
+                ).pk
+            )
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:

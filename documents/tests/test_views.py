@@ -41,7 +41,7 @@ def test_clinician_issues_and_downloads_a_consultation_summary_with_a_disclosure
 
 def test_every_download_is_accounted_with_recipient_and_purpose(client_as, clinician):
     consultation = signed()
-    document = services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
+    document = services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
     client = client_as(clinician)
     url = reverse("documents:download", args=[document.pk])
     client.get(url)
@@ -53,7 +53,7 @@ def test_every_download_is_accounted_with_recipient_and_purpose(client_as, clini
 
 def test_an_unknown_purpose_is_a_bad_request_not_a_500(client_as, clinician):
     consultation = signed()
-    document = services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
+    document = services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
     response = client_as(clinician).get(reverse("documents:download", args=[document.pk]), {"purpose": "gossip"})
     assert response.status_code == 400
     assert not Disclosure.objects.exists()
@@ -61,7 +61,7 @@ def test_an_unknown_purpose_is_a_bad_request_not_a_500(client_as, clinician):
 
 def test_front_desk_never_downloads_a_clinical_summary(client_as, frontdesk):
     consultation = signed()
-    document = services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
+    document = services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
     client = client_as(frontdesk)
     assert client.get(reverse("documents:download", args=[document.pk])).status_code == 403
     assert _issue(client, consultation.patient, DocumentKind.CONSULTATION_SUMMARY, consultation.pk).status_code == 403
@@ -84,8 +84,8 @@ def test_front_desk_issues_and_downloads_discharge_instructions(client_as, front
 
 def test_the_panel_hides_clinical_documents_from_the_front_desk(client_as, frontdesk, clinician):
     consultation = signed()
-    services.consultation_summary_issue(consultation=consultation, by=consultation.signed_by)
-    services.discharge_instructions_issue(patient=consultation.patient, by=consultation.signed_by)
+    services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=consultation.signed_by)
+    services.issue(kind=DocumentKind.DISCHARGE_INSTRUCTIONS, subject=consultation.patient, by=consultation.signed_by)
     url = reverse("documents:patient-panel", args=[consultation.patient.pk])
     front = client_as(frontdesk).get(url).content.decode()
     assert "Discharge instructions" in front
@@ -104,14 +104,14 @@ def _panel_queries(client, url) -> tuple[int, str]:
 def test_both_versions_stay_listed_after_an_amendment(client_as, clinician, django_assert_max_num_queries):
     consultation = signed()
     by = consultation.signed_by
-    services.consultation_summary_issue(consultation=consultation, by=by)
+    services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=by)
     client = client_as(clinician)
     url = reverse("documents:patient-panel", args=[consultation.patient.pk])
     client.get(url)
     one_version, _ = _panel_queries(client, url)
     for n in range(3):
         amendment_add(consultation=consultation, by=by, kind="appends", section="other", reason="More", text=f"n{n}")
-        services.consultation_summary_issue(consultation=consultation, by=by)
+        services.issue(kind=DocumentKind.CONSULTATION_SUMMARY, subject=consultation, by=by)
     # session, user, permissions, patient, audit (one statement), documents, consultations,
     # plans, infusion sessions, disclosures, session save: the same whatever the number of versions.
     with django_assert_max_num_queries(19):

@@ -259,7 +259,7 @@ def test_the_adverse_event_form_keeps_what_was_typed_and_names_the_field(client,
 
 
 def test_the_printed_record_carries_the_rescue_drug_and_the_hand_over(ready, nurse_user):
-    from documents.snapshots import infusion_record
+    from infusions.documents import infusion_record
 
     _event(
         ready,

@@ -13,11 +13,12 @@ Overhead = pipeline / reference - 1; goal < 25 % (issue 9). Absolute goals: sess
 < 1 s, course summary < 3 s on the 2-core machine. Memory: Python's peak allocation during one
 render (tracemalloc) and the process's maximum RSS.
 
-Standalone: ``DATABASE_URL=… .venv/bin/python -m documents.bench`` prints the rows.
+Standalone: ``DATABASE_URL=… .venv/bin/python -m bench.documents_pdf`` prints the rows.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import resource
@@ -98,7 +99,7 @@ def _finished_session():
 
 
 def measure(*, repeat: int = 7) -> list[dict[str, Any]]:
-    from documents import pdf, services, snapshots
+    from documents import pdf, registry, services, snapshots
     from documents.models import DocumentKind
 
     pdf.warm_up()
@@ -116,20 +117,19 @@ def measure(*, repeat: int = 7) -> list[dict[str, Any]]:
             if not consultation.is_signed:
                 raise _Rollback
             session, session_source = _finished_session()
-            builders = {
-                DocumentKind.CONSULTATION_SUMMARY: lambda: snapshots.consultation_summary(consultation),
-                DocumentKind.DISCHARGE_INSTRUCTIONS: lambda: snapshots.discharge_instructions(plan.patient),
-                DocumentKind.COURSE_SUMMARY: lambda: snapshots.course_summary(plan),
+            subjects = {
+                DocumentKind.CONSULTATION_SUMMARY: consultation,
+                DocumentKind.DISCHARGE_INSTRUCTIONS: plan.patient,
+                DocumentKind.COURSE_SUMMARY: plan,
             }
-            subjects = {DocumentKind.COURSE_SUMMARY: plan}
             if session is not None:
-                builders[DocumentKind.INFUSION_RECORD] = lambda: snapshots.infusion_record(session)
                 subjects[DocumentKind.INFUSION_RECORD] = session
+            builders = {kind: functools.partial(snapshots.build, kind, subject) for kind, subject in subjects.items()}
             for kind, build in builders.items():
                 document = services.document_issue(
                     kind=kind,
-                    subject=subjects.get(kind, consultation),
-                    patient=subjects.get(kind, consultation).patient,
+                    subject=subjects[kind],
+                    patient=registry.get(kind).patient_of(subjects[kind]),
                     snapshot=build(),
                     by=by,
                 )

@@ -1,0 +1,80 @@
+"""Documents is built on by the stage apps, never the reverse: each stage registers its kinds."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from documents import registry
+from documents.models import DocumentKind
+
+DOCUMENTS = Path(__file__).resolve().parent.parent
+# What documents may build on: the user and audit trail, the patient registry (every document
+# is about a patient), the shared SVG charts and a base package that imports no app. Every other
+# first-party package is a stage (or sits above them) and registers into documents instead.
+ALLOWED_FIRST_PARTY = {"documents", "accounts", "patients", "grace_mindcare", "core"}
+
+
+def _first_party() -> set[str]:
+    root = Path(settings.BASE_DIR)
+    return {path.parent.name for path in root.glob("*/__init__.py")}
+
+
+def _imported(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):  # function-level imports included
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_documents_imports_no_stage_app():
+    forbidden = _first_party() - ALLOWED_FIRST_PARTY
+    assert {"scheduling", "consultations", "infusions", "controlled_substances"} <= forbidden
+    offenders = {}
+    for path in DOCUMENTS.rglob("*.py"):
+        relative = path.relative_to(DOCUMENTS)
+        if relative.parts[0] in ("tests", "migrations"):  # tests set up records through the stages' factories
+            continue
+        found = _imported(ast.parse(path.read_text(encoding="utf-8"))) & forbidden
+        if found:
+            offenders[str(relative)] = sorted(found)
+    assert offenders == {}
+
+
+def test_every_issuable_kind_is_registered_by_its_app():
+    registered = {entry.kind: entry for entry in registry.kinds()}
+    assert set(registered) == {
+        DocumentKind.CONSULTATION_SUMMARY,
+        DocumentKind.INFUSION_RECORD,
+        DocumentKind.DISCHARGE_INSTRUCTIONS,
+        DocumentKind.COURSE_SUMMARY,
+    }
+    assert registered[DocumentKind.CONSULTATION_SUMMARY].build.__module__ == "consultations.documents"
+    assert registered[DocumentKind.INFUSION_RECORD].build.__module__ == "infusions.documents"
+    assert registered[DocumentKind.COURSE_SUMMARY].build.__module__ == "infusions.documents"
+    assert registered[DocumentKind.DISCHARGE_INSTRUCTIONS].build.__module__ == "scheduling.documents"
+    # The ledger adds its part to the infusions app's kind, so documents needs no ledger import.
+    assert [(name, part.__module__) for name, part in registry.parts(DocumentKind.INFUSION_RECORD)] == [
+        ("ketamine", "controlled_substances.documents")
+    ]
+
+
+def test_a_kind_is_registered_once_and_must_exist():
+    entry = registry.get(DocumentKind.CONSULTATION_SUMMARY)
+    with pytest.raises(ImproperlyConfigured):
+        registry.register(
+            DocumentKind.CONSULTATION_SUMMARY,
+            template="documents/other.html",
+            build=entry.build,
+            patient_of=entry.patient_of,
+        )
+    with pytest.raises(ImproperlyConfigured):
+        registry.register("prescription", template="x.html", build=entry.build, patient_of=entry.patient_of)
+    assert registry.get(DocumentKind.CONSULTATION_SUMMARY) is entry
