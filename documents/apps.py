@@ -8,7 +8,7 @@ class DocumentsConfig(AppConfig):
 
     def ready(self) -> None:
         # lazy: app modules may import models only once every app is loaded (Django's rule for ready()).
-        from documents import registry
+        from documents import registry, tasks  # noqa: F401 - the render task, registered with Celery by name
 
         # Each app's documents.py registers the kinds it builds (as admin.py registers model admins).
         registry.autodiscover()

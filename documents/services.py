@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
@@ -28,6 +29,9 @@ from documents.models import Disclosure, Document, DocumentKind, RenderStatus
 
 logger = logging.getLogger(__name__)
 
+# The Celery task that renders a pending version (documents/tasks.py), enqueued by name:
+# tasks call services, never the reverse.
+RENDER_TASK = "documents.render"
 CLINICAL_KINDS = frozenset(
     {
         DocumentKind.CONSULTATION_SUMMARY,
@@ -101,10 +105,8 @@ def document_issue(*, kind: str, subject, patient, snapshot: dict[str, Any], by,
 
 
 def _enqueue(document_id: int) -> None:
-    from documents.tasks import render_document
-
     try:
-        render_document.delay(document_id)
+        current_app.tasks[RENDER_TASK].delay(document_id)
     except Exception:  # the broker is down: the first download renders synchronously instead
         logger.warning("documents: could not enqueue rendering of document %s", document_id, exc_info=True)
 

@@ -78,3 +78,11 @@ def test_a_kind_is_registered_once_and_must_exist():
     with pytest.raises(ImproperlyConfigured):
         registry.register("prescription", template="x.html", build=entry.build, patient_of=entry.patient_of)
     assert registry.get(DocumentKind.CONSULTATION_SUMMARY) is entry
+
+
+def test_services_do_not_import_the_tasks_that_call_them():
+    tree = ast.parse((DOCUMENTS / "services.py").read_text(encoding="utf-8"))
+    modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert "documents.tasks" not in modules
+    assert not ({"documents"} & modules and "tasks" in names)
