@@ -5,14 +5,12 @@ from __future__ import annotations
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from documents import services
+from documents import pdf, services
 
 
 @worker_process_init.connect
 def _warm_weasyprint(**kwargs) -> None:
     # Import WeasyPrint and parse the print stylesheet at worker start (about 0.7 s), not per task.
-    from documents import pdf
-
     pdf.warm_up()
 
 
