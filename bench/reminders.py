@@ -196,8 +196,9 @@ def reminder_dispatch(ctx) -> list[dict]:
     from kombu import Connection
 
     from bench import tasks as bench_tasks
-    from reminders import services, tasks
+    from reminders import tasks
     from reminders.models import Reminder, ReminderStatus
+    from reminders.services import dispatch
 
     count = int(getattr(ctx.args, "reminders", DEFAULT_COUNT) or DEFAULT_COUNT)
     url, options, label = _broker(getattr(ctx, "broker_url", "") or "")
@@ -232,7 +233,7 @@ def reminder_dispatch(ctx) -> list[dict]:
             # does (SEND_BATCH ids per send task).
             started = time.monotonic()
             while True:
-                claimed = services.reminders_dispatch().claimed
+                claimed = dispatch.reminders_dispatch().claimed
                 tasks.enqueue_sends(claimed, **producer_options)
                 if not claimed:
                     break

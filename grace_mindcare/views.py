@@ -115,7 +115,7 @@ def _schedule_panels(request, role) -> dict:
 
 def _link_replies():
     """Confirmations and cancellations patients sent through reminder links in the last 24 hours."""
-    from reminders.services import link_replies
+    from reminders.selectors import link_replies
 
     return link_replies(since=timezone.now() - timedelta(hours=24), limit=20)
 
@@ -127,11 +127,12 @@ def _reminder_health() -> dict:
     """
     from django.core.cache import cache
 
-    from reminders import services as reminders
+    from reminders import selectors
+    from reminders.services import alerting
 
     if cache.add("reminders-overdue-check", 1, 60):
-        reminders.reminders_overdue_check()
-    return {"reminders_overdue": reminders.overdue_unsent_count()}
+        alerting.reminders_overdue_check()
+    return {"reminders_overdue": selectors.overdue_unsent_count()}
 
 
 def _clinician_panels(request, todays_appointments=None) -> dict:

@@ -16,6 +16,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from reminders.rules import template_problems
+
 
 class ReminderKind(models.TextChoices):
     APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
@@ -80,8 +82,6 @@ class ReminderRule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from reminders.rules import template_problems
-
         errors = {}
         for field in ("text", "subject"):
             problems = template_problems(getattr(self, field) or "")

@@ -7,7 +7,7 @@ from collections import Counter
 from celery import shared_task
 from celery.signals import worker_ready
 
-from reminders import services
+from reminders.services import alerting, dispatch, send
 
 # Exponential backoff between send attempts: 30 s, 60 s, 120 s, 240 s (capped at 10 min). Short
 # countdowns only: a long ETA in Redis is redelivered after visibility_timeout (security-reference R5).
@@ -49,8 +49,8 @@ def enqueue_sends(reminder_ids: list[int], **options) -> int:
 
 @shared_task(name="scheduling.reminders.dispatch", bind=True, acks_late=True, soft_time_limit=50, time_limit=60)
 def dispatch_due_reminders(self) -> int:
-    services.reminders_overdue_check()  # before claiming: rows the dispatcher missed while it was down
-    result = services.reminders_dispatch()
+    alerting.reminders_overdue_check()  # before claiming: rows the dispatcher missed while it was down
+    result = dispatch.reminders_dispatch()
     # Sends go to the queue this dispatch came from (the default one under beat), so a worker on a
     # private queue (the benchmark's) sends what it claimed.
     queue = (self.request.delivery_info or {}).get("routing_key") or None
@@ -67,7 +67,7 @@ def dispatch_due_reminders(self) -> int:
 )
 def send_reminders(self, reminder_ids: list[int]) -> dict[str, int]:
     """Send a batch; each reminder the provider failed temporarily is retried alone with backoff."""
-    result = services.reminders_send(reminder_ids=reminder_ids)
+    result = send.reminders_send(reminder_ids=reminder_ids)
     queue = (self.request.delivery_info or {}).get("routing_key") or None
     for reminder_id, (attempts, _error) in result.retry.items():
         # retries=attempts so far: the single task's self.request.retries continues the count.
@@ -83,13 +83,13 @@ def send_reminders(self, reminder_ids: list[int]) -> dict[str, int]:
     acks_late=True,
     soft_time_limit=30,
     time_limit=45,
-    max_retries=services.MAX_ATTEMPTS - 1,
+    max_retries=send.MAX_ATTEMPTS - 1,
 )
 def send_reminder(self, reminder_id: int) -> str:
     attempt = self.request.retries + 1
     try:
-        return services.reminder_send(reminder_id=reminder_id, attempt=attempt)
-    except services.TemporarySendError as exc:
+        return send.reminder_send(reminder_id=reminder_id, attempt=attempt)
+    except send.TemporarySendError as exc:
         raise self.retry(exc=exc, countdown=retry_countdown(attempt)) from None
 
 

@@ -21,7 +21,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.network import client_ip
-from reminders import services as reminders
+from reminders import selectors
+from reminders.models import LinkAction
+from reminders.services import links
 
 SESSION_LINK = "visit_link_id"
 SESSION_LINK_AT = "visit_link_at"
@@ -74,7 +76,7 @@ def _scoped_link(request):
     opened = request.session.get(SESSION_LINK_AT, 0)
     if link_id is None or time.time() - opened > SESSION_SECONDS:
         return None
-    return reminders.reminder_link_by_id(link_id)
+    return selectors.reminder_link_by_id(link_id)
 
 
 @login_not_required
@@ -85,7 +87,7 @@ def visit_link(request, token: str):
     """Exchange the token for a scoped session, then leave the token out of the address bar."""
     if _rate_limited(request):
         return _too_many(request)
-    link = reminders.reminder_link_for_token(token)
+    link = selectors.reminder_link_for_token(token)
     if link is None:
         return _page(request, "visit_link_invalid.html", status=404)
     request.session.cycle_key()
@@ -109,12 +111,12 @@ def visit_reply(request):
     error = ""
     if request.method == "POST":
         action = request.POST.get("action", "")
-        if action not in reminders.LinkAction.values:
+        if action not in LinkAction.values:
             error = "Choose Confirm or Cancel."
         else:
             try:
-                reminders.reminder_link_use(link_id=link.pk, action=action)
-            except reminders.LinkRefused as exc:
+                links.reminder_link_use(link_id=link.pk, action=action)
+            except links.LinkRefused as exc:
                 error = str(exc)
             else:
                 request.session.pop(SESSION_LINK, None)

@@ -19,8 +19,7 @@ from django.utils import timezone
 
 from accounts import audit
 from patients.models import Patient
-from reminders.services import sync_on_commit
-from scheduling import rules, selectors
+from scheduling import hooks, rules, selectors
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -244,7 +243,7 @@ def appointment_book(
             "rescheduled_from": rescheduled_from.pk if rescheduled_from else None,
         },
     )
-    sync_on_commit(appointment.pk)
+    hooks.appointment_changed(appointment.pk)
     return appointment
 
 
@@ -311,7 +310,7 @@ def appointment_transition(
         patient=locked.patient,
         changes={"status": [from_status, to_status], **({"reason": reason} if reason else {})},
     )
-    sync_on_commit(locked.pk)
+    hooks.appointment_changed(locked.pk)
     return locked
 
 
@@ -366,7 +365,7 @@ def appointment_transition_by_patient_link(
         patient=locked.patient,
         changes={"status": [from_status, to_status], "via": "reminder link", **({"reason": reason} if reason else {})},
     )
-    sync_on_commit(locked.pk)
+    hooks.appointment_changed(locked.pk)
     return locked
 
 
@@ -438,7 +437,7 @@ def appointment_reschedule(
             "replaced_by": new.pk,
         },
     )
-    sync_on_commit(locked.pk)
+    hooks.appointment_changed(locked.pk)
     return new
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from demo.context import SeedContext
 from patients.models import Patient
-from reminders.services import reminders_bulk_create
+from reminders.services.sync import reminders_bulk_create
 from scheduling import rules
 from scheduling.models import (
     ACTIVE_STATUSES,

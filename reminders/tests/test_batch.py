@@ -19,8 +19,9 @@ from accounts.models import AuditEvent
 from notifications import backends
 from notifications.backends import BaseSmsBackend, SmsProviderError, SmsRejected
 from patients.models import ContactLogEntry
-from reminders import services, tasks
+from reminders import rules, tasks
 from reminders.models import Reminder, ReminderStatus
+from reminders.services import links, send
 from reminders.tests.conftest import due_reminders, make_rule, opted_patient
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, appointment_type
@@ -65,7 +66,7 @@ def _outbox_keys() -> list[str]:
 
 def test_a_batch_sends_each_reminder_once_with_its_own_link_contact_log_entry_and_audit_event(rule):
     rows = _claimed(rule, 4)
-    result = services.reminders_send(reminder_ids=_ids(rows))
+    result = send.reminders_send(reminder_ids=_ids(rows))
     assert result.statuses == dict.fromkeys(_ids(rows), ReminderStatus.SENT)
     assert result.retry == {}
     assert sorted(_outbox_keys()) == sorted(r.idempotency_key for r in rows)
@@ -76,11 +77,11 @@ def test_a_batch_sends_each_reminder_once_with_its_own_link_contact_log_entry_an
         assert row.sent_at
         assert row.provider_message_id.startswith("locmem-")
         # Only the hash of the token in the text is stored (A9).
-        assert row.link.token_hash == services.hash_link_token(tokens[row.idempotency_key])
+        assert row.link.token_hash == rules.hash_link_token(tokens[row.idempotency_key])
         assert row.link.expires_at == row.appointment.start
         [entry] = ContactLogEntry.objects.filter(patient_id=row.appointment.patient_id)
         assert (entry.direction, entry.by) == ("out", None)
-        assert services.LOGGED_LINK in entry.summary
+        assert links.LOGGED_LINK in entry.summary
         assert tokens[row.idempotency_key] not in entry.summary
         [event] = AuditEvent.objects.filter(action=CONTACT_LOGGED, object_id=str(entry.pk))
         assert event.patient_id == row.appointment.patient_id
@@ -88,7 +89,7 @@ def test_a_batch_sends_each_reminder_once_with_its_own_link_contact_log_entry_an
     assert checked >= 4
     assert broken == []
     # Sent rows are not sent again by a later copy of the task.
-    assert services.reminders_send(reminder_ids=_ids(rows)).statuses == dict.fromkeys(_ids(rows), "sent")
+    assert send.reminders_send(reminder_ids=_ids(rows)).statuses == dict.fromkeys(_ids(rows), "sent")
     assert len(backends.outbox) == 4
     assert ContactLogEntry.objects.count() == 4
 
@@ -143,17 +144,17 @@ def test_a_mixed_batch_voids_fails_retries_and_sends_each_as_a_single_send_would
 def test_two_copies_of_a_batch_that_loaded_the_rows_together_send_each_once(rule, monkeypatch):
     """A redelivered batch racing the original: only the copy whose claim swaps claimed_at sends."""
     rows = _claimed(rule, 5)
-    claim = services._claim
+    claim = send._claim
     copies = []
 
     def other_copy_claims_first(reminders, **kw):
         if not copies:  # the first copy has loaded the rows; the second runs to the end before it claims
             copies.append(None)
-            copies[0] = services.reminders_send(reminder_ids=_ids(rows))
+            copies[0] = send.reminders_send(reminder_ids=_ids(rows))
         return claim(reminders, **kw)
 
-    monkeypatch.setattr(services, "_claim", other_copy_claims_first)
-    first = services.reminders_send(reminder_ids=_ids(rows))
+    monkeypatch.setattr(send, "_claim", other_copy_claims_first)
+    first = send.reminders_send(reminder_ids=_ids(rows))
     assert copies[0].statuses == dict.fromkeys(_ids(rows), "sent")
     assert first.statuses == dict.fromkeys(_ids(rows), "taken")
     assert sorted(_outbox_keys()) == sorted(r.idempotency_key for r in rows)
@@ -177,17 +178,17 @@ def test_a_copy_that_claims_while_the_other_is_at_the_provider_duplicates_nothin
     """The claim cannot stop a copy that loads after it; the provider's key and the sent guard do."""
     delivered = _file_outbox(settings, tmp_path)
     rows = _claimed(rule, 5)
-    deliver = services._deliver
+    deliver = send._deliver
     copies = []
 
     def other_copy_runs_meanwhile(reminder, **kw):
         if not copies:
             copies.append(None)
-            copies[0] = services.reminders_send(reminder_ids=_ids(rows))
+            copies[0] = send.reminders_send(reminder_ids=_ids(rows))
         return deliver(reminder, **kw)
 
-    monkeypatch.setattr(services, "_deliver", other_copy_runs_meanwhile)
-    first = services.reminders_send(reminder_ids=_ids(rows))
+    monkeypatch.setattr(send, "_deliver", other_copy_runs_meanwhile)
+    first = send.reminders_send(reminder_ids=_ids(rows))
     assert copies[0].statuses == first.statuses == dict.fromkeys(_ids(rows), "sent")
     assert sorted(delivered()) == sorted(r.idempotency_key for r in rows)
     assert set(Reminder.objects.values_list("status", flat=True)) == {"sent"}
@@ -204,7 +205,7 @@ def test_a_batch_redelivered_after_a_crash_mid_way_sends_the_rest_and_duplicates
 ):
     delivered = _file_outbox(settings, tmp_path)
     rows = _claimed(rule, 6)
-    deliver = services._deliver
+    deliver = send._deliver
     calls = []
 
     def dies_at_the_third(reminder, **kw):
@@ -213,14 +214,14 @@ def test_a_batch_redelivered_after_a_crash_mid_way_sends_the_rest_and_duplicates
             raise WorkerKilled
         return deliver(reminder, **kw)
 
-    monkeypatch.setattr(services, "_deliver", dies_at_the_third)
+    monkeypatch.setattr(send, "_deliver", dies_at_the_third)
     with pytest.raises(WorkerKilled):
-        services.reminders_send(reminder_ids=_ids(rows))
+        send.reminders_send(reminder_ids=_ids(rows))
     assert len(delivered()) == 2
     assert set(Reminder.objects.values_list("status", flat=True)) == {"sending"}
-    monkeypatch.setattr(services, "_deliver", deliver)
+    monkeypatch.setattr(send, "_deliver", deliver)
     # acks_late: the broker hands the same batch to the next worker.
-    again = services.reminders_send(reminder_ids=_ids(rows))
+    again = send.reminders_send(reminder_ids=_ids(rows))
     assert again.statuses == dict.fromkeys(_ids(rows), "sent")
     assert sorted(delivered()) == sorted(r.idempotency_key for r in rows)  # the first two not again
     assert ContactLogEntry.objects.count() == 6
@@ -231,11 +232,11 @@ def test_a_batch_redelivered_after_a_crash_mid_way_sends_the_rest_and_duplicates
 def test_a_batch_takes_the_same_bounded_number_of_queries_for_5_or_50_reminders(rule, django_assert_max_num_queries):
     small, large = _claimed(rule, 5), _claimed(rule, 50)
     with CaptureQueriesContext(connection) as for_5:
-        services.reminders_send(reminder_ids=_ids(small))
+        send.reminders_send(reminder_ids=_ids(small))
     # Load, claim, links, sent, contact log, chain head (lock, move), audit: 8 statements, plus the
     # savepoints of the atomic blocks inside the test's transaction.
     with django_assert_max_num_queries(16), CaptureQueriesContext(connection) as for_50:
-        result = services.reminders_send(reminder_ids=_ids(large))
+        result = send.reminders_send(reminder_ids=_ids(large))
     assert set(result.statuses.values()) == {"sent"}
     assert len(for_50) == len(for_5)
 
@@ -257,16 +258,16 @@ def test_the_dispatcher_enqueues_claimed_ids_in_batches_of_send_batch(monkeypatc
 
 def test_an_unexpected_error_mid_batch_still_records_what_went_out(rule, monkeypatch):
     rows = _claimed(rule, 4)
-    deliver = services._deliver
+    deliver = send._deliver
 
     def breaks_at_the_third(reminder, **kw):
         if reminder.pk == rows[2].pk:
             raise RuntimeError("bug")
         return deliver(reminder, **kw)
 
-    monkeypatch.setattr(services, "_deliver", breaks_at_the_third)
+    monkeypatch.setattr(send, "_deliver", breaks_at_the_third)
     with pytest.raises(RuntimeError):
-        services.reminders_send(reminder_ids=_ids(rows))
+        send.reminders_send(reminder_ids=_ids(rows))
     statuses = dict(Reminder.objects.values_list("pk", "status"))
     assert [statuses[r.pk] for r in rows] == ["sent", "sent", "sending", "sending"]
     assert ContactLogEntry.objects.count() == 2
@@ -306,7 +307,7 @@ def test_a_batch_of_e_mails_goes_out_over_one_mail_session(settings):
     settings.EMAIL_BACKEND = f"{__name__}.CountingMailBackend"
     CountingMailBackend.opened, CountingMailBackend.FAIL_TO = 0, set()
     rows = _email_claimed(6)
-    result = services.reminders_send(reminder_ids=_ids(rows))
+    result = send.reminders_send(reminder_ids=_ids(rows))
     assert set(result.statuses.values()) == {ReminderStatus.SENT}
     assert len(mail.outbox) == 6
     assert CountingMailBackend.opened == 1
@@ -317,7 +318,7 @@ def test_a_mail_server_error_retries_that_message_and_the_rest_go_out_on_a_fresh
     rows = _email_claimed(4)
     CountingMailBackend.opened = 0
     CountingMailBackend.FAIL_TO = {rows[1].appointment.patient.email}
-    result = services.reminders_send(reminder_ids=_ids(rows))
+    result = send.reminders_send(reminder_ids=_ids(rows))
     assert result.statuses[rows[1].pk] == "retry"
     assert [result.statuses[r.pk] for r in (rows[0], rows[2], rows[3])] == [ReminderStatus.SENT] * 3
     assert len(mail.outbox) == 3

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from reminders import services
 from reminders.models import Reminder, ReminderStatus
+from reminders.services import dispatch
 from reminders.tests.conftest import due_reminders, make_rule
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 
@@ -32,7 +32,7 @@ def test_two_dispatchers_at_once_never_claim_the_same_row():
         try:
             barrier.wait()
             for _ in range(5):
-                result = services.reminders_dispatch(limit=7)
+                result = dispatch.reminders_dispatch(limit=7)
                 with lock:
                     claims.append(result.claimed)
         finally:

@@ -14,8 +14,9 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from notifications import backends
 from patients.models import ContactLogEntry
-from reminders import services
+from reminders import rules, selectors
 from reminders.models import Reminder, ReminderLink, ReminderStatus
+from reminders.services import alerting, dispatch, send
 from reminders.tests.conftest import make_rule, opted_patient
 from scheduling import services as scheduling_services
 from scheduling.models import AppointmentStatus, AppointmentStatusChange
@@ -45,8 +46,8 @@ def sent(clinic, frontdesk, no_seeded_rules, django_capture_on_commit_callbacks)
         appt = book(clinic, patient, frontdesk, start=at(local_day(5), 10))
     reminder = Reminder.objects.get(appointment=appt)
     with time_machine.travel(reminder.due_at + timedelta(seconds=1), tick=False):
-        claimed = services.reminders_dispatch().claimed
-        assert services.reminder_send(reminder_id=claimed[0]) == ReminderStatus.SENT
+        claimed = dispatch.reminders_dispatch().claimed
+        assert send.reminder_send(reminder_id=claimed[0]) == ReminderStatus.SENT
     token = LINK.search(backends.outbox[-1].body).group(1)
     return appt, token
 
@@ -62,7 +63,7 @@ def test_the_text_carries_a_256_bit_link_stored_only_as_a_hash(sent):
     logged = ContactLogEntry.objects.get(patient=appt.patient, direction="out").summary
     assert token not in logged
     assert "[confirm/cancel link]" in logged
-    assert link.token_hash == services.hash_link_token(token)
+    assert link.token_hash == rules.hash_link_token(token)
     assert token not in link.token_hash
     assert link.expires_at == appt.start
     assert link.used_at is None
@@ -190,14 +191,14 @@ def test_reminders_left_unsent_past_due_alert_administrators_once(
     due = Reminder.objects.filter(appointment=appt).first().due_at
     mail.outbox.clear()
     with time_machine.travel(due + timedelta(minutes=3), tick=False):
-        assert services.reminders_overdue_check() == 0  # late, but within the 5 minutes
+        assert alerting.reminders_overdue_check() == 0  # late, but within the 5 minutes
     with (
         time_machine.travel(due + timedelta(minutes=6), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert services.reminders_overdue_check() == 2  # the SMS and the e-mail
-        assert services.reminders_overdue_check() == 0  # once
-        assert services.overdue_unsent_count() == 2
+        assert alerting.reminders_overdue_check() == 2  # the SMS and the e-mail
+        assert alerting.reminders_overdue_check() == 0  # once
+        assert selectors.overdue_unsent_count() == 2
     alerts = [m for m in mail.outbox if "overdue" in m.subject]
     assert len(alerts) == 1
     assert "Celery" in alerts[0].body

@@ -11,8 +11,9 @@ from django.core import mail
 from notifications import backends
 from notifications.backends import SmsMessage, TwilioSmsBackend
 from patients.models import ContactLogEntry
-from reminders import rules, services, tasks
+from reminders import rules, tasks
 from reminders.models import Reminder, ReminderStatus
+from reminders.services import dispatch, send, sync
 from reminders.tests.conftest import make_rule, opted_patient
 from reminders.tests.stub_provider import StubProvider
 from scheduling import services as scheduling_services
@@ -38,8 +39,8 @@ def _book(clinic, patient, by, start, django_capture_on_commit_callbacks, **kw):
 
 def _dispatch_and_send(now):
     with time_machine.travel(now, tick=False):
-        result = services.reminders_dispatch()
-        return [services.reminder_send(reminder_id=rid) for rid in result.claimed], result
+        result = dispatch.reminders_dispatch()
+        return [send.reminder_send(reminder_id=rid) for rid in result.claimed], result
 
 
 def test_booking_creates_one_pending_reminder_per_rule_and_channel(
@@ -51,7 +52,7 @@ def test_booking_creates_one_pending_reminder_per_rule_and_channel(
     assert {r.due_at for r in rows} == {appt.start - timedelta(hours=24)}
     assert all(r.status == ReminderStatus.PENDING for r in rows)
     # Idempotent: syncing again changes nothing.
-    assert services.reminders_sync(appointment_id=appt.pk) == {"created": 0, "updated": 0, "voided": 0}
+    assert sync.reminders_sync(appointment_id=appt.pk) == {"created": 0, "updated": 0, "voided": 0}
 
 
 def test_rules_apply_to_their_location_and_types_only(
@@ -120,11 +121,11 @@ def test_rows_stuck_in_sending_after_a_crash_are_claimed_again(
     appt = _book(clinic, opted_in, frontdesk, at(local_day(5), 10), django_capture_on_commit_callbacks)
     due = appt.start - timedelta(hours=24)
     with time_machine.travel(due, tick=False):
-        first = services.reminders_dispatch()
+        first = dispatch.reminders_dispatch()
     assert len(first.claimed) == 2  # the worker "dies" here without sending
     with time_machine.travel(due + timedelta(minutes=5), tick=False):
-        assert services.reminders_dispatch().claimed == []
-    statuses, result = _dispatch_and_send(due + services.STUCK_SENDING + timedelta(minutes=1))
+        assert dispatch.reminders_dispatch().claimed == []
+    statuses, result = _dispatch_and_send(due + dispatch.STUCK_SENDING + timedelta(minutes=1))
     assert result.requeued == 2
     assert statuses == ["sent", "sent"]
 
@@ -212,7 +213,7 @@ def test_provider_5xx_and_timeouts_are_retried_with_backoff_then_succeed(
     with StubProvider(script=[503, "timeout", 500]) as stub:
         twilio(stub)
         with time_machine.travel(appt.start - timedelta(hours=23), tick=True):
-            claimed = services.reminders_dispatch().claimed
+            claimed = dispatch.reminders_dispatch().claimed
             tasks.send_reminder.apply(args=[claimed[0]])
     row = Reminder.objects.get(pk=claimed[0])
     assert (row.status, row.attempts, row.provider_message_id) == ("sent", 4, "SM" + "4".zfill(32))
@@ -231,11 +232,11 @@ def test_after_the_last_retry_the_reminder_fails_and_administrators_are_alerted_
     with StubProvider(script=[503] * 20) as stub:
         twilio(stub)
         with time_machine.travel(appt.start - timedelta(hours=23), tick=True):
-            claimed = services.reminders_dispatch().claimed
+            claimed = dispatch.reminders_dispatch().claimed
             tasks.send_reminder.apply(args=[claimed[0]])
     row = Reminder.objects.get(pk=claimed[0])
-    assert (row.status, row.attempts) == ("failed", services.MAX_ATTEMPTS)
-    assert len(stub.received) == services.MAX_ATTEMPTS  # bounded
+    assert (row.status, row.attempts) == ("failed", send.MAX_ATTEMPTS)
+    assert len(stub.received) == send.MAX_ATTEMPTS  # bounded
     assert "503" in row.last_error
     [alert] = mail.outbox
     assert alert.to == ["ops@example.org"]
@@ -263,7 +264,7 @@ def test_a_provider_refusal_is_not_retried(
     with StubProvider(script=[400]) as stub:
         twilio(stub)
         with time_machine.travel(appt.start - timedelta(hours=23), tick=True):
-            claimed = services.reminders_dispatch().claimed
+            claimed = dispatch.reminders_dispatch().claimed
             tasks.send_reminder.apply(args=[claimed[0]])
     assert Reminder.objects.get(pk=claimed[0]).status == "failed"
     assert len(stub.received) == 1
@@ -294,5 +295,5 @@ def test_dispatch_takes_a_bounded_number_of_queries(
         for i in range(5)
     ]
     with time_machine.travel(appts[-1].start - timedelta(hours=23), tick=False), django_assert_max_num_queries(5):
-        result = services.reminders_dispatch()
+        result = dispatch.reminders_dispatch()
     assert len(result.claimed) == 10

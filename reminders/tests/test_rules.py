@@ -117,7 +117,7 @@ def test_render_ignores_anything_but_the_allowed_placeholders():
 def test_every_reminder_of_a_booking_is_at_its_rules_instant_in_the_locations_zone(case):
     """G1 through the service's own mapping (appointment + rules → due instants)."""
     from reminders.models import ReminderRule
-    from reminders.services import wanted_reminders
+    from reminders.services.sync import wanted_reminders
     from scheduling.models import Appointment, Location
 
     zone_name, start = case

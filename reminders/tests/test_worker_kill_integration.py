@@ -24,8 +24,9 @@ import pytest
 from django.utils import timezone
 
 from grace_mindcare.celery import app
-from reminders import services, tasks
+from reminders import tasks
 from reminders.models import Reminder, ReminderStatus
+from reminders.services import dispatch
 from reminders.tests.conftest import due_reminders, make_rule, opted_patient
 from scheduling.tests.factories import AppointmentFactory, appointment_type
 from tests.subprocess_env import database_env
@@ -105,7 +106,7 @@ def _kill(proc, sig=signal.SIGKILL):
 
 
 def _dispatch_and_enqueue(queue, *, now):
-    claimed = services.reminders_dispatch(now=now).claimed
+    claimed = dispatch.reminders_dispatch(now=now).claimed
     with app.connection_for_write(BROKER) as conn:
         tasks.enqueue_sends(claimed, queue=queue, connection=conn)  # as the dispatcher task: batch send tasks
     return claimed
@@ -137,7 +138,7 @@ def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(redis_
             # Each cycle stands for a dispatcher tick long enough after the last that rows a killed
             # worker left in "sending" count as stuck and are claimed again.
             sending_before = Reminder.objects.filter(status=ReminderStatus.SENDING).count()
-            later = timezone.now() + services.STUCK_SENDING * (cycle + 1) + timedelta(minutes=1)
+            later = timezone.now() + dispatch.STUCK_SENDING * (cycle + 1) + timedelta(minutes=1)
             _dispatch_and_enqueue(queue, now=later)
             reclaimed += sending_before if cycle else 0
             sent_before = Reminder.objects.filter(status=ReminderStatus.SENT).count()
@@ -164,7 +165,7 @@ def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(redis_
                 break
             time.sleep(1.5)
             tick += 1
-            _dispatch_and_enqueue(queue, now=timezone.now() + services.STUCK_SENDING * tick)
+            _dispatch_and_enqueue(queue, now=timezone.now() + dispatch.STUCK_SENDING * tick)
         _kill(worker, signal.SIGTERM)
     finally:
         for proc in [p for p in [locals().get("worker")] if p and p.poll() is None]:
