@@ -367,6 +367,11 @@ ADMINS: list = []
 CLINIC_NAME = env.str("CLINIC_NAME", default="Grace MindCare")
 # The public address patients reach; reminder and questionnaire links are built on it.
 SITE_URL = env.str("SITE_URL", default="")
+# Where those links point while SITE_URL is unset: the `make run` address (development).
+DEV_SITE_URL = "http://127.0.0.1:8000"
+# Administrators are told about reminders still unsent this many minutes after they were due
+# ("alert on oldest overdue unsent reminder > 5 min", security-reference R6); at least 1.
+REMINDER_OVERDUE_ALERT_MINUTES = env.int("REMINDER_OVERDUE_ALERT_MINUTES", default=5)
 # Passkeys (WebAuthn, django-otp-webauthn) as a second factor: bound to the host the page is served
 # from; the browser's origin must be one of these (the site's address; in development the local
 # server, where browsers allow passkeys on http://localhost only).

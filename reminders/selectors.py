@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,16 +21,9 @@ def rules_for(appointment: Appointment) -> list[ReminderRule]:
     )
 
 
-# "Alert on oldest overdue unsent reminder > 5 min" (security-reference R6); REMINDER_OVERDUE_ALERT_MINUTES
-# in the environment changes it.
-OVERDUE_ALERT_MINUTES_DEFAULT = 5
-
-
 def overdue_after() -> timedelta:
-    minutes = getattr(settings, "REMINDER_OVERDUE_ALERT_MINUTES", None)
-    if minutes is None:
-        minutes = int(os.environ.get("REMINDER_OVERDUE_ALERT_MINUTES", OVERDUE_ALERT_MINUTES_DEFAULT))
-    return timedelta(minutes=max(1, int(minutes)))
+    """How late an unsent reminder is before administrators are told (settings.REMINDER_OVERDUE_ALERT_MINUTES)."""
+    return timedelta(minutes=max(1, int(settings.REMINDER_OVERDUE_ALERT_MINUTES)))
 
 
 def overdue_unsent_count(*, now: datetime | None = None) -> int:

@@ -62,7 +62,7 @@ def _page(request, template: str, context: dict | None = None, status: int = 200
     return render(
         request,
         f"reminders/{template}",
-        {"clinic": getattr(settings, "CLINIC_NAME", "the clinic"), **(context or {})},
+        {"clinic": settings.CLINIC_NAME, **(context or {})},
         status=status,
     )
 

@@ -23,7 +23,7 @@ MOMENT_FOR_TYPE = {"infusion": "pre_infusion", "booster": "pre_infusion", "follo
 
 def site_url() -> str:
     """Where patients' links point (set SITE_URL in production; e.g. https://clinic.example)."""
-    return getattr(settings, "SITE_URL", "") or "http://127.0.0.1:8000"
+    return settings.SITE_URL or settings.DEV_SITE_URL
 
 
 def invitations_send_due(*, now: datetime | None = None, hours_ahead: int = 24, limit: int = 200) -> int:

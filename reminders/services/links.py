@@ -6,7 +6,6 @@ link a token or a scoped session opens) are in ``reminders.selectors``.
 
 from __future__ import annotations
 
-import os
 import secrets
 
 from django.conf import settings
@@ -23,13 +22,11 @@ from scheduling.services import SchedulingError, appointment_transition_by_patie
 # Reminders about a visit carry the link; other kinds (questionnaires, follow-up due) do not.
 LINK_KINDS = {"appointment_reminder", "pre_infusion_instructions"}
 LOGGED_LINK = "[confirm/cancel link]"
-DEV_SITE_URL = "http://127.0.0.1:8000"
 
 
 def link_url(token: str) -> str:
-    # SITE_URL: the public address patients reach (https://clinic.example); the development default
-    # is the `make run` address.
-    base = (getattr(settings, "SITE_URL", "") or os.environ.get("SITE_URL", "") or DEV_SITE_URL).rstrip("/")
+    # SITE_URL: the public address patients reach (https://clinic.example); DEV_SITE_URL while unset.
+    base = (settings.SITE_URL or settings.DEV_SITE_URL).rstrip("/")
     return f"{base}{reverse('reminders:visit-link', args=[token])}"
 
 

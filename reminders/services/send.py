@@ -37,7 +37,7 @@ def message_context(appointment: Appointment, link: str = "") -> dict[str, str]:
     location = appointment.location
     local = appointment.start.astimezone(location.zone)
     return {
-        "clinic": getattr(settings, "CLINIC_NAME", "the clinic"),
+        "clinic": settings.CLINIC_NAME,
         "date": formats.date_format(local, "l, F j"),
         "time": formats.time_format(local, "g:i A"),
         "location": location.name,
