@@ -28,4 +28,5 @@ CACHES["default"]["KEY_PREFIX"] = f"test-{_WORKER}"  # noqa: F405
 _TEST_VAR = VAR_DIR / "test" / _WORKER  # noqa: F405
 MEDIA_ROOT = _TEST_VAR / "media"
 EMAIL_FILE_PATH = str(_TEST_VAR / "outbox" / "email")
-SMS_FILE_PATH = str(_TEST_VAR / "outbox" / "sms")
+# A subprocess a test starts (the Celery worker of the reminder kill test) is given its own SMS outbox.
+SMS_FILE_PATH = os.environ.get("TEST_SMS_FILE_PATH") or str(_TEST_VAR / "outbox" / "sms")

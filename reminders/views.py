@@ -1,4 +1,4 @@
-"""The patient's confirm/cancel link from a reminder (security-reference A9 shape, issue 8).
+"""The patient's confirm/cancel link from a reminder (security-reference A9 shape).
 
 ``/schedule/visit/<token>/`` exchanges the token for a scoped session and redirects to the token-free
 ``/schedule/visit/``, which shows the visit (clinic, date, time, place: never the treatment) and offers

@@ -1,4 +1,4 @@
-"""Batch sends (issue 8): a send task takes SEND_BATCH reminders and keeps every single-send guarantee."""
+"""Batch sends: a send task takes SEND_BATCH reminders and keeps every single-send guarantee."""
 
 from __future__ import annotations
 

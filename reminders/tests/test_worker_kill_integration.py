@@ -35,7 +35,7 @@ REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 13
 BROKER = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
 K = 60
 CYCLES = 20
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -66,7 +66,7 @@ def _worker_env(outbox: Path) -> dict[str, str]:
     return database_env(
         CELERY_BROKER_URL=BROKER,
         SMS_BACKEND="notifications.backends.FileSmsBackend",
-        SMS_FILE_PATH=str(outbox),
+        TEST_SMS_FILE_PATH=str(outbox),  # settings_test puts the outbox per test worker otherwise
     )
 
 
