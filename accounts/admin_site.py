@@ -45,7 +45,7 @@ def _category(model) -> str:
         return AuditEvent.Category.AUDIT if model is AuditEvent else AuditEvent.Category.SECURITY
     if model._meta.label in ("patients.Patient", "patients.ContactLogEntry"):
         return AuditEvent.Category.DEMOGRAPHICS
-    if model._meta.app_label == "scheduling":
+    if model._meta.app_label in ("scheduling", "reminders"):  # reminders: the calendar's messages
         return AuditEvent.Category.SCHEDULING
     if model._meta.app_label == "controlled_substances":
         return AuditEvent.Category.CONTROLLED_SUBSTANCE

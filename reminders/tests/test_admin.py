@@ -9,7 +9,9 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
-from reminders.models import ReminderRule
+from accounts.admin_site import _category
+from accounts.models import AuditEvent
+from reminders.models import Reminder, ReminderLink, ReminderRule
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +54,8 @@ def test_a_rule_text_naming_the_drug_is_refused_at_the_field(client_as, admin, c
     assert response.status_code == 200
     assert "must not name the treatment" in response.content.decode()
     assert not ReminderRule.objects.filter(name="Bad").exists()
+
+
+@pytest.mark.parametrize("model", [ReminderRule, Reminder, ReminderLink])
+def test_admin_changes_to_reminders_are_audited_as_scheduling_as_before_the_move(model):
+    assert _category(model) == AuditEvent.Category.SCHEDULING
