@@ -31,6 +31,7 @@ from django.utils import timezone
 from accounts import audit, throttle
 from accounts.models import AuditEvent, EmergencyAccess
 from accounts.roles import ROLE_PERMISSIONS, Role
+from notifications.email import alert_administrators
 
 INVOKE = "accounts.invoke_emergency_access"
 SESSION_KEY = "emergency_access"
@@ -143,8 +144,6 @@ def end(*, request) -> None:
 
 
 def _alert(grant: EmergencyAccess) -> None:
-    from notifications.email import alert_administrators
-
     link = f"{settings.SITE_URL}{reverse('accounts:audit-report')}?action=accounts.emergency_access"
     alert_administrators(
         subject="Emergency (break-glass) access to a chart",

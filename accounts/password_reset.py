@@ -11,12 +11,9 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.contrib.auth.forms import PasswordResetForm
-from django.db import transaction
 
 from accounts import throttle
-
-EMAIL_TEMPLATE = "registration/password_reset_email.txt"
+from accounts.tasks import send_password_reset
 
 
 class TooManyResetRequests(Exception):
@@ -36,13 +33,4 @@ def password_reset_request(*, email: str, client: str | None, domain: str, use_h
     hashed = hashlib.sha256(email.strip().lower().encode()).hexdigest()  # no address in cache keys
     if _over(f"password-reset-address:{hashed}", settings.PASSWORD_RESET_LIMIT_PER_ADDRESS):
         return
-    from accounts.tasks import send_password_reset
-
-    transaction.on_commit(lambda: send_password_reset.delay(email=email, domain=domain, use_https=use_https))
-
-
-def password_reset_send(*, email: str, domain: str, use_https: bool) -> None:
-    """Django's reset e-mail to every active account with ``email`` (none: nothing is sent)."""
-    form = PasswordResetForm({"email": email})
-    if form.is_valid():
-        form.save(domain_override=domain, use_https=use_https, email_template_name=EMAIL_TEMPLATE)
+    send_password_reset.delay(email=email, domain=domain, use_https=use_https)  # sent when the request commits

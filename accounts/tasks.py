@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from accounts import password_reset
+from accounts import password_reset_mail
+from core.tasks import TransactionAwareTask
 
 
-@shared_task(name="accounts.password_reset.send", acks_late=True, soft_time_limit=50, time_limit=60)
+@shared_task(
+    base=TransactionAwareTask, name="accounts.password_reset.send", acks_late=True, soft_time_limit=50, time_limit=60
+)
 def send_password_reset(*, email: str, domain: str, use_https: bool) -> None:
-    password_reset.password_reset_send(email=email, domain=domain, use_https=use_https)
+    password_reset_mail.password_reset_send(email=email, domain=domain, use_https=use_https)

@@ -27,7 +27,7 @@ from accounts.filters import AuditEventFilter
 from accounts.forms import TokenForm, TwoFactorResetForm
 from accounts.models import AuditEvent, User
 from accounts.network import client_ip
-from grace_mindcare import csv_export
+from core import csv_export
 
 AUDIT_PAGE_SIZE = 50
 # (sort key of AuditEventFilter, column heading) for the on-screen table.

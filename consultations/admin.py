@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from consultations import services
+from consultations import rules, services
 from consultations.models import Consultation, Protocol, ScreeningPolicy, TreatmentPlan
 from consultations.models.configuration import PROTOCOL_SIGN_OFF_FIELDS
 from prescribers.policy import SignOffAdminMixin, policy_change_propose
@@ -74,7 +74,6 @@ class ScreeningPolicyAdmin(SignOffAdminMixin, admin.ModelAdmin):
         class PolicyForm(form):
             def clean(self):
                 data = super().clean()
-                from consultations import rules
 
                 values = {
                     f: data.get(f, getattr(self.instance, f)) for f in rules.ScreeningThresholds.__dataclass_fields__

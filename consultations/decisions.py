@@ -4,11 +4,9 @@ baseline instruments the intake needs, and the canonical form of a signed record
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
 from consultations.choices import PAIN_INDICATIONS, PROCEED_DECISIONS, Decision
 from consultations.rules import Finding, Indication, Klass, Outcome, ScreeningResult
@@ -104,17 +102,3 @@ def decision_problems(
         if missing:
             problems["instruments"] = "Record the baseline instruments first: " + ", ".join(missing) + "."
     return problems
-
-
-def canonical_json(content: Any) -> str:
-    """One byte-exact serialisation: sorted keys, no spaces, text for dates and decimals."""
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def normalised(content: Any) -> Any:
-    """``content`` as it reads back from a JSON column, so hashes of stored and rebuilt agree."""
-    return json.loads(canonical_json(content))
-
-
-def content_sha256(content: Any) -> str:
-    return hashlib.sha256(canonical_json(normalised(content)).encode()).hexdigest()

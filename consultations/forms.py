@@ -29,7 +29,7 @@ from consultations.choices import (
     PlanStatus,
     ScheduleMoment,
 )
-from consultations.lifecycle import ORDER_FIELDS
+from consultations.lifecycle import ORDER_FIELDS, dose_problems
 from consultations.models import (
     AntidepressantTrial,
     Consultation,
@@ -541,8 +541,6 @@ class PlanForm(forms.ModelForm):
             self.add_error("protocol", "This protocol is not for the chosen indication.")
         dose, minutes = data.get("dose"), data.get("infusion_minutes")
         if protocol and dose is not None and minutes is not None:
-            from consultations.services.plans import dose_problems
-
             problems = dose_problems(
                 protocol=protocol,
                 dose=dose,

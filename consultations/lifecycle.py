@@ -4,9 +4,14 @@ of its standing order. Pure."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from consultations.choices import DoseUnit
 from consultations.choices import PlanStatus as S
+from consultations.order_checks import order_problems
+
+if TYPE_CHECKING:
+    from consultations.models import Protocol
 
 PLAN_TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     S.DRAFT: frozenset({S.ACTIVE, S.DISCONTINUED}),
@@ -154,4 +159,32 @@ def start_order_problems(
             f"The order asks for at least {min_interval_hours} h between sessions; the last started "
             f"{hours_since_last_start.quantize(Decimal('0.1'))} h ago."
         )
+    return problems
+
+
+def dose_problems(
+    *,
+    protocol: Protocol,
+    dose,
+    infusion_minutes: int,
+    override_reason: str = "",
+    max_rate_mg_per_kg_per_h=None,
+) -> dict[str, str]:
+    """Why a plan's or an order's dose may not be written, by field: the protocol's usual range
+    (above it only with a prescriber's reason) and the clinic's ceilings on rate and duration."""
+    problems = dose_range_problems(
+        dose=dose,
+        dose_min=protocol.dose_min,
+        dose_max=protocol.dose_max,
+        unit=DoseUnit(protocol.dose_unit).label.split(" ")[0],
+        override_reason=override_reason,
+    )
+    ceilings = order_problems(
+        dose=dose,
+        dose_unit=protocol.dose_unit,
+        infusion_minutes=infusion_minutes,
+        max_rate_mg_per_kg_per_h=max_rate_mg_per_kg_per_h,
+    )
+    for field, message in ceilings.items():
+        problems[field] = f"{problems[field]} {message}" if field in problems else message
     return problems

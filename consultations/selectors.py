@@ -14,10 +14,12 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
+from assessments.instruments import INSTRUMENTS
 from assessments.models import InstrumentResponse, ResponseContext
 from assessments.selectors import current_responses_for
 from consultations import decisions, rules
 from consultations.choices import CLASS_FACT, LIVE_PLAN_STATUSES, PlanStatus
+from consultations.forms import INTAKE_FIELDS
 from consultations.models import (
     DIRECT_FACTS,
     AntidepressantTrial,
@@ -30,6 +32,9 @@ from consultations.models import (
     StandingOrder,
     TreatmentPlan,
 )
+from core import hashing
+from scheduling.models import ACTIVE_STATUSES, Appointment
+from scheduling.selectors import clinician_day
 
 # --- Policy --------------------------------------------------------------------------
 
@@ -125,7 +130,7 @@ def intake_facts(
 
 def facts_sha256(facts: rules.IntakeFacts) -> str:
     """Fingerprint of what a screening saw, to tell whether it is out of date."""
-    return decisions.content_sha256(dataclasses.asdict(facts))
+    return hashing.content_sha256(dataclasses.asdict(facts))
 
 
 def screening_result(consultation: Consultation, facts: rules.IntakeFacts, *, today: date) -> rules.ScreeningResult:
@@ -133,8 +138,6 @@ def screening_result(consultation: Consultation, facts: rules.IntakeFacts, *, to
 
 
 def missing_instruments(consultation: Consultation, facts: rules.IntakeFacts, responses: dict) -> list[str]:
-    from assessments.instruments import INSTRUMENTS
-
     needed = decisions.required_instruments(consultation.indications, facts.phq9_item9)
     return [INSTRUMENTS[code].name for code in needed if code not in responses]
 
@@ -147,9 +150,8 @@ def record_content(
     responses: dict[str, InstrumentResponse],
 ) -> dict[str, Any]:
     """Everything the clinician signs, as plain data (the hashed part of a signature)."""
-    from consultations.forms import INTAKE_FIELDS
 
-    return decisions.normalised(
+    return hashing.normalised(
         {
             "consultation_id": consultation.pk,
             "patient": {
@@ -196,7 +198,7 @@ def verify_signature(consultation: Consultation, *, responses: dict | None = Non
     if not consultation.is_signed:
         return False
     stored = consultation.signed_content
-    if decisions.content_sha256(stored) != consultation.content_sha256:
+    if hashing.content_sha256(stored) != consultation.content_sha256:
         return False
     live = record_content(
         consultation,
@@ -225,8 +227,6 @@ def clinician_home(*, user, today: date, appointments: list | None = None) -> di
     awaiting a decision. ``appointments``: the clinician's day if the caller already has it.
     Bounded: 2 queries (4 without ``appointments``) whatever the volume."""
     if appointments is None:
-        from scheduling.selectors import clinician_day
-
         appointments = clinician_day(clinician=user, today=today)
     appointments = [a for a in appointments if a.appointment_type.code == "consultation"]
     by_appointment = {
@@ -275,8 +275,6 @@ def plan_detail(plan_id: int) -> TreatmentPlan | None:
 
 
 def _ready_to_book() -> QuerySet[TreatmentPlan]:
-    from scheduling.models import ACTIVE_STATUSES, Appointment
-
     upcoming = Appointment.objects.filter(
         patient=OuterRef("patient"),
         appointment_type__code__in=["infusion", "booster"],

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import audit
 from accounts.models import AuditEvent
 from accounts.prescribing import PrescriberRequired, prescriber_standing
+from assessments.instruments import INSTRUMENTS
 from consultations import rules, selectors, services
 from consultations.access import get_consultation_for_user, get_plan_for_user, require_clinical
 from consultations.choices import AmendmentSection, PlanStatus, ScheduleMoment
@@ -35,6 +36,8 @@ from consultations.forms import (
 from consultations.lifecycle import ORDER_FIELDS, next_statuses
 from consultations.models import Consultation
 from patients.access import get_patient_for_user
+from scheduling.access import get_appointment_for_user
+from scheduling.models import AppointmentType
 
 # --- Helpers -------------------------------------------------------------------------
 
@@ -86,8 +89,6 @@ def _crumbs(consultation: Consultation, *tail):
 
 
 def _infusion_type_id() -> int | None:
-    from scheduling.models import AppointmentType
-
     return AppointmentType.objects.filter(code=AppointmentType.Code.INFUSION).values_list("pk", flat=True).first()
 
 
@@ -211,8 +212,6 @@ def _show_service_error(form, exc: ValidationError) -> None:
 
 @require_POST
 def consultation_open(request, appointment_id: int):
-    from scheduling.access import get_appointment_for_user
-
     require_clinical(request, "consultations.add_consultation", patient_id=None)  # writing: roles only
     appointment = get_appointment_for_user(request, appointment_id)
     try:
@@ -454,7 +453,6 @@ def plan_create(request, consultation_id: int):
 
 def _schedule_rows(plan) -> list[tuple[str, list[str]]]:
     """(moment label, instrument short names) in the order an infusion happens."""
-    from assessments.instruments import INSTRUMENTS
 
     def short(code: str) -> str:
         name = INSTRUMENTS[code].name if code in INSTRUMENTS else code

@@ -21,6 +21,7 @@ from controlled_substances.models import (
     Product,
     Registration,
     Supplier,
+    dea_number_validator,
 )
 
 VOLUME = {"max_digits": 8, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -163,7 +164,6 @@ class TransferForm(forms.Form):
 
     def clean_counterparty_dea_number(self):
         value = self.cleaned_data["counterparty_dea_number"].strip().upper()
-        from controlled_substances.models import dea_number_validator
 
         dea_number_validator(value)
         return value

@@ -20,13 +20,13 @@ from django.db.models import F, Q
 
 from controlled_substances import rules
 from controlled_substances.rules import Kind
+from prescribers.rules import CredentialError, normalise_dea
 
 
 def dea_number_validator(value: str) -> None:
     """One rule for every DEA number the clinic records (a location's registration, a
     supplier's, a counterparty's, a prescriber's own): two letters, seven digits and the check
     digit, from ``prescribers.rules``."""
-    from prescribers.rules import CredentialError, normalise_dea
 
     try:
         normalise_dea(value)

@@ -22,6 +22,8 @@ from controlled_substances.models import (
     Registration,
 )
 from controlled_substances.rules import Kind
+from infusions.models import DrugGiven
+from infusions.selectors.sessions import current_dose
 
 ZERO = Decimal("0.00")
 
@@ -396,7 +398,6 @@ def session_start_problems(session) -> list[str]:
     """Registered with infusions.signing as a start check: the infusion starts only on the
     one standing draw of the verified dose in force. Before the clinic keeps its ketamine in
     this ledger (no product on file) nothing can be drawn here, so the start is not blocked."""
-    from infusions.selectors.sessions import current_dose
 
     if not ledger_in_use():
         return []
@@ -523,7 +524,6 @@ def controlled_rescue_doses() -> tuple[list, int]:
     but not the vial it came from, so no ledger entry is made for it (an entry without its vial
     would put the balances out of step with the shelf): the keeper of the log enters it and
     confirms it here. Oldest first, at most 50, with the total."""
-    from infusions.models import DrugGiven
 
     doses = DrugGiven.objects.filter(controlled=True, ledger_log__isnull=True)
     total = doses.count()

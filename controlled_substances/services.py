@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts import audit, throttle
 from accounts.models import AuditEvent
 from controlled_substances import rules
+from controlled_substances.access import handles_drug
 from controlled_substances.models import (
     Container,
     ControlledSubstancePolicy,
@@ -32,6 +33,12 @@ from controlled_substances.models import (
     Supplier,
 )
 from controlled_substances.rules import Kind
+from controlled_substances.selectors import draw_accounts, reconciliation_mismatches
+from infusions import rules as infusion_rules
+from infusions.models import InfusionSession
+from infusions.selectors.sessions import current_dose
+from infusions.services import session_container_record
+from notifications.email import alert_administrators
 
 CS = AuditEvent.Category.CONTROLLED_SUBSTANCE
 WITNESS_FAILED = "controlled_substances.witness.failed"
@@ -276,7 +283,6 @@ def _existing(request_key: str) -> LedgerEntry | None:
 def _lock_session(session):
     """The session row, locked: every draw, waste and close-out of one session queues here,
     so two nurses submitting at once see each other's entries (exactly one draw stands)."""
-    from infusions.models import InfusionSession
 
     return InfusionSession.objects.select_for_update().select_related("patient").get(pk=session.pk)
 
@@ -284,7 +290,6 @@ def _lock_session(session):
 def _require_clinical(by) -> None:
     # Only clinical roles handle the drug at the chair: an administrator may manage stock
     # but never draws or wastes for a patient.
-    from controlled_substances.access import handles_drug
 
     if not handles_drug(by):
         raise PermissionDenied
@@ -303,8 +308,6 @@ def session_draw_record(
     the registration of the session's location. The draw records the
     calculation it was checked against. ``request_key`` (the form's one-time key) makes a
     resubmitted form return the entry it already made."""
-    from infusions.selectors.sessions import current_dose
-    from infusions.services import session_container_record
 
     _require_clinical(by)
     if found := _existing(request_key):
@@ -475,7 +478,6 @@ def _delivered_mg(draw: LedgerEntry) -> Decimal:
     """What the pump delivered from this draw's bag, as its session recorded it (0 if never run)."""
     if draw.session_id is None:
         return Decimal("0.00")
-    from infusions.models import InfusionSession
 
     found = InfusionSession.objects.filter(pk=draw.session_id).values_list("delivered_mg", flat=True).first()
     return found or Decimal("0.00")
@@ -491,8 +493,6 @@ def _measured_waste(draw: LedgerEntry, *, volume: Decimal, left_in: str, vial: C
         mg = rules.mg_for_ml(volume, vial_mg_per_ml)
         extra = {"left_in": left_in, "measured_ml": volume, "measured_mg_per_ml": vial_mg_per_ml} if left_in else {}
         return {"quantity_ml": volume, "quantity_mg": mg, "where": "in the syringe", **extra}
-    from infusions import rules as infusion_rules
-    from infusions.models import InfusionSession
 
     bag = draw.dose_calculation
     if bag is None:
@@ -876,8 +876,6 @@ def closeout_discrepancies_open(session, by, *, at: datetime | None = None) -> l
     was drawn, both as the vial's mL; the mg difference exact), resolved like any count line
     (``count_line_resolve``). Once per draw while its line is unexplained. Registered with
     infusions.signing to run when signing is refused."""
-    from controlled_substances.selectors import draw_accounts
-    from infusions.models import InfusionSession
 
     # Only a session that is otherwise ready to sign has a close-out to account for: an early
     # attempt (still recovering, say) is refused for that reason and must not file a
@@ -1034,8 +1032,6 @@ def reconciliation_run() -> list[str]:
     """Compare every vial's balance row with the sum of its ledger entries; alert the
     administrators (no PHI: vial codes and volumes only) and audit the run. Returns the
     problems found ([] when the ledger reconciles)."""
-    from controlled_substances.selectors import reconciliation_mismatches
-    from notifications.email import alert_administrators
 
     problems = [
         f"{c.code}: balance {c.remaining_ml} mL, ledger {ledger_ml} mL" for c, ledger_ml in reconciliation_mismatches()

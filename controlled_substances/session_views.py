@@ -11,6 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from controlled_substances import forms, selectors, services
 from controlled_substances.access import MANAGE, RECORD, handles_drug, require
 from controlled_substances.models import LedgerEntry
+from infusions.models import InfusionSession
+from infusions.selectors.sessions import current_dose
 from patients.access import CLINICAL, get_chart_object
 
 # The dose is drawn before the start (the start gate checks the draw); what is left of a
@@ -26,7 +28,6 @@ def _session(request, pk: int, *, handling: bool = False):
             raise PermissionDenied
     else:
         require(request, RECORD, MANAGE)
-    from infusions.models import InfusionSession
 
     return get_chart_object(
         request,
@@ -37,8 +38,6 @@ def _session(request, pk: int, *, handling: bool = False):
 
 
 def _dose(session):
-    from infusions.selectors.sessions import current_dose
-
     return current_dose(session)
 
 

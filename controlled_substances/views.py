@@ -15,8 +15,8 @@ from accounts.models import AuditEvent
 from controlled_substances import forms, reports, rules, selectors, services
 from controlled_substances.access import MANAGE, RECORD, get_container, require
 from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
+from core import csv_export
 from documents.pdf import render_pdf
-from grace_mindcare import csv_export
 
 CS = AuditEvent.Category.CONTROLLED_SUBSTANCE
 PDF_MAX_ROWS = 2000  # WeasyPrint lays out every row; longer periods print from the HTML view or CSV

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils.safestring import SafeString
 
-from grace_mindcare.charts import Band, Point, Series, line_chart
+from core.charts import Band, Point, Series, line_chart
 
 
 def outcome_chart(instrument: dict[str, Any]) -> SafeString:

@@ -14,6 +14,12 @@ class FollowupsConfig(AppConfig):
         # the safety check here: assessments knows no stage app, so we register into it.
         hooks.register_response_hook(on_response_recorded)
 
+        from followups.selectors import open_alerts_by_patient
+        from infusions.chair_alerts import register_chair_alerts
+
+        # An unacknowledged safety alert shows on the patient's chair on the infusion board.
+        register_chair_alerts("followups.view_safetyalert", open_alerts_by_patient)
+
         from consultations.docs import register_section
         from followups.docs import clinical_rules_section
 

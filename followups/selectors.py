@@ -16,6 +16,9 @@ from django.utils import timezone
 
 from assessments import instruments
 from assessments.models import InstrumentResponse, ResponseContext
+from consultations.choices import ScheduleMoment
+from consultations.selectors import live_plan_for
+from core import charts
 from followups import rules
 from followups.models import (
     BoosterSuggestion,
@@ -26,6 +29,7 @@ from followups.models import (
     SuggestionStatus,
 )
 from patients.models import HEADER_FIELDS, Patient, beyond_header
+from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
 MAX_POINTS = 1000
 WORKLIST_FOLLOW_UPS = 100
@@ -85,8 +89,6 @@ def infusion_marks(patient, *, limit: int = 200) -> list[InfusionMark]:
     current dose calculation when the ``infusions`` app records one. One query."""
     from django.apps import apps
     from django.db.models import Subquery
-
-    from scheduling.models import Appointment, AppointmentStatus
 
     rows = Appointment.objects.filter(
         patient=patient, appointment_type__code__in=("infusion", "booster"), status=AppointmentStatus.COMPLETED
@@ -155,8 +157,6 @@ class CourseRow:
 
 def plan_course(patient) -> tuple[Any, list[CourseRow]]:
     """The live plan's measurement schedule against what was recorded. Three queries."""
-    from consultations.choices import ScheduleMoment
-    from consultations.selectors import live_plan_for
 
     plan = live_plan_for(patient)
     if plan is None:
@@ -184,12 +184,7 @@ def plan_course(patient) -> tuple[Any, list[CourseRow]]:
 
 
 def chart_svg(traj: Trajectory) -> str:
-    """One SVG with every instrument as a percentage of its maximum, infusion days marked.
-    Uses the shared ``grace_mindcare.charts`` when present; "" otherwise (the table remains)."""
-    try:
-        from grace_mindcare import charts
-    except ImportError:
-        return ""
+    """One SVG with every instrument as a percentage of its maximum, infusion days marked."""
     series = [
         charts.Series(
             o.short_name,
@@ -266,7 +261,6 @@ class Worklist:
 
 def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Worklist:
     """The clinician's follow-up worklist; a fixed number of queries."""
-    from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
     signed = FollowUpVisit.objects.filter(appointment=OuterRef("pk"), signed_at__isnull=False)
     # Unsigned visits up to today are exactly the due and overdue ones: filtered here, so the
@@ -347,7 +341,6 @@ def _worsened(*, min_rise: int, since: datetime, limit: int = 50) -> list[tuple[
 
 def ready_to_book(*, limit: int = 100) -> list[BoosterSuggestion]:
     """Accepted booster suggestions with no booster booked since: for the front desk (booking facts only)."""
-    from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
     booked = Appointment.objects.filter(
         patient=OuterRef("patient"),
@@ -379,7 +372,6 @@ def patient_panel(patient) -> dict[str, Any]:
     )
     suggestions = list(BoosterSuggestion.objects.filter(patient=patient).order_by("-created_at")[:10])
     alerts = list(SafetyAlert.objects.filter(patient=patient).select_related("response", "acknowledged_by")[:20])
-    from scheduling.models import ACTIVE_STATUSES, Appointment
 
     upcoming = list(
         Appointment.objects.filter(

@@ -20,6 +20,7 @@ from followups.access import get_alert_for_user, get_suggestion_for_user, get_vi
 from followups.forms import AcknowledgeForm, AmendForm, DecideForm, SendLinkForm, SignForm, VisitNoteForm
 from followups.services.boosters import DECIDE as BOOSTER_DECIDE
 from patients.access import can_view_clinical, get_patient_for_user
+from scheduling.models import Appointment, AppointmentType
 
 # PHQ-9 and GAD-7 at every visit; MADRS and QIDS-SR16 when the clinician administers them
 # (left blank = not administered). Every one's suicide item reaches the one safety alert.
@@ -124,7 +125,6 @@ def link_send(request, patient_id: int):
 @require_POST
 def visit_open(request, appointment_id: int):
     require_clinical(request, "followups.add_followupvisit", patient_id=None)  # writing: roles only
-    from scheduling.models import Appointment
 
     appointment = get_object_or_404(
         Appointment.objects.select_related("appointment_type", "patient"), pk=appointment_id
@@ -268,7 +268,6 @@ def suggestion_decide(request, suggestion_id: int):
 @audit.audited_query("followups.ready_to_book.viewed", AuditEvent.Category.SCHEDULING)
 def ready_to_book(request):
     """Front desk: accepted boosters to book. Booking facts only (patient, since when), no scores."""
-    from scheduling.models import AppointmentType
 
     booster = AppointmentType.objects.filter(code="booster").values_list("pk", flat=True).first()
     return render(

@@ -22,7 +22,16 @@ from kombu import Connection
 
 from accounts import audit
 from accounts.models import AuditEvent
+from accounts.prescribing import PrescriberRequired
 from accounts.roles import CLINICAL_ROLES, Role, role_of
+from consultations.selectors import clinician_home
+from controlled_substances.selectors import registration_statuses
+from followups import selectors as followups
+from prescribers import selectors as prescribers
+from prescribers.selectors import prescribers_without_complete_profile
+from reports.selectors.home import cached_administrator_figures
+from scheduling import selectors as schedule
+from scheduling.views import user_moves
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +67,6 @@ def home(request):
 
 def _ledger_reminders() -> dict:
     """Per DEA registration: the biennial inventory coming due, an expiring registration."""
-    from controlled_substances.selectors import registration_statuses
 
     statuses = registration_statuses(today=timezone.localdate())
     return {"ledger_reminders": [s for s in statuses if s.reminders]}
@@ -67,21 +75,18 @@ def _ledger_reminders() -> dict:
 def _incomplete_prescribers() -> dict:
     """Prescribers who cannot make a prescriber's decision yet (profile, licence or DEA
     registration missing or expired): the administrator completes them or moves them to Nurse."""
-    from prescribers.selectors import prescribers_without_complete_profile
 
     return {"incomplete_prescribers": prescribers_without_complete_profile(today=timezone.localdate())}
 
 
 def _policy_sign_off(request) -> dict:
     """The medical director's count of clinical policy changes waiting for their sign-off."""
-    from prescribers import selectors as prescribers
 
     return {"policy_changes_pending": prescribers.pending_policy_changes_for(request.user)}
 
 
 def _report_figures() -> dict:
     """This week's figures with 12-week sparklines, each linking into its report."""
-    from reports.selectors.home import cached_administrator_figures
 
     figures, as_of = cached_administrator_figures(today=timezone.localdate(), now=timezone.now())
     return {"figures": figures, "figures_as_of": as_of}
@@ -89,7 +94,6 @@ def _report_figures() -> dict:
 
 def _followup_panels(request, role) -> dict:
     """Unacknowledged safety alerts for clinicians; outstanding questionnaires (no answers) for the desk."""
-    from followups import selectors as followups
 
     if role in CLINICAL_ROLES and request.user.has_perm("followups.view_safetyalert"):
         return {"safety_alerts": followups.open_alerts(user=request.user, limit=20)}
@@ -100,8 +104,6 @@ def _followup_panels(request, role) -> dict:
 
 def _schedule_panels(request, role) -> dict:
     """Today from the calendar: arrivals, escorts and tomorrow for the desk; own patients for clinicians."""
-    from scheduling import selectors as schedule
-    from scheduling.views import user_moves
 
     today = timezone.localdate()
     panels = {"moves": user_moves(request.user), "here": request.get_full_path()}
@@ -137,7 +139,6 @@ def _reminder_health() -> dict:
 
 def _clinician_panels(request, todays_appointments=None) -> dict:
     """Today's consultations, drafts to finish, screenings awaiting a decision."""
-    from consultations.selectors import clinician_home
 
     return clinician_home(user=request.user, today=timezone.localdate(), appointments=todays_appointments)
 
@@ -180,8 +181,6 @@ def healthz(request):
 
 @login_not_required
 def permission_denied(request, exception=None):
-    from accounts.prescribing import PrescriberRequired
-
     # A prescriber-only refusal says who may act; any other 403 says nothing about why.
     reason = str(exception) if isinstance(exception, PrescriberRequired) else ""
     return render(request, "403.html", {"reason": reason}, status=403)

@@ -8,14 +8,13 @@ from django.core.checks import Error, register
 from django.db import DatabaseError
 
 from infusions import rules
+from infusions.models import InfusionPolicy
 
 SAFETY_SETTINGS_CHECK_ID = "grace.E101"
 
 
 @register("infusions", deploy=True)
 def infusion_safety_settings(app_configs=None, **kwargs):
-    from infusions.models import InfusionPolicy
-
     try:
         stored = InfusionPolicy.objects.filter(pk=1).values(*(s.name for s in rules.SETTINGS)).first()
     except DatabaseError:

@@ -13,8 +13,9 @@ from django.db.models.functions import Concat, Greatest, Lower
 from django.utils import timezone
 
 from patients.expressions import DMetaphone, name_key
-from patients.models import ContactLogEntry, Patient
+from patients.models import ContactLogEntry, Patient, PatientEvent
 from patients.rules import DUPLICATE_NAME_SIMILARITY
+from patients.search import search_patients
 
 DUPLICATES_SHOWN = 10
 CONTACT_LOG_ON_PATIENT_PAGE = 10
@@ -49,8 +50,6 @@ def patients_visible_to(
     queryset = Patient.objects.only(*LIST_FIELDS) if for_list else Patient.objects.all()
     search = search.strip()
     if search:
-        from patients.search import search_patients
-
         queryset = search_patients(queryset, search, today=today or timezone.localdate())
     return queryset
 
@@ -173,7 +172,6 @@ def patient_as_of_version(*, patient_id: int, version: int):
 
     Lets the edit form show what someone else changed since the editor loaded it.
     """
-    from patients.models import PatientEvent
 
     return PatientEvent.objects.filter(pgh_obj_id=patient_id, version=version).order_by("-pgh_id").first()
 

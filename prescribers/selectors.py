@@ -8,6 +8,7 @@ from django.db.models import Case, Count, IntegerField, Prefetch, Subquery, Valu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.roles import GROUP_NAMES, Role
 from prescribers import rules
 from prescribers.models import DEARegistration, PolicyChange, PrescriberProfile
 
@@ -50,8 +51,6 @@ def prescribers_without_complete_profile(*, today: date | None = None) -> list[t
     the nurse role): every decision asks ``credential_problems_for`` first. A handful of rows,
     read in three queries whatever their number."""
     from django.contrib.auth import get_user_model
-
-    from accounts.roles import GROUP_NAMES, Role
 
     today = today or timezone.localdate()
     users = (

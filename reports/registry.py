@@ -9,6 +9,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from reports.selectors import clinical, compliance, operations
+from reports.selectors.infusion_safety import infusion_safety
 from reports.tables import Section
 
 VIEW_REPORTS = "reports.view_reports"
@@ -91,8 +92,6 @@ REPORTS: tuple[Report, ...] = (
 
 
 def _infusion_safety(f: dict) -> list[Section]:
-    from reports.selectors.infusion_safety import infusion_safety
-
     return infusion_safety(f)
 
 

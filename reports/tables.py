@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.safestring import SafeString
 
-from grace_mindcare import csv_export
+from core import csv_export
 
 
 @dataclass(frozen=True)

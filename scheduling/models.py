@@ -23,6 +23,8 @@ from django.db import models
 from django.db.models import F, Func, Q
 from phonenumber_field.modelfields import PhoneNumberField
 
+from scheduling.rules import AppointmentStatus, default_minutes
+
 
 def validate_time_zone(value: str) -> None:
     try:
@@ -237,8 +239,6 @@ class AppointmentType(models.Model):
     @property
     def minutes(self) -> int:
         """Default booking length: chair time is infusion plus recovery."""
-        from scheduling.rules import default_minutes
-
         return default_minutes(
             default=self.default_minutes, infusion=self.infusion_minutes, recovery=self.recovery_minutes
         )
@@ -246,18 +246,6 @@ class AppointmentType(models.Model):
     @property
     def duration(self) -> timedelta:
         return timedelta(minutes=self.minutes)
-
-
-class AppointmentStatus(models.TextChoices):
-    # FHIR Appointment.status vocabulary where it fits [S126]; Bahmni's arrived ≈ checked_in [S63].
-    BOOKED = "booked", "Booked"
-    CONFIRMED = "confirmed", "Confirmed"
-    CHECKED_IN = "checked_in", "Checked in"
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    NO_SHOW = "no_show", "No-show"
-    ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
 
 
 MAX_APPOINTMENT_LENGTH = timedelta(hours=12)

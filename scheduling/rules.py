@@ -11,7 +11,25 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduling.models import AppointmentStatus as S
+from django.db.models.enums import TextChoices
+
+
+class AppointmentStatus(TextChoices):
+    """The appointment's status vocabulary, kept with the rules that move between them (so the rules
+    import no model; ``scheduling.models`` takes it from here)."""
+
+    # FHIR Appointment.status vocabulary where it fits [S126]; Bahmni's arrived ≈ checked_in [S63].
+    BOOKED = "booked", "Booked"
+    CONFIRMED = "confirmed", "Confirmed"
+    CHECKED_IN = "checked_in", "Checked in"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+    ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+
+
+S = AppointmentStatus
 
 Interval = tuple[datetime, datetime]
 Window = tuple[time, time]

@@ -7,8 +7,6 @@ keyed by the field at fault), so a form can show them where the user typed.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -18,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts import audit
+from core import tokens
 from patients.models import Patient
 from scheduling import hooks, rules, selectors
 from scheduling.models import (
@@ -552,10 +551,6 @@ def series_book(
 # --- Calendar feeds -----------------------------------------------------------------
 
 
-def hash_feed_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @transaction.atomic
 def calendar_feed_issue(*, clinician, by) -> str:
     """Revoke the clinician's live feed (if any) and issue a new secret; returns the secret once."""
@@ -564,8 +559,8 @@ def calendar_feed_issue(*, clinician, by) -> str:
         raise PermissionDenied
     now = timezone.now()
     CalendarFeed.objects.filter(clinician=clinician, revoked_at__isnull=True).update(revoked_at=now)
-    token = secrets.token_urlsafe(32)  # 256 bits (security-reference A9)
-    feed = CalendarFeed.objects.create(clinician=clinician, token_hash=hash_feed_token(token))
+    token, token_hash = tokens.issue()  # 256 bits (security-reference A9)
+    feed = CalendarFeed.objects.create(clinician=clinician, token_hash=token_hash)
     audit.record(actor=by, action="scheduling.calendar_feed.issued", verb="create", category="security", target=feed)
     return token
 

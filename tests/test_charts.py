@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from xml.etree import ElementTree
 
-from grace_mindcare.charts import Band, Marker, Point, Series, bar_chart, line_chart, sparkline
+from core.charts import Band, Marker, Point, Series, bar_chart, line_chart, sparkline
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from grace_mindcare import csv_export
+from core import csv_export
 
 
 @pytest.mark.parametrize(

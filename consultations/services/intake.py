@@ -16,18 +16,23 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.prescribing import require_prescriber
+from assessments.instruments import INSTRUMENTS
 from assessments.models import ResponseContext
 from assessments.services import response_record
 from consultations import decisions, rules, selectors
 from consultations.choices import Decision
 from consultations.models import (
+    Amendment,
     AntidepressantTrial,
     Consultation,
     ConsultationDraft,
     ConsultationStatus,
     Medication,
 )
+from core import hashing
 from prescribers.selectors import signature_text
+from scheduling.models import Appointment, AppointmentStatus
+from scheduling.services import SchedulingError, appointment_transition
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +77,6 @@ def _lock(consultation: Consultation, expected_version: int | None = None) -> Co
 def consultation_open(*, appointment, by) -> Consultation:
     """The consultation of a booked consultation appointment, created on first opening.
     A checked-in appointment moves to "in progress" (scheduling's own transition)."""
-    from scheduling.models import Appointment, AppointmentStatus
 
     _require(by, "consultations.add_consultation")
     appointment = (
@@ -128,7 +132,6 @@ def consultation_start(*, patient, by) -> Consultation:
 
 def _move_appointment(appointment, to_status: str, by) -> None:
     """Keep the calendar in step where scheduling allows it; a refusal never blocks the clinical act."""
-    from scheduling.services import SchedulingError, appointment_transition
 
     try:
         with transaction.atomic():
@@ -347,7 +350,6 @@ def consultation_sign(
     locked = _lock(consultation, expected_version)
     today = today or timezone.localdate()
     facts, result, medications, trials, responses = _facts_and_result(locked, today)
-    from assessments.instruments import INSTRUMENTS
 
     needed = decisions.required_instruments(locked.indications, facts.phq9_item9)
     problems = decisions.decision_problems(
@@ -378,7 +380,7 @@ def consultation_sign(
         "signed_by": {"id": by.pk, "name": str(by)},
         "signed_at": now.isoformat(),
     }
-    content = decisions.normalised(content)
+    content = hashing.normalised(content)
     _clear_draft(locked, by)
     ConsultationDraft.objects.filter(consultation=locked).delete()
     locked.screening = screening
@@ -390,7 +392,7 @@ def consultation_sign(
     locked.screening_outcome = str(result.outcome)
     locked.rule_set_version = result.rule_set_version
     locked.signed_content = content
-    locked.content_sha256 = decisions.content_sha256(content)
+    locked.content_sha256 = hashing.content_sha256(content)
     locked.signed_at = now
     locked.signed_by = by
     locked.status = ConsultationStatus.SIGNED
@@ -414,18 +416,14 @@ def consultation_sign(
             "signed_credential": signature_text(by),
         },
     )
-    if locked.appointment_id is not None:
-        from scheduling.models import AppointmentStatus
-
-        if locked.appointment.status == AppointmentStatus.IN_PROGRESS:
-            _move_appointment(locked.appointment, AppointmentStatus.COMPLETED, by)
+    if locked.appointment_id is not None and locked.appointment.status == AppointmentStatus.IN_PROGRESS:
+        _move_appointment(locked.appointment, AppointmentStatus.COMPLETED, by)
     return locked
 
 
 @transaction.atomic
 def amendment_add(*, consultation: Consultation, by, kind: str, section: str, reason: str, text: str):
     """A correction or addendum to a signed consultation; the original stays as signed."""
-    from consultations.models import Amendment
 
     _require(by)
     require_prescriber(by, "consultations.add_amendment", action="Amending a signed consultation")
@@ -446,7 +444,7 @@ def amendment_add(*, consultation: Consultation, by, kind: str, section: str, re
         text=text,
         author=by,
         at=at,
-        content_sha256=decisions.content_sha256(content),
+        content_sha256=hashing.content_sha256(content),
     )
     amendment.full_clean()
     amendment.save(force_insert=True)

@@ -11,11 +11,10 @@ from django.utils import timezone
 from accounts import audit
 from accounts.prescribing import require_prescriber
 from consultations.choices import PlanStatus
-from consultations.lifecycle import ORDER_FIELDS, first_order_content, order_change_problems
+from consultations.lifecycle import ORDER_FIELDS, dose_problems, first_order_content, order_change_problems
 from consultations.models import StandingOrder, TreatmentPlan
 from consultations.selectors import current_order
 from consultations.services.intake import AUDIT_CATEGORY, _require
-from consultations.services.plans import dose_problems
 from prescribers.selectors import signature_text
 
 SIGN = "consultations.change_treatmentplan"

@@ -8,41 +8,14 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.prescribing import require_prescriber
+from assessments.instruments import INSTRUMENTS
 from consultations import selectors
-from consultations.choices import PROCEED_DECISIONS, DoseUnit, PlanStatus
-from consultations.lifecycle import dose_range_problems, plan_transition_problem
+from consultations.choices import PROCEED_DECISIONS, PlanStatus
+from consultations.lifecycle import dose_problems, plan_transition_problem
 from consultations.models import Consultation, PlanStatusChange, Protocol, TreatmentPlan
-from consultations.order_checks import order_problems
 from consultations.services.intake import AUDIT_CATEGORY, _require
+from consultations.services.orders import order_sign
 from prescribers.selectors import signature_text
-
-
-def dose_problems(
-    *,
-    protocol: Protocol,
-    dose,
-    infusion_minutes: int,
-    override_reason: str = "",
-    max_rate_mg_per_kg_per_h=None,
-) -> dict[str, str]:
-    """Why a plan's or an order's dose may not be written, by field: the protocol's usual range
-    (above it only with a prescriber's reason) and the clinic's ceilings on rate and duration."""
-    problems = dose_range_problems(
-        dose=dose,
-        dose_min=protocol.dose_min,
-        dose_max=protocol.dose_max,
-        unit=DoseUnit(protocol.dose_unit).label.split(" ")[0],
-        override_reason=override_reason,
-    )
-    ceilings = order_problems(
-        dose=dose,
-        dose_unit=protocol.dose_unit,
-        infusion_minutes=infusion_minutes,
-        max_rate_mg_per_kg_per_h=max_rate_mg_per_kg_per_h,
-    )
-    for field, message in ceilings.items():
-        problems[field] = f"{problems[field]} {message}" if field in problems else message
-    return problems
 
 
 @transaction.atomic
@@ -81,7 +54,6 @@ def plan_create(
         protocol=protocol, dose=dose, infusion_minutes=infusion_minutes, override_reason=dose_override_reason
     ):
         raise ValidationError(problems)
-    from assessments.instruments import INSTRUMENTS
 
     schedule = {moment: [c for c in codes if c in INSTRUMENTS] for moment, codes in measurement_schedule.items()}
     plan = TreatmentPlan(
@@ -163,8 +135,6 @@ def plan_transition(
     if to_status == PlanStatus.ACTIVE and selectors.current_order(locked) is None:
         # Activating the plan is the prescriber ordering it: the plan as drafted becomes the
         # first signed version of its standing order.
-        from consultations.services.orders import order_sign
-
         order_sign(plan=locked, by=by)
     audit.record(
         actor=by,

@@ -9,6 +9,7 @@ import pytest
 from consultations import decisions, rules
 from consultations.choices import PlanStatus
 from consultations.lifecycle import PLAN_TRANSITIONS, next_statuses, plan_transition_problem
+from core import hashing
 
 TODAY = date(2026, 11, 2)
 
@@ -93,8 +94,8 @@ def test_baseline_instruments_follow_the_indications_and_item_9(indications, ite
 def test_the_content_hash_is_canonical():
     a = {"b": [1, 2], "a": {"y": "ü", "x": None}, "d": date(2026, 1, 2)}
     b = {"a": {"x": None, "y": "ü"}, "d": "2026-01-02", "b": [1, 2]}
-    assert decisions.content_sha256(a) == decisions.content_sha256(b)
-    assert decisions.content_sha256(a) != decisions.content_sha256({**a, "b": [2, 1]})
+    assert hashing.content_sha256(a) == hashing.content_sha256(b)
+    assert hashing.content_sha256(a) != hashing.content_sha256({**a, "b": [2, 1]})
 
 
 def test_every_plan_status_has_a_row_and_discontinued_is_final():

@@ -37,8 +37,10 @@ from consultations.models import (
     StandingOrder,
     TreatmentPlan,
 )
+from core import hashing
 from demo.context import SeedContext
 from patients.models import Patient
+from prescribers.selectors import signature_text
 from scheduling.models import Appointment, AppointmentStatus
 
 BATCH = 2000
@@ -314,8 +316,8 @@ def seed(ctx: SeedContext) -> None:
         if c.status == Consultation.Status.SIGNED:
             m, t, r = c._children
             content = {**selectors.record_content(c, medications=m, trials=t, responses=r), **c.signed_content}
-            c.signed_content = decisions.normalised(content)
-            c.content_sha256 = decisions.content_sha256(c.signed_content)
+            c.signed_content = hashing.normalised(content)
+            c.content_sha256 = hashing.content_sha256(c.signed_content)
     plans, changes = _plans(ctx, signed, history, protocols, now)
     with pgtrigger.ignore(*HISTORY_TRIGGERS):
         Medication.objects.bulk_create(medications, batch_size=BATCH)
@@ -342,7 +344,6 @@ def seed(ctx: SeedContext) -> None:
 def _first_orders(plans, changes) -> None:
     """Version 1 of each activated plan's standing order, signed when the plan was activated
     (as ``services.plan_transition`` does)."""
-    from prescribers.selectors import signature_text
 
     signatures: dict[int, str] = {}
     orders = []

@@ -5,8 +5,6 @@ questionnaire links still outstanding. Bulk inserts; deterministic for a given s
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -17,6 +15,8 @@ from django.utils import timezone
 from assessments import instruments
 from assessments.models import InstrumentResponse
 from consultations.models import TreatmentPlan
+from core import tokens
+from core.hashing import content_sha256
 from demo.context import SeedContext
 from followups import services
 from followups.models import BoosterSuggestion, FollowUpVisit, PlanDecision, QuestionnaireLink, SafetyAlert
@@ -137,7 +137,7 @@ def seed(ctx: SeedContext) -> None:
                     side_effects="None reported." if ctx.rng.random() < 0.7 else "Mild nausea on infusion days.",
                     medication_changes="No changes.",
                     plan_decision=decision,
-                    content_sha256=hashlib.sha256(repr(sorted(content.items())).encode()).hexdigest(),
+                    content_sha256=content_sha256(content),
                     signed_at=visit["start"] + timedelta(minutes=40),
                     signed_by_id=visit["clinician_id"] or clinician.pk,
                 )
@@ -189,7 +189,7 @@ def seed(ctx: SeedContext) -> None:
             instruments=["phq9", "gad7"],
             context="follow_up",
             clinician=clinician,
-            token_sha256=hashlib.sha256(secrets.token_urlsafe(32).encode()).hexdigest(),
+            token_sha256=tokens.issue()[1],
             created_by=clinician,
             created_at=now - timedelta(hours=6 + 20 * i),
             expires_at=now - timedelta(hours=6 + 20 * i) + timedelta(hours=policy.link_expiry_hours),

@@ -8,7 +8,6 @@ from followups.services._common import (  # noqa: F401 - the package's public na
     NOTE_FIELDS,
     VISIT_TYPE_CODES,
     policy_current,
-    token_sha256,
 )
 from followups.services.alerts import (  # noqa: F401 - the package's public names
     alert_acknowledge,

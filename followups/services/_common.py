@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.core.exceptions import PermissionDenied
 
 from followups.models import FollowUpPolicy
@@ -16,10 +14,6 @@ NOTE_FIELDS = ("current_symptoms", "side_effects", "medication_changes")
 def _require(user, perm: str) -> None:
     if user is None or not user.has_perm(perm):
         raise PermissionDenied
-
-
-def token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def policy_current() -> FollowUpPolicy:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts import audit
 from accounts.prescribing import require_prescriber
 from assessments import selectors as assessment_selectors
+from assessments.instruments import change
 from assessments.models import InstrumentResponse, ResponseContext
 from followups import rules
 from followups.models import BoosterSuggestion, FollowUpVisit, SuggestionStatus
@@ -27,7 +28,6 @@ def booster_evaluate(*, response: InstrumentResponse) -> BoosterSuggestion | Non
     baseline = assessment_selectors.baseline_response(patient=patient, code="phq9")
     if baseline is None or response.context == ResponseContext.BASELINE:
         return None
-    from assessments.instruments import change
 
     earlier = InstrumentResponse.objects.filter(
         patient=patient, instrument="phq9", administered_at__gt=baseline.administered_at

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -13,10 +12,14 @@ from django.utils import timezone
 
 from accounts import audit
 from assessments.models import ResponseContext
+from consultations.choices import LIVE_PLAN_STATUSES
+from consultations.models import TreatmentPlan
+from core import tokens
 from followups import rules
 from followups.models import QuestionnaireLink
-from followups.services._common import AUDIT_CATEGORY, policy_current, token_sha256
+from followups.services._common import AUDIT_CATEGORY, policy_current
 from followups.services.links import NewLink, link_send
+from scheduling.models import ACTIVE_STATUSES, Appointment
 
 MOMENT_FOR_TYPE = {"infusion": "pre_infusion", "booster": "pre_infusion", "follow_up": "follow_up"}
 
@@ -32,10 +35,6 @@ def invitations_send_due(*, now: datetime | None = None, hours_ahead: int = 24, 
     ("pre_infusion" or "follow_up"), once per appointment. The link expires at the visit
     (or the policy's expiry, if sooner). Returns the number of links created."""
     from django.db.models import Exists, OuterRef
-
-    from consultations.choices import LIVE_PLAN_STATUSES
-    from consultations.models import TreatmentPlan
-    from scheduling.models import ACTIVE_STATUSES, Appointment
 
     now = now or timezone.now()
     already = QuestionnaireLink.objects.filter(appointment=OuterRef("pk"))
@@ -67,7 +66,7 @@ def invitations_send_due(*, now: datetime | None = None, hours_ahead: int = 24, 
         if not codes:
             continue
         expires_at = min(appointment.start, now + timedelta(hours=policy.link_expiry_hours))
-        token = secrets.token_urlsafe(32)
+        token, token_hash = tokens.issue()
         try:
             with transaction.atomic():
                 link = QuestionnaireLink.objects.create(
@@ -76,7 +75,7 @@ def invitations_send_due(*, now: datetime | None = None, hours_ahead: int = 24, 
                     context=ResponseContext.PRE_INFUSION if moment == "pre_infusion" else ResponseContext.FOLLOW_UP,
                     appointment=appointment,
                     clinician=appointment.clinician or plan.created_by,
-                    token_sha256=token_sha256(token),
+                    token_sha256=token_hash,
                     created_by=None,
                     created_at=now,
                     expires_at=expires_at,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,10 +18,16 @@ from django.utils import timezone
 from accounts import audit
 from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
 from assessments.services import response_record
+from core import tokens
 from followups import rules
 from followups.models import QuestionnaireLink, RateCounter, SafetyAlert
-from followups.services._common import AUDIT_CATEGORY, _require, policy_current, token_sha256
+from followups.services._common import AUDIT_CATEGORY, _require, policy_current
 from followups.services.boosters import booster_evaluate
+from notifications.backends import SmsError
+from notifications.email import send_templated_email
+from notifications.sms import send_sms
+from patients.services import contact_log_entry_create
+from reminders.rules import denied_words_in
 
 
 class LinkRefused(Exception):
@@ -52,14 +57,14 @@ def link_create(
     if context not in ResponseContext.values or context == ResponseContext.BASELINE:
         raise ValidationError({"context": "Choose when the questionnaire is for."})
     now = now or timezone.now()
-    token = secrets.token_urlsafe(32)  # 256 bits
+    token, token_hash = tokens.issue()  # 256 bits
     link = QuestionnaireLink.objects.create(
         patient=patient,
         instruments=list(codes),
         context=context,
         appointment=appointment,
         clinician=clinician or (by if by.has_perm("patients.view_clinical_record") else None),
-        token_sha256=token_sha256(token),
+        token_sha256=token_hash,
         created_by=by,
         created_at=now,
         expires_at=now + timedelta(hours=policy_current().link_expiry_hours),
@@ -89,12 +94,6 @@ def link_message(*, url: str, expires_at: datetime) -> str:
 @transaction.atomic
 def link_send(*, new: NewLink, base_url: str, by) -> list[str]:
     """Text and/or e-mail the link on the channels the patient opted into; returns the channels used."""
-    from notifications.backends import SmsError
-    from notifications.email import send_templated_email
-    from notifications.sms import send_sms
-    from patients.services import contact_log_entry_create
-    from reminders.rules import denied_words_in
-
     link, patient = new.link, new.link.patient
     url = base_url.rstrip("/") + reverse("followups:link-open", args=[new.token])
     body = link_message(url=url, expires_at=link.expires_at)
@@ -156,7 +155,7 @@ def rate_limited(*, key: str, limit: int, now: datetime | None = None) -> bool:
 def link_for_token(token: str) -> QuestionnaireLink | None:
     if not token or len(token) > 100:
         return None
-    return QuestionnaireLink.objects.select_related("patient").filter(token_sha256=token_sha256(token)).first()
+    return QuestionnaireLink.objects.select_related("patient").filter(token_sha256=tokens.hash_token(token)).first()
 
 
 def link_usable(link: QuestionnaireLink, *, now: datetime | None = None) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +13,7 @@ from accounts import audit
 from assessments import selectors as assessment_selectors
 from assessments.models import ResponseContext
 from assessments.services import response_record
+from core.hashing import content_sha256
 from followups import rules
 from followups.models import FollowUpAmendment, FollowUpVisit, PlanDecision
 from followups.services._common import AUDIT_CATEGORY, NOTE_FIELDS, VISIT_TYPE_CODES, _require
@@ -104,10 +103,6 @@ def visit_content(visit: FollowUpVisit) -> dict[str, Any]:
     }
 
 
-def _sha256(content: Any) -> str:
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def visit_sign_refusal(visit: FollowUpVisit, *, now) -> str | None:
     """Why the note cannot be signed at ``now`` (its appointment has not started), or None; the
     visit page shows it beside the sign button, and :func:`visit_sign` refuses with it."""
@@ -137,7 +132,7 @@ def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: s
     locked.plan_decision = plan_decision
     locked.decision_note = decision_note
     content = visit_content(locked)
-    locked.content_sha256 = _sha256(content)
+    locked.content_sha256 = content_sha256(content)
     locked.status = FollowUpVisit.Status.SIGNED
     locked.signed_at = timezone.now()
     locked.signed_by = by
@@ -186,7 +181,7 @@ def visit_amend(*, visit: FollowUpVisit, by, reason: str, text: str) -> FollowUp
         text=text,
         author=by,
         at=at,
-        content_sha256=_sha256({"visit": visit.pk, "reason": reason, "text": text, "at": at.isoformat()}),
+        content_sha256=content_sha256({"visit": visit.pk, "reason": reason, "text": text, "at": at.isoformat()}),
     )
     audit.record(
         actor=by,

@@ -48,6 +48,11 @@ RECOVERING_STATUSES = (S.COMPLETED, S.STOPPED_EARLY, S.RECOVERING, S.DISCHARGE_R
 OPEN_STATUSES = (S.SCHEDULED, *IN_CHAIR_STATUSES, *RECOVERING_STATUSES)
 
 
+# The attribute where the session page's selector keeps the session's lists it loaded in one go
+# (readings, alerts, dose calculations...), so properties and selectors read them without a query.
+PAGE_LISTS = "_page_lists"
+
+
 @tracked()
 class InfusionSession(models.Model):
     """One infusion day for one booked infusion appointment."""
@@ -228,10 +233,16 @@ class InfusionSession(models.Model):
     @property
     def current_dose(self) -> DoseCalculation | None:
         """The calculation in force (``dose_mg``, ``drug_volume_ml``, ``vial_mg_per_ml``,
-        ``final_mg_per_ml``, ``total_volume_ml``, ``is_verified``), e.g. for the ledger's draw."""
-        from infusions.selectors.sessions import current_dose
-
-        return current_dose(self)
+        ``final_mg_per_ml``, ``total_volume_ml``, ``is_verified``), e.g. for the ledger's draw.
+        Taken from the page's lists when the session page's selector loaded them (no query)."""
+        loaded = getattr(self, PAGE_LISTS, {}).get("dose_calculations")
+        if loaded is not None:
+            return next((d for d in loaded if d.superseded_at is None), None)
+        return (
+            DoseCalculation.objects.select_related("calculated_by", "verified_by")
+            .filter(session=self, superseded_at__isnull=True)
+            .first()
+        )
 
 
 class SessionTransition(models.Model):

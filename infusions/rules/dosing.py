@@ -7,6 +7,7 @@ from dataclasses import astuple, dataclass
 from decimal import ROUND_DOWN, Decimal, localcontext
 from typing import Final, Literal
 
+from consultations.vitals import kg_from_lb
 from infusions.rules._common import (
     _CONTEXT,
     _MIN_PER_H,
@@ -158,7 +159,6 @@ def weight_change_problem(
     last recorded weight (``reference`` says which: the last pre-check, the intake) by more
     than ``threshold_percent`` (bounded clinic policy, default 10 %). The commonest cause is a
     weight in pounds typed as kilograms (176 for an 80 kg patient, 1.1 mg/kg instead of 0.5)."""
-    from consultations.vitals import kg_from_lb
 
     if weight_kg is None or reference_kg is None or reference_kg <= 0:
         return ""

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from consultations.models import StandingOrder
 from infusions import rules, signing
 from infusions.models import (
     IN_CHAIR_STATUSES,
@@ -212,7 +213,6 @@ def prescriber_requests(*, limit: int = 50) -> list[InfusionSession]:
     a pre-check that needs a decision (drops off once cleared or deferred), or an order whose
     dose is above the protocol's usual range with no override (drops off once a new version
     is signed)."""
-    from consultations.models import StandingOrder
 
     dose_needs_prescriber = StandingOrder.objects.filter(
         plan=OuterRef("plan"),

@@ -26,6 +26,7 @@ from infusions.models import (
     SessionAlert,
     SessionTransition,
 )
+from infusions.models.session import PAGE_LISTS
 from patients.models import beyond_header
 
 S = rules.SessionStatus
@@ -79,7 +80,7 @@ def session_detail(pk: int) -> InfusionSession | None:
     return session
 
 
-_LISTS = "_page_lists"
+_LISTS = PAGE_LISTS
 
 
 def _sorted(model, session_id: int, field: str) -> list:
@@ -155,14 +156,7 @@ def sessions_for_patient(patient, *, limit: int = 50) -> QuerySet[InfusionSessio
 
 def current_dose(session: InfusionSession) -> DoseCalculation | None:
     """The calculation in force (from the page's lists when :func:`session_detail` loaded them)."""
-    loaded = _loaded(session, "dose_calculations")
-    if loaded is not None:
-        return next((d for d in loaded if d.superseded_at is None), None)
-    return (
-        DoseCalculation.objects.select_related("calculated_by", "verified_by")
-        .filter(session=session, superseded_at__isnull=True)
-        .first()
-    )
+    return session.current_dose
 
 
 def readings(session: InfusionSession) -> list[FlowsheetReading]:

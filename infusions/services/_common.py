@@ -8,6 +8,7 @@ from infusions import rules
 from infusions.models import InfusionSession
 
 AUDIT_CATEGORY = "clinical"
+CHANGE = "infusions.change_infusionsession"
 CLINICAL = "patients.view_clinical_record"
 
 

@@ -18,8 +18,7 @@ from consultations.lifecycle import dose_range_problems, ordered_rate_mg_per_kg_
 from infusions import rules
 from infusions.models import DoseCalculation, InfusionSession
 from infusions.selectors import sessions as session_selectors
-from infusions.services._common import AUDIT_CATEGORY, field_error, lock, require, require_unsigned
-from infusions.services.lifecycle import CHANGE
+from infusions.services._common import AUDIT_CATEGORY, CHANGE, field_error, lock, require, require_unsigned
 
 S = rules.SessionStatus
 VERIFY = "infusions.verify_dose"

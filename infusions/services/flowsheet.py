@@ -33,6 +33,7 @@ from infusions.models.flowsheet import DOSE_UNIT_CHOICES
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY, field_error, lock, require, require_unsigned
 from infusions.services.lifecycle import CHANGE, session_transition
+from infusions.services.recovery import readiness_refresh
 from prescribers.selectors import signature_text
 
 RATE_ABOVE_ORDER = "infusions.rate_above_order"
@@ -127,8 +128,6 @@ def reading_record(
         },
     )
     if session.status in (S.RECOVERING, S.DISCHARGE_READY):
-        from infusions.services.recovery import readiness_refresh
-
         readiness_refresh(session=session, by=by, at=at)
     return row
 
@@ -168,8 +167,6 @@ def alert_action(*, alert: SessionAlert, by, action: str, note: str = "", at: da
             session=row.session, to=S.STOPPED_EARLY, by=by, reason_code="vitals_limit", reason=f"{row.message}: {note}"
         )
     if row.session.status in (S.RECOVERING, S.DISCHARGE_READY):
-        from infusions.services.recovery import readiness_refresh
-
         readiness_refresh(session=row.session, by=by)
     return row
 
@@ -366,8 +363,6 @@ def _refresh_readiness(session: InfusionSession, *, by) -> None:
     # An open event takes a discharge-ready patient back to recovering; closing it may
     # make them ready again.
     if session.status in (S.RECOVERING, S.DISCHARGE_READY):
-        from infusions.services.recovery import readiness_refresh
-
         readiness_refresh(session=session, by=by)
 
 

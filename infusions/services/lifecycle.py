@@ -3,7 +3,6 @@ service (every move through ``rules.TRANSITIONS`` and its gate), signing and ame
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from decimal import Decimal
@@ -15,15 +14,17 @@ from django.utils import timezone
 from accounts import audit
 from consultations import lifecycle as plan_lifecycle
 from consultations import selectors as plan_selectors
+from core.hashing import content_sha256
 from infusions import rules, signing
 from infusions.models import InfusionSession, SessionAmendment, SessionTransition
 from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
-from infusions.services._common import AUDIT_CATEGORY, lock, require, require_unsigned
+from infusions.services._common import AUDIT_CATEGORY, CHANGE, lock, require, require_unsigned
 from infusions.services.delivery import record_delivery
+from infusions.services.dosing import changed_inputs
+from scheduling.services import appointment_transition
 
 S = rules.SessionStatus
-CHANGE = "infusions.change_infusionsession"
 
 
 @transaction.atomic
@@ -67,8 +68,6 @@ def _facts(
     elif to == S.DEFERRED:
         values["deferral_reason_code"] = reason_code
     elif to == S.INFUSING and frm == S.CLEARED:
-        from infusions.services.dosing import changed_inputs
-
         dose = session_selectors.current_dose(session)
         values["dose_verified"] = dose is not None and dose.is_verified
         values["dose_changed_inputs"] = tuple(changed_inputs(session, dose)) if dose is not None else ()
@@ -250,7 +249,6 @@ def _session_transition(
 @transaction.atomic
 def session_check_in(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
     """Start the pre-check: checks the appointment in first if the front desk has not."""
-    from scheduling.services import appointment_transition
 
     appointment = session.appointment
     if appointment.status in ("booked", "confirmed"):
@@ -262,10 +260,6 @@ def session_check_in(*, session: InfusionSession, by, at: datetime | None = None
 def signed_content(session: InfusionSession) -> dict:
     """What a signature covers: the record as the selectors show it."""
     return json.loads(json.dumps(session_selectors.record_content(session), default=str))
-
-
-def content_sha256(content: dict) -> str:
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
 @transaction.atomic

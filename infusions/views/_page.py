@@ -14,7 +14,7 @@ from assessments.selectors import current_responses_for
 from consultations import selectors as plan_selectors
 from consultations.services.orders import SIGN as ORDER_SIGN
 from consultations.vitals import lb_from_kg
-from grace_mindcare import charts
+from core import charts
 from infusions import forms, rules
 from infusions.models import OPEN_OUTCOMES, READING_FIELDS, READING_LABELS, FlowsheetReading, Outcome
 from infusions.selectors import recovery as recovery_selectors

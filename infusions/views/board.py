@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from accounts import audit
 from accounts.models import AuditEvent
-from infusions import services
+from infusions import chair_alerts, services
 from infusions.access import CHANGE, VIEW, require_chairs, require_clinical, sees_sessions
 from infusions.selectors import board
 from infusions.selectors import sessions as session_selectors
@@ -36,8 +36,8 @@ def chair_board(request, location_id: int):
     rows = board.chair_board(location=location, open_draws=clinical)
     if clinical and request.user.has_perm(CHANGE):
         _refresh_readiness(request.user, rows)
-    if clinical and request.user.has_perm("followups.view_safetyalert"):
-        _attach_safety_alerts(rows)
+    if clinical:
+        _attach_safety_alerts(request.user, rows)
     earlier = board.earlier_open_draw_chairs(location=location) if clinical else []
     context = {
         "location": location,
@@ -59,11 +59,13 @@ def _refresh_readiness(user, rows: list[board.ChairRow]) -> None:
             row.session.status = services.readiness_refresh(session=row.session, by=user).status
 
 
-def _attach_safety_alerts(rows: list[board.ChairRow]) -> None:
-    """A patient's unacknowledged questionnaire safety alert shows on their chair while they are in clinic."""
-    from followups import selectors as followups  # the follow-up stage builds on this one
-
-    by_patient = followups.open_alerts_by_patient({r.appointment.patient_id for r in rows if r.appointment})
+def _attach_safety_alerts(user, rows: list[board.ChairRow]) -> None:
+    """A patient's unacknowledged questionnaire safety alert shows on their chair while they are in clinic
+    (the follow-up stage registers them in ``infusions.chair_alerts``)."""
+    patient_ids = {r.appointment.patient_id for r in rows if r.appointment}
+    if not patient_ids:
+        return
+    by_patient = chair_alerts.alerts_by_patient(user, patient_ids)
     for row in rows:
         if row.appointment:
             row.safety_alerts = by_patient.get(row.appointment.patient_id, [])

@@ -25,7 +25,7 @@ from assessments.instruments import (
 from assessments.models import InstrumentResponse, ResponseContext
 from consultations.choices import INDICATION_SHORT, PlanStatus
 from consultations.models import Consultation, TreatmentPlan
-from grace_mindcare import charts
+from core import charts
 from reports.sql import local_date, utc_window
 from reports.tables import Column, Section, one_decimal, rate
 

@@ -12,7 +12,10 @@ from django.utils import timezone
 
 from consultations.choices import AmendmentKind, AmendmentSection
 from consultations.models import Amendment, Consultation
-from grace_mindcare import charts
+from controlled_substances.models import CountLine
+from core import charts
+from documents.models import Disclosure, DisclosureChannel, DisclosurePurpose
+from followups.models import AlertReason, SafetyAlert
 from reports.sql import Days, Median, Minutes, local_date, local_period
 from reports.tables import Column, Section, one_decimal, rate
 
@@ -140,7 +143,6 @@ def amendments(f: dict) -> Section:
 
 def controlled_substance_discrepancies(f: dict) -> Section:
     """Count lines that disagreed with the ledger, per month of the count (no location: the ledger has none)."""
-    from controlled_substances.models import CountLine
 
     lines = CountLine.objects.alias(day=local_date("count__counted_at", Value(settings.TIME_ZONE))).filter(
         day__gte=f["start"], day__lte=f["end"]
@@ -199,7 +201,6 @@ def controlled_substance_discrepancies(f: dict) -> Section:
 
 def safety_alerts(f: dict) -> Section:
     """Urgent alerts raised by patients' answers and how fast a clinician acknowledged them."""
-    from followups.models import AlertReason, SafetyAlert
 
     alerts = SafetyAlert.objects.alias(day=local_date("created_at", Value(settings.TIME_ZONE))).filter(
         day__gte=f["start"], day__lte=f["end"]
@@ -259,7 +260,6 @@ def safety_alerts(f: dict) -> Section:
 
 def disclosures(f: dict) -> Section:
     """Accounting of disclosures: every download or send of a patient document, by purpose and channel."""
-    from documents.models import Disclosure, DisclosureChannel, DisclosurePurpose
 
     found = Disclosure.objects.alias(day=local_date("at", Value(settings.TIME_ZONE))).filter(
         day__gte=f["start"], day__lte=f["end"]

@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q
 from django.urls import reverse
 
-from grace_mindcare import charts
+from consultations.models import Consultation
+from core import charts
 from reports.forms import LATE_CANCEL_HOURS_DEFAULT, UNSIGNED_DAYS_DEFAULT
 from reports.selectors import operations
 from reports.sql import local_period
@@ -64,7 +65,6 @@ def administrator_figures(*, today: date, now: datetime) -> list[dict]:
     utilisation = operations.chair_utilisation(week_only).rows
     open_hours = sum(r["open_chair_hours"] or 0 for r in utilisation)
     booked_hours = sum(r["booked_chair_hours"] or 0 for r in utilisation)
-    from consultations.models import Consultation
 
     unsigned = Consultation.objects.filter(
         status=Consultation.Status.DRAFT, created_at__lt=now - timedelta(days=UNSIGNED_DAYS_DEFAULT)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery
 
-from grace_mindcare import charts
+from core import charts
 from infusions.models import AdverseEvent, InfusionSession, SessionTransition
 from infusions.models.flowsheet import AdverseEventKind, Severity
 from reports.sql import Median, Minutes, local_date, utc_window

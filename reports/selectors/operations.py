@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from consultations.choices import PROCEED_DECISIONS, PlanStatus
 from consultations.models import Consultation, TreatmentPlan
-from grace_mindcare import charts
+from core import charts
 from reminders.models import Reminder
 from reports.sql import Hours, local_date, local_hour, local_period, local_weekday, utc_window
 from reports.tables import Column, Section, display, one_decimal, rate

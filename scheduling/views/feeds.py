@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from core import tokens
 from scheduling import selectors, services
 from scheduling.models import AppointmentStatus
 from scheduling.views.common import SESSION_NEW_FEED
@@ -58,7 +59,7 @@ def feed_revoke(request):
 @require_GET
 def feed(request, feed_token: str):
     """The private iCalendar feed: initials and appointment type only, never names."""
-    found = selectors.feed_by_token_hash(services.hash_feed_token(feed_token[:100]))
+    found = selectors.feed_by_token_hash(tokens.hash_token(feed_token[:100]))
     if found is None:
         raise Http404("No such feed.")
     now = timezone.now()

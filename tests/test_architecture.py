@@ -1,0 +1,111 @@
+"""What the import contract (``lint-imports``, configured in pyproject.toml) cannot say, read from the
+source with ``ast``:
+
+- a first-party import inside a function hides an edge from anyone reading the module's head, so each
+  one says why on its line or the line above (``# lazy: <why>``); an AppConfig's ``ready()`` is the
+  one place that needs no comment (Django loads the models before calling it, not before importing
+  the app's modules);
+- rules modules are pure: besides the contract's "no models, views, forms, services or selectors",
+  they touch no request or response (import-linter sees only the top of an outside package, ``django``).
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The project's packages: the import contract's root packages, so the two checks read the same code.
+FIRST_PARTY = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"])
+REQUEST_MODULES = ("django.http", "django.shortcuts", "django.views", "django.template", "django.urls")
+
+
+def _modules() -> list[Path]:
+    found = []
+    for package in sorted(FIRST_PARTY):
+        folder = ROOT / package
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.py")):
+            parts = path.relative_to(ROOT).parts
+            if "tests" in parts or "migrations" in parts:
+                continue
+            found.append(path)
+    return found
+
+
+def _imported(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        return [node.module]
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    return []
+
+
+def _function_imports(path: Path) -> list[tuple[int, str, str]]:
+    """(line, function, module) of each first-party import inside a function without a lazy reason."""
+    source = path.read_text()
+    lines = source.splitlines()
+    found = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if function.name == "ready" and path.name == "apps.py":
+            continue
+        for node in ast.walk(function):
+            for module in _imported(node):
+                if module.split(".")[0] not in FIRST_PARTY:
+                    continue
+                said = lines[node.lineno - 1] + (lines[node.lineno - 2] if node.lineno > 1 else "")
+                if "# lazy:" not in said:
+                    found.append((node.lineno, function.name, module))
+    return found
+
+
+def test_the_scan_sees_the_code():
+    modules = _modules()
+    assert len(modules) > 100
+    assert ROOT / "core" / "charts.py" in modules
+
+
+def test_no_first_party_import_inside_a_function_without_a_lazy_reason():
+    unexplained = [
+        f"{path.relative_to(ROOT)}:{line} in {function}(): import {module}"
+        for path in _modules()
+        for line, function, module in _function_imports(path)
+    ]
+    assert unexplained == [], (
+        "Move these imports to the top of the module, or say on the line (or the one above) why they "
+        "cannot be there: `# lazy: <why>`\n" + "\n".join(unexplained)
+    )
+
+
+def test_the_lazy_check_finds_an_unexplained_import(tmp_path):
+    module = tmp_path / "views.py"
+    module.write_text(
+        "def page():\n"
+        "    from patients.models import Patient\n"
+        "    # lazy: the ledger imports this module at start-up\n"
+        "    from controlled_substances import selectors\n"
+        "    from json import dumps\n"
+    )
+    assert _function_imports(module) == [(2, "page", "patients.models")]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _modules() if p.stem == "rules" or p.parent.name == "rules"],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_rules_modules_touch_no_request(path):
+    tree = ast.parse(path.read_text())
+    touched = [
+        module
+        for node in ast.walk(tree)
+        for module in _imported(node)
+        if module.startswith(REQUEST_MODULES) or module.split(".")[-1] in {"models", "views", "forms"}
+    ]
+    assert touched == []
