@@ -20,6 +20,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # The project's packages: the import contract's root packages, so the two checks read the same code.
 FIRST_PARTY = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"])
+# Code that other work is moving right now keeps its function-level imports until it lands.
+PENDING = {
+    "documents/": "removed when documents by registry lands",
+    "scheduling/reminders/": "removed when the reminders app lands",
+}
+PENDING_MODULES = {"scheduling.reminders": "removed when the reminders app lands"}
 REQUEST_MODULES = ("django.http", "django.shortcuts", "django.views", "django.template", "django.urls")
 
 
@@ -32,6 +38,8 @@ def _modules() -> list[Path]:
         for path in sorted(folder.rglob("*.py")):
             parts = path.relative_to(ROOT).parts
             if "tests" in parts or "migrations" in parts:
+                continue
+            if str(path.relative_to(ROOT)).startswith(tuple(PENDING)):
                 continue
             found.append(path)
     return found
@@ -57,7 +65,7 @@ def _function_imports(path: Path) -> list[tuple[int, str, str]]:
             continue
         for node in ast.walk(function):
             for module in _imported(node):
-                if module.split(".")[0] not in FIRST_PARTY:
+                if module.split(".")[0] not in FIRST_PARTY or module.startswith(tuple(PENDING_MODULES)):
                     continue
                 said = lines[node.lineno - 1] + (lines[node.lineno - 2] if node.lineno > 1 else "")
                 if "# lazy:" not in said:
