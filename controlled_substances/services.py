@@ -35,7 +35,7 @@ from controlled_substances.models import (
 from controlled_substances.rules import Kind
 from controlled_substances.selectors import draw_accounts, reconciliation_mismatches
 from infusions import rules as infusion_rules
-from infusions.models import InfusionSession
+from infusions.models import DrugGiven, InfusionSession
 from infusions.selectors.sessions import current_dose
 from infusions.services import session_container_record
 from notifications.email import alert_administrators
@@ -1059,7 +1059,6 @@ def rescue_dose_logged(*, dose, by, reference: str) -> RescueDoseLog:
     home's list."""
     if not by.has_perm(MANAGE):
         raise PermissionDenied
-    from infusions.models import DrugGiven
 
     dose = DrugGiven.objects.select_for_update().select_related("session__patient").get(pk=dose.pk)
     if not dose.controlled:

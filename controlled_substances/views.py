@@ -17,6 +17,7 @@ from controlled_substances.access import MANAGE, RECORD, get_container, require
 from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
 from core import csv_export
 from documents.pdf import render_pdf
+from infusions.models import DrugGiven
 
 CS = AuditEvent.Category.CONTROLLED_SUBSTANCE
 PDF_MAX_ROWS = 2000  # WeasyPrint lays out every row; longer periods print from the HTML view or CSV
@@ -477,7 +478,6 @@ def report_discrepancies(request):
 @require_POST
 def rescue_dose_logged(request, rescue_dose_id: int):
     require(request, MANAGE)
-    from infusions.models import DrugGiven
 
     dose = DrugGiven.objects.filter(pk=rescue_dose_id, controlled=True).first()
     if dose is None:
