@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
@@ -29,6 +30,8 @@ from controlled_substances.selectors import registration_statuses
 from followups import selectors as followups
 from prescribers import selectors as prescribers
 from prescribers.selectors import prescribers_without_complete_profile
+from reminders import selectors as reminders
+from reminders.services import alerting
 from reports.selectors.home import cached_administrator_figures
 from scheduling import selectors as schedule
 from scheduling.views import user_moves
@@ -117,9 +120,7 @@ def _schedule_panels(request, role) -> dict:
 
 def _link_replies():
     """Confirmations and cancellations patients sent through reminder links in the last 24 hours."""
-    from reminders.selectors import link_replies
-
-    return link_replies(since=timezone.now() - timedelta(hours=24), limit=20)
+    return reminders.link_replies(since=timezone.now() - timedelta(hours=24), limit=20)
 
 
 def _reminder_health() -> dict:
@@ -127,14 +128,9 @@ def _reminder_health() -> dict:
 
     The dispatcher checks this every minute too, but it cannot when Celery beat or the worker is down.
     """
-    from django.core.cache import cache
-
-    from reminders import selectors
-    from reminders.services import alerting
-
     if cache.add("reminders-overdue-check", 1, 60):
         alerting.reminders_overdue_check()
-    return {"reminders_overdue": selectors.overdue_unsent_count()}
+    return {"reminders_overdue": reminders.overdue_unsent_count()}
 
 
 def _clinician_panels(request, todays_appointments=None) -> dict:

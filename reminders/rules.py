@@ -13,7 +13,6 @@ Two offsets, both defined on the appointment's instant and the location's zone
 
 from __future__ import annotations
 
-import hashlib
 import re
 import string
 from dataclasses import dataclass
@@ -175,8 +174,3 @@ def render(template: str, context: dict[str, str]) -> str:
     """Fill a checked template; only the allowed placeholders are ever passed in."""
     safe = {key: str(context.get(key, "")) for key in ALLOWED_PLACEHOLDERS}
     return template.format_map(safe)
-
-
-def hash_link_token(token: str) -> str:
-    """What is stored of a confirm/cancel link's token: its SHA-256 (A9); the token itself never is."""
-    return hashlib.sha256(token.encode()).hexdigest()

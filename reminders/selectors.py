@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from reminders import rules
+from core import tokens
 from reminders.models import Reminder, ReminderLink, ReminderRule, ReminderStatus
 from scheduling.models import ACTIVE_STATUSES, Appointment
 
@@ -49,7 +49,7 @@ def reminder_link_for_token(token: str) -> ReminderLink | None:
     """The valid link a token opens, or None (unknown, used, expired, or the visit changed)."""
     link = (
         ReminderLink.objects.select_related("appointment__location", "reminder")
-        .filter(token_hash=rules.hash_link_token(token[:100]))
+        .filter(token_hash=tokens.hash_token(token[:100]))
         .first()
     )
     return link if reminder_link_valid(link) else None

@@ -6,15 +6,14 @@ link a token or a scoped session opens) are in ``reminders.selectors``.
 
 from __future__ import annotations
 
-import secrets
-
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import formats, timezone
 
+from core import tokens as link_tokens
 from patients.services import contact_log_entry_create
-from reminders import rules, selectors
+from reminders import selectors
 from reminders.models import LinkAction, Reminder, ReminderLink
 from scheduling.models import Appointment
 from scheduling.services import SchedulingError, appointment_transition_by_patient_link
@@ -36,8 +35,9 @@ def reminder_links_issue(*, reminders: list[Reminder]) -> dict[int, str]:
     One upsert (INSERT … ON CONFLICT (reminder) DO UPDATE) for the lot, replacing any earlier link of
     each; only the token's hash is stored (A9).
     """
-    tokens = {r.pk: secrets.token_urlsafe(32) for r in reminders}  # 256 bits from the OS CSPRNG (ASVS 11.5.1)
-    if not tokens:
+    # Only the token's hash is stored (A9); the token goes into the message once.
+    issued = {r.pk: link_tokens.issue() for r in reminders}  # 256 bits from the OS CSPRNG (ASVS 11.5.1)
+    if not issued:
         return {}
     now = timezone.now()
     ReminderLink.objects.bulk_create(
@@ -46,7 +46,7 @@ def reminder_links_issue(*, reminders: list[Reminder]) -> dict[int, str]:
                 reminder=r,
                 appointment=r.appointment,
                 appointment_start=r.appointment.start,
-                token_hash=rules.hash_link_token(tokens[r.pk]),
+                token_hash=issued[r.pk][1],
                 created_at=now,
                 expires_at=r.appointment.start,
                 used_at=None,
@@ -66,7 +66,7 @@ def reminder_links_issue(*, reminders: list[Reminder]) -> dict[int, str]:
             "action",
         ],
     )
-    return tokens
+    return {pk: token for pk, (token, _) in issued.items()}
 
 
 class LinkRefused(Exception):

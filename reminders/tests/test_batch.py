@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditEvent
+from core.tokens import hash_token
 from notifications import backends
 from notifications.backends import BaseSmsBackend, SmsProviderError, SmsRejected
 from patients.models import ContactLogEntry
-from reminders import rules, tasks
+from reminders import tasks
 from reminders.models import Reminder, ReminderStatus
 from reminders.services import links, send
 from reminders.tests.conftest import due_reminders, make_rule, opted_patient
@@ -77,7 +78,7 @@ def test_a_batch_sends_each_reminder_once_with_its_own_link_contact_log_entry_an
         assert row.sent_at
         assert row.provider_message_id.startswith("locmem-")
         # Only the hash of the token in the text is stored (A9).
-        assert row.link.token_hash == rules.hash_link_token(tokens[row.idempotency_key])
+        assert row.link.token_hash == hash_token(tokens[row.idempotency_key])
         assert row.link.expires_at == row.appointment.start
         [entry] = ContactLogEntry.objects.filter(patient_id=row.appointment.patient_id)
         assert (entry.direction, entry.by) == ("out", None)

@@ -12,9 +12,10 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from core import tokens
 from notifications import backends
 from patients.models import ContactLogEntry
-from reminders import rules, selectors
+from reminders import selectors
 from reminders.models import Reminder, ReminderLink, ReminderStatus
 from reminders.services import alerting, dispatch, send
 from reminders.tests.conftest import make_rule, opted_patient
@@ -63,7 +64,7 @@ def test_the_text_carries_a_256_bit_link_stored_only_as_a_hash(sent):
     logged = ContactLogEntry.objects.get(patient=appt.patient, direction="out").summary
     assert token not in logged
     assert "[confirm/cancel link]" in logged
-    assert link.token_hash == rules.hash_link_token(token)
+    assert link.token_hash == tokens.hash_token(token)
     assert token not in link.token_hash
     assert link.expires_at == appt.start
     assert link.used_at is None
