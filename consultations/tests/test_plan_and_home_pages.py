@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -155,34 +159,38 @@ def test_the_clinician_home_lists_todays_consultations_drafts_and_awaiting_decis
 ):
     from scheduling.tests.factories import LocationFactory
 
+    # Three intakes 70 minutes apart must all fall on the clinic's today: the morning, not whatever
+    # hour the suite runs at (late in the evening the later two would be tomorrow's).
     site = LocationFactory()
-    now = timezone.now()
-    booked = [
-        AppointmentFactory(
-            clinician=clinician,
-            location=site,
-            start=now + timezone.timedelta(minutes=5 + 70 * i),
-            end=now + timezone.timedelta(minutes=65 + 70 * i),
-        )
-        for i in range(3)
-    ]
-    opened = services.consultation_open(appointment=booked[0], by=clinician)
-    services.consultation_screen(consultation=opened, by=clinician)
-    ConsultationFactory(clinician=clinician)
-    client = client_as(clinician)
-    client.get("/")
-    # session, user, groups, perms, locations, appointments, intakes, drafts, open safety alerts (followups),
-    # audit entry (one statement), policy changes awaiting the medical director (one query, none here)
-    with django_assert_max_num_queries(15):
-        html = client.get("/").content.decode()
-    assert html.count("Open intake") == 2
-    assert "Continue intake" in html
-    assert "Drafts to finish" in html
-    assert "Screenings awaiting your decision" in html
-    assert booked[1].patient.display_name in html
-    response = client.post(reverse("consultations:open", args=[booked[1].pk]))
-    assert response.status_code == 302
-    assert booked[1].patient.consultations.exists()
+    morning = datetime.combine(timezone.localdate(), time(9), tzinfo=ZoneInfo(site.time_zone))
+    with time_machine.travel(morning, tick=True):
+        now = timezone.now()
+        booked = [
+            AppointmentFactory(
+                clinician=clinician,
+                location=site,
+                start=now + timezone.timedelta(minutes=5 + 70 * i),
+                end=now + timezone.timedelta(minutes=65 + 70 * i),
+            )
+            for i in range(3)
+        ]
+        opened = services.consultation_open(appointment=booked[0], by=clinician)
+        services.consultation_screen(consultation=opened, by=clinician)
+        ConsultationFactory(clinician=clinician)
+        client = client_as(clinician)
+        client.get("/")
+        # session, user, groups, perms, locations, appointments, intakes, drafts, open safety alerts (followups),
+        # audit entry (one statement), policy changes awaiting the medical director (one query, none here)
+        with django_assert_max_num_queries(15):
+            html = client.get("/").content.decode()
+        assert html.count("Open intake") == 2
+        assert "Continue intake" in html
+        assert "Drafts to finish" in html
+        assert "Screenings awaiting your decision" in html
+        assert booked[1].patient.display_name in html
+        response = client.post(reverse("consultations:open", args=[booked[1].pk]))
+        assert response.status_code == 302
+        assert booked[1].patient.consultations.exists()
 
 
 def test_the_plan_page_and_the_patient_panel_have_bounded_query_counts(
