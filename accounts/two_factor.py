@@ -42,6 +42,21 @@ def audit_event(*, actor, action: str, target, verb: str = AuditEvent.Verb.PRIVI
     )
 
 
+def totp_enrolment_device(*, user) -> TOTPDevice:
+    """The authenticator app ``user`` is enrolling: the unconfirmed device, made on first use."""
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first() or TOTPDevice.objects.create(
+        user=user, name="Authenticator app", confirmed=False
+    )
+
+
+@transaction.atomic
+def totp_enrolment_confirm(*, user, device: TOTPDevice) -> None:
+    """``user`` typed a right code from the device being enrolled: it becomes their second factor."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit_event(actor=user, action="enrolled", target=device)
+
+
 def _normalised(code: str) -> str:
     return "".join(code.split()).replace("-", "").lower()
 

@@ -82,9 +82,7 @@ def two_factor(request):
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     enrolling = device is None
     if enrolling:
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).first() or TOTPDevice.objects.create(
-            user=user, name="Authenticator app", confirmed=False
-        )
+        device = two_factor_services.totp_enrolment_device(user=user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"]
@@ -93,15 +91,7 @@ def two_factor(request):
         else:
             used = device if device.verify_token(token) else None
         if used is not None and enrolling:
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            audit.record(
-                actor=user,
-                action="accounts.two_factor.enrolled",
-                verb="privilege_change",
-                category="security",
-                target=device,
-            )
+            two_factor_services.totp_enrolment_confirm(user=user, device=device)
             otp_login(request, device)
             # Shown once, in this response only: nothing keeps them in the session or a URL.
             codes = two_factor_services.recovery_codes_issue(user=user)

@@ -109,3 +109,40 @@ def test_rules_modules_touch_no_request(path):
         if module.startswith(REQUEST_MODULES) or module.split(".")[-1] in {"models", "views", "forms"}
     ]
     assert touched == []
+
+
+WRITES = {"create", "bulk_create", "get_or_create", "update_or_create", "update", "delete", "bulk_update"}
+
+
+def _view_writes(path: Path) -> list[tuple[int, str]]:
+    """(line, call) of each model write in a views module: ``X.objects....create/update/delete(...)``, or
+    ``obj.save()``/``obj.delete()`` with no positional argument (an image's ``save(buffer)`` is not a row)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        name = node.func.attr
+        chain = ast.unparse(node.func.value)
+        row_write = name in WRITES and ".objects" in f".{chain}"
+        if row_write or (name in {"save", "delete"} and not node.args):
+            found.append((node.lineno, f"{chain}.{name}()"))
+    return found
+
+
+def test_views_write_through_services():
+    """A view binds a form and calls one service; the service writes (and locks, validates and audits)."""
+    views = [p for p in _modules() if p.stem == "views" or p.parent.name == "views" or p.stem.endswith("_views")]
+    assert views
+    writes = [f"{path.relative_to(ROOT)}:{line} {call}" for path in views for line, call in _view_writes(path)]
+    assert writes == [], "Move these writes into a service:\n" + "\n".join(writes)
+
+
+def test_the_view_write_check_finds_a_write(tmp_path):
+    module = tmp_path / "views.py"
+    module.write_text(
+        "def page(request, image, buffer, note):\n"
+        "    Patient.objects.filter(pk=1).update(name='x')\n"
+        "    image.save(buffer)\n"
+        "    note.save(update_fields=['text'])\n"
+    )
+    assert [line for line, _ in _view_writes(module)] == [2, 4]
