@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -145,3 +146,16 @@ def test_every_reminder_of_a_booking_is_at_its_rules_instant_in_the_locations_zo
     assert (evening.date(), evening.time()) == (start.astimezone(zone).date() - timedelta(days=1), time(18))
     moved = wanted[(4, "sms")].astimezone(zone)
     assert (moved.date(), moved.time()) == (evening.date(), time(19))  # quiet hours: next allowed local time
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        ("Grace MindCare, Friday, December 11 at 9:00 AM. Confirm: https://clinic.example/v/x9Iv_3k-IV-q/", set()),
+        ("Your IV drip is on Friday. https://clinic.example/v/abc/", {"iv"}),
+        ("Confirm at https://clinic.example/v/abc/ before your infusion", {"infusion"}),
+    ],
+    ids=["random token spelling iv", "iv in the prose", "denied word after the link"],
+)
+def test_the_minimum_necessary_check_reads_the_prose_never_a_links_random_token(body, found):
+    assert rules.denied_words_in(body) == found
