@@ -9,7 +9,7 @@ kind it times, ``repeat`` times (median):
 - **reference**: WeasyPrint alone on the same final HTML string, with the same stylesheet object,
   fonts and PDF/UA options (what any WeasyPrint app pays at least).
 
-Overhead = pipeline / reference - 1; goal < 25 % (issue 9). Absolute goals: session record
+Overhead = pipeline / reference - 1; goal < 25 %. Absolute goals: session record
 < 1 s, course summary < 3 s on the 2-core machine. Memory: Python's peak allocation during one
 render (tracemalloc) and the process's maximum RSS.
 

@@ -1,4 +1,4 @@
-"""Benchmarks that are not a page: PDF rendering (issue 9), reminder dispatch (issue 8), ...
+"""Benchmarks that are not a page: PDF rendering, reminder dispatch, ...
 
 Each entry of EXTRAS is a callable ``extra(ctx) -> list[dict]``. It runs in the bench process after the
 page timings, with Django set up against the ``grace_bench`` database (``ctx.args`` holds the command
@@ -19,6 +19,6 @@ from bench.documents_pdf import documents_pdf
 from bench.reminders import reminder_dispatch
 
 EXTRAS: list = [
-    reminder_dispatch,  # issue 8: due reminders through the real broker vs no-op tasks (--reminders N)
-    documents_pdf,  # issue 9: each PDF for a 12-session course vs WeasyPrint alone on the same HTML
+    reminder_dispatch,  # due reminders through the real broker vs no-op tasks (--reminders N)
+    documents_pdf,  # each PDF for a 12-session course vs WeasyPrint alone on the same HTML
 ]

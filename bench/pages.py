@@ -53,12 +53,12 @@ def patient_chart(ctx) -> str:
 
 
 def schedule_week_12_chairs(ctx) -> str:
-    """Week calendar of the location with 12 chairs (issue 3). Skipped until scheduling exists."""
+    """Week calendar of the location with 12 chairs. Skipped until scheduling exists."""
     try:
         resolve("/schedule/")
         location_model = apps.get_model("scheduling", "Location")
     except (Resolver404, LookupError) as exc:
-        raise SkipPage("no /schedule/ URL or scheduling.Location model yet (issue 3)") from exc
+        raise SkipPage("no /schedule/ URL or scheduling.Location model yet") from exc
     locations = location_model.objects.order_by("pk")
     # Chairs are scheduling.Resource rows of kind "chair" (related_name "resources").
     chair = Q(resources__kind="chair", resources__active=True)
@@ -81,9 +81,9 @@ def report_last_year(ctx) -> str:
 
 
 def infusion_chair_board(ctx) -> str:
-    """The chair board (issue 5) of the location with the most chairs, as the clinician sees it."""
+    """The chair board of the location with the most chairs, as the clinician sees it."""
     if not apps.is_installed("infusions"):
-        raise SkipPage("no infusions app yet (issue 5)")
+        raise SkipPage("no infusions app yet")
     location_model = apps.get_model("scheduling", "Location")
     chair = Q(resources__kind="chair", resources__active=True)
     location = location_model.objects.annotate(chairs=Count("resources", filter=chair)).order_by("-chairs").first()
@@ -93,10 +93,10 @@ def infusion_chair_board(ctx) -> str:
 
 
 def infusion_session_30_readings(ctx) -> str:
-    """A discharged session's page with 30 flowsheet readings (issue 5). The seeder writes about
+    """A discharged session's page with 30 flowsheet readings. The seeder writes about
     ten per session, so readings are added to one session (every 2 min of its infusion) to reach 30."""
     if not apps.is_installed("infusions"):
-        raise SkipPage("no infusions app yet (issue 5)")
+        raise SkipPage("no infusions app yet")
     from datetime import timedelta
 
     session_model = apps.get_model("infusions", "InfusionSession")
@@ -125,7 +125,7 @@ def infusion_session_30_readings(ctx) -> str:
 
 
 def followups_outcomes_longest(ctx) -> str:
-    """The outcomes chart of the patient with the most scores (issue 7)."""
+    """The outcomes chart of the patient with the most scores."""
     try:
         resolve("/followups/worklist/")
         response_model = apps.get_model("assessments", "InstrumentResponse")
@@ -161,7 +161,7 @@ PAGES: list[dict] = [
     {"name": "patient-chart", "persona": "clinician", "path": patient_chart},
     # ---- Later issues: add pages below this line (one dict per page) ----------------------------
     {"name": "schedule-week-12-chairs", "persona": "frontdesk", "path": schedule_week_12_chairs},
-    # Reports (issue 10): default filter (the last 13 weeks, all locations), plus a year of bookings.
+    # Reports: default filter (the last 13 weeks, all locations), plus a year of bookings.
     # Goal: within 3x the baseline or under 500 ms, whichever is larger.
     *[
         {"name": f"report-{slug}", "persona": "admin", "path": f"/reports/{slug}/", "goal_ms": 500}
@@ -170,13 +170,13 @@ PAGES: list[dict] = [
     {"name": "report-clinical-quality", "persona": "clinician", "path": "/reports/clinical-quality/", "goal_ms": 500},
     {"name": "report-infusion-safety", "persona": "clinician", "path": "/reports/infusion-safety/", "goal_ms": 500},
     {"name": "report-appointments-year", "persona": "admin", "path": report_last_year, "goal_ms": 500},
-    # Infusion day (issue 5): the live chair board and a session page with 30 readings.
+    # Infusion day: the live chair board and a session page with 30 readings.
     {"name": "infusion-chair-board", "persona": "clinician", "path": infusion_chair_board},
     {"name": "infusion-session-30-readings", "persona": "clinician", "path": infusion_session_30_readings},
-    # Follow-up (issue 7): the longest outcomes trajectory and the clinician's worklist.
+    # Follow-up: the longest outcomes trajectory and the clinician's worklist.
     {"name": "followups-outcomes-longest", "persona": "clinician", "path": followups_outcomes_longest},
     {"name": "followups-worklist", "persona": "clinician", "path": "/followups/worklist/"},
-    # Ketamine ledger (issue 6): the manager's home (reconciliation of every vial) and the last 30 days'
+    # Ketamine ledger: the manager's home (reconciliation of every vial) and the last 30 days'
     # dispensing log (default period).
     {"name": "ledger-home", "persona": "admin", "path": "/controlled-substances/", "goal_ms": 500},
     {

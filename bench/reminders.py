@@ -1,4 +1,4 @@
-"""`make bench` extra (issue 8): dispatch N due reminders through the real broker to the file backend.
+"""`make bench` extra: dispatch N due reminders through the real broker to the file backend.
 
 Next to it, in the same run, the same number of no-op Celery tasks through the same broker and the
 same kind of worker: the goal is reminders/second ≥ half the no-op rate.

@@ -1,7 +1,7 @@
 """Object access for consultations and plans: one place decides who may open what.
 
 Clinical content needs both the object permission and ``patients.view_clinical_record``;
-the front desk has neither, so every clinical URL answers it 403 (issue 4).
+the front desk has neither, so every clinical URL answers it 403.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from consultations.choices import PAIN_INDICATIONS, PROCEED_DECISIONS, Decision
 from consultations.rules import Finding, Indication, Klass, Outcome, ScreeningResult
 
 # Absolute findings block the plan; every other finding (relative, interaction, monitor,
-# missing data) needs the clinician's documented justification to proceed (issue 4).
+# missing data) needs the clinician's documented justification to proceed.
 JUSTIFIABLE: Final = frozenset({Klass.RELATIVE, Klass.INTERACTION, Klass.MONITOR})
 
 ALLOWED: Final[Mapping[Outcome, tuple[Decision, ...]]] = {
@@ -37,7 +37,7 @@ def justification_key(rule_id: str) -> str:
 
 
 def required_instruments(indications: Iterable[str], phq9_item9: int | None) -> tuple[str, ...]:
-    """Baseline instruments by indication (issue 4): PHQ-9 and GAD-7 always; PCL-5 for PTSD;
+    """Baseline instruments by indication: PHQ-9 and GAD-7 always; PCL-5 for PTSD;
     pain NRS for a pain indication; the C-SSRS screener when PHQ-9 item 9 is above 0 [S36]."""
     codes = list(ALWAYS_BASELINE)
     chosen = set(indications)

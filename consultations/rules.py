@@ -287,12 +287,12 @@ class ScreeningThresholds:
         note="esketamine (Spravato) label value applied to IV ketamine by analogy; "
         "Sanacora 2017 attribution UNVERIFIED [S1]",
     )
-    # "≥ 2 adequate trials" comes from issue 4; clinical-reference.md gives no source for a
+    # "≥ 2 adequate trials" is the product brief's wording; clinical-reference.md gives no source for a
     # TRD definition, so this is clinic policy and UNVERIFIED until a clinician confirms it.
     trd_min_adequate_trials: int = _setting(
         2,
         label="Adequate antidepressant trials to recognise TRD (at least)",
-        source="none in clinical-reference.md (issue 4 wording)",
+        source="none in clinical-reference.md (the product brief wording)",
         status=f"{CLINIC_POLICY}; {UNVERIFIED}",
         rules=(),
     )
@@ -855,7 +855,7 @@ def screen(facts: IntakeFacts, thresholds: ScreeningThresholds = DEFAULT_THRESHO
 
 def trd_recognised(facts: IntakeFacts, thresholds: ScreeningThresholds = DEFAULT_THRESHOLDS) -> bool:
     """TRD is recognised at ≥ ``trd_min_adequate_trials`` (default 2) prior adequate
-    antidepressant trials. The count comes from issue 4, not from a source in
+    antidepressant trials. The count is the product brief's, not from a source in
     clinical-reference.md: clinic policy, UNVERIFIED. Not recorded → not recognised."""
     trials = facts.prior_adequate_antidepressant_trials
     return trials is not None and trials >= thresholds.trd_min_adequate_trials

@@ -1,7 +1,7 @@
 """Plausible ranges for typed vital signs at intake. Pure.
 
 These are data-entry limits, not clinical thresholds: they exist to refuse typing
-errors (issue 4's examples: BP 400/20, SpO2 140 %, weight 3 kg) and are deliberately
+errors (BP 400/20, SpO2 140 %, weight 3 kg) and are deliberately
 wide so that any real adult reading passes. No screening rule reads them; the clinical
 limits are the cited, administrator-editable ``ScreeningThresholds``. They are not from
 clinical-reference.md because no source sets a "plausible" range.

@@ -262,7 +262,7 @@ FILESYSTEM_BROKER_OPTIONS = {
     "control_folder": str(BROKER_DIR / "control"),  # kombu's default is ./control in the working directory
     "store_processed": False,
     # The worker looks for new files this often when its pool was busy at the last look (the
-    # default 1 s capped reminder sends at two a second with two processes; issue 8 bench).
+    # default 1 s capped reminder sends at two a second with two processes in the reminder bench).
     "polling_interval": 0.1,
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):

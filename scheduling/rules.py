@@ -50,7 +50,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 # What a patient may do to their own visit through a reminder link (before it starts), and from
-# which statuses: confirm a booked visit, or cancel one not yet checked in (issue 8).
+# which statuses: confirm a booked visit, or cancel one not yet checked in.
 PATIENT_LINK_MOVES: dict[str, frozenset[str]] = {
     S.CONFIRMED: frozenset({S.BOOKED}),
     S.CANCELLED: frozenset({S.BOOKED, S.CONFIRMED}),

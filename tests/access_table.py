@@ -77,7 +77,7 @@ ACCESS = {
     "reminders:visit-link": row(GONE, GONE, GONE, GONE, GONE, GONE),
     "reminders:visit-reply": row(GONE, GONE, GONE, GONE, GONE, GONE),
     "reminders:visit-done": row(OK, OK, OK, OK, OK, OK),
-    # Consultations: the clinical record. Front desk never opens it (403, issue 4) and sees only
+    # Consultations: the clinical record. Front desk never opens it (403) and sees only
     # which plans are ready to book. (The admin persona is a superuser, so Django grants it every
     # permission; the Administrator role itself only reads: consultations/tests/test_services.py.)
     # The nurse drafts the intake but the decision, its amendments and the treatment plan (the
@@ -182,7 +182,7 @@ ACCESS = {
     "reports:compliance": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:clinical-quality": row(LOGIN, DENY, OK, OK, OK, DENY),
     "reports:infusion-safety": row(LOGIN, DENY, OK, OK, OK, DENY),
-    # Documents (issue 9): the front desk lists, issues and downloads discharge instructions only; the
+    # Documents: the front desk lists, issues and downloads discharge instructions only; the
     # download row's document is a consultation summary (clinical), so the front desk gets 403 there.
     # An empty issue form is refused politely (back to the patient page with a message).
     "documents:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),

@@ -1,4 +1,4 @@
-"""Browser: the intake journey of issue 4, from the booked consultation to "ready to book series".
+"""Browser: the intake journey, from the booked consultation to "ready to book series".
 
 A clinician opens today's booked consultation, records the intake with a resting BP of
 185/105, sees the absolute finding with its source, re-measures (150/92), justifies the

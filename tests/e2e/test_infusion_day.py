@@ -1,4 +1,4 @@
-"""Browser: the infusion day of issue 5, from the chair board to the signed session.
+"""Browser: the infusion day, from the chair board to the signed session.
 
 The nurse opens the booked infusion from the chair board, checks the patient in, records
 today's PHQ-9 and the checklist with the escort's details missing (the checklist asks for a

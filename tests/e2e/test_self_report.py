@@ -1,6 +1,6 @@
 """Browser: a patient answers a PHQ-9 by secure link on a phone, with item 9 positive, and
 sees crisis resources; the clinician sees the urgent alert, acknowledges it with an action,
-and finds the new point on the outcomes chart (issue 7)."""
+and finds the new point on the outcomes chart."""
 
 from datetime import date, timedelta
 
