@@ -99,7 +99,8 @@ def _finished_session():
 
 
 def measure(*, repeat: int = 7) -> list[dict[str, Any]]:
-    from documents import pdf, registry, services, snapshots
+    from core import pdf
+    from documents import registry, services, snapshots
     from documents.models import DocumentKind
 
     pdf.warm_up()

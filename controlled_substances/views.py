@@ -16,7 +16,8 @@ from controlled_substances import forms, reports, rules, selectors, services
 from controlled_substances.access import MANAGE, RECORD, get_container, require
 from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
 from core import csv_export
-from documents.pdf import render_pdf
+from core.pdf import render_pdf
+from documents.snapshots import letterhead
 from infusions.models import DrugGiven
 
 CS = AuditEvent.Category.CONTROLLED_SUBSTANCE
@@ -415,6 +416,7 @@ def _report(request, key: str, tables: list[reports.Table], filter_form, registr
                     "policy": ControlledSubstancePolicy.current(),
                     "printed_at": timezone.localtime(),
                     "user": request.user,
+                    "letterhead": letterhead(),
                 },
                 title=tables[0].title,
             )

@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditEvent
-from documents import charts, pdf, registry, snapshots
+from core import pdf
+from documents import charts, registry, snapshots
 from documents.models import Disclosure, Document, DocumentKind, RenderStatus
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,8 @@ def render_context(document: Document) -> dict[str, Any]:
 
 
 def document_html(document: Document) -> str:
-    return pdf.render_html(registry.get(document.kind).template, render_context(document), title=document.title)
+    context = {"letterhead": snapshots.letterhead(), **render_context(document)}
+    return pdf.render_html(registry.get(document.kind).template, context, title=document.title)
 
 
 def document_render(*, document_id: int) -> Document:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from documents import pdf, services
+from core import pdf
+from documents import services
 
 
 @worker_process_init.connect

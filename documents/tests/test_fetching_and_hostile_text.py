@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from documents import pdf, services
+from core import pdf
+from documents import services
 from documents.models import DocumentKind
 from documents.tests.factories import signed
 from documents.tests.helpers import flat

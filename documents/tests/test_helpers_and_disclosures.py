@@ -6,7 +6,8 @@ import pytest
 from django.db import Error as DatabaseError
 from django.db import transaction
 
-from documents import pdf, services
+from core import pdf
+from documents import services, snapshots
 from documents.models import Disclosure, DocumentKind
 from documents.tests.factories import issued_summary
 from documents.tests.helpers import flat, pdf_text
@@ -22,7 +23,11 @@ def test_render_pdf_gives_other_apps_the_letterhead_header_and_footer(tmp_path, 
         "{% endfor %}</tbody></table>{% endblock %}"
     )
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
-    body = pdf.render_pdf("documents/report.html", {"period": "<May>", "rows": range(120)}, title="Ledger")
+    body = pdf.render_pdf(
+        "documents/report.html",
+        {"period": "<May>", "rows": range(120), "letterhead": snapshots.letterhead()},
+        title="Ledger",
+    )
     pages = pdf_text(body)
     assert len(pages) > 1
     assert "Ledger for <May>" in flat(body)

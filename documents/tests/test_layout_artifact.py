@@ -21,9 +21,9 @@ from controlled_substances import services as ledger
 from controlled_substances.models import ControlledSubstancePolicy
 from controlled_substances.tests.factories import ProductFactory, container
 from controlled_substances.tests.factories import registration as stock_registration
-from documents import services
+from core.pdf import render_pdf
+from documents import services, snapshots
 from documents.models import DocumentKind
-from documents.pdf import render_pdf
 from documents.tests.factories import course
 from infusions import rules
 from infusions.tests.factories import advance, nurse, open_session, set_policy
@@ -94,6 +94,7 @@ def test_every_document_renders_to_png_pages():
             "policy": ControlledSubstancePolicy.current(),
             "printed_at": timezone.localtime(),
             "user": by,
+            "letterhead": snapshots.letterhead(),
         },
         title=tables[0].title,
     )

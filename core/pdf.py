@@ -1,4 +1,4 @@
-"""WeasyPrint, configured once per process: the print stylesheet, fonts and a fetcher
+"""HTML to PDF with WeasyPrint, configured once per process: the print stylesheet, fonts and a fetcher
 that can read only local static files.
 
 Why this shape (performance-reference A1): importing WeasyPrint costs about 0.7 s and
@@ -8,6 +8,9 @@ parsing a stylesheet costs on every render, so the ``CSS`` object, the
 refuses plain functions) limited to ``file:`` and ``data:`` URLs, and a ``file:``
 URL must point inside the static folders: a document never touches the network
 (no SSRF) and never reads an arbitrary file such as ``/etc/passwd``.
+
+This module needs only settings and templates, so it lives in the base package; the
+caller passes the clinic's letterhead in the context (documents.snapshots.letterhead).
 """
 
 from __future__ import annotations
@@ -22,8 +25,6 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.template.loader import render_to_string
-
-from documents.snapshots import letterhead
 
 logger = logging.getLogger(__name__)
 # WeasyPrint logs the fontTools-fallback warning (missing libharfbuzz-subset0) at WARNING.
@@ -99,8 +100,6 @@ def warm_up() -> None:
 
 
 def render_html(template_name: str, context: dict[str, Any], *, title: str, lang: str = "en") -> str:
-    if "letterhead" not in context:  # callers such as the controlled-substance report may omit it
-        context = {**context, "letterhead": letterhead()}
     return render_to_string(template_name, {**context, "document_title": title, "document_lang": lang})
 
 
@@ -119,7 +118,8 @@ def render_pdf(template_name: str, context: dict[str, Any], *, title: str, lang:
     """Render a print template (extending ``documents/_print_base.html``) to PDF bytes.
 
     The generic helper other apps reuse (the controlled-substance report): pass
-    already-escaped-by-Django context; the template sets the page header and footer.
+    already-escaped-by-Django context including ``letterhead``; the template sets the
+    page header and footer.
     """
     pdf, _pages = html_to_pdf(render_html(template_name, context, title=title, lang=lang))
     return pdf
