@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from accounts.immutability import signed_record_locked
 from assessments.models import ResponseContext
+from core.models import AmendmentBase
 from followups import rules
 
 
@@ -233,15 +234,10 @@ class FollowUpVisit(models.Model):
 
 
 @pghistory.track(pghistory.InsertEvent())
-class FollowUpAmendment(models.Model):
+class FollowUpAmendment(AmendmentBase):
     """A correction or addendum to a signed follow-up note, shown beside it (ONC (d)(4))."""
 
     visit = models.ForeignKey(FollowUpVisit, on_delete=models.PROTECT, related_name="amendments")
-    reason = models.CharField(max_length=300)
-    text = models.TextField()
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField()
-    content_sha256 = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["visit", "at", "id"]

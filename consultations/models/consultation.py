@@ -25,6 +25,7 @@ from consultations.choices import (
 )
 from consultations.models._tracking import _tracked
 from consultations.vitals import PLAUSIBLE
+from core.models import AmendmentBase
 
 
 def _yes_no(name: str) -> models.BooleanField:
@@ -361,17 +362,12 @@ class AntidepressantTrial(models.Model):
 
 
 @pghistory.track(pghistory.InsertEvent())
-class Amendment(models.Model):
+class Amendment(AmendmentBase):
     """A correction or addendum to a signed consultation, shown beside the original (ONC (d)(4))."""
 
     consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="amendments")
     kind = models.CharField(max_length=10, choices=AmendmentKind.choices, default=AmendmentKind.AMENDS)
     section = models.CharField(max_length=20, choices=AmendmentSection.choices)
-    reason = models.CharField(max_length=300)
-    text = models.TextField()
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField()
-    content_sha256 = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["consultation", "at", "id"]

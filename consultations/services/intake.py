@@ -30,6 +30,7 @@ from consultations.models import (
     Medication,
 )
 from core import hashing
+from core.amendments import amend
 from prescribers.selectors import signature_text
 from scheduling.models import Appointment, AppointmentStatus
 from scheduling.services import SchedulingError, appointment_transition
@@ -428,36 +429,44 @@ def amendment_add(*, consultation: Consultation, by, kind: str, section: str, re
     _require(by)
     require_prescriber(by, "consultations.add_amendment", action="Amending a signed consultation")
     locked = Consultation.objects.select_related("patient").get(pk=consultation.pk)
-    if not locked.is_signed:
-        raise ValidationError("Only a signed consultation is amended; edit the draft instead.")
-    reason, text = reason.strip(), text.strip()
-    if not reason or not text:
-        raise ValidationError("Give the reason and the text of the amendment.")
-    at = timezone.now()
-    content = {"consultation": locked.pk, "kind": kind, "section": section, "reason": reason, "text": text}
-    content.update({"author": by.pk, "at": at.isoformat(), "amends_sha256": locked.content_sha256})
-    amendment = Amendment(
-        consultation=locked,
-        kind=kind,
-        section=section,
+
+    def content(reason: str, text: str, at) -> dict:
+        return {
+            "consultation": locked.pk,
+            "kind": kind,
+            "section": section,
+            "reason": reason,
+            "text": text,
+            "author": by.pk,
+            "at": at.isoformat(),
+            "amends_sha256": locked.content_sha256,
+        }
+
+    def audited(amendment: Amendment) -> None:
+        audit.record(
+            actor=by,
+            action="consultations.consultation.amended",
+            verb="create",
+            category=AUDIT_CATEGORY,
+            target=amendment,
+            patient=locked.patient,
+            changes={"kind": kind, "section": section, "reason": amendment.reason},
+        )
+
+    return amend(
+        locked,
+        model=Amendment,
+        link="consultation",
+        by=by,
         reason=reason,
         text=text,
-        author=by,
-        at=at,
-        content_sha256=hashing.content_sha256(content),
+        content=content,
+        on_created=audited,
+        unsigned="Only a signed consultation is amended; edit the draft instead.",
+        missing="Give the reason and the text of the amendment.",
+        fields={"kind": kind, "section": section},
+        validate=True,
     )
-    amendment.full_clean()
-    amendment.save(force_insert=True)
-    audit.record(
-        actor=by,
-        action="consultations.consultation.amended",
-        verb="create",
-        category=AUDIT_CATEGORY,
-        target=amendment,
-        patient=locked.patient,
-        changes={"kind": kind, "section": section, "reason": reason},
-    )
-    return amendment
 
 
 # --- Reads that are audited ----------------------------------------------------------

@@ -13,6 +13,7 @@ from accounts import audit
 from assessments import selectors as assessment_selectors
 from assessments.models import ResponseContext
 from assessments.services import response_record
+from core.amendments import amend
 from core.hashing import content_sha256
 from followups import rules
 from followups.models import FollowUpAmendment, FollowUpVisit, PlanDecision
@@ -164,34 +165,25 @@ def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: s
 @transaction.atomic
 def visit_amend(*, visit: FollowUpVisit, by, reason: str, text: str) -> FollowUpAmendment:
     _require(by, "followups.add_followupamendment")
-    if not visit.is_signed:
-        raise ValidationError("Edit the draft directly; amendments are for signed notes.")
-    reason, text = reason.strip(), text.strip()
-    errors = {}
-    if not reason:
-        errors["reason"] = "Say why the note is amended."
-    if not text:
-        errors["text"] = "Write the amendment."
-    if errors:
-        raise ValidationError(errors)
-    at = timezone.now()
-    amendment = FollowUpAmendment.objects.create(
-        visit=visit,
+    return amend(
+        visit,
+        model=FollowUpAmendment,
+        link="visit",
+        by=by,
         reason=reason,
         text=text,
-        author=by,
-        at=at,
-        content_sha256=content_sha256({"visit": visit.pk, "reason": reason, "text": text, "at": at.isoformat()}),
+        content=lambda reason, text, at: {"visit": visit.pk, "reason": reason, "text": text, "at": at.isoformat()},
+        on_created=lambda amendment: audit.record(
+            actor=by,
+            action="followups.visit.amended",
+            verb="create",
+            category=AUDIT_CATEGORY,
+            target=amendment,
+            patient=visit.patient,
+        ),
+        unsigned="Edit the draft directly; amendments are for signed notes.",
+        missing={"reason": "Say why the note is amended.", "text": "Write the amendment."},
     )
-    audit.record(
-        actor=by,
-        action="followups.visit.amended",
-        verb="create",
-        category=AUDIT_CATEGORY,
-        target=amendment,
-        patient=visit.patient,
-    )
-    return amendment
 
 
 def visit_viewed(*, visit: FollowUpVisit, by) -> None:

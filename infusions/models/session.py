@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from accounts.immutability import signed_record_locked
 from consultations.choices import InteractionClass
+from core.models import AmendmentBase
 from infusions import rules
 from infusions.models._locking import append_only, locked_with_session, tracked
 
@@ -457,7 +458,7 @@ class DoseCalculation(models.Model):
 
 
 @pghistory.track(pghistory.InsertEvent())
-class SessionAmendment(models.Model):
+class SessionAmendment(AmendmentBase):
     """A correction or addendum to a signed session, shown beside the original."""
 
     session = models.ForeignKey(InfusionSession, on_delete=models.PROTECT, related_name="amendments")
@@ -466,11 +467,6 @@ class SessionAmendment(models.Model):
         choices=[("amends", "Correction (amends the original)"), ("appends", "Addendum")],
         default="amends",
     )
-    reason = models.CharField(max_length=300)
-    text = models.TextField()
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField()
-    content_sha256 = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["session", "at", "id"]

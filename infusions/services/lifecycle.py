@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts import audit
 from consultations import lifecycle as plan_lifecycle
 from consultations import selectors as plan_selectors
+from core.amendments import amend
 from core.hashing import content_sha256
 from infusions import rules, signing
 from infusions.models import InfusionSession, SessionAmendment, SessionTransition
@@ -354,38 +355,38 @@ def _session_sign(*, session: InfusionSession, by, at: datetime | None = None) -
 @transaction.atomic
 def amendment_add(*, session: InfusionSession, by, kind: str, reason: str, text: str) -> SessionAmendment:
     require(by, "infusions.add_sessionamendment")
-    if not session.is_signed:
-        raise ValidationError("Edit the session directly until it is signed.")
-    reason, text = reason.strip(), text.strip()
-    errors = {}
-    if not reason:
-        errors["reason"] = "Say why the record is being amended."
-    if not text:
-        errors["text"] = "Write the correction or addendum."
-    if kind not in ("amends", "appends"):
-        errors["kind"] = "Choose correction or addendum."
-    if errors:
-        raise ValidationError(errors)
-    at = timezone.now()
-    amendment = SessionAmendment.objects.create(
-        session=session,
-        kind=kind,
+
+    def audited(amendment: SessionAmendment) -> None:
+        audit.record(
+            actor=by,
+            action="infusions.session.amended",
+            verb="create",
+            category=AUDIT_CATEGORY,
+            target=amendment,
+            patient=session.patient,
+            changes={"kind": kind, "reason": amendment.reason},
+        )
+
+    return amend(
+        session,
+        model=SessionAmendment,
+        link="session",
+        by=by,
         reason=reason,
         text=text,
-        author=by,
-        at=at,
-        content_sha256=content_sha256({"session": session.pk, "kind": kind, "reason": reason, "text": text, "at": at}),
+        content=lambda reason, text, at: {
+            "session": session.pk,
+            "kind": kind,
+            "reason": reason,
+            "text": text,
+            "at": at,
+        },
+        on_created=audited,
+        unsigned="Edit the session directly until it is signed.",
+        missing={"reason": "Say why the record is being amended.", "text": "Write the correction or addendum."},
+        errors={} if kind in ("amends", "appends") else {"kind": "Choose correction or addendum."},
+        fields={"kind": kind},
     )
-    audit.record(
-        actor=by,
-        action="infusions.session.amended",
-        verb="create",
-        category=AUDIT_CATEGORY,
-        target=amendment,
-        patient=session.patient,
-        changes={"kind": kind, "reason": reason},
-    )
-    return amendment
 
 
 def session_viewed(*, session: InfusionSession, by) -> None:
