@@ -8,12 +8,7 @@ from __future__ import annotations
 
 from consultations import selectors
 from consultations.models import Consultation, TreatmentPlan
-from patients.access import CLINICAL, get_chart_object, require_chart_perms
-
-
-def require_clinical(request, *perms: str, patient_id: int | None) -> None:
-    """403 unless ``perms`` and the clinical record are open on ``patient_id``'s chart (None: roles only)."""
-    require_chart_perms(request, *perms, CLINICAL, patient_id=patient_id)
+from patients.access import CLINICAL, get_chart_object
 
 
 def get_consultation_for_user(

@@ -20,7 +20,7 @@ from accounts.models import AuditEvent
 from accounts.prescribing import PrescriberRequired, prescriber_standing
 from assessments.instruments import INSTRUMENTS
 from consultations import rules, selectors, services
-from consultations.access import get_consultation_for_user, get_plan_for_user, require_clinical
+from consultations.access import get_consultation_for_user, get_plan_for_user
 from consultations.choices import AmendmentSection, PlanStatus, ScheduleMoment
 from consultations.forms import (
     SECTIONS,
@@ -35,7 +35,7 @@ from consultations.forms import (
 )
 from consultations.lifecycle import ORDER_FIELDS, next_statuses
 from consultations.models import Consultation
-from patients.access import get_patient_for_user
+from patients.access import get_patient_for_user, require_clinical
 from scheduling.access import get_appointment_for_user
 from scheduling.models import AppointmentType
 

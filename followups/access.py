@@ -6,16 +6,11 @@ from __future__ import annotations
 
 from followups import selectors
 from followups.models import BoosterSuggestion, FollowUpVisit, SafetyAlert
-from patients.access import CLINICAL, get_chart_object, require_chart_perms
+from patients.access import CLINICAL, get_chart_object
 
 SESSION_PENDING = "followups_pending"  # token matched, date of birth not yet checked
 SESSION_LINK = "followups_link"  # the scoped self-report session: the link id and nothing else
 SESSION_DONE = "followups_done"  # after submitting: whether to stress crisis resources
-
-
-def require_clinical(request, *perms: str, patient_id: int | None) -> None:
-    """403 unless ``perms`` and the clinical record are open on ``patient_id``'s chart (None: roles only)."""
-    require_chart_perms(request, *perms, CLINICAL, patient_id=patient_id)
 
 
 def get_visit_for_user(request, visit_id: int, *, perm: str = "followups.view_followupvisit") -> FollowUpVisit:

@@ -16,10 +16,10 @@ from accounts.prescribing import PrescriberRequired, prescriber_standing
 from assessments.forms import instrument_form
 from assessments.selectors import current_responses_for
 from followups import selectors, services
-from followups.access import get_alert_for_user, get_suggestion_for_user, get_visit_for_user, require_clinical
+from followups.access import get_alert_for_user, get_suggestion_for_user, get_visit_for_user
 from followups.forms import AcknowledgeForm, AmendForm, DecideForm, SendLinkForm, SignForm, VisitNoteForm
 from followups.services.boosters import DECIDE as BOOSTER_DECIDE
-from patients.access import can_view_clinical, get_patient_for_user
+from patients.access import can_view_clinical, get_patient_for_user, require_clinical
 from scheduling.models import Appointment, AppointmentType
 
 # PHQ-9 and GAD-7 at every visit; MADRS and QIDS-SR16 when the clinician administers them

@@ -7,16 +7,11 @@ from django.core.exceptions import PermissionDenied
 
 from infusions.models import InfusionSession
 from infusions.selectors import sessions as session_selectors
-from patients.access import CLINICAL, get_chart_object, has_chart_perms, require_chart_perms
+from patients.access import CLINICAL, get_chart_object, has_chart_perms
 
 VIEW = "infusions.view_infusionsession"
 CHANGE = "infusions.change_infusionsession"
 CHAIRS = "infusions.view_chair_status"
-
-
-def require_clinical(request, *perms: str, patient_id: int | None) -> None:
-    """403 unless ``perms`` and the clinical record are open on ``patient_id``'s chart (None: roles only)."""
-    require_chart_perms(request, *perms, CLINICAL, patient_id=patient_id)
 
 
 def sees_sessions(user, *, patient_id: int | None) -> bool:

@@ -37,6 +37,11 @@ def require_chart_perms(request, *perms: str, patient_id: int | None) -> None:
         raise PermissionDenied
 
 
+def require_clinical(request, *perms: str, patient_id: int | None) -> None:
+    """403 unless ``perms`` and the clinical record are open on ``patient_id``'s chart (None: roles only)."""
+    require_chart_perms(request, *perms, CLINICAL, patient_id=patient_id)
+
+
 def may_open_a_chart(user, *perms: str) -> bool:
     """Whether ``perms`` hold on some chart: by role, or on the chart of a live break-glass grant.
     For the check made before an object (and so its patient) is read."""

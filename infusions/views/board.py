@@ -9,12 +9,12 @@ from django.views.decorators.http import require_GET
 from accounts import audit
 from accounts.models import AuditEvent
 from infusions import chair_alerts, services
-from infusions.access import CHANGE, VIEW, require_chairs, require_clinical, sees_sessions
+from infusions.access import CHANGE, VIEW, require_chairs, sees_sessions
 from infusions.selectors import board
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY
 from infusions.services.precheck import OVERRIDE
-from patients.access import get_patient_for_user
+from patients.access import get_patient_for_user, require_clinical
 from scheduling.models import Location
 
 

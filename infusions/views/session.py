@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.prescribing import PrescriberRequired
 from assessments.forms import instrument_form
 from infusions import forms, rules, services
-from infusions.access import CHANGE, get_session_for_user, require_clinical
+from infusions.access import CHANGE, get_session_for_user
 from infusions.models import AdverseEvent, DoseCalculation, SessionAlert
 from infusions.selectors import sessions as session_selectors
 from infusions.views._page import flowsheet_context, session_context
+from patients.access import require_clinical
 from scheduling.models import Appointment
 
 S = rules.SessionStatus
