@@ -16,9 +16,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from accounts.immutability import signed_record_locked
 from assessments.models import ResponseContext
 from core.models import AmendmentBase
+from core.triggers import append_only, signed_record_locked
 from followups import rules
 
 
@@ -246,7 +246,7 @@ class FollowUpAmendment(AmendmentBase):
             models.CheckConstraint(condition=~Q(text=""), name="followupamendment_text_given"),
         ]
         triggers = [
-            pgtrigger.Protect(name="followupamendment_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            append_only("followupamendment_append_only"),
         ]
 
     def __str__(self) -> str:

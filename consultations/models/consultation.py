@@ -12,7 +12,6 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
-from accounts.immutability import signed_record_locked
 from consultations import rules
 from consultations.choices import (
     AmendmentKind,
@@ -26,6 +25,7 @@ from consultations.choices import (
 from consultations.models._tracking import _tracked
 from consultations.vitals import PLAUSIBLE
 from core.models import AmendmentBase
+from core.triggers import append_only, signed_record_locked
 
 
 def _yes_no(name: str) -> models.BooleanField:
@@ -378,7 +378,7 @@ class Amendment(AmendmentBase):
             models.CheckConstraint(condition=Q(kind__in=AmendmentKind.values), name="amendment_kind_known"),
         ]
         triggers = [
-            pgtrigger.Protect(name="amendment_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            append_only("amendment_append_only"),
         ]
 
     def __str__(self) -> str:

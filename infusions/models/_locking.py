@@ -30,7 +30,3 @@ def locked_with_session(name: str, column: str = "session_id") -> pgtrigger.Trig
             RETURN NEW;
         """,  # noqa: S608 - column is a constant from this module, not input
     )
-
-
-def append_only(name: str) -> pgtrigger.Protect:
-    return pgtrigger.Protect(name=name, operation=pgtrigger.Update | pgtrigger.Delete)

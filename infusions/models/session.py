@@ -17,11 +17,11 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from accounts.immutability import signed_record_locked
 from consultations.choices import InteractionClass
 from core.models import AmendmentBase
+from core.triggers import append_only, signed_record_locked
 from infusions import rules
-from infusions.models._locking import append_only, locked_with_session, tracked
+from infusions.models._locking import locked_with_session, tracked
 
 S = rules.SessionStatus
 

@@ -1,7 +1,8 @@
 """Database-enforced immutability shared by every signed clinical record.
 
 security-reference R8 / D6: once a record is signed the database itself refuses to change or
-delete it, whatever code path (ORM, admin, raw SQL) tries; corrections are amendments.
+delete it, whatever code path (ORM, admin, raw SQL) tries; corrections are amendments, and
+amendments (like every log) are append-only.
 """
 
 from __future__ import annotations
@@ -16,3 +17,8 @@ def signed_record_locked(name: str) -> pgtrigger.Protect:
         operation=pgtrigger.Update | pgtrigger.Delete,
         condition=pgtrigger.Q(old__signed_at__isnull=False),
     )
+
+
+def append_only(name: str) -> pgtrigger.Protect:
+    """A trigger that refuses every UPDATE and DELETE: rows are only ever added."""
+    return pgtrigger.Protect(name=name, operation=pgtrigger.Update | pgtrigger.Delete)
