@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -295,7 +296,7 @@ def _require_clinical(by) -> None:
         raise PermissionDenied
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def session_draw_record(
     *, session, container: Container | int, volume_ml, by, at: datetime, request_key: str = ""
 ) -> LedgerEntry:
@@ -380,8 +381,13 @@ def _standing_draws(session) -> list[LedgerEntry]:
     ]
 
 
-@transaction.atomic
-def waste_record(
+@transaction.atomic(durable=True)
+def waste_record(**kwargs: Any) -> LedgerEntry:
+    """Witnessed waste as an entry point (views, tasks): it owns its transaction; see ``_waste_record``."""
+    return _waste_record(**kwargs)
+
+
+def _waste_record(
     *,
     volume_ml,
     by,
@@ -403,7 +409,9 @@ def waste_record(
     concentration) or "bag" (``volume_ml`` of the infusion bag at its final concentration, the
     drug in it ÷ its total volume, never the vial's; not while it is still running). The mg is
     what the ledger records; ``quantity_ml`` is its vial-equivalent. A draw cannot be wasted
-    beyond what it holds less what the pump delivered (within the close-out tolerance)."""
+    beyond what it holds less what the pump delivered (within the close-out tolerance).
+
+    Call inside a transaction (``waste_record`` is the entry point that owns one)."""
     volume = _volume(volume_ml, allow_zero=of_draw is not None)
     if volume > 0 or witness is not None:
         if witness is None:

@@ -332,7 +332,7 @@ class SignRefused(ValidationError):
         self.result = result
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def consultation_sign(
     *,
     consultation: Consultation,
@@ -422,7 +422,7 @@ def consultation_sign(
     return locked
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def amendment_add(*, consultation: Consultation, by, kind: str, section: str, reason: str, text: str):
     """A correction or addendum to a signed consultation; the original stays as signed."""
 

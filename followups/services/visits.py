@@ -115,7 +115,7 @@ def visit_sign_refusal(visit: FollowUpVisit, *, now) -> str | None:
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: str = "") -> FollowUpVisit:
     """Sign the note with a plan decision; the database then refuses any change (pgtrigger)."""
     _require(by, "followups.sign_followupvisit")
@@ -162,7 +162,7 @@ def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: s
     return locked
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def visit_amend(*, visit: FollowUpVisit, by, reason: str, text: str) -> FollowUpAmendment:
     _require(by, "followups.add_followupamendment")
     return amend(

@@ -159,7 +159,8 @@ def _session_transition(
     if target is None:
         raise ValidationError(f"Unknown session status {to!r}.")
     if target == S.SIGNED:
-        return session_sign(session=session, by=by, at=at)
+        # Signing owns its (durable) transaction so its refusal hooks run after a rollback.
+        raise ValueError("Sign through session_transition or session_sign, outside any transaction.")
     require(by, _PERMISSION.get(target, CHANGE))
     locked = lock(session)
     require_unsigned(locked)
@@ -300,7 +301,7 @@ def session_sign(*, session: InfusionSession, by, at: datetime | None = None) ->
         raise
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def _session_sign(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
     require(by, "infusions.sign_infusionsession")
     locked = lock(session)
@@ -352,7 +353,7 @@ def _session_sign(*, session: InfusionSession, by, at: datetime | None = None) -
     return locked
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def amendment_add(*, session: InfusionSession, by, kind: str, reason: str, text: str) -> SessionAmendment:
     require(by, "infusions.add_sessionamendment")
 
