@@ -53,10 +53,11 @@ TEST_WORKERS ?= auto
 test-fast: install ## the tests without e2e and integration, in parallel on a kept test database
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist load --reuse-db -m "not integration and not e2e" $(TEST_ARGS)
 
-check: install ## lint, format, the import contract, migrations, security scans (bandit, pip-audit) and the tests
+check: install ## lint, format, the import contract, static types, migrations, security scans (bandit, pip-audit) and the tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=1 $(PY) manage.py clinical_rules_doc --check
 	$(BIN)/bandit -c pyproject.toml -r . -q -b bandit-baseline.json

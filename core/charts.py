@@ -157,7 +157,7 @@ def line_chart(
         return known
 
     xs = [x_of(p.x)[0] for p in points] + [_x_number(m.x) for m in markers]
-    ys = [float(p.y) for p in points] + [float(v) for b in bands for v in (b.low, b.high)]
+    ys = [float(p.y) for p in points if p.y is not None] + [float(v) for b in bands for v in (b.low, b.high)]
     desc = f"{len(points)} values in {len(series)} series." if points else "No values recorded yet."
     svg = _svg_open(width=width, height=height, title=title, desc=desc)
 

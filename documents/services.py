@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import audit
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from core import pdf
 from documents import charts, registry, snapshots
 from documents.models import Disclosure, Document, DocumentKind, RenderStatus
@@ -63,7 +63,7 @@ def _title(kind: str, snapshot: dict[str, Any]) -> str:
 
 
 @transaction.atomic
-def document_issue(*, kind: str, subject, patient, snapshot: dict[str, Any], by, title: str = "") -> Document:
+def document_issue(*, kind: str, subject, patient, snapshot: dict[str, Any], by: User, title: str = "") -> Document:
     """Store ``snapshot`` as the current version of (kind, subject) unless it already is."""
     ct = ContentType.objects.get_for_model(subject)
     # Serialise issuers of the same subject (also the very first one, when there is no row to
@@ -130,8 +130,11 @@ def render_context(document: Document) -> dict[str, Any]:
 
 
 def document_html(document: Document) -> str:
+    entry = registry.get(document.kind)
+    if entry is None:  # a kind no app registers any more: say so rather than fail on None
+        raise DocumentError("This kind of document is no longer registered; it cannot be rendered.")
     context = {"letterhead": snapshots.letterhead(), **render_context(document)}
-    return pdf.render_html(registry.get(document.kind).template, context, title=document.title)
+    return pdf.render_html(entry.template, context, title=document.title)
 
 
 def document_render(*, document_id: int) -> Document:
@@ -181,12 +184,14 @@ def pdf_bytes(document: Document) -> bytes:
     if document.storage_name:
         with storages[STORAGE_ALIAS].open(document.storage_name, "rb") as handle:
             return handle.read()
+    if document.pdf is None:
+        raise DocumentError("This version has no PDF yet.")
     return bytes(document.pdf)
 
 
 @transaction.atomic
 def document_disclose(
-    *, document: Document, by, recipient: str, purpose: str, channel: str = Disclosure.Channel.DOWNLOAD
+    *, document: Document, by: User, recipient: str, purpose: str, channel: str = Disclosure.Channel.DOWNLOAD
 ) -> Disclosure:
     """Account for one disclosure (download or send) and audit it, in one transaction."""
     if document.status != RenderStatus.RENDERED:
@@ -216,7 +221,7 @@ def document_disclose(
 # --- Issuing a kind ----------------------------------------------------------------
 
 
-def issue(*, kind: str, subject, by) -> Document:
+def issue(*, kind: str, subject, by: User) -> Document:
     """Issue (or find current) the version of ``kind`` about ``subject``, built by the app that
     registered the kind (see documents.registry)."""
     entry = registry.get(kind)
@@ -229,7 +234,7 @@ def issue(*, kind: str, subject, by) -> Document:
     )
 
 
-def issue_for_patient(*, kind: str, patient, subject_id: int | None, by) -> Document:
+def issue_for_patient(*, kind: str, patient, subject_id: int | None, by: User) -> Document:
     """Resolve what ``subject_id`` names for this patient (never another patient's row) and issue."""
     entry = registry.get(kind)
     if entry is None or entry.find is None:
@@ -240,7 +245,7 @@ def issue_for_patient(*, kind: str, patient, subject_id: int | None, by) -> Docu
     return issue(kind=kind, subject=subject, by=by)
 
 
-def disclosure_defaults(document: Document, *, by) -> tuple[str, str]:
+def disclosure_defaults(document: Document, *, by: User) -> tuple[str, str]:
     """(purpose, recipient) assumed for a plain download of this kind."""
     if document.kind == DocumentKind.DISCHARGE_INSTRUCTIONS:
         return Disclosure.Purpose.PATIENT_COPY, "the patient"

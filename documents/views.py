@@ -91,5 +91,6 @@ def document_download(request, document_id: int):
     )
     response = HttpResponse(services.pdf_bytes(document), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
-    response["Last-Modified"] = http_date(document.rendered_at.timestamp())
+    if document.rendered_at is not None:  # set whenever the PDF is; no date is better than a wrong one
+        response["Last-Modified"] = http_date(document.rendered_at.timestamp())
     return response

@@ -100,6 +100,7 @@ def _send(*, reminder_ids: list[int], attempt: int | None, max_attempts: int) ->
     closed: dict[tuple[str, str | None], list[int]] = {}  # (status, last_error) → ids, one UPDATE each
     text_refused: list[Reminder] = []
     ready: list[tuple[Reminder, str]] = []  # (reminder, address)
+    outcome: tuple[str, str | None]  # (status, last_error)
     for rid in ids:
         reminder = rows.get(rid)
         if reminder is None or reminder.status != ReminderStatus.SENDING:
