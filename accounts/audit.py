@@ -54,6 +54,19 @@ def _jsonable(changes: dict[str, Any] | None) -> dict[str, Any]:
     return json.loads(json.dumps(changes or {}, default=str))
 
 
+def _member(choices: type[AuditEvent.Verb] | type[AuditEvent.Category], value: Any, what: str) -> str:
+    """``value`` as a plain string when it is one of ``choices`` (a member, or the string of one).
+
+    Call sites pass members or their literal strings; a typo or an unlisted word would
+    otherwise be stored silently and be missed by every filter on the trail.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"audit {what} must be an AuditEvent.{choices.__name__} member, not {type(value).__name__}")
+    if value not in choices.values:
+        raise ValueError(f"unknown audit {what} {value!r}: add it to AuditEvent.{choices.__name__}")
+    return str(choices(value).value)
+
+
 def _event(
     *,
     actor,
@@ -77,8 +90,8 @@ def _event(
         patient_id=getattr(patient, "pk", None),
         patient_mrn=getattr(patient, "mrn", "") or "",
         action=action,
-        verb=verb,
-        data_category=category,
+        verb=_member(AuditEvent.Verb, verb, "verb"),
+        data_category=_member(AuditEvent.Category, category, "category"),
         object_type=target._meta.label if target is not None else "",
         object_id=str(target.pk) if target is not None else "",
         outcome=outcome,

@@ -35,6 +35,7 @@ class AuditEvent(models.Model):
         CREATE = "create"
         READ = "read"
         UPDATE = "update"
+        SIGN = "sign"
         DELETE = "delete"
         PRINT = "print"
         EXPORT = "export"

@@ -184,3 +184,29 @@ def test_csv_formula_injection_a_formula_in_the_audit_export_is_text(client, adm
     row = next(r for r in rows[1:] if r[4] == "'@SUM(1+1)")
     assert row[1] == "'" + formula
     assert not [cell for r in rows for cell in r if cell[:1] in ("=", "+", "@", "-")]
+
+
+@pytest.mark.django_db
+def test_an_unlisted_verb_or_category_is_refused_before_anything_is_written(admin):
+    with pytest.raises(ValueError, match="unknown audit verb 'signed'"):
+        audit.record(actor=admin, action="accounts.test.typo", verb="signed", category="clinical")
+    with pytest.raises(ValueError, match="unknown audit category 'clinic'"):
+        audit.record(actor=admin, action="accounts.test.typo", verb="sign", category="clinic")
+    with pytest.raises(TypeError):
+        audit.record(actor=admin, action="accounts.test.typo", verb=None, category="clinical")
+    with pytest.raises(ValueError, match="unknown audit verb 'upsert'"):
+        audit.record_many([{"actor": admin, "action": "accounts.test.typo", "verb": "upsert", "category": "audit"}])
+    assert not AuditEvent.objects.filter(action="accounts.test.typo").exists()
+
+
+@pytest.mark.django_db
+def test_a_member_or_its_string_is_stored_as_the_same_plain_value(admin):
+    by_member = audit.record(
+        actor=admin, action="accounts.test.sign", verb=AuditEvent.Verb.SIGN, category=AuditEvent.Category.CLINICAL
+    )
+    by_string = audit.record(actor=admin, action="accounts.test.sign", verb="sign", category="clinical")
+    for event in (by_member, by_string):
+        assert type(event.verb) is str
+        assert type(event.data_category) is str
+        assert (event.verb, event.data_category) == ("sign", "clinical")
+    call_command("verify_audit_chain")
