@@ -26,6 +26,7 @@ from tests.subprocess_env import database_env
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS, THREADS = 2, 3
+SERVER_APP = "grace-connection-test"
 REQUESTS = 200
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +38,7 @@ def _free_port() -> int:
 
 
 def _server_env(port: int) -> dict[str, str]:
-    env = database_env(PORT=str(port), WEB_WORKERS=str(WORKERS), WEB_THREADS=str(THREADS))
+    env = database_env(PORT=str(port), WEB_WORKERS=str(WORKERS), WEB_THREADS=str(THREADS), PGAPPNAME=SERVER_APP)
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}"
     env.pop("DATABASE_CONN_MAX_AGE", None)  # the defaults are what is tested
     return env
@@ -55,11 +56,13 @@ def _own_pid() -> int:
 
 
 def _server_connections(*, besides: list[int]) -> int:
-    """Connections to the test database other than this test's own (``besides``)."""
+    """The web server's connections to the test database (libpq names them by PGAPPNAME), not
+    this test's own (``besides``) nor those of a worker another test is still shutting down."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND NOT (pid = ANY(%s))",
-            [connection.settings_dict["NAME"], besides],
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = %s"
+            " AND NOT (pid = ANY(%s))",
+            [connection.settings_dict["NAME"], SERVER_APP, besides],
         )
         return cursor.fetchone()[0]
 
@@ -134,5 +137,6 @@ def test_connection_count_200_concurrent_requests_leave_the_database_connections
     assert len(answers) == REQUESTS
     assert all(body["checks"]["database"] for _, body in answers), {status for status, _ in answers}
     after = _server_connections(besides=mine)
+    assert peak >= 1, "the watcher saw none of the server's connections (PGAPPNAME not applied?)"
     assert peak <= bound, f"{peak} connections during the burst for {bound} server threads"
     assert after <= bound, f"{after} connections left after the burst for {bound} server threads"
