@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+
+from core.triggers import append_only
 
 
 class User(AbstractUser):
@@ -95,7 +96,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["-at"], condition=models.Q(under_emergency_access=True), name="audit_emergency_at"),
         ]
         triggers = [
-            pgtrigger.Protect(name="auditevent_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            append_only("auditevent_append_only"),
         ]
 
     def __str__(self) -> str:

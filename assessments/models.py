@@ -14,7 +14,6 @@ this cross-stage app importing any stage app.
 from __future__ import annotations
 
 import pghistory
-import pgtrigger
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.postgres.fields import ArrayField
@@ -22,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 
 from assessments.instruments import INSTRUMENTS
+from core.triggers import append_only
 
 
 class ResponseContext(models.TextChoices):
@@ -101,7 +101,7 @@ class InstrumentResponse(models.Model):
             ),
         ]
         triggers = [
-            pgtrigger.Protect(name="instrumentresponse_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            append_only("instrumentresponse_append_only"),
         ]
 
     def __str__(self) -> str:

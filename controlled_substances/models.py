@@ -20,6 +20,7 @@ from django.db.models import F, Q
 
 from controlled_substances import rules
 from controlled_substances.rules import Kind
+from core.triggers import append_only
 from prescribers.rules import CredentialError, normalise_dea
 
 
@@ -533,7 +534,7 @@ class LedgerEntry(models.Model):
             ),
         ]
         triggers = [
-            pgtrigger.Protect(name="csentry_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            append_only("csentry_append_only"),
             # A signed session's drug record is closed: nothing attaches to it (directly, as the
             # waste of one of its draws, or as the reversal of one of its entries) except a
             # witnessed reversal, the ledger's correction that leaves the original readable.
@@ -582,7 +583,7 @@ class RescueDoseLog(models.Model):
     class Meta:
         ordering = ["-recorded_at", "-pk"]
         constraints = [models.CheckConstraint(condition=~Q(reference=""), name="csrescuedose_reference_given")]
-        triggers = [pgtrigger.Protect(name="csrescuedose_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+        triggers = [append_only("csrescuedose_append_only")]
 
     def __str__(self) -> str:
         return f"Rescue dose {self.dose_id} logged: {self.reference}"

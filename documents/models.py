@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.triggers import append_only
+
 
 class DocumentKind(models.TextChoices):
     CONSULTATION_SUMMARY = "consultation_summary", "Consultation summary"
@@ -195,7 +197,7 @@ class Disclosure(models.Model):
             models.CheckConstraint(condition=~Q(recipient=""), name="disclosure_recipient_given"),
         ]
         triggers = [
-            pgtrigger.Protect(name="disclosure_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            append_only("disclosure_append_only"),
         ]
 
     def __str__(self) -> str:

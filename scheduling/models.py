@@ -13,7 +13,6 @@ import zoneinfo
 from datetime import timedelta
 
 import pghistory
-import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
@@ -23,6 +22,7 @@ from django.db import models
 from django.db.models import F, Func, Q
 from phonenumber_field.modelfields import PhoneNumberField
 
+from core.triggers import append_only
 from scheduling.rules import AppointmentStatus, default_minutes
 
 
@@ -411,7 +411,7 @@ class AppointmentStatusChange(models.Model):
         ordering = ["appointment", "at", "id"]
         indexes = [models.Index(fields=["appointment", "at"], name="statuschange_appointment_at")]
         triggers = [
-            pgtrigger.Protect(name="statuschange_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            append_only("statuschange_append_only"),
         ]
 
     def __str__(self) -> str:

@@ -146,3 +146,35 @@ def test_the_view_write_check_finds_a_write(tmp_path):
         "    note.save(update_fields=['text'])\n"
     )
     assert [line for line, _ in _view_writes(module)] == [2, 4]
+
+
+def _hand_written_append_only(path: Path) -> list[int]:
+    """Lines of a ``pgtrigger.Protect`` refusing every UPDATE and DELETE without a condition: the
+    trigger ``core.triggers.append_only`` builds, written out again by hand."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("pgtrigger.Protect")):
+            continue
+        keywords = {k.arg: ast.unparse(k.value) for k in node.keywords}
+        if "condition" not in keywords and keywords.get("operation") == "pgtrigger.Update | pgtrigger.Delete":
+            found.append(node.lineno)
+    return found
+
+
+def test_append_only_triggers_come_from_core():
+    """One definition of "rows are only ever added", so every log refuses change the same way."""
+    helper = ROOT / "core" / "triggers.py"
+    hand = [f"{p.relative_to(ROOT)}:{line}" for p in _modules() if p != helper for line in _hand_written_append_only(p)]
+    assert hand == [], "Use core.triggers.append_only(name):\n" + "\n".join(hand)
+
+
+def test_the_append_only_check_finds_a_hand_written_trigger(tmp_path):
+    module = tmp_path / "models.py"
+    module.write_text(
+        "triggers = [\n"
+        "    pgtrigger.Protect(name='a', operation=pgtrigger.Update | pgtrigger.Delete),\n"
+        "    pgtrigger.Protect(name='b', operation=pgtrigger.Update | pgtrigger.Delete, condition=c),\n"
+        "    pgtrigger.Protect(name='c', operation=pgtrigger.Delete),\n"
+        "]\n"
+    )
+    assert _hand_written_append_only(module) == [2]

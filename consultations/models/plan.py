@@ -22,6 +22,7 @@ from consultations.choices import (
 from consultations.models._tracking import _tracked
 from consultations.models.configuration import Protocol
 from consultations.models.consultation import Consultation
+from core.triggers import append_only
 
 _PLAN_CLINICAL_FIELDS = (
     "indication",
@@ -139,7 +140,7 @@ class PlanStatusChange(models.Model):
     class Meta:
         ordering = ["plan", "at", "id"]
         triggers = [
-            pgtrigger.Protect(name="planstatuschange_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            append_only("planstatuschange_append_only"),
         ]
 
     def __str__(self) -> str:
