@@ -213,7 +213,12 @@ def next_reading_due(
 ) -> datetime | None:
     """When the next reading is due, or None if the phase has no cadence. A phase's first
     reading is due when it starts (e.g. at the end of the infusion); after that, one
-    interval after the latest reading."""
+    interval after the latest reading.
+
+    A reading's time is typed to the minute while a phase starts at the second the button
+    was pressed: a reading in the same minute as the start (or the end, which starts
+    recovery) belongs to the phase, else the reading just taken would leave the phase's
+    first reading "overdue"."""
     if phase not in PHASES:
         raise CheckInputError("phase", f"must be one of {', '.join(PHASES)}")
     interval = getattr(cadence, f"{phase}_min")
@@ -223,7 +228,7 @@ def next_reading_due(
         raise CheckInputError("cadence", f"{phase} interval must be a positive number of minutes")
     started = _aware("phase_started_at", phase_started_at) if phase_started_at is not None else None
     last = _aware("last_reading_at", last_reading_at) if last_reading_at is not None else None
-    if last is None or (started is not None and last < started):
+    if last is None or (started is not None and last < started.replace(second=0, microsecond=0)):
         if started is None:
             raise CheckInputError("phase_started_at", "needed when the phase has no reading yet")
         return started

@@ -1020,6 +1020,14 @@ T0 = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
         (T0 + timedelta(minutes=45), "post", Cadence(), T0 + timedelta(minutes=40), T0 + timedelta(minutes=60)),
         (T0, "intra", Cadence(intra_min=5), None, T0 + timedelta(minutes=5)),
         (T0, "post", Cadence(post_min=None), None, None),
+        # The reading's time is to the minute, the phase's start to the second: a reading in
+        # the start's (or the end's) minute is the phase's first, not one before it.
+        (T0, "intra", Cadence(), T0 + timedelta(seconds=37), T0 + timedelta(minutes=10)),
+        (T0, "post", Cadence(), T0 + timedelta(seconds=59, microseconds=5), T0 + timedelta(minutes=15)),
+        (T0, "post", Cadence(), T0, T0 + timedelta(minutes=15)),
+        # A minute earlier is still the phase before.
+        (T0 - timedelta(minutes=1), "intra", Cadence(), T0 + timedelta(seconds=37), T0 + timedelta(seconds=37)),
+        (T0 - timedelta(seconds=1), "post", Cadence(), T0, T0),
     ],
 )
 def test_next_reading_due_table(last, phase, cadence, started, due):
