@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
+# The port `make run` serves on; settings.py says the default for anything started without make.
 PORT ?= 8000
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -38,7 +39,7 @@ run: install ## serve the demo on http://127.0.0.1:$(PORT) with a Celery worker 
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	@echo "Grace MindCare on http://127.0.0.1:$(PORT)  (frontdesk / nurse / clinician / admin, password grace-demo)"
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	SERVED_PORT=$(PORT) $(BIN)/honcho start -f Procfile --port $(PORT)
 
 test: install ## run the whole test suite (browser tests included)
 	@bash scripts/browser_deps.sh

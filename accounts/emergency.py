@@ -31,6 +31,7 @@ from django.utils import timezone
 from accounts import audit, throttle
 from accounts.models import AuditEvent, EmergencyAccess
 from accounts.roles import ROLE_PERMISSIONS, Role
+from core.site import site_url
 from notifications.email import alert_administrators
 
 INVOKE = "accounts.invoke_emergency_access"
@@ -144,7 +145,7 @@ def end(*, request) -> None:
 
 
 def _alert(grant: EmergencyAccess) -> None:
-    link = f"{settings.SITE_URL}{reverse('accounts:audit-report')}?action=accounts.emergency_access"
+    link = f"{site_url()}{reverse('accounts:audit-report')}?action=accounts.emergency_access"
     alert_administrators(
         subject="Emergency (break-glass) access to a chart",
         body=(

@@ -367,8 +367,13 @@ ADMINS: list = []
 CLINIC_NAME = env.str("CLINIC_NAME", default="Grace MindCare")
 # The public address patients reach; reminder and questionnaire links are built on it.
 SITE_URL = env.str("SITE_URL", default="")
+# The port the development server is served on, and the one place its default is said.
+# `make run` passes it as SERVED_PORT, not PORT: honcho gives each Procfile process a PORT of
+# its own (the Celery worker's is the web's + 100), so a worker reading PORT built its links
+# to a port nothing listens on.
+SERVED_PORT = env.int("SERVED_PORT", default=8000)
 # Where those links point while SITE_URL is unset: the `make run` address (development).
-DEV_SITE_URL = "http://127.0.0.1:8000"
+DEV_SITE_URL = f"http://127.0.0.1:{SERVED_PORT}"
 # Administrators are told about reminders still unsent this many minutes after they were due
 # ("alert on oldest overdue unsent reminder > 5 min", security-reference R6); at least 1.
 REMINDER_OVERDUE_ALERT_MINUTES = env.int("REMINDER_OVERDUE_ALERT_MINUTES", default=5)
@@ -380,6 +385,6 @@ OTP_WEBAUTHN_RP_NAME = CLINIC_NAME
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False  # password first, through the throttle and axes
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
     "WEBAUTHN_ORIGINS",
-    default=[SITE_URL.rstrip("/")] if SITE_URL else [f"http://localhost:{env.str('PORT', default='8000')}"],
+    default=[SITE_URL.rstrip("/")] if SITE_URL else [f"http://localhost:{SERVED_PORT}"],
 )
 DEMO_PASSWORD = "grace-demo"  # noqa: S105 - documented demo password, accounts only made in DEBUG

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,6 +14,7 @@ from assessments.models import ResponseContext
 from consultations.choices import LIVE_PLAN_STATUSES
 from consultations.models import TreatmentPlan
 from core import tokens
+from core.site import site_url
 from followups import rules
 from followups.models import QuestionnaireLink
 from followups.services._common import AUDIT_CATEGORY, policy_current
@@ -22,11 +22,6 @@ from followups.services.links import NewLink, link_send
 from scheduling.models import ACTIVE_STATUSES, Appointment
 
 MOMENT_FOR_TYPE = {"infusion": "pre_infusion", "booster": "pre_infusion", "follow_up": "follow_up"}
-
-
-def site_url() -> str:
-    """Where patients' links point (set SITE_URL in production; e.g. https://clinic.example)."""
-    return settings.SITE_URL or settings.DEV_SITE_URL
 
 
 def invitations_send_due(*, now: datetime | None = None, hours_ahead: int = 24, limit: int = 200) -> int:

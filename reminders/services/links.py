@@ -6,12 +6,12 @@ link a token or a scoped session opens) are in ``reminders.selectors``.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import formats, timezone
 
 from core import tokens as link_tokens
+from core.site import site_url
 from patients.services import contact_log_entry_create
 from reminders import selectors
 from reminders.models import LinkAction, Reminder, ReminderLink
@@ -24,9 +24,7 @@ LOGGED_LINK = "[confirm/cancel link]"
 
 
 def link_url(token: str) -> str:
-    # SITE_URL: the public address patients reach (https://clinic.example); DEV_SITE_URL while unset.
-    base = (settings.SITE_URL or settings.DEV_SITE_URL).rstrip("/")
-    return f"{base}{reverse('reminders:visit-link', args=[token])}"
+    return f"{site_url()}{reverse('reminders:visit-link', args=[token])}"
 
 
 def reminder_links_issue(*, reminders: list[Reminder]) -> dict[int, str]:
