@@ -28,6 +28,10 @@ def patient_panel(request, patient_id: int):
     if not kinds:
         raise PermissionDenied
     patient = get_patient_for_user(request, patient_id)
+    return _panel(request, patient, kinds)
+
+
+def _panel(request, patient, kinds, *, error: str = "") -> HttpResponse:
     clinical = access.can_download(request.user, DocumentKind.CONSULTATION_SUMMARY, patient_id=patient.pk)
     audit.record_read(
         actor=request.user,
@@ -41,21 +45,34 @@ def patient_panel(request, patient_id: int):
         "entries": selectors.grouped(selectors.patient_documents(patient=patient, kinds=kinds)),
         "issue": selectors.issue_choices(user=request.user, patient=patient),
         "disclosures": selectors.recent_disclosures(patient=patient) if clinical else [],
+        "error": error,
     }
     return render(request, "documents/_patient_panel.html", context)
 
 
+# What the documents card listens for: it fetches itself again once a document is issued.
+ISSUED_EVENT = "documentIssued"
+
+
 @require_POST
 def document_issue(request, patient_id: int):
-    """Issue (or re-issue after an amendment) one document, then download it."""
+    """Issue (or re-issue after an amendment) one document, then download it. From the card
+    (htmx) the download starts and the card lists the new version at once; a refusal is shown
+    in the card."""
     patient = get_patient_for_user(request, patient_id)
     if not any(access.can_issue(request.user, kind, patient_id=patient.pk) for kind in DocumentKind.values):
         raise PermissionDenied
     form = IssueForm(request.POST)
     back = reverse("patients:detail", args=[patient.pk]) + "#documents"
-    if not form.is_valid():
-        messages.error(request, "Choose a document to issue.")
+
+    def refused(message: str) -> HttpResponse:
+        if request.htmx:
+            return _panel(request, patient, access.visible_kinds(request.user, patient_id=patient.pk), error=message)
+        messages.error(request, message)
         return redirect(back)
+
+    if not form.is_valid():
+        return refused("Choose a document to issue.")
     kind = form.cleaned_data["kind"]
     if not access.can_issue(request.user, kind, patient_id=patient.pk):
         raise PermissionDenied
@@ -64,9 +81,17 @@ def document_issue(request, patient_id: int):
             kind=kind, patient=patient, subject_id=form.cleaned_data["subject_id"], by=request.user
         )
     except services.DocumentError as exc:
-        messages.error(request, str(exc))
-        return redirect(back)
-    return redirect("documents:download", document_id=document.pk)
+        return refused(str(exc))
+    download = reverse("documents:download", args=[document.pk])
+    if not request.htmx:
+        return redirect(download)
+    # The trigger is handled before the redirect: the card fetches itself again while the
+    # browser downloads the attachment (the page stays where it is).
+    response = HttpResponse(status=200)
+    response["HX-Trigger"] = ISSUED_EVENT
+    response["HX-Redirect"] = download
+    response["HX-Reswap"] = "none"
+    return response
 
 
 @require_GET

@@ -154,3 +154,38 @@ def test_the_patient_page_and_the_signed_record_offer_the_documents(client_as, c
     record = client_as(clinician).get(reverse("consultations:detail", args=[consultation.pk])).content.decode()
     assert reverse("documents:issue", args=[consultation.patient.pk]) in record
     assert "Consultation summary (PDF)" in record
+
+
+def test_issuing_from_the_card_downloads_and_has_the_card_list_the_new_version(client_as, clinician):
+    consultation = signed()
+    client = client_as(clinician)
+    panel_url = reverse("documents:patient-panel", args=[consultation.patient.pk])
+    assert "No document issued yet" in client.get(panel_url, headers={"HX-Request": "true"}).content.decode()
+    response = client.post(
+        reverse("documents:issue", args=[consultation.patient.pk]),
+        {"kind": DocumentKind.CONSULTATION_SUMMARY, "subject_id": consultation.pk},
+        headers={"HX-Request": "true"},
+    )
+    document = Document.objects.get(subject_id=consultation.pk, kind=DocumentKind.CONSULTATION_SUMMARY)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("documents:download", args=[document.pk])
+    assert response["HX-Trigger"] == "documentIssued"
+    panel = client.get(panel_url, headers={"HX-Request": "true"}).content.decode()
+    # The card listens for the event and fetches itself again: the new version is listed.
+    assert 'hx-trigger="documentIssued from:body"' in panel
+    assert "No document issued yet" not in panel
+    assert "v1" in panel
+
+
+def test_a_refused_issue_from_the_card_says_why_in_the_card(client_as, clinician):
+    consultation = signed()
+    other = signed()
+    response = client_as(clinician).post(
+        reverse("documents:issue", args=[consultation.patient.pk]),
+        {"kind": DocumentKind.CONSULTATION_SUMMARY, "subject_id": other.pk},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert 'id="documents-error"' in response.content.decode()
+    assert "HX-Redirect" not in response
+    assert not Document.objects.exists()
