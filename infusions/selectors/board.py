@@ -84,6 +84,8 @@ class ChairRow:
     # Drug drawn today at this chair (a deferred, stopped or cancelled session included) and not
     # yet closed out by a witnessed waste; from the ledger through ``signing.open_draw_chairs``.
     open_draw: bool = False
+    # The session's status as of now (the view fills it for clinical viewers).
+    status_label: str = ""
 
 
 def _pick(appointments: list[Appointment], now: datetime) -> Appointment | None:

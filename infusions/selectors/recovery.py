@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from assessments.selectors import current_responses_for
 from infusions import rules
@@ -46,3 +46,33 @@ def readiness(session, *, at: datetime, responses: list | None = None, policy=No
     if result.ready and not session.escort_name.strip():
         return rules.Readiness(False, ("Escort not named",), result.criteria)
     return result
+
+
+def shown_status(
+    session, *, at: datetime, readiness_now: rules.Readiness | None = None, policy=None
+) -> rules.SessionStatus:
+    """The status as of ``at``, for the pages: a recovering session whose criteria all hold
+    now (the observation time has just run out, nothing posted) shows as discharge-ready and
+    offers Discharge.
+
+    Computed, never written on a read: a page view (or the board's refresh) that moved the
+    status would record whoever happened to look as the one who moved it, and a GET would
+    write. The recorded move happens when someone acts: a reading, a score or the discharge
+    details re-judge readiness (``readiness_refresh``), and discharging a session that is
+    still recorded as recovering records discharge-ready first, by the person discharging,
+    under the same gate (``session_transition``). Time passing can only make the criteria
+    hold (the observation time is the one criterion the clock changes), so a recovering
+    session inside its observation time is answered without loading anything; a recorded
+    discharge-ready one is judged again (a setting may have changed since)."""
+    status = rules.SessionStatus(session.status)
+    if status not in (rules.SessionStatus.RECOVERING, rules.SessionStatus.DISCHARGE_READY) or session.ended_at is None:
+        return status
+    policy = policy or session_selectors.policy()
+    if status == rules.SessionStatus.RECOVERING and at - session.ended_at < timedelta(
+        minutes=policy.min_observation_min
+    ):
+        return status
+    # A recorded discharge-ready is judged again too: a setting changed since (a longer
+    # observation time) can take it back, and the page must not say "Discharge-ready" then.
+    judged = readiness_now if readiness_now is not None else readiness(session, at=at, policy=policy)
+    return rules.SessionStatus.DISCHARGE_READY if judged.ready else rules.SessionStatus.RECOVERING

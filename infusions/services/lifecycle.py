@@ -131,6 +131,8 @@ def session_transition(
     Signing goes to ``session_sign`` outside this transaction (its refusal hooks must stand)."""
     if to == S.SIGNED:
         return session_sign(session=session, by=by, at=at)
+    if to == S.DISCHARGED:
+        return _session_discharge(session=session, by=by, at=at)
     return _session_transition(
         session=session,
         to=to,
@@ -246,6 +248,21 @@ def _session_transition(
         },
     )
     return locked
+
+
+@transaction.atomic
+def _session_discharge(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
+    """Discharge; a session still recorded as recovering whose criteria hold now (the
+    observation time ran out with nothing posted, which the pages show without writing) is
+    first recorded discharge-ready, now and by the person discharging, through the same gate."""
+    require(by, CHANGE)
+    at = at or timezone.now()
+    locked = lock(session)
+    if locked.status == S.RECOVERING:
+        locked = _session_transition(
+            session=locked, to=S.DISCHARGE_READY, by=by, at=at, reason="Every criterion met when discharging"
+        )
+    return _session_transition(session=locked, to=S.DISCHARGED, by=by, at=at)
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -279,22 +280,75 @@ def test_an_ongoing_adverse_event_blocks_discharge(ready, nurse_user):
         services.session_discharge(session=session, by=nurse_user)
 
 
-def test_the_status_follows_the_observation_time_on_page_load(client, nurse_user, verifier, policy):
+def _rows_written_by(client, url) -> list[str]:
+    """The statements a GET sends that write: none about the record (the audit trail's read
+    record and the sign-in session's idle clock aside)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    return [sql for sql in writes if AuditEvent._meta.db_table not in sql and '"django_session"' not in sql]
+
+
+@pytest.mark.parametrize("page", ["session", "board"])
+def test_the_status_follows_the_observation_time_on_page_load_without_writing(
+    client, nurse_user, verifier, policy, page
+):
     session = advance(open_session(by=nurse_user), S.DISCHARGE_READY, nurse_user=nurse_user, verifier=verifier)
     policy.min_observation_min = 60
     policy.save()
     client.force_login(nurse_user)
-    url = reverse("infusions:session", args=[session.pk])
-    body = client.get(url).content.decode()  # ended 45 min ago: back to recovering
-    assert InfusionSession.objects.get(pk=session.pk).status == S.RECOVERING
-    assert "Observed 45 of the minimum 60 min" in body
-    assert "Discharge</button>" not in body
-    # Sixteen minutes pass (moving the end back: the signed-in session's idle clock is real).
-    InfusionSession.objects.filter(pk=session.pk).update(ended_at=F("ended_at") - timedelta(minutes=16))
+    url = (
+        reverse("infusions:session", args=[session.pk])
+        if page == "session"
+        else reverse("infusions:board", args=[session.appointment.location_id])
+    )
+    transitions = SessionTransition.objects.filter(session=session).count()
+    # Ended 45 min ago: the longer observation time takes readiness back, on the page only.
+    assert _rows_written_by(client, url) == []
     body = client.get(url).content.decode()
-    assert InfusionSession.objects.get(pk=session.pk).status == S.DISCHARGE_READY
-    assert 'id="discharge-criteria"' in body
-    assert 'data-criterion="observation"' in body
+    assert ">Recovering</span>" in body
+    assert "Discharge</button>" not in body
+    if page == "session":
+        assert "Observed 45 of the minimum 60 min" in body
+    # Sixteen minutes pass (moving the end back: the signed-in session's idle clock is real).
+    InfusionSession.objects.filter(pk=session.pk).update(
+        status=S.RECOVERING, ended_at=F("ended_at") - timedelta(minutes=16)
+    )
+    assert _rows_written_by(client, url) == []
+    body = client.get(url).content.decode()
+    assert ">Discharge-ready</span>" in body
+    if page == "session":
+        assert 'id="discharge-criteria"' in body
+        assert "Discharge</button>" in body
+    # Looking wrote no status move, and named no viewer as its author.
+    assert InfusionSession.objects.get(pk=session.pk).status == S.RECOVERING
+    assert SessionTransition.objects.filter(session=session).count() == transitions
+
+
+def test_discharging_when_the_observation_time_has_run_out_records_ready_then_discharged(client, ready, nurse_user):
+    """Recorded recovering, the criteria met by time passing: the Discharge button posts, and
+    the move to discharge-ready is recorded then, by the nurse who discharges."""
+    InfusionSession.objects.filter(pk=ready.pk).update(status=S.RECOVERING)
+    client.force_login(nurse_user)
+    response = client.post(reverse("infusions:transition", args=[ready.pk]), {"to": "discharged"})
+    assert response.status_code == 302
+    assert InfusionSession.objects.get(pk=ready.pk).status == S.DISCHARGED
+    last_two = list(SessionTransition.objects.filter(session=ready).order_by("-id")[:2])
+    assert [(t.from_status, t.to_status, t.by) for t in reversed(last_two)] == [
+        (S.RECOVERING, S.DISCHARGE_READY, nurse_user),
+        (S.DISCHARGE_READY, S.DISCHARGED, nurse_user),
+    ]
+
+
+def test_discharge_is_refused_with_the_reasons_while_the_observation_time_runs(client, ready, nurse_user, policy):
+    InfusionSession.objects.filter(pk=ready.pk).update(status=S.RECOVERING)
+    policy.min_observation_min = 60
+    policy.save()
+    client.force_login(nurse_user)
+    response = client.post(reverse("infusions:transition", args=[ready.pk]), {"to": "discharged"})
+    assert response.status_code == 200
+    assert "Observed 45 of the minimum 60 min" in response.content.decode()
+    assert InfusionSession.objects.get(pk=ready.pk).status == S.RECOVERING
 
 
 def test_the_discharge_screen_lists_each_criterion_with_its_value(client, ready, nurse_user):

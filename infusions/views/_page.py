@@ -162,7 +162,7 @@ def session_context(session, *, user=None, adverse_requested: bool = False, **ov
     readiness = None
     if session.status in (S.COMPLETED, S.STOPPED_EARLY, S.RECOVERING, S.DISCHARGE_READY):
         readiness = recovery_selectors.readiness(session, at=at, responses=discharge_codes, policy=policy)
-    status = S(session.status)
+    status = recovery_selectors.shown_status(session, at=at, readiness_now=readiness, policy=policy)
     order = session.order if session.order_id else plan_selectors.current_order(session.plan)
     context = {
         "session": session,
@@ -196,6 +196,7 @@ def session_context(session, *, user=None, adverse_requested: bool = False, **ov
         "amendments": list(session.amendments.select_related("author")) if session.is_signed else [],
         "discharge_scores": discharge_codes,
         "S": {s.name: s.value for s in S},
+        "status_label": rules.STATUS_LABELS[status],
     }
     # Only the forms this status shows (the template asks for the same conditions): building
     # every form on every view was a fifth of a signed session's page time.

@@ -8,9 +8,10 @@ from django.views.decorators.http import require_GET
 
 from accounts import audit
 from accounts.models import AuditEvent
-from infusions import chair_alerts, services
-from infusions.access import CHANGE, VIEW, require_chairs, sees_sessions
+from infusions import chair_alerts, rules
+from infusions.access import VIEW, require_chairs, sees_sessions
 from infusions.selectors import board
+from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY
 from infusions.services.precheck import OVERRIDE
@@ -34,8 +35,8 @@ def chair_board(request, location_id: int):
     location = get_object_or_404(Location, pk=location_id, active=True)
     clinical = sees_sessions(request.user, patient_id=None)  # the board shows many patients: roles only
     rows = board.chair_board(location=location, open_draws=clinical)
-    if clinical and request.user.has_perm(CHANGE):
-        _refresh_readiness(request.user, rows)
+    if clinical:
+        _shown_statuses(rows)
     if clinical:
         _attach_safety_alerts(request.user, rows)
     earlier = board.earlier_open_draw_chairs(location=location) if clinical else []
@@ -50,13 +51,17 @@ def chair_board(request, location_id: int):
     return render(request, template, context)
 
 
-def _refresh_readiness(user, rows: list[board.ChairRow]) -> None:
-    """The board refreshes itself every 15 seconds: each refresh re-judges discharge
-    readiness of the patients in recovery, so the observation time ending (or a criterion
-    lapsing) shows without anyone posting anything."""
-    for row in rows:
-        if row.session is not None and row.session.status in board.READINESS_STATUSES:
-            row.session.status = services.readiness_refresh(session=row.session, by=user).status
+def _shown_statuses(rows: list[board.ChairRow]) -> None:
+    """The board refreshes itself every 15 seconds: each refresh shows a patient whose
+    observation time has just run out with every criterion met as discharge-ready, without
+    anyone posting anything and without this GET writing (``recovery_selectors.shown_status``)."""
+    in_recovery = [r for r in rows if r.session is not None and r.session.status in board.READINESS_STATUSES]
+    if not in_recovery:
+        return
+    at, policy = timezone.now(), session_selectors.policy()
+    for row in in_recovery:
+        status = recovery_selectors.shown_status(row.session, at=at, policy=policy)
+        row.status_label = rules.STATUS_LABELS[status]
 
 
 def _attach_safety_alerts(user, rows: list[board.ChairRow]) -> None:

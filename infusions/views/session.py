@@ -76,14 +76,9 @@ def session_open(request, appointment_id: int):
 def session_detail(request, session_id: int):
     session = get_session_for_user(request, session_id, detail=True)
     services.session_viewed(session=session, by=request.user)
-    # Time passing is a change too (the observation time ends; nothing is posted): the
-    # status and the Discharge button follow the criteria as of now.
-    if (
-        session.status in (S.RECOVERING, S.DISCHARGE_READY)
-        and request.user.has_perm(CHANGE)
-        and services.readiness_refresh(session=session, by=request.user).status != session.status
-    ):
-        session = get_session_for_user(request, session_id, detail=True)
+    # The status and the Discharge button follow the criteria as of now (the observation
+    # time ends with nothing posted): computed in the context, not written by this GET
+    # (``recovery_selectors.shown_status`` says why).
     return render(
         request,
         PAGE,
