@@ -34,6 +34,9 @@ GROUP_NAMES: dict[str, str] = {
 # Roles that work with the clinical record (the clinician's home page, safety alerts).
 CLINICAL_ROLES = (Role.NURSE, Role.PRESCRIBER)
 
+# Tasks between staff: every role leaves, reads and closes its own (staff_tasks decides which).
+TASK_PERMISSIONS: list[str] = ["staff_tasks.view_task", "staff_tasks.add_task", "staff_tasks.change_task"]
+
 # What a nurse does; a prescriber holds all of it too.
 NURSE_PERMISSIONS: list[str] = [
     "patients.view_patient",
@@ -73,6 +76,7 @@ NURSE_PERMISSIONS: list[str] = [
     "documents.issue_patient_document",
     "documents.download_clinical_document",
     "documents.issue_clinical_document",
+    *TASK_PERMISSIONS,
 ]
 
 # The decisions only a prescriber makes. The services refuse them for anyone else
@@ -108,6 +112,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "infusions.view_chair_status",
         "documents.download_patient_document",
         "documents.issue_patient_document",
+        *TASK_PERMISSIONS,
     ],
     Role.NURSE: NURSE_PERMISSIONS,
     Role.PRESCRIBER: [*NURSE_PERMISSIONS, *PRESCRIBER_ONLY],
@@ -164,6 +169,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "documents.issue_patient_document",
         "documents.download_clinical_document",
         "documents.issue_clinical_document",
+        *TASK_PERMISSIONS,
     ],
 }
 

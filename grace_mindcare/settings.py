@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "accounts",
     "notifications",
     "assessments",
+    # Tasks one member of staff leaves for another (reads patients and roles only)
+    "staff_tasks",
     # The care journey, in order
     "patients",
     "scheduling",

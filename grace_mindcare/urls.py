@@ -19,6 +19,7 @@ urlpatterns = [
     path("controlled-substances/", include("controlled_substances.urls")),
     path("reports/", include("reports.urls")),
     path("documents/", include("documents.urls")),
+    path("tasks/", include("staff_tasks.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -188,6 +188,16 @@ ACCESS = {
     "documents:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),
     "documents:issue": row(LOGIN, OK, OK, OK, OK, DENY, method="post"),
     "documents:download": row(LOGIN, DENY, OK, OK, OK, DENY),
+    # Tasks between staff: every role reads and leaves tasks (the front desk never sees a clinical
+    # note). The route's task is for the Nurse role, asked by someone else: only a nurse may close
+    # it (an empty cancel is refused politely, back to the page).
+    "staff_tasks:list": row(LOGIN, OK, OK, OK, OK, DENY),
+    "staff_tasks:home-panel": row(LOGIN, OK, OK, OK, OK, DENY),
+    "staff_tasks:new": row(LOGIN, OK, OK, OK, OK, DENY),
+    "staff_tasks:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),
+    "staff_tasks:patient-new": row(LOGIN, OK, OK, OK, OK, DENY),
+    "staff_tasks:done": row(LOGIN, DENY, OK, DENY, DENY, DENY, method="post"),
+    "staff_tasks:cancel": row(LOGIN, DENY, OK, DENY, DENY, DENY, method="post"),
 }
 
 # The Django admin is one namespace with its own sign-in; only administrators pass.
@@ -271,4 +281,8 @@ PHI_PAGES = {
     "controlled_substances:container-detail",
     "controlled_substances:report-dispensing",
     "controlled_substances:report-waste",
+    "staff_tasks:list",
+    "staff_tasks:home-panel",
+    "staff_tasks:patient-panel",
+    "staff_tasks:patient-new",
 }

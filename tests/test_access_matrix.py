@@ -75,6 +75,10 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from accounts.tests.factories import UserFactory
 
             kwargs[name] = UserFactory().pk
+        elif name == "task_id":
+            from staff_tasks.tests.factories import TaskFactory
+
+            kwargs[name] = TaskFactory(patient=patient, assignee_role="nurse").pk
         elif name == "change_id":
             kwargs[name] = 2_000_000_000  # no such policy change: a permitted role gets 404
         elif name == "feed_token":

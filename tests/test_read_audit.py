@@ -27,6 +27,7 @@ NO_PATIENT_DATA = {
     "healthz",
     "otp_webauthn:js-i18n-catalog",  # the passkey script's translations
     "patients:create",
+    "staff_tasks:new",  # the staff to choose from; a patient is named by MRN, not shown
     "prescribers:policy-changes",  # settings before and after, no patient
     "reports:index",
     "infusions:board-index",
