@@ -157,6 +157,11 @@ NOT_IN_ADMIN = frozenset(
 class AuditedAdminSite(admin.AdminSite):
     site_header = "Grace MindCare administration"
 
+    def has_permission(self, request) -> bool:
+        # Superusers only: administrators work in the product's own settings pages, whose forms
+        # validate and audit every change; the raw admin is the maintainers' tool.
+        return request.user.is_active and request.user.is_superuser
+
     def register(self, model_or_iterable, admin_class=None, **options):
         models = [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else list(model_or_iterable)
         kept = [model for model in models if model._meta.label not in NOT_IN_ADMIN]

@@ -119,6 +119,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMINISTRATOR: [
         "accounts.view_auditevent",
         "accounts.reset_two_factor",
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+        "reminders.view_reminderrule",
+        "reminders.add_reminderrule",
+        "reminders.change_reminderrule",
         "patients.view_patient",
         "patients.add_patient",
         "patients.change_patient",

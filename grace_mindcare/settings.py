@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "followups",
     # Reads every stage, writes nothing
     "reports",
+    # The administrators' settings pages (configuration of every stage, outside the Django admin)
+    "clinic_settings",
     # Immutable PDF documents: each stage registers the kinds it builds (documents imports no stage)
     "documents",
     # Demo data (the only app that may import every stage)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("followups/", include("followups.urls")),
     path("controlled-substances/", include("controlled_substances.urls")),
     path("reports/", include("reports.urls")),
+    path("settings/", include("clinic_settings.urls")),
     path("documents/", include("documents.urls")),
     path("tasks/", include("staff_tasks.urls")),
     path("admin/", admin.site.urls),

@@ -95,18 +95,35 @@ class Location(models.Model):
 
 
 class OpeningHours(models.Model):
-    """One opening window on a weekday; several rows make a split day (e.g. a lunch break)."""
+    """One opening window on a weekday; several rows make a split day (e.g. a lunch break).
+
+    A window applies from ``effective_from`` to ``effective_until`` (local days, inclusive;
+    blank = open-ended), so hours added or ended today leave the open hours of earlier days, and
+    the utilisation figures built on them, as they were.
+    """
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="opening_hours")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     opens = models.TimeField()
     closes = models.TimeField()
+    effective_from = models.DateField(
+        null=True, blank=True, help_text="First local day these hours apply. Blank: since the location opened."
+    )
+    effective_until = models.DateField(
+        null=True, blank=True, help_text="Last local day these hours apply. Blank: until further notice."
+    )
 
     class Meta:
         ordering = ["location", "weekday", "opens"]
         verbose_name_plural = "opening hours"
         constraints = [
             models.CheckConstraint(condition=Q(closes__gt=F("opens")), name="openinghours_closes_after_opens"),
+            models.CheckConstraint(
+                condition=Q(effective_from__isnull=True)
+                | Q(effective_until__isnull=True)
+                | Q(effective_until__gte=F("effective_from")),
+                name="openinghours_effective_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -150,6 +167,15 @@ class Resource(models.Model):
         return self.name
 
 
+class WallTimeRange(Func):
+    """A weekday's [starts, ends) wall-clock window as a range on one fixed date (PostgreSQL has no
+    time range type; date + time is immutable, so an exclusion constraint may use it)."""
+
+    template = "TSRANGE(DATE '2000-01-03' + %(expressions)s, '[)')"
+    arg_joiner = ", DATE '2000-01-03' + "
+    output_field = DateTimeRangeField()
+
+
 class ClinicianHours(models.Model):
     """When a clinician works at a site, by weekday (several rows for split shifts)."""
 
@@ -164,6 +190,16 @@ class ClinicianHours(models.Model):
         verbose_name_plural = "clinician hours"
         constraints = [
             models.CheckConstraint(condition=Q(ends__gt=F("starts")), name="clinicianhours_ends_after_starts"),
+            # One person cannot work two windows at once, at one site or across sites.
+            ExclusionConstraint(
+                name="clinicianhours_no_overlap",
+                expressions=[
+                    ("clinician", RangeOperators.EQUAL),
+                    ("weekday", RangeOperators.EQUAL),
+                    (WallTimeRange("starts", "ends"), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message="These hours overlap other working hours of the same clinician.",
+            ),
         ]
 
     def __str__(self) -> str:

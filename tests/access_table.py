@@ -198,6 +198,13 @@ ACCESS = {
     "staff_tasks:patient-new": row(LOGIN, OK, OK, OK, OK, DENY),
     "staff_tasks:done": row(LOGIN, DENY, OK, DENY, DENY, DENY, method="post"),
     "staff_tasks:cancel": row(LOGIN, DENY, OK, DENY, DENY, DENY, method="post"),
+    # Settings: administrators only (each page's own role table is in clinic_settings/tests). The
+    # row is a location; retiring it (POST) deactivates it and returns to the list.
+    "clinic_settings:index": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "clinic_settings:list": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "clinic_settings:create": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "clinic_settings:edit": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "clinic_settings:retire": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
 }
 
 # The Django admin is one namespace with its own sign-in; only administrators pass.

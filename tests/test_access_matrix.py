@@ -79,6 +79,12 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from staff_tasks.tests.factories import TaskFactory
 
             kwargs[name] = TaskFactory(patient=patient, assignee_role="nurse").pk
+        elif name == "section":
+            kwargs[name] = "locations"
+        elif name == "row_id":
+            from scheduling.tests.factories import LocationFactory
+
+            kwargs[name] = LocationFactory().pk
         elif name == "change_id":
             kwargs[name] = 2_000_000_000  # no such policy change: a permitted role gets 404
         elif name == "feed_token":

@@ -16,7 +16,7 @@ def test_administrator_edits_the_policy_and_it_applies_after_sign_off(client):
     from prescribers.policy import policy_change_decide
     from prescribers.tests.factories import credentialed, prescriber
 
-    admin_user = UserFactory(username="policy.admin", role=Role.ADMINISTRATOR, is_staff=True)
+    admin_user = UserFactory(username="policy.admin", role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
     client.force_login(admin_user)
     url = reverse("admin:infusions_infusionpolicy_change", args=[1])
     page = client.get(url)

@@ -260,6 +260,8 @@ SELECT l.id,
            FROM generate_series(%(start)s::date, %(end)s::date, interval '1 day') AS d(day)
            JOIN scheduling_openinghours oh
              ON oh.location_id = l.id AND oh.weekday = EXTRACT(ISODOW FROM d.day)::integer - 1
+            AND (oh.effective_from IS NULL OR d.day::date >= oh.effective_from)
+            AND (oh.effective_until IS NULL OR d.day::date <= oh.effective_until)
           WHERE NOT EXISTS (
                 SELECT 1 FROM scheduling_closure c
                  WHERE c.location_id = l.id AND d.day::date BETWEEN c.starts_on AND c.ends_on)
@@ -322,7 +324,8 @@ def chair_utilisation(f: dict) -> Section:
             (
                 "Opening hours in range",
                 "For every local day in the range, the location's opening windows for "
-                "that weekday, minus whole days closed (closures).",
+                "that weekday that were in effect on that day (hours added later do not count "
+                "backwards), minus whole days closed (closures).",
             ),
             ("Active chairs", "Infusion chairs marked active today (chair history is not kept)."),
             ("Open chair-hours (denominator)", "Opening hours × active chairs."),

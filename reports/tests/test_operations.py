@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 import pytest
 
 from reports.selectors import operations
 from reports.tests.conftest import NOW, filters
-from scheduling.tests.factories import LocationFactory
+from scheduling.models import Location, OpeningHours
+from scheduling.tests.factories import LocationFactory, ResourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +84,36 @@ def test_a_site_with_no_opening_hours_has_no_utilisation_rate(week):
     LocationFactory(name="Annex", hours=[])
     row = by(operations.chair_utilisation(filters()).rows, "location")["Annex"]
     assert row["open_chair_hours"] == Decimal("0.0")
+    assert row["utilisation"] is None
+
+
+def test_hours_added_later_do_not_count_backwards(week):
+    """A Saturday window that starts on the Saturday of the week counts that day only; one that
+    starts after the week (a site opened today) adds nothing to it; one ended before it neither."""
+    site = Location.objects.get(name="Midtown")
+    OpeningHours.objects.create(
+        location=site, weekday=5, opens=time(9), closes=time(13), effective_from=date(2026, 2, 7)
+    )
+    OpeningHours.objects.create(
+        location=site, weekday=6, opens=time(9), closes=time(13), effective_from=date(2026, 2, 10)
+    )
+    OpeningHours.objects.create(
+        location=site, weekday=0, opens=time(17), closes=time(19), effective_until=date(2026, 2, 1)
+    )
+    row = by(operations.chair_utilisation(filters()).rows, "location")["Midtown"]
+    assert row["open_hours"] == Decimal("36.0")
+    assert row["open_chair_hours"] == Decimal("72.0")
+
+
+def test_a_location_opened_today_has_no_open_hours_in_last_week(week):
+    annex = LocationFactory(name="Annex", hours=[])
+    OpeningHours.objects.bulk_create(
+        OpeningHours(location=annex, weekday=d, opens=time(8), closes=time(18), effective_from=NOW.date())
+        for d in range(7)
+    )
+    ResourceFactory(location=annex, kind="chair")
+    row = by(operations.chair_utilisation(filters()).rows, "location")["Annex"]
+    assert row["open_hours"] == Decimal("0.0")
     assert row["utilisation"] is None
 
 

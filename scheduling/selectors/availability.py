@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from patients.models import Patient
 from scheduling import rules
@@ -54,8 +55,11 @@ def bookable_resources() -> QuerySet[Resource]:
 
 
 def opening_windows(location: Location) -> dict[int, list[rules.Window]]:
+    """The weekly windows still in effect (hours that ended before today no longer take bookings)."""
     windows: dict[int, list[rules.Window]] = defaultdict(list)
-    for weekday, opens, closes in OpeningHours.objects.filter(location=location).values_list(
+    today = timezone.localdate(timezone=location.zone)
+    current = Q(effective_until__isnull=True) | Q(effective_until__gte=today)
+    for weekday, opens, closes in OpeningHours.objects.filter(current, location=location).values_list(
         "weekday", "opens", "closes"
     ):
         windows[weekday].append((opens, closes))
@@ -69,6 +73,19 @@ def clinician_windows(clinician, location: Location) -> dict[int, list[rules.Win
     ):
         windows[weekday].append((starts, ends))
     return {k: sorted(v) for k, v in windows.items()}
+
+
+def clinician_hours_overlaps(
+    *, clinician, weekday: int, starts: time, ends: time, exclude_pk: int | None = None
+) -> ClinicianHours | None:
+    """Other working hours of the clinician that overlap [starts, ends) on the weekday, at any site
+    (the exclusion constraint ``clinicianhours_no_overlap`` is the last word)."""
+    return (
+        ClinicianHours.objects.filter(clinician=clinician, weekday=weekday, starts__lt=ends, ends__gt=starts)
+        .exclude(pk=exclude_pk)
+        .select_related("location")
+        .first()
+    )
 
 
 def closures_between(location: Location, first: date, last: date) -> list[Closure]:

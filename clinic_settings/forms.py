@@ -1,0 +1,181 @@
+"""The settings pages' forms: each says in words what is wrong, at the field, before the
+database's constraints would refuse it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.forms.models import construct_instance
+from django.utils import timezone
+
+from reminders.models import ReminderRule
+from scheduling.models import AppointmentType, ClinicianHours, Closure, Location, OpeningHours, Resource
+from scheduling.selectors import clinician_hours_overlaps
+
+TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class SettingsForm(forms.ModelForm):
+    """Model validation without the database constraints' generic wording: every constraint a
+    user can break is checked in ``clean`` with a message at the field, and the database
+    constraints stay the last word on races."""
+
+    def _post_clean(self) -> None:
+        # ModelForm._post_clean, less the generic "Constraint … is violated." messages.
+        exclude = self._get_validation_exclusions()
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+        except forms.ValidationError as e:
+            self._update_errors(e)
+        try:
+            self.instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except forms.ValidationError as e:
+            self._update_errors(e)
+        if self._validate_unique:
+            self.validate_unique()
+
+
+def _window(cleaned: dict[str, Any], start: str, end: str, form: forms.ModelForm) -> None:
+    if cleaned.get(start) and cleaned.get(end) and cleaned[end] <= cleaned[start]:
+        form.add_error(end, f"Must be after {cleaned[start]:%H:%M}.")
+
+
+class LocationForm(SettingsForm):
+    class Meta:
+        model = Location
+        fields = ["name", "time_zone", "address", "phone", "monitoring_capacity", "no_show_grace_minutes"]
+
+
+class OpeningHoursForm(SettingsForm):
+    class Meta:
+        model = OpeningHours
+        fields = ["location", "weekday", "opens", "closes", "effective_from", "effective_until"]
+        widgets = {"opens": TIME, "closes": TIME, "effective_from": DATE, "effective_until": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = Location.objects.filter(active=True)
+        if self.instance.pk is None:
+            # New hours count from today: the open hours of days already past stay as they were.
+            self.fields["effective_from"].initial = timezone.localdate()
+
+    def clean(self):
+        cleaned = super().clean()
+        _window(cleaned, "opens", "closes", self)
+        first, last = cleaned.get("effective_from"), cleaned.get("effective_until")
+        if first and last and last < first:
+            self.add_error("effective_until", f"Must be on or after {first:%m/%d/%Y}.")
+        return cleaned
+
+
+class ClosureForm(SettingsForm):
+    class Meta:
+        model = Closure
+        fields = ["location", "starts_on", "ends_on", "reason"]
+        widgets = {"starts_on": DATE, "ends_on": DATE}
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("starts_on") and cleaned.get("ends_on") and cleaned["ends_on"] < cleaned["starts_on"]:
+            self.add_error("ends_on", f"Must be on or after {cleaned['starts_on']:%m/%d/%Y}.")
+        return cleaned
+
+
+class ResourceForm(SettingsForm):
+    class Meta:
+        model = Resource
+        fields = ["location", "kind", "name", "sort_order"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = Location.objects.filter(active=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        location, name = cleaned.get("location"), cleaned.get("name")
+        if location and name:
+            same = Resource.objects.filter(location=location, name__iexact=name).exclude(pk=self.instance.pk)
+            if same.exists():
+                self.add_error("name", f"{location.name} already has a chair or room named {name}.")
+        return cleaned
+
+
+class ClinicianHoursForm(SettingsForm):
+    class Meta:
+        model = ClinicianHours
+        fields = ["clinician", "location", "weekday", "starts", "ends"]
+        widgets = {"starts": TIME, "ends": TIME}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = (
+            get_user_model().objects.filter(is_active=True, groups__name__in=["Nurse", "Prescriber"]).distinct()
+        )
+        self.fields["location"].queryset = Location.objects.filter(active=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        _window(cleaned, "starts", "ends", self)
+        if self.errors:
+            return cleaned
+        clash = clinician_hours_overlaps(
+            clinician=cleaned["clinician"],
+            weekday=cleaned["weekday"],
+            starts=cleaned["starts"],
+            ends=cleaned["ends"],
+            exclude_pk=self.instance.pk,
+        )
+        if clash is not None:
+            self.add_error(
+                "starts",
+                f"{cleaned['clinician']} already works {clash.starts:%H:%M}–{clash.ends:%H:%M} on "
+                f"{clash.get_weekday_display()} at {clash.location.name}; one person cannot be in two places.",
+            )
+        return cleaned
+
+
+class AppointmentTypeForm(SettingsForm):
+    class Meta:
+        model = AppointmentType
+        fields = [
+            "name",
+            "default_minutes",
+            "infusion_minutes",
+            "recovery_minutes",
+            "resource_kind",
+            "clinician_exclusive",
+            "requires_escort",
+            "colour",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("resource_kind") not in (None, AppointmentType.NeedsResource.CHAIR):
+            for name in ("infusion_minutes", "recovery_minutes"):
+                if cleaned.get(name) is not None:
+                    self.add_error(name, "Only a type that uses an infusion chair has infusion and recovery times.")
+        return cleaned
+
+
+class ReminderRuleForm(SettingsForm):
+    class Meta:
+        model = ReminderRule
+        fields = [
+            "name",
+            "location",
+            "kind",
+            "appointment_types",
+            "send_sms",
+            "send_email",
+            "offset_mode",
+            "hours_before",
+            "local_time",
+            "quiet_start",
+            "quiet_end",
+            "subject",
+            "text",
+        ]
+        widgets = {"local_time": TIME, "quiet_start": TIME, "quiet_end": TIME}

@@ -1,0 +1,145 @@
+"""The settings pages: one entry per kind of row, read by the generic views.
+
+Each entry names the model, its form, the columns of its list, the permission that opens it and
+how a row is retired. A row that history refers to (a location, a chair, an appointment type) is
+deactivated, never deleted; opening hours are ended (they still count for the days they applied);
+a clinician's working hours, which nothing refers to, are removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.forms import ModelForm
+
+from clinic_settings import forms
+from reminders.models import ReminderRule
+from scheduling.models import AppointmentType, ClinicianHours, Closure, Location, OpeningHours, Resource
+
+MANAGE_LOCATIONS = "scheduling.manage_locations"
+MANAGE_REMINDERS = "reminders.change_reminderrule"
+
+
+class Retire(models.TextChoices):
+    DEACTIVATE = "deactivate", "Deactivate"  # active = False; history keeps pointing at the row
+    END = "end", "End today"  # effective_until = today
+    REMOVE = "remove", "Remove"  # nothing refers to the row
+    NONE = "none", ""
+
+
+@dataclass(frozen=True)
+class Page:
+    slug: str
+    title: str
+    singular: str
+    model: type[models.Model]
+    form: type[ModelForm]
+    columns: tuple[str, ...]
+    permission: str
+    intro: str = ""
+    retire: str = Retire.DEACTIVATE
+    select_related: tuple[str, ...] = ()
+    prefetch_related: tuple[str, ...] = ()
+    filter_by_location: bool = False
+    audit_category: str = "configuration"
+    can_add: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+PAGES: dict[str, Page] = {
+    page.slug: page
+    for page in [
+        Page(
+            slug="locations",
+            title="Locations",
+            singular="location",
+            model=Location,
+            form=forms.LocationForm,
+            columns=("name", "time_zone", "address", "phone", "monitoring_capacity", "no_show_grace_minutes"),
+            permission=MANAGE_LOCATIONS,
+            intro="Clinic sites. A deactivated location takes no new bookings; its past stays in the calendar "
+            "and the reports.",
+        ),
+        Page(
+            slug="opening-hours",
+            title="Opening hours",
+            singular="opening hours",
+            model=OpeningHours,
+            form=forms.OpeningHoursForm,
+            columns=("location", "weekday", "opens", "closes", "effective_from", "effective_until"),
+            permission=MANAGE_LOCATIONS,
+            intro="One row per opening window (two rows make a split day). New hours apply from the day you "
+            "choose, so the open hours of earlier days (and chair utilisation) stay as they were; ending hours "
+            "keeps them for the days they applied.",
+            retire=Retire.END,
+            select_related=("location",),
+            filter_by_location=True,
+        ),
+        Page(
+            slug="closures",
+            title="Closures",
+            singular="closure",
+            model=Closure,
+            form=forms.ClosureForm,
+            columns=("location", "starts_on", "ends_on", "reason"),
+            permission=MANAGE_LOCATIONS,
+            intro="Whole local days a site is shut: no booking is offered on them.",
+            retire=Retire.NONE,
+            select_related=("location",),
+            filter_by_location=True,
+        ),
+        Page(
+            slug="chairs-and-rooms",
+            title="Chairs and rooms",
+            singular="chair or room",
+            model=Resource,
+            form=forms.ResourceForm,
+            columns=("location", "kind", "name", "sort_order"),
+            permission=MANAGE_LOCATIONS,
+            intro="Infusion chairs and consult rooms. A deactivated one is out of service: not offered for "
+            "new bookings, still shown on past ones.",
+            select_related=("location",),
+            filter_by_location=True,
+        ),
+        Page(
+            slug="clinician-hours",
+            title="Clinician hours",
+            singular="working hours",
+            model=ClinicianHours,
+            form=forms.ClinicianHoursForm,
+            columns=("clinician", "location", "weekday", "starts", "ends"),
+            permission=MANAGE_LOCATIONS,
+            intro="When each clinician works, and where. One person's hours never overlap, at one site or "
+            "across sites.",
+            retire=Retire.REMOVE,
+            select_related=("clinician", "location"),
+            filter_by_location=True,
+        ),
+        Page(
+            slug="appointment-types",
+            title="Appointment types",
+            singular="appointment type",
+            model=AppointmentType,
+            form=forms.AppointmentTypeForm,
+            columns=("name", "default_minutes", "infusion_minutes", "recovery_minutes", "resource_kind", "colour"),
+            permission=MANAGE_LOCATIONS,
+            intro="The kinds of visit the calendar books (one per clinical workflow). A deactivated type is no "
+            "longer offered.",
+            can_add=False,
+        ),
+        Page(
+            slug="reminder-rules",
+            title="Reminder rules",
+            singular="reminder rule",
+            model=ReminderRule,
+            form=forms.ReminderRuleForm,
+            columns=("name", "location", "kind", "offset_mode", "hours_before", "local_time"),
+            permission=MANAGE_REMINDERS,
+            intro="When and how patients are reminded. Messages never name the treatment, the drug or a diagnosis.",
+            select_related=("location",),
+            prefetch_related=("appointment_types",),
+            audit_category="scheduling",
+        ),
+    ]
+}
