@@ -72,6 +72,7 @@ NURSE_PERMISSIONS: list[str] = [
     "followups.add_questionnairelink",
     "controlled_substances.record_administration",
     "reports.view_clinical_quality",
+    "reports.prepare_clinic_day",
     "documents.download_patient_document",
     "documents.issue_patient_document",
     "documents.download_clinical_document",

@@ -92,3 +92,24 @@ def validated(form: ReportFilterForm) -> dict | None:
     data.setdefault("late_cancel_hours", LATE_CANCEL_HOURS_DEFAULT)
     data.setdefault("unsigned_days", UNSIGNED_DAYS_DEFAULT)
     return data
+
+
+class PrepareDayForm(forms.Form):
+    """The day to prepare (empty: the next day the clinic is open)."""
+
+    day = forms.DateField(
+        label="Clinic day",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date, for example 2026-03-14."},
+    )
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_day(self):
+        day = self.cleaned_data.get("day")
+        if day is not None and abs((day - self.today).days) > 366:
+            raise forms.ValidationError("Choose a day within a year of today.")
+        return day

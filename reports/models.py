@@ -16,6 +16,7 @@ class ReportAccess(models.Model):
         permissions = [
             ("view_reports", "Can view the operations and compliance reports"),
             ("view_clinical_quality", "Can view the clinical-quality (outcomes and safety) reports"),
+            ("prepare_clinic_day", "Can see what the next clinic day's patients still need (clinical)"),
         ]
 
     def __str__(self) -> str:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from accounts import audit
-from reports.forms import ReportFilterForm
+from accounts.models import AuditEvent
+from reports.forms import PrepareDayForm, ReportFilterForm
 from reports.registry import BY_SLUG, visible_to
+from reports.selectors.prepare import LABS_FINDING, clinic_day_after, prepare_day
 
 
 def index(request):
@@ -72,3 +76,29 @@ def _csv(request, report, form, sections):
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{report.slug}-{section.key}-{stamp}.csv"'
     return response
+
+
+@permission_required("reports.prepare_clinic_day", raise_exception=True)
+@require_GET
+@audit.audited_query("reports.prepare_day.viewed", AuditEvent.Category.CLINICAL)
+def prepare(request):
+    """The next clinic day's visits with what each still lacks, each linked to where it is put right.
+
+    Clinical staff only: what a visit lacks (an unsigned order, a safety alert) is clinical. The
+    front desk has its own list of tomorrow's arrivals, escorts and outstanding questionnaires.
+    """
+    today = timezone.localdate()
+    form = PrepareDayForm(request.GET or None, today=today)
+    valid = form.is_valid() if form.is_bound else True
+    chosen = form.cleaned_data.get("day") if form.is_bound and valid else None
+    day = chosen or clinic_day_after(today)
+    visits = prepare_day(day=day) if valid else []
+    context = {
+        "form": form,
+        "day": day,
+        "visits": visits,
+        "ready_count": sum(v.readiness.ready for v in visits),
+        "labs_finding": LABS_FINDING,
+        "crumbs": [("Prepare tomorrow", None)],
+    }
+    return render(request, "reports/prepare_day.html", context, status=200 if valid else 400)

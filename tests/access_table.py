@@ -174,6 +174,8 @@ ACCESS = {
     # Reports: administrators see all; clinicians the clinical-quality ones (and the index listing
     # them); the front desk none.
     "reports:index": row(LOGIN, DENY, OK, OK, OK, DENY),
+    # Prepare tomorrow: clinical staff only (the admin persona is a superuser).
+    "reports:prepare": row(LOGIN, DENY, OK, OK, OK, DENY),
     "reports:appointments": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:attendance": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:utilisation": row(LOGIN, DENY, DENY, DENY, OK, DENY),
@@ -288,6 +290,7 @@ PHI_PAGES = {
     "controlled_substances:container-detail",
     "controlled_substances:report-dispensing",
     "controlled_substances:report-waste",
+    "reports:prepare",
     "staff_tasks:list",
     "staff_tasks:home-panel",
     "staff_tasks:patient-panel",

@@ -1,0 +1,120 @@
+"""Pure rules for "prepare tomorrow": which clinic day comes next, and what one booked visit
+still lacks. Values in, values out: no ORM, no request, no clock (``today`` is passed in).
+
+Nothing here is a clinical threshold. What a visit needs follows what the product already
+enforces at the visit: a signed intake and a live plan with a signed standing order before an
+infusion starts (``infusions.services.lifecycle``), informed consent recorded on the intake
+before it is signed (``consultations.decisions``, clinical-reference [S33][S44]), the
+questionnaires the plan schedules for the visit, and an escort for sedation [S26].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+# How far ahead "the next day the clinic is open" is looked for (a long closure, a holiday
+# fortnight); beyond it the page shows the day after today and the date picker.
+LOOKAHEAD_DAYS = 21
+
+INFUSION_KINDS = ("infusion", "booster")
+
+# Where each missing item is put right (the selector turns these into links).
+FIX_INTAKE, FIX_CONSENT, FIX_PLAN, FIX_ORDER = "intake", "consent", "plan", "order"
+FIX_QUESTIONNAIRE, FIX_ESCORT, FIX_ALERT = "questionnaire", "escort", "alert"
+
+
+def next_open_day(
+    today: date, *, open_weekdays: Iterable[int], closed: Iterable[date], lookahead: int = LOOKAHEAD_DAYS
+) -> date:
+    """The first day after ``today`` on an open weekday and not closed; the day after today if
+    none is found within ``lookahead`` days."""
+    weekdays, shut = set(open_weekdays), set(closed)
+    for offset in range(1, lookahead + 1):
+        day = today + timedelta(days=offset)
+        if day.weekday() in weekdays and day not in shut:
+            return day
+    return today + timedelta(days=1)
+
+
+def first_open_day(
+    today: date, *, weekdays_by_site: Mapping[int, Iterable[int]], closed_by_site: Mapping[int, Iterable[date]]
+) -> date:
+    """The soonest next open day over every site (each with its own hours and closures)."""
+    days = [
+        next_open_day(today, open_weekdays=weekdays, closed=closed_by_site.get(site, ()))
+        for site, weekdays in weekdays_by_site.items()
+    ]
+    return min(days) if days else today + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class VisitFacts:
+    """What is on record for one booked visit, as the selector read it."""
+
+    kind: str  # the appointment type's code
+    intake_signed: bool = False
+    consent_recorded: bool = False  # on the latest signed intake: given, dated and the form's version
+    plan_status: str = ""  # the patient's live (or draft) plan's status; "" for none
+    order_signed: bool = False  # the plan has a standing order in force
+    first_infusion: bool = False  # no infusion has started on the plan yet
+    questionnaires: tuple[str, ...] = ()  # names of what the plan schedules before this visit
+    questionnaire_state: str = ""  # "completed", "outstanding" (sent, not answered) or "not_sent"
+    escort_required: bool = False
+    escort_confirmed: bool = False
+    open_alerts: int = 0
+
+
+@dataclass(frozen=True)
+class Missing:
+    text: str
+    fix: str
+    blocking: bool = True  # the visit cannot go ahead as booked until it is put right
+
+
+@dataclass(frozen=True)
+class Readiness:
+    missing: tuple[Missing, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing
+
+
+def visit_readiness(facts: VisitFacts) -> Readiness:
+    """What one visit still lacks, most fundamental first, each with where it is put right."""
+    missing: list[Missing] = []
+    notes: list[str] = []
+    if facts.kind == "consultation":
+        if not facts.consent_recorded:
+            missing.append(Missing("Informed consent to record at this intake", FIX_CONSENT, blocking=False))
+    elif facts.kind in INFUSION_KINDS:
+        if facts.first_infusion:
+            notes.append("First infusion")
+        if not facts.intake_signed:
+            missing.append(Missing("No signed intake consultation", FIX_INTAKE))
+        elif not facts.consent_recorded:
+            missing.append(Missing("Informed consent not recorded on the signed intake", FIX_CONSENT))
+        if facts.plan_status == "":
+            missing.append(Missing("No treatment plan", FIX_PLAN))
+        elif facts.plan_status == "draft":
+            missing.append(Missing("Treatment plan still a draft", FIX_PLAN))
+        elif facts.plan_status == "on_hold":
+            missing.append(Missing("Treatment plan on hold", FIX_PLAN))
+        elif not facts.order_signed:
+            missing.append(Missing("Standing order not signed", FIX_ORDER))
+    if facts.questionnaires and facts.questionnaire_state != "completed":
+        names = ", ".join(facts.questionnaires)
+        if facts.questionnaire_state == "outstanding":
+            text = f"Questionnaire sent, not answered yet ({names})"
+        else:
+            text = f"Questionnaire not sent yet ({names}): give it in clinic or send a link"
+        missing.append(Missing(text, FIX_QUESTIONNAIRE, blocking=False))
+    if facts.escort_required and not facts.escort_confirmed:
+        missing.append(Missing("Escort home not confirmed", FIX_ESCORT))
+    if facts.open_alerts:
+        plural = "s" if facts.open_alerts > 1 else ""
+        missing.append(Missing(f"{facts.open_alerts} unacknowledged safety alert{plural}", FIX_ALERT))
+    return Readiness(missing=tuple(missing), notes=tuple(notes))
