@@ -25,26 +25,39 @@ FIX_INTAKE, FIX_CONSENT, FIX_PLAN, FIX_ORDER = "intake", "consent", "plan", "ord
 FIX_QUESTIONNAIRE, FIX_ESCORT, FIX_ALERT = "questionnaire", "escort", "alert"
 
 
+# One weekly opening window as far as "is the site open that day" goes: its weekday and the
+# local days it applies from and until (inclusive; None = open-ended).
+HoursSpan = tuple[int, date | None, date | None]
+
+
+def _open_on(day: date, hours: Iterable[HoursSpan]) -> bool:
+    return any(
+        weekday == day.weekday() and (first is None or first <= day) and (last is None or day <= last)
+        for weekday, first, last in hours
+    )
+
+
 def next_open_day(
-    today: date, *, open_weekdays: Iterable[int], closed: Iterable[date], lookahead: int = LOOKAHEAD_DAYS
+    today: date, *, hours: Iterable[HoursSpan], closed: Iterable[date], lookahead: int = LOOKAHEAD_DAYS
 ) -> date:
-    """The first day after ``today`` on an open weekday and not closed; the day after today if
-    none is found within ``lookahead`` days."""
-    weekdays, shut = set(open_weekdays), set(closed)
+    """The first day after ``today`` with opening hours in effect and no closure; the day after
+    today if none is found within ``lookahead`` days."""
+    spans, shut = list(hours), set(closed)
     for offset in range(1, lookahead + 1):
         day = today + timedelta(days=offset)
-        if day.weekday() in weekdays and day not in shut:
+        if day not in shut and _open_on(day, spans):
             return day
     return today + timedelta(days=1)
 
 
 def first_open_day(
-    today: date, *, weekdays_by_site: Mapping[int, Iterable[int]], closed_by_site: Mapping[int, Iterable[date]]
+    today: date, *, hours_by_site: Mapping[int, Iterable[HoursSpan]], closed_by_site: Mapping[int, Iterable[date]]
 ) -> date:
     """The soonest next open day over every site (each with its own hours and closures)."""
     days = [
-        next_open_day(today, open_weekdays=weekdays, closed=closed_by_site.get(site, ()))
-        for site, weekdays in weekdays_by_site.items()
+        next_open_day(today, hours=hours, closed=closed_by_site.get(site, ()))
+        for site, hours in hours_by_site.items()
+        if hours
     ]
     return min(days) if days else today + timedelta(days=1)
 

@@ -48,12 +48,15 @@ class PreparedVisit:
 
 
 def clinic_day_after(today: date) -> date:
-    """The next day any active site is open (its weekly hours, less its closures). Three queries."""
+    """The next day any active site is open (its weekly hours in effect that day, less its
+    closures). Three queries."""
     locations = list(active_locations())
     ids = [loc.pk for loc in locations]
-    weekdays: dict[int, set[int]] = {pk: set() for pk in ids}
-    for site, weekday in OpeningHours.objects.filter(location_id__in=ids).values_list("location_id", "weekday"):
-        weekdays[site].add(weekday)
+    hours: dict[int, list[rules.HoursSpan]] = defaultdict(list)
+    for site, weekday, first, last in OpeningHours.objects.filter(location_id__in=ids).values_list(
+        "location_id", "weekday", "effective_from", "effective_until"
+    ):
+        hours[site].append((weekday, first, last))
     last = today + timedelta(days=rules.LOOKAHEAD_DAYS)
     closed: dict[int, set[date]] = defaultdict(set)
     closures = Closure.objects.filter(location_id__in=ids, starts_on__lte=last, ends_on__gt=today)
@@ -62,8 +65,7 @@ def clinic_day_after(today: date) -> date:
         while day <= min(end, last):
             closed[site].add(day)
             day += timedelta(days=1)
-    open_sites = {site: days for site, days in weekdays.items() if days}
-    return rules.first_open_day(today, weekdays_by_site=open_sites, closed_by_site=closed)
+    return rules.first_open_day(today, hours_by_site=hours, closed_by_site=closed)
 
 
 def _short(code: str) -> str:

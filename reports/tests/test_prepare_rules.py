@@ -7,24 +7,26 @@ import pytest
 from reports.rules import VisitFacts, first_open_day, next_open_day, visit_readiness
 
 FRIDAY = date(2026, 3, 13)
-WEEKDAYS = range(5)
+WEEKDAYS = [(d, None, None) for d in range(5)]
 
 
 @pytest.mark.parametrize(
-    ("today", "open_weekdays", "closed", "expected"),
+    ("today", "hours", "closed", "expected"),
     [
         (date(2026, 3, 10), WEEKDAYS, (), date(2026, 3, 11)),  # Tuesday → Wednesday
         (FRIDAY, WEEKDAYS, (), date(2026, 3, 16)),  # over the weekend to Monday
         (FRIDAY, WEEKDAYS, (date(2026, 3, 16),), date(2026, 3, 17)),  # Monday closed
+        (FRIDAY, [(0, None, date(2026, 3, 13)), (1, None, None)], (), date(2026, 3, 17)),  # Mondays ended
+        (FRIDAY, [(0, date(2026, 3, 23), None), (2, None, None)], (), date(2026, 3, 18)),  # Mondays start later
         (FRIDAY, (), (), date(2026, 3, 14)),  # never open: the day after, with the picker
     ],
 )
-def test_the_next_open_day(today, open_weekdays, closed, expected):
-    assert next_open_day(today, open_weekdays=open_weekdays, closed=closed) == expected
+def test_the_next_open_day(today, hours, closed, expected):
+    assert next_open_day(today, hours=hours, closed=closed) == expected
 
 
 def test_the_soonest_site_decides_the_day():
-    days = first_open_day(FRIDAY, weekdays_by_site={1: WEEKDAYS, 2: [5]}, closed_by_site={})
+    days = first_open_day(FRIDAY, hours_by_site={1: WEEKDAYS, 2: [(5, None, None)]}, closed_by_site={})
     assert days == date(2026, 3, 14)  # the Saturday site
 
 
