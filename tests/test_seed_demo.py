@@ -65,3 +65,30 @@ def test_every_demo_infusion_session_runs_under_a_signed_order_version_of_its_pl
         assert session.order.signed_at is not None
     # Each calculation rests on the same version as its session.
     assert not DoseCalculation.objects.exclude(order_id=F("session__order_id")).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("local_time", ["09:50", "11:05", "15:45"])
+def test_a_demo_started_while_the_clinic_is_open_has_an_infusion_running_and_reminders_already_sent(local_time):
+    """Whatever the time of day against the booking grid (mid-block, in the gap between blocks)."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from infusions.models import InfusionSession
+    from reminders.models import Reminder
+
+    hour, minute = map(int, local_time.split(":"))
+    # A Tuesday with no holiday near it; the demo's sites are in New York.
+    at = datetime.combine(datetime(2026, 3, 10).date(), time(hour, minute), tzinfo=ZoneInfo("America/New_York"))
+    with time_machine.travel(at, tick=False):
+        call_command("seed_demo", patients=80, seed=2026, allow_demo_accounts=True)
+    running = InfusionSession.objects.filter(status="infusing")
+    assert running.exists()
+    for session in running.select_related("plan"):
+        assert session.started_at <= at < session.started_at + timedelta(minutes=session.plan.infusion_minutes)
+    sent = Reminder.objects.filter(status="sent")
+    assert sent.exists()
+    assert not sent.filter(sent_at__gte=at).exists()
+    assert not sent.filter(appointment__start__gte=at).exists()

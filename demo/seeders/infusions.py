@@ -12,7 +12,7 @@ the drug. The demo policy sets a 60-minute minimum observation, labelled clinic 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +36,14 @@ from infusions.models import (
     SessionAlert,
     SessionTransition,
 )
-from scheduling.models import Appointment
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    AppointmentType,
+    Location,
+)
 
 S = rules.SessionStatus
 MAX_PAST_SESSIONS = 1500  # bounded: the bench data set books tens of thousands of infusions
@@ -136,8 +143,9 @@ def seed(ctx: SeedContext) -> None:
     }
     appointments.reverse()
     response_type = ContentType.objects.get_for_model(InfusionSession)
-    past_index = today_index = 0
+    past_index = 0
     out = _Rows()
+    today: list[tuple[Appointment, TreatmentPlan, rules.DoseCalculation]] = []
     for appt in appointments:
         plan = plans.get(appt.patient_id)
         if plan is None or plan.pk not in orders:
@@ -149,18 +157,35 @@ def seed(ctx: SeedContext) -> None:
         checked_in = appt.start - timedelta(minutes=5)
         started = appt.start + timedelta(minutes=15)
         ended = started + timedelta(minutes=plan.infusion_minutes)
-        if ended + timedelta(minutes=75) < now:
-            past_index += 1
-            scenario = {3: "deferred", 7: "stopped"}.get(past_index, "completed")
-        else:
-            scenario = ("infusing", "recovering", "pre_check")[today_index % 3]
-            today_index += 1
-            started = min(started, now - timedelta(minutes=12))
-            checked_in = min(checked_in, started - timedelta(minutes=15))
-            if scenario == "recovering":
-                started = now - timedelta(minutes=plan.infusion_minutes + 20)
-                checked_in = started - timedelta(minutes=20)
-                ended = started + timedelta(minutes=plan.infusion_minutes)
+        if ended + timedelta(minutes=75) >= now:
+            today.append((appt, plan, calc))
+            continue
+        past_index += 1
+        scenario = {3: "deferred", 7: "stopped"}.get(past_index, "completed")
+        _session(
+            ctx,
+            out,
+            appt,
+            plan,
+            calc,
+            scenario,
+            nurse,
+            verifier,
+            checked_in,
+            started,
+            ended,
+            now,
+            response_type,
+            order_id=orders[plan.pk].pk,
+        )
+    if not today:
+        walk_in = _book_now(ctx, now, plans, orders, nurse)
+        if walk_in is not None:
+            plan = plans[walk_in.patient_id]
+            calc = _dose(plan, plan.consultation.weight_kg or Decimal("75.0"), policy)
+            if calc is not None:
+                today.append((walk_in, plan, calc))
+    for appt, plan, calc, scenario, checked_in, started, ended in _today(today, now):
         _session(
             ctx,
             out,
@@ -180,6 +205,96 @@ def seed(ctx: SeedContext) -> None:
     _write(out)
     ctx.counts["infusion sessions"] = len(out.rows["sessions"])
     ctx.counts["flowsheet readings"] = len(out.rows["readings"])
+
+
+def _book_now(ctx: SeedContext, now: datetime, plans: dict, orders: dict, nurse) -> Appointment | None:
+    """When the clinic is open now and the booking grid left no chair in use (a small data set, a
+    quiet hour), one patient with a signed order was booked into a free chair twenty minutes ago,
+    so the board shows an infusion running. None when every site is closed now."""
+    kind = AppointmentType.objects.filter(code="infusion").first()
+    if kind is None:
+        return None
+    start = now - timedelta(minutes=20)
+    end = start + kind.duration
+    active = [s.value for s in ACTIVE_STATUSES]
+    for site in Location.objects.filter(active=True).order_by("name"):
+        local = now.astimezone(site.zone)
+        opening = site.opening_hours.filter(weekday=local.weekday(), opens__lte=local.time(), closes__gt=local.time())
+        if (
+            not opening.exists()
+            or site.closures.filter(starts_on__lte=local.date(), ends_on__gte=local.date()).exists()
+        ):
+            continue
+        busy = Appointment.objects.filter(status__in=active, start__lt=end, end__gt=start)
+        chair = (
+            site.resources.filter(kind="chair", active=True)
+            .exclude(pk__in=busy.exclude(resource=None).values("resource_id"))
+            .order_by("sort_order")
+            .first()
+        )
+        free = [p for p in plans.values() if p.pk in orders and p.status == "active"]
+        taken = set(busy.values_list("patient_id", flat=True))
+        patient_id = next((p.patient_id for p in free if p.patient_id not in taken), None)
+        if chair is None or patient_id is None:
+            continue
+        appointment = Appointment.objects.create(
+            patient_id=patient_id,
+            appointment_type=kind,
+            location=site,
+            resource=chair,
+            clinician=nurse,
+            start=start,
+            end=end,
+            status=AppointmentStatus.IN_PROGRESS,
+            clinician_exclusive=kind.clinician_exclusive,
+            note="Booked for today's demo chair.",
+            created_by=nurse,
+        )
+        AppointmentStatusChange.objects.bulk_create(
+            [
+                AppointmentStatusChange(
+                    appointment=appointment, from_status="", to_status="booked", by=nurse, at=start - timedelta(days=7)
+                ),
+                AppointmentStatusChange(
+                    appointment=appointment, from_status="booked", to_status="checked_in", by=nurse, at=start
+                ),
+                AppointmentStatusChange(
+                    appointment=appointment,
+                    from_status="checked_in",
+                    to_status="in_progress",
+                    by=nurse,
+                    at=start + timedelta(minutes=15),
+                ),
+            ]
+        )
+        return appointment
+    return None
+
+
+def _today(candidates: list, now: datetime) -> list[tuple]:
+    """Today's chairs as they stand at ``now``: each session in pre-check, infusing or recovering
+    as its times say, and one infusing whenever an infusion was booked in the last hours, however
+    the clock falls against the booking grid (the demo starts at any time of day; when the clinic
+    has been closed for hours there is none, and the board says the clinic is closed)."""
+    out = []
+    for appt, plan, calc in candidates:
+        minutes = timedelta(minutes=plan.infusion_minutes)
+        checked_in = appt.start - timedelta(minutes=5)
+        started = appt.start + timedelta(minutes=15)
+        scenario = "pre_check" if now < started else "infusing" if now < started + minutes else "recovering"
+        out.append([appt, plan, calc, scenario, checked_in, started, started + minutes])
+    if out and not any(row[3] == "infusing" for row in out):
+        # The latest arrival is on the pump: started a few minutes ago, well before its end.
+        row = max(out, key=lambda r: r[0].start)
+        elapsed = max(2, int((now - row[0].start).total_seconds() // 60))
+        started = now - timedelta(minutes=min(row[1].infusion_minutes // 2, elapsed))
+        row[3:7] = [
+            "infusing",
+            min(row[4], started - timedelta(minutes=15)),
+            started,
+            started + timedelta(minutes=row[1].infusion_minutes),
+        ]
+    return [tuple(row) for row in out]
 
 
 def _vitals(ctx: SeedContext, base: dict[str, int], phase: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ SEEDERS = [
     "demo.seeders.accounts",
     "demo.seeders.patients",
     "demo.seeders.scheduling",
+    "demo.seeders.reminders",  # the last weeks' reminders, already sent
     "demo.seeders.prescribers",  # after scheduling: a DEA registration per location
     "demo.seeders.consultations",
     "demo.seeders.infusions",
