@@ -570,6 +570,30 @@ class LedgerEntry(models.Model):
         return hasattr(self, "reversed_by")
 
 
+class DrawCloseOut(models.Model):
+    """A session draw that is certainly closed out: a standing waste closes it and its drawn mg is
+    explained on the discrepancy list, or its session's delivery was never recorded, or drawn −
+    delivered − wasted (− lost) is within one syringe graduation at the vial's concentration (no
+    close-out tolerance is narrower). The open-draw reads (ledger home, chair board) then skip it
+    through this table's key instead of judging every draw ever recorded.
+
+    Written only by the database (``cs_draw_closeout_refresh``, from the migration that made it), in the
+    transaction that changes what the judgement reads: a waste or loss of the draw, the reversal of
+    one, an explanation on its close-out line, its session's delivery or start. Code can neither
+    forget to keep it nor keep it wrongly. A row says only "certainly closed"; a draw without one
+    is judged exactly, with the policy's tolerance, by ``selectors._still_open``."""
+
+    draw = models.OneToOneField(
+        LedgerEntry, primary_key=True, on_delete=models.DO_NOTHING, related_name="closeout", db_constraint=True
+    )
+
+    class Meta:
+        verbose_name = "closed-out draw"
+
+    def __str__(self) -> str:
+        return f"Draw {self.draw_id} closed out"
+
+
 class RescueDoseLog(models.Model):
     """A controlled rescue drug given at the chair (e.g. midazolam), confirmed as entered in
     the controlled-substance log by the person keeping it, with where it was entered (log,

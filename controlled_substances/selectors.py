@@ -6,7 +6,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    Func,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -449,26 +464,27 @@ def _open_draws(today: date) -> QuerySet[LedgerEntry]:
             ),
             explained=Exists(CountLine.objects.filter(of_draw=OuterRef("pk")).exclude(explanation="")),
         )
-        .annotate(
-            unaccounted_mg=F("quantity_mg") - Coalesce("session__delivered_mg", ZERO) - F("accounted_mg"),
-            # No tolerance is narrower than one syringe graduation at the vial's concentration
-            # (less the rounding to 0.01 mg); within it a closed draw is certainly closed out.
-            surely_within_mg=F("container__lot__product__concentration_mg_per_ml") * rules.ML_QUANTUM
-            - rules.MG_QUANTUM,
-        )
-        # What :func:`_still_open` would certainly pass over stays in the database: over the
-        # years nearly every closed draw (a session discharged and not yet signed, one from
-        # before delivery was recorded) is one of these, and loading them made the ledger home
-        # and the chair board slower with every year of data.
-        .exclude(
-            Q(closed_by_waste=True)
-            & (
-                Q(explained=True)
-                | Q(session__delivered_mg__isnull=True, session__started_at__isnull=False)
-                | Q(unaccounted_mg__lte=F("surely_within_mg"), unaccounted_mg__gte=-F("surely_within_mg"))
-            )
-        )
+        .filter(_IsAnyOf(F("pk"), ArraySubquery(_draws_not_closed_out())))
     )
+
+
+def _draws_not_closed_out() -> QuerySet[LedgerEntry]:
+    """The keys of the session draws without a DrawCloseOut row (which the database keeps in the
+    transaction that certainly closes a draw out): an anti-join of two indexes, however many years
+    of closed draws the ledger holds."""
+    return LedgerEntry.objects.filter(kind=Kind.ADMINISTRATION, session__isnull=False, closeout__isnull=True).values(
+        "pk"
+    )
+
+
+class _IsAnyOf(Func):
+    """``key = ANY(ARRAY(subquery))``: PostgreSQL runs the subquery once, before the rest, and then
+    fetches only the rows it names by primary key. As a plain ``IN`` it would be one more join, placed
+    wherever the planner's estimates put it, after every joined table has been read for every draw."""
+
+    template = "%(expressions)s)"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
 
 
 def _still_open(entries: list[LedgerEntry]) -> list[LedgerEntry]:

@@ -6,16 +6,18 @@ is no longer being given shows on the chair board until it is closed out."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from controlled_substances import reports, selectors, services
-from controlled_substances.models import CountLine, InventoryCount, LedgerEntry, LossReport
+from controlled_substances import reports, rules, selectors, services
+from controlled_substances.models import CountLine, DrawCloseOut, InventoryCount, LedgerEntry, LossReport
 from controlled_substances.tests.factories import PASSWORD, ProductFactory, manager, receive, registration
 from infusions import services as infusion_services
 from infusions.models import InfusionSession
@@ -329,3 +331,63 @@ def test_an_open_draw_from_an_earlier_day_stays_on_the_chair_board_until_wasted(
         assert "earlier-open-draws" not in client_as(frontdesk).get(url).content.decode()
         _waste(draw, rn, verifier, "4.00", "syringe")
         assert "earlier-open-draws" not in client_as(rn).get(url).content.decode()
+
+
+def _closed_out(draw) -> bool:
+    return DrawCloseOut.objects.filter(draw=draw).exists()
+
+
+def test_the_database_marks_a_draw_closed_out_with_its_waste_and_reopens_it_when_the_waste_is_reversed(people, ten_mg):
+    rn, verifier = people
+    set_policy()
+    session, draw = _drawn_in_pre_check(rn, verifier, ten_mg[0], registration().location)
+    infusion_services.precheck_defer(session=session, by=rn, reason_code="patient_declined", reason="Changed mind")
+    today = timezone.localdate()
+    assert not _closed_out(draw)
+    # "Nothing left" of a full syringe that was never given closes nothing.
+    zero = _waste(draw, rn, None, "0", "")
+    assert not _closed_out(draw)
+    assert selectors.open_session_draws(today=today) == [draw]
+    # Reverse the wrong zero, then waste what the syringe holds: the draw is closed out.
+    services.entry_reverse(entry=zero, reason="Syringe was full", by=manager(), witness=verifier, at=_at(61))
+    waste = _waste(draw, rn, verifier, "4.00", "syringe")
+    assert _closed_out(draw)
+    assert selectors.open_session_draws(today=today) == []
+    # A reversed waste closes nothing: the draw is open again, on the ledger home and the board.
+    services.entry_reverse(entry=waste, reason="Wrong syringe", by=manager(), witness=verifier, at=_at(62))
+    assert not _closed_out(draw)
+    assert selectors.open_session_draws(today=today) == [draw]
+
+
+def test_an_explanation_on_the_discrepancy_list_closes_the_draw_out(drawn, people):
+    rn, verifier = people
+    session, draw = drawn
+    _stop(_start(session, rn), rn, 16)
+    _waste(draw, rn, verifier, "50.00", "bag")  # 20 mg: 4 mg short
+    assert not _closed_out(draw)
+    with pytest.raises(ValidationError):
+        _sign(session, rn, verifier)
+    line = CountLine.objects.get(of_draw=draw)
+    assert not _closed_out(draw)
+    services.count_line_resolve(line=line, explanation="Misread the bag", witness=verifier, by=manager(), at=_at(90))
+    assert _closed_out(draw)
+
+
+def test_the_closed_out_draws_already_recorded_are_filled_in_by_the_migration(drawn, people):
+    rn, verifier = people
+    session, draw = drawn
+    _complete(_start(session, rn), rn, 40)
+    _waste(draw, rn, verifier, "0", "")  # all 40 mg delivered
+    assert _closed_out(draw)
+    backfill = importlib.import_module("controlled_substances.migrations.0010_draw_closeout").BACKFILL
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM controlled_substances_drawcloseout")
+        cursor.execute(backfill)
+    assert _closed_out(draw)
+    assert selectors.open_session_draws(today=timezone.localdate()) == []
+
+
+def test_the_databases_graduation_is_the_rules_one():
+    """The close-out function in SQL reads one graduation as 0.01 mL at the vial's concentration,
+    less 0.01 mg of rounding."""
+    assert (Decimal("0.01"), Decimal("0.01")) == (rules.ML_QUANTUM, rules.MG_QUANTUM)

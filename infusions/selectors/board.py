@@ -98,9 +98,9 @@ def _pick(appointments: list[Appointment], now: datetime) -> Appointment | None:
     return upcoming[0] if upcoming else (appointments[-1] if appointments else None)
 
 
-# A month back: the board stays quick as the years of sessions grow; the ledger home lists every
-# open draw whatever its age.
-EARLIER_OPEN_DRAWS_DAYS = 31
+# Far enough back for any draw a clinic still holds open. The window costs nothing: only draws not
+# certainly closed out are read, whatever the years of sessions behind them.
+EARLIER_OPEN_DRAWS_DAYS = 366
 
 
 def earlier_open_draw_chairs(*, location: Location, at: datetime | None = None) -> list[Resource]:
