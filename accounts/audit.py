@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -290,6 +291,22 @@ def diff(instance: Any, before: dict[str, Any], fields: list[str]) -> dict[str, 
         if before.get(name) != new:
             out[name] = [before.get(name), new]
     return out
+
+
+# The patient registry tells the audit report which patient an MRN names, so the report filters the
+# trail by patient id (an index) while accounts imports no stage app: PatientsConfig.ready registers it.
+PatientIdsForMrn = Callable[[str], list[int]]
+_PATIENT_LOOKUP: list[PatientIdsForMrn] = []
+
+
+def register_patient_lookup(fn: PatientIdsForMrn) -> PatientIdsForMrn:
+    _PATIENT_LOOKUP[:] = [fn]
+    return fn
+
+
+def patient_ids_for_mrn(mrn: str) -> list[int] | None:
+    """The ids of the patients with this MRN, or None when no app registered a lookup."""
+    return _PATIENT_LOOKUP[0](mrn) if _PATIENT_LOOKUP else None
 
 
 def verify_chain(batch_size: int = 5000) -> tuple[int, list[int]]:

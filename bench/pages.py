@@ -20,11 +20,13 @@ This module is imported after ``django.setup()``, so model imports at the top ar
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.apps import apps
 from django.db.models import Count, Q
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 from patients.models import Patient
 
@@ -143,6 +145,43 @@ def followups_outcomes_longest(ctx) -> str:
     return f"/followups/patients/{top}/outcomes/"
 
 
+def _audit(**query) -> str:
+    return "/accounts/audit/?" + urlencode(query)
+
+
+def audit_middle_page(ctx) -> str:
+    """The page after the middle row of the whole trail, as reached by Next links (a keyset cursor)."""
+    from accounts.models import AuditEvent
+    from core.keyset import cursor_of
+
+    total = AuditEvent.objects.count()
+    row = AuditEvent.objects.order_by("-at", "-id").values_list("at", "id")[total // 2 : total // 2 + 1].first()
+    if row is None:
+        raise SkipPage("no audit events in the benchmark database")
+    return _audit(sort="-at", after=cursor_of(*row))
+
+
+def audit_busiest_patient(ctx) -> str:
+    """The trail of the patient with the most audit events, by MRN."""
+    from accounts.models import AuditEvent
+
+    mrn = (
+        AuditEvent.objects.exclude(patient_mrn="")
+        .values("patient_mrn")
+        .annotate(n=Count("id"))
+        .order_by("-n", "patient_mrn")
+        .values_list("patient_mrn", flat=True)
+        .first()
+    )
+    if mrn is None:
+        raise SkipPage("no audit events about a patient")
+    return _audit(patient=mrn)
+
+
+def audit_last_30_days(ctx) -> str:
+    return _audit(date_from=(timezone.localdate() - timedelta(days=30)).isoformat())
+
+
 PAGES: list[dict] = [
     # The baseline: a signed-in page that renders the base layout (navigation by permission,
     # messages, breadcrumbs) and nothing else: no form, no data queries, only the session, user and
@@ -185,6 +224,22 @@ PAGES: list[dict] = [
         "path": "/controlled-substances/reports/dispensing/",
         "goal_ms": 500,
     },
+    # The audit report on the seeded trail (--audit-rows): first, middle (Next) and last pages, and
+    # each kind of filter. Goal: within 3x the baseline or under 50 ms, whichever is larger.
+    *[
+        {"name": f"audit-{name}", "persona": "admin", "path": path, "goal_ms": 50}
+        for name, path in [
+            ("first", _audit(sort="-at")),
+            ("middle", audit_middle_page),
+            ("last", _audit(sort="-at", page="last")),
+            ("patient", audit_busiest_patient),
+            ("user", _audit(user="clinician")),
+            ("user-last", _audit(user="clinician", page="last")),
+            ("action", _audit(action="controlled_substances.")),
+            ("last-30-days", audit_last_30_days),
+            ("denied", _audit(outcome="denied")),
+        ]
+    ],
 ]
 
 

@@ -699,6 +699,7 @@ def render_markdown(rows: list[dict], params: dict, skipped, extras: list[dict])
 PARAM_LABELS = [
     ("date", "date (UTC)"),
     ("patients", "patients in the data set"),
+    ("audit_rows", "audit events in the trail"),
     ("data_set", "data set"),
     ("requests", "timed requests per page"),
     ("warmup", "warm-up requests per page"),
@@ -754,6 +755,13 @@ def parse_args(argv=None):
         help="due reminders (and no-op tasks) in the reminder-dispatch extra (default 10000)",
     )
     parser.add_argument(
+        "--audit-rows",
+        type=int,
+        default=None,
+        help="audit events the trail holds, appended and chained when fewer (default 1,000,000 for the "
+        "20,000-patient set, 50 per patient for a smaller one)",
+    )
+    parser.add_argument(
         "--database",
         default=BENCH_DB,
         help="benchmark database name: grace_bench (default) or grace_bench_<suffix>, e.g. one per engineer "
@@ -762,6 +770,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not BENCH_DB_NAME.fullmatch(args.database):
         parser.error("--database must be grace_bench or grace_bench_<lowercase letters, digits, _>")
+    if args.audit_rows is None:
+        args.audit_rows = 1_000_000 if args.patients >= 20_000 else args.patients * 50
     if args.requests < 1 or args.warmup < 0 or not 0 <= args.patients <= 100_000:
         parser.error("--requests must be ≥ 1, --warmup ≥ 0, --patients 0..100000")
     return args
@@ -809,10 +819,15 @@ def main(argv=None) -> int:
     logging.getLogger("axes").setLevel(logging.WARNING)  # force_login's sign-in notices
     from django.db import connection
 
+    from bench.audit_history import ensure_audit_history
     from bench.extras import EXTRAS
     from bench.pages import PAGES, SkipPage
     from patients.models import Patient
 
+    history = ensure_audit_history(args.audit_rows, say)
+    connection.close()
+    if history["appended"]:
+        data_set += f"; {history['appended']:,} audit events appended in this run in {history['seconds']:.0f} s"
     ctx = SimpleNamespace(args=args, broker_url=broker_url, env=dict(env))
     pages, skipped = select_pages(PAGES, args.only, ctx)
     for name, why in skipped:
@@ -852,6 +867,7 @@ def main(argv=None) -> int:
     params = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "patients": patients_now,
+        "audit_rows": f"{history['audit_rows']:,}",
         "data_set": data_set,
         "requests": args.requests,
         "warmup": args.warmup,

@@ -179,3 +179,8 @@ def patient_as_of_version(*, patient_id: int, version: int):
 def contact_log_for(*, patient: Patient) -> QuerySet[ContactLogEntry]:
     """The patient's contact log, newest first, with who wrote each entry."""
     return ContactLogEntry.objects.filter(patient=patient).select_related("by").order_by("-at", "-id")
+
+
+def patient_ids_for_mrn(mrn: str) -> list[int]:
+    """The patient an MRN names (MRNs are unique and upper-case; typed case is forgiven), as ids."""
+    return list(Patient.objects.filter(mrn=mrn.strip().upper()).values_list("pk", flat=True))
