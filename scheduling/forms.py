@@ -6,10 +6,12 @@ time the clocks skip is refused at the field and one they pass twice needs a cho
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from patients.models import Patient
@@ -46,8 +48,59 @@ class ClinicianChoiceField(forms.ModelChoiceField):
 
 
 class ResourceChoiceField(forms.ModelChoiceField):
+    """A chair or room of the form's location only (the form narrows the queryset)."""
+
+    default_error_messages = {
+        "invalid_choice": "That chair or room is not at the chosen location; choose one of the list.",
+    }
+
     def label_from_instance(self, obj) -> str:
-        return f"{obj.location.name} · {obj.name}"
+        return obj.name
+
+
+def _chosen_pk(value) -> str:
+    value = str(getattr(value, "pk", value) or "").strip()
+    return value if value.isdigit() and len(value) < 12 else ""
+
+
+class LocationResourcesMixin:
+    """Lists only the chairs and rooms of the chosen location, and refreshes them when it changes.
+
+    A chair of another site would be refused by the booking service anyway; offering it only
+    leads the front desk into that refusal.
+    """
+
+    def _limit_resources(self) -> None:
+        field = self.fields["resource"]
+        if self.is_bound:
+            location_pk = _chosen_pk(self.data.get(self.add_prefix("location")))
+        else:
+            location_pk = _chosen_pk(self.initial.get("location"))
+            if not location_pk:
+                # The location select shows the first site when nothing was chosen; match it.
+                first = self.fields["location"].queryset.values_list("pk", flat=True).first()
+                location_pk = str(first or "")
+                if first:
+                    self.initial["location"] = first
+        field.queryset = field.queryset.filter(location_id=location_pk) if location_pk else field.queryset.none()
+        self.fields["location"].widget.attrs.update(
+            {
+                "hx-get": reverse("scheduling:resource-options"),
+                "hx-target": f"#{self.auto_id % self.add_prefix('resource')}" if self.auto_id else "",
+                "hx-swap": "innerHTML",
+                "hx-vals": json.dumps({"empty": str(field.empty_label or "")}),
+            }
+        )
+
+
+class FoldMixin:
+    """The daylight-saving question is asked only when the chosen wall time happens twice."""
+
+    ambiguous = False
+
+    @property
+    def show_fold(self) -> bool:
+        return self.is_bound and (self.ambiguous or bool(self.errors.get("fold")))
 
 
 def find_patient(text: str, *, user) -> Patient | None:
@@ -79,7 +132,7 @@ def _fold(value: str) -> int | None:
     return int(value) if value in ("0", "1") else None
 
 
-class WhenMixin:
+class WhenMixin(FoldMixin):
     """Turns date + local start time (+ optional end time or length) into UTC instants."""
 
     date_field = "date"
@@ -88,6 +141,7 @@ class WhenMixin:
         location, day, wall = cleaned.get("location"), cleaned.get(self.date_field), cleaned.get("start_time")
         if location is None or day is None or wall is None:
             return
+        self.ambiguous = rules.is_ambiguous(day, wall, location.time_zone)
         fold = _fold(cleaned.get("fold", ""))
         try:
             start = rules.to_utc(day, wall, location.time_zone, fold=fold)
@@ -116,7 +170,7 @@ class WhenMixin:
             self.add_error(self.date_field, "That date and time have passed; new bookings must be in the future.")
 
 
-class BaseBookingForm(PatientMixin, WhenMixin, forms.Form):
+class BaseBookingForm(PatientMixin, LocationResourcesMixin, WhenMixin, forms.Form):
     patient = forms.CharField(label="Patient", max_length=20, required=False)
     patient_q = forms.CharField(label="Find a patient", required=False, max_length=100)
     appointment_type = forms.ModelChoiceField(queryset=selectors.active_types(), label="Appointment type")
@@ -141,6 +195,7 @@ class BaseBookingForm(PatientMixin, WhenMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        self._limit_resources()
 
 
 class BookingForm(BaseBookingForm):
@@ -221,6 +276,12 @@ class SeriesForm(BaseBookingForm):
         if first < timezone.now().astimezone(location.zone).date():
             self.add_error("first_date", "The first date has passed; a series must start today or later.")
             return cleaned
+        self.ambiguous = any(
+            rules.is_ambiguous(o.day, wall, location.time_zone)
+            for o in rules.expand_weekly(
+                first_day=first, weekdays=weekdays, wall=wall, count=count, tz_name=location.time_zone, fold=0
+            )
+        )
         cleaned["planned"] = rules.expand_weekly(
             first_day=first,
             weekdays=weekdays,
@@ -259,7 +320,8 @@ class CancelForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
-class RescheduleForm(WhenMixin, forms.Form):
+class RescheduleForm(LocationResourcesMixin, WhenMixin, forms.Form):
+    location = forms.ModelChoiceField(queryset=selectors.active_locations(), label="Location")
     date = forms.DateField(label="New date", widget=DateInput())
     start_time = forms.TimeField(label="New start (local time)", widget=TimeInput())
     fold = forms.ChoiceField(
@@ -272,19 +334,17 @@ class RescheduleForm(WhenMixin, forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args, location, **kwargs):
-        self.location = location
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["resource"].queryset = self.fields["resource"].queryset.filter(location=location)
+        self._limit_resources()
 
     def clean(self):
         cleaned = super().clean()
-        cleaned["location"] = self.location
         self._instants(cleaned)
         return cleaned
 
 
-class FindForm(forms.Form):
+class FindForm(LocationResourcesMixin, forms.Form):
     appointment_type = forms.ModelChoiceField(queryset=selectors.active_types(), label="Appointment type")
     location = forms.ModelChoiceField(queryset=selectors.active_locations())
     patient = forms.CharField(label="Patient (MRN or number)", required=False, max_length=20)
@@ -298,6 +358,7 @@ class FindForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        self._limit_resources()
 
     def clean_patient(self):
         text = self.cleaned_data.get("patient", "")

@@ -161,6 +161,17 @@ def to_utc(day: date, wall: time, tz_name: str, *, fold: int | None = None) -> d
     return (second if fold else first).astimezone(UTC)
 
 
+def is_ambiguous(day: date, wall: time, tz_name: str) -> bool:
+    """Does this wall time happen twice that day (the night the clocks go back)?"""
+    try:
+        to_utc(day, wall, tz_name)
+    except AmbiguousLocalTime:
+        return True
+    except NonexistentLocalTime:
+        return False
+    return False
+
+
 def local_day_bounds(day: date, tz_name: str) -> Interval:
     """[start, end) in UTC of a local calendar day (23 or 25 hours on DST days)."""
     zone = ZoneInfo(tz_name)

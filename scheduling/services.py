@@ -388,6 +388,7 @@ def appointment_reschedule(
     start: datetime,
     minutes: int | None = None,
     end: datetime | None = None,
+    location: Location | None = None,
     resource: Resource | None = None,
     clinician=None,
     expected_version: int | None = None,
@@ -396,6 +397,8 @@ def appointment_reschedule(
 
     The old booking is released first, so the new time may overlap the old one
     (moving a visit 30 minutes later). If the new slot is refused, nothing changes.
+    Without ``location`` the visit stays at its site; with one, the chair or room
+    must be of that site (the booking checks refuse one of another).
     """
     _require(by, "scheduling.manage_bookings")
     locked = _lock(appointment, expected_version)
@@ -413,7 +416,7 @@ def appointment_reschedule(
     new = appointment_book(
         patient=locked.patient,
         appointment_type=locked.appointment_type,
-        location=locked.location,
+        location=location or locked.location,
         start=start,
         end=end,
         by=by,
@@ -433,6 +436,8 @@ def appointment_reschedule(
         changes={
             "status": [from_status, AppointmentStatus.CANCELLED],
             "start": [locked.start.isoformat(), new.start.isoformat()],
+            **({"location": [locked.location_id, new.location_id]} if new.location_id != locked.location_id else {}),
+            **({"resource": [locked.resource_id, new.resource_id]} if new.resource_id != locked.resource_id else {}),
             "replaced_by": new.pk,
         },
     )

@@ -25,6 +25,7 @@ NO_PATIENT_DATA = {
     "accounts:two-factor",
     "accounts:two-factor-reset",
     "healthz",
+    "scheduling:resource-options",  # the chairs and rooms of a location
     "otp_webauthn:js-i18n-catalog",  # the passkey script's translations
     "patients:create",
     "staff_tasks:new",  # the staff to choose from; a patient is named by MRN, not shown

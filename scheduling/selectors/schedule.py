@@ -114,6 +114,11 @@ class CalendarData:
     link_rows: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
+    def grid_start_minutes(self) -> int:
+        """Wall-clock minutes after local midnight of the first row (rows are local wall time)."""
+        return self.grid_start.hour * 60 + self.grid_start.minute
+
+    @property
     def fill_css(self) -> str:
         return f"gr-s{self.grid_rows} gr-n1"
 

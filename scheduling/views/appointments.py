@@ -16,7 +16,15 @@ from scheduling import rules, selectors, services
 from scheduling.access import get_appointment_for_user
 from scheduling.forms import CancelForm, RescheduleForm, StatusForm, apply_service_error
 from scheduling.models import Appointment, AppointmentStatus
-from scheduling.views.common import calendar_url, resource_names, safe_next, user_moves, with_alternative
+from scheduling.views.common import (
+    calendar_url,
+    parse_date_or_none,
+    resource_names,
+    safe_next,
+    user_moves,
+    with_alternative,
+)
+from scheduling.views.schedule import day_context
 
 # --- One appointment --------------------------------------------------------------
 
@@ -135,6 +143,20 @@ def _appointment_crumbs(appointment: Appointment, label: str):
     ]
 
 
+def _reschedule(appointment: Appointment, by, cleaned: dict) -> Appointment:
+    """The reschedule service with what a valid RescheduleForm holds (the page and the grid's moves)."""
+    return services.appointment_reschedule(
+        appointment=appointment,
+        by=by,
+        start=cleaned["start"],
+        end=cleaned.get("end"),
+        location=cleaned["location"],
+        resource=cleaned.get("resource"),
+        clinician=cleaned.get("clinician"),
+        expected_version=cleaned["version"],
+    )
+
+
 @permission_required("scheduling.manage_bookings", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule(request, appointment_id: int):
@@ -142,6 +164,7 @@ def appointment_reschedule(request, appointment_id: int):
     location = appointment.location
     local = appointment.start.astimezone(location.zone)
     initial = {
+        "location": location.pk,
         "date": local.date(),
         "start_time": local.time().replace(second=0, microsecond=0),
         "minutes": appointment.minutes,
@@ -152,35 +175,31 @@ def appointment_reschedule(request, appointment_id: int):
     data = None
     if request.method == "POST":
         data = request.POST.copy()
-        data["location"] = str(location.pk)
+        if not data.get("location"):
+            data["location"] = str(location.pk)
         data = with_alternative(request, data)
-    form = RescheduleForm(data, initial=initial, location=location)
+    form = RescheduleForm(data, initial=initial)
     alternatives = None
     if request.method == "POST" and form.is_valid():
-        c = form.cleaned_data
         try:
-            new = services.appointment_reschedule(
-                appointment=appointment,
-                by=request.user,
-                start=c["start"],
-                end=c.get("end"),
-                resource=c.get("resource"),
-                clinician=c.get("clinician"),
-                expected_version=c["version"],
-            )
+            new = _reschedule(appointment, request.user, form.cleaned_data)
         except services.SlotTaken as exc:
             apply_service_error(form, exc)
             alternatives = exc.alternatives
         except services.SchedulingError as exc:
             apply_service_error(form, exc)
         else:
-            new_local = new.start.astimezone(location.zone)
-            messages.success(request, f"Moved to {rules.when_text(new_local)}.")
-            return redirect(calendar_url(location.pk, new_local.date()))
+            new_local = new.start.astimezone(new.location.zone)
+            moved_to = rules.when_text(new_local)
+            if new.location_id != location.pk:
+                moved_to += f" at {new.location.name}"
+            messages.success(request, f"Moved to {moved_to}.")
+            return redirect(calendar_url(new.location_id, new_local.date(), focus=new.pk))
+    chosen = form.cleaned_data.get("location") if form.is_bound and hasattr(form, "cleaned_data") else None
     if alternatives is None:
         alternatives = selectors.find_available(
             appointment_type=appointment.appointment_type,
-            location=location,
+            location=chosen or location,
             after=timezone.now(),
             minutes=appointment.minutes,
             patient=appointment.patient,
@@ -202,11 +221,63 @@ def appointment_reschedule(request, appointment_id: int):
             "appt": appointment,
             "form": form,
             "alternatives": alternatives,
+            "alternatives_location": chosen or location,
             "resource_names": resource_names(alternatives),
             "local_start": local,
             "crumbs": _appointment_crumbs(appointment, "Reschedule"),
         },
     )
+
+
+@permission_required("scheduling.manage_bookings", raise_exception=True)
+@require_POST
+def appointment_move(request, appointment_id: int):
+    """Move a booking from the day grid (drag, arrow keys or the move dialog), in place.
+
+    The same reschedule service and database constraints as the reschedule page decide; the answer
+    is the day grid again, with the moved booking highlighted, or with the refusal on the card,
+    which is back where it was because nothing changed.
+    """
+    appointment = get_appointment_for_user(request, appointment_id, perm="scheduling.manage_bookings")
+    location = appointment.location
+    zone = location.zone
+    today = timezone.now().astimezone(zone).date()
+    shown = parse_date_or_none(request.POST.get("shown", "")) or appointment.start.astimezone(zone).date()
+    data = request.POST.copy()
+    # A move keeps everything but the time and the chair; the grid never changes site or length.
+    data["location"] = str(location.pk)
+    data["minutes"] = str(appointment.minutes)
+    data["clinician"] = str(appointment.clinician_id or "")
+    form = RescheduleForm(data)
+    error, moved = "", None
+    if form.is_valid():
+        try:
+            moved = _reschedule(appointment, request.user, form.cleaned_data)
+        except services.SchedulingError as exc:
+            error = " ".join(exc.messages)
+    else:
+        error = " ".join(m for messages in form.errors.values() for m in messages)
+    if moved is not None:
+        new_local = moved.start.astimezone(zone)
+        place = f", {moved.resource.name}" if moved.resource else ""
+        status = f"Moved {moved.patient.display_name} to {rules.when_text(new_local)}{place}."
+    else:
+        status = f"Not moved: {error}"
+    if not request.htmx:
+        if moved is not None:
+            messages.success(request, status)
+            return redirect(calendar_url(location.pk, moved.start.astimezone(zone).date(), focus=moved.pk))
+        messages.error(request, status)
+        return redirect(calendar_url(location.pk, shown, focus=appointment.pk))
+    columns = "clinicians" if request.POST.get("columns") == "clinicians" else "resources"
+    context = day_context(request, location=location, day=shown, today=today, columns=columns)
+    context.update(
+        focus=moved.pk if moved is not None else appointment.pk,
+        refused=appointment.pk if moved is None else None,
+        refusal=error,
+        move_status=status,
+    )
+    return render(request, "scheduling/_day_grid.html", context)
 
 
 @require_POST

@@ -76,7 +76,7 @@ def book(request):
                 f"Booked {appointment.appointment_type.name.lower()} for {appointment.patient.display_name} "
                 f"on {rules.when_text(local)}.",
             )
-            return redirect(calendar_url(appointment.location_id, local.date()))
+            return redirect(calendar_url(appointment.location_id, local.date(), focus=appointment.pk))
     choices = _patient_choices(request, form)
     audit.record_page_opened(
         request,
@@ -94,6 +94,19 @@ def book(request):
             **choices,
             "crumbs": [("Schedule", reverse("scheduling:calendar")), ("Book", None)],
         },
+    )
+
+
+@permission_required("scheduling.view_appointment", raise_exception=True)
+@require_GET
+def resource_options(request):
+    """htmx: the chair-or-room options of one location, swapped in when a form's location changes."""
+    location_pk = request.GET.get("location", "")[:12]
+    resources = selectors.bookable_resources().filter(location_id=location_pk) if location_pk.isdigit() else []
+    return render(
+        request,
+        "scheduling/_resource_options.html",
+        {"resources": resources, "empty_label": request.GET.get("empty", "")[:40] or "—"},
     )
 
 
@@ -165,9 +178,16 @@ def series_new(request):
             except services.SchedulingError as exc:
                 apply_service_error(form, exc)
             else:
-                first = series.occurrences.order_by("start").first()
-                messages.success(request, f"Booked {series.planned_count} × {series.appointment_type.name.lower()}.")
-                return redirect(calendar_url(series.location_id, first.start.astimezone(series.location.zone).date()))
+                zone = series.location.zone
+                booked = list(series.occurrences.order_by("start").values_list("pk", "start"))
+                when = "; ".join(rules.when_text(start.astimezone(zone)) for _, start in booked)
+                messages.success(
+                    request,
+                    f"Booked {len(booked)} × {series.appointment_type.name.lower()} for {c['patient'].display_name}: "
+                    f"{when} ({series.location.name}, times in {series.location.time_zone}).",
+                )
+                first_pk, first_start = booked[0]
+                return redirect(calendar_url(series.location_id, first_start.astimezone(zone).date(), focus=first_pk))
         else:
             checks = selectors.series_check(
                 patient=c["patient"],

@@ -6,6 +6,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.dateparse import parse_date
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from scheduling import rules, selectors
@@ -33,6 +34,13 @@ def safe_next(request, fallback: str) -> str:
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
         return target
     return fallback
+
+
+def parse_date_or_none(text: str) -> date | None:
+    try:
+        return parse_date((text or "")[:10])
+    except ValueError:
+        return None
 
 
 def calendar_url(location_id, day: date, **extra) -> str:

@@ -70,6 +70,12 @@ def _week_table(data: selectors.CalendarData, today: date) -> dict:
     return {"heads": heads, "rows": rows}
 
 
+def _focus(request) -> int | None:
+    """The booking just made or moved, which the page scrolls to and highlights."""
+    value = request.GET.get("focus", "")[:12]
+    return int(value) if value.isdigit() else None
+
+
 def _calendar_params(request):
     locations = list(selectors.active_locations())
     wanted = request.GET.get("location") or request.session.get(SESSION_LOCATION)
@@ -94,6 +100,34 @@ def _calendar_params(request):
     }
 
 
+def day_context(request, *, location, day, today, columns: str = "resources", show_all: bool = False) -> dict:
+    """What the day grid needs (``_day_grid.html``): the page and the in-place move answer share it."""
+    data = selectors.calendar(
+        location=location,
+        start_day=day,
+        days=1,
+        group_by=columns,
+        include_hidden=show_all,
+        now=timezone.now(),
+    )
+    user = request.user
+    return {
+        "data": data,
+        "location": location,
+        "day": day,
+        "today": today,
+        "columns": columns,
+        "show_all": show_all,
+        "moves": user_moves(user),
+        "here": calendar_url(location.pk, day, columns=columns, **({"show": "all"} if show_all else {})),
+        "can_book": user.has_perm("scheduling.add_appointment") and day >= today,
+        # Dragging changes the chair, so it is offered where the columns are chairs and rooms.
+        "can_move": user.has_perm("scheduling.manage_bookings") and day >= today,
+        "can_drag": user.has_perm("scheduling.manage_bookings") and day >= today and columns == "resources",
+        "chairs": [c.resource for c in data.columns if c.resource is not None and c.resource.active],
+    }
+
+
 @permission_required("scheduling.view_appointment", raise_exception=True)
 @require_GET
 @audit.audited_query("scheduling.calendar.viewed", AuditEvent.Category.SCHEDULING)
@@ -103,25 +137,35 @@ def calendar(request):
     location = p["location"]
     if location is not None:
         week = p["view"] == "week"
-        start_day = p["day"] - timedelta(days=p["day"].weekday()) if week else p["day"]
         step = 7 if week else 1
-        data = selectors.calendar(
-            location=location,
-            start_day=start_day,
-            days=step,
-            group_by=p["columns"],
-            include_hidden=p["show_all"],
-            now=timezone.now(),
-        )
+        if week:
+            data = selectors.calendar(
+                location=location,
+                start_day=p["day"] - timedelta(days=p["day"].weekday()),
+                days=step,
+                group_by=p["columns"],
+                include_hidden=p["show_all"],
+                now=timezone.now(),
+            )
+            context.update(data=data, week=_week_table(data, p["today"]), here=request.get_full_path())
+        else:
+            context.update(
+                day_context(
+                    request,
+                    location=location,
+                    day=p["day"],
+                    today=p["today"],
+                    columns=p["columns"],
+                    show_all=p["show_all"],
+                )
+            )
         keep = {"view": p["view"], "columns": p["columns"], **({"show": "all"} if p["show_all"] else {})}
         context.update(
-            data=data,
-            week=_week_table(data, p["today"]) if week else None,
             prev_url=calendar_url(location.pk, p["day"] - timedelta(days=step), **keep),
             next_url=calendar_url(location.pk, p["day"] + timedelta(days=step), **keep),
             today_url=calendar_url(location.pk, p["today"], **keep),
-            here=request.get_full_path(),
             can_book=request.user.has_perm("scheduling.add_appointment") and p["day"] >= p["today"],
+            focus=_focus(request),
         )
     return render(request, "scheduling/calendar.html", context)
 
