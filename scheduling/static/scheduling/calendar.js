@@ -138,7 +138,9 @@
       drag.card.classList.add("is-dragging");
     }
     event.preventDefault();
+    // The column under the pointer, looking through the dragged card itself.
     const under = document.elementsFromPoint(event.clientX, event.clientY)
+      .filter(function (el) { return !drag.card.contains(el); })
       .map(function (el) { return el.closest(".cal-col[data-resource]"); })
       .find(Boolean);
     const column = under || drag.card.closest(".cal-col[data-resource]");
@@ -162,6 +164,12 @@
       reset(current.card);
     }
   }
+  // A booking's link would otherwise start the browser's own link dragging, which cancels ours.
+  document.addEventListener("dragstart", function (event) {
+    if (grid() && grid().dataset.drag && event.target.closest && event.target.closest(".cal-appt[data-move-url]")) {
+      event.preventDefault();
+    }
+  });
   document.addEventListener("pointerup", function () { endDrag(true); });
   document.addEventListener("pointercancel", function () { endDrag(false); });
 
