@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.backends import BaseBackend
@@ -123,7 +124,7 @@ def start(*, request, patient, reason: str, password: str) -> EmergencyAccess:
     }
     request.user.emergency_until = grant.expires_at
     request.user.emergency_patient_id = patient.pk
-    transaction.on_commit(lambda: _alert(grant))
+    transaction.on_commit(partial(_alert, grant))
     return grant
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -101,7 +102,7 @@ def document_issue(*, kind: str, subject, patient, snapshot: dict[str, Any], by:
         patient=patient,
         changes={"kind": kind, "version": document.version, "supersedes": getattr(previous, "pk", None)},
     )
-    transaction.on_commit(lambda: _enqueue(document.pk))
+    transaction.on_commit(partial(_enqueue, document.pk))
     return document
 
 

@@ -178,3 +178,32 @@ def test_the_append_only_check_finds_a_hand_written_trigger(tmp_path):
         "]\n"
     )
     assert _hand_written_append_only(module) == [2]
+
+
+def _on_commit_lambdas(path: Path) -> list[int]:
+    """Lines of ``on_commit(lambda ...)``: a closure over whatever the names hold when the transaction
+    commits, not when the callback was registered (a loop's last value), and unnamed in a traceback."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and ast.unparse(node.func).split(".")[-1] == "on_commit"
+        and any(isinstance(arg, ast.Lambda) for arg in node.args)
+    ]
+
+
+def test_no_on_commit_lambda():
+    """A task is a ``core.tasks.TransactionAwareTask`` (it waits for the commit itself); any other
+    callback is ``transaction.on_commit(functools.partial(fn, *args))``."""
+    found = [f"{p.relative_to(ROOT)}:{line}" for p in _modules() for line in _on_commit_lambdas(p)]
+    assert found == [], "Use a TransactionAwareTask or functools.partial:\n" + "\n".join(found)
+
+
+def test_the_on_commit_check_finds_a_lambda(tmp_path):
+    module = tmp_path / "services.py"
+    module.write_text(
+        "transaction.on_commit(lambda: send(pk))\n"
+        "transaction.on_commit(partial(send, pk))\n"
+        "on_commit(lambda pk=pk: send(pk))\n"
+    )
+    assert _on_commit_lambdas(module) == [1, 3]

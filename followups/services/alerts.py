@@ -4,6 +4,7 @@ nobody acknowledges them, acknowledged with an action."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -82,8 +83,7 @@ def safety_check(*, response: InstrumentResponse, clinician_id: int | None = Non
             patient=response.patient,
             changes={"reason": reason, "context": response.context},
         )
-        alert_id = alert.pk
-        transaction.on_commit(lambda: _email_alert(alert_id))
+        transaction.on_commit(partial(_email_alert, alert.pk))
     return alert
 
 
@@ -162,8 +162,7 @@ def alerts_escalate_due(*, now: datetime | None = None) -> int:
                 "to": [u.pk for u in escalation_recipients(alert, step.level)],
             },
         )
-        alert_id, level = alert.pk, step.level
-        transaction.on_commit(lambda alert_id=alert_id, level=level: _email_escalation(alert_id, level))
+        transaction.on_commit(partial(_email_escalation, alert.pk, step.level))
     return moved
 
 

@@ -6,6 +6,7 @@ Messages to administrators carry ids and kinds only, never a patient's name, num
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -44,7 +45,8 @@ def reminders_overdue_check(*, now: datetime | None = None) -> int:
     minutes = int((now - oldest).total_seconds() // 60)
     after = int(selectors.overdue_after().total_seconds() // 60)
     transaction.on_commit(
-        lambda: alert_administrators(
+        partial(
+            alert_administrators,
             subject="Patient reminders are overdue and unsent",
             body=(
                 f"{len(rows)} reminder(s) are still unsent more than {after} "
