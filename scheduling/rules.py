@@ -172,6 +172,15 @@ def is_ambiguous(day: date, wall: time, tz_name: str) -> bool:
     return False
 
 
+def is_nonexistent(day: date, wall: time, tz_name: str) -> bool:
+    """Does the clock skip this wall time that day (the night the clocks go forward)?"""
+    try:
+        to_utc(day, wall, tz_name, fold=0)
+    except NonexistentLocalTime:
+        return True
+    return False
+
+
 def local_day_bounds(day: date, tz_name: str) -> Interval:
     """[start, end) in UTC of a local calendar day (23 or 25 hours on DST days)."""
     zone = ZoneInfo(tz_name)

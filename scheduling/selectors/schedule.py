@@ -311,6 +311,8 @@ def _lay_out_day(data: CalendarData, *, now: datetime | None) -> None:
         )
         for m in range(start_minutes, end_minutes, BOOKING_LINK_MINUTES)
         if any(w[0] <= time(m // 60, m % 60) < w[1] for w in windows)
+        # The night the clocks go forward, the skipped hour offers nothing to book.
+        and not rules.is_nonexistent(day, time(m // 60, m % 60), data.location.time_zone)
     ]
     if now is not None:
         local_now = now.astimezone(zone)

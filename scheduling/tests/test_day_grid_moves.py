@@ -212,3 +212,36 @@ def test_the_grid_rows_are_local_wall_time_on_a_daylight_saving_day(client_as, f
     _move(client, booked, resource=chair.pk, date=day.isoformat(), start_time="10:30")
     new = Appointment.objects.get(rescheduled_from=booked)
     assert new.start == rules.to_utc(day, time(10, 30), site.time_zone)
+
+
+def _next_spring_forward_day(tz_name: str):
+    day = local_day(1, tz_name)
+    while not rules.is_nonexistent(day, time(2, 30), tz_name):
+        day += timedelta(days=1)
+    return day
+
+
+def test_the_hour_the_clocks_skip_offers_no_empty_slot_and_a_move_into_it_is_refused(client_as, frontdesk, patient):
+    site = LocationFactory(name="Night site", hours=[(d, time(0), time(23, 59)) for d in range(7)])
+    chair = ResourceFactory(location=site, kind="chair", name="Chair N")
+    day = _next_spring_forward_day(site.time_zone)
+    client = client_as(frontdesk)
+    html = client.get(f"{CALENDAR}?location={site.pk}&date={day}").content.decode()
+    assert "Book Chair N at 1:30 AM" in html
+    assert "Book Chair N at 2:00 AM" not in html
+    assert "Book Chair N at 2:30 AM" not in html
+    assert "Book Chair N at 3:00 AM" in html
+    start = rules.to_utc(day, time(4), site.time_zone)
+    booked = Appointment.objects.create(
+        patient=patient,
+        appointment_type=appointment_type("infusion"),
+        location=site,
+        resource=chair,
+        start=start,
+        end=start + timedelta(minutes=60),
+        clinician_exclusive=False,
+    )
+    response = _move(client, booked, resource=chair.pk, date=day.isoformat(), start_time="02:30")
+    assert "does not exist" in response.content.decode()
+    booked.refresh_from_db()
+    assert booked.status == AppointmentStatus.BOOKED

@@ -35,6 +35,22 @@ def test_a_time_the_clocks_pass_twice_needs_a_choice():
     assert rules.to_utc(date(2026, 11, 1), time(1, 30), NY, fold=1) == utc(2026, 11, 1, 6, 30)  # EST
 
 
+@pytest.mark.parametrize(
+    ("day", "wall", "zone", "ambiguous", "nonexistent"),
+    [
+        (date(2026, 11, 1), time(1, 30), NY, True, False),  # clocks go back: 1:30 twice
+        (date(2026, 11, 1), time(2, 30), NY, False, False),
+        (date(2026, 3, 8), time(2, 30), NY, False, True),  # clocks go forward: no 2:30
+        (date(2026, 3, 8), time(3, 0), NY, False, False),
+        (date(2026, 7, 1), time(10), NY, False, False),
+        (date(2026, 11, 1), time(1, 30), "America/Phoenix", False, False),  # no daylight saving
+    ],
+)
+def test_which_wall_times_happen_twice_or_not_at_all(day, wall, zone, ambiguous, nonexistent):
+    assert rules.is_ambiguous(day, wall, zone) is ambiguous
+    assert rules.is_nonexistent(day, wall, zone) is nonexistent
+
+
 def test_an_ordinary_time_converts_whatever_the_fold():
     assert rules.to_utc(date(2026, 7, 1), time(10), NY) == utc(2026, 7, 1, 14)
     assert rules.to_utc(date(2026, 1, 5), time(10), NY, fold=1) == utc(2026, 1, 5, 15)
