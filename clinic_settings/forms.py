@@ -3,13 +3,16 @@ database's constraints would refuse it."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.forms.models import construct_instance
 from django.utils import timezone
 
+from accounts.roles import GROUP_NAMES, Role, role_of
 from reminders.models import ReminderRule
 from scheduling.models import AppointmentType, ClinicianHours, Closure, Location, OpeningHours, Resource
 from scheduling.selectors import clinician_hours_overlaps
@@ -22,6 +25,13 @@ class SettingsForm(forms.ModelForm):
     """Model validation without the database constraints' generic wording: every constraint a
     user can break is checked in ``clean`` with a message at the field, and the database
     constraints stay the last word on races."""
+
+    # Fields whose change is a change of what someone may do (audited as such).
+    privilege_fields: frozenset[str] = frozenset()
+
+    def extra_values(self, instance) -> dict[str, Any]:
+        """Values of the form's fields that are not model columns, as the audit compares them."""
+        return {}
 
     def _post_clean(self) -> None:
         # ModelForm._post_clean, less the generic "Constraint … is violated." messages.
@@ -179,3 +189,47 @@ class ReminderRuleForm(SettingsForm):
             "text",
         ]
         widgets = {"local_time": TIME, "quiet_start": TIME, "quiet_end": TIME}
+
+
+class UserForm(SettingsForm):
+    """A member of staff and their one role. A new account's password is random and unknown: the
+    colleague sets theirs with "Forgot your password?" and sets up a second factor at first sign-in."""
+
+    role = forms.ChoiceField(choices=Role.choices)
+    privilege_fields = frozenset({"role"})
+
+    class Meta:
+        model = get_user_model()
+        fields = ["username", "first_name", "last_name", "email", "credentials"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.fields["first_name"].required = True
+        self.fields["last_name"].required = True
+        if self.instance.pk:
+            self.fields["role"].initial = role_of(self.instance)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        same = get_user_model().objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
+        if same.exists():
+            raise forms.ValidationError("Another account uses this e-mail address.")
+        return email
+
+    def extra_values(self, instance) -> dict[str, Any]:
+        if not instance.pk:
+            return {"role": ""}
+        names = set(instance.groups.values_list("name", flat=True))
+        return {"role": next((role for role, name in GROUP_NAMES.items() if name in names), "")}
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=False)
+        if user._state.adding:
+            # Never shown to anyone: the colleague chooses theirs through "Forgot your password?",
+            # which mails only accounts that have a (usable) password.
+            user.set_password(secrets.token_urlsafe(32))
+        user.save()
+        user.groups.set([Group.objects.get(name=GROUP_NAMES[self.cleaned_data["role"]])])
+        user.__dict__.pop("_role_cache", None)
+        return user

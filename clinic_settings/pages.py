@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.forms import ModelForm
 
@@ -44,6 +45,9 @@ class Page:
     filter_by_location: bool = False
     audit_category: str = "configuration"
     can_add: bool = True
+    active_field: str = "active"
+    # Rows a user who is not a superuser may not open (a superuser's account).
+    superusers_only: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
 
@@ -140,6 +144,79 @@ PAGES: dict[str, Page] = {
             select_related=("location",),
             prefetch_related=("appointment_types",),
             audit_category="scheduling",
+        ),
+        Page(
+            slug="users",
+            title="Users and roles",
+            singular="user",
+            model=get_user_model(),
+            form=forms.UserForm,
+            columns=("username", "first_name", "last_name", "email", "credentials", "last_login"),
+            permission="accounts.change_user",
+            intro="Staff accounts, one per person, each in one role. A deactivated account cannot sign in; "
+            "its name stays on every record it signed. Reset a lost second factor from the account's page.",
+            audit_category="security",
+            active_field="is_active",
+            superusers_only={"is_superuser": True},
+            prefetch_related=("groups",),
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A one-row policy. ``sign_off``: an edit is a proposal the medical director signs off
+    (prescribers.policy) before it applies; otherwise it applies at once, audited."""
+
+    slug: str
+    title: str
+    model_label: str
+    permission: str
+    intro: str
+    sign_off: bool = True
+
+    @property
+    def model(self) -> type[models.Model]:
+        from django.apps import apps  # lazy: the registry is read after every app has loaded
+
+        return apps.get_model(self.model_label)
+
+
+POLICIES: dict[str, Policy] = {
+    policy.slug: policy
+    for policy in [
+        Policy(
+            slug="infusion-policy",
+            title="Infusion policy",
+            model_label="infusions.InfusionPolicy",
+            permission="infusions.manage_infusion_policy",
+            intro="Fasting intervals, vital-sign alerts and critical values, reading cadence, discharge "
+            "criteria, the dose ceilings and the pump's range. Each field gives its default, its source in the "
+            "clinical reference (or 'clinic policy') and the range allowed.",
+        ),
+        Policy(
+            slug="screening-policy",
+            title="Screening policy",
+            model_label="consultations.ScreeningPolicy",
+            permission="consultations.manage_screening_policy",
+            intro="The contraindication screening thresholds of the intake consultation.",
+        ),
+        Policy(
+            slug="follow-up-policy",
+            title="Follow-up policy",
+            model_label="followups.FollowUpPolicy",
+            permission="followups.manage_followup_policy",
+            intro="Booster suggestions, worsening alerts and the patients' questionnaire links.",
+        ),
+        Policy(
+            slug="controlled-substance-policy",
+            title="Controlled-substance policy",
+            model_label="controlled_substances.ControlledSubstancePolicy",
+            permission="controlled_substances.manage_stock",
+            intro="The DEA registrant's details, the count discrepancy that starts the loss workflow and the "
+            "draw tolerance at the chair.",
+            sign_off=False,
         ),
     ]
 }

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms import ModelForm
 
 from accounts import audit
 from accounts.models import User
-from clinic_settings.pages import Page, Retire
+from clinic_settings.pages import Page, Policy, Retire
+from prescribers.policy import policy_change_propose
 
 
 def _plain(value: Any) -> Any:
@@ -42,20 +44,25 @@ def setting_save(*, page: Page, form: ModelForm, by: User) -> models.Model:
     """Save a valid form of ``page`` and audit each changed field's value before and after."""
     instance = form.instance
     created = instance._state.adding
-    names = list(form.changed_data)
+    columns = {f.name for f in instance._meta.get_fields()}
+    names = [name for name in form.changed_data if name in columns]
     before: dict[str, Any] = {}
     if not created:
         locked = type(instance).objects.select_for_update().get(pk=instance.pk)
-        before = _values(locked, names)
+        before = {**_values(locked, names), **form.extra_values(locked)}
+    else:
+        before = form.extra_values(instance)
     saved = form.save()
-    after = _values(saved, names)
+    after = {**_values(saved, names), **form.extra_values(saved)}
+    changes = {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
+    privileged = not created and bool(set(changes) & form.privilege_fields)
     audit.record(
         actor=by,
-        action=_action(page, "created" if created else "updated"),
-        verb="create" if created else "update",
+        action=_action(page, "created" if created else "privileges_changed" if privileged else "updated"),
+        verb="create" if created else "privilege_change" if privileged else "update",
         category=page.audit_category,
         target=saved,
-        changes={name: [before.get(name), after[name]] for name in names if before.get(name) != after[name]},
+        changes=changes,
     )
     return saved
 
@@ -66,11 +73,16 @@ def setting_retire(*, page: Page, pk: int, by: User, today: date) -> str:
     row = page.model.objects.select_for_update().get(pk=pk)
     label = str(row)
     if page.retire == Retire.DEACTIVATE:
-        # Also the way back: a site reopened, a chair repaired.
-        row.active = not row.active
-        row.save(update_fields=["active"])
-        verb, past = "update", "reactivated" if row.active else "deactivated"
-        changes = {"active": [not row.active, row.active]}
+        name = page.active_field
+        active = not getattr(row, name)
+        if row.pk == by.pk and not active:
+            raise ValidationError("You cannot deactivate your own account; ask another administrator.")
+        # Also the way back: a site reopened, a chair repaired, a colleague back from leave.
+        setattr(row, name, active)
+        row.save(update_fields=[name])
+        past = "reactivated" if active else "deactivated"
+        verb = "privilege_change" if page.audit_category == "security" else "update"
+        changes = {name: [not active, active]}
         said = f"{past.capitalize()} {label}."
     elif page.retire == Retire.END:
         until = max(today, row.effective_from or today)
@@ -94,3 +106,36 @@ def setting_retire(*, page: Page, pk: int, by: User, today: date) -> str:
         changes=changes,
     )
     return said
+
+
+def policy_save(*, policy: Policy, form: ModelForm, by: User) -> str:
+    """A valid policy form: a proposal for the medical director, or (a policy without sign-off)
+    saved at once with its audit event. Returns what happened, in words."""
+    after = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+    if not after:
+        return "Nothing changed."
+    if policy.sign_off:
+        proposal = policy_change_propose(policy=form.instance, by=by, after=after)
+        if proposal is None:
+            return "Nothing changed."
+        return (
+            f"Proposed {len(proposal.changes)} change{'s' if len(proposal.changes) != 1 else ''} to the "
+            f"{policy.title.lower()}: it applies when the medical director signs it off."
+        )
+    _save_policy(policy=policy, form=form, by=by)
+    return f"Saved the {policy.title.lower()}."
+
+
+@transaction.atomic
+def _save_policy(*, policy: Policy, form: ModelForm, by: User) -> None:
+    names = list(form.changed_data)
+    before = _values(policy.model.objects.select_for_update().get(pk=form.instance.pk), names)
+    saved = form.save()
+    audit.record(
+        actor=by,
+        action=f"{policy.model._meta.label_lower}.updated",
+        verb="update",
+        category="configuration",
+        target=saved,
+        changes={name: [before[name], value] for name, value in _values(saved, names).items()},
+    )

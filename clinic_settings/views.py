@@ -10,15 +10,17 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import modelform_factory
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import CreateView, ListView, TemplateView, UpdateView
 
-from clinic_settings import services
-from clinic_settings.pages import PAGES, Page, Retire
+from clinic_settings import selectors, services
+from clinic_settings.pages import PAGES, POLICIES, Page, Retire
 from scheduling.models import Location
 
 PER_PAGE = 25
@@ -28,18 +30,43 @@ def visible_pages(user) -> list[Page]:
     return [page for page in PAGES.values() if user.has_perm(page.permission)]
 
 
+def policy_links(user, current: str = "") -> list[dict[str, Any]]:
+    return [
+        {
+            "title": p.title,
+            "intro": p.intro,
+            "url": reverse("clinic_settings:policy", args=[p.slug]),
+            "current": p.slug == current,
+        }
+        for p in POLICIES.values()
+        if user.has_perm(p.permission)
+    ]
+
+
+def _nav(user, current: str = "") -> dict[str, Any]:
+    return {"settings_pages": visible_pages(user), "extra_settings_pages": policy_links(user, current)}
+
+
 class SettingsIndex(LoginRequiredMixin, TemplateView):
     template_name = "clinic_settings/index.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not visible_pages(request.user):
+        if request.user.is_authenticated and not (visible_pages(request.user) or policy_links(request.user)):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(
-            settings_pages=visible_pages(self.request.user), crumbs=[("Settings", None)], **kwargs
-        )
+        return super().get_context_data(**_nav(self.request.user), crumbs=[("Settings", None)], **kwargs)
+
+
+def _permitted(user, registry: dict[str, Any], key: str) -> Any:
+    """The page or policy the URL names, if the user may open it (an unknown name is a 404)."""
+    spec = registry.get(key)
+    if spec is None:
+        raise Http404
+    if not user.has_perm(spec.permission):
+        raise PermissionDenied
+    return spec
 
 
 class PageMixin(LoginRequiredMixin):
@@ -50,22 +77,21 @@ class PageMixin(LoginRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        page = PAGES.get(kwargs["section"])
-        if page is None:
-            raise Http404
-        if not request.user.has_perm(page.permission):
-            raise PermissionDenied
+        page = _permitted(request.user, PAGES, kwargs["section"])
         self.page = page
         self.model = page.model
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
-        return self.page.model.objects.select_related(*self.page.select_related).prefetch_related(
+        rows = self.page.model.objects.select_related(*self.page.select_related).prefetch_related(
             *self.page.prefetch_related
         )
+        if self.page.superusers_only and not self.request.user.is_superuser:
+            rows = rows.exclude(**self.page.superusers_only)
+        return rows.order_by(*(self.page.model._meta.ordering or ["pk"]))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(setting=self.page, settings_pages=visible_pages(self.request.user), **kwargs)
+        return super().get_context_data(setting=self.page, **_nav(self.request.user), **kwargs)
 
 
 class SettingsList(PageMixin, ListView):
@@ -86,7 +112,8 @@ class SettingsList(PageMixin, ListView):
         fields = [self.page.model._meta.get_field(name) for name in self.page.columns]
         context["headers"] = [str(f.verbose_name).capitalize() for f in fields]
         context["rows"] = [(row, [_display(row, f) for f in fields]) for row in context["object_list"]]
-        context["has_active"] = any(f.name == "active" for f in self.page.model._meta.fields)
+        context["has_active"] = any(f.name == self.page.active_field for f in self.page.model._meta.fields)
+        context["rows"] = [(row, cells, getattr(row, self.page.active_field, True)) for row, cells in context["rows"]]
         if self.page.filter_by_location:
             context["locations"] = Location.objects.order_by("name")
             context["location"] = self.location
@@ -137,7 +164,49 @@ class SettingsRetire(PageMixin, View):
     def post(self, request, section: str, row_id: int):
         if self.page.retire == Retire.NONE:
             raise Http404
-        get_object_or_404(self.page.model, pk=row_id)
-        said = services.setting_retire(page=self.page, pk=row_id, by=request.user, today=timezone.localdate())
-        messages.success(request, said)
+        get_object_or_404(self.get_queryset(), pk=row_id)
+        try:
+            said = services.setting_retire(page=self.page, pk=row_id, by=request.user, today=timezone.localdate())
+        except ValidationError as refusal:
+            messages.error(request, " ".join(refusal.messages))
+        else:
+            messages.success(request, said)
         return redirect("clinic_settings:list", section=self.page.slug)
+
+
+class PolicyEdit(LoginRequiredMixin, UpdateView):
+    """One policy row on one form. A clinical policy's edit becomes a proposal for the medical
+    director (Clinical policy changes), so it is reviewed before it applies."""
+
+    template_name = "clinic_settings/form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.policy = _permitted(request.user, POLICIES, kwargs["policy"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_object(self, queryset=None):
+        return selectors.policy_row(self.policy)
+
+    def get_form_class(self):
+        return modelform_factory(self.policy.model, exclude=["updated_by"])
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        policy = self.policy
+        intro = policy.intro
+        if policy.sign_off:
+            intro += " A change applies once the medical director signs it off."
+        return super().get_context_data(
+            setting={"title": policy.title, "singular": policy.title.lower(), "slug": policy.slug},
+            form_intro=intro,
+            submit_label="Propose the change" if policy.sign_off else "Save",
+            cancel_url=reverse("clinic_settings:index"),
+            **_nav(self.request.user, policy.slug),
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        said = services.policy_save(policy=self.policy, form=form, by=self.request.user)
+        messages.success(self.request, said)
+        return redirect("clinic_settings:policy", policy=self.policy.slug)

@@ -209,6 +209,7 @@ ACCESS = {
     "clinic_settings:create": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "clinic_settings:edit": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "clinic_settings:retire": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
+    "clinic_settings:policy": row(LOGIN, DENY, DENY, DENY, OK, DENY),
 }
 
 # The Django admin is one namespace with its own sign-in; only administrators pass.

@@ -81,6 +81,8 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             kwargs[name] = TaskFactory(patient=patient, assignee_role="nurse").pk
         elif name == "section":
             kwargs[name] = "locations"
+        elif name == "policy":
+            kwargs[name] = "infusion-policy"
         elif name == "row_id":
             from scheduling.tests.factories import LocationFactory
 
