@@ -130,6 +130,13 @@ def test_a_booking_moves_with_the_keyboard_and_with_the_move_dialog(live_server,
     mover, chairs = clinic_day["mover"], clinic_day["chairs"]
     zone = clinic_day["site"].zone
 
+    # Confirmed first from the card's quick actions: the swapped card carries its new version.
+    card = page.locator(f"#appt-{mover.pk}")
+    card.get_by_role("button", name=f"Actions for {mover.patient.display_name}").click()
+    with page.expect_response(lambda r: r.url.endswith(f"/appointments/{mover.pk}/status/")):
+        card.get_by_role("button", name="Confirm").click()
+    page.locator(f"#appt-{mover.pk}").get_by_text("Confirmed").wait_for()
+
     # m, then arrows (right: next chair; down ×6: thirty minutes later), then Enter.
     page.locator(f"#appt-{mover.pk} .cal-link").focus()
     page.keyboard.press("m")

@@ -103,7 +103,9 @@
     const scroller = g.querySelector(".cal-scroll");
     saved = { top: scroller.scrollTop, left: scroller.scrollLeft };
     card.classList.add("is-saving");
-    values.version = card.dataset.version;
+    // The card itself carries the version: a quick action swaps the card, and with it the version.
+    const wrap = card.querySelector(".cal-card-wrap");
+    values.version = wrap ? wrap.dataset.version : "";
     values.shown = values.shown || g.dataset.day;
     values.columns = g.dataset.columns;
     announce("Moving…");
