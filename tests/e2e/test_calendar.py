@@ -208,3 +208,14 @@ def test_an_empty_slot_books_by_click_and_by_enter_and_the_calendar_opens_on_the
         "el => { const r = el.getBoundingClientRect(), s = el.closest('.cal-scroll').getBoundingClientRect();"
         " return r.top >= s.top && r.bottom <= s.bottom; }"
     ), "the new booking is scrolled into view"
+
+    # Choosing another location on the form swaps the chair list for that site's.
+    uptown = LocationFactory(name="Grace MindCare Uptown", time_zone=site.time_zone)
+    ResourceFactory(location=uptown, kind="chair", name="Uptown chair A")
+    page.goto(f"{live_server.url}/schedule/book/?location={site.pk}")
+    picker = page.get_by_label("Chair or room")
+    assert picker.locator("option").count() == 1 + 12 + 2
+    with page.expect_response(lambda r: "/schedule/book/resources/" in r.url):
+        page.get_by_label("Location").select_option(label="Grace MindCare Uptown")
+    page.wait_for_function("document.querySelectorAll('#id_resource option').length === 2")
+    assert picker.locator("option").all_inner_texts() == ["Any free one", "Uptown chair A"]
