@@ -148,7 +148,8 @@ def test_chair_board_front_desk_sees_no_clinical_content(
     )
     location = infusing.appointment.location
     client.force_login(frontdesk)
-    with django_assert_max_num_queries(14):  # session, user, perms, location, chairs, bookings, sessions, policy, …
+    # session, user, perms, location, chairs, bookings, sessions, policy, hours, closures …
+    with django_assert_max_num_queries(16):
         response = client.get(reverse("infusions:board", args=[location.pk]))
     body = response.content.decode()
     assert "In chair" in body
@@ -179,8 +180,9 @@ def test_chair_board_shows_a_patients_open_safety_alert_to_clinicians_only(
     alert = alert_for(patient=infusing.patient)
     board_url = reverse("infusions:board", args=[infusing.appointment.location.pk])
     client.force_login(nurse_user)
-    # the front desk's reads, one for the alerts, one for today's open draws and one for earlier days'
-    with django_assert_max_num_queries(17):
+    # the front desk's reads, one for the alerts, one for today's open draws, one for earlier days' and two for
+    # whether the site is open (hours, closures)
+    with django_assert_max_num_queries(19):
         body = client.get(board_url, headers={"HX-Request": "true"}).content.decode()
     assert reverse("followups:alert-detail", args=[alert.pk]) in body
     assert "Safety alert: acknowledge" in body

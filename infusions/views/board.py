@@ -16,6 +16,7 @@ from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY
 from infusions.services.precheck import OVERRIDE
 from patients.access import get_patient_for_user, require_clinical
+from scheduling import selectors as scheduling_selectors
 from scheduling.models import Location
 
 
@@ -46,6 +47,8 @@ def chair_board(request, location_id: int):
         "clinical": clinical,
         "earlier_open_draws": earlier,
         "now": timezone.now(),
+        # Said in words rather than an empty board that looks broken (a demo started at night).
+        "open_state": scheduling_selectors.open_state(location, timezone.now()),
     }
     template = "infusions/_board_chairs.html" if request.htmx else "infusions/board.html"
     return render(request, template, context)

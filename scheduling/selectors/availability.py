@@ -88,6 +88,33 @@ def clinician_hours_overlaps(
     )
 
 
+@dataclass(frozen=True)
+class OpenState:
+    open: bool
+    reason: str = ""  # a closure's reason when the site is shut all day
+    next_opens: datetime | None = None  # within the coming fortnight
+
+
+def open_state(location: Location, at: datetime) -> OpenState:
+    """Whether the site is open at ``at`` by its opening hours and closures, and when it next
+    opens (two queries)."""
+    local = at.astimezone(location.zone)
+    windows = opening_windows(location)
+    last = local.date() + timedelta(days=14)
+    closed = closed_days(closures_between(location, local.date(), last), local.date(), last)
+    if local.date() not in closed and any(a <= local.time() < b for a, b in windows.get(local.weekday(), [])):
+        return OpenState(open=True)
+    day = local.date()
+    while day <= last:
+        if day not in closed:
+            for opens, _closes in windows.get(day.weekday(), []):
+                moment = datetime.combine(day, opens, tzinfo=location.zone)
+                if moment > local:
+                    return OpenState(open=False, reason=closed.get(local.date(), ""), next_opens=moment)
+        day += timedelta(days=1)
+    return OpenState(open=False, reason=closed.get(local.date(), ""))
+
+
 def closures_between(location: Location, first: date, last: date) -> list[Closure]:
     return list(Closure.objects.filter(location=location, starts_on__lte=last, ends_on__gte=first))
 
