@@ -6,6 +6,7 @@ from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import F
 
+from accounts.roles import Role
 from core.triggers import append_only
 
 
@@ -114,6 +115,17 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        """The action in words ("Audit report exported"): the record and what happened to it,
+        the last two parts of the dotted code; the code stays for filtering and export."""
+        words = " ".join(self.action.split(".")[-2:]).replace("_", " ").strip()
+        return words[:1].upper() + words[1:]
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label if self.role in Role.values else self.role.replace("_", " ")
 
 
 class AuditChainHead(models.Model):

@@ -17,7 +17,7 @@ def ketamine_part(session) -> list[dict[str, Any]]:
     return [
         {
             "kind": e.get_kind_display(),
-            "time": local_text(e.occurred_at, "%H:%M"),
+            "time": local_text(e.occurred_at, "TIME_FORMAT"),
             "vial": e.container.code,
             "lot": e.container.lot.lot_number,
             "product": str(e.container.lot.product),

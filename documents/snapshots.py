@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from documents import registry
 
@@ -55,8 +55,10 @@ def build(kind: str, subject: Any) -> dict[str, Any]:
     return jsonable(content)
 
 
-def local_text(value: datetime | None, fmt: str = "%m/%d/%Y %H:%M") -> str:
-    return timezone.localtime(value).strftime(fmt) if value else ""
+def local_text(value: datetime | None, fmt: str = "SHORT_DATETIME_FORMAT") -> str:
+    """``value`` in clinic time, written as every page writes it (``fmt`` is a Django date
+    format or the name of one: the clinic's time of day comes from its format settings)."""
+    return formats.date_format(timezone.localtime(value), fmt) if value else ""
 
 
 def date_text(value: date | None) -> str:

@@ -223,6 +223,7 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = True
 USE_TZ = True  # store UTC
 TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="America/New_York")  # show the clinic's time
+FORMAT_MODULE_PATH = ["grace_mindcare.formats"]  # one way of writing a time of day
 
 # --- Static files (vendored, served by whitenoise) ------------------------------
 # Rate limits on patient links and the administrator's cached figures must be shared by every

@@ -99,7 +99,7 @@ def course_summary(plan) -> dict[str, Any]:
             "frequency": plan.frequency_text,
             "status": plan.get_status_display(),
             "notes": plan.notes,
-            "started": local_text(plan.status_changed_at or plan.created_at, "%m/%d/%Y"),
+            "started": local_text(plan.status_changed_at or plan.created_at, "m/d/Y"),
         },
         "sessions": sessions,
         "sessions_completed": sum(1 for s in sessions if s["status"] == "Completed"),
@@ -113,7 +113,7 @@ def _drug_text(drug) -> str:
     """A rescue drug as the record prints it: what, how much, how, when, by whom, and whether
     it is a controlled substance."""
     text = f"{drug.name} {drug.dose.normalize():f} {drug.dose_unit} {drug.get_route_display()}"
-    text += f" at {local_text(drug.given_at, '%H:%M')}"
+    text += f" at {local_text(drug.given_at, 'TIME_FORMAT')}"
     if drug.given_by_id:
         text += f" by {user_text(drug.given_by)}"
     return text + (f" (controlled, {drug.get_dea_schedule_display()})" if drug.controlled else "")
@@ -205,7 +205,7 @@ def infusion_record(session) -> dict[str, Any]:
         "vitals_columns": [[f, READING_LABELS.get(f, f)] for f in fields],
         "vitals_table": [
             {
-                "time": local_text(r.taken_at, "%H:%M"),
+                "time": local_text(r.taken_at, "TIME_FORMAT"),
                 "phase": r.get_phase_display(),
                 "values": [getattr(r, f) for f in fields],
             }
@@ -223,7 +223,7 @@ def infusion_record(session) -> dict[str, Any]:
         ],
         "alerts": [
             {
-                "time": local_text(a.raised_at, "%H:%M"),
+                "time": local_text(a.raised_at, "TIME_FORMAT"),
                 "severity": a.severity,
                 "message": a.message,
                 "action": a.get_action_display() if a.action else "",
@@ -235,11 +235,11 @@ def infusion_record(session) -> dict[str, Any]:
             {
                 "kind": e.get_kind_display() + (f": {e.kind_other}" if e.kind_other else ""),
                 "severity": e.get_severity_display(),
-                "onset": local_text(e.onset_at, "%H:%M"),
+                "onset": local_text(e.onset_at, "TIME_FORMAT"),
                 "action": e.action_taken,
                 "outcome": e.get_outcome_display()
                 + (f": {e.handover_note}" if e.handover_note else "")
-                + (f" ({user_text(e.outcome_by)}, {local_text(e.outcome_at, '%H:%M')})" if e.outcome_at else ""),
+                + (f" ({user_text(e.outcome_by)}, {local_text(e.outcome_at, 'TIME_FORMAT')})" if e.outcome_at else ""),
                 "drugs": [_drug_text(d) for d in e.drugs.all()],
             }
             for e in session.adverse_events.select_related("outcome_by")

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import audit, emergency
@@ -179,10 +179,10 @@ def patient_emergency_access(request, pk: int):
             for field, messages_ in exc.message_dict.items():
                 form.add_error(field, messages_)
         else:
+            until = formats.time_format(timezone.localtime(grant.expires_at))
             messages.warning(
                 request,
-                f"Emergency access until {timezone.localtime(grant.expires_at):%H:%M}. Every page you open is "
-                "recorded and administrators have been told.",
+                f"Emergency access until {until}. Every page you open is recorded and administrators have been told.",
             )
             return redirect("patients:detail", pk=patient.pk)
     services.patient_chart_opened(patient=patient, by=request.user)

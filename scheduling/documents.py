@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from documents import registry
 from documents.models import DocumentKind
@@ -34,7 +34,7 @@ def next_appointment(patient) -> dict[str, Any] | None:
     local = appt.start.astimezone(appt.location.zone)
     return {
         "what": appt.appointment_type.name,
-        "when": local.strftime("%A %B %-d, %Y at %-I:%M %p"),
+        "when": f"{local:%A %B %-d, %Y} at {formats.time_format(local)}",
         "where": appt.location.name,
         "address": appt.location.address,
     }

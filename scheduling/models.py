@@ -22,6 +22,7 @@ from django.db import models
 from django.db.models import F, Func, Q
 from phonenumber_field.modelfields import PhoneNumberField
 
+from core.formatting import zone_label
 from core.triggers import append_only
 from scheduling.rules import AppointmentStatus, default_minutes
 
@@ -92,6 +93,11 @@ class Location(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def time_zone_label(self) -> str:
+        """The zone as people write it ("America/New York"), not its database key."""
+        return zone_label(self.time_zone)
 
 
 class OpeningHours(models.Model):

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts import audit
 from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
@@ -86,7 +86,7 @@ def link_message(*, url: str, expires_at: datetime) -> str:
     clinic = getattr(settings, "CLINIC_NAME", "the clinic")
     local = timezone.localtime(expires_at)
     return (
-        f"{clinic}: please answer a short check-in before {local:%b %-d, %-I:%M %p}: {url} "
+        f"{clinic}: please answer a short check-in before {local:%b %-d}, {formats.time_format(local)}: {url} "
         "The link works once. If you did not expect this, call us."
     )
 

@@ -43,6 +43,8 @@ class SessionStatusChoice(models.TextChoices):
 
 DEFERRAL_REASON_CHOICES = [(code, code.replace("_", " ").capitalize()) for code in rules.DEFERRAL_REASON_CODES]
 STOP_REASON_CHOICES = [(code, code.replace("_", " ").capitalize()) for code in rules.STOP_REASON_CODES]
+# A transition's reason code is a deferral or a stop reason; people read its label.
+REASON_LABELS = dict(DEFERRAL_REASON_CHOICES + STOP_REASON_CHOICES)
 # "In chair" for the front desk: what they may tell the escort, nothing clinical.
 IN_CHAIR_STATUSES = (S.PRE_CHECK, S.CLEARED, S.INFUSING, S.PAUSED)
 RECOVERING_STATUSES = (S.COMPLETED, S.STOPPED_EARLY, S.RECOVERING, S.DISCHARGE_READY)
@@ -262,7 +264,11 @@ class SessionTransition(models.Model):
         triggers = [append_only("sessiontransition_append_only")]
 
     def __str__(self) -> str:
-        return f"{self.from_status} → {self.to_status}"
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
+    @property
+    def reason_label(self) -> str:
+        return REASON_LABELS.get(self.reason_code, self.reason_code.replace("_", " ").capitalize())
 
 
 @tracked()

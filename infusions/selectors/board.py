@@ -74,6 +74,9 @@ class ChairRow:
     front_status: str
     expected_out: datetime | None
     minutes_since_start: int | None = None
+    # Once the infusion has ended the chair is watching recovery: the time since the end,
+    # not a frozen time since the start.
+    minutes_in_recovery: int | None = None
     dose_progress_pct: int | None = None
     next_due: datetime | None = None
     overdue: bool = False
@@ -172,6 +175,8 @@ def chair_board(*, location: Location, at: datetime | None = None, open_draws: b
                 row.dose_progress_pct = min(
                     100, int(row.minutes_since_start * 100 / max(1, session.plan.infusion_minutes))
                 )
+                if session.ended_at:
+                    row.minutes_in_recovery = max(0, int((at - session.ended_at).total_seconds() // 60))
             due = session_selectors.next_due(
                 session, at=at, cadence=policy.cadence, grace=policy.overdue_grace, last_at=session.last_reading_at
             )

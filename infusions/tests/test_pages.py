@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from followups import services as followup_services
 from followups.tests.factories import alert_for
@@ -72,7 +72,7 @@ def test_flowsheet_rows_show_clinic_time_and_escape_staff_names(client, infusing
     client.force_login(nurse_user)
     body = client.get(reverse("infusions:session", args=[infusing.pk])).content.decode()
     local = timezone.localtime(taken)
-    assert f"<tr><td>{local:%H:%M}</td>" in body  # the clinic's time, not UTC
+    assert f"<tr><td>{formats.time_format(local)}</td>" in body  # the clinic's time, not UTC
     assert f"Systolic, {local:%d %b %H:%M}: 121" in body  # the chart's label too
     assert "&lt;b&gt;Ann&lt;/b&gt;" in body
     assert "<b>Ann</b>" not in body
@@ -112,8 +112,8 @@ def test_session_page_lists_adverse_events_with_drugs_and_the_status_log_in_orde
     assert adverse.index("Metoclopramide") < adverse.index("Ondansetron")  # by onset, not by entry
     log = body[body.index("Status log") :]
     moves = log.split("<li>")[1:]
-    assert "→ pre_check" in moves[0]
-    assert "→ infusing" in moves[-1]
+    assert "Scheduled → Pre-check" in moves[0]
+    assert "→ Infusing" in moves[-1]
 
 
 def test_impossible_reading_comes_back_on_the_field_via_htmx(client, infusing, nurse_user):

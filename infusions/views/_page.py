@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -16,7 +16,14 @@ from consultations.services.orders import SIGN as ORDER_SIGN
 from consultations.vitals import lb_from_kg
 from core import charts
 from infusions import forms, rules
-from infusions.models import OPEN_OUTCOMES, READING_FIELDS, READING_LABELS, FlowsheetReading, Outcome
+from infusions.models import (
+    OPEN_OUTCOMES,
+    READING_FIELDS,
+    READING_LABELS,
+    STOP_REASON_CHOICES,
+    FlowsheetReading,
+    Outcome,
+)
 from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
 from infusions.services.dosing import DOSING_STATUSES, usual_range_problem, verify_refusal
@@ -92,8 +99,9 @@ def reading_rows(readings) -> SafeString:
         if r.entered_by_id not in names:
             names[r.entered_by_id] = escape(r.entered_by.get_short_name() or r.entered_by)
         values = "".join(f"<td>{_cell(getattr(r, name))}</td>" for name in READING_FIELDS)
+        at = formats.time_format(r.taken_at.astimezone(zone))
         rows.append(
-            f"<tr><td>{r.taken_at.astimezone(zone):%H:%M}</td><td>{phases.get(r.phase, escape(r.phase))}</td>"
+            f"<tr><td>{at}</td><td>{phases.get(r.phase, escape(r.phase))}</td>"
             f"{values}<td>{names[r.entered_by_id]}</td></tr>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - numbers and escaped text only
@@ -189,7 +197,7 @@ def session_context(session, *, user=None, adverse_requested: bool = False, **ov
         "next_actions": []
         if status == S.DISCHARGE_READY and not (readiness and readiness.ready)
         else NEXT_ACTIONS.get(status, []),
-        "stop_codes": rules.STOP_REASON_CODES,
+        "stop_codes": STOP_REASON_CHOICES,
         "adverse_events": session_selectors.adverse_events(session),
         "closing_outcomes": [c for c in Outcome.choices if c[0] not in OPEN_OUTCOMES],
         "transitions": session_selectors.transitions(session),

@@ -103,7 +103,7 @@ def reminder_link_use(*, link_id: int, action: str) -> Appointment:
         channel=link.reminder.channel,
         direction="in",
         summary=(
-            f"Patient {verb} the visit of {formats.date_format(local, 'D j M')} {formats.time_format(local, 'g:i A')} "
+            f"Patient {verb} the visit of {formats.date_format(local, 'D j M')} {formats.time_format(local)} "
             f"at {appointment.location.name} through the reminder link."
         ),
     )

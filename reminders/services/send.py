@@ -39,7 +39,7 @@ def message_context(appointment: Appointment, link: str = "") -> dict[str, str]:
     return {
         "clinic": settings.CLINIC_NAME,
         "date": formats.date_format(local, "l, F j"),
-        "time": formats.time_format(local, "g:i A"),
+        "time": formats.time_format(local),
         "location": location.name,
         "address": location.address,
         "link": link,

@@ -14,6 +14,7 @@ from consultations.choices import AmendmentKind, AmendmentSection
 from consultations.models import Amendment, Consultation
 from controlled_substances.models import CountLine
 from core import charts
+from core.formatting import zone_label
 from documents.models import Disclosure, DisclosureChannel, DisclosurePurpose
 from followups.models import AlertReason, SafetyAlert
 from reports.sql import Days, Median, Minutes, local_date, local_period
@@ -133,7 +134,7 @@ def amendments(f: dict) -> Section:
             (
                 "Corrections",
                 'Amendments that correct the signed original (FHIR "amends"), dated in the range '
-                f"(local day in {settings.TIME_ZONE}).",
+                f"(local day in {zone_label(settings.TIME_ZONE)}).",
             ),
             ("Addenda", 'Amendments that add to the original (FHIR "appends").'),
         ],
@@ -250,7 +251,8 @@ def safety_alerts(f: dict) -> Section:
         definitions=[
             (
                 "Raised",
-                f"Safety alerts raised by patients' answers on a local day ({settings.TIME_ZONE}) in the range.",
+                "Safety alerts raised by patients' answers on a local day "
+                f"({zone_label(settings.TIME_ZONE)}) in the range.",
             ),
             ("Acknowledged", "Closed by a clinician with a recorded action."),
             ("Minutes to acknowledge", "Acknowledgement minus raising, over acknowledged alerts; — when none were."),
@@ -298,7 +300,8 @@ def disclosures(f: dict) -> Section:
             (
                 "Disclosures",
                 "Downloads, e-mails and prints of issued patient documents, each recorded with its "
-                f"recipient and purpose, on a local day ({settings.TIME_ZONE}) in the range. No location applies.",
+                f"recipient and purpose, on a local day ({zone_label(settings.TIME_ZONE)}) in the range. "
+                "No location applies.",
             ),
             ("Patients", "Different patients whose documents were disclosed."),
         ],

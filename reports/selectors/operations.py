@@ -482,7 +482,7 @@ def conversion(f: dict) -> Section:
             ("% of previous step", "Count ÷ the previous step's count × 100; — when the previous step is 0."),
             (
                 "Median",
-                "The middle value (PostgreSQL percentile_cont 0.5) over consultations that reached the "
+                "The middle value (the median, half above and half below) over consultations that reached the "
                 "step; — when none did.",
             ),
         ],

@@ -45,4 +45,4 @@ def test_the_home_page_links_into_the_reports(client_as, admin, week, django_ass
     assert "No-show rate this week" in html
     assert 'href="/reports/attendance/?' in html
     assert 'href="/reports/"' in html
-    assert "figures as of 17:00" in html
+    assert "figures as of 5:00 PM" in html

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django import template
-
-from scheduling import rules
+from django.utils import formats
 
 register = template.Library()
 
@@ -20,8 +19,8 @@ def lookup(mapping, key):
 
 @register.filter
 def clock(value) -> str:
-    """12-hour wall time of a datetime already in the right zone: 2:30 PM."""
-    return rules.clock(value) if value is not None else ""
+    """Wall time of a datetime already in the right zone, in the clinic's time format."""
+    return formats.time_format(value) if value is not None else ""
 
 
 @register.filter

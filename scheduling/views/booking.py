@@ -224,7 +224,10 @@ def series_new(request):
 @permission_required("scheduling.add_appointment", raise_exception=True)
 @require_GET
 def find(request):
-    form = FindForm(request.GET or None, user=request.user)
+    # A link that only preselects the location ("Find next available" on the calendar) opens
+    # the form to fill in, not a search that failed: bind only what the form itself submitted.
+    submitted = "appointment_type" in request.GET
+    form = FindForm(request.GET if submitted else None, initial=request.GET.dict(), user=request.user)
     slots = None
     if form.is_bound and form.is_valid():
         c = form.cleaned_data
