@@ -62,7 +62,17 @@ def _int(label: str, low: int, high: int, *, required: bool = False) -> forms.In
     )
 
 
-class PreCheckForm(forms.Form):
+class SessionPageForm(forms.Form):
+    """A form of the session page, which shows several at once (the pre-check and the
+    flowsheet both ask for a blood pressure): each form's element ids carry its own prefix,
+    so every label points at its own input and no id is on the page twice."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{type(self).__name__.removesuffix('Form').lower()}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class PreCheckForm(SessionPageForm):
     last_clear_liquid_at = _dt("Last clear liquids")
     last_light_meal_at = _dt("Last light meal")
     last_fatty_meal_at = _dt("Last fatty or fried meal")
@@ -132,7 +142,7 @@ class PreCheckForm(forms.Form):
         return data
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(SessionPageForm):
     decision_reason = forms.CharField(
         label="Prescriber's documented decision",
         required=False,
@@ -140,7 +150,7 @@ class DecisionForm(forms.Form):
     )
 
 
-class DeferForm(forms.Form):
+class DeferForm(SessionPageForm):
     reason_code = forms.ChoiceField(
         label="Deferral reason",
         choices=[("", "Choose…")] + [(c, c.replace("_", " ").capitalize()) for c in rules.DEFERRAL_REASON_CODES],
@@ -151,7 +161,7 @@ class DeferForm(forms.Form):
     )
 
 
-class DoseForm(forms.Form):
+class DoseForm(SessionPageForm):
     vial_mg_per_ml = forms.TypedChoiceField(
         label="Vial concentration",
         choices=[("10", "10 mg/mL"), ("50", "50 mg/mL"), ("100", "100 mg/mL")],
@@ -167,7 +177,7 @@ class DoseForm(forms.Form):
     )
 
 
-class ReadingForm(forms.Form):
+class ReadingForm(SessionPageForm):
     """Quick vitals entry: time prefilled with now and editable; any subset of values."""
 
     taken_at = _dt("Time", required=True)
@@ -199,7 +209,7 @@ class ReadingForm(forms.Form):
         return {name: self.cleaned_data.get(name) for name in READING_FIELDS}
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(SessionPageForm):
     to = forms.ChoiceField(choices=[(s.value, s.value) for s in rules.SessionStatus])
     reason_code = forms.CharField(required=False, max_length=30)
     reason = forms.CharField(required=False, widget=forms.Textarea({"rows": 2, "class": "form-control"}))
@@ -209,14 +219,14 @@ class TransitionForm(forms.Form):
     planned_dose_delivered = forms.BooleanField(label="Planned dose delivered", required=False)
 
 
-class AlertActionForm(forms.Form):
+class AlertActionForm(SessionPageForm):
     action = forms.ChoiceField(
         choices=[(a, rules.ALERT_ACTION_LABELS[a]) for a in rules.ALERT_ACTIONS], widget=forms.Select(attrs=SELECT)
     )
     note = forms.CharField(label="What was done", required=False, widget=forms.TextInput(BIG))
 
 
-class AdverseEventForm(forms.Form):
+class AdverseEventForm(SessionPageForm):
     error_aliases = {"drugs": "drug"}  # the service checks the drugs given; the form has one
     kind = forms.ChoiceField(
         label="Event", choices=[("", "Choose…"), *AdverseEventKind.choices], widget=forms.Select(attrs=SELECT)
@@ -306,7 +316,7 @@ class AdverseEventForm(forms.Form):
         ]
 
 
-class AdverseEventOutcomeForm(forms.Form):
+class AdverseEventOutcomeForm(SessionPageForm):
     outcome = forms.ChoiceField(
         label="Outcome now",
         choices=[("", "Choose…"), *[c for c in Outcome.choices if c[0] not in OPEN_OUTCOMES]],
@@ -326,7 +336,7 @@ class AdverseEventOutcomeForm(forms.Form):
         return data
 
 
-class DischargeForm(forms.Form):
+class DischargeForm(SessionPageForm):
     escort_present = forms.BooleanField(label="Escort present now", required=False)
     escort_name = forms.CharField(label="Escort name", required=False, max_length=120, widget=forms.TextInput(BIG))
     escort_phone = forms.CharField(label="Escort phone", required=False, max_length=40, widget=forms.TextInput(BIG))
@@ -337,7 +347,7 @@ class DischargeForm(forms.Form):
     )
 
 
-class AmendmentForm(forms.Form):
+class AmendmentForm(SessionPageForm):
     kind = forms.ChoiceField(
         choices=[("amends", "Correction"), ("appends", "Addendum")], widget=forms.Select(attrs=SELECT)
     )
@@ -345,7 +355,7 @@ class AmendmentForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea({"rows": 3, "class": "form-control"}))
 
 
-class RateChangeForm(forms.Form):
+class RateChangeForm(SessionPageForm):
     rate_ml_per_h = forms.DecimalField(
         label="New rate (mL/h)",
         min_value=Decimal(0),

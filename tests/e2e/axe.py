@@ -1,0 +1,70 @@
+"""axe-core in the browser walks: every page a walk opens is checked for accessibility.
+
+The engine is the copy vendored from npm by ``scripts/vendor_assets.sh`` (static/vendor/axe-core).
+``watch(context)`` injects it into every document of a browser context; each page runs it
+once it has loaded and after every htmx swap, and reports back through an exposed binding,
+so no page of a walk escapes and no test has to remember to ask. ``check(page)`` runs it on
+the page as it is now, for a state a test wants checked explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+AXE = Path(settings.BASE_DIR) / "static" / "vendor" / "axe-core" / "axe.min.js"
+# What blocks a person: a screen-reader user, a keyboard user, someone with low vision.
+# "moderate" and "minor" findings are advice, not failures.
+BLOCKING = ("serious", "critical")
+
+_RUN = """
+(() => {
+  const run = () => {
+    if (!window.axe || window.__axeRunning) return;
+    window.__axeRunning = true;
+    window.axe.run(document, {resultTypes: ["violations"]}).then((results) => {
+      window.__axeRunning = false;
+      const found = results.violations
+        .filter((v) => %s.includes(v.impact))
+        .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" "))}));
+      if (window.__axeReport) window.__axeReport(location.pathname, found);
+    }).catch(() => { window.__axeRunning = false; });
+  };
+  window.addEventListener("load", run);
+  document.addEventListener("htmx:afterSettle", run);
+})();
+"""
+
+
+def _script() -> str:
+    return AXE.read_text() + "\n" + _RUN % list(BLOCKING)
+
+
+def watch(context) -> list[str]:
+    """Checks every page ``context`` loads; returns the list the findings are added to."""
+    findings: list[str] = []
+
+    def report(_source, path, violations):
+        for v in violations:
+            findings.append(f"{path}: {v['impact']} {v['id']} ({v['help']}) at {', '.join(v['nodes'])}")
+
+    context.expose_binding("__axeReport", report)
+    context.add_init_script(script=_script())
+    return findings
+
+
+def check(page) -> list[str]:
+    """The blocking violations on ``page`` as it is now."""
+    if not page.evaluate("() => !!window.axe"):
+        page.evaluate(AXE.read_text())
+    violations = page.evaluate(
+        """async (blocking) => (await window.axe.run(document, {resultTypes: ["violations"]}))
+             .violations.filter((v) => blocking.includes(v.impact))
+             .map((v) => `${v.impact} ${v.id} (${v.help}) at ` +
+                         v.nodes.slice(0, 5).map((n) => n.target.join(" ")).join(", "))""",
+        list(BLOCKING),
+    )
+    path = page.evaluate("() => location.pathname")
+    return [f"{path}: {v}" for v in violations]
