@@ -22,9 +22,17 @@ FAILURE_RATE = 0.04  # a provider's occasional refusal (an unreachable number, a
 BATCH = 2000
 
 
+class _MigrationApps:
+    """The model registry as the default-rules migration saw it: ReminderRule was first
+    declared in scheduling and now lives in reminders."""
+
+    def get_model(self, app_label: str, model_name: str):
+        return django_apps.get_model("reminders" if model_name == "ReminderRule" else app_label, model_name)
+
+
 def seed(ctx: SeedContext) -> None:
     if not ReminderRule.objects.exists():  # a test database flushed between tests
-        import_module("scheduling.migrations.0005_default_reminder_rules").create(django_apps, None)
+        import_module("scheduling.migrations.0005_default_reminder_rules").create(_MigrationApps(), None)
     now = timezone.now()
     all_rules = list(ReminderRule.objects.filter(active=True).prefetch_related("appointment_types"))
     types_of = {r.pk: {t.pk for t in r.appointment_types.all()} for r in all_rules}
