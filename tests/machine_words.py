@@ -17,8 +17,14 @@ ALLOWED = (
     re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     # Web addresses: the calendar feed and the self-report links are read and copied whole.
     re.compile(r"https?://\S+"),
-    # File names of what the product hands over (a PDF, a CSV export, a calendar feed).
-    re.compile(r"\b[\w-]+\.(?:pdf|csv|ics)\b", re.IGNORECASE),
+    # File names of what the product hands over (a PDF, a CSV export, a calendar feed) or cites
+    # as a source (the clinical reference document).
+    re.compile(r"\b[\w-]+\.(?:pdf|csv|ics|md|txt)\b", re.IGNORECASE),
+    # IANA time-zone names where a setting asks for one: the zone must be typed exactly as the
+    # tz database spells it (pages that only show a zone write it as people do, "America/New York").
+    re.compile(
+        r"\b(?:Africa|America|Antarctica|Asia|Atlantic|Australia|Europe|Indian|Pacific)/[A-Za-z_]+(?:/[A-Za-z_]+)?"
+    ),
     # Latin abbreviations of ordinary English.
     re.compile(r"\b(?:e\.g|i\.e|etc)\.", re.IGNORECASE),
 )

@@ -157,3 +157,19 @@ def test_no_page_or_pdf_of_the_demo_shows_a_machine_word(demo_day):
     assert len(pdfs) >= 3, f"the demo issued only {sorted(pdfs)}"
     report = "\n".join(f"{where}: {word!r} in {ctx}" for (where, word), ctx in sorted(found.items()))
     assert not found, f"machine words shown to people:\n{report}"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("sbp_mmhg 186 mmHg above 180", ["sbp_mmhg"]),
+        ("Stop reason: Adverse_event", ["Adverse_event"]),
+        ("accounts.audit_report.exported by admin", ["accounts.audit_report.exported"]),
+        ("Systolic BP 186 mmHg, above 180. Next: F32.2, version 4.14.1", []),
+        ("Write to front.desk@clinic.example or open https://x.test/a_b/c.d", []),
+        ("Download course_summary-12.pdf, e.g. today; see clinical-reference.md", []),
+        ("Time zone: America/New_York", []),
+    ],
+)
+def test_the_finder_catches_codes_and_spares_what_is_spelt_elsewhere(text, words):
+    assert machine_words(text) == words
