@@ -15,11 +15,8 @@ def grace_deploy_checks(app_configs=None, **kwargs):
         problems.append(Error("Celery must accept JSON only (no pickle).", id="grace.E002"))
     if not settings.OTP_REQUIRED:
         problems.append(Warning("Two-factor sign-in is not required (OTP_REQUIRED).", id="grace.W003"))
-    if (
-        settings.SESSION_IDLE_MINUTES > 30
-        or settings.SESSION_COOKIE_AGE > 30 * 60
-        or not settings.SESSION_SAVE_EVERY_REQUEST
-    ):
+    # The row's expiry is a backstop a minute past the idle time (SessionLifetimeMiddleware enforces it).
+    if settings.SESSION_IDLE_MINUTES > 30 or settings.SESSION_COOKIE_AGE > 31 * 60:
         problems.append(Warning("The idle session time-out is longer than 30 minutes.", id="grace.W004"))
     if not settings.SESSION_COOKIE_NAME.startswith("__Host-"):
         problems.append(Warning("The session cookie should use the __Host- prefix.", id="grace.W005"))

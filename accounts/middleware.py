@@ -11,11 +11,15 @@ from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accounts import context, emergency
+from accounts import access_cache, context, emergency
 from accounts.network import client_ip
 
 SESSION_STARTED_KEY = "grace_session_started"
 LAST_ACTIVITY_KEY = "grace_last_activity"
+# Activity is written to the session (a database write and commit) at most once a minute: a
+# request within a minute of the last one written changes nothing. The idle time-out counts from
+# the activity written, so it falls at most this much before the configured minutes, never after.
+ACTIVITY_WRITE_SECONDS = 60
 # Sent by templates on requests the page makes by itself (hx-headers on the polling element).
 POLL_HEADER = "X-Background-Poll"
 HTMX_STOP_POLLING = 286
@@ -90,8 +94,10 @@ class SessionLifetimeMiddleware:
     absolute lifetime, however active it has been.
 
     Activity is a request the person made: background polls (:func:`is_background_poll`) do not
-    count, so an unattended chair board or home page still signs out at the idle time. The
-    session row's own expiry (SESSION_COOKIE_AGE, saved on every request) stays as a backstop.
+    count, so an unattended chair board or home page still signs out at the idle time. Activity is
+    written at most once a minute (:data:`ACTIVITY_WRITE_SECONDS`), and the session is saved only
+    then: the session row's own expiry (SESSION_COOKIE_AGE, a minute past the idle time) moves
+    with it and stays as a backstop.
     An ended session answers htmx with the signed-out fragment, status 286 (htmx stops polling)
     and ``HX-Redirect`` to sign-in, so the page holding patient data is left, not just a panel.
     """
@@ -110,7 +116,8 @@ class SessionLifetimeMiddleware:
             ):
                 logout(request)
                 return self._signed_out(request)
-            if not is_background_poll(request):
+            moved = not is_background_poll(request) and now - last_activity >= ACTIVITY_WRITE_SECONDS
+            if moved or LAST_ACTIVITY_KEY not in request.session:
                 request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
 
@@ -163,12 +170,14 @@ class RequireTwoFactorMiddleware:
 
 
 class EmergencyAccessMiddleware:
-    """Carries a live break-glass grant from the session onto the user (accounts.emergency)."""
+    """Carries a live break-glass grant from the session onto the user (accounts.emergency), and
+    the role and permissions the session keeps (accounts.access_cache)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        access_cache.attach(request)
         emergency.attach(request)
         return self.get_response(request)
 

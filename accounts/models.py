@@ -17,6 +17,11 @@ class User(AbstractUser):
     credentials = models.CharField(
         max_length=50, blank=True, help_text="Shown after the name on signed records, e.g. RN, MD."
     )
+    access_version = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Moves on every change of the user's groups or permissions: sessions re-read theirs.",
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

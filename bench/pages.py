@@ -189,6 +189,9 @@ PAGES: list[dict] = [
     # (The password change form was the first candidate; its crispy form adds about 8 ms of
     # template work that is not layout, so it is timed below as an ordinary page instead.)
     {"name": "baseline", "persona": "frontdesk", "path": "/accounts/password/change/done/", "baseline": True},
+    # The floor: the same signed-in request to a view that does nothing (bench/urls.py). The baseline's
+    # goal is 2x this: what the layout and navigation cost over the stack itself.
+    {"name": "bare-view", "persona": "frontdesk", "path": "/bench/bare/", "goal_ratio": None},
     {"name": "password-change", "persona": "frontdesk", "path": "/accounts/password/change/"},
     {"name": "sign-in", "persona": None, "path": "/accounts/login/"},
     {"name": "home-frontdesk", "persona": "frontdesk", "path": "/"},

@@ -226,7 +226,7 @@ def bench_environment(server: DbServer, *, allowed_hosts: str) -> dict:
     """The production-like settings every bench process runs with (settings.py reads these)."""
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="grace_mindcare.settings",
+        DJANGO_SETTINGS_MODULE="bench.settings",
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=_SECRET_KEY,
         DJANGO_ALLOWED_HOSTS=allowed_hosts,
@@ -499,7 +499,12 @@ def select_pages(table: list[dict], only: list[str], ctx) -> tuple[list[PageRun]
     patterns = [p.strip() for chunk in only for p in chunk.split(",") if p.strip()]
     chosen, skipped = [], []
     for row in table:
-        wanted = not patterns or row.get("baseline") or any(_matches(row["name"], p) for p in patterns)
+        wanted = (
+            not patterns
+            or row.get("baseline")
+            or row["name"] == "bare-view"
+            or any(_matches(row["name"], p) for p in patterns)
+        )
         if not wanted:
             continue
         unknown = set(row) - {"name", "persona", "path", "baseline", "goal_ratio", "goal_ms", "note"}
@@ -637,6 +642,9 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
 
+BASELINE_OVER_FLOOR = 2.0
+
+
 def render_markdown(rows: list[dict], params: dict, skipped, extras: list[dict]) -> str:
     def num(value, digits=1, suffix=""):
         return "–" if value is None else f"{value:.{digits}f}{suffix}"
@@ -672,6 +680,12 @@ def render_markdown(rows: list[dict], params: dict, skipped, extras: list[dict])
             f"{goal} |"
         )
     notes = [f"- {row['name']}: {row['note']}" for row in rows if row["note"]]
+    floor = next((row for row in rows if row["name"] == "bare-view" and row["ratio_median"]), None)
+    if floor is not None:
+        # What a signed-in page's layout costs over the bare stack: the baseline's goal is within 2x.
+        over = 1 / floor["ratio_median"]
+        mark = "✅" if over <= BASELINE_OVER_FLOOR else "❌"
+        notes.append(f"- baseline ÷ bare view (medians): {over:.2f}× (goal ≤ {BASELINE_OVER_FLOOR:g}×) {mark}")
     notes += [f"- skipped {name}: {why}" for name, why in skipped]
     if notes:
         lines += ["", *notes]

@@ -133,14 +133,18 @@ else:
 
     DATABASES = {"default": database_settings(BASE_DIR)}
 # Connections are bounded by the server's threads: each web thread keeps its connection for up to
-# DATABASE_CONN_MAX_AGE seconds and reuses it (checked first, so a server restart costs no error).
+# DATABASE_CONN_MAX_AGE seconds and reuses it. Not health-checked by default: the check is a
+# `SELECT 1` round trip before every request's first query, to spare the one request per thread
+# that meets a connection the server dropped (a restart or failover); that request answers 500
+# and Django discards the broken connection, so the next one reconnects. Set
+# DATABASE_CONN_HEALTH_CHECKS=1 where connections are often cut (a proxy with an idle timeout).
 # That holds for a server whose threads live on (gunicorn, `make run` included: workers × threads
 # connections at most). Django's own `runserver` starts a thread per request and never closes that
 # thread's connection, so a kept connection would linger there after every request (a burst left
 # dozens idle until PostgreSQL refused new clients): under runserver each request closes its own.
 _RUNSERVER = sys.argv[1:2] == ["runserver"]
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0 if _RUNSERVER else 60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=False)
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise RuntimeError("Grace MindCare runs on PostgreSQL only; DATABASE_URL must be postgres://…")
@@ -206,8 +210,12 @@ PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default
 # Sessions: server-side idle time-out (ONC (d)(5)) and an absolute lifetime.
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=15)
 SESSION_ABSOLUTE_HOURS = env.int("SESSION_ABSOLUTE_HOURS", default=12)
-SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle time-out itself is accounts.middleware.SessionLifetimeMiddleware's, exact to the minute.
+# The session is saved when its activity moves (at most once a minute), not on every request (a
+# durable commit on each htmx poll); its row's expiry, a backstop, is one minute past the idle time
+# so that it never ends a session the middleware would keep.
+SESSION_COOKIE_AGE = (SESSION_IDLE_MINUTES + 1) * 60
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
