@@ -13,6 +13,9 @@ from django.forms.models import construct_instance
 from django.utils import timezone
 
 from accounts.roles import GROUP_NAMES, Role, role_of
+from controlled_substances.models import Product, Registration, Supplier
+from infusions.models import RescueDrug
+from prescribers.forms import DEARegistrationForm, PrescriberProfileForm, StateLicenceForm
 from reminders.models import ReminderRule
 from scheduling.models import AppointmentType, ClinicianHours, Closure, Location, OpeningHours, Resource
 from scheduling.selectors import clinician_hours_overlaps
@@ -28,6 +31,9 @@ class SettingsForm(forms.ModelForm):
 
     # Fields whose change is a change of what someone may do (audited as such).
     privilege_fields: frozenset[str] = frozenset()
+    # A form whose every constraint is not yet checked in words keeps Django's constraint check:
+    # a generic message at the top is better than the database refusing the save.
+    check_constraints = False
 
     def extra_values(self, instance) -> dict[str, Any]:
         """Values of the form's fields that are not model columns, as the audit compares them."""
@@ -41,7 +47,9 @@ class SettingsForm(forms.ModelForm):
         except forms.ValidationError as e:
             self._update_errors(e)
         try:
-            self.instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+            self.instance.full_clean(
+                exclude=exclude, validate_unique=False, validate_constraints=self.check_constraints
+            )
         except forms.ValidationError as e:
             self._update_errors(e)
         if self._validate_unique:
@@ -233,3 +241,59 @@ class UserForm(SettingsForm):
         user.groups.set([Group.objects.get(name=GROUP_NAMES[self.cleaned_data["role"]])])
         user.__dict__.pop("_role_cache", None)
         return user
+
+
+class PrescriberForm(SettingsForm, PrescriberProfileForm):
+    check_constraints = True
+
+    class Meta(PrescriberProfileForm.Meta):
+        pass
+
+
+class LicenceForm(SettingsForm, StateLicenceForm):
+    check_constraints = True
+
+    class Meta(StateLicenceForm.Meta):
+        fields = ["profile", *StateLicenceForm.Meta.fields]
+        widgets = {"expires_on": DATE}
+
+
+class PrescriberRegistrationForm(SettingsForm, DEARegistrationForm):
+    check_constraints = True
+
+    class Meta(DEARegistrationForm.Meta):
+        fields = ["profile", *DEARegistrationForm.Meta.fields]
+        widgets = {"expires_on": DATE}
+
+
+class RescueDrugForm(SettingsForm):
+    check_constraints = True
+
+    class Meta:
+        model = RescueDrug
+        fields = ["name", "default_dose", "dose_unit", "route", "controlled", "dea_schedule", "source"]
+
+
+class LocationRegistrationForm(SettingsForm):
+    check_constraints = True
+
+    class Meta:
+        model = Registration
+        fields = ["location", "dea_number", "expires_on"]
+        widgets = {"expires_on": DATE}
+
+
+class ProductForm(SettingsForm):
+    check_constraints = True
+
+    class Meta:
+        model = Product
+        fields = ["name", "ndc", "schedule", "form", "concentration_mg_per_ml", "container_volume_ml"]
+
+
+class SupplierForm(SettingsForm):
+    check_constraints = True
+
+    class Meta:
+        model = Supplier
+        fields = ["name", "address", "dea_number"]

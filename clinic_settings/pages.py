@@ -15,6 +15,9 @@ from django.db import models
 from django.forms import ModelForm
 
 from clinic_settings import forms
+from controlled_substances.models import Product, Registration, Supplier
+from infusions.models import RescueDrug
+from prescribers.models import DEARegistration, PrescriberProfile, StateLicence
 from reminders.models import ReminderRule
 from scheduling.models import AppointmentType, ClinicianHours, Closure, Location, OpeningHours, Resource
 
@@ -159,6 +162,94 @@ PAGES: dict[str, Page] = {
             active_field="is_active",
             superusers_only={"is_superuser": True},
             prefetch_related=("groups",),
+        ),
+        Page(
+            slug="prescribers",
+            title="Prescribers' credentials",
+            singular="prescriber profile",
+            model=PrescriberProfile,
+            form=forms.PrescriberForm,
+            columns=("user", "credential", "npi", "medical_director"),
+            permission="prescribers.change_prescriberprofile",
+            intro="A prescriber's credential and NPI; the medical director signs off clinical policy changes. "
+            "Without a profile and a current licence a prescriber's decisions are refused.",
+            retire=Retire.NONE,
+            select_related=("user",),
+            audit_category="security",
+        ),
+        Page(
+            slug="state-licences",
+            title="State licences",
+            singular="state licence",
+            model=StateLicence,
+            form=forms.LicenceForm,
+            columns=("profile", "state", "number", "expires_on"),
+            permission="prescribers.change_statelicence",
+            intro="Each prescriber's licence per state, with the last day it is valid.",
+            retire=Retire.REMOVE,
+            select_related=("profile__user",),
+            audit_category="security",
+        ),
+        Page(
+            slug="prescriber-dea",
+            title="Prescribers' DEA registrations",
+            singular="DEA registration",
+            model=DEARegistration,
+            form=forms.PrescriberRegistrationForm,
+            columns=("profile", "location", "number", "expires_on"),
+            permission="prescribers.change_dearegistration",
+            intro="A prescriber's DEA registration for each location where they order ketamine.",
+            retire=Retire.REMOVE,
+            select_related=("profile__user", "location"),
+            audit_category="security",
+        ),
+        Page(
+            slug="rescue-drugs",
+            title="Rescue formulary",
+            singular="rescue drug",
+            model=RescueDrug,
+            form=forms.RescueDrugForm,
+            columns=("name", "default_dose", "dose_unit", "route", "controlled", "dea_schedule", "source"),
+            permission="infusions.manage_infusion_policy",
+            intro="The drugs offered when a rescue dose is given at the chair. A retired drug stays on the doses "
+            "already given.",
+        ),
+        Page(
+            slug="location-registrations",
+            title="Locations' DEA registrations",
+            singular="location registration",
+            model=Registration,
+            form=forms.LocationRegistrationForm,
+            columns=("location", "dea_number", "expires_on"),
+            permission="controlled_substances.manage_stock",
+            intro="The registration each location holds its ketamine stock under; an expired one blocks receipts, "
+            "draws and transfers there. Its vials, counts and logs refer to it, so it is never removed.",
+            retire=Retire.NONE,
+            select_related=("location",),
+            audit_category="controlled_substance",
+        ),
+        Page(
+            slug="products",
+            title="Controlled products",
+            singular="product",
+            model=Product,
+            form=forms.ProductForm,
+            columns=("name", "ndc", "schedule", "concentration_mg_per_ml", "container_volume_ml"),
+            permission="controlled_substances.manage_stock",
+            intro="The ketamine products the clinic receives (NDC, concentration, vial size).",
+            audit_category="controlled_substance",
+        ),
+        Page(
+            slug="suppliers",
+            title="Suppliers",
+            singular="supplier",
+            model=Supplier,
+            form=forms.SupplierForm,
+            columns=("name", "dea_number"),
+            permission="controlled_substances.manage_stock",
+            intro="The DEA-registered suppliers ketamine is received from.",
+            retire=Retire.NONE,
+            audit_category="controlled_substance",
         ),
     ]
 }
