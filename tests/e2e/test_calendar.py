@@ -17,6 +17,7 @@ from patients.tests.factories import PatientFactory
 from scheduling import rules
 from scheduling.models import Appointment, AppointmentStatus, AppointmentStatusChange
 from scheduling.tests.factories import AppointmentFactory, LocationFactory, ResourceFactory, appointment_type
+from tests.e2e import axe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -59,7 +60,9 @@ def clinic_day(settings):
     }
 
 
-def _open_day(page, live_server, clinic_day):
+def _open_day(page, live_server, clinic_day) -> list[str]:
+    """Sign in and open the day; axe-core checks every page and swap from here on (the list it fills)."""
+    findings = axe.watch(page.context)
     page.set_viewport_size({"width": 1366, "height": 900})
     base = live_server.url
     page.goto(f"{base}/")
@@ -69,6 +72,7 @@ def _open_day(page, live_server, clinic_day):
     page.wait_for_url(f"{base}/")
     page.goto(f"{base}/schedule/?location={clinic_day['site'].pk}&date={clinic_day['day'].isoformat()}")
     page.locator("#cal-grid").wait_for()
+    return findings
 
 
 def _drag(page, card, column, rows: int):
@@ -89,7 +93,7 @@ def _active(appointment):
 
 
 def test_twelve_chairs_fit_a_1366_px_screen_and_dragging_moves_or_is_refused_in_place(live_server, page, clinic_day):
-    _open_day(page, live_server, clinic_day)
+    findings = _open_day(page, live_server, clinic_day)
     scroller = page.locator(".cal-scroll")
     assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the day grid scrolls sideways"
 
@@ -106,6 +110,7 @@ def test_twelve_chairs_fit_a_1366_px_screen_and_dragging_moves_or_is_refused_in_
     mover.refresh_from_db()
     assert (mover.status, mover.resource_id, mover.version) == (AppointmentStatus.BOOKED, chairs[0].pk, 1)
     assert Appointment.objects.count() == 2
+    assert not axe.check(page)  # the refusal on the card, too
 
     # 2. Onto a free chair an hour later: moved, in place, with the move in the status history.
     card = page.locator(f".cal-appt:has(#appt-{mover.pk})")
@@ -123,10 +128,11 @@ def test_twelve_chairs_fit_a_1366_px_screen_and_dragging_moves_or_is_refused_in_
     assert AppointmentStatusChange.objects.filter(appointment=new, to_status=AppointmentStatus.BOOKED).exists()
     blocker.refresh_from_db()
     assert blocker.status == AppointmentStatus.BOOKED
+    assert not findings
 
 
 def test_a_booking_moves_with_the_keyboard_and_with_the_move_dialog(live_server, page, clinic_day):
-    _open_day(page, live_server, clinic_day)
+    findings = _open_day(page, live_server, clinic_day)
     mover, chairs = clinic_day["mover"], clinic_day["chairs"]
     zone = clinic_day["site"].zone
 
@@ -159,18 +165,20 @@ def test_a_booking_moves_with_the_keyboard_and_with_the_move_dialog(live_server,
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Chair or room").select_option(label="Chair 5")
     dialog.get_by_label("Start (local time)").fill("14:15")
+    assert not axe.check(page)  # with the dialog open
     with page.expect_response(lambda r: r.url.endswith(f"/appointments/{moved.pk}/move/")):
         dialog.get_by_role("button", name="Move", exact=True).click()
     page.locator(".cal-appt.is-focus").wait_for()
     again = _active(mover)
     assert (again.resource_id, again.start.astimezone(zone).time()) == (chairs[4].pk, time(14, 15))
     assert f"Moved {mover.patient.display_name} to" in page.locator("[data-move-status]").inner_text()
+    assert not findings
 
 
 def test_an_empty_slot_books_by_click_and_by_enter_and_the_calendar_opens_on_the_new_booking(
     live_server, page, clinic_day
 ):
-    _open_day(page, live_server, clinic_day)
+    findings = _open_day(page, live_server, clinic_day)
     chairs, site, day = clinic_day["chairs"], clinic_day["site"], clinic_day["day"]
 
     # Keyboard: the grid's one tabbable slot, arrows to the next chair and half an hour on, Enter.
@@ -219,3 +227,4 @@ def test_an_empty_slot_books_by_click_and_by_enter_and_the_calendar_opens_on_the
         page.get_by_label("Location").select_option(label="Grace MindCare Uptown")
     page.wait_for_function("document.querySelectorAll('#id_resource option').length === 2")
     assert picker.locator("option").all_inner_texts() == ["Any free one", "Uptown chair A"]
+    assert not findings
