@@ -92,3 +92,15 @@ def test_a_demo_started_while_the_clinic_is_open_has_an_infusion_running_and_rem
     assert sent.exists()
     assert not sent.filter(sent_at__gte=at).exists()
     assert not sent.filter(appointment__start__gte=at).exists()
+
+
+@pytest.mark.django_db
+def test_the_medical_director_has_a_policy_change_to_decide_in_the_demo():
+    from prescribers.models import PolicyChange
+
+    call_command("seed_demo", patients=5, seed=1, allow_demo_accounts=True)
+    change = PolicyChange.objects.get()
+    assert change.status == PolicyChange.Status.PENDING
+    assert change.proposed_by.username == "admin"
+    call_command("seed_demo", patients=5, seed=1, if_empty=True)  # make run again: nothing added
+    assert PolicyChange.objects.count() == 1

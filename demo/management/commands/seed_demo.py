@@ -22,6 +22,7 @@ SEEDERS = [
     "demo.seeders.infusions",
     "demo.seeders.controlled_substances",  # after infusions (draws for its sessions when it seeds them)
     "demo.seeders.followups",
+    "demo.seeders.policy",  # a change awaiting the medical director's sign-off
 ]
 
 
