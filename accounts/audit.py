@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts import context
 from accounts.models import AuditEvent
 from accounts.roles import role_of
+from core.audit import Category, Verb
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -55,25 +56,23 @@ def _jsonable(changes: dict[str, Any] | None) -> dict[str, Any]:
     return json.loads(json.dumps(changes or {}, default=str))
 
 
-def _member(choices: type[AuditEvent.Verb] | type[AuditEvent.Category], value: Any, what: str) -> str:
-    """``value`` as a plain string when it is one of ``choices`` (a member, or the string of one).
-
-    Call sites pass members or their literal strings; a typo or an unlisted word would
-    otherwise be stored silently and be missed by every filter on the trail.
-    """
-    if not isinstance(value, str):
-        raise TypeError(f"audit {what} must be an AuditEvent.{choices.__name__} member, not {type(value).__name__}")
-    if value not in choices.values:
-        raise ValueError(f"unknown audit {what} {value!r}: add it to AuditEvent.{choices.__name__}")
-    return str(choices(value).value)
+def _member(choices: type[Verb] | type[Category], value: Any, what: str) -> str:
+    """``value``'s plain string when it is a member of ``choices``; anything else, even the exact
+    string of a member, is refused before anything is written: a bare string is where a typo or an
+    unlisted word hides, to be stored where no filter of the trail finds it."""
+    if not isinstance(value, choices):
+        raise TypeError(
+            f"audit {what} must be a core.audit.{choices.__name__} member, not {type(value).__name__} {value!r}"
+        )
+    return str(value.value)
 
 
 def _event(
     *,
     actor,
     action: str,
-    verb: str,
-    category: str,
+    verb: Verb,
+    category: Category,
     target: Any = None,
     patient: Any = None,
     changes: dict[str, Any] | None = None,
@@ -188,8 +187,8 @@ def record(
     *,
     actor,
     action: str,
-    verb: str,
-    category: str,
+    verb: Verb,
+    category: Category,
     target: Any = None,
     patient: Any = None,
     changes: dict[str, Any] | None = None,
@@ -229,7 +228,7 @@ def record_many(events: list[dict[str, Any]]) -> list[AuditEvent]:
     return AuditEvent.objects.bulk_create(rows)
 
 
-def record_read(*, actor, action: str, target: Any, patient: Any, category: str) -> AuditEvent:
+def record_read(*, actor, action: str, target: Any, patient: Any, category: Category) -> AuditEvent:
     return record(
         actor=actor,
         action=action,
@@ -240,7 +239,7 @@ def record_read(*, actor, action: str, target: Any, patient: Any, category: str)
     )
 
 
-def audited_query(action: str, category: str):
+def audited_query(action: str, category: Category):
     """For a page about several patients (a list, a calendar, a board, a worklist, a home panel):
     one ``query`` event per successful GET, with its filters. Written before the response leaves,
     so a page whose audit row cannot be written is not shown (fail closed). Pages about one chart
@@ -265,7 +264,7 @@ def audited_query(action: str, category: str):
     return decorate
 
 
-def record_page_opened(request, *, action: str, category: str, target: Any = None, patient: Any = None) -> None:
+def record_page_opened(request, *, action: str, category: Category, target: Any = None, patient: Any = None) -> None:
     """A form that opens on a chart's current values (an edit, a cancellation, an amendment, a booking
     form with its patient chosen) or a ledger page shows patient data like any other page: one event
     per GET, a ``read`` of the chart when there is one, else a ``query`` with its filters. A POST

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F
 
 from accounts.roles import Role
+from core.audit import Category, Verb
 from core.triggers import append_only
 
 
@@ -40,34 +41,15 @@ class AuditEvent(models.Model):
     so that a removed or altered row is detectable (``manage.py verify_audit_chain``).
     """
 
-    class Verb(models.TextChoices):
-        CREATE = "create"
-        READ = "read"
-        UPDATE = "update"
-        SIGN = "sign"
-        DELETE = "delete"
-        PRINT = "print"
-        EXPORT = "export"
-        QUERY = "query"
-        LOGIN = "login"
-        LOGOUT = "logout"
-        LOGIN_FAILED = "login_failed"
-        PRIVILEGE_CHANGE = "privilege_change"
-        BREAK_GLASS = "break_glass"
+    # The vocabulary lives in core (the layer every app reaches); the model keeps the names for
+    # its field choices and for code that reaches them through it.
+    Verb = Verb
+    Category = Category
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed"
         DENIED = "denied"
         ERROR = "error"
-
-    class Category(models.TextChoices):
-        DEMOGRAPHICS = "demographics"
-        SCHEDULING = "scheduling"
-        CLINICAL = "clinical"
-        CONTROLLED_SUBSTANCE = "controlled_substance"
-        SECURITY = "security"
-        AUDIT = "audit"
-        CONFIGURATION = "configuration"
 
     at = models.DateTimeField()
     actor = models.ForeignKey(

@@ -12,17 +12,18 @@ from accounts import audit
 from accounts.access_cache import access_changed
 from accounts.middleware import LAST_ACTIVITY_KEY, SESSION_STARTED_KEY
 from accounts.models import AuditEvent, User
+from core.audit import Category, Verb
 
 
 def _on_login(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
         request.session[SESSION_STARTED_KEY] = request.session[LAST_ACTIVITY_KEY] = time.time()
-    audit.record(actor=user, action="accounts.user.signed_in", verb="login", category="security")
+    audit.record(actor=user, action="accounts.user.signed_in", verb=Verb.LOGIN, category=Category.SECURITY)
 
 
 def _on_logout(sender, request, user, **kwargs):
     if user is not None:
-        audit.record(actor=user, action="accounts.user.signed_out", verb="logout", category="security")
+        audit.record(actor=user, action="accounts.user.signed_out", verb=Verb.LOGOUT, category=Category.SECURITY)
 
 
 def _on_login_failed(sender, credentials, request=None, **kwargs):
@@ -30,8 +31,8 @@ def _on_login_failed(sender, credentials, request=None, **kwargs):
     audit.record(
         actor=None,
         action="accounts.user.sign_in_failed",
-        verb="login_failed",
-        category="security",
+        verb=Verb.LOGIN_FAILED,
+        category=Category.SECURITY,
         outcome=AuditEvent.Outcome.DENIED,
         changes={"username": str(credentials.get("username", ""))[:150]},
     )

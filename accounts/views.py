@@ -27,6 +27,7 @@ from accounts.forms import TokenForm, TwoFactorResetForm
 from accounts.models import AuditEvent, User
 from accounts.network import client_ip
 from core import csv_export, keyset
+from core.audit import Category, Verb
 
 AUDIT_PAGE_SIZE = 50
 # The report counts matching entries up to this many and then says "more than": an exact count of
@@ -231,8 +232,8 @@ def audit_report(request):
     audit.record(
         actor=request.user,
         action="accounts.audit_report.viewed",
-        verb="query",
-        category="audit",
+        verb=Verb.QUERY,
+        category=Category.AUDIT,
         changes={"filters": {k: v for k, v in request.GET.items() if k not in _PAGING_PARAMS}},
     )
     query = request.GET.copy()
@@ -265,8 +266,8 @@ def _audit_csv(request, queryset, *, newest_first: bool):
     audit.record(
         actor=request.user,
         action="accounts.audit_report.exported",
-        verb="export",
-        category="audit",
+        verb=Verb.EXPORT,
+        category=Category.AUDIT,
         changes={"filters": dict(request.GET.items())},
     )
     writer = csv_export.writer(_Echo())

@@ -14,8 +14,9 @@ from django.utils import timezone
 from accounts import audit
 from assessments import hooks, instruments
 from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
+from core.audit import Category, Verb
 
-AUDIT_CATEGORY = "clinical"
+AUDIT_CATEGORY = Category.CLINICAL
 
 
 @transaction.atomic
@@ -84,7 +85,7 @@ def response_record(
     audit.record(
         actor=by,
         action="assessments.response.corrected" if supersedes else "assessments.response.recorded",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=response,
         patient=patient,

@@ -16,6 +16,7 @@ from django.forms import ModelForm
 
 from clinic_settings import forms
 from controlled_substances.models import Product, Registration, Supplier
+from core.audit import Category
 from infusions.models import RescueDrug
 from prescribers.models import DEARegistration, PrescriberProfile, StateLicence
 from reminders.models import ReminderRule
@@ -46,7 +47,7 @@ class Page:
     select_related: tuple[str, ...] = ()
     prefetch_related: tuple[str, ...] = ()
     filter_by_location: bool = False
-    audit_category: str = "configuration"
+    audit_category: str = Category.CONFIGURATION
     can_add: bool = True
     active_field: str = "active"
     # Rows a user who is not a superuser may not open (a superuser's account).
@@ -146,7 +147,7 @@ PAGES: dict[str, Page] = {
             intro="When and how patients are reminded. Messages never name the treatment, the drug or a diagnosis.",
             select_related=("location",),
             prefetch_related=("appointment_types",),
-            audit_category="scheduling",
+            audit_category=Category.SCHEDULING,
         ),
         Page(
             slug="users",
@@ -158,7 +159,7 @@ PAGES: dict[str, Page] = {
             permission="accounts.change_user",
             intro="Staff accounts, one per person, each in one role. A deactivated account cannot sign in; "
             "its name stays on every record it signed. Reset a lost second factor from the account's page.",
-            audit_category="security",
+            audit_category=Category.SECURITY,
             active_field="is_active",
             superusers_only={"is_superuser": True},
             prefetch_related=("groups",),
@@ -175,7 +176,7 @@ PAGES: dict[str, Page] = {
             "Without a profile and a current licence a prescriber's decisions are refused.",
             retire=Retire.NONE,
             select_related=("user",),
-            audit_category="security",
+            audit_category=Category.SECURITY,
         ),
         Page(
             slug="state-licences",
@@ -188,7 +189,7 @@ PAGES: dict[str, Page] = {
             intro="Each prescriber's licence per state, with the last day it is valid.",
             retire=Retire.REMOVE,
             select_related=("profile__user",),
-            audit_category="security",
+            audit_category=Category.SECURITY,
         ),
         Page(
             slug="prescriber-dea",
@@ -201,7 +202,7 @@ PAGES: dict[str, Page] = {
             intro="A prescriber's DEA registration for each location where they order ketamine.",
             retire=Retire.REMOVE,
             select_related=("profile__user", "location"),
-            audit_category="security",
+            audit_category=Category.SECURITY,
         ),
         Page(
             slug="rescue-drugs",
@@ -226,7 +227,7 @@ PAGES: dict[str, Page] = {
             "draws and transfers there. Its vials, counts and logs refer to it, so it is never removed.",
             retire=Retire.NONE,
             select_related=("location",),
-            audit_category="controlled_substance",
+            audit_category=Category.CONTROLLED_SUBSTANCE,
         ),
         Page(
             slug="products",
@@ -237,7 +238,7 @@ PAGES: dict[str, Page] = {
             columns=("name", "ndc", "schedule", "concentration_mg_per_ml", "container_volume_ml"),
             permission="controlled_substances.manage_stock",
             intro="The ketamine products the clinic receives (NDC, concentration, vial size).",
-            audit_category="controlled_substance",
+            audit_category=Category.CONTROLLED_SUBSTANCE,
         ),
         Page(
             slug="suppliers",
@@ -249,7 +250,7 @@ PAGES: dict[str, Page] = {
             permission="controlled_substances.manage_stock",
             intro="The DEA-registered suppliers ketamine is received from.",
             retire=Retire.NONE,
-            audit_category="controlled_substance",
+            audit_category=Category.CONTROLLED_SUBSTANCE,
         ),
     ]
 }

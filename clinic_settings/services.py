@@ -12,6 +12,7 @@ from django.forms import ModelForm
 from accounts import audit
 from accounts.models import User
 from clinic_settings.pages import Page, Policy, Retire
+from core.audit import Category, Verb
 from prescribers.policy import policy_change_propose
 
 
@@ -59,7 +60,7 @@ def setting_save(*, page: Page, form: ModelForm, by: User) -> models.Model:
     audit.record(
         actor=by,
         action=_action(page, "created" if created else "privileges_changed" if privileged else "updated"),
-        verb="create" if created else "privilege_change" if privileged else "update",
+        verb=Verb.CREATE if created else Verb.PRIVILEGE_CHANGE if privileged else Verb.UPDATE,
         category=page.audit_category,
         target=saved,
         changes=changes,
@@ -81,7 +82,7 @@ def setting_retire(*, page: Page, pk: int, by: User, today: date) -> str:
         setattr(row, name, active)
         row.save(update_fields=[name])
         past = "reactivated" if active else "deactivated"
-        verb = "privilege_change" if page.audit_category == "security" else "update"
+        verb = Verb.PRIVILEGE_CHANGE if page.audit_category == Category.SECURITY else Verb.UPDATE
         changes = {name: [not active, active]}
         said = f"{past.capitalize()} {label}."
     elif page.retire == Retire.END:
@@ -89,11 +90,11 @@ def setting_retire(*, page: Page, pk: int, by: User, today: date) -> str:
         changes = {"effective_until": [row.effective_until, until]}
         row.effective_until = until
         row.save(update_fields=["effective_until"])
-        verb, past = "update", "ended"
+        verb, past = Verb.UPDATE, "ended"
         said = f"{label}: ends after {until:%m/%d/%Y}."
     elif page.retire == Retire.REMOVE:
         row.delete()
-        verb, past, changes = "delete", "removed", {"removed": label, "id": pk}
+        verb, past, changes = Verb.DELETE, "removed", {"removed": label, "id": pk}
         said = f"Removed {label}."
     else:
         raise ValueError(f"{page.title} are not retired")
@@ -134,8 +135,8 @@ def _save_policy(*, policy: Policy, form: ModelForm, by: User) -> None:
     audit.record(
         actor=by,
         action=f"{policy.model._meta.label_lower}.updated",
-        verb="update",
-        category="configuration",
+        verb=Verb.UPDATE,
+        category=Category.CONFIGURATION,
         target=saved,
         changes={name: [before[name], value] for name, value in _values(saved, names).items()},
     )

@@ -15,11 +15,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import audit
+from core.audit import Category, Verb
 from patients import rules
 from patients.models import NAME_KEY_FIELDS, ContactLogEntry, Patient
 from patients.selectors import PossibleDuplicate, patient_as_of_version, possible_duplicates
 
-AUDIT_CATEGORY = "demographics"
+AUDIT_CATEGORY = Category.DEMOGRAPHICS
 
 # What the desk may set through patient_create / patient_update. The MRN,
 # version, consent times, status and bookkeeping columns are the services' own.
@@ -176,7 +177,7 @@ def patient_create(*, by, duplicate_reason: str = "", **fields: Any) -> Patient:
     audit.record(
         actor=by,
         action="patients.patient.created",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=patient,
         patient=patient,
@@ -211,7 +212,7 @@ def patient_update(*, patient: Patient, by, expected_version: int | None = None,
     audit.record(
         actor=by,
         action="patients.patient.updated",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked,
@@ -241,7 +242,7 @@ def patient_change_status(*, patient: Patient, by, status: str, reason: str) -> 
     audit.record(
         actor=by,
         action="patients.patient.status_changed",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked,
@@ -276,7 +277,7 @@ def patient_search_performed(*, by, query: str, result_count: int) -> None:
     audit.record(
         actor=by,
         action="patients.patient.searched",
-        verb="query",
+        verb=Verb.QUERY,
         category=AUDIT_CATEGORY,
         changes={"query": [None, query], "results": [None, result_count]},
     )
@@ -285,7 +286,11 @@ def patient_search_performed(*, by, query: str, result_count: int) -> None:
 def patient_list_viewed(*, by, page: int) -> None:
     """The unfiltered list shows names and dates of birth too: one query event per page."""
     audit.record(
-        actor=by, action="patients.patient_list.viewed", verb="query", category=AUDIT_CATEGORY, changes={"page": page}
+        actor=by,
+        action="patients.patient_list.viewed",
+        verb=Verb.QUERY,
+        category=AUDIT_CATEGORY,
+        changes={"page": page},
     )
 
 
@@ -311,7 +316,7 @@ def _contact_log_audit(entry: ContactLogEntry) -> dict[str, Any]:
     return {
         "actor": entry.by,
         "action": "patients.contact_log_entry.created",
-        "verb": "create",
+        "verb": Verb.CREATE,
         "category": AUDIT_CATEGORY,
         "target": entry,
         "patient": entry.patient,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts import audit
+from core.audit import Category, Verb
 from prescribers.forms import DEARegistrationForm, PrescriberProfileForm, StateLicenceForm
 from prescribers.models import DEARegistration, PrescriberProfile, StateLicence
 
@@ -33,8 +34,8 @@ class PrescriberProfileAdmin(admin.ModelAdmin):
         audit.record(
             actor=request.user,
             action="prescribers.profile.saved",
-            verb="update" if change else "create",
-            category="security",
+            verb=Verb.UPDATE if change else Verb.CREATE,
+            category=Category.SECURITY,
             target=obj,
             changes={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
         )
@@ -45,8 +46,8 @@ class PrescriberProfileAdmin(admin.ModelAdmin):
             audit.record(
                 actor=request.user,
                 action=f"prescribers.{row._meta.model_name}.saved",
-                verb="update",
-                category="security",
+                verb=Verb.UPDATE,
+                category=Category.SECURITY,
                 target=row,
                 changes={"number": row.number, "expires_on": row.expires_on.isoformat()},
             )
@@ -54,7 +55,7 @@ class PrescriberProfileAdmin(admin.ModelAdmin):
             audit.record(
                 actor=request.user,
                 action=f"prescribers.{row._meta.model_name}.deleted",
-                verb="delete",
-                category="security",
+                verb=Verb.DELETE,
+                category=Category.SECURITY,
                 changes={"number": row.number},
             )

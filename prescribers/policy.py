@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.prescribing import PrescriberRequired, require_prescriber
+from core.audit import Category, Verb
 from prescribers.models import PolicyChange
 from prescribers.selectors import is_medical_director
 
@@ -74,8 +75,8 @@ def policy_change_propose(*, policy, by, after: dict[str, Any]) -> PolicyChange 
     audit.record(
         actor=by,
         action="prescribers.policy_change.proposed",
-        verb="create",
-        category="configuration",
+        verb=Verb.CREATE,
+        category=Category.CONFIGURATION,
         target=change,
         changes={"policy": change.policy_model, **{n: [c["before"], c["after"]] for n, c in changes.items()}},
     )
@@ -103,8 +104,8 @@ def policy_change_decide(*, change: PolicyChange, by, approve: bool, note: str =
     audit.record(
         actor=by,
         action=f"prescribers.policy_change.{'signed_off' if approve else 'declined'}",
-        verb="update",
-        category="configuration",
+        verb=Verb.UPDATE,
+        category=Category.CONFIGURATION,
         target=locked,
         changes={
             "policy": locked.policy_model,
@@ -142,8 +143,8 @@ def _apply(change: PolicyChange, *, by) -> None:
     audit.record(
         actor=by,
         action=f"{change.policy_model}.updated",
-        verb="update",
-        category="configuration",
+        verb=Verb.UPDATE,
+        category=Category.CONFIGURATION,
         target=policy,
         changes={n: [c["before"], c["after"]] for n, c in change.changes.items()},
     )

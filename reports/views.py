@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from accounts import audit
 from accounts.models import AuditEvent
+from core.audit import Category, Verb
 from reports.forms import PrepareDayForm, ReportFilterForm
 from reports.registry import BY_SLUG, visible_to
 from reports.selectors.prepare import LABS_FINDING, clinic_day_after, prepare_day
@@ -41,8 +42,8 @@ def report_view(slug: str):
         audit.record(
             actor=request.user,
             action=f"reports.{slug}.viewed",
-            verb="print" if output == "print" else "query",
-            category="clinical" if report.group == "Clinical quality" else "scheduling",
+            verb=Verb.PRINT if output == "print" else Verb.QUERY,
+            category=Category.CLINICAL if report.group == "Clinical quality" else Category.SCHEDULING,
             changes={"filters": {k: v for k, v in form.data.items() if v not in (None, "")}},
         )
         context = {
@@ -68,8 +69,8 @@ def _csv(request, report, form, sections):
     audit.record(
         actor=request.user,
         action=f"reports.{report.slug}.exported",
-        verb="export",
-        category="clinical" if report.group == "Clinical quality" else "scheduling",
+        verb=Verb.EXPORT,
+        category=Category.CLINICAL if report.group == "Clinical quality" else Category.SCHEDULING,
         changes={"filters": dict(form.data), "table": section.key},
     )
     response = HttpResponse(section.csv_text(), content_type="text/csv; charset=utf-8")

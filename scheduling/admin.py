@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts import audit
+from core.audit import Category, Verb
 from scheduling.models import (
     Appointment,
     AppointmentStatusChange,
@@ -44,13 +45,13 @@ class ManagedByLocationAdmins:
 
 
 class AuditedAdmin(ManagedByLocationAdmins, admin.ModelAdmin):
-    def _audit(self, request, obj, verb: str, changes=None):
+    def _audit(self, request, obj, verb: Verb, changes=None):
         label = obj._meta.model_name
         audit.record(
             actor=request.user,
             action=f"scheduling.{label}.{'created' if verb == 'create' else verb + 'd'}",
             verb=verb,
-            category="configuration",
+            category=Category.CONFIGURATION,
             target=obj,
             changes=changes or {},
         )
@@ -58,21 +59,21 @@ class AuditedAdmin(ManagedByLocationAdmins, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         changed = {name: str(form.cleaned_data.get(name)) for name in form.changed_data}
-        self._audit(request, obj, "update" if change else "create", changed)
+        self._audit(request, obj, Verb.UPDATE if change else Verb.CREATE, changed)
 
     def delete_model(self, request, obj):
-        self._audit(request, obj, "delete")
+        self._audit(request, obj, Verb.DELETE)
         super().delete_model(request, obj)
 
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
         for deleted in formset.deleted_objects:
-            self._audit(request, deleted, "delete")
+            self._audit(request, deleted, Verb.DELETE)
             deleted.delete()
         for instance in instances:
             created = instance.pk is None
             instance.save()
-            self._audit(request, instance, "create" if created else "update")
+            self._audit(request, instance, Verb.CREATE if created else Verb.UPDATE)
         formset.save_m2m()
 
 

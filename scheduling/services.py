@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts import audit
 from core import tokens
+from core.audit import Category, Verb
 from patients.models import Patient
 from scheduling import hooks, rules, selectors
 from scheduling.models import (
@@ -30,7 +31,7 @@ from scheduling.models import (
     Series,
 )
 
-AUDIT_CATEGORY = "scheduling"
+AUDIT_CATEGORY = Category.SCHEDULING
 SLOT_TAKEN = "That slot was just taken."
 # Namespace of the per-clinician advisory lock (pg_advisory_xact_lock(int, int)).
 _CLINICIAN_LOCK_NAMESPACE = 0x5C4E
@@ -227,7 +228,7 @@ def appointment_book(
     audit.record(
         actor=by,
         action="scheduling.appointment.booked",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=appointment,
         patient=patient,
@@ -303,7 +304,7 @@ def appointment_transition(
     audit.record(
         actor=by,
         action=f"scheduling.appointment.{to_status}",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -358,7 +359,7 @@ def appointment_transition_by_patient_link(
     audit.record(
         actor=PatientLinkActor(patient_mrn=locked.patient.mrn),
         action=f"scheduling.appointment.{to_status}",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -429,7 +430,7 @@ def appointment_reschedule(
     audit.record(
         actor=by,
         action="scheduling.appointment.rescheduled",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -462,7 +463,7 @@ def appointment_confirm_escort(
     audit.record(
         actor=by,
         action="scheduling.appointment.escort_confirmed" if confirmed else "scheduling.appointment.escort_unconfirmed",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -544,7 +545,7 @@ def series_book(
     audit.record(
         actor=by,
         action="scheduling.series.booked",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=series,
         patient=patient,
@@ -566,7 +567,9 @@ def calendar_feed_issue(*, clinician, by) -> str:
     CalendarFeed.objects.filter(clinician=clinician, revoked_at__isnull=True).update(revoked_at=now)
     token, token_hash = tokens.issue()  # 256 bits (security-reference A9)
     feed = CalendarFeed.objects.create(clinician=clinician, token_hash=token_hash)
-    audit.record(actor=by, action="scheduling.calendar_feed.issued", verb="create", category="security", target=feed)
+    audit.record(
+        actor=by, action="scheduling.calendar_feed.issued", verb=Verb.CREATE, category=Category.SECURITY, target=feed
+    )
     return token
 
 
@@ -580,7 +583,9 @@ def calendar_feed_revoke(*, clinician, by) -> bool:
         return False
     feed.revoked_at = timezone.now()
     feed.save(update_fields=["revoked_at"])
-    audit.record(actor=by, action="scheduling.calendar_feed.revoked", verb="delete", category="security", target=feed)
+    audit.record(
+        actor=by, action="scheduling.calendar_feed.revoked", verb=Verb.DELETE, category=Category.SECURITY, target=feed
+    )
     return True
 
 
@@ -591,7 +596,7 @@ def calendar_feed_used(*, feed: CalendarFeed, events: int) -> None:
     audit.record(
         actor=feed.clinician,
         action="scheduling.calendar_feed.fetched",
-        verb="export",
+        verb=Verb.EXPORT,
         category=AUDIT_CATEGORY,
         target=feed,
         changes={"events": events},

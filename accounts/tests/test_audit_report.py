@@ -16,6 +16,7 @@ from django.urls import reverse
 from accounts import audit, views
 from accounts.models import AuditEvent
 from accounts.tests.factories import UserFactory
+from core.audit import Category, Verb
 
 URL = reverse("accounts:audit-report")
 START = datetime(2026, 3, 2, 14, 0, tzinfo=ZoneInfo("UTC"))
@@ -26,7 +27,9 @@ def _events(n, *, actor, patient=None, action="test.trail.read", start=START, st
     for i in range(n):
         with time_machine.travel(start + i * step, tick=False):
             made.append(
-                audit.record(actor=actor, action=f"{action}.{i}", verb="read", category="demographics", patient=patient)
+                audit.record(
+                    actor=actor, action=f"{action}.{i}", verb=Verb.READ, category=Category.DEMOGRAPHICS, patient=patient
+                )
             )
     return made
 

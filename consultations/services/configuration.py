@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts import audit
 from consultations import selectors
 from consultations.models import Protocol, ScreeningPolicy
+from core.audit import Category, Verb
 
 
 @transaction.atomic
@@ -32,8 +33,8 @@ def screening_policy_update(*, policy: ScreeningPolicy, by, **fields: Any) -> Sc
     audit.record(
         actor=by,
         action="consultations.screening_policy.updated",
-        verb="update",
-        category="configuration",
+        verb=Verb.UPDATE,
+        category=Category.CONFIGURATION,
         target=locked,
         changes=changes,
     )
@@ -54,8 +55,8 @@ def protocol_save(*, protocol: Protocol, by, created: bool) -> Protocol:
     audit.record(
         actor=by,
         action="consultations.protocol.created" if created else "consultations.protocol.updated",
-        verb="create" if created else "update",
-        category="configuration",
+        verb=Verb.CREATE if created else Verb.UPDATE,
+        category=Category.CONFIGURATION,
         target=protocol,
         changes={**changes, "dose": protocol.dose_text},
     )

@@ -31,13 +31,14 @@ from consultations.models import (
 )
 from core import hashing
 from core.amendments import amend
+from core.audit import Category, Verb
 from prescribers.selectors import signature_text
 from scheduling.models import Appointment, AppointmentStatus
 from scheduling.services import SchedulingError, appointment_transition
 
 logger = logging.getLogger(__name__)
 
-AUDIT_CATEGORY = "clinical"
+AUDIT_CATEGORY = Category.CLINICAL
 DRAFT_MAX_KEYS = 1000  # Django refuses more POST fields than this anyway (DATA_UPLOAD_MAX_NUMBER_FIELDS)
 
 
@@ -104,7 +105,7 @@ def consultation_open(*, appointment, by) -> Consultation:
     audit.record(
         actor=by,
         action="consultations.consultation.opened",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=consultation,
         patient=appointment.patient,
@@ -123,7 +124,7 @@ def consultation_start(*, patient, by) -> Consultation:
     audit.record(
         actor=by,
         action="consultations.consultation.started",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=consultation,
         patient=patient,
@@ -171,7 +172,7 @@ def consultation_draft_save(*, consultation: Consultation, by, data: dict[str, l
     audit.record(
         actor=by,
         action="consultations.consultation.draft_saved",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -271,7 +272,7 @@ def consultation_save(
         audit.record(
             actor=by,
             action="consultations.consultation.updated",
-            verb="update",
+            verb=Verb.UPDATE,
             category=AUDIT_CATEGORY,
             target=locked,
             patient=locked.patient,
@@ -310,7 +311,7 @@ def consultation_screen(*, consultation: Consultation, by, today: date | None = 
     audit.record(
         actor=by,
         action="consultations.consultation.screened",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -403,7 +404,7 @@ def consultation_sign(
     audit.record(
         actor=by,
         action="consultations.consultation.signed",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -446,7 +447,7 @@ def amendment_add(*, consultation: Consultation, by, kind: str, section: str, re
         audit.record(
             actor=by,
             action="consultations.consultation.amended",
-            verb="create",
+            verb=Verb.CREATE,
             category=AUDIT_CATEGORY,
             target=amendment,
             patient=locked.patient,

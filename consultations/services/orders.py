@@ -15,6 +15,7 @@ from consultations.lifecycle import ORDER_FIELDS, dose_problems, first_order_con
 from consultations.models import StandingOrder, TreatmentPlan
 from consultations.selectors import current_order
 from consultations.services.intake import AUDIT_CATEGORY, _require
+from core.audit import Verb
 from prescribers.selectors import signature_text
 
 SIGN = "consultations.change_treatmentplan"
@@ -83,7 +84,7 @@ def order_sign(*, plan: TreatmentPlan, by, reason: str = "", changes: dict[str, 
     audit.record(
         actor=by,
         action="consultations.order.signed",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=order,
         patient=locked.patient,

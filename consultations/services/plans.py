@@ -15,6 +15,7 @@ from consultations.lifecycle import dose_problems, plan_transition_problem
 from consultations.models import Consultation, PlanStatusChange, Protocol, TreatmentPlan
 from consultations.services.intake import AUDIT_CATEGORY, _require
 from consultations.services.orders import order_sign
+from core.audit import Verb
 from prescribers.selectors import signature_text
 
 
@@ -79,7 +80,7 @@ def plan_create(
     audit.record(
         actor=by,
         action="consultations.plan.created",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=plan,
         patient=locked.patient,
@@ -139,7 +140,7 @@ def plan_transition(
     audit.record(
         actor=by,
         action=f"consultations.plan.{to_status}",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,

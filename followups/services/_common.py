@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
+from core.audit import Category
 from followups.models import FollowUpPolicy
 
-AUDIT_CATEGORY = "clinical"
+AUDIT_CATEGORY = Category.CLINICAL
 VISIT_TYPE_CODES = ("follow_up", "booster")
 NOTE_FIELDS = ("current_symptoms", "side_effects", "medication_changes")
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts import audit
 from assessments.models import InstrumentResponse
+from core.audit import Verb
 from followups import rules
 from followups.models import AlertAction, SafetyAlert, SafetyAlertView
 from followups.services._common import AUDIT_CATEGORY, _require, policy_current
@@ -77,7 +78,7 @@ def safety_check(*, response: InstrumentResponse, clinician_id: int | None = Non
         audit.record(
             actor=None,
             action="followups.alert.raised",
-            verb="create",
+            verb=Verb.CREATE,
             category=AUDIT_CATEGORY,
             target=alert,
             patient=response.patient,
@@ -153,7 +154,7 @@ def alerts_escalate_due(*, now: datetime | None = None) -> int:
         audit.record(
             actor=None,
             action="followups.alert.escalated",
-            verb="update",
+            verb=Verb.UPDATE,
             category=AUDIT_CATEGORY,
             target=alert,
             patient=alert.patient,
@@ -213,7 +214,7 @@ def alert_seen(*, alert: SafetyAlert, by) -> bool:
         audit.record(
             actor=by,
             action="followups.alert.seen",
-            verb="read",
+            verb=Verb.READ,
             category=AUDIT_CATEGORY,
             target=alert,
             patient=alert.patient,
@@ -235,7 +236,7 @@ def alert_acknowledge(*, alert: SafetyAlert, by, action: str, note: str = "") ->
     audit.record(
         actor=by,
         action="followups.alert.acknowledged",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,

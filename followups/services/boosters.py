@@ -11,6 +11,7 @@ from accounts.prescribing import require_prescriber
 from assessments import selectors as assessment_selectors
 from assessments.instruments import change
 from assessments.models import InstrumentResponse, ResponseContext
+from core.audit import Verb
 from followups import rules
 from followups.models import BoosterSuggestion, FollowUpVisit, SuggestionStatus
 from followups.services._common import AUDIT_CATEGORY, policy_current
@@ -57,7 +58,7 @@ def booster_evaluate(*, response: InstrumentResponse) -> BoosterSuggestion | Non
     audit.record(
         actor=None,
         action="followups.booster.suggested",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=suggestion,
         patient=patient,
@@ -90,7 +91,7 @@ def _booster_from_visit(*, visit: FollowUpVisit, by) -> BoosterSuggestion:
     audit.record(
         actor=by,
         action="followups.booster.accepted",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=suggestion,
         patient=visit.patient,
@@ -115,7 +116,7 @@ def booster_decide(*, suggestion: BoosterSuggestion, by, accept: bool, reason: s
     audit.record(
         actor=by,
         action=f"followups.booster.{target}",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,

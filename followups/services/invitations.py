@@ -14,6 +14,7 @@ from assessments.models import ResponseContext
 from consultations.choices import LIVE_PLAN_STATUSES
 from consultations.models import TreatmentPlan
 from core import tokens
+from core.audit import Verb
 from core.site import site_url
 from followups import rules
 from followups.models import QuestionnaireLink
@@ -80,7 +81,7 @@ def invitations_send_due(*, now: datetime | None = None, hours_ahead: int = 24, 
         audit.record(
             actor=None,
             action="followups.link.created",
-            verb="create",
+            verb=Verb.CREATE,
             category=AUDIT_CATEGORY,
             target=link,
             patient=appointment.patient,

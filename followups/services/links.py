@@ -19,6 +19,7 @@ from accounts import audit
 from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
 from assessments.services import response_record
 from core import tokens
+from core.audit import Verb
 from followups import rules
 from followups.models import QuestionnaireLink, RateCounter, SafetyAlert
 from followups.services._common import AUDIT_CATEGORY, _require, policy_current
@@ -72,7 +73,7 @@ def link_create(
     audit.record(
         actor=by,
         action="followups.link.created",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=link,
         patient=patient,
@@ -195,7 +196,7 @@ def link_exchange(*, link_id: int, date_of_birth: date | None, now: datetime | N
             audit.record(
                 actor=None,
                 action="followups.link.identity_failed",
-                verb="read",
+                verb=Verb.READ,
                 category=AUDIT_CATEGORY,
                 target=link,
                 patient=link.patient,
@@ -208,7 +209,7 @@ def link_exchange(*, link_id: int, date_of_birth: date | None, now: datetime | N
             audit.record(
                 actor=None,
                 action="followups.link.opened",
-                verb="read",
+                verb=Verb.READ,
                 category=AUDIT_CATEGORY,
                 target=link,
                 patient=link.patient,
@@ -255,7 +256,7 @@ def self_report_submit(
     audit.record(
         actor=None,
         action="followups.link.completed",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -274,7 +275,7 @@ def link_revoke(*, link: QuestionnaireLink, by) -> QuestionnaireLink:
         audit.record(
             actor=by,
             action="followups.link.revoked",
-            verb="update",
+            verb=Verb.UPDATE,
             category=AUDIT_CATEGORY,
             target=link,
             patient=link.patient,

@@ -14,6 +14,7 @@ from assessments import selectors as assessment_selectors
 from assessments.models import ResponseContext
 from assessments.services import response_record
 from core.amendments import amend
+from core.audit import Verb
 from core.hashing import content_sha256
 from followups import rules
 from followups.models import FollowUpAmendment, FollowUpVisit, PlanDecision
@@ -39,7 +40,7 @@ def visit_open(*, appointment, by) -> FollowUpVisit:
     audit.record(
         actor=by,
         action="followups.visit.opened",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=visit,
         patient=appointment.patient,
@@ -82,7 +83,7 @@ def visit_save(
     audit.record(
         actor=by,
         action="followups.visit.saved",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -153,7 +154,7 @@ def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: s
     audit.record(
         actor=by,
         action="followups.visit.signed",
-        verb="sign",
+        verb=Verb.SIGN,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -176,7 +177,7 @@ def visit_amend(*, visit: FollowUpVisit, by, reason: str, text: str) -> FollowUp
         on_created=lambda amendment: audit.record(
             actor=by,
             action="followups.visit.amended",
-            verb="create",
+            verb=Verb.CREATE,
             category=AUDIT_CATEGORY,
             target=amendment,
             patient=visit.patient,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from core.audit import Category
 from infusions import rules
 from infusions.models import InfusionSession
 
-AUDIT_CATEGORY = "clinical"
+AUDIT_CATEGORY = Category.CLINICAL
 CHANGE = "infusions.change_infusionsession"
 CLINICAL = "patients.view_clinical_record"
 

@@ -15,6 +15,7 @@ from accounts.prescribing import PrescriberRequired, prescriber_refusal
 from consultations import selectors as plan_selectors
 from consultations.choices import DoseUnit
 from consultations.lifecycle import dose_range_problems, ordered_rate_mg_per_kg_per_h
+from core.audit import Verb
 from infusions import rules
 from infusions.models import DoseCalculation, InfusionSession
 from infusions.selectors import sessions as session_selectors
@@ -200,7 +201,7 @@ def dose_void(*, session: InfusionSession, by, reason: str) -> DoseCalculation |
     audit.record(
         actor=by,
         action="infusions.dose.voided",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=current,
         patient=session.patient,
@@ -249,7 +250,7 @@ def dose_calculate(*, session: InfusionSession, by, vial_mg_per_ml: Decimal, dil
     audit.record(
         actor=by,
         action="infusions.dose.calculated",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=row,
         patient=locked.patient,
@@ -307,7 +308,7 @@ def dose_verify(*, calculation: DoseCalculation, by, fingerprint: str) -> DoseCa
     audit.record(
         actor=by,
         action="infusions.dose.verified",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=row,
         patient=row.session.patient,

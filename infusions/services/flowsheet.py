@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.prescribing import require_prescriber
+from core.audit import Verb
 from infusions import rules
 from infusions.models import (
     READING_FIELDS,
@@ -117,7 +118,7 @@ def reading_record(
     audit.record(
         actor=by,
         action="infusions.reading.recorded",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=row,
         patient=session.patient,
@@ -154,7 +155,7 @@ def alert_action(*, alert: SessionAlert, by, action: str, note: str = "", at: da
     audit.record(
         actor=by,
         action="infusions.alert.actioned",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=row,
         patient=row.session.patient,
@@ -249,7 +250,7 @@ def rate_change_record(
     audit.record(
         actor=by,
         action="infusions.rate.changed",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=row,
         patient=session.patient,
@@ -343,7 +344,7 @@ def adverse_event_record(
     audit.record(
         actor=by,
         action="infusions.adverse_event.recorded",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=event,
         patient=session.patient,
@@ -432,7 +433,7 @@ def adverse_event_outcome(*, event: AdverseEvent, by, outcome: str, note: str = 
     audit.record(
         actor=by,
         action="infusions.adverse_event.outcome",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=event,
         patient=session.patient,

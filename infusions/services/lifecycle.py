@@ -15,6 +15,7 @@ from accounts import audit
 from consultations import lifecycle as plan_lifecycle
 from consultations import selectors as plan_selectors
 from core.amendments import amend
+from core.audit import Verb
 from core.hashing import content_sha256
 from infusions import rules, signing
 from infusions.models import InfusionSession, SessionAmendment, SessionTransition
@@ -46,7 +47,7 @@ def session_open(*, appointment, by) -> InfusionSession:
     audit.record(
         actor=by,
         action="infusions.session.opened",
-        verb="create",
+        verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
         target=session,
         patient=appointment.patient,
@@ -236,7 +237,7 @@ def _session_transition(
     audit.record(
         actor=by,
         action=f"infusions.session.{target}",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -297,7 +298,7 @@ def session_container_record(*, session: InfusionSession, container_lot: str, by
     audit.record(
         actor=by,
         action="infusions.session.container_recorded",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -361,7 +362,7 @@ def _session_sign(*, session: InfusionSession, by, at: datetime | None = None) -
     audit.record(
         actor=by,
         action="infusions.session.signed",
-        verb="sign",
+        verb=Verb.SIGN,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
@@ -378,7 +379,7 @@ def amendment_add(*, session: InfusionSession, by, kind: str, reason: str, text:
         audit.record(
             actor=by,
             action="infusions.session.amended",
-            verb="create",
+            verb=Verb.CREATE,
             category=AUDIT_CATEGORY,
             target=amendment,
             patient=session.patient,

@@ -17,6 +17,7 @@ from assessments.selectors import current_responses_for
 from consultations import rules as screening
 from consultations import selectors as consultation_selectors
 from consultations.choices import CLASS_FACT
+from core.audit import Verb
 from infusions import rules
 from infusions.models import InfusionSession, PreCheck
 from infusions.selectors import sessions as session_selectors
@@ -175,7 +176,7 @@ def precheck_record(*, session: InfusionSession, by, data: dict[str, Any], at: d
     audit.record(
         actor=by,
         action="infusions.precheck.recorded",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=check,
         patient=locked.patient,
@@ -265,7 +266,7 @@ def prescriber_request(*, session: InfusionSession, by) -> InfusionSession:
     audit.record(
         actor=by,
         action="infusions.prescriber.requested",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts import audit
 from assessments.services import response_record
+from core.audit import Verb
 from infusions import rules
 from infusions.models import InfusionSession
 from infusions.selectors import recovery as recovery_selectors
@@ -87,7 +88,7 @@ def discharge_details_record(
     audit.record(
         actor=by,
         action="infusions.discharge.details",
-        verb="update",
+        verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,

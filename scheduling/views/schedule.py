@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from accounts import audit
 from accounts.models import AuditEvent
+from core.audit import Verb
 from scheduling import rules, selectors, services
 from scheduling.views.common import SESSION_LOCATION, calendar_url, user_moves
 
@@ -185,7 +186,7 @@ def day_sheet(request):
     audit.record(
         actor=request.user,
         action="scheduling.day_sheet.printed",
-        verb="print",
+        verb=Verb.PRINT,
         category=services.AUDIT_CATEGORY,
         target=location,
         changes={"date": p["day"].isoformat(), "rows": len(appointments)},
