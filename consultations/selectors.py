@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from assessments.instruments import INSTRUMENTS
@@ -33,6 +34,7 @@ from consultations.models import (
     TreatmentPlan,
 )
 from core import hashing
+from scheduling.hooks import RecordLink
 from scheduling.models import ACTIVE_STATUSES, Appointment
 from scheduling.selectors import clinician_day
 
@@ -219,7 +221,36 @@ def patient_panel(patient) -> dict[str, list]:
         .order_by("-created_at")[:20]
     )
     plans = list(TreatmentPlan.objects.filter(patient=patient).select_related("protocol").order_by("-created_at")[:20])
-    return {"consultations": consultations, "plans": plans}
+    return {"consultations": consultations, "plans": plans, "booked_intakes": booked_intakes(patient)}
+
+
+def booked_intakes(patient) -> list[Appointment]:
+    """The patient's consultation appointments still to happen or happening, whatever the day, whose
+    intake is not opened yet (the chart offers each; starting an intake attaches to the nearest)."""
+    return list(
+        Appointment.objects.filter(
+            patient=patient,
+            appointment_type__code="consultation",
+            consultation__isnull=True,
+            status__in=[s.value for s in ACTIVE_STATUSES],
+        )
+        .select_related("location")
+        .order_by("start")[:10]
+    )
+
+
+def appointment_record_links(appointment, user) -> list[RecordLink]:
+    """Registered with ``scheduling.hooks``: the appointment page links to its intake, or offers
+    to open it, for those who may see (and open) intakes."""
+    if appointment.appointment_type.code != "consultation" or not user.has_perm("consultations.view_consultation"):
+        return []
+    consultation = Consultation.objects.filter(appointment=appointment).only("id", "status").first()
+    if consultation is not None:
+        label = f"Intake consultation ({consultation.get_status_display().lower()})"
+        return [RecordLink(label, reverse("consultations:detail", args=[consultation.pk]))]
+    if appointment.status in ACTIVE_STATUSES and user.has_perm("consultations.add_consultation"):
+        return [RecordLink("Open the intake", reverse("consultations:open", args=[appointment.pk]), opens=True)]
+    return []
 
 
 def clinician_home(*, user, today: date, appointments: list | None = None) -> dict[str, Any]:

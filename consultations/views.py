@@ -35,6 +35,7 @@ from consultations.forms import (
 )
 from consultations.lifecycle import ORDER_FIELDS, next_statuses
 from consultations.models import Consultation
+from consultations.plan_checks import completion_problems
 from patients.access import get_patient_for_user, require_clinical
 from scheduling.access import get_appointment_for_user
 from scheduling.models import AppointmentType
@@ -479,6 +480,14 @@ def plan_detail(request, plan_id: int):
     return _plan_page(request, plan)
 
 
+def _offered_transitions(plan) -> list[tuple[str, str]]:
+    """The plan's next moves, less "Mark induction completed" while no infusion was given."""
+    moves = next_statuses(plan.status)
+    if any(to == PlanStatus.COMPLETED for to, _ in moves) and completion_problems(plan):
+        moves = [(to, label) for to, label in moves if to != PlanStatus.COMPLETED]
+    return moves
+
+
 def _plan_page(request, plan, order_form=None):
     versions = selectors.order_versions(plan)
     current = next((v for v in versions if v.superseded_at is None), None)
@@ -492,7 +501,7 @@ def _plan_page(request, plan, order_form=None):
         "order_form": (order_form or _order_form(plan, current)) if may_sign else None,
         "plan": plan,
         "patient": plan.patient,
-        "transitions": next_statuses(plan.status) if may_sign else [],
+        "transitions": _offered_transitions(plan) if may_sign else [],
         "schedule": _schedule_rows(plan),
         "ready_to_book": selectors.plan_is_ready_to_book(plan),
         "series_url": _series_booking_url(plan, _infusion_type_id()),

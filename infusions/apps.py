@@ -17,3 +17,13 @@ class InfusionsConfig(AppConfig):
         from infusions.services.dosing import order_ceiling_problems
 
         register_order_check(order_ceiling_problems)
+
+        from consultations.plan_checks import register_completion_check
+        from infusions.selectors.sessions import plan_completion_problems
+
+        register_completion_check(plan_completion_problems)
+
+        from infusions.selectors.sessions import appointment_record_links
+        from scheduling.hooks import register_record_links
+
+        register_record_links(appointment_record_links)

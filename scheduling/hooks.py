@@ -5,12 +5,19 @@ cancellation or status change of an appointment commits, each registered functio
 its id (never for a change that rolled back). The reminders app registers its sync from
 ``RemindersConfig.ready``; scheduling imports nothing from the apps that listen. Registering the
 same function twice keeps one copy.
+
+``register_record_links(fn)`` with ``fn(appointment, user) -> list[RecordLink]``: the clinical
+records of an appointment (its intake, its infusion session), or the action that opens one, as
+the later apps say them for this user, so the appointment page reaches every record of the visit
+whatever the day without scheduling importing those apps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 
@@ -33,3 +40,26 @@ def appointment_changed(appointment_id: int) -> None:
     """Tell every registered listener, once the current transaction commits, that this appointment changed."""
     for fn in list(_APPOINTMENT_CHANGED):
         transaction.on_commit(partial(fn, appointment_id))
+
+
+@dataclass(frozen=True)
+class RecordLink:
+    """A record of the visit: a page (``opens`` False) or the button that opens the record (a POST)."""
+
+    label: str
+    url: str
+    opens: bool = False
+
+
+RecordLinks = Callable[[Any, Any], list[RecordLink]]
+_RECORD_LINKS: list[RecordLinks] = []
+
+
+def register_record_links(fn: RecordLinks) -> RecordLinks:
+    if fn not in _RECORD_LINKS:
+        _RECORD_LINKS.append(fn)
+    return fn
+
+
+def record_links(appointment: Any, user: Any) -> list[RecordLink]:
+    return [link for fn in list(_RECORD_LINKS) for link in fn(appointment, user)]

@@ -69,6 +69,24 @@ TRANSITION_PERMISSION: dict[str, str] = {
 
 RESCHEDULED_REASON = "rescheduled"
 
+# The visit's course as the clinical record moves it: arrived, in care (in the chair, in recovery,
+# in the consultation room), done. Confirmed is the booked visit confirmed; it is never stepped into.
+CARE_COURSE: tuple[str, ...] = (S.BOOKED, S.CHECKED_IN, S.IN_PROGRESS, S.COMPLETED)
+
+
+def care_path(*, current: str, target: str) -> list[str]:
+    """The statuses an appointment passes through, in order, to follow its clinical record from
+    ``current`` to ``target`` (e.g. booked → checked in → in progress → completed for an intake
+    signed without a front-desk check-in); [] when it is already there or beyond, or when the
+    visit is off the course (cancelled, no-show, entered in error), which the care never undoes."""
+    if target not in CARE_COURSE[1:]:
+        raise ValueError(f"the care does not move an appointment to {target!r}")
+    position = S.BOOKED if current == S.CONFIRMED else current
+    if position not in CARE_COURSE:
+        return []
+    here, there = CARE_COURSE.index(position), CARE_COURSE.index(target)
+    return list(CARE_COURSE[here + 1 : there + 1])
+
 
 def transition_problem(
     *,

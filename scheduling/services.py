@@ -314,6 +314,46 @@ def appointment_transition(
     return locked
 
 
+# Why each step was taken, in the status log, when the clinical record moved the appointment.
+_CARE_REASON = {
+    AppointmentStatus.CHECKED_IN: "Checked in as the care began (no front-desk check-in)",
+}
+
+
+@transaction.atomic
+def appointment_follow_care(*, appointment: Appointment, to_status: str, by, reason: str) -> Appointment:
+    """Move the appointment along with its clinical record (the session in the chair or in
+    recovery: in progress; signed or discharged: completed), through every status between, each
+    logged and audited. A step skipped by the desk is recorded as the care's (an intake signed with
+    no check-in is checked in, then in progress, then completed). Called by the clinical services,
+    which have checked their own permission: the move is a consequence of the care, so it needs
+    no scheduling permission, and the same-day check-in rule (for the desk) does not apply to a
+    visit that took place. A cancelled or voided visit is left as it is."""
+    locked = _lock(appointment, None)
+    path = rules.care_path(current=locked.status, target=to_status)
+    if not path:
+        return locked
+    now = timezone.now()
+    for step in path:
+        from_status = locked.status
+        locked.status = step
+        locked.version += 1
+        locked.save(update_fields=["status", "version", "updated_at"])
+        why = (reason if step == to_status else _CARE_REASON.get(step, reason))[:200]
+        _record_move(locked, from_status=from_status, by=by, at=now, reason=why)
+        audit.record(
+            actor=by,
+            action=f"scheduling.appointment.{step}",
+            verb="update",
+            category=AUDIT_CATEGORY,
+            target=locked,
+            patient=locked.patient,
+            changes={"status": [from_status, step], "reason": why},
+        )
+    hooks.appointment_changed(locked.pk)
+    return locked
+
+
 @dataclass(frozen=True)
 class PatientLinkActor:
     """Who the audit trail names for a move the patient made through a reminder link.

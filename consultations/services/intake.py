@@ -34,7 +34,7 @@ from core.amendments import amend
 from core.audit import Category, Verb
 from prescribers.selectors import signature_text
 from scheduling.models import Appointment, AppointmentStatus
-from scheduling.services import SchedulingError, appointment_transition
+from scheduling.services import SchedulingError, appointment_follow_care, appointment_transition
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +118,13 @@ def consultation_open(*, appointment, by) -> Consultation:
 
 @transaction.atomic
 def consultation_start(*, patient, by) -> Consultation:
-    """An intake without a booked appointment (walk-in, or booked elsewhere)."""
+    """An intake without a booked appointment (walk-in, or booked elsewhere). A patient with an
+    intake booked here and not opened gets that booking's intake instead (the first one booked),
+    so the booking is never left without its record."""
     _require(by, "consultations.add_consultation")
+    booked = selectors.booked_intakes(patient)
+    if booked:
+        return consultation_open(appointment=booked[0], by=by)
     consultation = Consultation.objects.create(patient=patient, clinician=by, created_by=by, updated_by=by)
     audit.record(
         actor=by,
@@ -418,8 +423,11 @@ def consultation_sign(
             "signed_credential": signature_text(by),
         },
     )
-    if locked.appointment_id is not None and locked.appointment.status == AppointmentStatus.IN_PROGRESS:
-        _move_appointment(locked.appointment, AppointmentStatus.COMPLETED, by)
+    if locked.appointment_id is not None:
+        # The calendar follows the signed intake, a check-in the desk never made included.
+        appointment_follow_care(
+            appointment=locked.appointment, to_status=AppointmentStatus.COMPLETED, by=by, reason="Intake signed"
+        )
     return locked
 
 

@@ -13,6 +13,7 @@ from consultations import selectors
 from consultations.choices import PROCEED_DECISIONS, PlanStatus
 from consultations.lifecycle import dose_problems, plan_transition_problem
 from consultations.models import Consultation, PlanStatusChange, Protocol, TreatmentPlan
+from consultations.plan_checks import completion_problems
 from consultations.services.intake import AUDIT_CATEGORY, _require
 from consultations.services.orders import order_sign
 from core.audit import Verb
@@ -116,6 +117,8 @@ def plan_transition(
     problem = plan_transition_problem(current=locked.status, target=to_status, reason=reason)
     if problem:
         raise ValidationError({"reason" if problem == "Give a reason." else "to_status": problem})
+    if to_status == PlanStatus.COMPLETED and (problems := completion_problems(locked)):
+        raise ValidationError({"to_status": problems})
     if to_status in (PlanStatus.ACTIVE, PlanStatus.MAINTENANCE) and selectors.has_live_plan(
         locked.patient, exclude=locked.pk
     ):

@@ -481,3 +481,23 @@ def test_rows_from_a_bound_formset_save_through_the_intake_service():
     assert consultation.antidepressant_trials.get().drug == "Venlafaxine"
     result = services.consultation_screen(consultation=consultation, by=consultation.clinician)
     assert "CI-14" in {f.rule_id for f in result.findings}
+
+
+def test_an_intake_signed_without_a_check_in_completes_its_visit_with_the_check_in_logged(clinician):
+    from scheduling.models import AppointmentStatusChange
+
+    appointment = AppointmentFactory(clinician=clinician, status=AppointmentStatus.BOOKED)
+    consultation = services.consultation_open(appointment=appointment, by=clinician)
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED  # opening is not arriving
+    fill_clean_intake(consultation)
+    _sign(Consultation.objects.get(pk=consultation.pk), "eligible")
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.COMPLETED
+    moves = AppointmentStatusChange.objects.filter(appointment=appointment).order_by("id")
+    assert [(m.from_status, m.to_status, m.by) for m in moves][-3:] == [
+        ("booked", "checked_in", clinician),
+        ("checked_in", "in_progress", clinician),
+        ("in_progress", "completed", clinician),
+    ]
+    assert moves.last().reason == "Intake signed"

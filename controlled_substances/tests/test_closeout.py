@@ -85,12 +85,12 @@ def _run(session, rn, case):
         infusion_services.rate_change_record(
             session=session, by=rn, rate_ml_per_h=Decimal("75.0"), reason="BP up", at=_at(20)
         )
-        return _complete(session, rn, 40)
+        return _stop(session, rn, 40)  # the slower run has not run the bag by then
     if case == "pause and resume":
         infusion_services.session_transition(session=session, to=S.PAUSED, by=rn, reason="Nausea", at=_at(10))
         session = InfusionSession.objects.get(pk=session.pk)
         session = infusion_services.session_transition(session=session, to=S.INFUSING, by=rn, at=_at(20))
-        return _complete(session, rn, 40)
+        return _stop(session, rn, 40)  # ten minutes paused: the bag is not run by then
     if case == "stopped early":
         return _stop(session, rn, 16)
     raise AssertionError(case)

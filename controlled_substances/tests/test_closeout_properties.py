@@ -21,6 +21,7 @@ from controlled_substances.tests.factories import ProductFactory, receive, regis
 from infusions import rules
 from infusions import services as infusion_services
 from infusions.models import InfusionSession
+from infusions.services.delivery import session_delivery
 from infusions.tests.factories import S, advance, nurse, open_session, set_policy
 
 PUMP = rules.PumpLimits(D("0.1"), D("999.9"), D("1000"))
@@ -167,7 +168,10 @@ def test_through_the_services_each_step_is_refused_or_the_draw_is_delivered_or_w
             )
         except (ValidationError, PermissionDenied):
             continue  # refused: outside the pump, above the ceiling, or above the calculated rate for a nurse
-    to = S.STOPPED_EARLY if stopped else S.COMPLETED
+    ended = InfusionSession.objects.get(pk=session.pk)
+    # "Infusion complete" only once the recorded delivery has run the bag; before, it is a stop.
+    ran_bag = rules.planned_dose_delivered(session_delivery(ended, ended_at=t0 + timedelta(minutes=end)))
+    to = S.STOPPED_EARLY if stopped or not ran_bag else S.COMPLETED
     session = infusion_services.session_transition(
         session=InfusionSession.objects.get(pk=session.pk),
         to=to,

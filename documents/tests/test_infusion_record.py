@@ -13,6 +13,7 @@ from controlled_substances.tests.factories import ProductFactory, container, reg
 from documents.models import Document, DocumentKind
 from documents.tests.helpers import flat
 from infusions import rules
+from infusions import services as infusion_services
 from infusions.tests.factories import advance, nurse, open_session, set_policy
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +52,11 @@ def test_the_record_lists_the_vial_lot_the_draw_and_the_witnessed_waste(client_a
     ten_mg = ProductFactory(ndc="0143-9508-10", concentration_mg_per_ml=Decimal("10.000"))
     vial = container(lot_number="K10B77", product=ten_mg)
     draw = ledger.session_draw_record(session=session, container=vial, volume_ml="4.00", by=giver, at=timezone.now())
+    # Stopped at the start (the patient asked): nearly the whole bag is left to waste.
+    session = infusion_services.session_transition(session=session, to=rules.SessionStatus.INFUSING, by=giver)
+    session = infusion_services.session_transition(
+        session=session, to=rules.SessionStatus.STOPPED_EARLY, by=giver, reason_code="patient_request", reason="Asked"
+    )
     session = advance(session, rules.SessionStatus.DISCHARGED, nurse_user=giver, verifier=checker)
     ledger.waste_record(of_draw=draw, volume_ml="0.50", by=giver, witness=checker, at=timezone.now(), manner="Expelled")
     client = client_as(clinician)
@@ -112,9 +118,10 @@ def test_the_record_and_the_course_summary_print_the_delivered_mg(client_as, cli
     )
     session = services.session_transition(
         session=session,
-        to=rules.SessionStatus.COMPLETED,
+        to=rules.SessionStatus.STOPPED_EARLY,  # the slower run has not run the bag by then
         by=giver,
-        planned_dose_delivered=True,
+        reason_code="vitals_limit",
+        reason="BP stayed up",
         at=t0 + timedelta(minutes=40),
     )
     assert session.delivered_mg == Decimal("30.00")

@@ -41,7 +41,9 @@ from infusions.rules.delivery import (  # noqa: F401 - the package's public name
     DeliveryError,
     Stretch,
     bag_mg_for_ml,
+    bag_minutes_left,
     delivered,
+    planned_dose_delivered,
 )
 from infusions.rules.discharge import (  # noqa: F401 - the package's public names
     DISCHARGE_SCORE_CODES,

@@ -146,3 +146,24 @@ def delivered(
             stretches=tuple(stretches),
             bag_emptied=bag_emptied,
         )
+
+
+def bag_minutes_left(delivery: Delivery) -> Decimal | None:
+    """How long the pump still needs, at its rate at the end, to run what is left in the bag
+    (None when it is stopped or paused at the end, so no time can be said)."""
+    if delivery.bag_emptied or delivery.left_ml <= 0:
+        return Decimal(0)
+    rate = delivery.stretches[-1].rate_ml_per_h if delivery.stretches else Decimal(0)
+    if rate <= 0:
+        return None
+    with localcontext(_CONTEXT):
+        return delivery.left_ml * 60 / rate
+
+
+def planned_dose_delivered(delivery: Delivery) -> bool:
+    """Whether the pump has run the planned dose: the bag has run out, or what is left takes
+    the pump under a minute more. The minute is the record's precision (times are charted to
+    the minute, and the rate is rounded to the pump's step, which can leave a few hundredths
+    of a mL at the planned end), not a clinical allowance."""
+    left = bag_minutes_left(delivery)
+    return left is not None and left < 1

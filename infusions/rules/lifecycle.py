@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
@@ -49,7 +50,9 @@ STATUS_LABELS: Final = {
 TRANSITIONS: Final[Mapping[SessionStatus, frozenset[SessionStatus]]] = {
     _S.SCHEDULED: frozenset({_S.PRE_CHECK}),
     _S.PRE_CHECK: frozenset({_S.CLEARED, _S.DEFERRED}),
-    _S.CLEARED: frozenset({_S.INFUSING}),
+    # Cleared and then not treated today (the patient leaves, the line cannot be placed):
+    # deferred with a coded reason and its details; drug drawn for it is wasted in the ledger.
+    _S.CLEARED: frozenset({_S.INFUSING, _S.DEFERRED}),
     _S.DEFERRED: frozenset(),
     _S.INFUSING: frozenset({_S.PAUSED, _S.COMPLETED, _S.STOPPED_EARLY}),
     _S.PAUSED: frozenset({_S.INFUSING, _S.COMPLETED, _S.STOPPED_EARLY}),
@@ -96,6 +99,10 @@ class TransitionFacts:
     reason: str = ""
     stop_reason_code: str = ""
     planned_dose_delivered: bool = False
+    # What the recorded delivery says at the end (``delivery.bag_minutes_left``): None when no
+    # delivery can be computed (no verified dose started), which leaves the nurse's word.
+    bag_minutes_left: Decimal | None = None
+    bag_delivery_known: bool = False
     ended_at: datetime | None = None
     readiness: Readiness | None = None
     instructions_given: bool = False
@@ -150,7 +157,15 @@ def _gate_resume(f: TransitionFacts) -> list[str]:
 
 def _gate_completed(f: TransitionFacts) -> list[str]:
     problems = [] if f.planned_dose_delivered else ["Planned dose not delivered"]
+    if f.bag_delivery_known and (f.bag_minutes_left is None or f.bag_minutes_left >= 1):
+        left = "the pump is not running" if f.bag_minutes_left is None else f"about {int(f.bag_minutes_left)} min left"
+        problems.append(f"The recorded delivery has not run the planned dose ({left}): stop early instead")
     return problems + ([] if f.ended_at is not None else ["End time not recorded"])
+
+
+def _gate_cleared_deferred(f: TransitionFacts) -> list[str]:
+    problems = _gate_deferred(f)
+    return problems + ([] if f.reason.strip() else ["Say why a cleared patient is not treated today"])
 
 
 def _gate_stopped(f: TransitionFacts) -> list[str]:
@@ -194,6 +209,7 @@ GATES: Final[Mapping[tuple[SessionStatus, SessionStatus], Gate]] = {
     (_S.PRE_CHECK, _S.CLEARED): _gate_cleared,
     (_S.PRE_CHECK, _S.DEFERRED): _gate_deferred,
     (_S.CLEARED, _S.INFUSING): _gate_infusing,
+    (_S.CLEARED, _S.DEFERRED): _gate_cleared_deferred,
     (_S.INFUSING, _S.PAUSED): _gate_paused,
     (_S.PAUSED, _S.INFUSING): _gate_resume,
     (_S.INFUSING, _S.COMPLETED): _gate_completed,

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.urls import reverse
 from django.utils import timezone
 
 from infusions import rules
@@ -28,6 +29,8 @@ from infusions.models import (
 )
 from infusions.models.session import PAGE_LISTS
 from patients.models import beyond_header
+from scheduling.hooks import RecordLink
+from scheduling.models import ACTIVE_STATUSES
 
 S = rules.SessionStatus
 User = get_user_model()
@@ -263,3 +266,28 @@ def reference_weight(session: InfusionSession, check: PreCheck | None) -> tuple[
         return last[0], f"the last recorded weight ({timezone.localtime(last[1]):%m/%d/%Y})"
     intake = session.plan.consultation.weight_kg if session.plan_id else None
     return (intake, "the intake weight") if intake is not None else (None, "")
+
+
+def plan_completion_problems(plan) -> list[str]:
+    """Registered with ``consultations.plan_checks``: an induction series is completed by its
+    infusions, so a plan none of whose infusions has started cannot be marked completed."""
+    if InfusionSession.objects.filter(plan=plan, started_at__isnull=False).exists():
+        return []
+    return ["No infusion of this plan has been given yet: the induction cannot be completed."]
+
+
+def appointment_record_links(appointment, user) -> list[RecordLink]:
+    """Registered with ``scheduling.hooks``: the appointment page links to its infusion session, or
+    offers to open it, for those who run the chair."""
+    if appointment.appointment_type.code != "infusion" or not user.has_perm("infusions.view_infusionsession"):
+        return []
+    session = InfusionSession.objects.filter(appointment=appointment).only("id", "status").first()
+    if session is not None:
+        return [
+            RecordLink(
+                f"Infusion session ({session.status_label.lower()})", reverse("infusions:session", args=[session.pk])
+            )
+        ]
+    if appointment.status in ACTIVE_STATUSES and user.has_perm("infusions.change_infusionsession"):
+        return [RecordLink("Open the infusion session", reverse("infusions:open", args=[appointment.pk]), opens=True)]
+    return []

@@ -22,9 +22,10 @@ from infusions.models import InfusionSession, SessionAmendment, SessionTransitio
 from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
 from infusions.services._common import AUDIT_CATEGORY, CHANGE, lock, require, require_unsigned
-from infusions.services.delivery import record_delivery
+from infusions.services.delivery import record_delivery, session_delivery
 from infusions.services.dosing import changed_inputs
-from scheduling.services import appointment_transition
+from scheduling.rules import AppointmentStatus
+from scheduling.services import appointment_follow_care, appointment_transition
 
 S = rules.SessionStatus
 
@@ -81,6 +82,14 @@ def _facts(
     elif to == S.COMPLETED:
         values["planned_dose_delivered"] = bool(extra.get("planned_dose_delivered"))
         values["ended_at"] = at
+        # The nurse's tick is checked against the recorded delivery (start, rate changes, pauses).
+        try:
+            delivery = session_delivery(session, ended_at=at)
+        except rules.DeliveryError:
+            delivery = None  # record_delivery refuses it with its reason
+        if delivery is not None:
+            values["bag_delivery_known"] = True
+            values["bag_minutes_left"] = rules.bag_minutes_left(delivery)
     elif to == S.STOPPED_EARLY:
         values["stop_reason_code"] = reason_code
         values["ended_at"] = at
@@ -98,6 +107,13 @@ def _facts(
 
 
 _PERMISSION = {S.SIGNED: "infusions.sign_infusionsession"}
+# The calendar follows the chair: in progress from the start (through recovery), completed once
+# the patient is discharged (signing, after it, finds it there).
+_CARE = {
+    S.INFUSING: (AppointmentStatus.IN_PROGRESS, "Infusion started"),
+    S.DISCHARGED: (AppointmentStatus.COMPLETED, "Discharged after the infusion"),
+    S.SIGNED: (AppointmentStatus.COMPLETED, "Infusion record signed"),
+}
 
 
 def _order_problems(session: InfusionSession, order, *, at: datetime) -> list[str]:
@@ -234,6 +250,10 @@ def _session_transition(
     SessionTransition.objects.create(
         session=locked, from_status=frm, to_status=target, by=by, at=at, reason_code=reason_code, reason=reason
     )
+    if target in _CARE:
+        appointment_follow_care(
+            appointment=locked.appointment, to_status=_CARE[target][0], by=by, reason=_CARE[target][1]
+        )
     audit.record(
         actor=by,
         action=f"infusions.session.{target}",
@@ -359,6 +379,9 @@ def _session_sign(*, session: InfusionSession, by, at: datetime | None = None) -
         ]
     )
     SessionTransition.objects.create(session=locked, from_status=frm, to_status=S.SIGNED, by=by, at=at)
+    appointment_follow_care(
+        appointment=locked.appointment, to_status=_CARE[S.SIGNED][0], by=by, reason=_CARE[S.SIGNED][1]
+    )
     audit.record(
         actor=by,
         action="infusions.session.signed",

@@ -108,6 +108,12 @@ def advance(session: InfusionSession, to: S, *, nurse_user, verifier) -> Infusio
         elif step == S.INFUSING:
             session = services.session_transition(session=session, to=S.INFUSING, by=nurse_user, container_lot="LOT-1")
         elif step == S.COMPLETED:
+            # The planned duration has run (completion is refused before the recorded
+            # delivery has run the planned dose).
+            InfusionSession.objects.filter(pk=session.pk).update(
+                started_at=timezone.now() - timedelta(minutes=session.plan.infusion_minutes + 1)
+            )
+            session = InfusionSession.objects.get(pk=session.pk)
             services.reading_record(
                 session=session,
                 by=nurse_user,

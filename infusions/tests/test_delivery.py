@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -127,14 +128,14 @@ def test_full_rate_delivery_is_stored_when_the_infusion_completes(infusing):
 def test_a_rate_change_mid_infusion_is_delivered_at_the_new_rate(infusing):
     session, rn = infusing
     services.rate_change_record(session=session, by=rn, rate_ml_per_h=Decimal("75.0"), reason="BP up", at=_minutes(20))
-    session = _end(session, rn, 40)
+    session = _end(session, rn, 40, to=S.STOPPED_EARLY)  # the slower run has not run the bag
     assert session.delivered_mg == Decimal("30.00")  # 50 mL at 150 + 25 mL at 75, of 0.4 mg/mL
 
 
 def test_a_pause_and_resume_delivers_nothing_while_paused(infusing):
     session, rn = infusing
     session = _pause(session, rn, 10, 20)
-    session = _end(session, rn, 40)
+    session = _end(session, rn, 40, to=S.STOPPED_EARLY)  # the slower run has not run the bag
     assert session.delivered_mg == Decimal("30.00")
 
 
@@ -164,6 +165,37 @@ def test_the_database_refuses_a_delivery_above_the_bag(infusing):
 def test_the_session_page_shows_the_delivered_mg(infusing, client_as):
     session, rn = infusing
     services.rate_change_record(session=session, by=rn, rate_ml_per_h=Decimal("75.0"), reason="BP up", at=_minutes(20))
-    session = _end(session, rn, 40)
+    session = _end(session, rn, 40, to=S.STOPPED_EARLY)  # the slower run has not run the bag
     body = client_as(rn).get(reverse("infusions:session", args=[session.pk])).content.decode()
     assert "Delivered <strong>30.00 mg</strong> (75.00 mL" in body
+
+
+def test_infusion_complete_is_refused_before_the_recorded_delivery_has_run_the_planned_dose(infusing, client_as):
+    session, rn = infusing
+    with time_machine.travel(_minutes(1), tick=False):
+        body = client_as(rn).get(reverse("infusions:session", args=[session.pk])).content.decode()
+        assert "Infusion complete</button>" not in body
+        assert "Stop early" in body
+        assert "about 39 more min" in body
+    with pytest.raises(ValidationError) as error:
+        _end(session, rn, 1)
+    assert "has not run the planned dose (about 39 min left): stop early instead" in str(error.value)
+    # A slower rate from minute 20 leaves half the bag at minute 40: still not complete.
+    services.rate_change_record(session=session, by=rn, rate_ml_per_h=Decimal("75.0"), reason="BP up", at=_minutes(20))
+    with pytest.raises(ValidationError):
+        _end(session, rn, 40)
+    assert InfusionSession.objects.get(pk=session.pk).status == S.INFUSING
+    session = _end(session, rn, 60)
+    assert session.delivered_mg == Decimal("40.00")
+
+
+def test_a_rate_rounded_to_the_pumps_step_completes_in_the_planned_minute():
+    from infusions.rules import Delivery, Stretch, planned_dose_delivered
+
+    def left(ml, rate="150.0"):
+        stretch = Stretch(T0, T0 + timedelta(minutes=40), Decimal(rate))
+        return Delivery(Decimal("99"), Decimal("39"), Decimal(ml), Decimal("0"), (stretch,), False)
+
+    assert planned_dose_delivered(left("0.03")) is True  # the step's rounding, seconds of pump
+    assert planned_dose_delivered(left("2.50")) is False  # a minute at 150 mL/h
+    assert planned_dose_delivered(left("0.03", rate="0")) is False  # stopped: nothing more runs

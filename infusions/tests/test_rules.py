@@ -1079,6 +1079,7 @@ SATISFYING = {
     ("pre_check", "cleared"): TransitionFacts(clearance="cleared"),
     ("pre_check", "deferred"): TransitionFacts(deferral_reason_code="npo"),
     ("cleared", "infusing"): TransitionFacts(dose_verified=True, container_selected=True, started_at=T0),
+    ("cleared", "deferred"): TransitionFacts(deferral_reason_code="patient_declined", reason="Left before the start"),
     ("infusing", "paused"): TransitionFacts(reason="Nausea"),
     ("paused", "infusing"): TransitionFacts(started_at=T0),
     ("infusing", "completed"): TransitionFacts(planned_dose_delivered=True, ended_at=T0),
@@ -1153,6 +1154,23 @@ def test_gates_and_transitions_cover_the_same_moves():
         ),
         (("cleared", "infusing"), TransitionFacts(dose_verified=True, started_at=T0), "Lot/container"),
         (("infusing", "completed"), TransitionFacts(ended_at=T0), "Planned dose not delivered"),
+        (
+            ("infusing", "completed"),
+            TransitionFacts(
+                planned_dose_delivered=True, ended_at=T0, bag_delivery_known=True, bag_minutes_left=D("39")
+            ),
+            "has not run the planned dose (about 39 min left): stop early instead",
+        ),
+        (
+            ("paused", "completed"),
+            TransitionFacts(planned_dose_delivered=True, ended_at=T0, bag_delivery_known=True),
+            "the pump is not running",
+        ),
+        (
+            ("cleared", "deferred"),
+            TransitionFacts(deferral_reason_code="patient_declined"),
+            "Say why a cleared patient is not treated today",
+        ),
         (
             ("infusing", "stopped_early"),
             TransitionFacts(reason="x", ended_at=T0, stop_reason_code="bored"),

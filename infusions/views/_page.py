@@ -22,10 +22,12 @@ from infusions.models import (
     READING_LABELS,
     STOP_REASON_CHOICES,
     FlowsheetReading,
+    InfusionSession,
     Outcome,
 )
 from infusions.selectors import recovery as recovery_selectors
 from infusions.selectors import sessions as session_selectors
+from infusions.services.delivery import session_delivery
 from infusions.services.dosing import DOSING_STATUSES, usual_range_problem, verify_refusal
 from infusions.services.precheck import OVERRIDE as PRECHECK_OVERRIDE
 
@@ -33,7 +35,7 @@ S = rules.SessionStatus
 CHART_SERIES = (("sbp_mmhg", "Systolic"), ("dbp_mmhg", "Diastolic"), ("hr_bpm", "Heart rate"), ("spo2_pct", "SpO₂"))
 # What the nurse may do next from each status (buttons); the service still judges each.
 NEXT_ACTIONS = {
-    S.CLEARED: [("infusing", "Start infusion")],
+    S.CLEARED: [("infusing", "Start infusion"), ("deferred", "Not treated today")],
     S.INFUSING: [("paused", "Pause"), ("completed", "Infusion complete"), ("stopped_early", "Stop early")],
     S.PAUSED: [("infusing", "Resume"), ("completed", "Infusion complete"), ("stopped_early", "Stop early")],
     S.COMPLETED: [("recovering", "Start recovery")],
@@ -157,6 +159,22 @@ def _prescriber_context(session, context: dict, *, user) -> dict:
     return found
 
 
+def _delivery_left(session, *, at):
+    """Minutes the pump still needs for the planned dose as of ``at`` (None: not computable,
+    e.g. paused, or no verified dose started; 0: delivered)."""
+    try:
+        delivery = session_delivery(session, ended_at=at)
+    except rules.DeliveryError:
+        return None
+    return rules.bag_minutes_left(delivery) if delivery is not None else None
+
+
+def _offered(actions: list[tuple[str, str]], delivery_left) -> list[tuple[str, str]]:
+    if delivery_left is not None and delivery_left < 1:
+        return actions
+    return [a for a in actions if a[0] != "completed"]
+
+
 def session_context(session, *, user=None, adverse_requested: bool = False, **overrides) -> dict:
     at = timezone.now()
     responses = current_responses_for(subject=session, with_staff=False)  # the page names no one per score
@@ -171,6 +189,7 @@ def session_context(session, *, user=None, adverse_requested: bool = False, **ov
     if session.status in (S.COMPLETED, S.STOPPED_EARLY, S.RECOVERING, S.DISCHARGE_READY):
         readiness = recovery_selectors.readiness(session, at=at, responses=discharge_codes, policy=policy)
     status = recovery_selectors.shown_status(session, at=at, readiness_now=readiness, policy=policy)
+    delivery_left = _delivery_left(session, at=at) if status in (S.INFUSING, S.PAUSED) else None
     order = session.order if session.order_id else plan_selectors.current_order(session.plan)
     context = {
         "session": session,
@@ -193,10 +212,13 @@ def session_context(session, *, user=None, adverse_requested: bool = False, **ov
         "rate_changes": session_selectors.rate_changes(session),
         "show_adverse_form": not session.is_signed
         and (status in ADVERSE_FORM_STATUSES or adverse_requested or "adverse_form" in overrides),
-        # Discharge is offered only while the criteria hold as of now (the service re-checks).
+        # Discharge is offered only while the criteria hold as of now, "Infusion complete" only
+        # once the recorded delivery has run the planned dose (the service re-checks both).
         "next_actions": []
         if status == S.DISCHARGE_READY and not (readiness and readiness.ready)
-        else NEXT_ACTIONS.get(status, []),
+        else _offered(NEXT_ACTIONS.get(status, []), delivery_left),
+        "delivery_left_min": delivery_left,
+        "deferral_codes": InfusionSession._meta.get_field("deferral_reason_code").choices,
         "stop_codes": STOP_REASON_CHOICES,
         "adverse_events": session_selectors.adverse_events(session),
         "closing_outcomes": [c for c in Outcome.choices if c[0] not in OPEN_OUTCOMES],

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import audit
 from patients.access import get_patient_for_user
-from scheduling import rules, selectors, services
+from scheduling import hooks, rules, selectors, services
 from scheduling.access import get_appointment_for_user
 from scheduling.forms import CancelForm, RescheduleForm, StatusForm, apply_service_error
 from scheduling.models import Appointment, AppointmentStatus
@@ -47,6 +47,7 @@ def appointment_detail(request, appointment_id: int):
             "local_start": appointment.start.astimezone(zone),
             "local_end": appointment.end.astimezone(zone),
             "moves": user_moves(request.user),
+            "records": hooks.record_links(appointment, request.user),
             "crumbs": [
                 ("Schedule", calendar_url(appointment.location_id, appointment.start.astimezone(zone).date())),
                 (f"Appointment #{appointment.pk}", None),
@@ -63,6 +64,7 @@ def _card_response(request, appointment_id: int, error: str = ""):
         {
             "appt": appointment,
             "moves": user_moves(request.user),
+            "records": hooks.record_links(appointment, request.user),
             "here": safe_next(request, reverse("scheduling:calendar")),
             "error": error,
         },
