@@ -245,3 +245,28 @@ def test_the_hour_the_clocks_skip_offers_no_empty_slot_and_a_move_into_it_is_ref
     assert "does not exist" in response.content.decode()
     booked.refresh_from_db()
     assert booked.status == AppointmentStatus.BOOKED
+
+
+def test_on_the_night_the_clocks_go_back_the_move_dialog_asks_which_time_is_meant(client_as, frontdesk, patient):
+    site = LocationFactory(name="Night site", hours=[(d, time(0), time(23, 59)) for d in range(7)])
+    chair = ResourceFactory(location=site, kind="chair", name="Chair N")
+    day = _next_fall_back_day(site.time_zone)
+    start = rules.to_utc(day, time(4), site.time_zone)
+    booked = Appointment.objects.create(
+        patient=patient,
+        appointment_type=appointment_type("infusion"),
+        location=site,
+        resource=chair,
+        start=start,
+        end=start + timedelta(minutes=60),
+        clinician_exclusive=False,
+    )
+    client = client_as(frontdesk)
+    assert 'id="cal-move-fold"' in client.get(f"{CALENDAR}?location={site.pk}&date={day}").content.decode()
+    ordinary = day + timedelta(days=2)
+    assert 'id="cal-move-fold"' not in client.get(f"{CALENDAR}?location={site.pk}&date={ordinary}").content.decode()
+    asked = _move(client, booked, resource=chair.pk, date=day.isoformat(), start_time="01:30")
+    assert "happens twice" in asked.content.decode()
+    _move(client, booked, resource=chair.pk, date=day.isoformat(), start_time="01:30", fold="1")
+    new = Appointment.objects.get(rescheduled_from=booked)
+    assert new.start == rules.to_utc(day, time(1, 30), site.time_zone, fold=1)

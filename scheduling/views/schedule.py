@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from html import escape
 
 from django.contrib.auth.decorators import permission_required
@@ -126,6 +126,10 @@ def day_context(request, *, location, day, today, columns: str = "resources", sh
         "can_move": user.has_perm("scheduling.manage_bookings") and day >= today,
         "can_drag": user.has_perm("scheduling.manage_bookings") and day >= today and columns == "resources",
         "chairs": [c.resource for c in data.columns if c.resource is not None and c.resource.active],
+        # The night the clocks go back, the Move dialog asks which of the doubled times is meant.
+        "clocks_go_back": any(
+            rules.is_ambiguous(day, time(h, m), location.time_zone) for h in range(24) for m in (0, 30)
+        ),
     }
 
 

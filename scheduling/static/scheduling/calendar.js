@@ -302,6 +302,7 @@
         resource: form.elements.resource.value,
         date: form.elements.date.value,
         start_time: form.elements.start_time.value,
+        fold: form.elements.fold ? form.elements.fold.value : "",
       });
     });
   }
