@@ -344,7 +344,7 @@ def appointment_follow_care(*, appointment: Appointment, to_status: str, by, rea
         audit.record(
             actor=by,
             action=f"scheduling.appointment.{step}",
-            verb="update",
+            verb=Verb.UPDATE,
             category=AUDIT_CATEGORY,
             target=locked,
             patient=locked.patient,
