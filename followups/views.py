@@ -317,12 +317,26 @@ def alert_detail(request, alert_id: int):
     )
 
 
+_ROW = 987654321
+
+
+def _row_url(name: str):
+    """``pk -> URL`` of the named one-integer route, reversed once for a whole list."""
+    pattern = reverse(name, args=[_ROW])
+    return lambda pk: pattern.replace(str(_ROW), str(int(pk)))
+
+
 @require_GET
 @audit.audited_query("followups.worklist.viewed", AuditEvent.Category.CLINICAL)
 def worklist(request):
     require_clinical(request, "followups.view_followupvisit", patient_id=None)  # many patients: roles only
     policy = services.policy_current()
     data = selectors.worklist(user=request.user, today=timezone.localdate(), min_rise=policy.worsened_min_rise)
+    # Up to 50 suggestions, two links each: one reverse() per URL name instead of one per row.
+    outcomes, decide = _row_url("followups:outcomes"), _row_url("followups:suggestion-decide")
+    for suggestion in data.suggestions:
+        suggestion.outcomes_url = outcomes(suggestion.patient_id)
+        suggestion.decide_url = decide(suggestion.pk)
     return render(
         request,
         "followups/worklist.html",

@@ -157,6 +157,10 @@ def test_worklist_lists_overdue_follow_ups_worsened_scores_alerts_and_unreturned
     assert "5 → 15" in page
     assert reverse("followups:alert-detail", args=[SafetyAlert.objects.get().pk]) in page
     assert f"sent {timezone.localtime(link.created_at):%m/%d}" in page
+    # Warm (the session keeps the role and permissions): session, user, policy, follow-ups, worsened
+    # scores with their patients (one statement), links, suggestions, alerts, audit entry.
+    with django_assert_max_num_queries(9):
+        assert client.get(reverse("followups:worklist")).status_code == 200
 
 
 def test_worklist_limit_counts_only_unsigned_follow_ups(client, clinician, patient, monkeypatch):
