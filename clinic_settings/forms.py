@@ -13,6 +13,8 @@ from django.forms.models import construct_instance
 from django.utils import timezone
 
 from accounts.roles import GROUP_NAMES, Role, role_of
+from consultations.models import ConsentDocument
+from consultations.selectors import consent_version_in_use
 from controlled_substances.models import Product, Registration, Supplier
 from infusions.models import RescueDrug
 from prescribers.forms import DEARegistrationForm, PrescriberProfileForm, StateLicenceForm
@@ -297,3 +299,23 @@ class SupplierForm(SettingsForm):
     class Meta:
         model = Supplier
         fields = ["name", "address", "dea_number"]
+
+
+class ConsentDocumentForm(SettingsForm):
+    class Meta:
+        model = ConsentDocument
+        fields = ["title", "version", "effective_from", "summary"]
+        widgets = {"effective_from": DATE, "summary": forms.Textarea(attrs={"rows": 3})}
+
+    def clean(self):
+        cleaned = super().clean()
+        old = self.instance.pk and ConsentDocument.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
+        if old and "version" in self.changed_data and consent_version_in_use(old[0]):
+            self.add_error(
+                "version",
+                f"Patients have signed {old[0]}: it stays as it is. Add the new wording as a new version.",
+            )
+        version = cleaned.get("version")
+        if version and ConsentDocument.objects.filter(version__iexact=version).exclude(pk=self.instance.pk).exists():
+            self.add_error("version", f"Version {version} already exists.")
+        return cleaned

@@ -15,6 +15,7 @@ from django.db import models
 from django.forms import ModelForm
 
 from clinic_settings import forms
+from consultations.models import ConsentDocument
 from controlled_substances.models import Product, Registration, Supplier
 from core.audit import Category
 from infusions.models import RescueDrug
@@ -163,6 +164,18 @@ PAGES: dict[str, Page] = {
             active_field="is_active",
             superusers_only={"is_superuser": True},
             prefetch_related=("groups",),
+        ),
+        Page(
+            slug="consent-documents",
+            title="Consent documents",
+            singular="consent document version",
+            model=ConsentDocument,
+            form=forms.ConsentDocumentForm,
+            columns=("version", "title", "effective_from", "summary"),
+            permission="consultations.manage_protocols",
+            intro="The versions of the informed-consent form for off-label treatment; the intake records the "
+            "version each patient signed. A version patients have signed is never renamed: new wording is a "
+            "new version, and the old one is deactivated.",
         ),
         Page(
             slug="prescribers",

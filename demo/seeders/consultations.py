@@ -30,6 +30,7 @@ from consultations.forms import default_schedule
 from consultations.lifecycle import first_order_content
 from consultations.models import (
     AntidepressantTrial,
+    ConsentDocument,
     Consultation,
     Medication,
     PlanStatusChange,
@@ -235,6 +236,23 @@ def _infusion_history(ctx: SeedContext) -> dict[int, dict[str, Any]]:
 
 
 def seed(ctx: SeedContext) -> None:
+    # The consent form the demo's intakes record as signed, and the version it replaced.
+    ConsentDocument.objects.get_or_create(
+        version="IVK-CONSENT-2025.2",
+        defaults={
+            "title": "Informed consent: IV ketamine (off-label)",
+            "effective_from": ctx.today - timedelta(days=900),
+            "active": False,
+        },
+    )
+    ConsentDocument.objects.get_or_create(
+        version=CONSENT_VERSION,
+        defaults={
+            "title": "Informed consent: IV ketamine (off-label)",
+            "effective_from": ctx.today - timedelta(days=600),
+            "summary": "Adds the dissociation and blood-pressure paragraphs and the escort requirement.",
+        },
+    )
     appointments = _consultation_appointments(ctx)
     patients = {
         p.pk: p
