@@ -23,6 +23,7 @@ SEEDERS = [
     "demo.seeders.controlled_substances",  # after infusions (draws for its sessions when it seeds them)
     "demo.seeders.followups",
     "demo.seeders.policy",  # a change awaiting the medical director's sign-off
+    "demo.seeders.staff_tasks",  # tasks between staff, about patients seeded above
 ]
 
 
