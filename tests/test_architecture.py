@@ -207,3 +207,53 @@ def test_the_on_commit_check_finds_a_lambda(tmp_path):
         "on_commit(lambda pk=pk: send(pk))\n"
     )
     assert _on_commit_lambdas(module) == [1, 3]
+
+
+AUDIT_WRITERS = {"record", "record_read", "record_many", "audited_query", "record_page_opened"}
+
+
+def _bare_audit_words(path: Path) -> list[int]:
+    """Lines where a string literal is handed to the audit trail as a verb or category (a keyword of
+    an audit writer, an event's spec dict (one with an ``action``), ``audited_query``'s category, a settings
+    page's ``audit_category``): ``accounts.audit`` refuses it at run time, this finds it before."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        values: list[ast.expr] = []
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func).split(".")[-1]
+            keys = {"verb", "category"} if name in AUDIT_WRITERS else set()
+            values += [k.value for k in node.keywords if k.arg in keys | {"audit_category"}]
+            if name == "audited_query":
+                values += node.args[1:]
+        elif isinstance(node, ast.Dict) and any(isinstance(k, ast.Constant) and k.value == "action" for k in node.keys):
+            values += [
+                v
+                for k, v in zip(node.keys, node.values, strict=True)
+                if isinstance(k, ast.Constant) and k.value in ("verb", "category")
+            ]
+        for value in values:
+            branches = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+            if any(isinstance(b, ast.Constant) and isinstance(b.value, str) for b in branches):
+                found.append(value.lineno)
+    return sorted(found)
+
+
+def test_audit_verbs_and_categories_are_enum_members():
+    found = [f"{p.relative_to(ROOT)}:{line}" for p in _modules() for line in _bare_audit_words(p)]
+    assert found == [], "Pass a core.audit.Verb / core.audit.Category member:\n" + "\n".join(found)
+
+
+def test_the_audit_word_check_finds_a_bare_string(tmp_path):
+    module = tmp_path / "services.py"
+    module.write_text(
+        "audit.record(actor=by, action='a', verb='create', category=Category.CLINICAL)\n"
+        "audit.record(actor=by, action='a', verb=Verb.CREATE, category=Category.CLINICAL)\n"
+        "audit.record_many([{'action': 'a', 'verb': Verb.READ, 'category': 'clinical'}])\n"
+        "@audit.audited_query('x.viewed', 'scheduling')\n"
+        "def page(): pass\n"
+        "audit.record(actor=by, action='a', verb=Verb.CREATE if new else 'update', category=CATEGORY)\n"
+        "Page(audit_category='security')\n"
+        "Reminder.objects.filter(category='clinical')\n"
+        "choices = {'category': 'clinical'}\n"
+    )
+    assert _bare_audit_words(module) == [1, 3, 4, 6, 7]
