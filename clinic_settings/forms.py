@@ -13,7 +13,8 @@ from django.forms.models import construct_instance
 from django.utils import timezone
 
 from accounts.roles import GROUP_NAMES, Role, role_of
-from consultations.models import ConsentDocument
+from consultations.choices import IndicationChoice
+from consultations.models import ConsentDocument, Protocol
 from consultations.selectors import consent_version_in_use
 from controlled_substances.models import Product, Registration, Supplier
 from infusions.models import RescueDrug
@@ -319,3 +320,29 @@ class ConsentDocumentForm(SettingsForm):
         if version and ConsentDocument.objects.filter(version__iexact=version).exclude(pk=self.instance.pk).exists():
             self.add_error("version", f"Version {version} already exists.")
         return cleaned
+
+
+class ProtocolForm(SettingsForm):
+    check_constraints = True
+    indications = forms.TypedMultipleChoiceField(
+        choices=IndicationChoice.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=Protocol.indications.field.help_text,
+    )
+
+    class Meta:
+        model = Protocol
+        fields = [
+            "name",
+            "indications",
+            "dose_unit",
+            "dose_min",
+            "dose_max",
+            "infusion_minutes",
+            "sessions",
+            "sessions_per_week",
+            "course",
+            "default_weight_basis",
+            "source",
+            "notes",
+        ]

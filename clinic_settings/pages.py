@@ -15,7 +15,7 @@ from django.db import models
 from django.forms import ModelForm
 
 from clinic_settings import forms
-from consultations.models import ConsentDocument
+from consultations.models import ConsentDocument, Protocol
 from controlled_substances.models import Product, Registration, Supplier
 from core.audit import Category
 from infusions.models import RescueDrug
@@ -51,6 +51,8 @@ class Page:
     audit_category: str = Category.CONFIGURATION
     can_add: bool = True
     active_field: str = "active"
+    # A page whose rows save through their own app's service (a name in services.SAVERS).
+    saver: str = ""
     # Rows a user who is not a superuser may not open (a superuser's account).
     superusers_only: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
@@ -164,6 +166,19 @@ PAGES: dict[str, Page] = {
             active_field="is_active",
             superusers_only={"is_superuser": True},
             prefetch_related=("groups",),
+        ),
+        Page(
+            slug="protocols",
+            title="Protocol library",
+            singular="protocol",
+            model=Protocol,
+            form=forms.ProtocolForm,
+            columns=("name", "dose_unit", "dose_min", "dose_max", "infusion_minutes", "sessions", "source"),
+            permission="consultations.manage_protocols",
+            intro="The treatment protocols a plan is made from; every dose figure cites the clinical reference. "
+            "A change to an existing protocol's dose figures applies once the medical director signs it off; "
+            "a retired protocol stays on the plans made from it.",
+            saver="protocol",
         ),
         Page(
             slug="consent-documents",

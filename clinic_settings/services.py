@@ -12,6 +12,9 @@ from django.forms import ModelForm
 from accounts import audit
 from accounts.models import User
 from clinic_settings.pages import Page, Policy, Retire
+from consultations.models import Protocol
+from consultations.models.configuration import PROTOCOL_SIGN_OFF_FIELDS
+from consultations.services.configuration import protocol_save
 from core.audit import Category, Verb
 from prescribers.policy import policy_change_propose
 
@@ -140,3 +143,26 @@ def _save_policy(*, policy: Policy, form: ModelForm, by: User) -> None:
         target=saved,
         changes={name: [before[name], value] for name, value in _values(saved, names).items()},
     )
+
+
+@transaction.atomic
+def protocol_page_save(*, form: ModelForm, by: User) -> str:
+    """A new protocol saves at once (no plan rests on it yet). An edit of its dose figures is a
+    clinical policy change for the medical director to sign off; the rest saves now."""
+    protocol = form.instance
+    created = protocol._state.adding
+    dosing = [] if created else [name for name in form.changed_data if name in PROTOCOL_SIGN_OFF_FIELDS]
+    if not dosing:
+        protocol_save(protocol=protocol, by=by, created=created)
+        return f"Saved protocol: {protocol}."
+    proposed = {name: form.cleaned_data[name] for name in dosing}
+    stored = Protocol.objects.select_for_update().get(pk=protocol.pk)
+    for name in dosing:
+        setattr(protocol, name, getattr(stored, name))
+    if set(form.changed_data) - set(dosing):
+        protocol_save(protocol=protocol, by=by, created=False)
+    policy_change_propose(policy=protocol, by=by, after=proposed)
+    return "Saved; the dose figures are a proposal: they change when the medical director signs it off."
+
+
+SAVERS = {"protocol": protocol_page_save}

@@ -137,8 +137,11 @@ class FormMixin(PageMixin):
         return self.page.form
 
     def form_valid(self, form):
-        saved = services.setting_save(page=self.page, form=form, by=self.request.user)
-        messages.success(self.request, f"Saved {self.page.singular}: {saved}.")
+        if self.page.saver:
+            messages.success(self.request, services.SAVERS[self.page.saver](form=form, by=self.request.user))
+        else:
+            saved = services.setting_save(page=self.page, form=form, by=self.request.user)
+            messages.success(self.request, f"Saved {self.page.singular}: {saved}.")
         return redirect("clinic_settings:list", section=self.page.slug)
 
 
