@@ -69,6 +69,7 @@ class VisitFacts:
     kind: str  # the appointment type's code
     intake_signed: bool = False
     consent_recorded: bool = False  # on the latest signed intake: given, dated and the form's version
+    consent_version_current: bool = True  # that version is still one the clinic gives patients
     plan_status: str = ""  # the patient's live (or draft) plan's status; "" for none
     order_signed: bool = False  # the plan has a standing order in force
     first_infusion: bool = False  # no infusion has started on the plan yet
@@ -110,6 +111,11 @@ def visit_readiness(facts: VisitFacts) -> Readiness:
             missing.append(Missing("No signed intake consultation", FIX_INTAKE))
         elif not facts.consent_recorded:
             missing.append(Missing("Informed consent not recorded on the signed intake", FIX_CONSENT))
+        elif not facts.consent_version_current:
+            # Whether a new version needs a new signature is the clinic's policy: said, not enforced.
+            missing.append(
+                Missing("Consent signed on a form version the clinic no longer gives", FIX_CONSENT, blocking=False)
+            )
         if facts.plan_status == "":
             missing.append(Missing("No treatment plan", FIX_PLAN))
         elif facts.plan_status == "draft":

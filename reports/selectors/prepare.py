@@ -2,7 +2,7 @@
 
 A fixed number of queries whatever the number of patients: the day's appointments in one, then
 one set-based read per kind of fact (signed intakes, plans with their order and first-infusion
-flag, questionnaire invitations, open safety alerts), joined in Python and judged by the pure
+flag, questionnaire invitations, open safety alerts, the consent form versions in use), joined in Python and judged by the pure
 ``reports.rules.visit_readiness``.
 
 Labs are not modelled anywhere in the product (no order, result or policy requirement), so the
@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from assessments.instruments import INSTRUMENTS
 from consultations.choices import LIVE_PLAN_STATUSES, PlanStatus
-from consultations.models import Consultation, StandingOrder, TreatmentPlan
+from consultations.models import ConsentDocument, Consultation, StandingOrder, TreatmentPlan
 from followups.models import QuestionnaireLink, SafetyAlert
 from followups.rules import SELF_REPORT_CODES
 from followups.services.invitations import MOMENT_FOR_TYPE
@@ -88,6 +88,8 @@ def prepare_day(*, day: date) -> list[PreparedVisit]:
         .distinct("patient_id")
         .values("patient_id", "id", "consent_given", "consent_signed_on", "consent_document_version")
     }
+    # No versions on the settings page: any recorded version counts as current.
+    in_use = set(ConsentDocument.objects.filter(active=True).values_list("version", flat=True))
     # The live plan if there is one, else the newest draft.
     plans: dict[int, dict] = {}
     plan_rows = (
@@ -137,6 +139,9 @@ def prepare_day(*, day: date) -> list[PreparedVisit]:
             and intake["consent_given"] is True
             and intake["consent_signed_on"] is not None
             and bool(intake["consent_document_version"].strip()),
+            consent_version_current=not in_use
+            or intake is None
+            or intake["consent_document_version"].strip() in in_use,
             plan_status=plan["status"] if plan else "",
             order_signed=bool(plan and plan["order_signed"]),
             first_infusion=bool(plan and plan["status"] != PlanStatus.DRAFT and not plan["infused"]),

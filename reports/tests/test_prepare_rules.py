@@ -53,6 +53,7 @@ def _texts(facts):
         ({}, []),
         ({"intake_signed": False, "consent_recorded": False}, ["No signed intake consultation"]),
         ({"consent_recorded": False}, ["Informed consent not recorded on the signed intake"]),
+        ({"consent_version_current": False}, ["Consent signed on a form version the clinic no longer gives"]),
         ({"plan_status": ""}, ["No treatment plan"]),
         ({"plan_status": "draft"}, ["Treatment plan still a draft"]),
         ({"plan_status": "on_hold"}, ["Treatment plan on hold"]),
