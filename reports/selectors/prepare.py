@@ -2,8 +2,8 @@
 
 A fixed number of queries whatever the number of patients: the day's appointments in one, then
 one set-based read per kind of fact (signed intakes, plans with their order and first-infusion
-flag, questionnaire invitations, open safety alerts, the consent form versions in use), joined in Python and judged by the pure
-``reports.rules.visit_readiness``.
+flag, questionnaire invitations, open safety alerts, the consent form versions in use), joined
+in Python and judged by the pure ``reports.rules.visit_readiness``.
 
 Labs are not modelled anywhere in the product (no order, result or policy requirement), so the
 page cannot say whether a visit's labs are in: it says so once, rather than guessing.
