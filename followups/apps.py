@@ -25,3 +25,9 @@ class FollowupsConfig(AppConfig):
 
         # The safety alert's thresholds and escalation listed with the other clinical numbers.
         register_section(clinical_rules_section)
+
+        from followups.selectors import appointment_record_links
+        from scheduling.hooks import register_record_links
+
+        # The appointment page reaches the visit's note whatever the day.
+        register_record_links(appointment_record_links)

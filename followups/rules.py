@@ -232,3 +232,7 @@ def sign_refusal(*, now: datetime, visit_start: datetime, visit_start_text: str)
     if now < visit_start:
         return f"This visit starts {visit_start_text}: its note can be signed once the visit has started."
     return None
+
+
+# The appointment types whose visit is written as a follow-up note.
+VISIT_TYPE_CODES = ("follow_up", "booster")

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from assessments import instruments
@@ -30,6 +31,7 @@ from followups.models import (
     SuggestionStatus,
 )
 from patients.models import HEADER_FIELDS, Patient, beyond_header
+from scheduling.hooks import RecordLink
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
 MAX_POINTS = 1000
@@ -414,3 +416,20 @@ def self_report_link(link_id: int | None) -> QuestionnaireLink | None:
     if not link_id:
         return None
     return QuestionnaireLink.objects.select_related("patient").filter(pk=link_id).first()
+
+
+def appointment_record_links(appointment, user) -> list[RecordLink]:
+    """Registered with ``scheduling.hooks``: a follow-up or booster appointment's page links to its
+    note, or offers to open it, for those who write follow-up notes."""
+    if appointment.appointment_type.code not in rules.VISIT_TYPE_CODES:
+        return []
+    if not user.has_perm("followups.view_followupvisit"):
+        return []
+    visit = FollowUpVisit.objects.filter(appointment=appointment).only("id", "status").first()
+    if visit is not None:
+        label = f"Follow-up note ({visit.get_status_display().lower()})"
+        return [RecordLink(label, reverse("followups:visit-detail", args=[visit.pk]))]
+    if appointment.status in ACTIVE_STATUSES and user.has_perm("followups.add_followupvisit"):
+        url = reverse("followups:visit-open", args=[appointment.pk])
+        return [RecordLink("Open the follow-up note", url, opens=True)]
+    return []

@@ -391,3 +391,20 @@ def test_the_databases_graduation_is_the_rules_one():
     """The close-out function in SQL reads one graduation as 0.01 mL at the vial's concentration,
     less 0.01 mg of rounding."""
     assert (Decimal("0.01"), Decimal("0.01")) == (rules.ML_QUANTUM, rules.MG_QUANTUM)
+
+
+def test_a_cleared_session_abandoned_after_the_draw_keeps_its_syringe_open_until_wasted(people, ten_mg, client_as):
+    """Cleared, the dose drawn, then not treated today: the drawn drug stays on the chair board
+    until a witnessed waste closes it, as for any deferral."""
+    rn, verifier = people
+    set_policy()
+    location = registration().location
+    session = advance(open_session(by=rn, location=location), S.CLEARED, nurse_user=rn, verifier=verifier)
+    draw = services.session_draw_record(session=session, container=ten_mg[0], volume_ml="4.00", by=rn, at=_at(-5))
+    infusion_services.session_transition(
+        session=session, to=S.DEFERRED, by=rn, reason_code="patient_declined", reason="Left after clearance"
+    )
+    url = reverse("infusions:board", args=[location.pk])
+    assert "Open draw: waste not recorded" in client_as(rn).get(url).content.decode()
+    _waste(draw, rn, verifier, "4.00", "syringe")
+    assert "Open draw: waste not recorded" not in client_as(rn).get(url).content.decode()

@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied
 
 from core.audit import Category
 from followups.models import FollowUpPolicy
+from followups.rules import VISIT_TYPE_CODES  # noqa: F401 - the services' shared names
 
 AUDIT_CATEGORY = Category.CLINICAL
-VISIT_TYPE_CODES = ("follow_up", "booster")
 NOTE_FIELDS = ("current_symptoms", "side_effects", "medication_changes")
 
 
