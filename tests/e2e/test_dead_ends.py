@@ -7,6 +7,9 @@
   is not offered (Stop early is); a cleared patient can still go home untreated, with a reason;
   "Mark induction completed" waits for an infusion.
 - Issuing a PDF from the patient page downloads it and the Documents card lists it at once.
+- An intake booked on another day is reached from the chart and from its appointment; signed
+  with no front-desk check-in, its appointment reads Completed with the check-in in its history;
+  the discharged infusion's appointment reads Completed too.
 """
 
 from datetime import timedelta
@@ -17,11 +20,14 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.roles import Role
-from consultations.tests.factories import ensure_protocol_library
+from consultations import services as consultation_services
+from consultations.models import Consultation
+from consultations.tests.factories import ensure_protocol_library, fill_clean_intake
 from documents.tests.factories import signed
 from infusions.models import InfusionSession
 from infusions.rules import SessionStatus as S
 from infusions.tests.factories import advance, open_session, set_policy
+from scheduling.tests.factories import AppointmentFactory
 from tests.e2e.test_infusion_day import _local, _sign_in, _user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -62,6 +68,10 @@ def test_the_observation_time_running_out_shows_discharge_on_the_board_and_the_s
     expect(page.locator("#session-status")).to_have_text("Discharge-ready")
     page.get_by_role("button", name="Discharge", exact=True).click()
     expect(page.locator("#session-status")).to_have_text("Discharged")
+    # The calendar followed the chair: the visit is over.
+    page.goto(f"{base}{reverse('scheduling:appointment-detail', args=[session.appointment_id])}")
+    expect(page.get_by_role("heading", level=1).locator("..")).to_contain_text("Completed")
+    expect(page.locator("#appointment-records")).to_contain_text("Infusion session (discharged)")
 
 
 def test_a_reading_in_the_start_minute_is_not_followed_by_overdue(live_server, page, staff):
@@ -136,3 +146,37 @@ def test_issuing_a_pdf_lists_it_on_the_documents_card_without_a_reload(live_serv
     assert download.value.suggested_filename.endswith(".pdf")
     expect(card).not_to_contain_text("No document issued yet")
     expect(card.get_by_role("row", name="v1")).to_be_visible()
+
+
+def test_a_booked_intake_is_reached_from_the_chart_and_its_appointment_and_its_signing_completes_the_visit(
+    live_server, page, staff
+):
+    _, _, doctor = staff
+    start = timezone.now() - timedelta(days=6)  # booked last week, never opened, never checked in
+    appointment = AppointmentFactory(clinician=doctor, start=start, end=start + timedelta(hours=1))
+    base = live_server.url
+    _sign_in(page, base, doctor)
+    page.goto(f"{base}{reverse('patients:detail', args=[appointment.patient_id])}")
+    booked = page.locator("#booked-intakes")
+    expect(booked).to_contain_text("Intake booked")
+    booked.get_by_role("button", name="Open this booked intake").click()
+    consultation = Consultation.objects.get(appointment=appointment)
+    page.wait_for_url(f"**{reverse('consultations:detail', args=[consultation.pk])}")
+
+    page.goto(f"{base}{reverse('scheduling:appointment-detail', args=[appointment.pk])}")
+    records = page.locator("#appointment-records")
+    expect(records).to_contain_text("Intake consultation (draft)")
+    # Signed (the intake's own browser test walks the form) with no check-in at the desk.
+    fill_clean_intake(consultation)
+    consultation_services.consultation_sign(
+        consultation=Consultation.objects.get(pk=consultation.pk), by=doctor, decision="eligible", justifications={}
+    )
+    page.reload()
+    expect(page.get_by_role("heading", level=1).locator("..")).to_contain_text("Completed")
+    history = page.get_by_role("table")
+    expect(history).to_contain_text("Booked → Checked in")
+    expect(history).to_contain_text("no front-desk check-in")
+    expect(history).to_contain_text("In progress → Completed")
+    expect(records.get_by_role("link", name="Intake consultation (signed)")).to_be_visible()
+    records.get_by_role("link", name="Intake consultation (signed)").click()
+    page.wait_for_url(f"**{reverse('consultations:detail', args=[consultation.pk])}")
