@@ -8,12 +8,15 @@ a clinician's working hours, which nothing refers to, are removed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.forms import ModelForm
 
+from accounts.roles import GROUP_NAMES, Role
 from clinic_settings import forms
 from consultations.models import ConsentDocument, Protocol
 from controlled_substances.models import Product, Registration, Supplier
@@ -53,9 +56,16 @@ class Page:
     active_field: str = "active"
     # A page whose rows save through their own app's service (a name in services.SAVERS).
     saver: str = ""
+    # Columns that are not model fields: (header, function of the row, from what the page prefetched).
+    extra_columns: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
     # Rows a user who is not a superuser may not open (a superuser's account).
     superusers_only: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+
+
+def _role_label(user) -> str:
+    names = {group.name for group in user.groups.all()}  # prefetched
+    return ", ".join(Role(role).label for role, name in GROUP_NAMES.items() if name in names) or "No role"
 
 
 PAGES: dict[str, Page] = {
@@ -166,6 +176,7 @@ PAGES: dict[str, Page] = {
             active_field="is_active",
             superusers_only={"is_superuser": True},
             prefetch_related=("groups",),
+            extra_columns=(("Role", _role_label),),
         ),
         Page(
             slug="protocols",

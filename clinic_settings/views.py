@@ -110,8 +110,12 @@ class SettingsList(PageMixin, ListView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         fields = [self.page.model._meta.get_field(name) for name in self.page.columns]
-        context["headers"] = [str(f.verbose_name).capitalize() for f in fields]
-        context["rows"] = [(row, [_display(row, f) for f in fields]) for row in context["object_list"]]
+        extra = self.page.extra_columns
+        context["headers"] = [str(f.verbose_name).capitalize() for f in fields] + [h for h, _ in extra]
+        context["rows"] = [
+            (row, [_display(row, f) for f in fields] + [show(row) for _, show in extra])
+            for row in context["object_list"]
+        ]
         context["has_active"] = any(f.name == self.page.active_field for f in self.page.model._meta.fields)
         context["rows"] = [(row, cells, getattr(row, self.page.active_field, True)) for row, cells in context["rows"]]
         if self.page.filter_by_location:

@@ -89,3 +89,16 @@ def test_the_list_links_to_the_second_factor_reset(client, administrator):
     client.force_login(administrator)
     page = client.get(reverse("clinic_settings:list", args=["users"])).content.decode()
     assert reverse("accounts:two-factor-reset", args=[colleague.pk]) in page
+
+
+@pytest.mark.parametrize("accounts", [1, 20])
+def test_the_users_list_shows_roles_in_the_same_queries_however_many(
+    client, administrator, django_assert_max_num_queries, accounts
+):
+    for _ in range(accounts):
+        UserFactory(role=Role.NURSE)
+    client.force_login(administrator)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("clinic_settings:list", args=["users"])).content.decode()
+    assert "<td>Nurse</td>" in page
+    assert "<td>Administrator</td>" in page
