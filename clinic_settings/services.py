@@ -17,6 +17,8 @@ from consultations.models.configuration import PROTOCOL_SIGN_OFF_FIELDS
 from consultations.services.configuration import protocol_save
 from core.audit import Category, Verb
 from prescribers.policy import policy_change_propose
+from scheduling.models import Location, Resource
+from scheduling.selectors import future_bookings
 
 
 def _plain(value: Any) -> Any:
@@ -81,6 +83,14 @@ def setting_retire(*, page: Page, pk: int, by: User, today: date) -> str:
         active = not getattr(row, name)
         if row.pk == by.pk and not active:
             raise ValidationError("You cannot deactivate your own account; ask another administrator.")
+        if not active and isinstance(row, Location | Resource):
+            # A site or chair taken out of service with patients still booked there strands them.
+            ahead = future_bookings(location=row) if isinstance(row, Location) else future_bookings(resource=row)
+            if ahead:
+                raise ValidationError(
+                    f"{label} has {ahead} booking{'s' if ahead != 1 else ''} ahead: move or cancel "
+                    f"{'them' if ahead != 1 else 'it'} first (the calendar lists them)."
+                )
         # Also the way back: a site reopened, a chair repaired, a colleague back from leave.
         setattr(row, name, active)
         row.save(update_fields=[name])

@@ -208,3 +208,29 @@ def test_a_list_costs_the_same_queries_however_many_rows(client, administrator, 
         response = client.get(reverse("clinic_settings:list", args=["chairs-and-rooms"]))
     assert response.status_code == 200
     assert len(response.context["rows"]) == min(rows, 25)
+
+
+def test_a_chair_with_bookings_ahead_is_not_taken_out_of_service(client, administrator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduling.tests.factories import AppointmentFactory, appointment_type
+
+    chair = ResourceFactory(name="Chair 9")
+    start = timezone.now() + timedelta(days=2)
+    AppointmentFactory(
+        appointment_type=appointment_type("infusion"),
+        location=chair.location,
+        resource=chair,
+        start=start,
+        end=start + timedelta(hours=2),
+        clinician_exclusive=False,
+    )
+    client.force_login(administrator)
+    response = client.post(reverse("clinic_settings:retire", args=["chairs-and-rooms", chair.pk]), follow=True)
+    assert "Chair 9 has 1 booking ahead: move or cancel it first" in response.content.decode()
+    assert Resource.objects.get(pk=chair.pk).active is True
+    response = client.post(reverse("clinic_settings:retire", args=["locations", chair.location_id]), follow=True)
+    assert "has 1 booking ahead" in response.content.decode()
+    assert Location.objects.get(pk=chair.location_id).active is True

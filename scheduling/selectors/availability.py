@@ -88,6 +88,16 @@ def clinician_hours_overlaps(
     )
 
 
+def future_bookings(*, location: Location | None = None, resource: Resource | None = None) -> int:
+    """Active bookings at the site or in the chair or room that have not ended yet."""
+    rows = Appointment.objects.filter(status__in=ACTIVE, end__gt=timezone.now())
+    if location is not None:
+        rows = rows.filter(location=location)
+    if resource is not None:
+        rows = rows.filter(resource=resource)
+    return rows.count()
+
+
 @dataclass(frozen=True)
 class OpenState:
     open: bool
