@@ -866,6 +866,7 @@ def main(argv=None) -> int:
         gunicorn.stop()
 
     extras: list[dict] = []
+    failed_extras: list[str] = []
     for extra in EXTRAS:
         name = getattr(extra, "__name__", "extra")
         if not _extra_wanted(name, args.only):
@@ -874,6 +875,9 @@ def main(argv=None) -> int:
             extras.extend(extra(ctx))
         except SkipPage as why:
             skipped.append((name, str(why)))
+        except Exception as error:  # noqa: BLE001 - one broken extra must not lose the pages' timings
+            skipped.append((name, f"FAILED: {type(error).__name__}: {error}"))
+            failed_extras.append(name)
 
     import gunicorn as gunicorn_package
 
@@ -909,8 +913,9 @@ def main(argv=None) -> int:
     print(markdown)
 
     failed = [row["name"] for row in rows if set(row["statuses"]) != {"200"} or row["query_status"] != 200]
+    failed += failed_extras
     if failed:
-        say(f"FAILED: non-200 answers from {', '.join(failed)} (server log: var/bench/gunicorn.log)")
+        say(f"FAILED: {', '.join(failed)} (a page answered other than 200 or an extra raised; see var/bench/)")
         return 1
     missed = [row["name"] for row in rows if row["goal_ok"] is False]
     if missed:
