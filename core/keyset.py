@@ -69,7 +69,7 @@ def _beyond(queryset: QuerySet, key: str, cursor: tuple[datetime, int], op: str)
     at, ident = cursor
     bound = {f"{key}__lte" if op == "<" else f"{key}__gte": at}
     # Quoted names from the model and an operator from the two above; the values are parameters.
-    row = RawSQL(f"({table}.{column}, {table}.{pk}) {op} (%s, %s)", (at, ident), output_field=BooleanField())  # noqa: S611
+    row = RawSQL(f"({table}.{column}, {table}.{pk}) {op} (%s, %s)", (at, ident), output_field=BooleanField())  # noqa: S611  # nosec B611 - quoted names, values bound
     return queryset.filter(row, **bound)
 
 

@@ -339,7 +339,7 @@ JOIN patients_patient p ON p.id = recent.patient_id
 WHERE two.totals[2] IS NOT NULL AND two.totals[1] - two.totals[2] >= %(min_rise)s AND two.latest_at >= %(since)s
 ORDER BY two.latest_at DESC
 LIMIT %(limit)s
-""".format(header=", ".join(f"p.{name}" for name in HEADER_FIELDS))  # noqa: S608 - only the model's own columns
+""".format(header=", ".join(f"p.{name}" for name in HEADER_FIELDS))  # noqa: S608  # nosec B608 - only the model's own columns
 
 
 def _worsened(*, min_rise: int, since: datetime, limit: int = 50) -> list[tuple[Any, int, int]]:
