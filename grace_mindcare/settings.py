@@ -329,7 +329,7 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     }
 }
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     "accelerometer": [],
     "camera": [],
     "geolocation": [],

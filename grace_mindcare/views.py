@@ -38,7 +38,7 @@ from scheduling.views import user_moves
 
 logger = logging.getLogger(__name__)
 
-HOME_TEMPLATES = {
+HOME_TEMPLATES: dict[str, str] = {  # keyed by role_of(), a plain code
     Role.FRONT_DESK: "home/front_desk.html",
     Role.NURSE: "home/clinician.html",
     Role.PRESCRIBER: "home/clinician.html",
