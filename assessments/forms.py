@@ -79,7 +79,8 @@ class InstrumentForm(forms.Form):
         return keys
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         names = list(self.fields)
         given = [n for n in names if data.get(n) not in (None, "")]
         if not given and not any(n in self.errors for n in names):

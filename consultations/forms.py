@@ -247,7 +247,8 @@ class IntakeForm(forms.ModelForm):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for first, second in (
             ("bp_systolic_mmhg", "bp_diastolic_mmhg"),
             ("bp_remeasure_systolic_mmhg", "bp_remeasure_diastolic_mmhg"),
@@ -534,7 +535,8 @@ class PlanForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         protocol: Protocol | None = data.get("protocol")
         indication = data.get("indication")
         if protocol and indication and indication not in protocol.indications:

@@ -58,7 +58,8 @@ class WitnessedForm(forms.Form):
             )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         seen = {self.user.pk}
         for n in range(1, self.witnesses + 1):
             suffix = "" if n == 1 else f"_{n}"
@@ -91,7 +92,8 @@ class ReceiveForm(forms.Form):
     containers = forms.IntegerField(min_value=1, max_value=200, label="Number of containers")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         invoice, expiry = data.get("invoice_date"), data.get("expiry_date")
         if invoice and invoice > timezone.localdate():
             self.add_error("invoice_date", "The invoice date cannot be in the future.")
@@ -136,7 +138,8 @@ class DrawWasteForm(WitnessedForm):
     manner = forms.CharField(max_length=200, required=False, initial="Expelled into drug-waste container")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("volume_ml") and data["volume_ml"] > 0 and not data.get("witness"):
             self.add_error("witness", "Waste needs a witness.")
         return data
@@ -216,7 +219,8 @@ class CorrectionForm(WitnessedForm):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("resolution") == "adjust" and not data.get("witness") and "witness" not in self.errors:
             self.add_error("witness", "An adjustment needs a second person, who confirms it with their password.")
         return data
@@ -233,7 +237,8 @@ class AdjustmentForm(CorrectionForm):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         delta = data.get("delta_ml")
         if delta == 0:
             self.add_error("delta_ml", "An adjustment must change the balance.")
@@ -321,7 +326,8 @@ class PeriodForm(RegistrationFilterForm):
         return today - timedelta(days=30), today
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("start") and data.get("end"):
             if data["end"] < data["start"]:
                 self.add_error("end", "The end is before the start.")

@@ -48,7 +48,8 @@ class DecideForm(forms.Form):
     reason = forms.CharField(max_length=300, required=False, help_text="Required to dismiss.")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("decision") == "dismiss" and not (data.get("reason") or "").strip():
             self.add_error("reason", "Say why the booster is not needed.")
         return data

@@ -135,7 +135,8 @@ class PreCheckForm(SessionPageForm):
         return weight_in_kg(self.cleaned_data.get("weight_kg"), self.data.get(self.add_prefix("weight_unit"), "kg"))
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in ("last_clear_liquid_at", "last_light_meal_at", "last_fatty_meal_at"):
             if data.get(name) and data[name] > timezone.now():
                 self.add_error(name, "Cannot be in the future.")
@@ -291,7 +292,8 @@ class AdverseEventForm(SessionPageForm):
         )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("drug"):
             for name in ("drug_dose", "drug_given_at"):
                 if not data.get(name):
@@ -330,7 +332,8 @@ class AdverseEventOutcomeForm(SessionPageForm):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("outcome") == Outcome.HANDED_OVER and not (data.get("note") or "").strip():
             self.add_error("note", "Say to whom the event was handed over and what they were told.")
         return data

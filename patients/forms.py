@@ -149,7 +149,8 @@ class PatientForm(forms.ModelForm):
         )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if "version" in self.errors:
             # A hidden field's error would be invisible at the field.
             self.add_error(None, self.errors.pop("version"))

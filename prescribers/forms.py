@@ -22,7 +22,8 @@ class PrescriberProfileForm(forms.ModelForm):
         fields = ["user", "credential", "npi", "medical_director"]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         _apply(self, "npi", rules.normalise_npi)
         return data
 
@@ -33,7 +34,8 @@ class StateLicenceForm(forms.ModelForm):
         fields = ["state", "number", "expires_on"]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         _apply(self, "state", rules.normalise_state)
         _apply(self, "number", rules.normalise_licence_number)
         return data
@@ -45,7 +47,8 @@ class DEARegistrationForm(forms.ModelForm):
         fields = ["location", "number", "expires_on"]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         # The inline's parent (set by the formset, saved or not) says which letters fit.
         try:
             credential = self.instance.profile.credential

@@ -61,7 +61,8 @@ class ReportFilterForm(forms.Form):
                 self.fields.pop(name)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if start and end:
             if end < start:

@@ -220,7 +220,8 @@ class BookingForm(BaseBookingForm):
     ]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self._instants(cleaned)
         return cleaned
 
@@ -268,7 +269,8 @@ class SeriesForm(BaseBookingForm):
     ]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         location, first, wall = cleaned.get("location"), cleaned.get("first_date"), cleaned.get("start_time")
         weekdays, count = cleaned.get("weekdays"), cleaned.get("count")
         if None in (location, first, wall, count) or not weekdays:
@@ -339,7 +341,8 @@ class RescheduleForm(LocationResourcesMixin, WhenMixin, forms.Form):
         self._limit_resources()
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self._instants(cleaned)
         return cleaned
 
