@@ -12,8 +12,12 @@ cross-stage app imports no stage app. Registering the same function twice keeps 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-ResponseHook = Callable[[object, object], None]
+if TYPE_CHECKING:
+    from assessments.models import InstrumentResponse
+
+ResponseHook = Callable[["InstrumentResponse", Any], None]  # (response, subject or None)
 _HOOKS: list[ResponseHook] = []
 
 

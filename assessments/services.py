@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from assessments import hooks, instruments
 from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
 from core.audit import Category, Verb
@@ -26,7 +27,7 @@ def response_record(
     code: str,
     answers: Sequence[int] | Mapping[str, bool],
     context: str,
-    by,
+    by: User | None,
     administered_at: datetime | None = None,
     source: str = ResponseSource.CLINICIAN,
     subject: Any = None,

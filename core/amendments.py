@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from core.hashing import content_sha256
+
+if TYPE_CHECKING:  # core sits below accounts: the acting user is the auth base class here
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 A = TypeVar("A", bound=models.Model)
 
@@ -23,11 +26,11 @@ def amend(
     *,
     model: type[A],
     link: str,
-    by: Any,
+    by: AbstractBaseUser,
     reason: str,
     text: str,
     content: Callable[[str, str, datetime], dict],
-    on_created: Callable[[A], None],
+    on_created: Callable[[A], object],  # its result (an audit event, say) is not used
     unsigned: str,
     missing: Mapping[str, str] | str,
     errors: Mapping[str, str] | None = None,

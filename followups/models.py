@@ -8,6 +8,8 @@ hashes (security-reference A9). Writes go through ``followups.services``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -265,7 +267,7 @@ class BoosterSuggestion(models.Model):
     """The maintenance rule's suggestion for one patient, decided by a clinician."""
 
     Status = SuggestionStatus
-    TRANSITIONS = {
+    TRANSITIONS: ClassVar[dict[str, set[str]]] = {
         SuggestionStatus.OPEN: {SuggestionStatus.ACCEPTED, SuggestionStatus.DISMISSED},
         SuggestionStatus.ACCEPTED: {SuggestionStatus.BOOKED},
     }

@@ -6,6 +6,7 @@ Every function issues a fixed number of queries whatever the patient's history l
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -115,7 +116,7 @@ def infusion_marks(patient, *, limit: int = 200) -> list[InfusionMark]:
             .values("dose_mg")[:1]
         )
         rows = rows.annotate(dose_mg=Subquery(dose))
-        values = rows.values_list("start", "dose_mg")[:limit]
+        values: Iterable[tuple[datetime, Decimal | None]] = rows.values_list("start", "dose_mg")[:limit]
     else:
         values = [(start, None) for start in rows.values_list("start", flat=True)[:limit]]
     return [

@@ -259,7 +259,7 @@ def suggestion_decide(request, suggestion_id: int):
         else:
             messages.success(request, "Booster suggestion decided.")
     else:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("followups:worklist")
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from assessments.models import InstrumentResponse
 from core.audit import Verb
 from followups import rules
@@ -203,7 +204,7 @@ def _email_escalation(alert_id: int, level: int) -> None:
 
 
 @transaction.atomic
-def alert_seen(*, alert: SafetyAlert, by) -> bool:
+def alert_seen(*, alert: SafetyAlert, by: User) -> bool:
     """Note that ``by`` opened the alert (first time only), so colleagues see who has looked.
     Asked of the alert's chart, so a break-glass grant on that patient counts too. True when this
     was the first look (and so already an audited read)."""
@@ -223,7 +224,7 @@ def alert_seen(*, alert: SafetyAlert, by) -> bool:
 
 
 @transaction.atomic
-def alert_acknowledge(*, alert: SafetyAlert, by, action: str, note: str = "") -> SafetyAlert:
+def alert_acknowledge(*, alert: SafetyAlert, by: User, action: str, note: str = "") -> SafetyAlert:
     _require(by, ACKNOWLEDGE)
     locked = SafetyAlert.objects.select_for_update().get(pk=alert.pk)
     if locked.acknowledged_at is not None:

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from accounts.prescribing import require_prescriber
 from assessments import selectors as assessment_selectors
 from assessments.instruments import change
@@ -67,7 +68,7 @@ def booster_evaluate(*, response: InstrumentResponse) -> BoosterSuggestion | Non
     return suggestion
 
 
-def _booster_from_visit(*, visit: FollowUpVisit, by) -> BoosterSuggestion:
+def _booster_from_visit(*, visit: FollowUpVisit, by: User) -> BoosterSuggestion:
     """A booster decided at the visit goes straight to the front desk's list: an open rule
     suggestion is accepted, otherwise an accepted one is recorded for the visit."""
     now = timezone.now()
@@ -101,7 +102,7 @@ def _booster_from_visit(*, visit: FollowUpVisit, by) -> BoosterSuggestion:
 
 
 @transaction.atomic
-def booster_decide(*, suggestion: BoosterSuggestion, by, accept: bool, reason: str = "") -> BoosterSuggestion:
+def booster_decide(*, suggestion: BoosterSuggestion, by: User, accept: bool, reason: str = "") -> BoosterSuggestion:
     """Accept (the front desk may then book it) or dismiss with a reason."""
     require_prescriber(by, DECIDE, action="Deciding on a booster (ordering more sessions)")
     locked = BoosterSuggestion.objects.select_for_update().get(pk=suggestion.pk)

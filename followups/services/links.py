@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 
 from accounts import audit
+from accounts.models import User
 from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
 from assessments.services import response_record
 from core import tokens
@@ -46,7 +47,7 @@ def link_create(
     *,
     patient,
     codes: list[str],
-    by,
+    by: User,
     clinician=None,
     context: str = ResponseContext.FOLLOW_UP,
     appointment=None,
@@ -93,7 +94,7 @@ def link_message(*, url: str, expires_at: datetime) -> str:
 
 
 @transaction.atomic
-def link_send(*, new: NewLink, base_url: str, by) -> list[str]:
+def link_send(*, new: NewLink, base_url: str, by: User | None) -> list[str]:  # None: the nightly invitations
     """Text and/or e-mail the link on the channels the patient opted into; returns the channels used."""
     link, patient = new.link, new.link.patient
     url = base_url.rstrip("/") + reverse("followups:link-open", args=[new.token])
@@ -266,7 +267,7 @@ def self_report_submit(
 
 
 @transaction.atomic
-def link_revoke(*, link: QuestionnaireLink, by) -> QuestionnaireLink:
+def link_revoke(*, link: QuestionnaireLink, by: User) -> QuestionnaireLink:
     _require(by, "followups.add_questionnairelink")
     updated = QuestionnaireLink.objects.filter(pk=link.pk, completed_at=None, revoked_at=None).update(
         revoked_at=timezone.now()

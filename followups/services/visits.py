@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from assessments import selectors as assessment_selectors
 from assessments.models import ResponseContext
 from assessments.services import response_record
@@ -26,7 +27,7 @@ from scheduling.rules import when_text
 
 
 @transaction.atomic
-def visit_open(*, appointment, by) -> FollowUpVisit:
+def visit_open(*, appointment, by: User) -> FollowUpVisit:
     """The note for a follow-up or booster appointment, created on first open (1:1)."""
     _require(by, "followups.add_followupvisit")
     if appointment.appointment_type.code not in VISIT_TYPE_CODES:
@@ -52,7 +53,7 @@ def visit_open(*, appointment, by) -> FollowUpVisit:
 def visit_save(
     *,
     visit: FollowUpVisit,
-    by,
+    by: User,
     expected_version: int,
     changes: Mapping[str, str],
     instruments: Mapping[str, Any] | None = None,
@@ -117,7 +118,7 @@ def visit_sign_refusal(visit: FollowUpVisit, *, now) -> str | None:
 
 
 @transaction.atomic(durable=True)
-def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: str = "") -> FollowUpVisit:
+def visit_sign(*, visit: FollowUpVisit, by: User, plan_decision: str, decision_note: str = "") -> FollowUpVisit:
     """Sign the note with a plan decision; the database then refuses any change (pgtrigger)."""
     _require(by, "followups.sign_followupvisit")
     locked = FollowUpVisit.objects.select_for_update().get(pk=visit.pk)
@@ -164,7 +165,7 @@ def visit_sign(*, visit: FollowUpVisit, by, plan_decision: str, decision_note: s
 
 
 @transaction.atomic(durable=True)
-def visit_amend(*, visit: FollowUpVisit, by, reason: str, text: str) -> FollowUpAmendment:
+def visit_amend(*, visit: FollowUpVisit, by: User, reason: str, text: str) -> FollowUpAmendment:
     _require(by, "followups.add_followupamendment")
     return amend(
         visit,
@@ -187,19 +188,19 @@ def visit_amend(*, visit: FollowUpVisit, by, reason: str, text: str) -> FollowUp
     )
 
 
-def visit_viewed(*, visit: FollowUpVisit, by) -> None:
+def visit_viewed(*, visit: FollowUpVisit, by: User) -> None:
     audit.record_read(
         actor=by, action="followups.visit.viewed", target=visit, patient=visit.patient, category=AUDIT_CATEGORY
     )
 
 
-def alert_viewed(*, alert, by) -> None:
+def alert_viewed(*, alert, by: User) -> None:
     audit.record_read(
         actor=by, action="followups.safety_alert.viewed", target=alert, patient=alert.patient, category=AUDIT_CATEGORY
     )
 
 
-def patient_panel_viewed(*, patient, by) -> None:
+def patient_panel_viewed(*, patient, by: User) -> None:
     audit.record_read(
         actor=by, action="followups.patient_panel.viewed", target=patient, patient=patient, category=AUDIT_CATEGORY
     )
