@@ -12,11 +12,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from accounts.prescribing import PrescriberRequired, require_prescriber
 from core.audit import Category, Verb
 from prescribers.models import PolicyChange
@@ -51,7 +53,7 @@ def _baseline(policy) -> dict[str, Any]:
 
 
 @transaction.atomic
-def policy_change_propose(*, policy, by, after: dict[str, Any]) -> PolicyChange | None:
+def policy_change_propose(*, policy, by: User, after: dict[str, Any]) -> PolicyChange | None:
     """Store the edit of ``policy`` (a saved singleton) as a proposal; None when nothing changed."""
     fresh = type(policy).objects.get(pk=policy.pk)
     before = _fields(fresh, after)
@@ -84,7 +86,7 @@ def policy_change_propose(*, policy, by, after: dict[str, Any]) -> PolicyChange 
 
 
 @transaction.atomic
-def policy_change_decide(*, change: PolicyChange, by, approve: bool, note: str = "") -> PolicyChange:
+def policy_change_decide(*, change: PolicyChange, by: User, approve: bool, note: str = "") -> PolicyChange:
     """The medical director signs the change off (it applies now) or declines it."""
     require_prescriber(by, SIGN_OFF, action="Signing off a clinical policy change")
     if not is_medical_director(by):
@@ -116,7 +118,7 @@ def policy_change_decide(*, change: PolicyChange, by, approve: bool, note: str =
     return locked
 
 
-def _apply(change: PolicyChange, *, by) -> None:
+def _apply(change: PolicyChange, *, by: User) -> None:
     from django.apps import apps
 
     model = apps.get_model(change.policy_model)
@@ -150,7 +152,7 @@ def _apply(change: PolicyChange, *, by) -> None:
     )
 
 
-class SignOffAdminMixin:
+class SignOffAdminMixin(admin.ModelAdmin):
     """For a clinical policy's ModelAdmin: an edit is saved as a proposal for the medical
     director (the row itself is untouched until the sign-off). Creating the row is not a
     change of policy and saves as usual."""

@@ -8,6 +8,7 @@ from django.db.models import Case, Count, IntegerField, Prefetch, Subquery, Valu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.roles import GROUP_NAMES, Role
 from prescribers import rules
 from prescribers.models import DEARegistration, PolicyChange, PrescriberProfile
@@ -42,7 +43,7 @@ def credential_problems_for(user, *, location=None, today: date | None = None) -
     return rules.credential_problems(licences=licences, registrations=registrations, today=today)
 
 
-def prescribers_without_complete_profile(*, today: date | None = None) -> list[tuple[object, list[str]]]:
+def prescribers_without_complete_profile(*, today: date | None = None) -> list[tuple[User, list[str]]]:
     """Active users in the prescriber role who cannot act as prescribers yet, with why (no
     profile, no current licence, no current DEA registration), for the administrator's home.
 

@@ -71,7 +71,7 @@ class _LocalPart(Func):
         super().__init__(LocalWallTime(_expr(instant), _expr(zone)))
 
 
-def local_weekday(instant="start", zone="location__time_zone") -> Func:
+def local_weekday(instant="start", zone="location__time_zone") -> ExpressionWrapper:
     """Monday = 0 … Sunday = 6 (``date.weekday()`` and ``scheduling.Weekday`` numbering)."""
     return ExpressionWrapper(_LocalPart("ISODOW", instant, zone) - 1, output_field=IntegerField())
 

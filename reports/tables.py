@@ -46,7 +46,7 @@ class Section:
         return out.getvalue()
 
 
-def rate(numerator: int | None, denominator: int | None) -> Decimal | None:
+def rate(numerator: int | Decimal | None, denominator: int | Decimal | None) -> Decimal | None:
     """Percentage to one decimal place, or None (shown "—") when the denominator is 0."""
     if not denominator:
         return None

@@ -112,13 +112,13 @@ def outcome_rows(f: dict, *, now: datetime) -> list[dict]:
         .values("indication")[:1]
     )
     qs = baselines.annotate(indication=indication).filter(indication__isnull=False)
-    for key, _, low, high in TIME_POINTS:
+    for key, _, first_day, last_day in TIME_POINTS:
         later = _current(
             InstrumentResponse.objects.filter(
                 patient=OuterRef("patient"),
                 instrument=OuterRef("instrument"),
-                administered_at__gte=OuterRef("administered_at") + timedelta(days=low),
-                administered_at__lt=OuterRef("administered_at") + timedelta(days=high + 1),
+                administered_at__gte=OuterRef("administered_at") + timedelta(days=first_day),
+                administered_at__lt=OuterRef("administered_at") + timedelta(days=last_day + 1),
             ).exclude(context=ResponseContext.BASELINE)
         )
         qs = qs.annotate(**{f"fu_{key}": Subquery(later.order_by("-administered_at", "-id").values("total")[:1])})

@@ -4,6 +4,7 @@ sparkline and a link into the report behind it."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, Q
@@ -36,7 +37,7 @@ def cached_administrator_figures(*, today: date, now: datetime) -> tuple[list[di
 def administrator_figures(*, today: date, now: datetime) -> list[dict]:
     this_monday = today - timedelta(days=today.weekday())
     first_monday = this_monday - timedelta(weeks=WEEKS - 1)
-    f = {
+    f: dict[str, Any] = {  # the shape of ReportFilterForm.cleaned_data, which the operations selectors take
         "start": first_monday,
         "end": this_monday + timedelta(days=6),
         "location": None,
