@@ -9,7 +9,7 @@ from accounts.models import AuditEvent, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("Clinic", {"fields": ("display_name", "credentials")}),
         ("Two-factor sign-in", {"fields": ("two_factor",)}),
     )

@@ -14,16 +14,18 @@ admin goes through :meth:`AuditedAdminSite.admin_view`, so no
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models.base import ModelBase
+from django.db.models import Model
 
 from accounts import audit, context
 from accounts.models import AuditEvent
@@ -103,7 +105,8 @@ def _record_log_entries(request, since: int) -> None:
     ctx = context.current()
     entries = LogEntry.objects.filter(pk__gt=since, user_id=request.user.pk).select_related("content_type")
     for entry in entries.order_by("pk"):
-        model = entry.content_type.model_class() if entry.content_type_id else None
+        # django-stubs leaves LogEntry.content_type an untyped foreign key.
+        model = cast(ContentType, entry.content_type).model_class() if entry.content_type_id else None
         label = model._meta.label if model is not None else ""
         if (
             ctx.request_id
@@ -162,8 +165,8 @@ class AuditedAdminSite(admin.AdminSite):
         # validate and audit every change; the raw admin is the maintainers' tool.
         return request.user.is_active and request.user.is_superuser
 
-    def register(self, model_or_iterable, admin_class=None, **options):
-        models = [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else list(model_or_iterable)
+    def register(self, model_or_iterable: type[Model] | Iterable[type[Model]], admin_class=None, **options) -> None:
+        models = [model_or_iterable] if isinstance(model_or_iterable, type) else list(model_or_iterable)
         kept = [model for model in models if model._meta.label not in NOT_IN_ADMIN]
         if kept:
             super().register(kept, admin_class, **options)
@@ -190,7 +193,7 @@ class AuditedAdminSite(admin.AdminSite):
                 response = inner(request, *args, **kwargs)
                 if request.user.is_authenticated:
                     _record_log_entries(request, since)
-                    if before is not None:
+                    if before is not None and object_id is not None:  # a page without an object has no before
                         _record_privileges(request, model, object_id, before)
             return response
 

@@ -14,13 +14,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from accounts import context
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from accounts.roles import role_of
 from core.audit import Category, Verb
+
+# Who acted: a signed-in user, an anonymous visitor (a failed sign-in names the username tried) or no one (the system).
+Actor = User | AnonymousUser | None
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -69,7 +73,7 @@ def _member(choices: type[Verb] | type[Category], value: Any, what: str) -> str:
 
 def _event(
     *,
-    actor,
+    actor: Actor,
     action: str,
     verb: Verb,
     category: Category,
@@ -84,7 +88,7 @@ def _event(
     until = getattr(actor, "emergency_until", None)
     return AuditEvent(
         at=timezone.now(),
-        actor=actor if authenticated else None,
+        actor=actor if isinstance(actor, User) and authenticated else None,  # the key takes only a User anyway
         actor_username=getattr(actor, "username", "") or "",
         role=role_of(actor) if authenticated else "",
         patient_id=getattr(patient, "pk", None),
@@ -185,7 +189,7 @@ def _chain(events: list[AuditEvent]) -> None:
 
 def record(
     *,
-    actor,
+    actor: Actor,
     action: str,
     verb: Verb,
     category: Category,
@@ -228,7 +232,7 @@ def record_many(events: list[dict[str, Any]]) -> list[AuditEvent]:
     return AuditEvent.objects.bulk_create(rows)
 
 
-def record_read(*, actor, action: str, target: Any, patient: Any, category: Category) -> AuditEvent:
+def record_read(*, actor: Actor, action: str, target: Any, patient: Any, category: Category) -> AuditEvent:
     return record(
         actor=actor,
         action=action,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 
 @register(Tags.security, deploy=True)
 def grace_deploy_checks(app_configs=None, **kwargs):
-    problems = []
+    problems: list[CheckMessage] = []
     if not settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher"):
         problems.append(Warning("Argon2 is not the first password hasher.", id="grace.W001"))
     if settings.CELERY_ACCEPT_CONTENT != ["json"] or settings.CELERY_TASK_SERIALIZER != "json":

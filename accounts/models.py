@@ -24,7 +24,8 @@ class User(AbstractUser):
         help_text="Moves on every change of the user's groups or permissions: sessions re-read theirs.",
     )
 
-    class Meta(AbstractUser.Meta):
+    # django-stubs declares no Meta on AbstractUser; Django has one (verbose names), which this extends.
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         swappable = "AUTH_USER_MODEL"
         permissions = [("reset_two_factor", "Can reset another user's two-factor sign-in")]
 

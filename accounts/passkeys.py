@@ -58,7 +58,8 @@ class _Audited:
     verb = AuditEvent.Verb.PRIVILEGE_CHANGE
 
     def post(self, *args, **kwargs):
-        response = super().post(*args, **kwargs)
+        # A mixin for the package's views (untyped), whose post() comes after it in their MRO.
+        response = super().post(*args, **kwargs)  # type: ignore[misc]
         if response.status_code == 200:
             credential = WebAuthnCredential.objects.get(pk=json.loads(response.content)["id"])
             audit_event(actor=credential.user, action=self.action, target=credential, verb=self.verb)

@@ -21,7 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import audit
-from accounts.models import AuditEvent, RecoveryCode
+from accounts.models import AuditEvent, RecoveryCode, User
 
 RECOVERY_CODES = 10
 RECOVERY_DEVICE_NAME = "Recovery codes"
@@ -30,7 +30,9 @@ RECOVERY_CODE_LENGTH = 16
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
 
-def audit_event(*, actor, action: str, target, verb: str = AuditEvent.Verb.PRIVILEGE_CHANGE, changes=None) -> None:
+def audit_event(
+    *, actor: User, action: str, target, verb: str = AuditEvent.Verb.PRIVILEGE_CHANGE, changes=None
+) -> None:
     """One audit event of a change to, or use of, someone's second factors."""
     audit.record(
         actor=actor,
@@ -78,7 +80,7 @@ def recovery_codes_issue(*, user) -> list[str]:
     )
     device.token_set.all().delete()  # clear-text tokens from before hashing, should any remain
     device.recovery_codes.all().delete()
-    codes = set()
+    codes: set[str] = set()
     while len(codes) < RECOVERY_CODES:
         codes.add("".join(secrets.choice(_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH)))
     RecoveryCode.objects.bulk_create(RecoveryCode(device=device, code_sha256=recovery_code_hash(c)) for c in codes)
@@ -137,7 +139,7 @@ def authenticator_remove(*, user, keep_session: str | None = None) -> None:
 
 
 @transaction.atomic
-def two_factor_reset(*, user, by, reason: str) -> int:
+def two_factor_reset(*, user, by: User, reason: str) -> int:
     """An administrator clears someone's app, recovery codes and passkeys (lost phone and codes); they
     enrol again at their next sign-in. Returns the number of devices removed."""
     if not by.has_perm("accounts.reset_two_factor"):
