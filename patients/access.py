@@ -9,7 +9,7 @@ patients (a worklist, a report) passes none and is opened by role permissions al
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -20,7 +20,13 @@ from patients.models import Patient
 
 VIEW, CHANGE, CLINICAL = "patients.view_patient", "patients.change_patient", "patients.view_clinical_record"
 
-T = TypeVar("T")
+
+class _OfAChart(Protocol):
+    @property
+    def patient_id(self) -> int | None: ...
+
+
+T = TypeVar("T", bound=_OfAChart)
 
 
 def has_chart_perms(user, *perms: str, patient_id: int | None) -> bool:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import cast
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Div, Fieldset, Layout, Row
 from django import forms
+from django.http import QueryDict
 from django.utils import timezone
 from phonenumber_field.widgets import RegionalPhoneNumberWidget
 
@@ -188,7 +191,7 @@ class PatientForm(forms.ModelForm):
 
     def rebased_on(self, current: Patient) -> PatientForm:
         """The same input, now based on ``current``'s version: saving again keeps this input."""
-        data = self.data.copy()
+        data = cast(QueryDict, self.data).copy()  # the request's QueryDict (a dict in tests, which copies too)
         data["version"] = str(current.version)
         form = PatientForm(data, instance=current, editing=self.editing)
         form.is_valid()
@@ -215,7 +218,9 @@ class StatusForm(forms.Form):
     def __init__(self, *args, patient: Patient, **kwargs):
         super().__init__(*args, **kwargs)
         allowed = rules.STATUS_TRANSITIONS.get(patient.status, frozenset())
-        self.fields["status"].choices = [(v, label) for v, label in Patient.Status.choices if v in allowed]
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
+            (v, label) for v, label in Patient.Status.choices if v in allowed
+        ]
 
 
 class ContactLogEntryForm(forms.ModelForm):
@@ -238,8 +243,8 @@ class ContactLogEntryForm(forms.ModelForm):
         self.fields["channel"].initial = ContactLogEntry.Channel.PHONE
         self.fields["direction"].initial = ContactLogEntry.Direction.OUTBOUND
         # A radio-like choice without the "---------" placeholder.
-        for name in ("channel", "direction"):
-            self.fields[name].choices = [c for c in self.fields[name].choices if c[0]]
+        cast(forms.ChoiceField, self.fields["channel"]).choices = ContactLogEntry.Channel.choices
+        cast(forms.ChoiceField, self.fields["direction"]).choices = ContactLogEntry.Direction.choices
 
     def clean_summary(self):
         summary = " ".join(self.cleaned_data["summary"].split())

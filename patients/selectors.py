@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.apps import apps
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.paginator import Page, Paginator
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, TextField, Value, Window
+from django.db.models import BooleanField, Expression, ExpressionWrapper, F, Q, QuerySet, TextField, Value, Window
 from django.db.models.aggregates import Count
 from django.db.models.functions import Concat, Greatest, Lower
 from django.utils import timezone
 
 from patients.expressions import DMetaphone, name_key
-from patients.models import ContactLogEntry, Patient, PatientEvent
+from patients.models import ContactLogEntry, Patient
 from patients.rules import DUPLICATE_NAME_SIMILARITY
 from patients.search import search_patients
 
@@ -102,7 +103,7 @@ def possible_duplicates(
     folded_last, folded_first = name_key(Value(legal_last_name)), name_key(Value(legal_first_name))
     same_name = Q(pk__in=[])
     if date_of_birth is not None and legal_last_name and legal_first_name:
-        text = TextField()
+        text: TextField = TextField()
         typed = Concat(folded_last, Value(" "), folded_first, output_field=text)
         stored = Concat(F("last_name_key"), Value(" "), F("first_name_key"), output_field=text)
         stored_swapped = Concat(F("first_name_key"), Value(" "), F("last_name_key"), output_field=text)
@@ -114,7 +115,8 @@ def possible_duplicates(
             )
             | (Q(last_name_phonetic=DMetaphone(folded_last)) & Q(first_name_phonetic=DMetaphone(folded_first)))
         )
-        similarity = Greatest(TrigramSimilarity(stored, typed), TrigramSimilarity(stored_swapped, typed))
+        # django-stubs types the second argument as text; Django takes any expression there (wrapping text in Value).
+        similarity: Expression = Greatest(TrigramSimilarity(stored, typed), TrigramSimilarity(stored_swapped, typed))  # type: ignore[arg-type]
     else:
         similarity = Value(0.0)
     same_phone = Q(phone=phone) if phone else Q(pk__in=[])
@@ -173,7 +175,9 @@ def patient_as_of_version(*, patient_id: int, version: int):
     Lets the edit form show what someone else changed since the editor loaded it.
     """
 
-    return PatientEvent.objects.filter(pgh_obj_id=patient_id, version=version).order_by("-pgh_id").first()
+    # pghistory makes the event model at import time, so types see it only through the app registry.
+    events = apps.get_model("patients", "PatientEvent")
+    return events._default_manager.filter(pgh_obj_id=patient_id, version=version).order_by("-pgh_id").first()
 
 
 def contact_log_for(*, patient: Patient) -> QuerySet[ContactLogEntry]:

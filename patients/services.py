@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts import audit
 from core.audit import Category, Verb
+from accounts.models import User
 from patients import rules
 from patients.models import NAME_KEY_FIELDS, ContactLogEntry, Patient
 from patients.selectors import PossibleDuplicate, patient_as_of_version, possible_duplicates
@@ -150,7 +151,7 @@ def _create_changes(patient: Patient) -> dict[str, list]:
 
 
 @transaction.atomic
-def patient_create(*, by, duplicate_reason: str = "", **fields: Any) -> Patient:
+def patient_create(*, by: User, duplicate_reason: str = "", **fields: Any) -> Patient:
     """Register a patient. Raises PossibleDuplicates unless ``duplicate_reason`` explains why
     a likely duplicate is a different person (the reason is kept in the audit entry)."""
     _check_fields(fields)
@@ -187,7 +188,7 @@ def patient_create(*, by, duplicate_reason: str = "", **fields: Any) -> Patient:
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient, by, expected_version: int | None = None, **fields: Any) -> Patient:
+def patient_update(*, patient: Patient, by: User, expected_version: int | None = None, **fields: Any) -> Patient:
     """Change demographics and contact preferences.
 
     ``expected_version`` is the version the editor loaded; if someone saved in
@@ -222,7 +223,7 @@ def patient_update(*, patient: Patient, by, expected_version: int | None = None,
 
 
 @transaction.atomic
-def patient_change_status(*, patient: Patient, by, status: str, reason: str) -> Patient:
+def patient_change_status(*, patient: Patient, by: User, status: str, reason: str) -> Patient:
     """Deactivate, reactivate or record a death (never delete), per rules.STATUS_TRANSITIONS."""
     reason = reason.strip()
     locked = Patient.objects.select_for_update().get(pk=patient.pk)
@@ -251,7 +252,7 @@ def patient_change_status(*, patient: Patient, by, status: str, reason: str) -> 
     return locked
 
 
-def patient_chart_opened(*, patient: Patient, by) -> None:
+def patient_chart_opened(*, patient: Patient, by: User) -> None:
     """Every read of a chart is audited (ONC (d)(2)); a failed write fails the read."""
     audit.record_read(
         actor=by,
@@ -262,7 +263,7 @@ def patient_chart_opened(*, patient: Patient, by) -> None:
     )
 
 
-def contact_log_opened(*, patient: Patient, by) -> None:
+def contact_log_opened(*, patient: Patient, by: User) -> None:
     audit.record_read(
         actor=by,
         action="patients.contact_log.viewed",
@@ -272,7 +273,7 @@ def contact_log_opened(*, patient: Patient, by) -> None:
     )
 
 
-def patient_search_performed(*, by, query: str, result_count: int) -> None:
+def patient_search_performed(*, by: User, query: str, result_count: int) -> None:
     """A registry search shows names and dates of birth: it is recorded like a read."""
     audit.record(
         actor=by,
@@ -283,7 +284,7 @@ def patient_search_performed(*, by, query: str, result_count: int) -> None:
     )
 
 
-def patient_list_viewed(*, by, page: int) -> None:
+def patient_list_viewed(*, by: User, page: int) -> None:
     """The unfiltered list shows names and dates of birth too: one query event per page."""
     audit.record(
         actor=by,
@@ -295,7 +296,7 @@ def patient_list_viewed(*, by, page: int) -> None:
 
 
 def _contact_log_entry(
-    *, patient: Patient, by, channel: str, direction: str, summary: str, at: datetime | None, now: datetime
+    *, patient: Patient, by: User | None, channel: str, direction: str, summary: str, at: datetime | None, now: datetime
 ) -> ContactLogEntry:
     """The validated, unsaved entry (summary whitespace collapsed)."""
     entry = ContactLogEntry(
@@ -333,7 +334,7 @@ def _contact_log_audit(entry: ContactLogEntry) -> dict[str, Any]:
 def contact_log_entry_create(
     *,
     patient: Patient,
-    by,
+    by: User | None,
     channel: str,
     direction: str,
     summary: str,

@@ -29,7 +29,7 @@ ADD_CONTACT = "patients.add_contactlogentry"
 
 
 def _crumbs(patient=None, *tail):
-    crumbs = [("Patients", reverse("patients:list"))]
+    crumbs: list[tuple[str, str | None]] = [("Patients", reverse("patients:list"))]
     if patient is not None:
         crumbs.append((patient.display_name, reverse("patients:detail", args=[patient.pk]) if tail else None))
     crumbs.extend((label, None) for label in tail)
@@ -197,7 +197,7 @@ def patient_contacts(request, pk: int):
     if request.method == "POST" and not may_add:
         raise PermissionDenied
     form = ContactLogEntryForm(request.POST or None) if may_add else None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form is not None and form.is_valid():  # None: refused above
         try:
             services.contact_log_entry_create(patient=patient, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
