@@ -6,6 +6,7 @@ services and triggers are the only way to change them).
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
@@ -27,6 +28,20 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ScreeningPolicyForm(forms.ModelForm):
+    """The admin's form (the admin makes it for the model): thresholds that contradict each other are refused."""
+
+    def clean(self):
+        super().clean()
+        data = self.cleaned_data
+        values = {f: data.get(f, getattr(self.instance, f)) for f in rules.ScreeningThresholds.__dataclass_fields__}
+        try:
+            rules.ScreeningThresholds(**values)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+        return data
 
 
 @admin.register(ScreeningPolicy)
@@ -52,6 +67,8 @@ class ScreeningPolicyAdmin(SignOffAdminMixin, admin.ModelAdmin):
         ("Last change", {"fields": ["updated_at", "updated_by"]}),
     ]
 
+    form = ScreeningPolicyForm
+
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("consultations.manage_screening_policy")
 
@@ -67,24 +84,6 @@ class ScreeningPolicyAdmin(SignOffAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         ScreeningPolicy.objects.get_or_create(pk=1)
         return super().get_queryset(request)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-
-        class PolicyForm(form):
-            def clean(self):
-                data = super().clean()
-
-                values = {
-                    f: data.get(f, getattr(self.instance, f)) for f in rules.ScreeningThresholds.__dataclass_fields__
-                }
-                try:
-                    rules.ScreeningThresholds(**values)
-                except ValueError as exc:
-                    raise ValidationError(str(exc)) from exc
-                return data
-
-        return PolicyForm
 
 
 @admin.register(Protocol)

@@ -129,6 +129,8 @@ def consultation_summary(consultation) -> dict[str, Any]:
 
 
 def find_consultation(patient, subject_id: int | None) -> Consultation | None:
+    if subject_id is None:
+        return None
     return (
         Consultation.objects.select_related("patient", "appointment__location", "clinician", "signed_by")
         .filter(pk=subject_id, patient=patient)

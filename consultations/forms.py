@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+import typing
+from typing import Any, cast
 
 from django import forms
 from django.forms import inlineformset_factory
@@ -25,6 +26,7 @@ from consultations.choices import (
     AmendmentKind,
     AmendmentSection,
     Decision,
+    HepaticSeverityChoice,
     IndicationChoice,
     PlanStatus,
     ScheduleMoment,
@@ -190,7 +192,9 @@ class IntakeForm(forms.ModelForm):
                 field.widget = TriStateRadio()
             if name in CONDITIONAL_HINTS:
                 field.help_text = f"Answer {CONDITIONAL_HINTS[name]}."
-        self.fields["hepatic_severity"].choices = [("", "Not recorded"), *self.fields["hepatic_severity"].choices[1:]]
+        # The model field choices, its blank read as "Not recorded" rather than a dashed placeholder.
+        hepatic = cast(forms.ChoiceField, self.fields["hepatic_severity"])
+        hepatic.choices = [("", "Not recorded"), *HepaticSeverityChoice.choices]
         if self.instance.weight_kg:
             self.fields[
                 "weight_kg"
@@ -420,6 +424,16 @@ class IntakeForms:
         return out
 
 
+class Screened(typing.Protocol):
+    """What the decision form reads of a screening: a fresh ScreeningResult or one read back as stored."""
+
+    @property
+    def outcome(self) -> rules.Outcome: ...
+
+    @property
+    def findings(self) -> tuple[rules.Finding, ...]: ...
+
+
 class DecisionForm(forms.Form):
     """The sign-off: decision, note, and one justification per finding that needs one."""
 
@@ -428,12 +442,12 @@ class DecisionForm(forms.Form):
         label="Decision note", widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000
     )
 
-    def __init__(self, *args: Any, result: rules.ScreeningResult | None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, result: Screened | None, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "sign")
         super().__init__(*args, **kwargs)
         self.result = result
         allowed = decisions.ALLOWED[result.outcome] if result else tuple(Decision)
-        self.fields["decision"].choices = [(d.value, d.label) for d in allowed]
+        cast(forms.ChoiceField, self.fields["decision"]).choices = [(d.value, d.label) for d in allowed]
         self.findings = decisions.findings_to_justify(result.findings) if result else []
         for finding in self.findings:
             self.fields[decisions.justification_key(finding.rule_id)] = forms.CharField(
@@ -525,10 +539,12 @@ class PlanForm(forms.ModelForm):
 
     def __init__(self, *args: Any, consultation: Consultation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["indication"].choices = [
+        cast(forms.ChoiceField, self.fields["indication"]).choices = [
             (code, IndicationChoice(code).label) for code in consultation.indications if code in IndicationChoice.values
         ]
-        self.fields["protocol"].queryset = Protocol.objects.filter(active=True).order_by("name")
+        cast(forms.ModelChoiceField, self.fields["protocol"]).queryset = Protocol.objects.filter(active=True).order_by(
+            "name"
+        )
         self.fields["weight_basis"].help_text = (
             "Which weight to use is not standardised in the clinical reference (5.3): no sourced default; "
             "actual body weight unless you choose otherwise."

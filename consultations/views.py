@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, QueryDict
+from django.db import models
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -41,6 +43,14 @@ from scheduling.access import get_appointment_for_user
 from scheduling.models import AppointmentType
 
 # --- Helpers -------------------------------------------------------------------------
+
+
+def _reloaded(consultation: Consultation) -> Consultation:
+    """The consultation read again with everything its page shows (a consultation is never deleted)."""
+    fresh = selectors.consultation_detail(consultation.pk)
+    if fresh is None:
+        raise Http404("This consultation no longer exists.")
+    return fresh
 
 
 @dataclass(frozen=True)
@@ -148,7 +158,7 @@ def _intake_context(
 
 def _display(consultation: Consultation, name: str) -> tuple[str, str]:
     """(label, text) of one recorded intake field, as the record shows it."""
-    field = consultation._meta.get_field(name)
+    field = cast(models.Field, consultation._meta.get_field(name))  # an intake column, never a relation
     value = getattr(consultation, name)
     if name == "indications":
         text = "; ".join(consultation.indication_labels)
@@ -294,7 +304,7 @@ def _post_intake(request, consultation: Consultation):
 
 def _redisplay(request, consultation, data, *, errors=(), saved=()):
     """Show the page again with the user's input and its errors; keep the input in the draft."""
-    fresh = selectors.consultation_detail(consultation.pk)
+    fresh = _reloaded(consultation)
     data = data.copy()
     data["version"] = str(fresh.version)
     services.consultation_draft_save(consultation=fresh, by=request.user, data=dict(data.lists()))
@@ -328,7 +338,7 @@ def _sign(request, consultation: Consultation):
             justifications=_justifications_from(request.POST),
         )
     except services.SignRefused as exc:
-        fresh = selectors.consultation_detail(consultation.pk)
+        fresh = _reloaded(consultation)
         forms = IntakeForms(fresh, responses=selectors.baseline_responses(fresh))
         decision_form = DecisionForm(request.POST, result=exc.result)
         decision_form.is_valid()
@@ -402,7 +412,7 @@ def consultation_amend(request, consultation_id: int):
 def _plan_initial(consultation: Consultation) -> dict:
     indication = consultation.indications[0] if consultation.indications else ""
     protocol = selectors.active_protocols(indication).first() if indication else None
-    initial = {"indication": indication, **default_schedule(indication)}
+    initial: dict[str, Any] = {"indication": indication, **default_schedule(indication)}
     if protocol is not None:
         initial.update(
             protocol=protocol.pk,

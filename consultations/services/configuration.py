@@ -8,13 +8,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts import audit
+from accounts.models import User
 from consultations import selectors
 from consultations.models import Protocol, ScreeningPolicy
 from core.audit import Category, Verb
 
 
 @transaction.atomic
-def screening_policy_update(*, policy: ScreeningPolicy, by, **fields: Any) -> ScreeningPolicy:
+def screening_policy_update(*, policy: ScreeningPolicy, by: User, **fields: Any) -> ScreeningPolicy:
     if not by.has_perm("consultations.manage_screening_policy"):
         raise PermissionDenied
     locked = ScreeningPolicy.objects.select_for_update().get(pk=policy.pk)
@@ -42,7 +43,7 @@ def screening_policy_update(*, policy: ScreeningPolicy, by, **fields: Any) -> Sc
 
 
 @transaction.atomic
-def protocol_save(*, protocol: Protocol, by, created: bool) -> Protocol:
+def protocol_save(*, protocol: Protocol, by: User, created: bool) -> Protocol:
     if not by.has_perm("consultations.manage_protocols"):
         raise PermissionDenied
     protocol.full_clean()  # the dose range within its unit's hard bounds, at the field

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from accounts.prescribing import require_prescriber
 from assessments.instruments import INSTRUMENTS
 from assessments.models import ResponseContext
@@ -55,7 +56,7 @@ class StalePage(ValidationError):
     second tab): storing it would resurrect input that was already saved or replaced."""
 
 
-def _require(by, *perms: str) -> None:
+def _require(by: User, *perms: str) -> None:
     if not all(by.has_perm(p) for p in (*perms, "patients.view_clinical_record")):
         raise PermissionDenied
 
@@ -76,7 +77,7 @@ def _lock(consultation: Consultation, expected_version: int | None = None) -> Co
 
 
 @transaction.atomic
-def consultation_open(*, appointment, by) -> Consultation:
+def consultation_open(*, appointment, by: User) -> Consultation:
     """The consultation of a booked consultation appointment, created on first opening.
     A checked-in appointment moves to "in progress" (scheduling's own transition)."""
 
@@ -117,7 +118,7 @@ def consultation_open(*, appointment, by) -> Consultation:
 
 
 @transaction.atomic
-def consultation_start(*, patient, by) -> Consultation:
+def consultation_start(*, patient, by: User) -> Consultation:
     """An intake without a booked appointment (walk-in, or booked elsewhere). A patient with an
     intake booked here and not opened gets that booking's intake instead (the first one booked),
     so the booking is never left without its record."""
@@ -137,7 +138,7 @@ def consultation_start(*, patient, by) -> Consultation:
     return consultation
 
 
-def _move_appointment(appointment, to_status: str, by) -> None:
+def _move_appointment(appointment, to_status: str, by: User) -> None:
     """Keep the calendar in step where scheduling allows it; a refusal never blocks the clinical act."""
 
     try:
@@ -151,7 +152,7 @@ def _move_appointment(appointment, to_status: str, by) -> None:
 
 
 @transaction.atomic
-def consultation_draft_save(*, consultation: Consultation, by, data: dict[str, list[str]]) -> ConsultationDraft:
+def consultation_draft_save(*, consultation: Consultation, by: User, data: dict[str, list[str]]) -> ConsultationDraft:
     """Keep exactly what was typed (raw, possibly invalid) for this clinician. Never validates."""
     _require(by, "consultations.change_consultation")
     locked = _lock(consultation)
@@ -186,7 +187,7 @@ def consultation_draft_save(*, consultation: Consultation, by, data: dict[str, l
     return draft
 
 
-def _clear_draft(consultation: Consultation, by) -> None:
+def _clear_draft(consultation: Consultation, by: User) -> None:
     ConsultationDraft.objects.filter(consultation=consultation, author=by).delete()
 
 
@@ -232,7 +233,7 @@ def _apply_rows(model, consultation: Consultation, rows: list[dict[str, Any]]) -
 def consultation_save(
     *,
     consultation: Consultation,
-    by,
+    by: User,
     expected_version: int,
     changes: dict[str, Any],
     medications: list[dict[str, Any]] | None = None,
@@ -303,7 +304,7 @@ def _facts_and_result(consultation: Consultation, today: date):
 
 
 @transaction.atomic
-def consultation_screen(*, consultation: Consultation, by, today: date | None = None) -> rules.ScreeningResult:
+def consultation_screen(*, consultation: Consultation, by: User, today: date | None = None) -> rules.ScreeningResult:
     """Run the contraindication rules on what is recorded now and keep the result."""
     _require(by, "consultations.change_consultation")
     locked = _lock(consultation)
@@ -342,7 +343,7 @@ class SignRefused(ValidationError):
 def consultation_sign(
     *,
     consultation: Consultation,
-    by,
+    by: User,
     decision: str,
     justifications: dict[str, str],
     decision_note: str = "",
@@ -432,7 +433,7 @@ def consultation_sign(
 
 
 @transaction.atomic(durable=True)
-def amendment_add(*, consultation: Consultation, by, kind: str, section: str, reason: str, text: str):
+def amendment_add(*, consultation: Consultation, by: User, kind: str, section: str, reason: str, text: str):
     """A correction or addendum to a signed consultation; the original stays as signed."""
 
     _require(by)
@@ -481,7 +482,7 @@ def amendment_add(*, consultation: Consultation, by, kind: str, section: str, re
 # --- Reads that are audited ----------------------------------------------------------
 
 
-def consultation_viewed(*, consultation: Consultation, by) -> None:
+def consultation_viewed(*, consultation: Consultation, by: User) -> None:
     audit.record_read(
         actor=by,
         action="consultations.consultation.viewed",
@@ -491,7 +492,7 @@ def consultation_viewed(*, consultation: Consultation, by) -> None:
     )
 
 
-def patient_panel_viewed(*, patient, by) -> None:
+def patient_panel_viewed(*, patient, by: User) -> None:
     audit.record_read(
         actor=by, action="consultations.panel.viewed", target=patient, patient=patient, category=AUDIT_CATEGORY
     )

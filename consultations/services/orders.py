@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from accounts.prescribing import require_prescriber
 from consultations.choices import PlanStatus
 from consultations.lifecycle import ORDER_FIELDS, dose_problems, first_order_content, order_change_problems
@@ -26,7 +27,9 @@ def _content(order: StandingOrder) -> dict[str, Any]:
 
 
 @transaction.atomic
-def order_sign(*, plan: TreatmentPlan, by, reason: str = "", changes: dict[str, Any] | None = None) -> StandingOrder:
+def order_sign(
+    *, plan: TreatmentPlan, by: User, reason: str = "", changes: dict[str, Any] | None = None
+) -> StandingOrder:
     """Sign the next version of ``plan``'s standing order.
 
     The first version is the plan as drafted (``changes`` may add the minimum interval, PRN

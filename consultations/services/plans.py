@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from accounts.prescribing import require_prescriber
 from assessments.instruments import INSTRUMENTS
 from consultations import selectors
@@ -24,7 +25,7 @@ from prescribers.selectors import signature_text
 def plan_create(
     *,
     consultation: Consultation,
-    by,
+    by: User,
     indication: str,
     protocol: Protocol,
     dose,
@@ -105,7 +106,7 @@ def plan_create(
 
 @transaction.atomic
 def plan_transition(
-    *, plan: TreatmentPlan, to_status: str, by, reason: str = "", expected_version: int | None = None
+    *, plan: TreatmentPlan, to_status: str, by: User, reason: str = "", expected_version: int | None = None
 ) -> TreatmentPlan:
     """Move a plan along ``lifecycle.PLAN_TRANSITIONS``; record who, when and why."""
     _require(by)
@@ -152,7 +153,7 @@ def plan_transition(
     return locked
 
 
-def plan_viewed(*, plan: TreatmentPlan, by) -> None:
+def plan_viewed(*, plan: TreatmentPlan, by: User) -> None:
     audit.record_read(
         actor=by, action="consultations.plan.viewed", target=plan, patient=plan.patient, category=AUDIT_CATEGORY
     )
