@@ -12,9 +12,8 @@ import hashlib
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, Protocol
 
-from django.contrib.auth.models import AnonymousUser
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -23,8 +22,16 @@ from accounts.models import AuditEvent, User
 from accounts.roles import role_of
 from core.audit import Category, Verb
 
-# Who acted: a signed-in user, an anonymous visitor (a failed sign-in names the username tried) or no one (the system).
-Actor = User | AnonymousUser | None
+
+class Actor(Protocol):
+    """Who acted, as the trail names them: a user, an anonymous visitor (a failed sign-in names the
+    username tried) or a stand-in that is never authenticated (the patient, through a link)."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def is_authenticated(self) -> bool: ...
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -73,7 +80,7 @@ def _member(choices: type[Verb] | type[Category], value: Any, what: str) -> str:
 
 def _event(
     *,
-    actor: Actor,
+    actor: Actor | None,
     action: str,
     verb: Verb,
     category: Category,
@@ -189,7 +196,7 @@ def _chain(events: list[AuditEvent]) -> None:
 
 def record(
     *,
-    actor: Actor,
+    actor: Actor | None,
     action: str,
     verb: Verb,
     category: Category,
@@ -232,7 +239,7 @@ def record_many(events: list[dict[str, Any]]) -> list[AuditEvent]:
     return AuditEvent.objects.bulk_create(rows)
 
 
-def record_read(*, actor: Actor, action: str, target: Any, patient: Any, category: Category) -> AuditEvent:
+def record_read(*, actor: Actor | None, action: str, target: Any, patient: Any, category: Category) -> AuditEvent:
     return record(
         actor=actor,
         action=action,
