@@ -3,7 +3,7 @@ other documents reuse, and the location a letterhead defaults to (registered wit
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.utils import formats, timezone
 
@@ -45,7 +45,7 @@ def discharge_instructions(subject: Appointment | Patient) -> dict[str, Any]:
     is fixed text in the template; the snapshot holds who it is for, the visit, whom to call
     and the next appointment."""
     appointment = subject if isinstance(subject, Appointment) else None
-    patient = appointment.patient if appointment is not None else subject
+    patient = appointment.patient if appointment is not None else cast(Patient, subject)
     location = appointment.location if appointment is not None else None
     head = letterhead(location)
     return {

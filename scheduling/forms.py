@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import cast
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from patients.models import Patient
 from patients.rules import mrn_is_valid
 from patients.selectors import patients_visible_to
@@ -114,8 +116,13 @@ def find_patient(text: str, *, user) -> Patient | None:
     return None
 
 
-class PatientMixin:
+SERIES_MAX = 24  # appointments one series may book
+
+
+class PatientMixin(forms.Form):
     """A patient field that takes a record number or MRN (search results post the number)."""
+
+    user: User  # the form's __init__ sets it
 
     def clean_patient(self):
         # A typed MRN wins over a ticked search result (the user went out of the way to type it).
@@ -249,7 +256,7 @@ class SeriesForm(BaseBookingForm):
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="e.g. Monday, Wednesday and Friday for 6 infusions over 2 weeks [S6].",
     )
-    count = forms.IntegerField(label="Number of appointments", min_value=1, max_value=24, initial=6)
+    count = forms.IntegerField(label="Number of appointments", min_value=1, max_value=SERIES_MAX, initial=6)
 
     date_field = "first_date"
     field_order = [
@@ -273,7 +280,7 @@ class SeriesForm(BaseBookingForm):
         cleaned = self.cleaned_data
         location, first, wall = cleaned.get("location"), cleaned.get("first_date"), cleaned.get("start_time")
         weekdays, count = cleaned.get("weekdays"), cleaned.get("count")
-        if None in (location, first, wall, count) or not weekdays:
+        if location is None or first is None or wall is None or count is None or not weekdays:
             return cleaned
         if first < timezone.now().astimezone(location.zone).date():
             self.add_error("first_date", "The first date has passed; a series must start today or later.")

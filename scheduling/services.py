@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from core import tokens
 from core.audit import Category, Verb
 from patients.models import Patient
@@ -68,7 +69,7 @@ class SeriesConflicts(SchedulingError):
         self.checks = checks
 
 
-def _require(by, perm: str) -> None:
+def _require(by: User, perm: str) -> None:
     if by is None or not by.has_perm(perm):
         raise PermissionDenied
 
@@ -90,7 +91,9 @@ def _constraint_conflict(exc: IntegrityError) -> str | None:
     return None
 
 
-def _record_move(appointment: Appointment, *, from_status: str, by, at: datetime, reason: str = "") -> None:
+def _record_move(
+    appointment: Appointment, *, from_status: str, by: User | None, at: datetime, reason: str = ""
+) -> None:
     AppointmentStatusChange.objects.create(
         appointment=appointment, from_status=from_status, to_status=appointment.status, by=by, at=at, reason=reason
     )
@@ -120,7 +123,7 @@ def appointment_book(
     appointment_type: AppointmentType,
     location: Location,
     start: datetime,
-    by,
+    by: User,
     minutes: int | None = None,
     end: datetime | None = None,
     resource: Resource | None = None,
@@ -185,7 +188,7 @@ def appointment_book(
             raise taken("clinician", load, "clinician")
 
     if resource is not None or appointment_type.resource_kind == AppointmentType.NeedsResource.NONE:
-        candidates: list[Resource | None] = [resource]
+        candidates: Sequence[Resource | None] = [resource]
     else:
         candidates = selectors.free_resources(
             location=location, kind=appointment_type.resource_kind, start=start, end=end
@@ -194,8 +197,7 @@ def appointment_book(
             kind = selectors.resource_kind_label(appointment_type.resource_kind)
             raise taken("start", f"No {kind} is free at that time.", "resource")
 
-    appointment = None
-    for candidate in candidates:
+    for candidate in candidates:  # never empty (checked above), so an appointment is made
         appointment = Appointment(
             patient=patient,
             appointment_type=appointment_type,
@@ -269,7 +271,7 @@ def appointment_transition(
     *,
     appointment: Appointment,
     to_status: str,
-    by,
+    by: User,
     reason: str = "",
     expected_version: int | None = None,
 ) -> Appointment:
@@ -410,7 +412,7 @@ def appointment_transition_by_patient_link(
 
 
 def appointment_cancel(
-    *, appointment: Appointment, by, reason: str, expected_version: int | None = None
+    *, appointment: Appointment, by: User, reason: str, expected_version: int | None = None
 ) -> Appointment:
     return appointment_transition(
         appointment=appointment,
@@ -425,7 +427,7 @@ def appointment_cancel(
 def appointment_reschedule(
     *,
     appointment: Appointment,
-    by,
+    by: User,
     start: datetime,
     minutes: int | None = None,
     end: datetime | None = None,
@@ -488,7 +490,7 @@ def appointment_reschedule(
 
 @transaction.atomic
 def appointment_confirm_escort(
-    *, appointment: Appointment, by, confirmed: bool = True, expected_version: int | None = None
+    *, appointment: Appointment, by: User, confirmed: bool = True, expected_version: int | None = None
 ) -> Appointment:
     """Record that the patient's escort home is arranged (or take it back)."""
     _require(by, "scheduling.change_appointment")
@@ -522,7 +524,7 @@ def series_book(
     appointment_type: AppointmentType,
     location: Location,
     occurrences: Sequence[rules.PlannedOccurrence],
-    by,
+    by: User,
     minutes: int | None = None,
     resource: Resource | None = None,
     clinician=None,
@@ -565,6 +567,8 @@ def series_book(
         created_by=by,
     )
     for check in checks:
+        if check.start is None:  # never: an occurrence without an instant has a problem, refused above
+            raise SeriesConflicts(checks)
         try:
             appointment_book(
                 patient=patient,
@@ -598,7 +602,7 @@ def series_book(
 
 
 @transaction.atomic
-def calendar_feed_issue(*, clinician, by) -> str:
+def calendar_feed_issue(*, clinician, by: User) -> str:
     """Revoke the clinician's live feed (if any) and issue a new secret; returns the secret once."""
     _require(by, "scheduling.subscribe_calendar_feed")
     if by.pk != clinician.pk:
@@ -614,7 +618,7 @@ def calendar_feed_issue(*, clinician, by) -> str:
 
 
 @transaction.atomic
-def calendar_feed_revoke(*, clinician, by) -> bool:
+def calendar_feed_revoke(*, clinician, by: User) -> bool:
     _require(by, "scheduling.subscribe_calendar_feed")
     if by.pk != clinician.pk:
         raise PermissionDenied

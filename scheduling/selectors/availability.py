@@ -268,7 +268,8 @@ def clinician_busy(
     clinician, start: datetime, end: datetime, ignore_ids: Sequence[int] = ()
 ) -> tuple[list[rules.Interval], list[rules.Interval]]:
     """(exclusive, monitoring) active intervals of a clinician overlapping [start, end)."""
-    exclusive, monitoring = [], []
+    exclusive: list[rules.Interval] = []
+    monitoring: list[rules.Interval] = []
     for s, e, excl in (
         _active_overlapping(start, end, ignore_ids)
         .filter(clinician=clinician)

@@ -73,7 +73,7 @@ class Column:
     clinician: Any = None
     items: list[Any] = field(default_factory=list)
     lanes: int = 1
-    by_day: dict[date, list[Appointment]] = field(default_factory=dict)
+    by_day: dict[date, list[Any]] = field(default_factory=dict)  # WeekBooking (week table) or Appointment (day)
 
     @property
     def booking_query(self) -> str:

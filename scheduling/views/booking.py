@@ -15,7 +15,15 @@ from accounts import audit
 from accounts.models import AuditEvent
 from patients.selectors import patients_visible_to
 from scheduling import rules, selectors, services
-from scheduling.forms import BookingForm, FindForm, SeriesForm, apply_service_error, find_patient, parse_instant
+from scheduling.forms import (
+    SERIES_MAX,
+    BookingForm,
+    FindForm,
+    SeriesForm,
+    apply_service_error,
+    find_patient,
+    parse_instant,
+)
 from scheduling.views.common import PATIENT_CHOICES, SESSION_LOCATION, calendar_url, resource_names, with_alternative
 
 # --- Booking ----------------------------------------------------------------------
@@ -29,7 +37,7 @@ def _initial_from_query(request) -> dict:
     if "resource" in initial and "appointment_type" not in initial and initial["resource"].isdigit():
         # Clicked in a chair column: most likely an infusion; in a room: an intake consultation.
         kind = selectors.bookable_resources().filter(pk=initial["resource"]).values_list("kind", flat=True).first()
-        code = {"chair": "infusion", "room": "consultation"}.get(kind)
+        code = {"chair": "infusion", "room": "consultation"}.get(kind or "")
         found = selectors.active_types().filter(code=code).values_list("pk", flat=True).first() if code else None
         if found:
             initial["appointment_type"] = found
@@ -151,7 +159,7 @@ def _chosen_occurrences(request, planned: list[rules.PlannedOccurrence], locatio
 def series_new(request):
     initial = {"count": 6, **_initial_from_query(request)}
     if request.GET.get("count", "").isdigit():  # a treatment plan's planned number of infusions
-        initial["count"] = min(int(request.GET["count"]), SeriesForm.base_fields["count"].max_value)
+        initial["count"] = min(int(request.GET["count"]), SERIES_MAX)
     form = SeriesForm(request.POST or None, user=request.user, initial=initial)
     checks = None
     if request.method == "POST" and form.is_valid() and "planned" in form.cleaned_data:

@@ -16,7 +16,7 @@ from scheduling.models import AppointmentStatus
 SESSION_LOCATION = "scheduling_location"
 SESSION_NEW_FEED = "scheduling_new_feed_token"
 PATIENT_CHOICES = 8
-MOVE_LABELS = {
+MOVE_LABELS: dict[str, str] = {
     AppointmentStatus.CONFIRMED: "Confirm",
     AppointmentStatus.CHECKED_IN: "Check in",
     AppointmentStatus.IN_PROGRESS: "Start visit",
