@@ -21,6 +21,8 @@ class SeedContext:
     staff: dict[str, Any] = field(default_factory=dict)
     patient_ids: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    appointments: dict[str, list[int]] = field(default_factory=dict)  # by type code, set by the scheduling seeder
+    series_ids: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)

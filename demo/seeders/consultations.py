@@ -214,11 +214,12 @@ def _consultation_appointments(ctx: SeedContext) -> list[dict]:
     ids = (getattr(ctx, "appointments", None) or {}).get("consultation", [])
     if not ids:
         return []
-    return list(
-        Appointment.objects.filter(pk__in=ids)
+    return [
+        dict(row)
+        for row in Appointment.objects.filter(pk__in=ids)
         .values("id", "patient_id", "clinician_id", "start", "end", "status")
         .order_by("start", "id")
-    )
+    ]
 
 
 def _infusion_history(ctx: SeedContext) -> dict[int, dict[str, Any]]:
@@ -285,7 +286,7 @@ def seed(ctx: SeedContext) -> None:
         else:
             continue  # not yet seen, cancelled or a no-show: no intake
         patient = patients[appt["patient_id"]]
-        fields, meds, trials, answers = _intake(
+        fields, meds, prior_trials, answers = _intake(
             ctx, "eligible" if scenario in ("draft", "declined") else scenario, patient.sex_at_birth
         )
         clinician = staff_by_id.get(appt["clinician_id"], fallback)
@@ -297,7 +298,7 @@ def seed(ctx: SeedContext) -> None:
                 "clinician": clinician,
                 "fields": fields,
                 "meds": meds,
-                "trials": trials,
+                "trials": prior_trials,
                 "answers": answers,
             }
         )
@@ -307,7 +308,12 @@ def seed(ctx: SeedContext) -> None:
     # checked at commit; the lock trigger only refuses children of a consultation that is
     # already signed). No bulk UPDATE, which would cost more than all the inserts.
     ids = _allocate(Consultation, len(rows))
-    consultations, medications, trials, responses, signed = [], [], [], [], []
+    consultations: list[Consultation] = []
+    medications: list[Medication] = []
+    trials: list[AntidepressantTrial] = []
+    responses: list[InstrumentResponse] = []
+    signed: list[tuple[dict, Consultation]] = []
+    children: dict[int, tuple[list, list, dict]] = {}  # a signed consultation's (medications, trials, responses)
     for row, pk in zip(rows, ids, strict=True):
         c, m, t, r = _build(ctx, row, pk, consult_type)
         day = timezone.localtime(row["appt"]["start"]).date()
@@ -322,6 +328,7 @@ def seed(ctx: SeedContext) -> None:
                 )
         else:
             _sign(c, row, m, t, r, result, facts)
+            children[pk] = (m, t, r)
             signed.append((row, c))
         consultations.append(c)
         medications += m
@@ -332,7 +339,7 @@ def seed(ctx: SeedContext) -> None:
             obj.pk = pk
     for c in consultations:
         if c.status == Consultation.Status.SIGNED:
-            m, t, r = c._children
+            m, t, r = children[c.pk]
             content = {**selectors.record_content(c, medications=m, trials=t, responses=r), **c.signed_content}
             c.signed_content = hashing.normalised(content)
             c.content_sha256 = hashing.content_sha256(c.signed_content)
@@ -462,7 +469,6 @@ def _sign(c: Consultation, row: dict, m: list, t: list, r: dict, result, facts) 
         "signed_by": {"id": row["clinician"].pk, "name": str(row["clinician"])},
         "signed_at": signed_at.isoformat(),
     }
-    c._children = (m, t, r)
 
 
 def _decide(scenario: str, result: rules.ScreeningResult) -> tuple[str, str, dict[str, str]]:

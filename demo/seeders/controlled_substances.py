@@ -22,6 +22,7 @@ import pgtrigger
 from django.apps import apps as django_apps
 from django.utils import timezone
 
+from accounts.models import User
 from controlled_substances import rules
 from controlled_substances.models import (
     Container,
@@ -66,7 +67,7 @@ class Ledger:
         self.wastes_of_draw: list[tuple[LedgerEntry, LedgerEntry]] = []
 
     def add(
-        self, c: SimContainer, kind: Kind, qty: Decimal, delta: Decimal, at: datetime, actor, **fields
+        self, c: SimContainer, kind: Kind, qty: Decimal, delta: Decimal, at: datetime, actor: User, **fields
     ) -> LedgerEntry:
         c.balance += delta
         if c.balance < 0:  # the services refuse this; the simulation must never produce it
@@ -214,7 +215,7 @@ def seed(ctx: SeedContext) -> None:
             )
             sealed[(registration.pk, mg_per_ml)].append(c)
 
-    def take(registration: Registration, mg_per_ml: Decimal, ml: Decimal, at: datetime, nurse, witness):
+    def take(registration: Registration, mg_per_ml: Decimal, ml: Decimal, at: datetime, nurse, witness: User):
         pool = (registration.pk, mg_per_ml)
         vial = open_vial[pool]
         if vial is not None and vial.balance >= ml:
@@ -244,7 +245,7 @@ def seed(ctx: SeedContext) -> None:
             counted_by=manager,
             notes="Demo count",
         )
-        lines = []
+        lines: list[CountLine] = []
         for c in ledger.containers:
             if c.balance <= 0 or c.obj.registration is not registration:
                 continue
@@ -263,7 +264,7 @@ def seed(ctx: SeedContext) -> None:
                 discrepancy_mg=rules.mg_for_ml(counted - ledger_ml, c.product.concentration_mg_per_ml),
             )
             ledger.add(c, Kind.COUNT, counted, ZERO, at, manager, reason=f"{line.method} count; ledger {ledger_ml} mL")
-            c.entries[-1]._count = inventory
+            c.entries[-1].count = inventory  # unsaved yet: its id is copied in once it has one
             if counted != ledger_ml:
                 explanation = (
                     "Estimated count of an opened vial read 0.05 mL low against the ledger; "
@@ -274,7 +275,7 @@ def seed(ctx: SeedContext) -> None:
                     manager,
                     at + timedelta(minutes=20),
                 )
-                line._resolution = ledger.add(
+                line.resolution = ledger.add(
                     c,
                     Kind.ADJUSTMENT,
                     Decimal("0.05"),
@@ -370,8 +371,8 @@ def _write(ledger: Ledger, lots: list[Lot], counts) -> None:
     for c in ledger.containers:
         for e in c.entries:
             e.container_id = c.obj.pk
-            if getattr(e, "_count", None) is not None:
-                e.count_id = e._count.pk
+            if e.count is not None:
+                e.count_id = e.count.pk
             if id(e) not in later:
                 first.append(e)
     # The sessions were seeded already signed; their draws and wastes happened before the
@@ -386,7 +387,7 @@ def _write(ledger: Ledger, lots: list[Lot], counts) -> None:
         for line in inv_lines:
             line.count_id = inventory.pk
             line.container_id = line.container.pk
-            if getattr(line, "_resolution", None) is not None:
-                line.resolution_id = line._resolution.pk
+            if line.resolution is not None:
+                line.resolution_id = line.resolution.pk
             lines.append(line)
     CountLine.objects.bulk_create(lines, batch_size=BATCH)

@@ -12,6 +12,7 @@ from typing import Any
 import pgtrigger
 from django.utils import timezone
 
+from accounts.models import User
 from assessments import instruments
 from assessments.models import InstrumentResponse
 from consultations.models import TreatmentPlan
@@ -63,7 +64,7 @@ def _target(scenario: str, baseline: int, k: int, n: int) -> float:
     return baseline - (baseline - low) * min(k, n) / max(n, 1)
 
 
-def _response(patient_id, answers, context, at, source="patient", by=None) -> InstrumentResponse:
+def _response(patient_id, answers, context, at, source="patient", by: User | None = None) -> InstrumentResponse:
     result = instruments.score("phq9", answers)
     return InstrumentResponse(
         patient_id=patient_id,
@@ -108,7 +109,7 @@ def seed(ctx: SeedContext) -> None:
         .order_by("start")
     ):
         if row["appointment_type__code"] == "follow_up":
-            follow_ups[row["patient_id"]].append(row)
+            follow_ups[row["patient_id"]].append(dict(row))
         else:
             infusions[row["patient_id"]].append(row["start"])
 

@@ -126,13 +126,13 @@ def seed(ctx: SeedContext) -> None:
         .order_by("-start")[:MAX_PAST_SESSIONS]
     )
     plans: dict[int, TreatmentPlan] = {}
-    for plan in (
+    for found in (
         TreatmentPlan.objects.filter(patient_id__in={a.patient_id for a in appointments})
         .exclude(status="draft")
         .select_related("protocol", "consultation")
         .order_by("created_at")
     ):
-        plans[plan.patient_id] = plan
+        plans[found.patient_id] = found
     # Every session runs under a signed version of its plan's standing order (the version in
     # force, as the start service records it); a plan without one gets no sessions.
     orders = {
@@ -387,7 +387,7 @@ def _session(
     moves.append((S.CLEARED, S.INFUSING, started, "", ""))
     session.started_at = started
     session.container_lot = f"KET-{appt.start:%y%m}-{r.randint(10, 99)}"
-    stop_at = None
+    stop_at: datetime | None = None
     if scenario == "stopped":
         stop_at = started + timedelta(minutes=20)
         ended = stop_at
@@ -396,7 +396,7 @@ def _session(
     while t <= intra_end:
         out.rows["readings"].append((session, t, "intra", _vitals(ctx, base, "intra"), nurse))
         t += timedelta(minutes=10)
-    if scenario == "stopped":
+    if stop_at is not None:  # the "stopped" scenario
         out.rows["readings"].append(
             (
                 session,
