@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypedDict, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -24,7 +25,16 @@ from controlled_substances.models import (
     dea_number_validator,
 )
 
-VOLUME = {"max_digits": 8, "decimal_places": 2, "min_value": Decimal("0.01")}
+
+class _Volume(TypedDict):
+    """A volume field's bounds, unpacked into DecimalField (typed, so each keyword is checked)."""
+
+    max_digits: int
+    decimal_places: int
+    min_value: Decimal
+
+
+VOLUME: _Volume = {"max_digits": 8, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
 def witness_candidates(exclude):
@@ -114,9 +124,11 @@ class DrawForm(forms.Form):
 
     def __init__(self, *args, containers, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["container"].queryset = containers
-        self.fields["container"].label_from_instance = lambda c: (
-            f"{c.code} · {c.lot.product} · {c.remaining_ml} mL left · exp {c.lot.expiry_date:%Y-%m-%d}"
+        container = cast(forms.ModelChoiceField, self.fields["container"])
+        container.queryset = containers
+        # Set on this instance (Django calls self.label_from_instance(obj)); the stubs declare only a method.
+        container.label_from_instance = lambda obj: (  # type: ignore[method-assign]
+            f"{obj.code} · {obj.lot.product} · {obj.remaining_ml} mL left · exp {obj.lot.expiry_date:%Y-%m-%d}"
         )
 
 
@@ -180,9 +192,9 @@ class MoveForm(forms.Form):
 
     def __init__(self, *args, container, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].queryset = Registration.objects.select_related("location").exclude(
-            pk=container.registration_id
-        )
+        cast(forms.ModelChoiceField, self.fields["to"]).queryset = Registration.objects.select_related(
+            "location"
+        ).exclude(pk=container.registration_id)
 
 
 class LossForm(forms.Form):
@@ -298,9 +310,10 @@ class RegistrationFilterForm(forms.Form):
         first = next(iter(registrations.values()), None)
         data = {"registration": request.GET.get("registration") or getattr(first, "pk", ""), **cls.defaults(request)}
         form = cls(data)
-        form.fields["registration"].choices = [(pk, str(r)) for pk, r in registrations.items()]
+        cast(forms.ChoiceField, form.fields["registration"]).choices = [(pk, str(r)) for pk, r in registrations.items()]
         form.is_valid()
-        return form, registrations.get(form.cleaned_data.get("registration"), first)
+        chosen = form.cleaned_data.get("registration")
+        return form, registrations.get(chosen, first) if chosen is not None else first
 
     @classmethod
     def defaults(cls, request) -> dict:

@@ -10,6 +10,7 @@ balances non-negative and witnesses distinct.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypedDict
 
 import pgtrigger
 from django.conf import settings
@@ -37,8 +38,16 @@ def dea_number_validator(value: str) -> None:
 
 ndc_validator = RegexValidator(r"^\d{4,5}-\d{3,4}-\d{1,2}$", "Use the NDC as printed, e.g. 0409-2051-05.")
 
-ML = {"max_digits": 10, "decimal_places": 2}
-MG = {"max_digits": 12, "decimal_places": 2}
+
+class _Places(TypedDict):
+    """A decimal column's size, unpacked into DecimalField (typed, so each keyword is checked)."""
+
+    max_digits: int
+    decimal_places: int
+
+
+ML: _Places = {"max_digits": 10, "decimal_places": 2}
+MG: _Places = {"max_digits": 12, "decimal_places": 2}
 
 
 class Schedule(models.TextChoices):
