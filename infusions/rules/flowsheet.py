@@ -130,7 +130,7 @@ def vitals_alerts(
         critical_bound = getattr(t, critical) if critical else None
         # The critical limits are strict ("SpO₂ below 90 %" [S102]) whatever the warning's form.
         strict = "below" if direction == "at_or_below" else direction
-        if _breaks(value, critical_bound, strict):
+        if critical and critical_bound is not None and _breaks(value, critical_bound, strict):
             alerts.append(
                 Alert(
                     "spo2_critical" if code == "spo2_low" else f"{code}_critical",

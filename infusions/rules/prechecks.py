@@ -343,7 +343,7 @@ def suicide_risk_gate(
     phq9_today = phq9_answers is not None and phq9_taken_on == today
     cssrs_today = cssrs_answers is not None and cssrs_taken_on == today
     positive = None
-    if not phq9_today:
+    if not phq9_today or phq9_answers is None:
         phq9 = CheckResult("phq9_item9", None, "Today's PHQ-9 not completed", "PD-03 [S36]")
     else:
         result = instruments.score("phq9", phq9_answers)
@@ -351,7 +351,7 @@ def suicide_risk_gate(
         message = "Item 9 positive: C-SSRS screener required" if positive else "Item 9 negative"
         phq9 = CheckResult("phq9_item9", True, f"PHQ-9 total {result.total}; {message}", "PD-03 [S36]")
 
-    if cssrs_today:
+    if cssrs_today and cssrs_answers is not None:
         level = instruments.cssrs_risk_level(cssrs_answers)
         if level in ("moderate", "high"):
             cssrs = CheckResult(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 CLINIC_POLICY: Final = "clinic policy (administrator setting; no sourced default)"
 
@@ -230,7 +230,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
 SETTINGS_BY_NAME: Final[Mapping[str, Setting]] = {s.name: s for s in SETTINGS}
 
 
-def default(name: str) -> int | Decimal:
+def default(name: str) -> Any:
+    """The setting's default: an int or a Decimal by setting, so typed by the field or name it fills."""
     return SETTINGS_BY_NAME[name].default
 
 
