@@ -80,12 +80,10 @@ def clinician_hours_overlaps(
 ) -> ClinicianHours | None:
     """Other working hours of the clinician that overlap [starts, ends) on the weekday, at any site
     (the exclusion constraint ``clinicianhours_no_overlap`` is the last word)."""
-    return (
-        ClinicianHours.objects.filter(clinician=clinician, weekday=weekday, starts__lt=ends, ends__gt=starts)
-        .exclude(pk=exclude_pk)
-        .select_related("location")
-        .first()
-    )
+    found = ClinicianHours.objects.filter(clinician=clinician, weekday=weekday, starts__lt=ends, ends__gt=starts)
+    if exclude_pk is not None:
+        found = found.exclude(pk=exclude_pk)
+    return found.select_related("location").first()
 
 
 def future_bookings(*, location: Location | None = None, resource: Resource | None = None) -> int:
