@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -67,7 +68,8 @@ class TaskForm(forms.Form):
         self.patient = patient
         users = [(f"user:{u.pk}", str(u)) for u in assignable_users()]
         roles = [(f"role:{value}", f"{label} (anyone)") for value, label in Role.choices]
-        self.fields["assignee"].choices = [("", "Choose…"), ("Roles", roles), ("People", users)]
+        assignee = cast(forms.ChoiceField, self.fields["assignee"])
+        assignee.choices = [("", "Choose…"), ("Roles", roles), ("People", users)]
         if patient is not None:
             del self.fields["mrn"]
         if not clinical:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from accounts.roles import CLINICAL_ROLES, Role, role_of
 from patients.access import has_chart_perms
 from staff_tasks import rules
@@ -25,7 +25,7 @@ CLINICAL = "patients.view_clinical_record"
 CATEGORY = AuditEvent.Category.SCHEDULING
 
 
-def _may_write_clinical_note(by, patient) -> bool:
+def _may_write_clinical_note(by: User, patient) -> bool:
     return role_of(by) in CLINICAL_ROLES and has_chart_perms(
         by, CLINICAL, patient_id=patient.pk if patient is not None else None
     )
@@ -34,7 +34,7 @@ def _may_write_clinical_note(by, patient) -> bool:
 @transaction.atomic(durable=True)
 def task_create(
     *,
-    by,
+    by: User,
     kind: str,
     summary: str,
     due_at: datetime | None,
@@ -69,7 +69,7 @@ def task_create(
         problems["clinical_note"] = "Only clinical staff who may read this chart write a clinical note."
     if patient is not None and not patient.is_active:
         problems["patient"] = "This patient is no longer active."
-    if problems:
+    if problems or due_at is None:  # a missing due time is among the problems
         raise ValidationError(problems)
     task = Task.objects.create(
         kind=kind,
@@ -103,7 +103,7 @@ def _facts(task: Task) -> dict[str, Any]:
     }
 
 
-def _lock_open(task: Task, by) -> Task:
+def _lock_open(task: Task, by: User) -> Task:
     if not by.has_perm(CHANGE):
         raise PermissionDenied
     locked = Task.objects.select_for_update(of=("self",)).select_related("patient").get(pk=task.pk)
@@ -122,7 +122,7 @@ def _lock_open(task: Task, by) -> Task:
     return locked
 
 
-def _close(locked: Task, *, by, status: str, reason: str = "") -> Task:
+def _close(locked: Task, *, by: User, status: str, reason: str = "") -> Task:
     locked.status = status
     locked.cancel_reason = reason
     locked.closed_at = timezone.now()
@@ -141,14 +141,14 @@ def _close(locked: Task, *, by, status: str, reason: str = "") -> Task:
 
 
 @transaction.atomic(durable=True)
-def task_complete(*, task: Task, by) -> Task:
+def task_complete(*, task: Task, by: User) -> Task:
     """Mark a task done (the assignee, anyone in its role, or whoever asked)."""
     locked = _lock_open(task, by)
     return _close(locked, by=by, status=Task.Status.DONE)
 
 
 @transaction.atomic(durable=True)
-def task_cancel(*, task: Task, by, reason: str) -> Task:
+def task_cancel(*, task: Task, by: User, reason: str) -> Task:
     """Cancel a task with a reason; it stays on record (a task is never deleted)."""
     reason = (reason or "").strip()
     if not reason:
@@ -159,7 +159,7 @@ def task_cancel(*, task: Task, by, reason: str) -> Task:
     return _close(locked, by=by, status=Task.Status.CANCELLED, reason=reason)
 
 
-def task_list_opened(*, by, patient) -> None:
+def task_list_opened(*, by: User, patient) -> None:
     """A patient's tasks name the patient and what staff are doing for them: a read of the chart."""
     audit.record_read(
         actor=by, action="staff_tasks.patient_tasks.viewed", target=patient, patient=patient, category=CATEGORY
