@@ -54,7 +54,7 @@ class InteractionClass(models.TextChoices):
 
 
 # The IntakeFacts field each class sets to True.
-CLASS_FACT: Final = {
+CLASS_FACT: Final[dict[str, str]] = {
     InteractionClass.BENZODIAZEPINE: "takes_benzodiazepine",
     InteractionClass.OPIOID: "takes_opioid",
     InteractionClass.OTHER_SEDATIVE: "takes_other_sedative",

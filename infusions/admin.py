@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 
 from infusions import rules
@@ -9,6 +11,13 @@ from infusions.models import InfusionPolicy, RescueDrug
 from prescribers.policy import SignOffAdminMixin
 
 MANAGE = "infusions.manage_infusion_policy"
+
+
+# (group, its fields) for each group of rules.SETTINGS, in their order.
+SETTING_GROUPS: list[tuple[str, Any]] = [
+    (group, {"fields": [s.name for s in rules.SETTINGS if s.group == group]})
+    for group in dict.fromkeys(s.group for s in rules.SETTINGS)
+]
 
 
 @admin.register(InfusionPolicy)
@@ -20,10 +29,7 @@ class InfusionPolicyAdmin(SignOffAdminMixin, admin.ModelAdmin):
     readonly_fields = ["updated_at", "updated_by"]
     fieldsets = [
         ("Pregnancy (CI-07)", {"fields": ["pregnancy_test_required"]}),
-        *[
-            (group, {"fields": [s.name for s in rules.SETTINGS if s.group == group]})
-            for group in dict.fromkeys(s.group for s in rules.SETTINGS)
-        ],
+        *SETTING_GROUPS,
         ("Discharge tool", {"fields": ["discharge_tool"]}),
         (
             "Pump (device configuration)",

@@ -274,6 +274,8 @@ def infusion_record(session) -> dict[str, Any]:
 
 
 def find_plan(patient, subject_id: int | None) -> TreatmentPlan | None:
+    if subject_id is None:
+        return None
     return (
         TreatmentPlan.objects.select_related("patient", "protocol", "consultation__appointment__location")
         .filter(pk=subject_id, patient=patient)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -284,7 +285,7 @@ class AdverseEventForm(SessionPageForm):
         kwargs.setdefault("initial", {"onset_at": now, "drug_given_at": now})
         super().__init__(*args, **kwargs)
         # The staff who work the chair (hold the infusion-day permission), by name.
-        self.fields["drug_given_by"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["drug_given_by"]).queryset = (
             get_user_model()
             .objects.with_perm(CHAIR_PERMISSION, include_superusers=False, backend=MODEL_BACKEND)
             .filter(is_active=True)

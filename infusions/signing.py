@@ -13,6 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for types only: the models and the ledger import this registry
+    from accounts.models import User
+    from infusions.models import InfusionSession
 
 SignCheck = Callable[[object], list[str]]
 _CHECKS: list[SignCheck] = []
@@ -53,7 +58,7 @@ def start_problems(session) -> list[str]:
 
 # Called after signing was refused (outside the refused transaction, so what they record
 # stands): e.g. the ledger sends a close-out discrepancy to its discrepancy list.
-SignRefusal = Callable[[object, object], None]
+SignRefusal = Callable[["InfusionSession", "User"], object]  # (session, signer); what it returns is not used
 _REFUSAL_HOOKS: list[SignRefusal] = []
 
 
@@ -63,7 +68,7 @@ def register_sign_refusal(fn: SignRefusal) -> SignRefusal:
     return fn
 
 
-def sign_refused(session, by) -> None:
+def sign_refused(session: InfusionSession, by: User) -> None:
     for hook in list(_REFUSAL_HOOKS):
         hook(session, by)
 

@@ -91,13 +91,13 @@ class ChairRow:
     status_label: str = ""
 
 
-def _pick(appointments: list[Appointment], now: datetime) -> Appointment | None:
+def _pick(appointments: list[Appointment], now: datetime, sessions: dict[int, InfusionSession]) -> Appointment | None:
     """The chair's current appointment: an open session first, else the next one due, else the last."""
     for a in appointments:
-        s = a.infusion_session_cached
+        s = sessions.get(a.pk)
         if s is not None and s.status in (*IN_CHAIR_STATUSES, *RECOVERING_STATUSES):
             return a
-    upcoming = [a for a in appointments if a.end >= now and a.infusion_session_cached is None]
+    upcoming = [a for a in appointments if a.end >= now and a.pk not in sessions]
     return upcoming[0] if upcoming else (appointments[-1] if appointments else None)
 
 
@@ -146,14 +146,13 @@ def chair_board(*, location: Location, at: datetime | None = None, open_draws: b
     # Drug drawn and not closed out stays on its chair, a cancelled appointment's too
     # (clinical viewers only: the front desk sees no drug).
     open_chairs = signing.open_draw_chairs(location.pk, start, end) if open_draws else set()
-    by_chair: dict[int, list[Appointment]] = {}
+    by_chair: dict[int | None, list[Appointment]] = {}
     for a in appointments:
-        a.infusion_session_cached = sessions.get(a.pk)
         by_chair.setdefault(a.resource_id, []).append(a)
     rows = []
     for chair in chairs:
         booked = by_chair.get(chair.pk, [])
-        appointment = _pick(booked, at)
+        appointment = _pick(booked, at, sessions)
         session = sessions.get(appointment.pk) if appointment else None
         row = ChairRow(
             chair=chair,

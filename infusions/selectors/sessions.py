@@ -9,7 +9,7 @@ from operator import attrgetter
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
@@ -127,7 +127,7 @@ STAFF_NAME_FIELDS = ("id", "username", "first_name", "last_name", "display_name"
 def _attach_staff(session: InfusionSession) -> None:
     """Give every row on the page its member of staff from one query (was a join per list)."""
     lists = getattr(session, _LISTS)
-    links = [(session, "signed_by"), (session, "clinician_decision_by")]
+    links: list[tuple[Model, str]] = [(session, "signed_by"), (session, "clinician_decision_by")]
     if _has_pre_check(session):
         links.append((session.pre_check, "recorded_by"))
     links += [(r, "entered_by") for r in lists["readings"]]

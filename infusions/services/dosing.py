@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from accounts.prescribing import PrescriberRequired, prescriber_refusal
 from consultations import selectors as plan_selectors
 from consultations.choices import DoseUnit
@@ -190,7 +191,7 @@ def changed_inputs(session: InfusionSession, dose: DoseCalculation) -> list[str]
     return [INPUT_LABELS[k] for k in now if dose.inputs.get(k) != now[k]]
 
 
-def dose_void(*, session: InfusionSession, by, reason: str) -> DoseCalculation | None:
+def dose_void(*, session: InfusionSession, by: User, reason: str) -> DoseCalculation | None:
     """Supersede the calculation in force (with its verification), audited; the caller holds
     the session lock. Returns the voided row, or None when there was none."""
     current = DoseCalculation.objects.select_for_update().filter(session=session, superseded_at__isnull=True).first()
@@ -215,7 +216,9 @@ def _as_dict(calc: rules.DoseCalculation) -> dict:
 
 
 @transaction.atomic
-def dose_calculate(*, session: InfusionSession, by, vial_mg_per_ml: Decimal, diluent_ml: Decimal) -> DoseCalculation:
+def dose_calculate(
+    *, session: InfusionSession, by: User, vial_mg_per_ml: Decimal, diluent_ml: Decimal
+) -> DoseCalculation:
     """Store a new calculation with every step; it replaces the previous one, whose
     verification therefore no longer applies to the dose in force."""
     require(by, CHANGE)
@@ -255,7 +258,7 @@ def dose_calculate(*, session: InfusionSession, by, vial_mg_per_ml: Decimal, dil
         target=row,
         patient=locked.patient,
         changes={
-            "order_version": order.number,
+            "order_version": order.number if order is not None else None,
             "dose_mg": row.dose_mg,
             "rate_ml_per_h": row.rate_ml_per_h,
             "fingerprint": row.fingerprint,
@@ -266,7 +269,7 @@ def dose_calculate(*, session: InfusionSession, by, vial_mg_per_ml: Decimal, dil
     return row
 
 
-def verify_refusal(session: InfusionSession, by, *, policy=None) -> str:
+def verify_refusal(session: InfusionSession, by: User, *, policy=None) -> str:
     """Why ``by`` may not be the dose's second clinician under the clinic's policy ("" when they
     may): where the policy has a prescriber verify every dose, a nurse (or a prescriber whose
     credentials are not current for the clinic) may not. The page asks it before offering the
@@ -283,7 +286,7 @@ def verify_refusal(session: InfusionSession, by, *, policy=None) -> str:
 
 
 @transaction.atomic
-def dose_verify(*, calculation: DoseCalculation, by, fingerprint: str) -> DoseCalculation:
+def dose_verify(*, calculation: DoseCalculation, by: User, fingerprint: str) -> DoseCalculation:
     """A second clinician's independent double check of exactly the calculation they saw
     (``fingerprint`` from the page): a dose changed meanwhile is refused."""
     require(by, VERIFY)

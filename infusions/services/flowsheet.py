@@ -4,6 +4,7 @@ keep their rows."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from accounts.prescribing import require_prescriber
 from core.audit import Verb
 from infusions import rules
@@ -62,7 +64,7 @@ class ReadingNeedsConfirmation(ValidationError):
 def reading_record(
     *,
     session: InfusionSession,
-    by,
+    by: User,
     taken_at: datetime,
     values: dict[str, Any],
     at: datetime | None = None,
@@ -134,7 +136,9 @@ def reading_record(
 
 
 @transaction.atomic
-def alert_action(*, alert: SessionAlert, by, action: str, note: str = "", at: datetime | None = None) -> SessionAlert:
+def alert_action(
+    *, alert: SessionAlert, by: User, action: str, note: str = "", at: datetime | None = None
+) -> SessionAlert:
     """Record what was done about an alert (who, when, which action); this resolves it.
     A critical alert takes pause, stop, airway, call for help or an intervention, always
     with a note; "pause" also pauses the infusion, "stop" stops it early."""
@@ -176,7 +180,7 @@ def alert_action(*, alert: SessionAlert, by, action: str, note: str = "", at: da
 def rate_change_record(
     *,
     session: InfusionSession,
-    by,
+    by: User,
     rate_ml_per_h: Decimal,
     reason: str,
     order_text: str = "",
@@ -224,9 +228,10 @@ def rate_change_record(
     above = above_order or (dose is not None and rate_ml_per_h > dose.rate_ml_per_h)
     order_text = order_text.strip()
     if above:
+        # Not above the order's ceiling, then above the calculation (so there is one).
         limit = (
             f"the standing order's ceiling ({ceiling} mL/h)"
-            if above_order
+            if above_order or dose is None
             else f"the calculated {dose.rate_ml_per_h} mL/h"
         )
         require_prescriber(
@@ -269,7 +274,7 @@ def _order_rate_ceiling(session: InfusionSession) -> Decimal | None:
     """The order's rate ceiling in mL/h for the dose being given (None for a session started
     before orders were versioned, which has no order to hold it to)."""
     dose = session_selectors.current_dose(session)
-    if session.order_id is None or dose is None:
+    if session.order is None or dose is None:
         return None
     return rules.rate_ceiling_ml_per_h(
         max_rate_mg_per_kg_per_h=session.order.max_rate_mg_per_kg_per_h,
@@ -282,7 +287,7 @@ def _order_rate_ceiling(session: InfusionSession) -> Decimal | None:
 def adverse_event_record(
     *,
     session: InfusionSession,
-    by,
+    by: User,
     kind: str,
     severity: str,
     onset_at: datetime,
@@ -291,7 +296,7 @@ def adverse_event_record(
     kind_other: str = "",
     notes: str = "",
     handover_note: str = "",
-    drugs: list[dict[str, Any]] = (),
+    drugs: Sequence[dict[str, Any]] = (),
 ) -> AdverseEvent:
     """An adverse event with the rescue drugs given for it. Each drug comes from the clinic's
     formulary (``formulary``: a RescueDrug) with the dose, unit, route and time typed; the
@@ -360,7 +365,7 @@ def adverse_event_record(
     return event
 
 
-def _refresh_readiness(session: InfusionSession, *, by) -> None:
+def _refresh_readiness(session: InfusionSession, *, by: User) -> None:
     # An open event takes a discharge-ready patient back to recovering; closing it may
     # make them ready again.
     if session.status in (S.RECOVERING, S.DISCHARGE_READY):
@@ -386,7 +391,7 @@ def _drug_problem(drug: dict[str, Any], *, now: datetime) -> str:
     return ""
 
 
-def _drug_row(event: AdverseEvent, drug: dict[str, Any], *, by) -> DrugGiven:
+def _drug_row(event: AdverseEvent, drug: dict[str, Any], *, by: User) -> DrugGiven:
     item: RescueDrug = drug["formulary"]
     return DrugGiven(
         adverse_event=event,
@@ -404,7 +409,7 @@ def _drug_row(event: AdverseEvent, drug: dict[str, Any], *, by) -> DrugGiven:
 
 
 @transaction.atomic
-def adverse_event_outcome(*, event: AdverseEvent, by, outcome: str, note: str = "") -> AdverseEvent:
+def adverse_event_outcome(*, event: AdverseEvent, by: User, outcome: str, note: str = "") -> AdverseEvent:
     """A later outcome for an event recorded earlier: resolved, handed over (with the note of
     whom to and what was said), or transferred. An event still ongoing or resolving keeps the
     patient from discharge; the session, once signed, no longer changes (an amendment does)."""

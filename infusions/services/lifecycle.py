@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from consultations import lifecycle as plan_lifecycle
 from consultations import selectors as plan_selectors
 from core.amendments import amend
@@ -31,7 +33,7 @@ S = rules.SessionStatus
 
 
 @transaction.atomic
-def session_open(*, appointment, by) -> InfusionSession:
+def session_open(*, appointment, by: User) -> InfusionSession:
     """The session for an infusion appointment (created once; the patient's live plan)."""
     require(by, CHANGE)
     existing = InfusionSession.objects.filter(appointment=appointment).first()
@@ -62,7 +64,7 @@ def _facts(
 ) -> rules.TransitionFacts:
     """What the gate of this move looks at: the session as it would be after the move."""
     frm = S(session.status)
-    values = {"reason": reason}
+    values: dict[str, Any] = {"reason": reason}
     if to == S.PRE_CHECK:
         values["checked_in"] = session.appointment.status in ("checked_in", "in_progress")
     elif to == S.CLEARED:
@@ -124,7 +126,7 @@ def _order_problems(session: InfusionSession, order, *, at: datetime) -> list[st
     last = earlier.order_by("-started_at").values_list("started_at", flat=True).first()
     return plan_lifecycle.start_order_problems(
         order_number=order.number if order is not None else None,
-        dose_order_number=dose.order.number if dose is not None and dose.order_id else None,
+        dose_order_number=dose.order.number if dose is not None and dose.order is not None else None,
         sessions_started=earlier.count(),
         sessions_planned=order.sessions_planned if order is not None else None,
         hours_since_last_start=Decimal((at - last).total_seconds()) / 3600 if last is not None else None,
@@ -136,7 +138,7 @@ def session_transition(
     *,
     session: InfusionSession,
     to: str,
-    by,
+    by: User,
     at: datetime | None = None,
     reason_code: str = "",
     reason: str = "",
@@ -167,7 +169,7 @@ def _session_transition(
     *,
     session: InfusionSession,
     to: str,
-    by,
+    by: User,
     at: datetime | None = None,
     reason_code: str = "",
     reason: str = "",
@@ -272,7 +274,7 @@ def _session_transition(
 
 
 @transaction.atomic
-def _session_discharge(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
+def _session_discharge(*, session: InfusionSession, by: User, at: datetime | None = None) -> InfusionSession:
     """Discharge; a session still recorded as recovering whose criteria hold now (the
     observation time ran out with nothing posted, which the pages show without writing) is
     first recorded discharge-ready, now and by the person discharging, through the same gate."""
@@ -287,7 +289,7 @@ def _session_discharge(*, session: InfusionSession, by, at: datetime | None = No
 
 
 @transaction.atomic
-def session_check_in(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
+def session_check_in(*, session: InfusionSession, by: User, at: datetime | None = None) -> InfusionSession:
     """Start the pre-check: checks the appointment in first if the front desk has not."""
 
     appointment = session.appointment
@@ -303,7 +305,7 @@ def signed_content(session: InfusionSession) -> dict:
 
 
 @transaction.atomic
-def session_container_record(*, session: InfusionSession, container_lot: str, by) -> InfusionSession:
+def session_container_record(*, session: InfusionSession, container_lot: str, by: User) -> InfusionSession:
     """Which vial the dose is drawn from (the ledger fills it when a nurse draws through it;
     starting the infusion needs it). Only before the infusion starts."""
     require(by, CHANGE)
@@ -327,7 +329,7 @@ def session_container_record(*, session: InfusionSession, container_lot: str, by
     return locked
 
 
-def session_sign(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
+def session_sign(*, session: InfusionSession, by: User, at: datetime | None = None) -> InfusionSession:
     """discharged → signed: the gate, then every registered sign check (e.g. the ledger's
     "unaccounted drug"); then the record is hashed and locked by the database. A refusal is
     passed to the registered refusal hooks once the refused transaction is gone (e.g. the
@@ -340,7 +342,7 @@ def session_sign(*, session: InfusionSession, by, at: datetime | None = None) ->
 
 
 @transaction.atomic(durable=True)
-def _session_sign(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
+def _session_sign(*, session: InfusionSession, by: User, at: datetime | None = None) -> InfusionSession:
     require(by, "infusions.sign_infusionsession")
     locked = lock(session)
     require_unsigned(locked)
@@ -395,7 +397,7 @@ def _session_sign(*, session: InfusionSession, by, at: datetime | None = None) -
 
 
 @transaction.atomic(durable=True)
-def amendment_add(*, session: InfusionSession, by, kind: str, reason: str, text: str) -> SessionAmendment:
+def amendment_add(*, session: InfusionSession, by: User, kind: str, reason: str, text: str) -> SessionAmendment:
     require(by, "infusions.add_sessionamendment")
 
     def audited(amendment: SessionAmendment) -> None:
@@ -431,7 +433,7 @@ def amendment_add(*, session: InfusionSession, by, kind: str, reason: str, text:
     )
 
 
-def session_viewed(*, session: InfusionSession, by) -> None:
+def session_viewed(*, session: InfusionSession, by: User) -> None:
     """Every read of a session is audited (STYLE 13)."""
     audit.record_read(
         actor=by, action="infusions.session.viewed", target=session, patient=session.patient, category=AUDIT_CATEGORY

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from accounts.prescribing import require_prescriber
 from assessments.selectors import current_responses_for
 from consultations import rules as screening
@@ -53,7 +54,7 @@ _READING_FIELD = {"sbp_mmhg": "sbp_mmhg", "dbp_mmhg": "dbp_mmhg", "hr_bpm": "hr_
 def _interaction_findings(session: InfusionSession, classes: list[str], today: date) -> list:
     """CI-14/CI-15 re-run on the intake facts with the new medicines' classes added."""
     facts = consultation_selectors.intake_facts(session.plan.consultation)
-    added = {CLASS_FACT[c]: True for c in classes if c in CLASS_FACT}
+    added: dict[str, Any] = {CLASS_FACT[c]: True for c in classes if c in CLASS_FACT}
     facts = dataclasses.replace(facts, **added)
     thresholds = consultation_selectors.screening_thresholds()
     found = [
@@ -119,7 +120,9 @@ def evaluate(session: InfusionSession, check: PreCheck, *, at: datetime) -> list
 
 
 @transaction.atomic
-def precheck_record(*, session: InfusionSession, by, data: dict[str, Any], at: datetime | None = None) -> PreCheck:
+def precheck_record(
+    *, session: InfusionSession, by: User, data: dict[str, Any], at: datetime | None = None
+) -> PreCheck:
     """Save the checklist and evaluate it; the session's clearance follows the rules.
     Impossible values are refused per field (never stored)."""
     require(by, CHANGE)
@@ -212,7 +215,7 @@ def _weight_change_confirmed(session: InfusionSession, check: PreCheck, data: di
 
 
 @transaction.atomic
-def precheck_clear(*, session: InfusionSession, by, decision_reason: str = "") -> InfusionSession:
+def precheck_clear(*, session: InfusionSession, by: User, decision_reason: str = "") -> InfusionSession:
     """pre_check → cleared. When the rules asked for review, a prescriber's documented
     decision (``decision_reason``) is recorded first; a hard stop cannot be overridden."""
     locked = lock(session)
@@ -243,7 +246,7 @@ def precheck_clear(*, session: InfusionSession, by, decision_reason: str = "") -
 
 
 @transaction.atomic
-def prescriber_request(*, session: InfusionSession, by) -> InfusionSession:
+def prescriber_request(*, session: InfusionSession, by: User) -> InfusionSession:
     """A nurse whose pre-check needs a prescriber's decision, or whose order's dose is above the
     protocol's usual range with no recorded override, asks for one: the session shows on every
     prescriber's home until it is cleared or deferred, or a new order version is signed. Asking
@@ -259,7 +262,7 @@ def prescriber_request(*, session: InfusionSession, by) -> InfusionSession:
             "prescriber's override, asks for one."
         )
     asked = locked.prescriber_requested_at
-    if asked is not None and (for_precheck or asked > order.signed_at):
+    if asked is not None and (for_precheck or (order is not None and asked > order.signed_at)):
         return locked
     locked.prescriber_requested_at, locked.prescriber_requested_by = timezone.now(), by
     locked.save(update_fields=["prescriber_requested_at", "prescriber_requested_by", "updated_at"])
@@ -280,7 +283,7 @@ def prescriber_request(*, session: InfusionSession, by) -> InfusionSession:
     return locked
 
 
-def precheck_defer(*, session: InfusionSession, by, reason_code: str, reason: str = "") -> InfusionSession:
+def precheck_defer(*, session: InfusionSession, by: User, reason_code: str, reason: str = "") -> InfusionSession:
     if reason_code not in rules.DEFERRAL_REASON_CODES:
         raise ValidationError({"reason_code": "Choose a coded deferral reason."})
     return session_transition(session=session, to=S.DEFERRED, by=by, reason_code=reason_code, reason=reason)

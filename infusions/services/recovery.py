@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 from assessments.services import response_record
 from core.audit import Verb
 from infusions import rules
@@ -25,7 +26,7 @@ PRE_INSTRUMENTS = ("phq9", "cssrs_screen")
 
 
 @transaction.atomic
-def readiness_refresh(*, session: InfusionSession, by, at: datetime | None = None) -> InfusionSession:
+def readiness_refresh(*, session: InfusionSession, by: User, at: datetime | None = None) -> InfusionSession:
     """Recompute readiness: recovering → discharge-ready when every criterion is met, and
     back to recovering when one no longer is. Never set by hand."""
     at = at or timezone.now()
@@ -43,7 +44,7 @@ def readiness_refresh(*, session: InfusionSession, by, at: datetime | None = Non
 
 
 @transaction.atomic
-def instrument_record(*, session: InfusionSession, by, code: str, answers: Any) -> Any:
+def instrument_record(*, session: InfusionSession, by: User, code: str, answers: Any) -> Any:
     """Today's PHQ-9 / C-SSRS (before) or Aldrete / PADSS (recovery), scored by
     ``assessments`` and filed against the session."""
     require(by, CHANGE)
@@ -66,7 +67,13 @@ def instrument_record(*, session: InfusionSession, by, code: str, answers: Any) 
 
 @transaction.atomic
 def discharge_details_record(
-    *, session: InfusionSession, by, escort_present: bool, escort_name: str, escort_phone: str, instructions_given: bool
+    *,
+    session: InfusionSession,
+    by: User,
+    escort_present: bool,
+    escort_name: str,
+    escort_phone: str,
+    instructions_given: bool,
 ) -> InfusionSession:
     """Escort at discharge (present and named) and the discharge instructions (no driving
     or machinery until the next day after sleep [S16], who to call, crisis line 988)."""
@@ -101,5 +108,5 @@ def discharge_details_record(
     return readiness_refresh(session=locked, by=by)
 
 
-def session_discharge(*, session: InfusionSession, by) -> InfusionSession:
+def session_discharge(*, session: InfusionSession, by: User) -> InfusionSession:
     return session_transition(session=session, to=S.DISCHARGED, by=by)

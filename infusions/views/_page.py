@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.utils import formats, timezone
 from django.utils.html import escape
@@ -142,7 +143,7 @@ def _prescriber_context(session, context: dict, *, user) -> dict:
     asked as the services will ask it: a prescriber whose profile is missing or whose licence
     or DEA registration is not current sees "Needs a prescriber" with the reason, and may
     request one, like a nurse. Asked only when the page offers the decision."""
-    found = {"precheck_standing": None, "order_standing": None, "verify_blocked": ""}
+    found: dict[str, Any] = {"precheck_standing": None, "order_standing": None, "verify_blocked": ""}
     if session.status == S.PRE_CHECK and session.clearance == rules.NEEDS_CLINICIAN_DECISION:
         found["precheck_standing"] = prescriber_standing(
             user,

@@ -223,6 +223,7 @@ def reading(request, session_id: int):
     """Quick vitals entry; htmx swaps in the refreshed flowsheet (table, chart, next due)."""
     session = get_session_for_user(request, session_id, perm=CHANGE)
     form = forms.ReadingForm(request.POST)
+    shown: forms.ReadingForm | None = form  # None once the reading is stored (a fresh form then)
     status = 200
     if form.is_valid():
         try:
@@ -233,7 +234,7 @@ def reading(request, session_id: int):
                 values=form.values(),
                 confirmed=form.cleaned_data["confirmed"],
             )
-            form = None
+            shown = None
         except ValidationError as error:
             form.needs_confirmation = isinstance(error, services.ReadingNeedsConfirmation)
             _add_errors(form, error)
@@ -241,12 +242,12 @@ def reading(request, session_id: int):
     else:
         status = 200
     if not request.htmx:
-        if form is None:
+        if shown is None:
             return redirect(_url(session, "flowsheet"))
-        return _page(request, session_id, status=status, reading_form=form)
+        return _page(request, session_id, status=status, reading_form=shown)
     fresh = session_selectors.session_detail(session_id)
     # htmx swaps 200s only: a refused reading comes back 200 with its field errors shown.
-    return render(request, "infusions/_flowsheet.html", flowsheet_context(fresh, reading_form=form))
+    return render(request, "infusions/_flowsheet.html", flowsheet_context(fresh, reading_form=shown))
 
 
 def _row_action(request, session_id: int, model, row_id: int, form, key: str, call: Callable, *, anchor: str):
