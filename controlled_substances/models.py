@@ -578,6 +578,19 @@ class LedgerEntry(models.Model):
     def is_reversed(self) -> bool:
         return hasattr(self, "reversed_by")
 
+    @property
+    def offer_reverse(self) -> bool:
+        """Whether the vial's ledger offers "Reverse" on this row: where the kind allows it (the
+        reversal page checks the rest: a signed session, standing wastes, …)."""
+        refusal = rules.reversal_refusal(
+            kind=Kind(self.kind),
+            moved_balance=self.delta_ml != 0,
+            standing_wastes=0,
+            session_signed=False,
+            resolves_count=False,
+        )
+        return not self.is_reversed and refusal is None
+
 
 class DrawCloseOut(models.Model):
     """A session draw that is certainly closed out: a standing waste closes it and its drawn mg is

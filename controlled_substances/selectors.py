@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
@@ -40,10 +41,37 @@ from controlled_substances.rules import Kind
 from infusions.models import DrugGiven
 from infusions.selectors.sessions import current_dose
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _Dates(TypedDict):
+    last_inventory_at: datetime | None
+    first_activity_at: datetime | None
+
+
+class _LotBalance(TypedDict):
+    containers_n: int
+    remaining_ml: Decimal | None
+
+
+class _CountProgress(TypedDict):
+    lines_n: int
+    open_n: int
+
+
+class _DrawAccount(TypedDict):
+    closed_by_waste: bool
+    accounted_mg: Decimal
+    explained: bool
+    unaccounted_mg: Decimal
+    surely_within_mg: Decimal
+
+
 ZERO = Decimal("0.00")
 
 
-def registrations() -> QuerySet[Registration]:
+def registrations() -> QuerySet[WithAnnotations[Registration, _Dates]]:
     """Every registration with the date of its last initial or biennial inventory and of its
     first stock (its first day of activity), for the biennial due date."""
     inventories = InventoryCount.objects.filter(
@@ -110,7 +138,7 @@ def balances_by_container(*, registration: Registration) -> QuerySet[Container]:
     )
 
 
-def balances_by_lot(*, registration: Registration) -> QuerySet[Lot]:
+def balances_by_lot(*, registration: Registration) -> QuerySet[WithAnnotations[Lot, _LotBalance]]:
     here = Q(containers__registration=registration)
     return (
         Lot.objects.filter(pk__in=Container.objects.filter(registration=registration).values("lot"))
@@ -246,7 +274,7 @@ def dispensing_log(*, registration: Registration, start: date, end: date) -> lis
                 wasted_ml=sum((w.quantity_ml for w in wastes), ZERO),
                 wasted_mg=sum((w.quantity_mg for w in wastes), ZERO),
                 waste_witnesses=", ".join(str(w.witness) for w in wastes if w.witness_id),
-                delivered_mg=entry.session.delivered_mg if entry.session_id else None,
+                delivered_mg=entry.session.delivered_mg if entry.session is not None else None,
             )
         )
     return rows
@@ -275,7 +303,7 @@ def discrepancies(*, registration: Registration) -> QuerySet[CountLine]:
     )
 
 
-def counts() -> QuerySet[InventoryCount]:
+def counts() -> QuerySet[WithAnnotations[InventoryCount, _CountProgress]]:
     return InventoryCount.objects.select_related("counted_by", "registration__location").annotate(
         lines_n=Count("lines"),
         open_n=Count(
@@ -357,7 +385,7 @@ def draw_accounts(session) -> list[DrawAccount]:
             drawn_mg=entry.quantity_mg,
             mg_per_ml=entry.container.lot.product.concentration_mg_per_ml,
             percent=percent,
-            dose_mg=entry.dose_calculation.dose_mg if entry.dose_calculation_id else None,
+            dose_mg=entry.dose_calculation.dose_mg if entry.dose_calculation is not None else None,
         )
         closed = any(w.kind == Kind.WASTE for w in standing)
         problem = (
@@ -440,7 +468,7 @@ def session_start_problems(session) -> list[str]:
 _GIVING = ("pre_check", "cleared", "infusing", "paused")
 
 
-def _open_draws(today: date) -> QuerySet[LedgerEntry]:
+def _open_draws(today: date) -> QuerySet[WithAnnotations[LedgerEntry, _DrawAccount]]:
     """Standing session draws whose drug is no longer being given, each annotated with
     whether a waste closes it and the mg wasted or reported lost (see :func:`_still_open`)."""
     start, _ = period_bounds(today, today)
@@ -487,19 +515,23 @@ class _IsAnyOf(Func):
     output_field = BooleanField()
 
 
-def _still_open(entries: list[LedgerEntry]) -> list[LedgerEntry]:
+def _still_open(entries: list[WithAnnotations[LedgerEntry, _DrawAccount]]) -> list[LedgerEntry]:
     """Open: no waste closes the draw, or one does but drawn ≠ delivered + wasted (+ lost)
     within the close-out tolerance and no explanation is on the discrepancy list (a deferred
     session's "0 mL wasted" of a full syringe is not a close-out). A started session whose
     delivery was never recorded is held to the closing waste only."""
     # One read of the policy whatever the number of draws (none when there are none).
-    policy = ControlledSubstancePolicy.current() if entries else None
-    out = []
+    if not entries:
+        return []
+    policy = ControlledSubstancePolicy.current()
+    out: list[LedgerEntry] = []
     for e in entries:
         if not e.closed_by_waste:
             out.append(e)
             continue
         session = e.session
+        if session is None:  # never: only session draws are read here
+            continue
         if e.explained or (session.delivered_mg is None and session.started_at is not None):
             continue
         problem = rules.closeout_problem(
@@ -511,7 +543,7 @@ def _still_open(entries: list[LedgerEntry]) -> list[LedgerEntry]:
                 drawn_mg=e.quantity_mg,
                 mg_per_ml=e.container.lot.product.concentration_mg_per_ml,
                 percent=policy.draw_tolerance_percent,
-                dose_mg=e.dose_calculation.dose_mg if e.dose_calculation_id else None,
+                dose_mg=e.dose_calculation.dose_mg if e.dose_calculation is not None else None,
             ),
         )
         if problem:
@@ -547,7 +579,11 @@ def open_draw_chairs(location_id: int, start: datetime, end: datetime, *, today:
         )
         .select_related(*_OPEN_RELATED, "session__appointment")
     )
-    return {e.session.appointment.resource_id for e in _still_open(list(entries))}
+    return {
+        e.session.appointment.resource_id
+        for e in _still_open(list(entries))
+        if e.session is not None and e.session.appointment.resource_id is not None  # both filtered for above
+    }
 
 
 RESCUE_DOSE_LIST_MAX = 50

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import audit, throttle
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from controlled_substances import rules
 from controlled_substances.access import handles_drug
 from controlled_substances.models import (
@@ -58,7 +58,7 @@ def may_witness(user) -> bool:
     return user.is_active and (user.has_perm(RECORD) or user.has_perm(MANAGE))
 
 
-def witness_confirm(*, witness, password: str, by) -> None:
+def witness_confirm(*, witness: User, password: str, by: User) -> None:
     """The witness re-enters their own password. Failures are audited (outcome denied); every
     attempt is counted, before the password is looked at, by the witness account's password
     throttle (accounts.throttle, shared with sign-in and break-glass): past its limit further
@@ -86,7 +86,7 @@ def witness_confirm(*, witness, password: str, by) -> None:
         raise LedgerError("That is not the witness's password.")
 
 
-def _check_witnesses(by, *witnesses) -> None:
+def _check_witnesses(by: User, *witnesses) -> None:
     people = [w for w in witnesses if w is not None]
     ids = [by.pk, *(w.pk for w in people)]
     if len(set(ids)) != len(ids):
@@ -111,7 +111,7 @@ def _lock(container: Container | int) -> Container:
     return Container.objects.select_for_update().select_related("lot__product").get(pk=pk)
 
 
-def _withdraw(*, container: Container, kind: Kind, volume: Decimal, by, at: datetime, **fields) -> LedgerEntry:
+def _withdraw(*, container: Container, kind: Kind, volume: Decimal, by: User, at: datetime, **fields) -> LedgerEntry:
     """Append an entry that takes ``volume`` out of a locked container (draw, destruction, transfer, loss)."""
     return _append(container=container, kind=kind, quantity_ml=volume, delta_ml=-volume, by=by, at=at, **fields)
 
@@ -122,7 +122,7 @@ def _append(
     kind: Kind,
     quantity_ml: Decimal,
     delta_ml: Decimal,
-    by,
+    by: User,
     at: datetime,
     quantity_mg: Decimal | None = None,
     **fields,
@@ -209,7 +209,7 @@ def stock_receive(
     invoice_date,
     containers: int,
     received_at: datetime,
-    by,
+    by: User,
 ) -> list[Container]:
     """Receive ``containers`` sealed vials of one lot against a supplier's invoice (CIII receipts
     are documented by invoice, kept readily retrievable [S109])."""
@@ -255,7 +255,9 @@ def stock_receive(
 
 
 @transaction.atomic
-def administration_record(*, container: Container | int, volume_ml, patient, by, at: datetime, **link) -> LedgerEntry:
+def administration_record(
+    *, container: Container | int, volume_ml, patient, by: User, at: datetime, **link
+) -> LedgerEntry:
     """Draw a dose from a vial for a patient (``link``: ``session=`` once infusions exist)."""
     volume = _volume(volume_ml)
     locked = _lock(container)
@@ -288,7 +290,7 @@ def _lock_session(session):
     return InfusionSession.objects.select_for_update().select_related("patient").get(pk=session.pk)
 
 
-def _require_clinical(by) -> None:
+def _require_clinical(by: User) -> None:
     # Only clinical roles handle the drug at the chair: an administrator may manage stock
     # but never draws or wastes for a patient.
 
@@ -298,7 +300,7 @@ def _require_clinical(by) -> None:
 
 @transaction.atomic(durable=True)
 def session_draw_record(
-    *, session, container: Container | int, volume_ml, by, at: datetime, request_key: str = ""
+    *, session, container: Container | int, volume_ml, by: User, at: datetime, request_key: str = ""
 ) -> LedgerEntry:
     """Draw an infusion session's verified dose and name the vial on the session.
 
@@ -390,8 +392,8 @@ def waste_record(**kwargs: Any) -> LedgerEntry:
 def _waste_record(
     *,
     volume_ml,
-    by,
-    witness,
+    by: User,
+    witness: User,
     at: datetime,
     container: Container | int | None = None,
     of_draw: LedgerEntry | None = None,
@@ -438,7 +440,7 @@ def _waste_record(
             drawn_mg=of_draw.quantity_mg,
             mg_per_ml=locked.lot.product.concentration_mg_per_ml,
             percent=ControlledSubstancePolicy.current().draw_tolerance_percent,
-            dose_mg=of_draw.dose_calculation.dose_mg if of_draw.dose_calculation_id else None,
+            dose_mg=of_draw.dose_calculation.dose_mg if of_draw.dose_calculation is not None else None,
         )
         # Never more than is left of the draw; against the pump's computed delivery, within the tolerance.
         room = of_draw.quantity_mg - delivered - already
@@ -467,6 +469,8 @@ def _waste_record(
             request_key=request_key,
             **_session_link(of_draw),
         )
+    if container is None:
+        raise LedgerError("Choose the vial the waste is from.")
     locked = _lock(container)
     if found := _existing(request_key):
         return found
@@ -505,7 +509,10 @@ def _measured_waste(draw: LedgerEntry, *, volume: Decimal, left_in: str, vial: C
     bag = draw.dose_calculation
     if bag is None:
         raise LedgerError({"left_in": "This draw has no calculated bag; record what is left in the syringe."})
-    if InfusionSession.objects.filter(pk=draw.session_id, status__in=("infusing", "paused")).exists():
+    if (
+        draw.session_id is not None
+        and InfusionSession.objects.filter(pk=draw.session_id, status__in=("infusing", "paused")).exists()
+    ):
         raise LedgerError({"left_in": "The bag is still running: stop or complete the infusion first."})
     if volume > bag.total_volume_ml:
         raise LedgerError({"volume_ml": f"The bag held {bag.total_volume_ml} mL in all."})
@@ -528,7 +535,7 @@ def _session_link(entry: LedgerEntry) -> dict:
 
 @transaction.atomic
 def destruction_record(
-    *, container, by, witness, second_witness, form_41_ref: str, manner: str, at: datetime, volume_ml=None
+    *, container, by: User, witness: User, second_witness, form_41_ref: str, manner: str, at: datetime, volume_ml=None
 ) -> LedgerEntry:
     """On-site destruction of inventory (expired or unwanted): DEA Form 41, two authorised
     employee witnesses [S121][S122]. Defaults to everything left in the vial."""
@@ -554,7 +561,14 @@ def destruction_record(
 
 @transaction.atomic
 def transfer_record(
-    *, container, volume_ml, counterparty_name: str, counterparty_dea_number: str, by, at: datetime, reason: str = ""
+    *,
+    container,
+    volume_ml,
+    counterparty_name: str,
+    counterparty_dea_number: str,
+    by: User,
+    at: datetime,
+    reason: str = "",
 ) -> LedgerEntry:
     """Transfer to another registrant (CIII transfers are documented by invoice [S109])."""
     volume = _volume(volume_ml)
@@ -574,7 +588,7 @@ def transfer_record(
 
 @transaction.atomic
 def transfer_between_registrations(
-    *, container, to: Registration, by, at: datetime, reason: str = ""
+    *, container, to: Registration, by: User, at: datetime, reason: str = ""
 ) -> tuple[LedgerEntry, LedgerEntry]:
     """Move a vial, with all that is left in it, to another of the clinic's registrations: an
     entry out of this registration's record and a linked entry into the other's, in one
@@ -626,7 +640,7 @@ def transfer_between_registrations(
     return out, into
 
 
-def _loss_report_open(*, kind: str, discovered_at: datetime, description: str, by) -> LossReport:
+def _loss_report_open(*, kind: str, discovered_at: datetime, description: str, by: User) -> LossReport:
     """A theft or significant loss report with its DEA deadlines (notice within 1 business day,
     Form 106 within 45 days [S119][S120])."""
     day = timezone.localdate(discovered_at)
@@ -642,7 +656,14 @@ def _loss_report_open(*, kind: str, discovered_at: datetime, description: str, b
 
 @transaction.atomic
 def loss_record(
-    *, container, volume_ml, kind: str, discovered_at: datetime, description: str, by, report: LossReport | None = None
+    *,
+    container,
+    volume_ml,
+    kind: str,
+    discovered_at: datetime,
+    description: str,
+    by: User,
+    report: LossReport | None = None,
 ) -> LedgerEntry:
     """Theft or significant loss: opens (or adds to) a LossReport with its DEA deadlines."""
     volume = _volume(volume_ml)
@@ -661,7 +682,9 @@ def loss_record(
 
 
 @transaction.atomic
-def loss_report_update(*, report: LossReport, notice_given_on, form_106_ref: str, form_106_filed_on, by) -> LossReport:
+def loss_report_update(
+    *, report: LossReport, notice_given_on, form_106_ref: str, form_106_filed_on, by: User
+) -> LossReport:
     stored = LossReport.objects.select_for_update().get(pk=report.pk)  # a bound ModelForm already changed `report`
     before = {f: getattr(stored, f) for f in ("notice_given_on", "form_106_ref", "form_106_filed_on")}
     report.notice_given_on = notice_given_on
@@ -679,7 +702,7 @@ def loss_report_update(*, report: LossReport, notice_given_on, form_106_ref: str
     return report
 
 
-def _second_person(by, witness, *, what: str) -> None:
+def _second_person(by: User, witness: User | None, *, what: str) -> None:
     """A correction is never one person's act: someone else with ledger or clinical permission
     confirms it. Their password is checked by ``witness_confirm`` (on the form), with its lockout."""
     if witness is None:
@@ -689,7 +712,14 @@ def _second_person(by, witness, *, what: str) -> None:
 
 @transaction.atomic
 def adjustment_record(
-    *, container, delta_ml, reason: str, by, witness, at: datetime, not_a_loss_confirmed: bool = False
+    *,
+    container,
+    delta_ml,
+    reason: str,
+    by: User,
+    witness: User | None,
+    at: datetime,
+    not_a_loss_confirmed: bool = False,
 ) -> LedgerEntry:
     """A correction of the balance with its reason, confirmed by a second person. A shortfall at
     or above the clinic's significant-loss threshold is the loss workflow's, as in a count: it
@@ -730,9 +760,9 @@ def correction_record(
     container,
     delta_ml,
     reason: str,
-    by,
+    by: User,
     at: datetime,
-    witness=None,
+    witness: User | None = None,
     as_loss: str = "",
     not_a_loss_confirmed: bool = False,
 ) -> LedgerEntry:
@@ -772,7 +802,7 @@ def reversal_refusal(entry: LedgerEntry) -> str | None:
 
 
 @transaction.atomic
-def entry_reverse(*, entry: LedgerEntry, reason: str, by, witness, at: datetime) -> LedgerEntry:
+def entry_reverse(*, entry: LedgerEntry, reason: str, by: User, witness: User, at: datetime) -> LedgerEntry:
     """Correct a wrong entry by appending its mirror image, confirmed by a second person; the
     original stays as written. What each kind allows, and why: ``rules.reversal_refusal``."""
     if not reason.strip():
@@ -811,7 +841,7 @@ def count_record(
     type: str,
     business_time: str,
     counted_at: datetime,
-    by,
+    by: User,
     lines: list[tuple[Container, object, str]],
     notes="",
 ) -> InventoryCount:
@@ -877,7 +907,7 @@ def count_record(
 
 
 @transaction.atomic
-def closeout_discrepancies_open(session, by, *, at: datetime | None = None) -> list[CountLine]:
+def closeout_discrepancies_open(session, by: User, *, at: datetime | None = None) -> list[CountLine]:
     """Send each closed draw of the session whose drawn mg is not delivered + wasted (within
     the tolerance) to the ledger's discrepancy list: a session close-out count of the draw's
     vial registration with one line per draw (counted = what is accounted for, ledger = what
@@ -943,13 +973,22 @@ def closeout_discrepancies_open(session, by, *, at: datetime | None = None) -> l
 
 
 def _closeout_line_resolve(
-    *, line: CountLine, explanation: str, by, at: datetime, witness, as_loss: str, not_a_loss_confirmed: bool
+    *,
+    line: CountLine,
+    explanation: str,
+    by: User,
+    at: datetime,
+    witness: User | None,
+    as_loss: str,
+    not_a_loss_confirmed: bool,
 ) -> LedgerEntry | None:
     """A close-out line is resolved without touching the vial (the drug left it with the draw):
     a shortfall reported as loss or theft is a loss entry of the draw (opening the DEA notice
     workflow [S119][S120]); otherwise a second person confirms the explanation, and a
     significant shortfall needs both to confirm it is not a loss."""
     draw = line.of_draw
+    if draw is None:  # a close-out line is always about a draw
+        raise LedgerError("This count line is not about a draw.")
     shortfall_mg = -line.discrepancy_mg
     if as_loss:
         if shortfall_mg <= 0:
@@ -979,9 +1018,9 @@ def count_line_resolve(
     *,
     line: CountLine,
     explanation: str,
-    by,
+    by: User,
     at: datetime,
-    witness=None,
+    witness: User | None = None,
     as_loss: str = "",
     not_a_loss_confirmed: bool = False,
 ) -> CountLine:
@@ -1061,7 +1100,7 @@ def reconciliation_run() -> list[str]:
 
 
 @transaction.atomic
-def rescue_dose_logged(*, dose, by, reference: str) -> RescueDoseLog:
+def rescue_dose_logged(*, dose, by: User, reference: str) -> RescueDoseLog:
     """The keeper of the controlled-substance log confirms a controlled rescue dose given at the
     chair is entered there (``reference``: where). Once only; the dose then leaves the ledger
     home's list."""

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import audit
 from accounts.models import AuditEvent
-from controlled_substances import forms, reports, rules, selectors, services
+from controlled_substances import forms, reports, selectors, services
 from controlled_substances.access import MANAGE, RECORD, get_container, require
 from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
 from core import csv_export
@@ -74,20 +74,7 @@ def receive(request):
 @require_GET
 def container_detail(request, container_id: int):
     container = get_container(request, container_id)
-    entries = list(selectors.container_ledger(container))
-    for e in entries:
-        # Offered where the kind allows it; the reversal page checks the rest (signed session, …).
-        e.offer_reverse = (
-            not e.is_reversed
-            and rules.reversal_refusal(
-                kind=e.kind,
-                moved_balance=e.delta_ml != 0,
-                standing_wastes=0,
-                session_signed=False,
-                resolves_count=False,
-            )
-            is None
-        )
+    entries = list(selectors.container_ledger(container))  # each says whether it offers "Reverse"
     context = {
         "container": container,
         "entries": entries,

@@ -34,6 +34,7 @@ from django.utils.module_loading import autodiscover_modules
 from documents.models import DocumentKind
 
 Builder = Callable[[Any], dict[str, Any]]
+PartBuilder = Callable[[Any], Any]  # a part's value: any JSON (a list of rows, a mapping)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class DocumentType:
 
 
 _types: dict[str, DocumentType] = {}
-_parts: dict[str, list[tuple[str, Builder]]] = {}
+_parts: dict[str, list[tuple[str, PartBuilder]]] = {}
 _letterhead_location: list[Callable[[], Any]] = []
 
 
@@ -98,7 +99,7 @@ def register(
     return entry
 
 
-def register_part(kind: str, name: str, build: Builder) -> None:
+def register_part(kind: str, name: str, build: PartBuilder) -> None:
     """Add ``name`` to every snapshot of ``kind``: ``build(subject)`` is its value."""
     parts = _parts.setdefault(DocumentKind(kind).value, [])
     if any(existing == name for existing, _build in parts):
@@ -121,7 +122,7 @@ def get(kind: str) -> DocumentType | None:
     return _types.get(str(kind))
 
 
-def parts(kind: str) -> list[tuple[str, Builder]]:
+def parts(kind: str) -> list[tuple[str, PartBuilder]]:
     return list(_parts.get(str(kind), []))
 
 
