@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django_otp_webauthn import exceptions, views
 from django_otp_webauthn.models import WebAuthnCredential
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from accounts.two_factor import audit_event
 
 
@@ -30,12 +30,12 @@ def relying_party_id(request) -> str:
     return domain
 
 
-def passkeys_of(user):
+def passkeys_of(user: User):
     return WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at")
 
 
 @transaction.atomic
-def passkey_remove(*, user, pk: int) -> bool:
+def passkey_remove(*, user: User, pk: int) -> bool:
     """The user removes one of their own passkeys (e.g. a tablet given back)."""
     credential = WebAuthnCredential.objects.filter(user=user, pk=pk).first()
     if credential is None:

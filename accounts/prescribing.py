@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 
+from accounts.models import User
+
 CredentialCheck = Callable[..., list[str]]
 _CHECKS: list[CredentialCheck] = []
 
@@ -32,13 +34,13 @@ def register_credential_check(fn: CredentialCheck) -> CredentialCheck:
     return fn
 
 
-def credential_problems(user, *, location=None) -> list[str]:
+def credential_problems(user: User | None, *, location=None) -> list[str]:
     """What keeps ``user`` from acting as a prescriber today (at ``location``, when the
     decision has a place), from every registered check."""
     return [problem for check in list(_CHECKS) for problem in check(user, location=location)]
 
 
-def prescriber_refusal(user, perm: str, *, action: str, location=None) -> str:
+def prescriber_refusal(user: User | None, perm: str, *, action: str, location=None) -> str:
     """Why ``user`` may not make the prescriber-only decision ``perm`` now ("" when they may).
 
     The one answer to "can this person act as a prescriber here": the services refuse with it
@@ -59,7 +61,7 @@ def prescriber_refusal(user, perm: str, *, action: str, location=None) -> str:
     return ""
 
 
-def can_act_as_prescriber(user, perm: str, *, location=None) -> bool:
+def can_act_as_prescriber(user: User | None, perm: str, *, location=None) -> bool:
     """Whether ``user`` may make the prescriber-only decision ``perm`` now (at ``location``)."""
     return not prescriber_refusal(user, perm, action="This decision", location=location)
 
@@ -77,13 +79,13 @@ class Standing:
         return self.can_act
 
 
-def prescriber_standing(user, perm: str, *, action: str, location=None) -> Standing:
+def prescriber_standing(user: User | None, perm: str, *, action: str, location=None) -> Standing:
     refusal = prescriber_refusal(user, perm, action=action, location=location)
     holds_role = user is not None and user.is_active and user.has_perm(perm)
     return Standing(can_act=not refusal, blocked=refusal if holds_role else "")
 
 
-def require_prescriber(user, perm: str, *, action: str, location=None) -> None:
+def require_prescriber(user: User | None, perm: str, *, action: str, location=None) -> None:
     """Refuse unless ``user`` holds the prescriber-only permission ``perm`` and their
     credentials are current (for ``location``'s DEA registration when given); the refusal is
     ``prescriber_refusal``'s sentence."""

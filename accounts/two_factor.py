@@ -44,7 +44,7 @@ def audit_event(
     )
 
 
-def totp_enrolment_device(*, user) -> TOTPDevice:
+def totp_enrolment_device(*, user: User) -> TOTPDevice:
     """The authenticator app ``user`` is enrolling: the unconfirmed device, made on first use."""
     return TOTPDevice.objects.filter(user=user, confirmed=False).first() or TOTPDevice.objects.create(
         user=user, name="Authenticator app", confirmed=False
@@ -52,7 +52,7 @@ def totp_enrolment_device(*, user) -> TOTPDevice:
 
 
 @transaction.atomic
-def totp_enrolment_confirm(*, user, device: TOTPDevice) -> None:
+def totp_enrolment_confirm(*, user: User, device: TOTPDevice) -> None:
     """``user`` typed a right code from the device being enrolled: it becomes their second factor."""
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -67,12 +67,12 @@ def recovery_code_hash(code: str) -> str:
     return hashlib.sha256(_normalised(code).encode()).hexdigest()
 
 
-def recovery_codes_left(user) -> int:
+def recovery_codes_left(user: User) -> int:
     return RecoveryCode.objects.filter(device__user=user, device__confirmed=True).count()
 
 
 @transaction.atomic
-def recovery_codes_issue(*, user) -> list[str]:
+def recovery_codes_issue(*, user: User) -> list[str]:
     """Ten new codes replace any old ones; returned (as shown, in groups of four) once and kept
     nowhere but as hashes."""
     device, _ = StaticDevice.objects.select_for_update().get_or_create(
@@ -89,7 +89,7 @@ def recovery_codes_issue(*, user) -> list[str]:
 
 
 @transaction.atomic
-def recovery_code_verify(*, user, code: str) -> StaticDevice | None:
+def recovery_code_verify(*, user: User, code: str) -> StaticDevice | None:
     """The user's recovery-code device if ``code`` is one of theirs (it is used up), else None.
 
     The device row is locked so the same code typed twice at once signs in only once; wrong
@@ -114,7 +114,7 @@ def recovery_code_verify(*, user, code: str) -> StaticDevice | None:
     return device
 
 
-def _end_sessions(user, *, keep: str | None = None) -> int:
+def _end_sessions(user: User, *, keep: str | None = None) -> int:
     """Delete the user's live sessions except ``keep`` (database sessions, Django's default;
     a clinic has at most a few hundred live at once, each decoded here)."""
     ended = 0
@@ -126,7 +126,7 @@ def _end_sessions(user, *, keep: str | None = None) -> int:
 
 
 @transaction.atomic
-def authenticator_remove(*, user, keep_session: str | None = None) -> None:
+def authenticator_remove(*, user: User, keep_session: str | None = None) -> None:
     """The user replaces their authenticator app: the old one stops working now, a new one is
     set up next in this session; their other sessions end."""
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
@@ -139,7 +139,7 @@ def authenticator_remove(*, user, keep_session: str | None = None) -> None:
 
 
 @transaction.atomic
-def two_factor_reset(*, user, by: User, reason: str) -> int:
+def two_factor_reset(*, user: User, by: User, reason: str) -> int:
     """An administrator clears someone's app, recovery codes and passkeys (lost phone and codes); they
     enrol again at their next sign-in. Returns the number of devices removed."""
     if not by.has_perm("accounts.reset_two_factor"):

@@ -54,7 +54,7 @@ class LedgerError(ValidationError):
 # --- Witnessing -----------------------------------------------------------------------
 
 
-def may_witness(user) -> bool:
+def may_witness(user: User) -> bool:
     return user.is_active and (user.has_perm(RECORD) or user.has_perm(MANAGE))
 
 
@@ -535,7 +535,15 @@ def _session_link(entry: LedgerEntry) -> dict:
 
 @transaction.atomic
 def destruction_record(
-    *, container, by: User, witness: User, second_witness, form_41_ref: str, manner: str, at: datetime, volume_ml=None
+    *,
+    container,
+    by: User,
+    witness: User,
+    second_witness: User,
+    form_41_ref: str,
+    manner: str,
+    at: datetime,
+    volume_ml=None,
 ) -> LedgerEntry:
     """On-site destruction of inventory (expired or unwanted): DEA Form 41, two authorised
     employee witnesses [S121][S122]. Defaults to everything left in the vial."""

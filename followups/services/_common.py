@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 
 from core.audit import Category
+from accounts.models import User
 from followups.models import FollowUpPolicy
 from followups.rules import VISIT_TYPE_CODES  # noqa: F401 - the services' shared names
 
@@ -12,7 +13,7 @@ AUDIT_CATEGORY = Category.CLINICAL
 NOTE_FIELDS = ("current_symptoms", "side_effects", "medication_changes")
 
 
-def _require(user, perm: str) -> None:
+def _require(user: User | None, perm: str) -> None:
     if user is None or not user.has_perm(perm):
         raise PermissionDenied
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.audit import Category
+from accounts.models import User
 from infusions import rules
 from infusions.models import InfusionSession
 
@@ -13,7 +14,7 @@ CHANGE = "infusions.change_infusionsession"
 CLINICAL = "patients.view_clinical_record"
 
 
-def require(user, *perms: str) -> None:
+def require(user: User | None, *perms: str) -> None:
     if user is None or not all(user.has_perm(p) for p in (*perms, CLINICAL)):
         raise PermissionDenied
 
