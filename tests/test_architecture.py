@@ -257,3 +257,10 @@ def test_the_audit_word_check_finds_a_bare_string(tmp_path):
         "choices = {'category': 'clinical'}\n"
     )
     assert _bare_audit_words(module) == [1, 3, 4, 6, 7]
+
+
+def test_mypy_checks_every_first_party_package():
+    """A new app joins the static types as it joins the import contract: `make check` runs mypy
+    over `[tool.mypy] files`, and a package left out of it would be read for types but never checked."""
+    checked = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["files"])
+    assert sorted(FIRST_PARTY - checked) == []
