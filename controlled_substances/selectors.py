@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
@@ -64,8 +64,6 @@ class _DrawAccount(TypedDict):
     closed_by_waste: bool
     accounted_mg: Decimal
     explained: bool
-    unaccounted_mg: Decimal
-    surely_within_mg: Decimal
 
 
 ZERO = Decimal("0.00")
@@ -496,7 +494,7 @@ def _open_draws(today: date) -> QuerySet[WithAnnotations[LedgerEntry, _DrawAccou
     )
 
 
-def _draws_not_closed_out() -> QuerySet[LedgerEntry]:
+def _draws_not_closed_out() -> QuerySet[LedgerEntry, Any]:  # rows of {"pk": ...}
     """The keys of the session draws without a DrawCloseOut row (which the database keeps in the
     transaction that certainly closes a draw out): an anti-join of two indexes, however many years
     of closed draws the ledger holds."""

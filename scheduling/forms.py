@@ -65,7 +65,7 @@ def _chosen_pk(value) -> str:
     return value if value.isdigit() and len(value) < 12 else ""
 
 
-class LocationResourcesMixin:
+class LocationResourcesMixin(forms.Form):
     """Lists only the chairs and rooms of the chosen location, and refreshes them when it changes.
 
     A chair of another site would be refused by the booking service anyway; offering it only
@@ -73,29 +73,35 @@ class LocationResourcesMixin:
     """
 
     def _limit_resources(self) -> None:
-        field = self.fields["resource"]
+        field = cast(forms.ModelChoiceField, self.fields["resource"])
+        resources = field.queryset
+        locations = cast(forms.ModelChoiceField, self.fields["location"]).queryset
+        if resources is None or locations is None:
+            raise TypeError("The location and resource fields are declared with a queryset.")
         if self.is_bound:
             location_pk = _chosen_pk(self.data.get(self.add_prefix("location")))
         else:
             location_pk = _chosen_pk(self.initial.get("location"))
             if not location_pk:
                 # The location select shows the first site when nothing was chosen; match it.
-                first = self.fields["location"].queryset.values_list("pk", flat=True).first()
+                first = locations.values_list("pk", flat=True).first()
                 location_pk = str(first or "")
                 if first:
                     self.initial["location"] = first
-        field.queryset = field.queryset.filter(location_id=location_pk) if location_pk else field.queryset.none()
+        field.queryset = resources.filter(location_id=location_pk) if location_pk else resources.none()
         self.fields["location"].widget.attrs.update(
             {
                 "hx-get": reverse("scheduling:resource-options"),
-                "hx-target": f"#{self.auto_id % self.add_prefix('resource')}" if self.auto_id else "",
+                "hx-target": f"#{self.auto_id % self.add_prefix('resource')}"
+                if isinstance(self.auto_id, str) and self.auto_id
+                else "",
                 "hx-swap": "innerHTML",
                 "hx-vals": json.dumps({"empty": str(field.empty_label or "")}),
             }
         )
 
 
-class FoldMixin:
+class FoldMixin(forms.Form):
     """The daylight-saving question is asked only when the chosen wall time happens twice."""
 
     ambiguous = False

@@ -45,7 +45,7 @@ def seed(ctx: SeedContext) -> None:
     rows = []
     for visit in visits.iterator(chunk_size=BATCH):
         patient = visit.patient
-        agreed = {Channel.SMS: patient.sms_opt_in, Channel.EMAIL: patient.email_opt_in}
+        agreed: dict[str, bool] = {Channel.SMS: patient.sms_opt_in, Channel.EMAIL: patient.email_opt_in}
         for rule in all_rules:
             if visit.appointment_type_id not in types_of[rule.pk] or rule.location_id not in (None, visit.location_id):
                 continue

@@ -12,8 +12,10 @@ page cannot say whether a visit's labs are in: it says so once, rather than gues
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
@@ -106,10 +108,10 @@ def prepare_day(*, day: date) -> list[PreparedVisit]:
         if current is None or (current["status"] == PlanStatus.DRAFT and row["status"] != PlanStatus.DRAFT):
             plans[row["patient_id"]] = row
     links_by_appointment: dict[int, list[dict]] = defaultdict(list)
-    for row in QuestionnaireLink.objects.filter(appointment_id__in=[a.pk for a in appointments]).values(
+    for link in QuestionnaireLink.objects.filter(appointment_id__in=[a.pk for a in appointments]).values(
         "appointment_id", "completed_at", "revoked_at"
     ):
-        links_by_appointment[row["appointment_id"]].append(row)
+        links_by_appointment[link["appointment_id"]].append(dict(link))
     alerts: dict[int, list[int]] = defaultdict(list)
     for patient_id, alert_id in SafetyAlert.objects.filter(
         patient_id__in=patient_ids, acknowledged_at__isnull=True
@@ -161,7 +163,9 @@ def prepare_day(*, day: date) -> list[PreparedVisit]:
     return out
 
 
-def _fix_links(appt: Appointment, *, intake: dict | None, plan: dict | None, alert_ids: list[int]) -> dict[str, str]:
+def _fix_links(
+    appt: Appointment, *, intake: Mapping[str, Any] | None, plan: Mapping[str, Any] | None, alert_ids: list[int]
+) -> dict[str, str]:
     chart = reverse("patients:detail", args=[appt.patient_id])
     plan_url = reverse("consultations:plan-detail", args=[plan["id"]]) if plan else f"{chart}#clinical-panels"
     return {

@@ -258,7 +258,7 @@ def appointment_move(request, appointment_id: int):
         except services.SchedulingError as exc:
             error = " ".join(exc.messages)
     else:
-        error = " ".join(m for messages in form.errors.values() for m in messages)
+        error = " ".join(str(m) for messages in form.errors.values() for m in messages)
     if moved is not None:
         new_local = moved.start.astimezone(zone)
         place = f", {moved.resource.name}" if moved.resource else ""
