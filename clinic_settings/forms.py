@@ -4,7 +4,7 @@ database's constraints would refuse it."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -43,19 +43,21 @@ class SettingsForm(forms.ModelForm):
         return {}
 
     def _post_clean(self) -> None:
-        # ModelForm._post_clean, less the generic "Constraint … is violated." messages.
-        exclude = self._get_validation_exclusions()
+        # ModelForm._post_clean, less the generic "Constraint … is violated." messages. It calls
+        # ModelForm's private helpers, which django-stubs does not declare.
+        form: Any = self
+        exclude = form._get_validation_exclusions()
         try:
             self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
         except forms.ValidationError as e:
-            self._update_errors(e)
+            form._update_errors(e)
         try:
             self.instance.full_clean(
                 exclude=exclude, validate_unique=False, validate_constraints=self.check_constraints
             )
         except forms.ValidationError as e:
-            self._update_errors(e)
-        if self._validate_unique:
+            form._update_errors(e)
+        if form._validate_unique:
             self.validate_unique()
 
 
@@ -78,13 +80,14 @@ class OpeningHoursForm(SettingsForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = Location.objects.filter(active=True)
+        cast(forms.ModelChoiceField, self.fields["location"]).queryset = Location.objects.filter(active=True)
         if self.instance.pk is None:
             # New hours count from today: the open hours of days already past stay as they were.
             self.fields["effective_from"].initial = timezone.localdate()
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         _window(cleaned, "opens", "closes", self)
         first, last = cleaned.get("effective_from"), cleaned.get("effective_until")
         if first and last and last < first:
@@ -99,7 +102,8 @@ class ClosureForm(SettingsForm):
         widgets = {"starts_on": DATE, "ends_on": DATE}
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("starts_on") and cleaned.get("ends_on") and cleaned["ends_on"] < cleaned["starts_on"]:
             self.add_error("ends_on", f"Must be on or after {cleaned['starts_on']:%m/%d/%Y}.")
         return cleaned
@@ -112,10 +116,11 @@ class ResourceForm(SettingsForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = Location.objects.filter(active=True)
+        cast(forms.ModelChoiceField, self.fields["location"]).queryset = Location.objects.filter(active=True)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         location, name = cleaned.get("location"), cleaned.get("name")
         if location and name:
             same = Resource.objects.filter(location=location, name__iexact=name).exclude(pk=self.instance.pk)
@@ -132,13 +137,14 @@ class ClinicianHoursForm(SettingsForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["clinician"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["clinician"]).queryset = (
             get_user_model().objects.filter(is_active=True, groups__name__in=["Nurse", "Prescriber"]).distinct()
         )
-        self.fields["location"].queryset = Location.objects.filter(active=True)
+        cast(forms.ModelChoiceField, self.fields["location"]).queryset = Location.objects.filter(active=True)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         _window(cleaned, "starts", "ends", self)
         if self.errors:
             return cleaned
@@ -173,7 +179,8 @@ class AppointmentTypeForm(SettingsForm):
         ]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("resource_kind") not in (None, AppointmentType.NeedsResource.CHAIR):
             for name in ("infusion_minutes", "recovery_minutes"):
                 if cleaned.get(name) is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -19,6 +19,9 @@ from core.audit import Category, Verb
 from prescribers.policy import policy_change_propose
 from scheduling.models import Location, Resource
 from scheduling.selectors import future_bookings
+
+if TYPE_CHECKING:
+    from clinic_settings.forms import SettingsForm
 
 
 def _plain(value: Any) -> Any:
@@ -46,7 +49,7 @@ def _action(page: Page, past: str) -> str:
 
 
 @transaction.atomic
-def setting_save(*, page: Page, form: ModelForm, by: User) -> models.Model:
+def setting_save(*, page: Page, form: SettingsForm, by: User) -> models.Model:
     """Save a valid form of ``page`` and audit each changed field's value before and after."""
     instance = form.instance
     created = instance._state.adding
@@ -54,7 +57,7 @@ def setting_save(*, page: Page, form: ModelForm, by: User) -> models.Model:
     names = [name for name in form.changed_data if name in columns]
     before: dict[str, Any] = {}
     if not created:
-        locked = type(instance).objects.select_for_update().get(pk=instance.pk)
+        locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
         before = {**_values(locked, names), **form.extra_values(locked)}
     else:
         before = form.extra_values(instance)
@@ -76,7 +79,8 @@ def setting_save(*, page: Page, form: ModelForm, by: User) -> models.Model:
 @transaction.atomic
 def setting_retire(*, page: Page, pk: int, by: User, today: date) -> str:
     """Take a row out of use the way its page says; returns what happened, in words."""
-    row = page.model.objects.select_for_update().get(pk=pk)
+    # One of the pages' models: which fields it has follows from how its page retires a row.
+    row: Any = page.model._default_manager.select_for_update().get(pk=pk)
     label = str(row)
     if page.retire == Retire.DEACTIVATE:
         name = page.active_field
@@ -96,7 +100,7 @@ def setting_retire(*, page: Page, pk: int, by: User, today: date) -> str:
         row.save(update_fields=[name])
         past = "reactivated" if active else "deactivated"
         verb = Verb.PRIVILEGE_CHANGE if page.audit_category == Category.SECURITY else Verb.UPDATE
-        changes = {name: [not active, active]}
+        changes: dict[str, Any] = {name: [not active, active]}
         said = f"{past.capitalize()} {label}."
     elif page.retire == Retire.END:
         until = max(today, row.effective_from or today)
@@ -143,7 +147,7 @@ def policy_save(*, policy: Policy, form: ModelForm, by: User) -> str:
 @transaction.atomic
 def _save_policy(*, policy: Policy, form: ModelForm, by: User) -> None:
     names = list(form.changed_data)
-    before = _values(policy.model.objects.select_for_update().get(pk=form.instance.pk), names)
+    before = _values(policy.model._default_manager.select_for_update().get(pk=form.instance.pk), names)
     saved = form.save()
     audit.record(
         actor=by,

@@ -6,11 +6,12 @@ read (403 before 404), the form validates, one service writes and audits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Field
 from django.forms import modelform_factory
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -18,7 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import CreateView, ListView, TemplateView, UpdateView
+from django.views.generic.base import ContextMixin
 
+from accounts.models import User
 from clinic_settings import selectors, services
 from clinic_settings.pages import PAGES, POLICIES, Page, Retire
 from scheduling.models import Location
@@ -69,10 +72,11 @@ def _permitted(user, registry: dict[str, Any], key: str) -> Any:
     return spec
 
 
-class PageMixin(LoginRequiredMixin):
+class PageMixin(LoginRequiredMixin, ContextMixin, View):
     """Finds the page named in the URL and refuses anyone without its permission."""
 
     page: Page
+    model: Any  # the page's model, set with it (the list and the object views type it apart)
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
@@ -83,7 +87,7 @@ class PageMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
-        rows = self.page.model.objects.select_related(*self.page.select_related).prefetch_related(
+        rows = self.page.model._default_manager.select_related(*self.page.select_related).prefetch_related(
             *self.page.prefetch_related
         )
         if self.page.superusers_only and not self.request.user.is_superuser:
@@ -109,7 +113,8 @@ class SettingsList(PageMixin, ListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        fields = [self.page.model._meta.get_field(name) for name in self.page.columns]
+        # A page's columns are its model's own fields, never relations seen from the other side.
+        fields = [cast(Field, self.page.model._meta.get_field(name)) for name in self.page.columns]
         extra = self.page.extra_columns
         context["headers"] = [str(f.verbose_name).capitalize() for f in fields] + [h for h, _ in extra]
         context["rows"] = [
@@ -135,16 +140,17 @@ def _display(row, model_field) -> Any:
 
 
 class FormMixin(PageMixin):
-    template_name = "clinic_settings/form.html"
+    template_name: str | None = "clinic_settings/form.html"
 
     def get_form_class(self):
         return self.page.form
 
     def form_valid(self, form):
+        signed_in = cast(User, self.request.user)  # LoginRequiredMixin let no one else in
         if self.page.saver:
-            messages.success(self.request, services.SAVERS[self.page.saver](form=form, by=self.request.user))
+            messages.success(self.request, services.SAVERS[self.page.saver](form=form, by=signed_in))
         else:
-            saved = services.setting_save(page=self.page, form=form, by=self.request.user)
+            saved = services.setting_save(page=self.page, form=form, by=signed_in)
             messages.success(self.request, f"Saved {self.page.singular}: {saved}.")
         return redirect("clinic_settings:list", section=self.page.slug)
 
@@ -214,6 +220,7 @@ class PolicyEdit(LoginRequiredMixin, UpdateView):
         )
 
     def form_valid(self, form):
-        said = services.policy_save(policy=self.policy, form=form, by=self.request.user)
+        signed_in = cast(User, self.request.user)  # LoginRequiredMixin let no one else in
+        said = services.policy_save(policy=self.policy, form=form, by=signed_in)
         messages.success(self.request, said)
         return redirect("clinic_settings:policy", policy=self.policy.slug)
