@@ -29,6 +29,7 @@ from django.db.models import Model
 
 from accounts import audit, context
 from accounts.models import AuditEvent
+from core.audit import Category
 
 PATIENT_COLUMNS = frozenset({"patient", "patient_id", "patient_mrn"})
 _VERBS = {ADDITION: AuditEvent.Verb.CREATE, CHANGE: AuditEvent.Verb.UPDATE, DELETION: AuditEvent.Verb.DELETE}
@@ -42,7 +43,7 @@ def shows_patient_data(model) -> bool:
     return any(f.name in PATIENT_COLUMNS or getattr(f, "attname", "") in PATIENT_COLUMNS for f in model._meta.fields)
 
 
-def _category(model) -> str:
+def _category(model) -> Category:
     if model._meta.app_label == "accounts":
         return AuditEvent.Category.AUDIT if model is AuditEvent else AuditEvent.Category.SECURITY
     if model._meta.label in ("patients.Patient", "patients.ContactLogEntry"):

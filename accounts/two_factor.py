@@ -22,6 +22,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import audit
 from accounts.models import AuditEvent, RecoveryCode, User
+from core.audit import Verb
 
 RECOVERY_CODES = 10
 RECOVERY_DEVICE_NAME = "Recovery codes"
@@ -30,9 +31,7 @@ RECOVERY_CODE_LENGTH = 16
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
 
-def audit_event(
-    *, actor: User, action: str, target, verb: str = AuditEvent.Verb.PRIVILEGE_CHANGE, changes=None
-) -> None:
+def audit_event(*, actor: User, action: str, target, verb: Verb = Verb.PRIVILEGE_CHANGE, changes=None) -> None:
     """One audit event of a change to, or use of, someone's second factors."""
     audit.record(
         actor=actor,

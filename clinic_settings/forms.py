@@ -316,7 +316,8 @@ class ConsentDocumentForm(SettingsForm):
         widgets = {"effective_from": DATE, "summary": forms.Textarea(attrs={"rows": 3})}
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         old = self.instance.pk and ConsentDocument.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
         if old and "version" in self.changed_data and consent_version_in_use(old[0]):
             self.add_error(

@@ -51,7 +51,7 @@ class Page:
     select_related: tuple[str, ...] = ()
     prefetch_related: tuple[str, ...] = ()
     filter_by_location: bool = False
-    audit_category: str = Category.CONFIGURATION
+    audit_category: Category = Category.CONFIGURATION
     can_add: bool = True
     active_field: str = "active"
     # A page whose rows save through their own app's service (a name in services.SAVERS).

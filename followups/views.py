@@ -335,8 +335,9 @@ def worklist(request):
     # Up to 50 suggestions, two links each: one reverse() per URL name instead of one per row.
     outcomes, decide = _row_url("followups:outcomes"), _row_url("followups:suggestion-decide")
     for suggestion in data.suggestions:
-        suggestion.outcomes_url = outcomes(suggestion.patient_id)
-        suggestion.decide_url = decide(suggestion.pk)
+        # Links for the template, set on each row; the model declares no such attributes.
+        suggestion.outcomes_url = outcomes(suggestion.patient_id)  # type: ignore[attr-defined]
+        suggestion.decide_url = decide(suggestion.pk)  # type: ignore[attr-defined]
     return render(
         request,
         "followups/worklist.html",

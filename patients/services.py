@@ -15,8 +15,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import audit
-from core.audit import Category, Verb
 from accounts.models import User
+from core.audit import Category, Verb
 from patients import rules
 from patients.models import NAME_KEY_FIELDS, ContactLogEntry, Patient
 from patients.selectors import PossibleDuplicate, patient_as_of_version, possible_duplicates

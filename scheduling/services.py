@@ -317,13 +317,13 @@ def appointment_transition(
 
 
 # Why each step was taken, in the status log, when the clinical record moved the appointment.
-_CARE_REASON = {
+_CARE_REASON: dict[str, str] = {
     AppointmentStatus.CHECKED_IN: "Checked in as the care began (no front-desk check-in)",
 }
 
 
 @transaction.atomic
-def appointment_follow_care(*, appointment: Appointment, to_status: str, by, reason: str) -> Appointment:
+def appointment_follow_care(*, appointment: Appointment, to_status: str, by: User, reason: str) -> Appointment:
     """Move the appointment along with its clinical record (the session in the chair or in
     recovery: in progress; signed or discharged: completed), through every status between, each
     logged and audited. A step skipped by the desk is recorded as the care's (an intake signed with

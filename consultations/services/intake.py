@@ -424,7 +424,7 @@ def consultation_sign(
             "signed_credential": signature_text(by),
         },
     )
-    if locked.appointment_id is not None:
+    if locked.appointment is not None:
         # The calendar follows the signed intake, a check-in the desk never made included.
         appointment_follow_care(
             appointment=locked.appointment, to_status=AppointmentStatus.COMPLETED, by=by, reason="Intake signed"

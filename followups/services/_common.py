@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
-from core.audit import Category
 from accounts.models import User
+from core.audit import Category
 from followups.models import FollowUpPolicy
 from followups.rules import VISIT_TYPE_CODES  # noqa: F401 - the services' shared names
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from core.audit import Category
 from accounts.models import User
+from core.audit import Category
 from infusions import rules
 from infusions.models import InfusionSession
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import audit
+from accounts.models import User
 from patients.access import get_patient_for_user
 from scheduling import hooks, rules, selectors, services
 from scheduling.access import get_appointment_for_user
@@ -145,7 +146,7 @@ def _appointment_crumbs(appointment: Appointment, label: str):
     ]
 
 
-def _reschedule(appointment: Appointment, by, cleaned: dict) -> Appointment:
+def _reschedule(appointment: Appointment, by: User, cleaned: dict) -> Appointment:
     """The reschedule service with what a valid RescheduleForm holds (the page and the grid's moves)."""
     return services.appointment_reschedule(
         appointment=appointment,
