@@ -30,6 +30,12 @@ NO_PATIENT_DATA = {
     "patients:create",
     "staff_tasks:new",  # the staff to choose from; a patient is named by MRN, not shown
     "prescribers:policy-changes",  # settings before and after, no patient
+    # The settings pages hold the clinic's set-up and its staff accounts, never a patient.
+    "clinic_settings:index",
+    "clinic_settings:list",
+    "clinic_settings:create",
+    "clinic_settings:edit",
+    "clinic_settings:policy",
     "reports:index",
     "infusions:board-index",
     "scheduling:feeds",
