@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from controlled_substances import selectors
 
@@ -20,7 +20,7 @@ class Table:
 
 
 def _when(dt) -> str:
-    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M")
+    return formats.date_format(timezone.localtime(dt), "SHORT_DATETIME_FORMAT")
 
 
 def _initials(user) -> str:

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import count
 
+from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -75,7 +76,7 @@ def _x_number(value: XValue) -> float:
 
 def _x_text(value: XValue) -> str:
     if isinstance(value, datetime):
-        return value.strftime("%d %b %H:%M")
+        return f"{value:%d %b} {formats.time_format(value)}"
     if isinstance(value, date):
         return value.strftime("%d %b %Y")
     return _num(value)

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Func, Q
+from django.utils import formats
 from phonenumber_field.modelfields import PhoneNumberField
 
 from core.formatting import zone_label
@@ -133,7 +134,7 @@ class OpeningHours(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+        return f"{self.get_weekday_display()} {formats.time_format(self.opens)}–{formats.time_format(self.closes)}"
 
 
 class Closure(models.Model):
@@ -210,7 +211,8 @@ class ClinicianHours(models.Model):
 
     def __str__(self) -> str:
         return (
-            f"{self.clinician} · {self.location} · {self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"
+            f"{self.clinician} · {self.location} · {self.get_weekday_display()} "
+            f"{formats.time_format(self.starts)}–{formats.time_format(self.ends)}"
         )
 
 

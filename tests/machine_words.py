@@ -36,6 +36,11 @@ SNAKE = re.compile(r"(?<![\w.])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w])")
 DOTTED = re.compile(r"(?<![\w.])[a-z][a-z_]*(?:\.[a-z][a-z_]*)+(?![\w])")
 
 
+# A time of day on the 24-hour clock past noon ("15:30"): the clinic writes times one way
+# (grace_mindcare/formats, "3:30 PM"), so a page that shows one mixes the two.
+TWENTY_FOUR_HOUR = re.compile(r"(?<![\d:])(?:1[3-9]|2[0-3]):[0-5]\d(?![\d:])(?!\s?[AP]M)")
+
+
 class _VisibleText(HTMLParser):
     SKIP = frozenset({"script", "style", "noscript"})
 
@@ -72,6 +77,11 @@ def machine_words(text: str) -> list[str]:
     found = [m.group(0) for m in SNAKE.finditer(text)]
     found += [m.group(0) for m in DOTTED.finditer(text)]
     return found
+
+
+def other_clock(text: str) -> list[str]:
+    """Times of day written on the 24-hour clock (past noon, where the two clocks differ)."""
+    return TWENTY_FOUR_HOUR.findall(text)
 
 
 def context(text: str, word: str, width: int = 50) -> str:

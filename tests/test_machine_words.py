@@ -25,7 +25,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from documents.tests.helpers import flat
-from tests.machine_words import context, machine_words, visible_text
+from tests.machine_words import context, machine_words, other_clock, visible_text
 
 LINK = re.compile(r'(?:href|hx-get)="(/[^"#]*)"')
 # Enough of each page kind to meet its states, few enough to stay a unit-test's length.
@@ -142,13 +142,13 @@ def test_no_page_or_pdf_of_the_demo_shows_a_machine_word(demo_day):
         errors += [f"{role}: {url}" for url in failed]
         for url, text in texts.items():
             visited[role].add(resolve(urlsplit(url).path).view_name)
-            for word in machine_words(text):
+            for word in machine_words(text) + other_clock(text):
                 found.setdefault((url, word), f"{role}: …{context(text, word)}…")
     admin = Client()
     admin.force_login(users["clinician"])
     pdfs = _issued_pdfs(admin)
     for kind, text in pdfs.items():
-        for word in machine_words(text):
+        for word in machine_words(text) + other_clock(text):
             found.setdefault((f"PDF {kind}", word), f"…{context(text, word)}…")
 
     assert not errors, f"server errors while walking the demo: {errors}"
@@ -173,3 +173,7 @@ def test_no_page_or_pdf_of_the_demo_shows_a_machine_word(demo_day):
 )
 def test_the_finder_catches_codes_and_spares_what_is_spelt_elsewhere(text, words):
     assert machine_words(text) == words
+
+
+def test_a_time_past_noon_on_the_other_clock_is_found():
+    assert other_clock("Started 3:30 PM, ended 15:30; 10:05 AM; 09:10; 12:00") == ["15:30"]

@@ -8,7 +8,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, F, Max, Min, Q, Sum, Value
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from consultations.choices import AmendmentKind, AmendmentSection
 from consultations.models import Amendment, Consultation
@@ -50,7 +50,7 @@ def unsigned_consultations(f: dict, *, now: datetime) -> list[Section]:
             "consultation": f"#{r['id']}",
             "mrn": r["patient__mrn"],
             "clinician": r["clinician__username"],
-            "created": timezone.localtime(r["created_at"]).strftime("%Y-%m-%d %H:%M"),
+            "created": formats.date_format(timezone.localtime(r["created_at"]), "SHORT_DATETIME_FORMAT"),
             "age_days": one_decimal(r["age_days"]),
         }
         for r in oldest

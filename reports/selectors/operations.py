@@ -6,7 +6,7 @@ aggregated rows out as table rows and chart series.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -24,7 +24,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from consultations.choices import PROCEED_DECISIONS, PlanStatus
 from consultations.models import Consultation, TreatmentPlan
@@ -201,7 +201,7 @@ def attendance(f: dict, *, now: datetime) -> list[Section]:
         .order_by("weekday_no")
     ]
     by_hour = [
-        _with_rates(r | {"hour": f"{r['hour_no']:02d}:00"})
+        _with_rates(r | {"hour": formats.time_format(time(r["hour_no"]))})
         for r in due.annotate(hour_no=local_hour())
         .values("hour_no")
         .annotate(**_attendance_counts())
@@ -243,7 +243,7 @@ def attendance(f: dict, *, now: datetime) -> list[Section]:
             columns=[Column("hour", "Start hour", False), *ATTENDANCE_COLUMNS],
             rows=by_hour,
             chart=chart(by_hour, "hour", "No-show and late-cancellation rates by start hour"),
-            definitions=[("Start hour", "The hour of the local start time (09:00 = 09:00–09:59).")],
+            definitions=[("Start hour", "The hour of the local start time (9:00 AM = 9:00–9:59 AM).")],
         ),
     ]
 

@@ -60,8 +60,8 @@ def test_attendance_by_local_weekday_and_hour(week):
     assert days["Sunday"]["due"] == 1
     assert "Wednesday" not in days
     hours = by(by_hour.rows, "hour")
-    assert hours["10:00"]["due"] == 3
-    assert hours["23:00"]["due"] == 2
+    assert hours["10:00 AM"]["due"] == 3
+    assert hours["11:00 PM"]["due"] == 2
 
 
 def test_a_longer_late_window_turns_the_timely_cancellation_late(week):
