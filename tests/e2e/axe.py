@@ -21,7 +21,7 @@ BLOCKING = ("serious", "critical")
 _RUN = """
 (() => {
   const run = () => {
-    if (!window.axe || window.__axeRunning) return;
+    if (!window.axe || window.__axeRunning || !location.protocol.startsWith("http")) return;
     window.__axeRunning = true;
     window.axe.run(document, {resultTypes: ["violations"]}).then((results) => {
       window.__axeRunning = false;
@@ -59,11 +59,18 @@ def check(page) -> list[str]:
     """The blocking violations on ``page`` as it is now."""
     if not page.evaluate("() => !!window.axe"):
         page.evaluate(AXE.read_text())
+    # axe refuses to start while the run a page load started is still going: wait for it.
+    page.wait_for_function("() => !window.__axeRunning", timeout=30_000)
     violations = page.evaluate(
-        """async (blocking) => (await window.axe.run(document, {resultTypes: ["violations"]}))
-             .violations.filter((v) => blocking.includes(v.impact))
-             .map((v) => `${v.impact} ${v.id} (${v.help}) at ` +
-                         v.nodes.slice(0, 5).map((n) => n.target.join(" ")).join(", "))""",
+        """async (blocking) => {
+             window.__axeRunning = true;
+             let results;
+             try { results = await window.axe.run(document, {resultTypes: ["violations"]}); }
+             finally { window.__axeRunning = false; }
+             return results.violations.filter((v) => blocking.includes(v.impact))
+               .map((v) => `${v.impact} ${v.id} (${v.help}) at ` +
+                           v.nodes.slice(0, 5).map((n) => n.target.join(" ")).join(", "));
+           }""",
         list(BLOCKING),
     )
     path = page.evaluate("() => location.pathname")
