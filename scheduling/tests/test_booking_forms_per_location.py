@@ -188,3 +188,15 @@ def test_rescheduling_can_move_a_visit_to_another_location_and_its_chair(client_
     appt.refresh_from_db()
     assert appt.status == AppointmentStatus.CANCELLED
     assert list(appt.status_changes.values_list("to_status", flat=True)) == ["booked", "cancelled"]
+
+
+def test_find_next_available_opened_from_the_calendar_is_a_form_to_fill_not_a_failed_search(
+    client_as, frontdesk, clinic
+):
+    client = client_as(frontdesk)
+    opened = client.get(reverse("scheduling:find"), {"location": clinic.site.pk})
+    assert not opened.context["form"].is_bound
+    assert "This field is required" not in opened.content.decode()
+    assert opened.context["form"]["location"].value() == str(clinic.site.pk)  # the calendar's site, chosen
+    searched = client.get(reverse("scheduling:find"), {"location": clinic.site.pk, "appointment_type": ""})
+    assert "This field is required" in searched.content.decode()  # an empty search still says what is missing
