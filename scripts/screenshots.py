@@ -21,12 +21,16 @@ SHOTS = [
     ("front-desk-home.png", "frontdesk", "/", ()),
     ("patients.png", "frontdesk", "/patients/", ()),
     ("calendar-week.png", "frontdesk", "/schedule/?view=week", ()),
+    ("calendar-day.png", "frontdesk", "/schedule/?view=day", ()),
     ("clinician-home.png", "clinician", "/", ()),
     ("chair-board.png", "clinician", "/infusions/board/", (BOARD,)),
     ("infusion-session.png", "clinician", "/infusions/board/", (BOARD, "a[href*='/infusions/sessions/']")),
     ("admin-home.png", "admin", "/", ()),
     ("report-operations.png", "admin", "/reports/", ("main a[href^='/reports/']",)),
     ("ledger.png", "admin", "/controlled-substances/", ()),
+    ("prepare-tomorrow.png", "nurse", "/reports/prepare/", ()),
+    ("settings.png", "admin", "/settings/", ()),
+    ("settings-infusion-policy.png", "admin", "/settings/policy/infusion-policy/", ()),
 ]
 
 
