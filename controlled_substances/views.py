@@ -359,6 +359,19 @@ def count_line_resolve(request, line_id: int):
 # --- Reports --------------------------------------------------------------------------
 
 
+def report_pdf_bytes(tables: list[reports.Table], *, registration, user, printed_at) -> bytes:
+    """The ledger report as a PDF in the compact landscape layout (the documents app's WeasyPrint pipeline)."""
+    context = {
+        "tables": tables,
+        "registration": registration,
+        "policy": ControlledSubstancePolicy.current(),
+        "printed_at": printed_at,
+        "user": user,
+        "letterhead": letterhead(),
+    }
+    return render_pdf("controlled_substances/report_pdf.html", context, title=tables[0].title)
+
+
 def _report(request, key: str, tables: list[reports.Table], filter_form, registration):
     """Render tables as a page, a printable page (?print=1), CSV (?format=csv) or PDF (?format=pdf,
     through the documents app's WeasyPrint pipeline); every form is audited."""
@@ -395,17 +408,8 @@ def _report(request, key: str, tables: list[reports.Table], filter_form, registr
                 request, f"{rows} rows is too many for a PDF (at most {PDF_MAX_ROWS}): narrow the period, or use CSV."
             )
         else:
-            pdf = render_pdf(
-                "controlled_substances/report_pdf.html",
-                {
-                    "tables": tables,
-                    "registration": registration,
-                    "policy": ControlledSubstancePolicy.current(),
-                    "printed_at": timezone.localtime(),
-                    "user": request.user,
-                    "letterhead": letterhead(),
-                },
-                title=tables[0].title,
+            pdf = report_pdf_bytes(
+                tables, registration=registration, user=request.user, printed_at=timezone.localtime()
             )
             response = HttpResponse(pdf, content_type="application/pdf")
             response["Content-Disposition"] = f'attachment; filename="ketamine-{key}-{timezone.localdate():%Y%m%d}.pdf"'
