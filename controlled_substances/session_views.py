@@ -41,7 +41,7 @@ def _dose(session):
     return current_dose(session)
 
 
-def _panel(request, session, *, draw_form=None, waste_forms=None):
+def _panel(request, session, *, draw_form=None, waste_forms=None, waste_refusal=""):
     dose = _dose(session)
     # Only vials held under the DEA registration of the location where the infusion is given.
     containers = selectors.containers_for_draw(on=timezone.localdate(), location_id=session.appointment.location_id)
@@ -68,6 +68,7 @@ def _panel(request, session, *, draw_form=None, waste_forms=None):
         "draw_form": draw_form
         or forms.DrawForm(containers=containers, initial={"volume_ml": dose.drug_volume_ml if dose else None}),
         "problems": selectors.session_sign_problems(session),
+        "waste_refusal": waste_refusal,
     }
     # Always 200: htmx does not swap 4xx responses, and the form errors must show in the panel.
     return render(request, "controlled_substances/_session_panel.html", context)
@@ -112,13 +113,15 @@ def session_waste(request, pk: int):
     if session.is_signed:
         raise PermissionDenied
     draw_id = request.POST.get("draw", "")
+    # ASCII digits of a plausible length: "²" or a 30-digit id would fail in int() or in the database.
+    draw_pk = int(draw_id) if draw_id.isascii() and draw_id.isdigit() and len(draw_id) < 12 else 0
     draw = (
         LedgerEntry.objects.select_related("container", "reversed_by")
-        .filter(pk=int(draw_id) if draw_id.isdigit() else 0, session=session, kind="administration")
+        .filter(pk=draw_pk, session=session, kind="administration")
         .first()
     )
-    if draw is None:
-        return _panel(request, session)
+    if draw is None:  # no draw posted, or one that is not a draw of this session: nothing is written
+        return _panel(request, session, waste_refusal="Choose the draw the waste is from.")
     form = forms.DrawWasteForm(request.POST, user=request.user, prefix=f"w{draw.pk}")
     if form.is_valid():
         try:

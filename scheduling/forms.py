@@ -62,7 +62,7 @@ class ResourceChoiceField(forms.ModelChoiceField):
 
 def _chosen_pk(value) -> str:
     value = str(getattr(value, "pk", value) or "").strip()
-    return value if value.isdigit() and len(value) < 12 else ""
+    return value if value.isascii() and value.isdigit() and len(value) < 12 else ""  # "²" is a digit to isdigit()
 
 
 class LocationResourcesMixin(forms.Form):
@@ -92,8 +92,9 @@ class LocationResourcesMixin(forms.Form):
         self.fields["location"].widget.attrs.update(
             {
                 "hx-get": reverse("scheduling:resource-options"),
-                "hx-target": f"#{self.auto_id % self.add_prefix('resource')}"
-                if isinstance(self.auto_id, str) and self.auto_id
+                # The id Django renders for the resource select, whatever auto_id is (a format, True, False).
+                "hx-target": f"#{resource_id}"
+                if (resource_id := field.get_bound_field(self, "resource").auto_id)
                 else "",
                 "hx-swap": "innerHTML",
                 "hx-vals": json.dumps({"empty": str(field.empty_label or "")}),

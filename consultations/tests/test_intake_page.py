@@ -362,3 +362,26 @@ def test_adding_medications_and_a_trial_saves_them_and_screening_shows_the_inter
     html = client_as(clinician).get(_url(filled)).content.decode()
     assert "CI-15" in html
     assert "Benzodiazepine" in html
+
+
+def test_a_consultation_gone_before_the_page_reloads_it_answers_404_not_500(client_as, clinician, filled, monkeypatch):
+    """Between the access check and the reload that shows the refused input again, the record
+    is gone (removed by another session): a plain 404, never a crash on None."""
+    from consultations import selectors
+
+    real = selectors.consultation_detail
+    reads = []
+
+    def read_once(consultation_id):
+        reads.append(consultation_id)
+        return real(consultation_id) if len(reads) == 1 else None
+
+    client = client_as(clinician)
+    stale = page_data(filled, presenting_problem="mine")
+    monkeypatch.setattr(selectors, "consultation_detail", read_once)
+    Consultation.objects.filter(pk=filled.pk).update(version=filled.version + 1)
+    client.raise_request_exception = False
+    response = client.post(_url(filled), stale)
+    assert response.status_code == 404
+    assert len(reads) == 2  # the access check, then the reload
+    assert filled.patient.legal_last_name not in response.content.decode()

@@ -191,6 +191,59 @@ def test_an_unwitnessed_non_zero_waste_is_refused(left_in, drawn, people, client
     assert not LedgerEntry.objects.filter(kind="waste", of_draw=draw).exists()
 
 
+def test_waste_posted_without_a_draw_of_this_session_is_refused_above_the_forms_and_writes_nothing(
+    drawn, people, client_as
+):
+    """A stale tab, a hand-made post or a draw of another session: the panel says so, never a 500."""
+    rn, verifier = people
+    session, draw = drawn
+    client = client_as(rn)
+    fields = {
+        f"w{draw.pk}-volume_ml": "1.00",
+        f"w{draw.pk}-witness": verifier.pk,
+        f"w{draw.pk}-witness_password": PASSWORD,
+    }
+    for posted in ({}, {"draw": ""}, {"draw": "abc"}, {"draw": "²"}, {"draw": "9" * 30}, {"draw": draw.pk + 1000}):
+        panel = client.post(reverse("controlled_substances:session-waste", args=[session.pk]), {**posted, **fields})
+        assert panel.status_code == 200, posted
+        assert "Choose the draw the waste is from." in panel.content.decode()
+    assert not LedgerEntry.objects.filter(kind="waste").exists()
+
+
+def test_waste_naming_neither_a_draw_nor_a_vial_is_refused_in_words_and_writes_nothing(people):
+    rn, verifier = people
+    with pytest.raises(services.LedgerError, match="Choose the vial the waste is from."):
+        services.waste_record(volume_ml="1.00", by=rn, witness=verifier, at=_at(0))
+    assert not LedgerEntry.objects.filter(kind="waste").exists()
+
+
+def test_a_close_out_line_without_its_draw_is_refused_in_words_before_any_loss_report(drawn, people):
+    """The close-out resolution reads the draw for its loss entry; a line that lost it is refused
+    before a DEA loss report is opened or the ledger is touched."""
+    rn, verifier = people
+    session, draw = drawn
+    _stop(_start(session, rn), rn, 16)
+    _waste(draw, rn, verifier, "10.00", "bag")
+    session = advance(InfusionSession.objects.get(pk=session.pk), S.DISCHARGED, nurse_user=rn, verifier=verifier)
+    with pytest.raises(ValidationError):
+        infusion_services.session_transition(session=session, to=S.SIGNED, by=rn)
+    line = CountLine.objects.get(of_draw=draw)
+    line.of_draw = None
+    entries = LedgerEntry.objects.count()
+    with pytest.raises(services.LedgerError, match="This count line is not about a draw."):
+        services._closeout_line_resolve(
+            line=line,
+            explanation="Bag found leaking at the port",
+            by=manager(),
+            at=_at(90),
+            witness=None,
+            as_loss="loss",
+            not_a_loss_confirmed=False,
+        )
+    assert LedgerEntry.objects.count() == entries
+    assert not LossReport.objects.exists()
+
+
 def test_a_mismatch_blocks_signing_and_opens_a_discrepancy_on_the_ledger(drawn, people, client_as, admin):
     rn, verifier = people
     session, draw = drawn

@@ -82,3 +82,31 @@ def test_the_minimum_interval_of_the_order_holds_the_next_start(morning, policy,
     second = advance(_next_session(first, by=nurse_user), S.CLEARED, nurse_user=nurse_user, verifier=verifier)
     with pytest.raises(ValidationError, match="at least 48 h between sessions"):
         services.session_transition(session=second, to=S.INFUSING, by=nurse_user, container_lot="LOT-2")
+
+
+def test_without_a_signed_order_the_dose_page_says_so_and_refuses_the_dose_in_words(client_as, prechecked, nurse_user):
+    """A plan whose order was withdrawn (or one from before orders were signed): the session page
+    and its dose part still render, name no order, and the dose is refused, not a 500."""
+    from django.urls import reverse
+
+    from infusions.documents import infusion_record
+    from infusions.models import DoseCalculation
+
+    StandingOrder.objects.filter(plan=prechecked.plan).update(superseded_at=timezone.now())
+    client = client_as(nurse_user)
+    page = client.get(reverse("infusions:session", args=[prechecked.pk]))
+    assert page.status_code == 200
+    assert "no signed standing order" in page.content.decode()
+    refused = client.post(reverse("infusions:dose", args=[prechecked.pk]), {"vial_mg_per_ml": "10", "diluent_ml": "96"})
+    assert refused.status_code == 200
+    assert "The plan has no signed standing order: a prescriber signs it before the dose." in refused.content.decode()
+    assert not DoseCalculation.objects.filter(session=prechecked).exists()
+    assert infusion_record(InfusionSession.objects.get(pk=prechecked.pk))["dose"] is None
+
+
+def test_no_plan_named_finds_nothing_without_a_query(django_assert_num_queries, prechecked):
+    from infusions.documents import find_plan
+
+    with django_assert_num_queries(0):
+        assert find_plan(prechecked.patient, None) is None
+    assert find_plan(prechecked.patient, prechecked.plan_id) == prechecked.plan

@@ -45,6 +45,24 @@ def test_the_booking_form_lists_only_the_chosen_locations_chairs_and_rooms(clien
     assert 'hx-target="#id_resource"' in html
 
 
+@pytest.mark.parametrize("auto_id", ["id_%s", "f-%s", True, "custom", False])
+@pytest.mark.parametrize("prefix", [None, "b"])
+def test_the_location_select_refreshes_the_resource_select_whatever_its_id(frontdesk, clinic, auto_id, prefix):
+    """The refresh targets the id Django renders for the resource select (an id format, the bare
+    name for auto_id=True or one without a %s, none at all for auto_id=False), never a crash."""
+    from scheduling.forms import BookingForm
+
+    form = BookingForm(user=frontdesk, initial={"location": clinic.site.pk}, auto_id=auto_id, prefix=prefix)
+    target = form.fields["location"].widget.attrs["hx-target"]
+    select = str(form["resource"])
+    if auto_id is False:
+        assert target == ""
+        assert " id=" not in select
+    else:
+        assert target.startswith("#")
+        assert f'id="{target[1:]}"' in select
+
+
 def test_another_sites_chair_is_refused_at_the_field_and_nothing_is_booked(
     client_as, frontdesk, clinic, uptown, patient
 ):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from patients.models import Patient
 from patients.tests.factories import PatientFactory
 from scheduling import rules
-from scheduling.models import Appointment, Closure
+from scheduling.models import Appointment, Closure, Series
 from scheduling.tests.conftest import at, book, local_day
 
 pytestmark = pytest.mark.django_db
@@ -200,17 +200,7 @@ def test_series_check_reports_conflicts_before_saving_and_books_the_chosen_times
 
 def test_series_with_occurrences_overlapping_each_other_are_refused_at_the_form(client_as, frontdesk, clinic, patient):
     first = local_day(7)
-    data = {
-        "patient": str(patient.pk),
-        "appointment_type": str(clinic.infusion.pk),
-        "location": str(clinic.site.pk),
-        "first_date": first.isoformat(),
-        "weekdays": [str(first.weekday())],
-        "count": "2",
-        "start_time": "10:00",
-        "clinician": str(clinic.nurse.pk),
-        "action": "check",
-    }
+    data = _series(clinic, patient, first, action="check")
     client = client_as(frontdesk)
     response = client.post(reverse("scheduling:series-new"), data)
     # Pick a second time that overlaps the first (infusion + recovery runs to 11:40).
@@ -221,6 +211,52 @@ def test_series_with_occurrences_overlapping_each_other_are_refused_at_the_form(
     )
     assert response.status_code == 200
     assert "Overlaps occurrence 1" in response.content.decode()
+    assert not Appointment.objects.exists()
+
+
+def _series(clinic, patient, first, **overrides):
+    return {
+        "patient": str(patient.pk),
+        "appointment_type": str(clinic.infusion.pk),
+        "location": str(clinic.site.pk),
+        "first_date": first.isoformat(),
+        "weekdays": [str(first.weekday())],
+        "count": "2",
+        "start_time": "10:00",
+        "clinician": str(clinic.nurse.pk),
+        "action": "book",
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize("start_time", ["", "   ", "25:99", HOSTILE])
+def test_a_series_without_a_usable_time_is_refused_at_the_time_and_nothing_is_booked(
+    client_as, frontdesk, clinic, patient, start_time
+):
+    data = _series(clinic, patient, local_day(7), start_time=start_time, plan="x", **{"occ-0": HOSTILE})
+    response = client_as(frontdesk).post(reverse("scheduling:series-new"), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["start_time"]
+    assert response.context["form"]["first_date"].value() == data["first_date"]  # the input is kept
+    assert not Series.objects.exists()
+    assert not Appointment.objects.exists()
+
+
+def test_a_series_occurrence_whose_time_does_not_exist_is_refused_before_anything_is_booked(
+    client_as, frontdesk, clinic, patient
+):
+    """02:30 on the spring-forward day has no instant: the series says so for that date and books
+    none of it (a series is all or nothing)."""
+    gap = _next_spring_gap_day()
+    response = client_as(frontdesk).post(
+        reverse("scheduling:series-new"), _series(clinic, patient, gap, start_time="02:30")
+    )
+    assert response.status_code == 200
+    checks = response.context["checks"]
+    assert checks[0].start is None
+    assert "does not exist" in checks[0].problems[0]
+    assert "does not exist" in response.content.decode()
+    assert not Series.objects.exists()
     assert not Appointment.objects.exists()
 
 
