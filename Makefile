@@ -69,8 +69,16 @@ format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## time key pages on the 20,000-patient data set (BENCH_ARGS="--patients 2000" for a quick run)
+# The load part (locust, 10/25/50 users, 40 s each) follows the page timings; BENCH_LOAD=0 skips it.
+BENCH_LOAD ?= 1
+bench: install ## time key pages on the 20,000-patient data set, then load it (BENCH_ARGS="--patients 2000" quick; BENCH_LOAD=0 pages only)
 	$(PY) bench/run.py $(BENCH_ARGS)
+ifneq ($(BENCH_LOAD),0)
+	$(PY) bench/load_run.py $(BENCH_LOAD_ARGS)
+endif
+
+bench-load: install ## only the load part of make bench, on the data set make bench seeded (BENCH_LOAD_ARGS="--users 50")
+	$(PY) bench/load_run.py $(BENCH_LOAD_ARGS)
 
 vendor: ## refresh static/vendor from the npm registry (pinned versions)
 	bash scripts/vendor_assets.sh
@@ -81,4 +89,4 @@ db-stop: ## stop the embedded PostgreSQL server
 clean: db-stop ## remove the venv and local data (database, broker, outboxes)
 	rm -rf $(VENV) var
 
-.PHONY: help install system-deps run test test-fast check format bench vendor db-stop clean
+.PHONY: help install system-deps run test test-fast check format bench bench-load vendor db-stop clean
