@@ -240,11 +240,13 @@ def visit_amend(request, visit_id: int):
 # --- Booster suggestions ----------------------------------------------------------------------
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def suggestion_decide(request, suggestion_id: int):
+    """One suggestion's decision page, opened from the worklist's row: the form is here rather than
+    on each of the worklist's rows, so the list stays a list of links."""
     suggestion = get_suggestion_for_user(request, suggestion_id)
-    form = DecideForm(request.POST)
-    if form.is_valid():
+    form = DecideForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
         try:
             services.booster_decide(
                 suggestion=suggestion,
@@ -253,14 +255,33 @@ def suggestion_decide(request, suggestion_id: int):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            _errors_to_form(form, exc)
         except PrescriberRequired as exc:
-            messages.error(request, str(exc))
+            form.add_error(None, str(exc))
         else:
             messages.success(request, "Booster suggestion decided.")
-    else:
-        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
-    return redirect("followups:worklist")
+            return redirect("followups:worklist")
+    audit.record_page_opened(
+        request,
+        action="followups.booster_decision_form.viewed",
+        category=AuditEvent.Category.CLINICAL,
+        target=suggestion,
+        patient=suggestion.patient,
+    )
+    return render(
+        request,
+        "followups/suggestion_decide.html",
+        {
+            "suggestion": suggestion,
+            "form": form,
+            "booster_standing": prescriber_standing(request.user, BOOSTER_DECIDE, action="Deciding on a booster"),
+            "crumbs": [
+                ("Follow-up worklist", reverse("followups:worklist")),
+                (suggestion.patient.display_name, reverse("followups:outcomes", args=[suggestion.patient_id])),
+                ("Booster decision", None),
+            ],
+        },
+    )
 
 
 @require_GET
@@ -343,7 +364,6 @@ def worklist(request):
         "followups/worklist.html",
         {
             "w": data,
-            "decide_form": DecideForm(),
             # The decision form only for whom the service accepts it from; others see why
             # (asked only when a suggestion is listed).
             "booster_standing": prescriber_standing(request.user, BOOSTER_DECIDE, action="Deciding on a booster")

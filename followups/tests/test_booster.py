@@ -132,3 +132,33 @@ def test_only_a_prescriber_who_can_decide_is_offered_the_booster_decision(client
         assert suggestion.status == "open"
     page = client_as(clinician).get(reverse("followups:worklist")).content.decode()
     assert reverse("followups:suggestion-decide", args=[suggestion.pk]) in page
+
+
+def test_the_worklist_links_each_suggestion_to_its_decision_page_where_the_booster_is_decided(
+    client_as, clinician, patient, django_assert_max_num_queries
+):
+    """The worklist lists suggestions as links (no form per row); the decision page decides,
+    and a dismissal without a reason comes back with the error at the field and what was typed."""
+    suggestion = suggestion_for(patient=patient)
+    client = client_as(clinician)
+    decide = reverse("followups:suggestion-decide", args=[suggestion.pk])
+    client.get(reverse("followups:worklist"))
+    # Warm: session, user, policy, the five lists, the prescriber's credentials (one statement),
+    # the audit entry.
+    with django_assert_max_num_queries(10):
+        page = client.get(reverse("followups:worklist")).content.decode()
+    assert f'href="{decide}"' in page
+    assert 'name="decision"' not in page
+    form_page = client.get(decide).content.decode()
+    assert patient.display_name in form_page
+    assert 'name="decision"' in form_page
+    refused = client.post(decide, {"decision": "dismiss", "reason": "   "})
+    assert refused.status_code == 200
+    assert "Say why the booster is not needed." in refused.content.decode()
+    suggestion.refresh_from_db()
+    assert suggestion.status == "open"
+    done = client.post(decide, {"decision": "dismiss", "reason": "Life event; watch"}, follow=True)
+    assert "Booster suggestion decided." in done.content.decode()
+    suggestion.refresh_from_db()
+    assert (suggestion.status, suggestion.decision_reason) == ("dismissed", "Life event; watch")
+    assert 'id="booster-decided"' in client.get(decide).content.decode()
