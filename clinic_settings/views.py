@@ -105,8 +105,9 @@ class SettingsList(PageMixin, ListView):
     def get_queryset(self):
         rows = super().get_queryset()
         self.location = None
-        if self.page.filter_by_location and self.request.GET.get("location", "").isdigit():
-            self.location = Location.objects.filter(pk=self.request.GET["location"]).first()
+        chosen = self.request.GET.get("location", "")
+        if self.page.filter_by_location and chosen.isascii() and chosen.isdigit():  # "²" is a digit to isdigit()
+            self.location = Location.objects.filter(pk=chosen).first()
             if self.location is not None:
                 rows = rows.filter(location=self.location)
         return rows
@@ -164,7 +165,7 @@ class SettingsCreate(FormMixin, CreateView):
 
     def get_initial(self):
         location = self.request.GET.get("location", "")
-        return {"location": location} if location.isdigit() else {}
+        return {"location": location} if location.isascii() and location.isdigit() else {}
 
 
 class SettingsEdit(FormMixin, UpdateView):

@@ -60,9 +60,11 @@ class ResourceChoiceField(forms.ModelChoiceField):
         return obj.name
 
 
-def _chosen_pk(value) -> str:
+def chosen_pk(value) -> str:
+    """A row id as typed or posted (ASCII digits of a plausible length), else "": never a value
+    that int() or the database would fail on ("²" is a digit to str.isdigit())."""
     value = str(getattr(value, "pk", value) or "").strip()
-    return value if value.isascii() and value.isdigit() and len(value) < 12 else ""  # "²" is a digit to isdigit()
+    return value if value.isascii() and value.isdigit() and len(value) < 12 else ""
 
 
 class LocationResourcesMixin(forms.Form):
@@ -79,9 +81,9 @@ class LocationResourcesMixin(forms.Form):
         if resources is None or locations is None:
             raise TypeError("The location and resource fields are declared with a queryset.")
         if self.is_bound:
-            location_pk = _chosen_pk(self.data.get(self.add_prefix("location")))
+            location_pk = chosen_pk(self.data.get(self.add_prefix("location")))
         else:
-            location_pk = _chosen_pk(self.initial.get("location"))
+            location_pk = chosen_pk(self.initial.get("location"))
             if not location_pk:
                 # The location select shows the first site when nothing was chosen; match it.
                 first = locations.values_list("pk", flat=True).first()

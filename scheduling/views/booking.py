@@ -21,6 +21,7 @@ from scheduling.forms import (
     FindForm,
     SeriesForm,
     apply_service_error,
+    chosen_pk,
     find_patient,
     parse_instant,
 )
@@ -34,7 +35,7 @@ def _initial_from_query(request) -> dict:
     initial = {k: request.GET[k][:40] for k in fields if request.GET.get(k)}
     if "location" not in initial and request.session.get(SESSION_LOCATION):
         initial["location"] = request.session[SESSION_LOCATION]  # the site last shown on the calendar
-    if "resource" in initial and "appointment_type" not in initial and initial["resource"].isdigit():
+    if "resource" in initial and "appointment_type" not in initial and chosen_pk(initial["resource"]):
         # Clicked in a chair column: most likely an infusion; in a room: an intake consultation.
         kind = selectors.bookable_resources().filter(pk=initial["resource"]).values_list("kind", flat=True).first()
         code = {"chair": "infusion", "room": "consultation"}.get(kind or "")
@@ -110,7 +111,7 @@ def book(request):
 def resource_options(request):
     """htmx: the chair-or-room options of one location, swapped in when a form's location changes."""
     location_pk = request.GET.get("location", "")[:12]
-    resources = selectors.bookable_resources().filter(location_id=location_pk) if location_pk.isdigit() else []
+    resources = selectors.bookable_resources().filter(location_id=location_pk) if chosen_pk(location_pk) else []
     return render(
         request,
         "scheduling/_resource_options.html",

@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_date
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from scheduling import rules, selectors
-from scheduling.forms import parse_instant
+from scheduling.forms import chosen_pk, parse_instant
 from scheduling.models import AppointmentStatus
 
 SESSION_LOCATION = "scheduling_location"
@@ -71,7 +71,7 @@ def with_alternative(request, data):
     instant_text, _, resource_id = value.partition("|")
     start = parse_instant(instant_text)
     location_id = str(data.get("location", ""))
-    location = selectors.active_locations().filter(pk=location_id).first() if start and location_id.isdigit() else None
+    location = selectors.active_locations().filter(pk=location_id).first() if start and chosen_pk(location_id) else None
     if start is None or location is None:
         return data
     local = start.astimezone(location.zone)
@@ -81,6 +81,6 @@ def with_alternative(request, data):
     data["start_time"] = local.strftime("%H:%M")
     data["fold"] = str(local.fold)
     data["end_time"] = ""
-    if resource_id.isdigit():
+    if chosen_pk(resource_id):
         data["resource"] = resource_id
     return data

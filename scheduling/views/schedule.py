@@ -18,6 +18,7 @@ from accounts import audit
 from accounts.models import AuditEvent
 from core.audit import Verb
 from scheduling import rules, selectors, services
+from scheduling.forms import chosen_pk
 from scheduling.views.common import SESSION_LOCATION, calendar_url, user_moves
 
 # --- Calendar -------------------------------------------------------------------
@@ -74,7 +75,7 @@ def _week_table(data: selectors.CalendarData, today: date) -> dict:
 def _focus(request) -> int | None:
     """The booking just made or moved, which the page scrolls to and highlights."""
     value = request.GET.get("focus", "")[:12]
-    return int(value) if value.isdigit() else None
+    return int(value) if chosen_pk(value) else None
 
 
 def _calendar_params(request):
