@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.hashers import make_password
+from playwright.sync_api import expect
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
@@ -66,3 +67,35 @@ def test_an_administrator_adds_a_location_with_hours_and_a_chair_and_books_into_
     page.goto(f"{base}/schedule/book/?location={site.pk}")
     assert "Grace MindCare Uptown" in page.get_by_label("Location").inner_text()
     assert "Window chair" in page.get_by_label("Chair or room").inner_text()
+
+
+@pytest.mark.parametrize("width", [1280, 1366])
+def test_the_administrators_navigation_fits_a_laptop_screen(live_server, page, width):
+    """Every menu an administrator has, and the account menu at its right end, on one screen
+    without scrolling sideways (a superuser's Admin link too)."""
+    administrator = UserFactory(
+        username="e2e.wide", role=Role.ADMINISTRATOR, first_name="Morgan", last_name="Ellison-Whitfield"
+    )
+    administrator.password = make_password(PASSWORD)
+    administrator.is_superuser = True
+    administrator.save(update_fields=["password", "is_superuser"])
+    page.set_viewport_size({"width": width, "height": 800})
+    base = live_server.url
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(administrator.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+    nav = page.get_by_role("navigation", name="Main navigation")
+    account = nav.locator(".dropdown > button")
+    box = account.bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= width
+    for name in ("Today", "Patients", "Schedule", "Reports", "Audit", "Settings", "Admin"):
+        link = nav.get_by_role("link", name=name, exact=True)
+        link_box = link.bounding_box()
+        assert link_box is not None
+        assert link_box["x"] + link_box["width"] <= width, name
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    account.click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
