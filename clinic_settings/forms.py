@@ -17,6 +17,7 @@ from consultations.choices import IndicationChoice
 from consultations.models import ConsentDocument, Protocol
 from consultations.selectors import consent_version_in_use
 from controlled_substances.models import Product, Registration, Supplier
+from core.formatting import clock
 from infusions.models import RescueDrug
 from prescribers.forms import DEARegistrationForm, PrescriberProfileForm, StateLicenceForm
 from reminders.models import ReminderRule
@@ -63,7 +64,7 @@ class SettingsForm(forms.ModelForm):
 
 def _window(cleaned: dict[str, Any], start: str, end: str, form: forms.ModelForm) -> None:
     if cleaned.get(start) and cleaned.get(end) and cleaned[end] <= cleaned[start]:
-        form.add_error(end, f"Must be after {cleaned[start]:%H:%M}.")
+        form.add_error(end, f"Must be after {clock(cleaned[start])}.")
 
 
 class LocationForm(SettingsForm):
@@ -158,7 +159,7 @@ class ClinicianHoursForm(SettingsForm):
         if clash is not None:
             self.add_error(
                 "starts",
-                f"{cleaned['clinician']} already works {clash.starts:%H:%M}–{clash.ends:%H:%M} on "
+                f"{cleaned['clinician']} already works {clock(clash.starts)}–{clock(clash.ends)} on "
                 f"{clash.get_weekday_display()} at {clash.location.name}; one person cannot be in two places.",
             )
         return cleaned

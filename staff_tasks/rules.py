@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.formatting import clock
+
 
 class Kind:
     PRESCRIBER_REQUEST = "prescriber_request"
@@ -53,7 +55,7 @@ def due_at_utc(wall: datetime, tz_name: str) -> datetime:
     first = naive.replace(tzinfo=zone, fold=0)
     if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
         raise LocalTimeProblem(
-            f"{naive:%H:%M} does not exist on {naive:%d %b %Y} here: the clocks go forward an hour. "
+            f"{clock(naive)} does not exist on {naive:%d %b %Y} here: the clocks go forward an hour. "
             "Choose another time."
         )
     return first.astimezone(UTC)

@@ -105,7 +105,7 @@ def test_opening_hours_that_close_before_they_open_are_refused_in_words(client, 
         {"location": site.pk, "weekday": 0, "opens": "17:00", "closes": "09:00", "effective_from": "2026-01-05"},
     )
     assert response.status_code == 200
-    assert response.context["form"].errors["closes"] == ["Must be after 17:00."]
+    assert response.context["form"].errors["closes"] == ["Must be after 5:00 PM."]
     assert 'value="09:00"' in response.content.decode()
     assert "Constraint" not in response.content.decode()
 
@@ -127,7 +127,7 @@ def test_clinician_hours_overlapping_another_site_are_refused_in_the_form(client
     )
     assert response.status_code == 200
     message = response.context["form"].errors["starts"][0]
-    assert "already works 09:00–13:00 on Wednesday at North" in message
+    assert "already works 9:00 AM–1:00 PM on Wednesday at North" in message
     assert 'value="12:00"' in response.content.decode()
     assert ClinicianHours.objects.filter(clinician=nurse).count() == 1
     ok = client.post(
