@@ -112,6 +112,7 @@ from infusions.rules.flowsheet import (  # noqa: F401 - the package's public nam
 from infusions.rules.lifecycle import (  # noqa: F401 - the package's public names
     DEFERRAL_REASON_CODES,
     GATES,
+    READY_WHEN_DISCHARGING,
     STATUS_LABELS,
     STOP_REASON_CODES,
     TRANSITIONS,

@@ -64,6 +64,10 @@ TRANSITIONS: Final[Mapping[SessionStatus, frozenset[SessionStatus]]] = {
     _S.SIGNED: frozenset(),
 }
 
+# The reason logged when discharge-ready is recorded by the discharge itself (the observation
+# time ran out with nothing posted): the report tells these apart, as their moment is the discharge's.
+READY_WHEN_DISCHARGING: Final = "Every criterion met when discharging"
+
 DEFERRAL_REASON_CODES: Final = (
     "npo",  # PD-01
     "escort",  # PD-02

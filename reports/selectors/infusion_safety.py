@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery
 
 from core import charts
+from infusions import rules as infusion_rules
 from infusions.models import AdverseEvent, InfusionSession, SessionTransition
 from infusions.models.flowsheet import AdverseEventKind, Severity
 from reports.sql import Median, Minutes, local_date, utc_window
@@ -223,18 +224,34 @@ def early_stops_and_deferrals(f: dict) -> list[Section]:
 
 
 def discharge_and_chair_time(f: dict) -> Section:
-    ready_at = Subquery(
-        SessionTransition.objects.filter(session=OuterRef("pk"), to_status="discharge_ready")
-        .order_by("at")
-        .values("at")[:1]
+    first_ready = SessionTransition.objects.filter(session=OuterRef("pk"), to_status="discharge_ready").order_by(
+        "at", "id"
     )
     figures = (
         sessions_in(f)
-        .annotate(ready_at=ready_at)
+        .annotate(
+            ready_at=Subquery(first_ready.values("at")[:1]),
+            ready_reason=Subquery(first_ready.values("reason")[:1]),
+        )
         .aggregate(
             ended=Count("id", filter=Q(ended_at__isnull=False)),
             ready=Count("id", filter=Q(ended_at__isnull=False, ready_at__isnull=False)),
-            median_to_ready=Median(Minutes(F("ready_at") - F("ended_at"))),
+            # Readiness recorded by the discharge itself: its moment is the discharge's, so the
+            # median counts only the sessions where a reading, a score or the discharge details
+            # showed every criterion met as it happened; the others are counted beside it.
+            ready_as_it_happened=Count(
+                "id",
+                filter=Q(ended_at__isnull=False, ready_at__isnull=False)
+                & ~Q(ready_reason=infusion_rules.READY_WHEN_DISCHARGING),
+            ),
+            ready_at_discharge=Count(
+                "id",
+                filter=Q(ended_at__isnull=False, ready_reason=infusion_rules.READY_WHEN_DISCHARGING),
+            ),
+            median_to_ready=Median(
+                Minutes(F("ready_at") - F("ended_at")),
+                filter=~Q(ready_reason=infusion_rules.READY_WHEN_DISCHARGING),
+            ),
             discharged=Count("id", filter=Q(checked_in_at__isnull=False, discharged_at__isnull=False)),
             avg_chair=Avg(
                 Minutes(F("discharged_at") - F("checked_in_at")),
@@ -249,9 +266,14 @@ def discharge_and_chair_time(f: dict) -> Section:
     )
     rows = [
         {
-            "figure": "Median minutes from end of infusion to discharge-ready",
+            "figure": "Median minutes from end of infusion to discharge-ready (recorded as it happened)",
             "value": one_decimal(figures["median_to_ready"]),
-            "n": figures["ready"],
+            "n": figures["ready_as_it_happened"],
+        },
+        {
+            "figure": "Sessions found discharge-ready only at the discharge (not in the median)",
+            "value": "—",
+            "n": figures["ready_at_discharge"],
         },
         {
             "figure": "Average chair minutes (check-in to discharge)",
@@ -276,12 +298,18 @@ def discharge_and_chair_time(f: dict) -> Section:
         rows=rows,
         chart=charts.bar_chart(
             categories=["Chair time (average)", "Booked (average)"],
-            series=[("Minutes", [rows[1]["value"], rows[3]["value"]])],
+            series=[("Minutes", [rows[2]["value"], rows[4]["value"]])],
             title="Average chair time against booked time",
             y_label="minutes",
         ),
         definitions=[
-            ("Discharge-ready", "The first move of the session to discharge-ready, minus the infusion's end."),
+            (
+                "Discharge-ready",
+                "The first time the session was recorded discharge-ready (a reading, a score or the discharge "
+                "details showed every criterion met), minus the infusion's end. When the observation time ran out "
+                "with nothing posted, readiness is recorded by the discharge itself; the moment the criteria came "
+                "to hold is not known then, so those sessions are counted apart and left out of the median.",
+            ),
             ("Chair time", "Discharge minus check-in: infusion plus recovery as it happened."),
             ("Booked", "The appointment's length for the same sessions."),
         ],

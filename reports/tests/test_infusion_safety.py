@@ -23,6 +23,7 @@ from consultations import services as consultation_services
 from consultations.tests.factories import plan_for, signed_consultation
 from infusions.models import AdverseEvent, InfusionSession, SessionTransition
 from infusions.models.flowsheet import FlowsheetReading, SessionAlert
+from infusions.rules import READY_WHEN_DISCHARGING
 from reports.selectors import infusion_safety
 from reports.tests.conftest import filters, local
 from scheduling.tests.factories import AppointmentFactory, LocationFactory, ResourceFactory, appointment_type
@@ -142,10 +143,50 @@ def test_time_to_discharge_ready_and_chair_time(sessions):
     values = [(r["value"], r["n"]) for r in rows]
     assert values == [
         (Decimal("35.0"), 2),
+        ("—", 0),
         (Decimal("105.0"), 2),
         (Decimal("105.0"), 2),
         (Decimal("120.0"), 2),
     ]
+
+
+def test_readiness_found_only_at_the_discharge_is_counted_apart_not_in_the_median(sessions):
+    """Nothing posted after the observation time: the discharge records readiness, at its own
+    moment, which says nothing of when the criteria came to hold (here 130 minutes after the end)."""
+    stopped = InfusionSession.objects.get(stop_reason_code="vitals_limit")
+    booked = stopped.appointment
+    appointment = AppointmentFactory(
+        patient=sessions.patient,
+        appointment_type=booked.appointment_type,
+        location=booked.location,
+        resource=booked.resource,
+        start=local(5, 10),
+        end=local(5, 12),
+        status="completed",
+    )
+    quiet = InfusionSession.objects.create(
+        appointment=appointment,
+        patient=sessions.patient,
+        plan=sessions,
+        created_by=stopped.created_by,
+        status="discharged",
+        checked_in_at=local(5, 9, 50),
+        started_at=local(5, 10, 10),
+        ended_at=local(5, 10, 50),
+        discharged_at=local(5, 13),
+    )
+    SessionTransition.objects.create(
+        session=quiet,
+        from_status="recovering",
+        to_status="discharge_ready",
+        by=stopped.created_by,
+        at=local(5, 13),
+        reason=READY_WHEN_DISCHARGING,
+    )
+    section = infusion_safety.discharge_and_chair_time(filters())
+    assert (section.rows[0]["value"], section.rows[0]["n"]) == (Decimal("35.0"), 2)
+    assert section.rows[1]["n"] == 1
+    assert "left out of the median" in dict(section.definitions)["Discharge-ready"]
 
 
 def test_an_empty_range_has_no_rates(sessions):
