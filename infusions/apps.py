@@ -27,3 +27,8 @@ class InfusionsConfig(AppConfig):
         from scheduling.hooks import register_record_links
 
         register_record_links(appointment_record_links)
+
+        from infusions.selectors.board import appointment_care_states
+        from scheduling.hooks import register_care_states
+
+        register_care_states(appointment_care_states)

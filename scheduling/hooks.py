@@ -10,6 +10,11 @@ same function twice keeps one copy.
 records of an appointment (its intake, its infusion session), or the action that opens one, as
 the later apps say them for this user, so the appointment page reaches every record of the visit
 whatever the day without scheduling importing those apps.
+
+``register_care_states(fn)`` with ``fn(appointment_ids) -> dict[int, str]``: where the patient
+of each visit under way is, in words anyone at the desk may read ("In chair", "Recovering"),
+for the calendar to show in place of the one "In progress" status. One query per call, however
+many appointments; ids the app knows nothing about are left out.
 """
 
 from __future__ import annotations
@@ -63,3 +68,23 @@ def register_record_links(fn: RecordLinks) -> RecordLinks:
 
 def record_links(appointment: Any, user: Any) -> list[RecordLink]:
     return [link for fn in list(_RECORD_LINKS) for link in fn(appointment, user)]
+
+
+CareStates = Callable[[list[int]], dict[int, str]]
+_CARE_STATES: list[CareStates] = []
+
+
+def register_care_states(fn: CareStates) -> CareStates:
+    if fn not in _CARE_STATES:
+        _CARE_STATES.append(fn)
+    return fn
+
+
+def care_states(appointment_ids: list[int]) -> dict[int, str]:
+    """Where the patient is, by appointment id, for the visits the later apps follow (no query
+    when ``appointment_ids`` is empty)."""
+    states: dict[int, str] = {}
+    if appointment_ids:
+        for fn in list(_CARE_STATES):
+            states.update(fn(appointment_ids))
+    return states

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models.enums import TextChoices
 
+from core.formatting import clock
+
 
 class AppointmentStatus(TextChoices):
     """The appointment's status vocabulary, kept with the rules that move between them (so the rules
@@ -72,13 +74,20 @@ RESCHEDULED_REASON = "rescheduled"
 # The visit's course as the clinical record moves it: arrived, in care (in the chair, in recovery,
 # in the consultation room), done. Confirmed is the booked visit confirmed; it is never stepped into.
 CARE_COURSE: tuple[str, ...] = (S.BOOKED, S.CHECKED_IN, S.IN_PROGRESS, S.COMPLETED)
+CARE_NOT_GIVEN_FROM: frozenset[str] = frozenset({S.BOOKED, S.CONFIRMED, S.CHECKED_IN})
 
 
 def care_path(*, current: str, target: str) -> list[str]:
     """The statuses an appointment passes through, in order, to follow its clinical record from
     ``current`` to ``target`` (e.g. booked → checked in → in progress → completed for an intake
-    signed without a front-desk check-in); [] when it is already there or beyond, or when the
-    visit is off the course (cancelled, no-show, entered in error), which the care never undoes."""
+    signed without a front-desk check-in; cancelled when the care was not given); [] when it is
+    already there or beyond, or when the visit is off the course (cancelled, no-show, entered
+    in error), which the care never undoes."""
+    if target == S.CANCELLED:
+        # The patient went home untreated (deferred at the chair): a visit that had not started
+        # is called off, so the desk sees it to rebook and the chair's slot is free again; one
+        # already in progress can only complete, and a visit off the course stays as it is.
+        return [S.CANCELLED] if current in CARE_NOT_GIVEN_FROM else []
     if target not in CARE_COURSE[1:]:
         raise ValueError(f"the care does not move an appointment to {target!r}")
     position = S.BOOKED if current == S.CONFIRMED else current
@@ -139,11 +148,6 @@ class NonexistentLocalTime(LocalTimeError):
 
 class AmbiguousLocalTime(LocalTimeError):
     pass
-
-
-def clock(t: time | datetime) -> str:
-    """12-hour wall-clock text as US clinics write it: 2:30 AM."""
-    return f"{t.hour % 12 or 12}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
 
 
 def day_text(day: date) -> str:

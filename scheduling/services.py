@@ -325,12 +325,13 @@ _CARE_REASON: dict[str, str] = {
 @transaction.atomic
 def appointment_follow_care(*, appointment: Appointment, to_status: str, by: User, reason: str) -> Appointment:
     """Move the appointment along with its clinical record (the session in the chair or in
-    recovery: in progress; signed or discharged: completed), through every status between, each
-    logged and audited. A step skipped by the desk is recorded as the care's (an intake signed with
-    no check-in is checked in, then in progress, then completed). Called by the clinical services,
-    which have checked their own permission: the move is a consequence of the care, so it needs
-    no scheduling permission, and the same-day check-in rule (for the desk) does not apply to a
-    visit that took place. A cancelled or voided visit is left as it is."""
+    recovery: in progress; signed or discharged: completed; not treated: cancelled with the
+    reason), through every status between, each logged and audited. A step skipped by the desk
+    is recorded as the care's (an intake signed with no check-in is checked in, then in
+    progress, then completed). Called by the clinical services, which have checked their own
+    permission: the move is a consequence of the care, so it needs no scheduling permission, and
+    the same-day check-in rule (for the desk) does not apply to a visit that took place. A
+    cancelled or voided visit is left as it is."""
     locked = _lock(appointment, None)
     path = rules.care_path(current=locked.status, target=to_status)
     if not path:
@@ -338,10 +339,14 @@ def appointment_follow_care(*, appointment: Appointment, to_status: str, by: Use
     now = timezone.now()
     for step in path:
         from_status = locked.status
+        why = (reason if step == to_status else _CARE_REASON.get(step, reason))[:200]
         locked.status = step
         locked.version += 1
-        locked.save(update_fields=["status", "version", "updated_at"])
-        why = (reason if step == to_status else _CARE_REASON.get(step, reason))[:200]
+        fields = ["status", "version", "updated_at"]
+        if step == AppointmentStatus.CANCELLED:
+            locked.cancel_reason = why
+            fields.append("cancel_reason")
+        locked.save(update_fields=fields)
         _record_move(locked, from_status=from_status, by=by, at=now, reason=why)
         audit.record(
             actor=by,

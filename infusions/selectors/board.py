@@ -45,6 +45,18 @@ def _annotated(qs):
     )
 
 
+def appointment_care_states(appointment_ids: list[int]) -> dict[int, str]:
+    """The desk's words for the calendar ("In chair", "Recovering") of the sessions under way
+    among these appointments (one query); a visit not yet begun or over keeps its own status."""
+    under_way = InfusionSession.objects.filter(
+        appointment_id__in=appointment_ids, status__in=(*IN_CHAIR_STATUSES, *RECOVERING_STATUSES)
+    ).values_list("appointment_id", "status")
+    return {
+        appointment_id: "In chair" if status in IN_CHAIR_STATUSES else "Recovering"
+        for appointment_id, status in under_way
+    }
+
+
 def front_status(session: InfusionSession | None) -> str:
     """What the front desk may say: in chair, recovering, done — nothing clinical."""
     if session is None or session.status == S.SCHEDULED:

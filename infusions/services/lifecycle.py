@@ -112,6 +112,12 @@ _PERMISSION = {S.SIGNED: "infusions.sign_infusionsession"}
 # The calendar follows the chair: in progress from the start (through recovery), completed once
 # the patient is discharged (signing, after it, finds it there).
 _CARE = {
+    # Not treated today: the visit is called off, so the desk rebooks it and the chair is free.
+    # The clinical reason stays in the session record (the desk reads the appointment).
+    S.DEFERRED: (
+        AppointmentStatus.CANCELLED,
+        "Not treated today (deferred; the reason is in the session)",
+    ),
     S.INFUSING: (AppointmentStatus.IN_PROGRESS, "Infusion started"),
     S.DISCHARGED: (AppointmentStatus.COMPLETED, "Discharged after the infusion"),
     S.SIGNED: (AppointmentStatus.COMPLETED, "Infusion record signed"),
@@ -283,7 +289,7 @@ def _session_discharge(*, session: InfusionSession, by: User, at: datetime | Non
     locked = lock(session)
     if locked.status == S.RECOVERING:
         locked = _session_transition(
-            session=locked, to=S.DISCHARGE_READY, by=by, at=at, reason="Every criterion met when discharging"
+            session=locked, to=S.DISCHARGE_READY, by=by, at=at, reason=rules.READY_WHEN_DISCHARGING
         )
     return _session_transition(session=locked, to=S.DISCHARGED, by=by, at=at)
 

@@ -138,6 +138,14 @@ def test_hard_stop_bp_defers_and_cannot_be_overridden(session, nurse_user):
     )
     assert deferred.status == S.DEFERRED
     assert deferred.deferral_reason_code == "blood_pressure"
+    # The patient goes home untreated: the calendar shows the visit called off, for the desk to
+    # rebook, with the reason in words and without the clinical detail (the desk reads it).
+    appointment = deferred.appointment
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    assert appointment.cancel_reason.startswith("Not treated today")
+    assert "190" not in appointment.cancel_reason
+    assert appointment.status_changes.latest("id").by == nurse_user
 
 
 def test_item9_positive_requires_cssrs_before_clearance(session, nurse_user):

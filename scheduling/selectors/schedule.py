@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from patients.models import Patient
-from scheduling import rules
+from scheduling import hooks, rules
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -112,6 +112,8 @@ class CalendarData:
     hour_rows: list[tuple[str, str]] = field(default_factory=list)
     now_row: int | None = None
     link_rows: list[tuple[str, str, str]] = field(default_factory=list)
+    # Where the patient of each visit under way is ("In chair", "Recovering"), by appointment id.
+    care_states: dict[int, str] = field(default_factory=dict)
 
     @property
     def grid_start_minutes(self) -> int:
@@ -270,6 +272,7 @@ def calendar(
         appointments=appointments,
         opening=opening_windows(location),
         closed=closed_days(closures_between(location, day_list[0], day_list[-1]), day_list[0], day_list[-1]),
+        care_states=care_states_of(appointments),
     )
     by_key = {c.key: c for c in data.columns}
     for appt in appointments:
@@ -406,6 +409,15 @@ class DeskRow:
     @property
     def status_display(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
+
+
+UNDER_WAY = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS)
+
+
+def care_states_of(appointments: Iterable[Any]) -> dict[int, str]:
+    """Where the patient of each visit under way is, from the apps that follow the care
+    (``hooks.register_care_states``): one query for the whole list, none when nothing is under way."""
+    return hooks.care_states([a.pk for a in appointments if a.status in UNDER_WAY])
 
 
 @functools.cache

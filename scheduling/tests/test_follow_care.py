@@ -41,9 +41,44 @@ def test_every_step_of_the_care_is_a_move_the_table_allows(current, target):
         here = step
 
 
-def test_the_care_does_not_book_or_cancel():
+def test_the_care_does_not_book():
     with pytest.raises(ValueError, match="does not move"):
-        care_path(current=A.BOOKED, target=A.CANCELLED)
+        care_path(current=A.CHECKED_IN, target=A.BOOKED)
+
+
+@pytest.mark.parametrize(
+    ("current", "path"),
+    [
+        (A.BOOKED, [A.CANCELLED]),
+        (A.CONFIRMED, [A.CANCELLED]),
+        (A.CHECKED_IN, [A.CANCELLED]),  # deferred at the pre-check, or cleared and then not treated
+        (A.IN_PROGRESS, []),  # once started, the visit can only complete
+        (A.COMPLETED, []),
+        (A.NO_SHOW, []),
+        (A.CANCELLED, []),
+    ],
+)
+def test_care_not_given_calls_off_a_visit_that_had_not_started(current, path):
+    assert care_path(current=current, target=A.CANCELLED) == path
+    assert all(step in TRANSITIONS[current] for step in path)
+
+
+@pytest.mark.django_db
+def test_care_not_given_cancels_with_the_reason_logged_and_audited(nurse):
+    appointment = AppointmentFactory(status=A.CHECKED_IN)
+    moved = services.appointment_follow_care(
+        appointment=appointment, to_status=A.CANCELLED, by=nurse, reason="Not treated today"
+    )
+    moved.refresh_from_db()
+    assert (moved.status, moved.cancel_reason) == (A.CANCELLED, "Not treated today")
+    change = AppointmentStatusChange.objects.filter(appointment=appointment).latest("id")
+    assert (change.from_status, change.to_status, change.by, change.reason) == (
+        A.CHECKED_IN,
+        A.CANCELLED,
+        nurse,
+        "Not treated today",
+    )
+    assert AuditEvent.objects.filter(action="scheduling.appointment.cancelled", patient_id=appointment.patient_id)
 
 
 @pytest.mark.django_db

@@ -49,6 +49,7 @@ def appointment_detail(request, appointment_id: int):
             "local_end": appointment.end.astimezone(zone),
             "moves": user_moves(request.user),
             "records": hooks.record_links(appointment, request.user),
+            "care_states": selectors.care_states_of([appointment]),
             "crumbs": [
                 ("Schedule", calendar_url(appointment.location_id, appointment.start.astimezone(zone).date())),
                 (f"Appointment #{appointment.pk}", None),
@@ -66,6 +67,7 @@ def _card_response(request, appointment_id: int, error: str = ""):
             "appt": appointment,
             "moves": user_moves(request.user),
             "records": hooks.record_links(appointment, request.user),
+            "care_states": selectors.care_states_of([appointment]),
             "here": safe_next(request, reverse("scheduling:calendar")),
             "error": error,
         },

@@ -63,7 +63,7 @@ def _week_table(data: selectors.CalendarData, today: date) -> dict:
                     url.format(b.pk),
                     rules.clock(b.start.astimezone(zone)),
                     escape(b.patient_name),
-                    escape(f"{b.type_name} · {b.status_display}"),
+                    escape(f"{b.type_name} · {data.care_states.get(b.pk) or b.status_display}"),
                 )
                 for b in column.by_day.get(head.day, ())
             )
@@ -121,6 +121,7 @@ def day_context(request, *, location, day, today, columns: str = "resources", sh
         "columns": columns,
         "show_all": show_all,
         "moves": user_moves(user),
+        "care_states": data.care_states,
         "here": calendar_url(location.pk, day, columns=columns, **({"show": "all"} if show_all else {})),
         "can_book": user.has_perm("scheduling.add_appointment") and day >= today,
         # Dragging changes the chair, so it is offered where the columns are chairs and rooms.
@@ -199,5 +200,10 @@ def day_sheet(request):
     return render(
         request,
         "scheduling/day_sheet.html",
-        {**p, "appointments": appointments, "printed_at": timezone.now()},
+        {
+            **p,
+            "appointments": appointments,
+            "care_states": selectors.care_states_of(appointments),
+            "printed_at": timezone.now(),
+        },
     )

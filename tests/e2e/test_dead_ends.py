@@ -4,8 +4,9 @@
   patient discharge-ready, the session page offers Discharge, and discharging works.
 - A reading typed in the minute the infusion started is the infusion's first: no "Overdue".
 - The buttons match what is possible: one minute into a 40-minute infusion "Infusion complete"
-  is not offered (Stop early is); a cleared patient can still go home untreated, with a reason;
-  "Mark induction completed" waits for an infusion.
+  is not offered (Stop early is); a cleared patient can still go home untreated, with a reason,
+  and the appointment is then cancelled as not treated today; the calendar card of the running
+  infusion reads "In chair"; "Mark induction completed" waits for an infusion.
 - Issuing a PDF from the patient page downloads it and the Documents card lists it at once.
 - An intake booked on another day is reached from the chart and from its appointment; signed
   with no front-desk check-in, its appointment reads Completed with the check-in in its history;
@@ -28,6 +29,7 @@ from infusions.models import InfusionSession
 from infusions.rules import SessionStatus as S
 from infusions.tests.factories import advance, open_session, set_policy
 from scheduling.tests.factories import AppointmentFactory
+from scheduling.views.common import calendar_url
 from tests.e2e.test_infusion_day import _local, _sign_in, _user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -122,6 +124,16 @@ def test_the_buttons_offered_match_what_is_possible(live_server, page, staff):
     form.get_by_label("Reason", exact=True).fill("Changed her mind after clearance")
     form.get_by_role("button", name="Not treated today").click()
     expect(page.locator("#session-status")).to_have_text("Deferred")
+    # The calendar follows: the visit is called off (for the desk to rebook), the reason in words
+    # and the clinical detail left in the session; the running infusion's card says where its
+    # patient is.
+    page.goto(f"{base}{reverse('scheduling:appointment-detail', args=[cleared.appointment_id])}")
+    expect(page.get_by_role("heading", level=1).locator("..")).to_contain_text("Cancelled")
+    expect(page.locator("main")).to_contain_text("Not treated today")
+    expect(page.locator("main")).not_to_contain_text("Changed her mind")
+    day = timezone.localtime(running.appointment.start, running.appointment.location.zone).date()
+    page.goto(f"{base}{calendar_url(running.appointment.location_id, day)}")
+    expect(page.locator(f"#appt-{running.appointment_id}")).to_contain_text("In chair")
 
     # The cleared patient's plan has had no infusion: its induction cannot be completed yet.
     page.context.clear_cookies()
