@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from documents import services, snapshots
 from documents.models import DocumentKind
 from documents.tests.factories import course
 from infusions import rules
+from infusions import services as infusion_services
 from infusions.tests.factories import advance, nurse, open_session, set_policy
 
 PDFTOPPM = shutil.which("pdftoppm")
@@ -72,6 +74,19 @@ def test_every_document_renders_to_png_pages():
     now = timezone.now()
     vial = container(product=ProductFactory(ndc="0143-9508-10", concentration_mg_per_ml=Decimal("10.000")))
     draw = ledger.session_draw_record(session=session, container=vial, volume_ml="4.00", by=giver, at=now)
+    # Stopped five minutes before the bag ran out (35 of 40 mg given), so 0.50 mL of the draw is wasted.
+    start = now - timedelta(minutes=50)
+    session = infusion_services.session_transition(
+        session=session, to=rules.SessionStatus.INFUSING, by=giver, container_lot="LOT-1", at=start
+    )
+    session = infusion_services.session_transition(
+        session=session,
+        to=rules.SessionStatus.STOPPED_EARLY,
+        by=giver,
+        reason_code="adverse_event",
+        reason="Nausea",
+        at=start + timedelta(minutes=35),
+    )
     session = advance(session, rules.SessionStatus.DISCHARGED, nurse_user=giver, verifier=checker)
     ledger.waste_record(of_draw=draw, volume_ml="0.50", by=giver, witness=checker, at=now, manner="Expelled")
     issued["infusion-record"] = services.issue(kind=DocumentKind.INFUSION_RECORD, subject=session, by=giver)
