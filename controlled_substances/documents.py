@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import formats, timezone
+
+from controlled_substances.access import MANAGE
+from controlled_substances.models import ControlledSubstancePolicy
 from controlled_substances.selectors import session_entries
 from documents import registry
 from documents.models import DocumentKind
 from documents.snapshots import local_text, user_text
+
+REPORT_TEMPLATE = "controlled_substances/report_pdf.html"
 
 
 def ketamine_part(session) -> list[dict[str, Any]]:
@@ -34,3 +40,39 @@ def ketamine_part(session) -> list[dict[str, Any]]:
 
 
 registry.register_part(DocumentKind.INFUSION_RECORD, "ketamine", ketamine_part)
+
+
+def report_snapshot(tables, *, registration, user, printed_at) -> dict[str, Any]:
+    """A ledger report as plain data: what its PDF shows, the same whether it is rendered in the
+    request or by the documents worker."""
+    if registration is not None:
+        where = registration.location.name
+        if registration.location.address:
+            where += f", {registration.location.address}"
+        where += f" · DEA registration {registration.dea_number or '—'}"
+        if registration.expires_on:
+            where += f" (expires {registration.expires_on:%Y-%m-%d})"
+    else:
+        where = "no DEA registration on file"
+    return {
+        "tables": [
+            {"title": t.title, "header": list(t.header), "rows": [list(r) for r in t.rows], "note": t.note}
+            for t in tables
+        ],
+        "rows": sum(len(t.rows) for t in tables),
+        "registrant": ControlledSubstancePolicy.current().registrant_name,
+        "registration_line": where,
+        "printed_at": formats.date_format(timezone.localtime(printed_at), "SHORT_DATETIME_FORMAT"),
+        "printed_by": str(user),
+    }
+
+
+# A ledger report over a period (about no single patient): rendered by the documents worker
+# when it is long, downloaded by whoever manages the ledger.
+registry.register(
+    DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
+    template=REPORT_TEMPLATE,
+    build=lambda snapshot: snapshot,
+    patient_of=lambda _snapshot: None,
+    download_perms=(MANAGE,),
+)

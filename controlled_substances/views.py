@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import audit
 from accounts.models import AuditEvent
 from controlled_substances import forms, reports, selectors, services
 from controlled_substances.access import MANAGE, RECORD, get_container, require
+from controlled_substances.documents import REPORT_TEMPLATE, report_snapshot
 from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
 from core import csv_export
 from core.pdf import render_pdf
+from documents import services as document_services
+from documents.models import DocumentKind
 from documents.snapshots import letterhead
 from infusions.models import DrugGiven
 
@@ -361,15 +366,15 @@ def count_line_resolve(request, line_id: int):
 
 def report_pdf_bytes(tables: list[reports.Table], *, registration, user, printed_at) -> bytes:
     """The ledger report as a PDF in the compact landscape layout (the documents app's WeasyPrint pipeline)."""
-    context = {
-        "tables": tables,
-        "registration": registration,
-        "policy": ControlledSubstancePolicy.current(),
-        "printed_at": printed_at,
-        "user": user,
-        "letterhead": letterhead(),
-    }
-    return render_pdf("controlled_substances/report_pdf.html", context, title=tables[0].title)
+    snapshot = report_snapshot(tables, registration=registration, user=user, printed_at=printed_at)
+    return render_pdf(REPORT_TEMPLATE, {**snapshot, "letterhead": letterhead()}, title=tables[0].title)
+
+
+def _background_rows() -> int:
+    # Clinic policy, bounded: WeasyPrint's time and memory grow with the rows it lays out, and a
+    # web worker holding a few hundred MiB for a long report is what the documents worker is
+    # for. A few hundred rows (a quiet month) still render inline within the request budget.
+    return max(50, min(int(getattr(settings, "LEDGER_EXPORT_BACKGROUND_ROWS", 300)), PDF_MAX_ROWS))
 
 
 def _report(request, key: str, tables: list[reports.Table], filter_form, registration):
@@ -407,6 +412,20 @@ def _report(request, key: str, tables: list[reports.Table], filter_form, registr
             messages.error(
                 request, f"{rows} rows is too many for a PDF (at most {PDF_MAX_ROWS}): narrow the period, or use CSV."
             )
+        elif rows > _background_rows():  # the documents worker renders it; the page polls for the download
+            filename = f"ketamine-{key}-{timezone.localdate():%Y%m%d}.pdf"
+            snapshot = report_snapshot(
+                tables, registration=registration, user=request.user, printed_at=timezone.localtime()
+            )
+            period = {k: v for k, v in request.GET.items() if k in ("registration", "start", "end")}
+            back = f"{request.path}?{urlencode(period)}"
+            document = document_services.export_issue(
+                kind=DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
+                snapshot={**snapshot, "filename": filename, "back": back},
+                by=request.user,
+                title=tables[0].title,
+            )
+            return redirect("documents:status", document_id=document.pk)
         else:
             pdf = report_pdf_bytes(
                 tables, registration=registration, user=request.user, printed_at=timezone.localtime()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from documents import registry
 from documents.models import Document, DocumentKind
 from patients.access import CLINICAL, VIEW, has_chart_perms, may_open_a_chart
 
@@ -19,6 +20,9 @@ PATIENT_KINDS = frozenset({DocumentKind.DISCHARGE_INSTRUCTIONS})
 
 
 def _perms(kind: str, action: str) -> tuple[str, ...]:
+    entry = registry.get(kind)
+    if entry is not None and entry.download_perms:  # a report about no patient: its own permissions
+        return entry.download_perms
     if kind in PATIENT_KINDS:
         return (f"documents.{action}_patient_document", VIEW)
     return (f"documents.{action}_clinical_document", CLINICAL)
@@ -32,8 +36,16 @@ def can_issue(user, kind: str, *, patient_id: int | None) -> bool:
     return has_chart_perms(user, *_perms(kind, "issue"), patient_id=patient_id)
 
 
+def is_export(kind: str) -> bool:
+    entry = registry.get(kind)
+    return entry is not None and bool(entry.download_perms)
+
+
 def visible_kinds(user, *, patient_id: int | None) -> list[str]:
-    return [kind for kind in DocumentKind.values if can_download(user, kind, patient_id=patient_id)]
+    """The kinds about patients this user may download (reports about no patient are not listed on a chart)."""
+    return [
+        kind for kind in DocumentKind.values if not is_export(kind) and can_download(user, kind, patient_id=patient_id)
+    ]
 
 
 def get_document_for_user(request, document_id: int) -> Document:
@@ -44,7 +56,7 @@ def get_document_for_user(request, document_id: int) -> Document:
         raise PermissionDenied
     document = Document.objects.select_related("patient", "issued_by").defer("pdf").filter(pk=document_id).first()
     if document is None:
-        if visible_kinds(user, patient_id=None):
+        if any(can_download(user, kind, patient_id=None) for kind in DocumentKind.values):
             raise Http404("No such document.")
         raise PermissionDenied
     if not can_download(user, document.kind, patient_id=document.patient_id):

@@ -152,6 +152,8 @@ class Document(models.Model):
 
     @property
     def filename(self) -> str:
+        if isinstance(self.snapshot, dict) and self.snapshot.get("filename"):  # a report names its own file
+            return str(self.snapshot["filename"])
         mrn = (self.snapshot or {}).get("patient", {}).get("mrn", "") if isinstance(self.snapshot, dict) else ""
         stem = "-".join(part for part in (self.kind.replace("_", "-"), mrn, f"v{self.version}") if part)
         return f"{stem}.pdf"

@@ -49,6 +49,9 @@ class DocumentType:
     choices: Callable[[Any], list[Any]] | None = None
     refuse: Callable[[Any], str] | None = None
     not_found: str = "No such record for this patient."
+    # A kind about no patient (a ledger report): the permissions that download it, instead of
+    # the chart's. Its versions are issued with ``services.export_issue``, never from a chart.
+    download_perms: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -70,6 +73,7 @@ def register(
     choices: Callable[[Any], list[Any]] | None = None,
     refuse: Callable[[Any], str] | None = None,
     not_found: str = "No such record for this patient.",
+    download_perms: tuple[str, ...] = (),
 ) -> DocumentType:
     """Make ``kind`` issuable: ``build(subject)`` returns what its PDF shows.
 
@@ -91,6 +95,7 @@ def register(
         choices=choices,
         refuse=refuse,
         not_found=not_found,
+        download_perms=download_perms,
     )
     existing = _types.get(kind)
     if existing is not None and existing != entry:

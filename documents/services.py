@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts import audit
 from accounts.models import AuditEvent, User
 from core import pdf
+from core.audit import Category
 from documents import charts, registry, snapshots
 from documents.models import Disclosure, Document, DocumentKind, RenderStatus
 
@@ -43,6 +44,12 @@ CLINICAL_KINDS = frozenset(
     }
 )
 STORAGE_ALIAS = "documents"  # configure settings.STORAGES["documents"] (e.g. django-storages S3) to keep PDFs there
+
+
+def _category(kind: str) -> Category:
+    if kind == DocumentKind.CONTROLLED_SUBSTANCE_REPORT:
+        return AuditEvent.Category.CONTROLLED_SUBSTANCE
+    return AuditEvent.Category.CLINICAL if kind in CLINICAL_KINDS else AuditEvent.Category.DEMOGRAPHICS
 
 
 class DocumentError(Exception):
@@ -93,17 +100,45 @@ def document_issue(*, kind: str, subject, patient, snapshot: dict[str, Any], by:
         issued_by=by,
         issued_at=timezone.now(),
     )
+    return _issued(document, by=by, supersedes=getattr(previous, "pk", None))
+
+
+def _issued(document: Document, *, by: User, supersedes: int | None = None) -> Document:
+    """Audit a new pending version and have the worker render it once the transaction commits."""
     audit.record(
         actor=by,
         action="documents.document.issued",
         verb=AuditEvent.Verb.CREATE,
-        category=AuditEvent.Category.CLINICAL if kind in CLINICAL_KINDS else AuditEvent.Category.DEMOGRAPHICS,
+        category=_category(document.kind),
         target=document,
-        patient=patient,
-        changes={"kind": kind, "version": document.version, "supersedes": getattr(previous, "pk", None)},
+        patient=document.patient,
+        changes={"kind": document.kind, "version": document.version, "supersedes": supersedes},
     )
     transaction.on_commit(partial(_enqueue, document.pk))
     return document
+
+
+@transaction.atomic
+def export_issue(*, kind: str, snapshot: dict[str, Any], by: User, title: str) -> Document:
+    """Store a report about no single patient (a ledger report over a period) as a pending
+    document for the worker to render; the user downloads it from its status panel once issued.
+
+    Each request is its own document (no subject, so no versions): a report is as of the moment
+    it was asked for, and it is kept like every other issued document (rows are never deleted).
+    """
+    entry = registry.get(kind)
+    if entry is None or not entry.download_perms:
+        raise DocumentError("This report cannot be prepared here.")
+    snapshot = snapshots.jsonable(snapshot)
+    document = Document.objects.create(
+        kind=kind,
+        title=title[:200] or DocumentKind(kind).label,
+        snapshot=snapshot,
+        snapshot_sha256=snapshots.sha256(snapshot),
+        issued_by=by,
+        issued_at=timezone.now(),
+    )
+    return _issued(document, by=by)
 
 
 def _enqueue(document_id: int) -> None:
@@ -211,7 +246,7 @@ def document_disclose(
         actor=by,
         action=f"documents.document.{channel}",
         verb=AuditEvent.Verb.EXPORT if channel != Disclosure.Channel.PRINT else AuditEvent.Verb.PRINT,
-        category=AuditEvent.Category.CLINICAL if document.kind in CLINICAL_KINDS else AuditEvent.Category.DEMOGRAPHICS,
+        category=_category(document.kind),
         target=document,
         patient=document.patient,
         changes={"recipient": disclosure.recipient, "purpose": purpose, "version": document.version},
@@ -253,4 +288,6 @@ def disclosure_defaults(document: Document, *, by: User) -> tuple[str, str]:
     if document.kind == DocumentKind.COURSE_SUMMARY:
         recipient = document.snapshot.get("recipient") or "referring provider"
         return Disclosure.Purpose.REFERRAL, recipient
+    if document.patient_id is None:  # a report over many patients, kept by the clinic
+        return Disclosure.Purpose.OPERATIONS, f"clinic staff ({by})"
     return Disclosure.Purpose.TREATMENT, f"clinic staff ({by})"

@@ -95,6 +95,20 @@ def document_issue(request, patient_id: int):
 
 
 @require_GET
+def document_status(request, document_id: int):
+    """Where a document rendered in the background stands: preparing (the panel polls itself),
+    ready (the download link) or failed. Shows the kind and the row count, never the content."""
+    document = access.get_document_for_user(request, document_id)
+    rows = document.snapshot.get("rows") if isinstance(document.snapshot, dict) else None
+    context = {"document": document, "rows": rows, "label": DocumentKind(document.kind).label}
+    if request.htmx:
+        return render(request, "documents/_export_status.html", context)
+    back = document.snapshot.get("back", "") if isinstance(document.snapshot, dict) else ""
+    context["back"] = back if isinstance(back, str) and back.startswith("/") and not back.startswith("//") else ""
+    return render(request, "documents/export_status.html", context)
+
+
+@require_GET
 def document_download(request, document_id: int):
     """The PDF as an attachment; every download is an accounted disclosure and an audit event."""
     document = access.get_document_for_user(request, document_id)

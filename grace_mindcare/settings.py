@@ -309,6 +309,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# A ledger PDF longer than this many rows is rendered by the documents worker and downloaded
+# from a status page (clinic policy; bounded to 50..2,000 where it is read).
+LEDGER_EXPORT_BACKGROUND_ROWS = env.int("LEDGER_EXPORT_BACKGROUND_ROWS", default=300)
 
 # --- Security headers (security-reference §2.x, test H2) -----------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -192,6 +192,7 @@ ACCESS = {
     "documents:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),
     "documents:issue": row(LOGIN, OK, OK, OK, OK, DENY, method="post"),
     "documents:download": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "documents:status": row(LOGIN, DENY, OK, OK, OK, DENY),
     # Tasks between staff: every role reads and leaves tasks (the front desk never sees a clinical
     # note). The route's task is for the Nurse role, asked by someone else: only a nurse may close
     # it (an empty cancel is refused politely, back to the page).
@@ -232,6 +233,7 @@ BREAK_GLASS_OWN = {
     "followups:visit-detail": OK,
     "followups:alert-detail": OK,
     "documents:download": OK,
+    "documents:status": OK,
 }
 
 

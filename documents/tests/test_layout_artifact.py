@@ -19,10 +19,9 @@ from django.utils import timezone
 
 from controlled_substances import reports as ledger_reports
 from controlled_substances import services as ledger
-from controlled_substances.models import ControlledSubstancePolicy
 from controlled_substances.tests.factories import ProductFactory, container
 from controlled_substances.tests.factories import registration as stock_registration
-from core.pdf import render_pdf
+from controlled_substances.views import report_pdf_bytes
 from documents import services, snapshots
 from documents.models import DocumentKind
 from documents.tests.factories import course
@@ -101,16 +100,5 @@ def test_every_document_renders_to_png_pages():
     today = timezone.localdate()
     registration = draw.container.registration
     tables = [ledger_reports.dispensing(registration=registration, start=today, end=today)]
-    pdf = render_pdf(
-        "controlled_substances/report_pdf.html",
-        {
-            "tables": tables,
-            "registration": registration,
-            "policy": ControlledSubstancePolicy.current(),
-            "printed_at": timezone.localtime(),
-            "user": by,
-            "letterhead": snapshots.letterhead(),
-        },
-        title=tables[0].title,
-    )
+    pdf = report_pdf_bytes(tables, registration=registration, user=by, printed_at=timezone.localtime())
     assert _pngs(pdf, "ketamine-dispensing", out)

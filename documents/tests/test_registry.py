@@ -55,11 +55,17 @@ def test_every_issuable_kind_is_registered_by_its_app():
         DocumentKind.INFUSION_RECORD,
         DocumentKind.DISCHARGE_INSTRUCTIONS,
         DocumentKind.COURSE_SUMMARY,
+        DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
     }
     assert registered[DocumentKind.CONSULTATION_SUMMARY].build.__module__ == "consultations.documents"
     assert registered[DocumentKind.INFUSION_RECORD].build.__module__ == "infusions.documents"
     assert registered[DocumentKind.COURSE_SUMMARY].build.__module__ == "infusions.documents"
     assert registered[DocumentKind.DISCHARGE_INSTRUCTIONS].build.__module__ == "scheduling.documents"
+    # A ledger report is about no patient: the ledger's permission downloads it, and no chart offers it.
+    report = registered[DocumentKind.CONTROLLED_SUBSTANCE_REPORT]
+    assert report.build.__module__ == "controlled_substances.documents"
+    assert report.download_perms == ("controlled_substances.manage_stock",)
+    assert report.find is None
     # The ledger adds its part to the infusions app's kind, so documents needs no ledger import.
     assert [(name, part.__module__) for name, part in registry.parts(DocumentKind.INFUSION_RECORD)] == [
         ("ketamine", "controlled_substances.documents")
