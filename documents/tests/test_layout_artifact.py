@@ -22,7 +22,7 @@ from controlled_substances import services as ledger
 from controlled_substances.tests.factories import ProductFactory, container
 from controlled_substances.tests.factories import registration as stock_registration
 from controlled_substances.views import report_pdf_bytes
-from documents import services, snapshots
+from documents import services
 from documents.models import DocumentKind
 from documents.tests.factories import course
 from infusions import rules
