@@ -47,7 +47,7 @@ def test_the_chair_board_says_the_clinic_is_closed_at_night(client, site, nurse)
     client.force_login(nurse)
     with time_machine.travel(datetime(2026, 3, 10, 22, 30, tzinfo=NY), tick=False):
         page = client.get(reverse("infusions:board", args=[site.pk])).content.decode()
-    assert "is closed now; it opens Thursday 03/12/2026 at 09:00." in page
+    assert "is closed now; it opens Thursday 03/12/2026 at 9:00 AM." in page
     with time_machine.travel(datetime(2026, 3, 10, 11, 0, tzinfo=NY), tick=False):
         page = client.get(reverse("infusions:board", args=[site.pk])).content.decode()
     assert "is closed now" not in page
