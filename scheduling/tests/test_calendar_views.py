@@ -266,6 +266,28 @@ def test_the_week_table_escapes_what_people_typed(client_as, frontdesk, clinic):
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;, A&amp;B" in html
 
 
+def test_the_day_grid_escapes_what_people_typed_and_links_each_free_half_hour(client_as, frontdesk, clinic):
+    """The grid's booking links are formatted in Python (speed); a typed chair name stays text."""
+    clinic.chairs[0].name = 'Chair <b>"A&B"</b>'
+    clinic.chairs[0].save()
+    patient = PatientFactory(legal_last_name='<script>alert("x")</script>', preferred_name="A&B")
+    day = local_day(1)
+    appt = book(clinic, patient, frontdesk, start=at(day, 10), kind="infusion", resource=clinic.chairs[0])
+    html = client_as(frontdesk).get(f"{CALENDAR}?location={clinic.site.pk}&date={day}").content.decode()
+    assert "<script>alert" not in html
+    assert "<b>" not in html
+    assert 'data-name="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;, A&amp;B"' in html
+    link = (
+        f'href="{reverse("scheduling:book")}?location={clinic.site.pk}&amp;date={day.isoformat()}'
+        f'&amp;start_time=07:30&amp;resource={clinic.chairs[0].pk}" '
+        'aria-label="Book Chair &lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt; at 7:30 AM"'
+    )
+    assert link in html
+    # The site is open 07:00-21:00: 28 half-hours in each of 3 chairs and 2 rooms.
+    assert html.count('class="cal-slot ') == 28 * 5
+    assert f'data-move-url="{reverse("scheduling:appointment-move", args=[appt.pk])}"' in html
+
+
 def test_the_front_desk_home_query_count_does_not_grow_with_arrivals(
     client_as, frontdesk, big_site, django_assert_max_num_queries
 ):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -60,15 +63,18 @@ def appointment_detail(request, appointment_id: int):
 
 def _card_response(request, appointment_id: int, error: str = ""):
     appointment = selectors.appointment_detail(appointment_id)
+    if appointment is None:
+        raise Http404
+    here = safe_next(request, reverse("scheduling:calendar"))
     return render(
         request,
         "scheduling/_appointment_card.html",
         {
-            "appt": appointment,
+            "card": selectors.day_card(appointment, selectors.care_states_of([appointment])),
             "moves": user_moves(request.user),
-            "records": hooks.record_links(appointment, request.user),
-            "care_states": selectors.care_states_of([appointment]),
-            "here": safe_next(request, reverse("scheduling:calendar")),
+            "can_manage": request.user.has_perm("scheduling.manage_bookings"),
+            "here": here,
+            "here_quoted": quote(here),
             "error": error,
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from html import escape
+from urllib.parse import quote
 
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
@@ -72,6 +73,23 @@ def _week_table(data: selectors.CalendarData, today: date) -> dict:
     return {"heads": heads, "rows": rows}
 
 
+# The empty half-hours of one day-grid column, as links to the booking form: 14 columns of 28
+# half-hours are hundreds of links, and eight template variables each were a large share of the
+# day view's time. Every interpolated value is escaped (quotes too); the markup is constant.
+SLOT_HTML = '<a class="cal-slot {}" tabindex="-1" href="{}" aria-label="Book {} at {}"></a>'
+
+
+def _slot_links(data: selectors.CalendarData, column: selectors.Column, book_prefix: str) -> str:
+    label = escape(column.label)
+    query = column.booking_query
+    return mark_safe(  # noqa: S308 - every interpolated text is escaped
+        "".join(
+            SLOT_HTML.format(css, escape(f"{book_prefix}{hhmm}{query}"), label, escape(clock_text))
+            for css, hhmm, clock_text in data.link_rows
+        )
+    )
+
+
 def _focus(request) -> int | None:
     """The booking just made or moved, which the page scrolls to and highlights."""
     value = request.GET.get("focus", "")[:12]
@@ -113,17 +131,28 @@ def day_context(request, *, location, day, today, columns: str = "resources", sh
         now=timezone.now(),
     )
     user = request.user
+    can_book = user.has_perm("scheduling.add_appointment") and day >= today
+    if can_book and not data.closed.get(day):
+        prefix = f"{reverse('scheduling:book')}?location={location.pk}&date={day.isoformat()}&start_time="
+        grid_columns = [(column, _slot_links(data, column, prefix)) for column in data.columns]
+    else:
+        grid_columns = [(column, "") for column in data.columns]
+    here = calendar_url(location.pk, day, columns=columns, **({"show": "all"} if show_all else {}))
     return {
         "data": data,
+        "grid_columns": grid_columns,
         "location": location,
         "day": day,
+        "day_iso": day.isoformat(),
         "today": today,
         "columns": columns,
         "show_all": show_all,
         "moves": user_moves(user),
         "care_states": data.care_states,
-        "here": calendar_url(location.pk, day, columns=columns, **({"show": "all"} if show_all else {})),
-        "can_book": user.has_perm("scheduling.add_appointment") and day >= today,
+        "here": here,
+        "here_quoted": quote(here),
+        "can_book": can_book,
+        "can_manage": user.has_perm("scheduling.manage_bookings"),
         # Dragging changes the chair, so it is offered where the columns are chairs and rooms.
         "can_move": user.has_perm("scheduling.manage_bookings") and day >= today,
         "can_drag": user.has_perm("scheduling.manage_bookings") and day >= today and columns == "resources",
