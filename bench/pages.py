@@ -71,6 +71,29 @@ def schedule_week_12_chairs(ctx) -> str:
     return f"/schedule/?view=week&location={location.pk}"
 
 
+def schedule_day_12_chairs(ctx) -> str:
+    """Day calendar of the location with 12 chairs on its busiest day from today on (bookable, so
+    every column carries its empty-slot links and every card its actions)."""
+    from django.db.models.functions import TruncDate
+
+    week = schedule_week_12_chairs(ctx)
+    location_model = apps.get_model("scheduling", "Location")
+    location = location_model.objects.get(pk=week.rsplit("=", 1)[1])
+    busiest = (
+        apps.get_model("scheduling", "Appointment")
+        .objects.filter(location=location, start__gte=timezone.now())
+        .exclude(status__in=["cancelled", "entered_in_error"])
+        .annotate(day=TruncDate("start", tzinfo=location.zone))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "day")
+        .first()
+    )
+    if busiest is None:
+        raise SkipPage("no upcoming bookings at the 12-chair location")
+    return f"/schedule/?location={location.pk}&date={busiest['day'].isoformat()}"
+
+
 def report_last_year(ctx) -> str:
     """The appointments report over the last 365 days, by month: the widest range a clinic usually asks for."""
     from datetime import timedelta
@@ -203,6 +226,7 @@ PAGES: list[dict] = [
     {"name": "patient-chart", "persona": "clinician", "path": patient_chart},
     # ---- Later issues: add pages below this line (one dict per page) ----------------------------
     {"name": "schedule-week-12-chairs", "persona": "frontdesk", "path": schedule_week_12_chairs},
+    {"name": "schedule-day-12-chairs", "persona": "frontdesk", "path": schedule_day_12_chairs},
     # Reports: default filter (the last 13 weeks, all locations), plus a year of bookings.
     # Goal: within 3x the baseline or under 500 ms, whichever is larger.
     *[
