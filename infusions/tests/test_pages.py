@@ -13,6 +13,7 @@ from followups import services as followup_services
 from followups.tests.factories import alert_for
 from infusions import rules, services
 from infusions.models import FlowsheetReading
+from infusions.selectors import board as board_selectors
 from infusions.tests.factories import advance, open_session, rescue_drug
 
 S = rules.SessionStatus
@@ -172,6 +173,18 @@ def test_chair_board_clinician_sees_status_progress_and_alerts(client, infusing,
     assert "<progress" in body
     assert "Next vitals" in body
     assert 'hx-trigger="every 15s"' in body
+
+
+def test_chair_board_reads_initials_without_parsing_phone_numbers(infusing):
+    """Phone numbers are parsed on load and the board never shows them: they stay unread."""
+    rows = board_selectors.chair_board(location=infusing.appointment.location)
+    row = next(r for r in rows if r.appointment is not None)
+    patient = infusing.patient
+    assert (
+        row.initials
+        == f"{(patient.preferred_name or patient.legal_first_name)[:1]}{patient.legal_last_name[:1]}".upper()
+    )
+    assert {"phone", "emergency_contact_phone", "escort_phone"} <= row.appointment.patient.get_deferred_fields()
 
 
 def test_chair_board_shows_a_patients_open_safety_alert_to_clinicians_only(
