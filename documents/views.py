@@ -99,6 +99,14 @@ def document_status(request, document_id: int):
     """Where a document rendered in the background stands: preparing (the panel polls itself),
     ready (the download link) or failed. Shows the kind and the row count, never the content."""
     document = access.get_document_for_user(request, document_id)
+    # The ready panel names the file, and a patient's file name carries the record number: a chart read.
+    audit.record_read(
+        actor=request.user,
+        action="documents.document_status.viewed",
+        target=document,
+        patient=document.patient,
+        category=AuditEvent.Category.CLINICAL if document.patient_id else AuditEvent.Category.CONTROLLED_SUBSTANCE,
+    )
     rows = document.snapshot.get("rows") if isinstance(document.snapshot, dict) else None
     context = {"document": document, "rows": rows, "label": DocumentKind(document.kind).label}
     if request.htmx:

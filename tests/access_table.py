@@ -272,6 +272,7 @@ PHI_PAGES = {
     "followups:alert-detail",
     "documents:patient-panel",
     "documents:download",
+    "documents:status",  # a patient's document names its patient in the file name
     "accounts:audit-report",
     "reports:appointments",
     "reports:attendance",
