@@ -163,6 +163,11 @@ def test_the_resource_options_and_the_grid_move_answer_hostile_input_without_a_5
         assert b"<script>alert" not in moved.content
     appt.refresh_from_db()
     assert appt.start == start
+    escort = client.post(reverse("scheduling:appointment-escort", args=[appt.pk]), {"version": value, "confirmed": "1"})
+    assert escort.status_code < 500
+    series = client.get(reverse("scheduling:series-new"), {"count": value})
+    assert series.status_code == 200
+    assert b"<script>alert" not in series.content
 
 
 @pytest.mark.parametrize("value", ["²", "9" * 30, '<script>alert("x")</script>'])

@@ -18,7 +18,7 @@ from accounts.models import User
 from patients.access import get_patient_for_user
 from scheduling import hooks, rules, selectors, services
 from scheduling.access import get_appointment_for_user
-from scheduling.forms import CancelForm, RescheduleForm, StatusForm, apply_service_error
+from scheduling.forms import CancelForm, RescheduleForm, StatusForm, apply_service_error, chosen_pk
 from scheduling.models import Appointment, AppointmentStatus
 from scheduling.views.common import (
     calendar_url,
@@ -301,7 +301,7 @@ def appointment_escort(request, appointment_id: int):
             appointment=appointment,
             by=request.user,
             confirmed=request.POST.get("confirmed", "1") == "1",
-            expected_version=int(version) if version.isdigit() else None,
+            expected_version=int(version) if chosen_pk(version) else None,
         )
     except services.SchedulingError as exc:
         messages.error(request, " ".join(exc.messages))

@@ -159,8 +159,8 @@ def _chosen_occurrences(request, planned: list[rules.PlannedOccurrence], locatio
 @require_http_methods(["GET", "POST"])
 def series_new(request):
     initial = {"count": 6, **_initial_from_query(request)}
-    if request.GET.get("count", "").isdigit():  # a treatment plan's planned number of infusions
-        initial["count"] = min(int(request.GET["count"]), SERIES_MAX)
+    if count := chosen_pk(request.GET.get("count")):  # a treatment plan's planned number of infusions
+        initial["count"] = min(int(count), SERIES_MAX)
     form = SeriesForm(request.POST or None, user=request.user, initial=initial)
     checks = None
     if request.method == "POST" and form.is_valid() and "planned" in form.cleaned_data:
