@@ -157,7 +157,8 @@ def test_a_booking_moves_with_the_keyboard_and_with_the_move_dialog(live_server,
     moved = _active(mover)
     assert (moved.resource_id, moved.start.astimezone(zone).time()) == (chairs[2].pk, time(10, 30))
     # Focus stays on the moved booking, so the next key press acts on it.
-    assert page.evaluate("document.activeElement.closest('.cal-appt').classList.contains('is-focus')")
+    # (Focus is given back once htmx has settled the swapped grid: wait for it rather than race it.)
+    page.wait_for_function("() => !!document.activeElement?.closest('.cal-appt.is-focus')", timeout=10_000)
 
     # The Move dialog from the booking's actions: a chair and a time.
     page.get_by_role("button", name=f"Actions for {moved.patient.display_name}").click()
