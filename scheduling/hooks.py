@@ -15,12 +15,23 @@ whatever the day without scheduling importing those apps.
 of each visit under way is, in words anyone at the desk may read ("In chair", "Recovering"),
 for the calendar to show in place of the one "In progress" status. One query per call, however
 many appointments; ids the app knows nothing about are left out.
+
+``register_booking_check(fn)`` with ``fn(patient, appointment_type, start, *, end, location) ->
+list[str]``: the reasons, in words the front desk reads, why a later app refuses this booking (a
+course's planned sessions used up, too soon after the last infusion, a booster waiting for a
+re-screen). Called by every booking and every move (``services.appointment_book``, which the
+booking form, a move, a series and any later path go through) and by a series' dry run, so the
+slot is refused with the reason before anything is saved; an empty list lets it through.
+
+``register_check_in_check(fn)`` with ``fn(appointment) -> list[str]``: the same for the desk's
+check-in of a booked visit (the day may have moved on since it was booked).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -88,3 +99,49 @@ def care_states(appointment_ids: list[int]) -> dict[int, str]:
         for fn in list(_CARE_STATES):
             states.update(fn(appointment_ids))
     return states
+
+
+BookingCheck = Callable[..., list[str]]
+_BOOKING_CHECKS: list[BookingCheck] = []
+
+
+def register_booking_check(fn: BookingCheck) -> BookingCheck:
+    if fn not in _BOOKING_CHECKS:
+        _BOOKING_CHECKS.append(fn)
+    return fn
+
+
+def unregister_booking_check(fn: BookingCheck) -> None:
+    if fn in _BOOKING_CHECKS:
+        _BOOKING_CHECKS.remove(fn)
+
+
+def booking_refusals(
+    patient: Any, appointment_type: Any, start: datetime, *, end: datetime, location: Any
+) -> list[str]:
+    """Every registered app's reasons to refuse this booking (none: it may go ahead)."""
+    return [
+        message
+        for fn in list(_BOOKING_CHECKS)
+        for message in fn(patient, appointment_type, start, end=end, location=location)
+    ]
+
+
+CheckInCheck = Callable[[Any], list[str]]
+_CHECK_IN_CHECKS: list[CheckInCheck] = []
+
+
+def register_check_in_check(fn: CheckInCheck) -> CheckInCheck:
+    if fn not in _CHECK_IN_CHECKS:
+        _CHECK_IN_CHECKS.append(fn)
+    return fn
+
+
+def unregister_check_in_check(fn: CheckInCheck) -> None:
+    if fn in _CHECK_IN_CHECKS:
+        _CHECK_IN_CHECKS.remove(fn)
+
+
+def check_in_refusals(appointment: Any) -> list[str]:
+    """Every registered app's reasons to refuse checking this visit in (none: it may go ahead)."""
+    return [message for fn in list(_CHECK_IN_CHECKS) for message in fn(appointment)]

@@ -294,6 +294,10 @@ def appointment_transition(
     if problem:
         field_name = "reason" if problem.startswith("Give a reason") else NON_FIELD_ERRORS
         raise SchedulingError({field_name: [problem]})
+    if to_status == AppointmentStatus.CHECKED_IN:
+        refusals = hooks.check_in_refusals(locked)
+        if refusals:
+            raise SchedulingError({NON_FIELD_ERRORS: refusals})
     from_status = locked.status
     locked.status = to_status
     fields = ["status", "version", "updated_at"]

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from patients.models import Patient
-from scheduling import rules
+from scheduling import hooks, rules
 from scheduling.models import (
     ACTIVE_STATUSES,
     MAX_APPOINTMENT_LENGTH,
@@ -216,6 +217,8 @@ def booking_problems(
                 f"{clinician} does not work at {location.name} then "
                 f"({local_day:%A}s: {rules.describe_windows(windows)}).",
             )
+    for message in hooks.booking_refusals(patient, appointment_type, start, end=end, location=location):
+        _add(problems, NON_FIELD_ERRORS, message)
     return problems
 
 
