@@ -36,6 +36,13 @@ CLINICAL_ROLES = (Role.NURSE, Role.PRESCRIBER)
 
 # Tasks between staff: every role leaves, reads and closes its own (staff_tasks decides which).
 TASK_PERMISSIONS: list[str] = ["staff_tasks.view_task", "staff_tasks.add_task", "staff_tasks.change_task"]
+# Informed consent: everyone who meets patients sees where a patient stands, sends a signing link,
+# hands over the clinic's tablet to sign and records a scanned paper consent.
+CONSENT_PERMISSIONS: list[str] = [
+    "consents.view_consentsignature",
+    "consents.add_consentsignature",
+    "consents.add_consentlink",
+]
 
 # What a nurse does; a prescriber holds all of it too.
 NURSE_PERMISSIONS: list[str] = [
@@ -77,6 +84,8 @@ NURSE_PERMISSIONS: list[str] = [
     "documents.issue_patient_document",
     "documents.download_clinical_document",
     "documents.issue_clinical_document",
+    "consents.add_consentwithdrawal",
+    *CONSENT_PERMISSIONS,
     *TASK_PERMISSIONS,
 ]
 
@@ -113,6 +122,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "infusions.view_chair_status",
         "documents.download_patient_document",
         "documents.issue_patient_document",
+        *CONSENT_PERMISSIONS,
         *TASK_PERMISSIONS,
     ],
     Role.NURSE: NURSE_PERMISSIONS,
@@ -176,6 +186,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "documents.issue_patient_document",
         "documents.download_clinical_document",
         "documents.issue_clinical_document",
+        "consents.manage_consent_documents",
+        "consents.add_consentwithdrawal",
+        *CONSENT_PERMISSIONS,
         *TASK_PERMISSIONS,
     ],
 }

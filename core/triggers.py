@@ -12,10 +12,16 @@ import pgtrigger
 
 def signed_record_locked(name: str) -> pgtrigger.Protect:
     """A trigger that refuses UPDATE and DELETE of a row whose ``signed_at`` is set."""
+    return locked_once_set(name, "signed_at")
+
+
+def locked_once_set(name: str, field: str) -> pgtrigger.Protect:
+    """A trigger that refuses UPDATE and DELETE of a row once ``field`` is set (a draft stays
+    editable; a published or signed row never changes again)."""
     return pgtrigger.Protect(
         name=name,
         operation=pgtrigger.Update | pgtrigger.Delete,
-        condition=pgtrigger.Q(old__signed_at__isnull=False),
+        condition=pgtrigger.Q(**{f"old__{field}__isnull": False}),
     )
 
 

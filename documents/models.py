@@ -26,6 +26,7 @@ class DocumentKind(models.TextChoices):
     DISCHARGE_INSTRUCTIONS = "discharge_instructions", "Discharge instructions"
     COURSE_SUMMARY = "course_summary", "Course-of-treatment summary"
     CONTROLLED_SUBSTANCE_REPORT = "controlled_substance_report", "Controlled-substance report"
+    SIGNED_CONSENT = "signed_consent", "Signed consent"
 
 
 class RenderStatus(models.TextChoices):

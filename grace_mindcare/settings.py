@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "assessments",
     # Tasks one member of staff leaves for another (reads patients and roles only)
     "staff_tasks",
+    # Informed consent: published consent documents and what each patient signed
+    "consents",
     # The care journey, in order
     "patients",
     "scheduling",

@@ -32,3 +32,9 @@ class InfusionsConfig(AppConfig):
         from scheduling.hooks import register_care_states
 
         register_care_states(appointment_care_states)
+
+        # No infusion starts without each consent the clinic requires, signed on its current version.
+        from consents.selectors import infusion_start_problems
+        from infusions.signing import register_start_check
+
+        register_start_check(infusion_start_problems)

@@ -56,7 +56,9 @@ def test_every_issuable_kind_is_registered_by_its_app():
         DocumentKind.DISCHARGE_INSTRUCTIONS,
         DocumentKind.COURSE_SUMMARY,
         DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
+        DocumentKind.SIGNED_CONSENT,
     }
+    assert registered[DocumentKind.SIGNED_CONSENT].build.__module__ == "consents.documents"
     assert registered[DocumentKind.CONSULTATION_SUMMARY].build.__module__ == "consultations.documents"
     assert registered[DocumentKind.INFUSION_RECORD].build.__module__ == "infusions.documents"
     assert registered[DocumentKind.COURSE_SUMMARY].build.__module__ == "infusions.documents"
