@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     # The care journey, in order
     "patients",
     "scheduling",
+    # The public inquiry form and the desk's queue of people who reached out (before they are patients)
+    "inquiries",
     "reminders",
     "prescribers",
     "consultations",
@@ -202,6 +204,14 @@ AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
 # right password is refused until the window passes. Clinic policy, as the axes figures above.
 PASSWORD_CHECK_LIMIT = env.int("PASSWORD_CHECK_LIMIT", default=5)
 PASSWORD_CHECK_WINDOW_MINUTES = env.int("PASSWORD_CHECK_WINDOW_MINUTES", default=15)
+
+# The public inquiry form (/start/), counted in the database so every web process shares the count
+# (inquiries.throttle). Clinic policy, not a clinical number: form posts per client address in the
+# window, and inquiries accepted per phone number or e-mail address in their window.
+INQUIRY_POSTS_PER_ADDRESS = env.int("INQUIRY_POSTS_PER_ADDRESS", default=20)
+INQUIRY_ADDRESS_WINDOW_MINUTES = env.int("INQUIRY_ADDRESS_WINDOW_MINUTES", default=60)
+INQUIRY_PER_CONTACT = env.int("INQUIRY_PER_CONTACT", default=3)
+INQUIRY_CONTACT_WINDOW_HOURS = env.int("INQUIRY_CONTACT_WINDOW_HOURS", default=24)
 
 # Password-reset e-mails (accounts.password_reset), clinic policy: requests per address asked
 # about and per client address in the window.

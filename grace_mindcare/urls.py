@@ -21,6 +21,8 @@ urlpatterns = [
     path("settings/", include("clinic_settings.urls")),
     path("documents/", include("documents.urls")),
     path("tasks/", include("staff_tasks.urls")),
+    # The public inquiry form (/start/) and the desk's inquiry queue (/inquiries/).
+    path("", include("inquiries.urls")),
     path("admin/", admin.site.urls),
 ]
 

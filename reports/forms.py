@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from django import forms
 
+from inquiries.models import Reason
 from scheduling.models import Location
 
 MAX_RANGE_DAYS = 731  # two years: enough for year-on-year, bounded so a page stays fast
@@ -35,6 +36,7 @@ class ReportFilterForm(forms.Form):
         required=False,
         initial=LATE_CANCEL_HOURS_DEFAULT,
     )
+    reason = forms.ChoiceField(label="Reason given", choices=[("", "All reasons"), *Reason.choices], required=False)
     unsigned_days = forms.IntegerField(
         label="Unsigned after N days (clinic policy)",
         min_value=0,
@@ -54,9 +56,9 @@ class ReportFilterForm(forms.Form):
         }
         merged = dict(defaults)
         if data:
-            merged.update({k: v for k, v in data.items() if k in defaults or k == "location"})
+            merged.update({k: v for k, v in data.items() if k in defaults or k in ("location", "reason")})
         super().__init__(merged, **kwargs)
-        for name in ("period", "late_cancel_hours", "unsigned_days"):
+        for name in ("period", "late_cancel_hours", "unsigned_days", "reason"):
             if name not in fields:
                 self.fields.pop(name)
 

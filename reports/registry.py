@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from reports.selectors import clinical, compliance, operations
 from reports.selectors.infusion_safety import infusion_safety
+from reports.selectors.inquiries import inquiry_conversion
 from reports.tables import Section
 
 VIEW_REPORTS = "reports.view_reports"
@@ -61,6 +62,15 @@ REPORTS: tuple[Report, ...] = (
         "Consultation → eligible → plan → first infusion, with median days between.",
         VIEW_REPORTS,
         lambda f: [operations.conversion(f)],
+    ),
+    Report(
+        "inquiries",
+        "Inquiry conversion",
+        "Operations",
+        "People who reached out → registered → intake consultation → treatment plan, by period, reason and location.",
+        VIEW_REPORTS,
+        inquiry_conversion,
+        ("period", "reason"),
     ),
     Report(
         "reminders",

@@ -182,6 +182,7 @@ ACCESS = {
     "reports:attendance": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:utilisation": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:conversion": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:inquiries": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:reminders": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:compliance": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:clinical-quality": row(LOGIN, DENY, OK, OK, OK, DENY),
@@ -203,6 +204,19 @@ ACCESS = {
     "staff_tasks:patient-new": row(LOGIN, OK, OK, OK, OK, DENY),
     "staff_tasks:done": row(LOGIN, DENY, OK, DENY, DENY, DENY, method="post"),
     "staff_tasks:cancel": row(LOGIN, DENY, OK, DENY, DENY, DENY, method="post"),
+    # Inquiries: the public form and its thanks need no sign-in; the queue is the desk's (and the
+    # administrators'). POST rows post an empty form: the inquiry page again with the errors, or
+    # (registering, whose reason is optional) the person registered.
+    "inquiries:start": row(OK, OK, OK, OK, OK, OK),
+    "inquiries:thanks": row(OK, OK, OK, OK, OK, OK),
+    "inquiries:poster": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "inquiries:queue": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "inquiries:home-panel": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "inquiries:detail": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "inquiries:contact": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
+    "inquiries:status": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
+    "inquiries:convert": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
+    "inquiries:link": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
     # Settings: administrators only (each page's own role table is in clinic_settings/tests). The
     # row is a location; retiring it (POST) deactivates it and returns to the list.
     "clinic_settings:index": row(LOGIN, DENY, DENY, DENY, OK, DENY),
@@ -279,6 +293,7 @@ PHI_PAGES = {
     "reports:clinical-quality",
     "reports:compliance",
     "reports:conversion",
+    "reports:inquiries",
     "reports:infusion-safety",
     "reports:reminders",
     "reports:utilisation",
@@ -301,4 +316,7 @@ PHI_PAGES = {
     "staff_tasks:home-panel",
     "staff_tasks:patient-panel",
     "staff_tasks:patient-new",
+    "inquiries:queue",
+    "inquiries:home-panel",
+    "inquiries:detail",
 }

@@ -79,6 +79,10 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from staff_tasks.tests.factories import TaskFactory
 
             kwargs[name] = TaskFactory(patient=patient, assignee_role="nurse").pk
+        elif name == "inquiry_id":
+            from inquiries.tests.factories import object_for_route as inquiry_object
+
+            kwargs[name] = inquiry_object(name, patient).pk
         elif name == "section":
             kwargs[name] = "locations"
         elif name == "policy":

@@ -181,3 +181,46 @@ def test_the_booking_form_and_the_calendar_answer_an_impossible_id_without_a_500
         response = client.get(url, query)
         assert response.status_code < 500, (url, value)
         assert b'<script>alert("x")</script>' not in response.content
+
+
+# --- The public inquiry form and the desk's inquiry forms.
+
+
+def test_the_public_inquiry_form_answers_hostile_input_without_a_500(client, settings):
+    settings.INQUIRY_POSTS_PER_ADDRESS = 1000
+    url = reverse("inquiries:start")
+    fields = _fields(client.get(url))
+    _post_each_hostile_value(client, url, fields)
+    for value in HOSTILE_VALUES:  # one field at a time, the others valid
+        for field in fields:
+            good = {
+                "who": "self",
+                "first_name": "Ana",
+                "last_name": "Lima",
+                "date_of_birth": "01/02/1980",
+                "email": "ana@example.org",
+                "contact_by": "email",
+                "reason": "ptsd",
+            }
+            response = client.post(url, {**good, field: value})
+            assert response.status_code < 500, (field, value)
+            assert b'<script>alert("x")</script>' not in response.content
+
+
+def test_the_inquiry_desk_forms_answer_hostile_input_without_a_500(client, frontdesk):
+    from inquiries.tests.factories import InquiryFactory
+
+    inquiry = InquiryFactory()
+    client.force_login(frontdesk)
+    for name, fields in (
+        ("inquiries:contact", ["channel", "outcome", "note"]),
+        ("inquiries:status", ["status", "close_reason", "close_note"]),
+        ("inquiries:link", ["mrn"]),
+        ("inquiries:convert", ["duplicate_reason"]),
+    ):
+        _post_each_hostile_value(client, reverse(name, args=[inquiry.pk]), fields)
+        inquiry.refresh_from_db()
+    for value in HOSTILE_VALUES:
+        assert client.get(reverse("inquiries:queue"), {"show": value, "page": value}).status_code == 200
+    assert client.get("/inquiries/99999999999999999999/").status_code == 404
+    assert client.post("/inquiries/99999999999999999999/status/").status_code == 404

@@ -40,6 +40,9 @@ NO_PATIENT_DATA = {
     "infusions:board-index",
     "scheduling:feeds",
     "reminders:visit-done",
+    "inquiries:start",  # the public form, empty
+    "inquiries:thanks",  # the same words for everyone
+    "inquiries:poster",  # the form's address and its QR code
     "controlled_substances:container-adjust",
     "controlled_substances:container-destroy",
     "controlled_substances:container-loss",

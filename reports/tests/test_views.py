@@ -26,6 +26,7 @@ REPORT_QUERIES = {
     "attendance": 3,
     "utilisation": 2,
     "conversion": 1,
+    "inquiries": 4,
     "reminders": 2,
     "compliance": 6,
     "clinical-quality": 1,
