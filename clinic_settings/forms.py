@@ -177,6 +177,7 @@ class AppointmentTypeForm(SettingsForm):
             "clinician_exclusive",
             "requires_escort",
             "colour",
+            "self_bookable",
         ]
 
     def clean(self):

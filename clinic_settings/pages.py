@@ -143,10 +143,19 @@ PAGES: dict[str, Page] = {
             singular="appointment type",
             model=AppointmentType,
             form=forms.AppointmentTypeForm,
-            columns=("name", "default_minutes", "infusion_minutes", "recovery_minutes", "resource_kind", "colour"),
+            columns=(
+                "name",
+                "default_minutes",
+                "infusion_minutes",
+                "recovery_minutes",
+                "resource_kind",
+                "colour",
+                "self_bookable",
+            ),
             permission=MANAGE_LOCATIONS,
             intro="The kinds of visit the calendar books (one per clinical workflow). A deactivated type is no "
-            "longer offered.",
+            "longer offered. A type patients may book themselves is offered on their booking link and the "
+            "waitlist (the self-booking policy says how far ahead).",
             can_add=False,
         ),
         Page(
@@ -339,6 +348,16 @@ POLICIES: dict[str, Policy] = {
             model_label="followups.FollowUpPolicy",
             permission="followups.manage_followup_policy",
             intro="Booster suggestions, worsening alerts and the patients' questionnaire links.",
+        ),
+        Policy(
+            slug="self-booking-policy",
+            title="Self-booking policy",
+            model_label="scheduling.SelfBookingPolicy",
+            permission=MANAGE_LOCATIONS,
+            intro="How far ahead and how soon patients may book their own visits from a link, whether the front "
+            "desk approves each booking, and how many waitlisted patients are told of a freed slot. Which kinds "
+            "of visit patients may book is set on Appointment types.",
+            sign_off=False,
         ),
         Policy(
             slug="controlled-substance-policy",

@@ -12,6 +12,8 @@ urlpatterns = [
     # The patient's confirm/cancel link from a reminder, under the calendar's prefix (links already sent).
     path("schedule/visit/", include("reminders.urls")),
     path("schedule/", include("scheduling.urls")),
+    # The patient's own booking and waitlist link (no sign-in).
+    path("book/", include("scheduling.public_urls")),
     path("prescribers/", include("prescribers.urls")),
     path("consultations/", include("consultations.urls")),
     path("infusions/", include("infusions.urls")),

@@ -15,12 +15,12 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.network import client_ip
+from core.ratelimit import over_limit
 from reminders import selectors
 from reminders.models import LinkAction
 from reminders.services import links
@@ -46,16 +46,8 @@ def _no_referrer(view):
 
 
 def _rate_limited(request) -> bool:
-    """Fixed-window counter per client address in the cache (shared across workers with a shared cache)."""
-    window = int(time.time()) // RATE_WINDOW_SECONDS
-    key = f"visit-link-rate:{client_ip(request) or ''}:{window}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, RATE_WINDOW_SECONDS)
-        count = 1
-    return count > RATE_LIMIT
+    """Per client address, shared across workers with a shared cache."""
+    return over_limit(f"visit-link:{client_ip(request) or ''}", limit=RATE_LIMIT, window_seconds=RATE_WINDOW_SECONDS)
 
 
 def _page(request, template: str, context: dict | None = None, status: int = 200):

@@ -5,3 +5,11 @@ class SchedulingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "scheduling"
     verbose_name = "Scheduling"
+
+    def ready(self) -> None:
+        # lazy: the services import models, which are not loaded when the app config is.
+        from scheduling.hooks import register_appointment_changed
+        from scheduling.services.self_booking import on_appointment_changed
+
+        # A cancellation offers its slot to the waitlist once it commits.
+        register_appointment_changed(on_appointment_changed)

@@ -267,6 +267,12 @@ class AppointmentType(models.Model):
     )
     colour = models.CharField(max_length=10, choices=Colour.choices, default=Colour.BLUE)
     active = models.BooleanField(default=True)
+    self_bookable = models.BooleanField(
+        "Patients may book it themselves",
+        default=False,
+        help_text="Clinic policy: offered on the patient's booking link and the waitlist. The self-booking "
+        "policy (Settings) says how far ahead and whether the front desk approves each booking.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -481,3 +487,278 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Feed of {self.clinician} ({'revoked' if self.revoked_at else 'live'})"
+
+
+# --- Self-booking and the waitlist ---------------------------------------------------
+
+
+class SelfBookingPolicy(models.Model):
+    """How patients book their own visits from a link, and how freed slots reach the waitlist.
+
+    One row (id 1), edited by administrators in Settings. Every number is clinic policy (the
+    clinical reference has nothing to say about booking windows), bounded here and in the database.
+    """
+
+    horizon_days = models.PositiveSmallIntegerField(
+        "How far ahead patients may book (days)",
+        default=28,
+        validators=[MinValueValidator(1), MaxValueValidator(180)],
+        help_text="Clinic policy, 1 to 180 days: no slot later than this is offered or accepted.",
+    )
+    min_notice_hours = models.PositiveSmallIntegerField(
+        "Minimum notice (hours)",
+        default=24,
+        validators=[MaxValueValidator(336)],
+        help_text="Clinic policy, 0 to 336 hours: no slot sooner than this is offered or accepted, so the "
+        "front desk can prepare the visit.",
+    )
+    requires_approval = models.BooleanField(
+        "The front desk approves each online booking",
+        default=True,
+        help_text="On: the slot is held for the patient and listed as a request until the desk approves "
+        "or declines it. Off: the booking stands at once.",
+    )
+    link_expiry_days = models.PositiveSmallIntegerField(
+        "A booking link works for (days)",
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Clinic policy, 1 to 60 days.",
+    )
+    waitlist_offer_count = models.PositiveSmallIntegerField(
+        "Waitlisted patients told of a freed slot",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text="Clinic policy, 1 to 20: when a booking is cancelled, this many patients waiting for its "
+        "type at its location (longest waiting first) get a link; the first to claim it gets it.",
+    )
+    offer_expiry_hours = models.PositiveSmallIntegerField(
+        "A waitlist offer works for (hours)",
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(72)],
+        help_text="Clinic policy, 1 to 72 hours (never past the slot's start less the minimum notice).",
+    )
+    dob_max_failures = models.PositiveSmallIntegerField(
+        "Wrong dates of birth before a link locks",
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="Security policy, 1 to 10.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "self-booking policy"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="selfbookingpolicy_singleton"),
+            models.CheckConstraint(
+                condition=Q(horizon_days__gte=1, horizon_days__lte=180), name="selfbookingpolicy_horizon_range"
+            ),
+            models.CheckConstraint(condition=Q(min_notice_hours__lte=336), name="selfbookingpolicy_notice_range"),
+            models.CheckConstraint(
+                condition=Q(waitlist_offer_count__gte=1, waitlist_offer_count__lte=20),
+                name="selfbookingpolicy_offer_count_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Self-booking policy"
+
+    def clean(self) -> None:
+        super().clean()
+        notice, horizon = self.min_notice_hours, self.horizon_days
+        if notice is not None and horizon is not None and notice >= horizon * 24:
+            raise ValidationError(
+                {"min_notice_hours": "The minimum notice must be shorter than how far ahead patients may book."}
+            )
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    BOOKED = "booked", "Booked from the waitlist"
+    REMOVED = "removed", "Removed"
+
+
+class WaitlistEntry(models.Model):
+    """A patient who wants an earlier slot of a type at a location (optionally before a date)."""
+
+    Status = WaitlistStatus
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="waitlist_entries")
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    before = models.DateField("Wanted before", null=True, blank=True, help_text="Blank: any earlier slot.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )  # None: the patient, through their booking link
+    created_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=200, blank=True)
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )  # the booking a claimed offer made
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "waitlist entries"
+        indexes = [
+            models.Index(fields=["appointment_type", "location", "status", "created_at"], name="waitlist_queue"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "appointment_type", "location"],
+                condition=Q(status="waiting"),
+                name="waitlist_one_waiting_per_patient_type_location",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="waiting", closed_at__isnull=True)
+                | (~Q(status="waiting") & Q(closed_at__isnull=False)),
+                name="waitlist_closed_when_not_waiting",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="booked") | Q(appointment__isnull=False), name="waitlist_booked_has_appointment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Waitlist entry #{self.pk}"
+
+
+class WaitlistSlot(models.Model):
+    """A slot a cancellation freed, offered to the first waitlisted patients. Claims lock this row."""
+
+    source = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="freed_slot")
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="waitlistslot_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"Freed slot #{self.pk}"
+
+
+class OfferOutcome(models.TextChoices):
+    OPEN = "open", "Sent"
+    CLAIMED = "claimed", "Claimed"
+    TAKEN = "taken", "Taken by someone else"
+
+
+class WaitlistOffer(models.Model):
+    """One waitlisted patient told of one freed slot. At most one offer of a slot is claimed
+    (a partial unique constraint), whatever the race."""
+
+    Outcome = OfferOutcome
+
+    slot = models.ForeignKey(WaitlistSlot, on_delete=models.CASCADE, related_name="offers")
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.PROTECT, related_name="offers")
+    created_at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=OfferOutcome.choices, default=OfferOutcome.OPEN)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slot", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["slot", "entry"], name="waitlistoffer_once_per_entry"),
+            models.UniqueConstraint(
+                fields=["slot"], condition=Q(outcome="claimed"), name="waitlistoffer_one_claim_per_slot"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Waitlist offer #{self.pk}"
+
+
+class SelfBookingLinkKind(models.TextChoices):
+    BOOK = "book", "Booking link"
+    OFFER = "offer", "Waitlist offer"
+
+
+class SelfBookingLink(models.Model):
+    """A patient's link to book a visit, or to claim a freed slot (security-reference A9 shape).
+
+    Only a SHA-256 of the 256-bit token is stored. Opening it asks for the date of birth (wrong
+    answers lock it); it expires; the booking (or the claim) spends it. Opening it without booking
+    does not: the patient may come back until it expires.
+    """
+
+    Kind = SelfBookingLinkKind
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="self_booking_links")
+    kind = models.CharField(max_length=10, choices=SelfBookingLinkKind.choices, default=SelfBookingLinkKind.BOOK)
+    offer = models.OneToOneField(WaitlistOffer, null=True, blank=True, on_delete=models.CASCADE, related_name="link")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    sent_channels = models.CharField(max_length=20, blank=True)
+    dob_failures = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["patient", "-created_at"], name="selfbookinglink_patient")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="selfbookinglink_expiry_after_creation"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="offer") & Q(offer__isnull=False)) | (Q(kind="book") & Q(offer__isnull=True)),
+                name="selfbookinglink_offer_iff_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class SelfBookingStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the front desk"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+    BOOKED = "booked", "Booked (no approval needed)"
+
+
+class SelfBooking(models.Model):
+    """A booking the patient made from a link. The appointment holds the slot under the same
+    constraints as every booking; while ``pending`` the front desk still has to approve it."""
+
+    Status = SelfBookingStatus
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="self_booking")
+    link = models.ForeignKey(SelfBookingLink, on_delete=models.PROTECT, related_name="bookings")
+    status = models.CharField(max_length=10, choices=SelfBookingStatus.choices)
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decline_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        permissions = [("decide_selfbooking", "Can approve or decline a patient's online booking")]
+        indexes = [models.Index(fields=["status", "created_at"], name="selfbooking_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "booked"], decided_at__isnull=True)
+                | (Q(status__in=["approved", "declined"]) & Q(decided_at__isnull=False, decided_by__isnull=False)),
+                name="selfbooking_decision_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined") | ~Q(decline_reason=""), name="selfbooking_decline_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Online booking #{self.pk}"

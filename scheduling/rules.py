@@ -424,3 +424,32 @@ def free_slots(
                         return found
                 wall += timedelta(minutes=step_minutes)
     return found
+
+
+# --- Self-booking (clinic policy; the clinical reference sets no booking window) ---------------
+
+
+def self_booking_window(*, now: datetime, min_notice_hours: int, horizon_days: int) -> Interval:
+    """[earliest, latest] start a patient may book on their own: the minimum notice from now,
+    up to the horizon (both clinic policy, from the self-booking policy)."""
+    return now + timedelta(hours=min_notice_hours), now + timedelta(days=horizon_days)
+
+
+def self_booking_problem(
+    *, self_bookable: bool, start: datetime, now: datetime, min_notice_hours: int, horizon_days: int
+) -> tuple[str, str] | None:
+    """Why a patient may not book this type at this time themselves, as (field, message), or None."""
+    if not self_bookable:
+        return "appointment_type", "This kind of visit cannot be booked online; please call the clinic."
+    earliest, latest = self_booking_window(now=now, min_notice_hours=min_notice_hours, horizon_days=horizon_days)
+    if start < earliest:
+        hours = min_notice_hours
+        return "start", f"Online bookings need at least {hours} hour{'s' if hours != 1 else ''} notice."
+    if start > latest:
+        return "start", f"Online bookings open {horizon_days} days ahead; please choose an earlier time."
+    return None
+
+
+def waitlist_wants(*, slot_day: date, before: date | None) -> bool:
+    """Whether a freed slot on ``slot_day`` (local) is one the waitlisted patient asked for."""
+    return before is None or slot_day <= before

@@ -71,6 +71,13 @@ ACCESS = {
     "scheduling:appointment-move": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
     "scheduling:appointment-escort": row(LOGIN, OK, OK, OK, OK, DENY, method="post"),
     "scheduling:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),
+    # Online booking and the waitlist: the desk (and administrators) send links, keep the waitlist
+    # and decide held requests; a request or entry that does not exist is a 404 to them.
+    "scheduling:patient-waitlist": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "scheduling:patient-booking-link": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
+    "scheduling:online": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "scheduling:self-booking-decide": row(LOGIN, GONE, DENY, DENY, GONE, DENY, method="post"),
+    "scheduling:waitlist-remove": row(LOGIN, GONE, DENY, DENY, GONE, DENY, method="post"),
     "scheduling:feeds": row(LOGIN, DENY, OK, OK, OK, DENY),
     "scheduling:feed-regenerate": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     "scheduling:feed-revoke": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
@@ -79,6 +86,14 @@ ACCESS = {
     "reminders:visit-link": row(GONE, GONE, GONE, GONE, GONE, GONE),
     "reminders:visit-reply": row(GONE, GONE, GONE, GONE, GONE, GONE),
     "reminders:visit-done": row(OK, OK, OK, OK, OK, OK),
+    # The patient's own booking link (no sign-in): an unknown token is a 404, every token-free page
+    # without a session the link verified is refused, whoever is signed in.
+    "self_booking:open": row(GONE, GONE, GONE, GONE, GONE, GONE),
+    "self_booking:verify": row(DENY, DENY, DENY, DENY, DENY, DENY),
+    "self_booking:book": row(DENY, DENY, DENY, DENY, DENY, DENY),
+    "self_booking:waitlist": row(DENY, DENY, DENY, DENY, DENY, DENY, method="post"),
+    "self_booking:offer": row(DENY, DENY, DENY, DENY, DENY, DENY),
+    "self_booking:done": row(DENY, DENY, DENY, DENY, DENY, DENY),
     # Consultations: the clinical record. Front desk never opens it (403) and sees only
     # which plans are ready to book. (The admin persona is a superuser, so Django grants it every
     # permission; the Administrator role itself only reads: consultations/tests/test_services.py.)
@@ -268,6 +283,8 @@ PHI_PAGES = {
     "scheduling:patient-search",
     "scheduling:appointment-detail",
     "scheduling:patient-panel",
+    "scheduling:online",
+    "scheduling:patient-waitlist",
     "consultations:ready-to-book",
     "consultations:patient-panel",
     "consultations:detail",

@@ -91,6 +91,8 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from scheduling.tests.factories import LocationFactory
 
             kwargs[name] = LocationFactory().pk
+        elif name in {"self_booking_id", "waitlist_entry_id"}:
+            kwargs[name] = 2_000_000_000  # no such request or entry: a permitted role gets 404
         elif name == "change_id":
             kwargs[name] = 2_000_000_000  # no such policy change: a permitted role gets 404
         elif name == "feed_token":

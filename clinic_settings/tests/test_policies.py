@@ -89,3 +89,40 @@ def test_the_controlled_substance_policy_applies_at_once_and_is_audited(client, 
     assert str(ControlledSubstancePolicy.objects.get(pk=1).significant_discrepancy_mg) == "5.00"
     event = AuditEvent.objects.get(action="controlled_substances.controlledsubstancepolicy.updated")
     assert event.changes["significant_discrepancy_mg"][1] == "5.00"
+
+
+def test_the_self_booking_policy_is_validated_saved_at_once_and_audited(client, administrator):
+    from scheduling.models import SelfBookingPolicy
+
+    client.force_login(administrator)
+    url = reverse("clinic_settings:policy", args=["self-booking-policy"])
+    data = _current(client.get(url))
+    refused = client.post(url, {**data, "horizon_days": "2", "min_notice_hours": "48"})
+    assert refused.status_code == 200
+    assert "must be shorter" in refused.content.decode()
+    too_many = client.post(url, {**data, "waitlist_offer_count": "50"})
+    assert too_many.status_code == 200
+    assert SelfBookingPolicy.objects.get(pk=1).waitlist_offer_count == 3
+    saved = client.post(url, {**data, "horizon_days": "14", "waitlist_offer_count": "5"})
+    assert saved.status_code == 302
+    row = SelfBookingPolicy.objects.get(pk=1)
+    assert (row.horizon_days, row.waitlist_offer_count) == (14, 5)
+    event = AuditEvent.objects.filter(action="scheduling.selfbookingpolicy.updated").latest("id")
+    assert event.changes["horizon_days"] == [28, 14]
+
+
+def test_an_administrator_makes_an_appointment_type_self_bookable(client, administrator):
+    from scheduling.tests.factories import appointment_type
+
+    kind = appointment_type("follow_up")
+    client.force_login(administrator)
+    url = reverse("clinic_settings:edit", args=["appointment-types", kind.pk])
+    form = client.get(url).context["form"]
+    data = {name: field.prepare_value(form.initial.get(name)) for name, field in form.fields.items()}
+    data = {k: v for k, v in data.items() if v is not None and v is not False}
+    data["self_bookable"] = "on"
+    assert client.post(url, data).status_code == 302
+    kind.refresh_from_db()
+    assert kind.self_bookable
+    changed = AuditEvent.objects.filter(action="scheduling.appointmenttype.updated", changes__has_key="self_bookable")
+    assert changed.exists()

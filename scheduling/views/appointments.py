@@ -20,6 +20,7 @@ from scheduling import hooks, rules, selectors, services
 from scheduling.access import get_appointment_for_user
 from scheduling.forms import CancelForm, RescheduleForm, StatusForm, apply_service_error, chosen_pk
 from scheduling.models import Appointment, AppointmentStatus
+from scheduling.selectors.self_booking import patient_waitlist
 from scheduling.views.common import (
     calendar_url,
     parse_date_or_none,
@@ -326,4 +327,5 @@ def patient_panel(request, patient_id: int):
         patient=patient,
         category=services.AUDIT_CATEGORY,
     )
-    return render(request, "scheduling/patient_panel.html", {"patient": patient, **lists})
+    online = patient_waitlist(patient)
+    return render(request, "scheduling/patient_panel.html", {"patient": patient, "online": online, **lists})

@@ -140,6 +140,42 @@ def appointment_book(
     the first free chair or room of the right kind is taken.
     """
     _require(by, "scheduling.add_appointment")
+    return _appointment_insert(
+        patient=patient,
+        appointment_type=appointment_type,
+        location=location,
+        start=start,
+        by=by,
+        actor=by,
+        minutes=minutes,
+        end=end,
+        resource=resource,
+        clinician=clinician,
+        series=series,
+        note=note,
+        rescheduled_from=rescheduled_from,
+    )
+
+
+def _appointment_insert(
+    *,
+    patient: Patient,
+    appointment_type: AppointmentType,
+    location: Location,
+    start: datetime,
+    by: User | None,
+    actor,
+    minutes: int | None = None,
+    end: datetime | None = None,
+    resource: Resource | None = None,
+    clinician=None,
+    series: Series | None = None,
+    note: str = "",
+    rescheduled_from: Appointment | None = None,
+    via: str = "",
+) -> Appointment:
+    """The booking itself, for a staff member (``by``) or a patient's link (``by`` None, ``actor``
+    the link): every check, the constraints, the status log, the audit and the hook."""
     if timezone.is_naive(start) or (end is not None and timezone.is_naive(end)):
         raise ValueError("appointment_book needs aware datetimes")
     now = timezone.now()
@@ -226,9 +262,9 @@ def appointment_book(
             field_name = {"resource": "start"}.get(conflict, conflict)
             raise taken(field_name, SLOT_TAKEN, conflict) from exc
 
-    _record_move(appointment, from_status="", by=by, at=now)
+    _record_move(appointment, from_status="", by=by, at=now, reason=f"Booked by the patient ({via})" if via else "")
     audit.record(
-        actor=by,
+        actor=actor,
         action="scheduling.appointment.booked",
         verb=Verb.CREATE,
         category=AUDIT_CATEGORY,
@@ -243,10 +279,39 @@ def appointment_book(
             "end": end.isoformat(),
             "series": series.pk if series else None,
             "rescheduled_from": rescheduled_from.pk if rescheduled_from else None,
+            **({"via": via} if via else {}),
         },
     )
     hooks.appointment_changed(appointment.pk)
     return appointment
+
+
+@transaction.atomic
+def appointment_book_by_patient_link(
+    *,
+    patient: Patient,
+    appointment_type: AppointmentType,
+    location: Location,
+    start: datetime,
+    clinician=None,
+    via: str,
+    note: str = "",
+) -> Appointment:
+    """The patient books their own visit through a link (no staff user): the same checks,
+    constraints and hook as the desk's booking, audited as the patient via the link. The caller
+    (the self-booking service) has checked the link and the self-booking policy; this checks the
+    calendar. Raises :class:`SchedulingError` / :class:`SlotTaken` like ``appointment_book``."""
+    return _appointment_insert(
+        patient=patient,
+        appointment_type=appointment_type,
+        location=location,
+        start=start,
+        by=None,
+        actor=PatientLinkActor(patient_mrn=patient.mrn, via=via),
+        clinician=clinician,
+        note=note,
+        via=via,
+    )
 
 
 # --- Status moves -----------------------------------------------------------------
@@ -374,11 +439,12 @@ class PatientLinkActor:
     """
 
     patient_mrn: str
+    via: str = "reminder link"
     is_authenticated: bool = False
 
     @property
     def username(self) -> str:
-        return f"patient {self.patient_mrn} (reminder link)"
+        return f"patient {self.patient_mrn} ({self.via})"
 
 
 @transaction.atomic
