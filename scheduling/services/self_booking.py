@@ -17,6 +17,7 @@ single use: the booking or the claim spends it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -62,6 +63,7 @@ from scheduling.services import (
 )
 
 AUDIT_CATEGORY = Category.SCHEDULING
+logger = logging.getLogger(__name__)
 VIA_LINK = "online booking link"
 VIA_OFFER = "waitlist offer link"
 REFUSED = "This link cannot be used. It may have expired or been used already. Please call the clinic."
@@ -584,8 +586,12 @@ def waitlist_slot_freed(*, appointment_id: int, now: datetime | None = None) -> 
 
 
 def on_appointment_changed(appointment_id: int) -> None:
-    """The scheduling hook: after a change commits, a cancellation offers its slot to the waitlist."""
-    waitlist_slot_freed(appointment_id=appointment_id)
+    """The scheduling hook: after a change commits, a cancellation offers its slot to the waitlist.
+    The change itself has committed: a failure to offer is logged, never the desk's error."""
+    try:
+        waitlist_slot_freed(appointment_id=appointment_id)
+    except Exception:  # the cancellation stands; the waitlist is told at the next one
+        logger.exception("Offering the slot of appointment %s to the waitlist failed", appointment_id)
 
 
 @dataclass(frozen=True)
