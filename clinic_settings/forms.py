@@ -13,6 +13,7 @@ from django.forms.models import construct_instance
 from django.utils import timezone
 
 from accounts.roles import GROUP_NAMES, Role, role_of
+from billing.models import BillingSettings, FeeItem, FeeRole
 from consultations.choices import IndicationChoice
 from consultations.models import ConsentDocument, Protocol
 from consultations.selectors import consent_version_in_use
@@ -107,6 +108,61 @@ class ClosureForm(SettingsForm):
         cleaned = self.cleaned_data
         if cleaned.get("starts_on") and cleaned.get("ends_on") and cleaned["ends_on"] < cleaned["starts_on"]:
             self.add_error("ends_on", f"Must be on or after {cleaned['starts_on']:%m/%d/%Y}.")
+        return cleaned
+
+
+class BillingSettingsForm(SettingsForm):
+    class Meta:
+        model = BillingSettings
+        fields = [
+            "location",
+            "currency",
+            "tax_id",
+            "invoice_prefix",
+            "late_cancel_hours",
+            "late_cancel_fee",
+            "no_show_fee",
+            "push_max_minutes",
+            "additional_hour_over_minutes",
+        ]
+
+
+class FeeItemForm(SettingsForm):
+    """A price on the fee schedule. To change a price, end the old row and add the new one from
+    the day it applies: invoices already issued keep the price they were issued with."""
+
+    class Meta:
+        model = FeeItem
+        fields = [
+            "location",
+            "role",
+            "appointment_type",
+            "code_system",
+            "code",
+            "description",
+            "price",
+            "effective_from",
+            "effective_until",
+        ]
+        widgets = {"effective_from": DATE, "effective_until": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["location"]).queryset = Location.objects.filter(active=True)
+        if self.instance.pk is None:
+            self.fields["effective_from"].initial = timezone.localdate()
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        first, last = cleaned.get("effective_from"), cleaned.get("effective_until")
+        if first and last and last < first:
+            self.add_error("effective_until", f"Must be on or after {first:%m/%d/%Y}.")
+        price = cleaned.get("price")
+        if price is not None and price < 0:
+            self.add_error("price", "A price cannot be negative.")
+        if cleaned.get("appointment_type") and cleaned.get("role") != FeeRole.VISIT:
+            self.add_error("appointment_type", "Only the visit fee is priced per appointment type.")
         return cleaned
 
 

@@ -17,6 +17,7 @@ from django.db import models
 from django.forms import ModelForm
 
 from accounts.roles import GROUP_NAMES, Role
+from billing.models import BillingSettings, FeeItem
 from clinic_settings import forms
 from consultations.models import ConsentDocument, Protocol
 from controlled_substances.models import Product, Registration, Supplier
@@ -28,6 +29,7 @@ from scheduling.models import AppointmentType, ClinicianHours, Closure, Location
 
 MANAGE_LOCATIONS = "scheduling.manage_locations"
 MANAGE_REMINDERS = "reminders.change_reminderrule"
+MANAGE_FEES = "billing.manage_fees"
 
 
 class Retire(models.TextChoices):
@@ -109,6 +111,45 @@ PAGES: dict[str, Page] = {
             retire=Retire.NONE,
             select_related=("location",),
             filter_by_location=True,
+        ),
+        Page(
+            slug="fees",
+            title="Fee schedule",
+            singular="fee",
+            model=FeeItem,
+            form=forms.FeeItemForm,
+            columns=(
+                "location",
+                "role",
+                "appointment_type",
+                "code",
+                "description",
+                "price",
+                "effective_from",
+                "effective_until",
+            ),
+            permission=MANAGE_FEES,
+            intro="What each location charges, with its CPT or HCPCS code. A new price is a new row from the day it "
+            "applies (end the old one): invoices already issued keep the price they were issued with.",
+            retire=Retire.END,
+            select_related=("location", "appointment_type"),
+            filter_by_location=True,
+            audit_category=Category.BILLING,
+        ),
+        Page(
+            slug="billing",
+            title="Billing settings",
+            singular="billing settings",
+            model=BillingSettings,
+            form=forms.BillingSettingsForm,
+            columns=("location", "currency", "tax_id", "late_cancel_hours", "late_cancel_fee", "no_show_fee"),
+            permission=MANAGE_FEES,
+            intro="Per location: currency, the tax id printed on superbills, the late-cancellation window and fee "
+            "and the no-show fee (clinic policy), and the infusion coding thresholds (CPT's, kept editable).",
+            retire=Retire.NONE,
+            select_related=("location",),
+            filter_by_location=True,
+            audit_category=Category.BILLING,
         ),
         Page(
             slug="chairs-and-rooms",

@@ -35,3 +35,4 @@ class Category(models.TextChoices):
     SECURITY = "security"
     AUDIT = "audit"
     CONFIGURATION = "configuration"
+    BILLING = "billing"

@@ -27,6 +27,8 @@ class DocumentKind(models.TextChoices):
     COURSE_SUMMARY = "course_summary", "Course-of-treatment summary"
     CONTROLLED_SUBSTANCE_REPORT = "controlled_substance_report", "Controlled-substance report"
     SIGNED_CONSENT = "signed_consent", "Signed consent"
+    INVOICE = "invoice", "Invoice"
+    SUPERBILL = "superbill", "Superbill"
 
 
 class RenderStatus(models.TextChoices):

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "controlled_substances",
     "followups",
     # Reads every stage, writes nothing
+    "billing",
     "reports",
     # The administrators' settings pages (configuration of every stage, outside the Django admin)
     "clinic_settings",

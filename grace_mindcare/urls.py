@@ -25,6 +25,7 @@ urlpatterns = [
     path("tasks/", include("staff_tasks.urls")),
     # The public inquiry form (/start/) and the desk's inquiry queue (/inquiries/).
     path("", include("inquiries.urls")),
+    path("billing/", include("billing.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -240,6 +240,17 @@ ACCESS = {
     "clinic_settings:edit": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "clinic_settings:retire": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
     "clinic_settings:policy": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    # Billing: the front desk takes payments and prints invoices and superbills; credit notes,
+    # waivers and refunds are administrators'; clinicians see no money page. POST rows post an
+    # empty form: refused on the page (200) or a redirect, never a 500.
+    "billing:patient-panel": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "billing:payment-new": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "billing:invoice-detail": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "billing:invoice-print": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
+    "billing:invoice-allocate": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
+    "billing:invoice-credit": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
+    "billing:invoice-waive": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
+    "billing:payment-refund": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
 }
 
 # The Django admin is one namespace with its own sign-in; only administrators pass.
@@ -336,4 +347,7 @@ PHI_PAGES = {
     "inquiries:queue",
     "inquiries:home-panel",
     "inquiries:detail",
+    "billing:patient-panel",
+    "billing:payment-new",
+    "billing:invoice-detail",
 }

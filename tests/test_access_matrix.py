@@ -75,6 +75,10 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from accounts.tests.factories import UserFactory
 
             kwargs[name] = UserFactory().pk
+        elif name in {"invoice_id", "payment_id"}:
+            from billing.tests.factories import object_for_route as billing_object
+
+            kwargs[name] = billing_object(name, patient).pk
         elif name == "task_id":
             from staff_tasks.tests.factories import TaskFactory
 

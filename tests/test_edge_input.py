@@ -224,3 +224,27 @@ def test_the_inquiry_desk_forms_answer_hostile_input_without_a_500(client, front
         assert client.get(reverse("inquiries:queue"), {"show": value, "page": value}).status_code == 200
     assert client.get("/inquiries/99999999999999999999/").status_code == 404
     assert client.post("/inquiries/99999999999999999999/status/").status_code == 404
+
+
+def test_the_money_pages_answer_hostile_input_without_a_500(client, admin, patient):
+    from billing.tests.factories import invoice, payment
+
+    fee = invoice(patient, purpose="no_show")
+    paid = payment(patient, amount="10.00")
+    client.force_login(admin)
+    new = reverse("billing:payment-new", args=[patient.pk])
+    _post_each_hostile_value(client, new, _fields(client.get(new)))
+    for name in (
+        "billing:invoice-allocate",
+        "billing:invoice-credit",
+        "billing:invoice-waive",
+        "billing:invoice-print",
+    ):
+        _post_each_hostile_value(client, reverse(name, args=[fee.pk]), ("payment", "amount", "reason", "document"))
+    _post_each_hostile_value(
+        client, reverse("billing:payment-refund", args=[paid.pk]), ("amount", "reason", "idempotency_key")
+    )
+    for row_id in ("999999", "9" * 30):
+        assert client.get(f"/billing/invoices/{row_id}/").status_code == 404
+        assert client.post(f"/billing/payments/{row_id}/refund/").status_code == 404
+    assert fee.credit_notes.count() == 0

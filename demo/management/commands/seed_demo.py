@@ -25,6 +25,7 @@ SEEDERS = [
     "demo.seeders.policy",  # a change awaiting the medical director's sign-off
     "demo.seeders.staff_tasks",  # tasks between staff, about patients seeded above
     "demo.seeders.inquiries",  # after scheduling: the inquiry each booked patient came in through
+    "demo.seeders.billing",  # invoices, fees and payments for the visits seeded above
 ]
 
 

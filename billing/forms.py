@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import cast
+
+from django import forms
+
+from billing.models import Payment
+from billing.selectors import annotated
+from scheduling.models import Location
+
+AMOUNT_ERRORS = {"min_value": "Enter an amount greater than zero.", "invalid": "Enter an amount such as 150.00."}
+
+
+def amount_field() -> forms.DecimalField:
+    return forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"), error_messages=AMOUNT_ERRORS)
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+class IdempotencyField(forms.CharField):
+    """A key written into the form when it is shown: posting the form twice posts the same key."""
+
+    def __init__(self, **kwargs):
+        super().__init__(widget=forms.HiddenInput, min_length=8, max_length=64, **kwargs)
+
+
+class PaymentForm(forms.Form):
+    location = forms.ModelChoiceField(queryset=Location.objects.filter(active=True), empty_label=None)
+    method = forms.ChoiceField(choices=Payment.Method.choices, label="Paid by")
+    amount = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), error_messages=AMOUNT_ERRORS
+    )
+    invoice = forms.ChoiceField(label="Put against", required=False)
+    reference = forms.CharField(
+        max_length=60, required=False, label="Cheque or receipt number", help_text="Never a card number."
+    )
+    idempotency_key = IdempotencyField()
+
+    def __init__(self, *args, invoices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invoices = {str(inv.pk): inv for inv in invoices}
+        cast(forms.ChoiceField, self.fields["invoice"]).choices = [("", "The oldest open invoices")] + [
+            (
+                str(inv.pk),
+                f"{inv.label} · {inv.get_purpose_display()} · {annotated(inv, 'outstanding_amount'):,.2f} due",
+            )
+            for inv in invoices
+        ]
+
+    def clean_invoice(self):
+        value = self.cleaned_data["invoice"]
+        return self.invoices.get(value) if value else None
+
+
+class AllocateForm(forms.Form):
+    payment = forms.ChoiceField(label="From payment")
+    amount = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), error_messages=AMOUNT_ERRORS
+    )
+
+    def __init__(self, *args, payments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.payments = {str(p.pk): p for p in payments}
+        cast(forms.ChoiceField, self.fields["payment"]).choices = [
+            (
+                str(p.pk),
+                f"{p.get_method_display()} {p.received_at:%m/%d/%Y} · {annotated(p, 'unallocated_amount'):,.2f} left",
+            )
+            for p in payments
+        ]
+
+    def clean_payment(self):
+        found = self.payments.get(self.cleaned_data["payment"])
+        if found is None:
+            raise forms.ValidationError("Choose a payment with money left to allocate.")
+        return found
+
+
+class CreditNoteForm(forms.Form):
+    amount = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), error_messages=AMOUNT_ERRORS
+    )
+    reason = forms.CharField(max_length=300)
+
+
+class WaiveForm(forms.Form):
+    reason = forms.CharField(max_length=300, error_messages={"required": "Give a reason for waiving the fee."})
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), error_messages=AMOUNT_ERRORS
+    )
+    reason = forms.CharField(max_length=200)
+    idempotency_key = IdempotencyField()
+
+
+class PrintForm(forms.Form):
+    document = forms.ChoiceField(choices=[("invoice", "Invoice"), ("superbill", "Superbill")])

@@ -1,0 +1,61 @@
+"""Billing listens to the calendar: scheduling's hooks call it after an appointment change commits.
+
+- completed: the visit is invoiced from what happened (``services.invoice_for_visit``);
+- no-show: the location's no-show fee is charged;
+- cancelled (not rescheduled) from booked or confirmed, less than the location's late-cancellation
+  window before the start: the late-cancellation fee is charged. A visit called off after check-in
+  (not fasted, no escort) is the clinic's call and is not charged; an administrator waives a fee
+  charged for a cancellation the clinic caused.
+
+Each charge is made once per appointment (a unique constraint), so a hook that runs twice charges once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from billing import rules, selectors, services
+from billing.models import InvoicePurpose
+from scheduling.hooks import register_appointment_changed
+from scheduling.models import Appointment, AppointmentStatusChange
+from scheduling.rules import RESCHEDULED_REASON, AppointmentStatus
+
+logger = logging.getLogger(__name__)
+
+
+def _cancelled_late(appointment: Appointment) -> bool:
+    change = (
+        AppointmentStatusChange.objects.filter(appointment=appointment, to_status=AppointmentStatus.CANCELLED)
+        .order_by("-at", "-id")
+        .first()
+    )
+    if change is None or appointment.cancel_reason == RESCHEDULED_REASON:
+        return False
+    if change.from_status not in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED):
+        return False
+    window = selectors.settings_for(appointment.location_id).late_cancel_hours
+    return rules.is_late_cancellation(start=appointment.start, cancelled_at=change.at, window_hours=window)
+
+
+def on_appointment_changed(appointment_id: int) -> None:
+    """Charge what the appointment's new status calls for (nothing for the other statuses)."""
+    appointment = (
+        Appointment.objects.select_related("location", "appointment_type", "patient", "clinician")
+        .filter(pk=appointment_id)
+        .first()
+    )
+    if appointment is None:
+        return
+    with transaction.atomic():
+        if appointment.status == AppointmentStatus.COMPLETED:
+            services.invoice_for_visit(appointment=appointment)
+        elif appointment.status == AppointmentStatus.NO_SHOW:
+            services.fee_for_outcome(appointment=appointment, purpose=InvoicePurpose.NO_SHOW)
+        elif appointment.status == AppointmentStatus.CANCELLED and _cancelled_late(appointment):
+            services.fee_for_outcome(appointment=appointment, purpose=InvoicePurpose.LATE_CANCEL)
+
+
+def connect_scheduling() -> None:
+    register_appointment_changed(on_appointment_changed)

@@ -1,0 +1,106 @@
+"""Billing rules: values in, values out (no ORM, no request, no clock).
+
+Infusion time to CPT units. The source is coding guidance, not the clinical reference (which has no
+billing section): the AMA's CPT guidelines for "Hydration, Therapeutic, Prophylactic, Diagnostic
+Injections and Infusions" (codes 96360–96379) and CMS, Medicare Claims Processing Manual
+(Pub. 100-04), chapter 12, section 30.5 (drug administration services), which restates them:
+
+- 96365 (IV infusion, initial, up to 1 hour) is reported for an infusion of more than 15 minutes;
+  an infusion of 15 minutes or less is reported as an IV push (96374).
+- 96366 (each additional hour) is reported for an additional interval of more than 30 minutes beyond
+  the first hour and each further hour: 61–90 minutes bill 96365 only; 91 minutes bill 96365 + one
+  96366; 151 minutes bill 96365 + two.
+
+Both thresholds (15 and 30 minutes) are the coding rule's numbers as we read them, and are kept on the
+location's billing settings so that an administrator (or the clinic's biller) can set them as their
+payer contracts read; they are clinic-configurable, not clinical numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models.enums import TextChoices
+
+# CPT/HCPCS codes the rules name (the prices and the codes billed are in the location's fee schedule).
+IV_INFUSION_FIRST_HOUR = "96365"
+IV_INFUSION_ADDITIONAL_HOUR = "96366"
+IV_PUSH = "96374"
+
+# Defaults of the location's billing settings (see the module docstring for their source).
+PUSH_MAX_MINUTES = 15
+ADDITIONAL_HOUR_OVER_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class InfusionUnits:
+    push: int  # 96374
+    first_hour: int  # 96365
+    additional_hours: int  # 96366
+
+
+def infusion_units(
+    minutes: int,
+    *,
+    push_max_minutes: int = PUSH_MAX_MINUTES,
+    additional_over_minutes: int = ADDITIONAL_HOUR_OVER_MINUTES,
+) -> InfusionUnits:
+    """The units an infusion of ``minutes`` (start to stop) bills: a push at or under
+    ``push_max_minutes``, else the first hour plus one additional hour for each hour past the first
+    and one more when the rest is over ``additional_over_minutes``."""
+    if minutes <= 0:
+        return InfusionUnits(push=0, first_hour=0, additional_hours=0)
+    if minutes <= push_max_minutes:
+        return InfusionUnits(push=1, first_hour=0, additional_hours=0)
+    beyond = max(minutes - 60, 0)
+    whole, rest = divmod(beyond, 60)
+    return InfusionUnits(push=0, first_hour=1, additional_hours=whole + (1 if rest > additional_over_minutes else 0))
+
+
+def infused_minutes(started: datetime | None, ended: datetime | None) -> int:
+    """Whole minutes from the recorded start to the recorded stop (0 when either is missing)."""
+    if started is None or ended is None or ended <= started:
+        return 0
+    return int((ended - started).total_seconds() // 60)
+
+
+def is_late_cancellation(*, start: datetime, cancelled_at: datetime, window_hours: int) -> bool:
+    """Cancelled less than ``window_hours`` before the start (clinic policy, per location)."""
+    return window_hours > 0 and start - cancelled_at < timedelta(hours=window_hours)
+
+
+class AgeingBand(TextChoices):
+    CURRENT = "0-30", "0–30 days"
+    DAYS_31_60 = "31-60", "31–60 days"
+    DAYS_61_90 = "61-90", "61–90 days"
+    OVER_90 = "90+", "Over 90 days"
+
+
+def ageing_band(*, issued: date, today: date) -> AgeingBand:
+    days = (today - issued).days
+    if days <= 30:
+        return AgeingBand.CURRENT
+    if days <= 60:
+        return AgeingBand.DAYS_31_60
+    if days <= 90:
+        return AgeingBand.DAYS_61_90
+    return AgeingBand.OVER_90
+
+
+def allocation_refusal(*, amount: Decimal, unallocated: Decimal, outstanding: Decimal) -> str:
+    """Why ``amount`` cannot be put against an invoice ("" when it can)."""
+    if amount <= 0:
+        return "Enter an amount greater than zero."
+    if amount > outstanding:
+        return f"The invoice has only {outstanding:,.2f} outstanding."
+    if amount > unallocated:
+        return f"The payment has only {unallocated:,.2f} left to allocate."
+    return ""
+
+
+def looks_like_card_number(text: str) -> bool:
+    """A run of 13–19 digits (spaces and dashes ignored): a card number, which is never stored."""
+    digits = "".join(ch for ch in text if ch not in " -")
+    return digits.isdigit() and 13 <= len(digits) <= 19

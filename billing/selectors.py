@@ -1,0 +1,199 @@
+"""Reads of money: what an invoice still owes, what a payment has left, a patient's balance.
+
+An invoice's outstanding amount is its total less its credit notes and the (net) allocations of
+completed payments; a payment's unallocated amount is its amount less its net allocations and its
+completed refunds. The patient's balance is charges less credits less payments plus refunds, which
+equals the invoices' outstanding less the payments' unallocated (the property tests hold it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from billing.models import (
+    BillingSettings,
+    FeeItem,
+    FeeRole,
+    Invoice,
+    InvoiceKind,
+    Payment,
+    PaymentAllocation,
+    PaymentKind,
+    PaymentStatus,
+)
+
+ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_places=2))
+COMPLETED = PaymentStatus.COMPLETED
+
+
+def _credited_sq() -> Coalesce:
+    credits = (
+        Invoice.objects.filter(credits=OuterRef("pk"), kind=InvoiceKind.CREDIT_NOTE)
+        .order_by()
+        .values("credits")
+        .annotate(s=Sum("total"))
+        .values("s")
+    )
+    return Coalesce(Subquery(credits[:1]), ZERO)
+
+
+def _allocated_sq() -> Coalesce:
+    allocated = (
+        PaymentAllocation.objects.filter(invoice=OuterRef("pk"))
+        .order_by()
+        .values("invoice")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    return Coalesce(Subquery(allocated[:1]), ZERO)
+
+
+def invoices_with_outstanding(qs: QuerySet[Invoice] | None = None) -> QuerySet[Invoice]:
+    """Invoices (not credit notes) annotated with ``credited``, ``allocated`` and ``outstanding``."""
+    qs = Invoice.objects.all() if qs is None else qs
+    return (
+        qs.filter(kind=InvoiceKind.INVOICE)
+        .annotate(credited=_credited_sq(), allocated=_allocated_sq())
+        .annotate(outstanding_amount=Coalesce("total", ZERO) - Coalesce("credited", ZERO) - Coalesce("allocated", ZERO))
+    )
+
+
+def payments_with_unallocated(qs: QuerySet[Payment] | None = None) -> QuerySet[Payment]:
+    qs = Payment.objects.all() if qs is None else qs
+    allocated = (
+        PaymentAllocation.objects.filter(payment=OuterRef("pk"))
+        .order_by()
+        .values("payment")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    refunded = (
+        Payment.objects.filter(refund_of=OuterRef("pk"), kind=PaymentKind.REFUND, status=COMPLETED)
+        .order_by()
+        .values("refund_of")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    return qs.annotate(
+        allocated=Coalesce(Subquery(allocated[:1]), ZERO), refunded=Coalesce(Subquery(refunded[:1]), ZERO)
+    ).annotate(unallocated_amount=Coalesce("amount", ZERO) - Coalesce("allocated", ZERO) - Coalesce("refunded", ZERO))
+
+
+def annotated(obj: object, name: str) -> Decimal:
+    """An amount a selector annotated on ``obj`` (``outstanding_amount``, ``unallocated_amount``...)."""
+    return Decimal(getattr(obj, name))
+
+
+def outstanding_of(invoice: Invoice) -> Decimal:
+    return annotated(invoices_with_outstanding(Invoice.objects.filter(pk=invoice.pk)).get(), "outstanding_amount")
+
+
+def unallocated_of(payment: Payment) -> Decimal:
+    return annotated(payments_with_unallocated(Payment.objects.filter(pk=payment.pk)).get(), "unallocated_amount")
+
+
+@dataclass(frozen=True)
+class Balance:
+    charged: Decimal
+    credited: Decimal
+    paid: Decimal
+    refunded: Decimal
+    currency: str = "USD"
+
+    @property
+    def owed(self) -> Decimal:
+        """What the patient owes (negative: money on account)."""
+        return self.charged - self.credited - self.paid + self.refunded
+
+
+def patient_balance(patient_id: int) -> Balance:
+    """Two queries, however many invoices and payments."""
+    inv = Invoice.objects.filter(patient_id=patient_id).aggregate(
+        charged=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.INVOICE)), ZERO),
+        credited=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO),
+    )
+    pay = Payment.objects.filter(patient_id=patient_id, status=COMPLETED).aggregate(
+        paid=Coalesce(Sum("amount", filter=Q(kind=PaymentKind.PAYMENT)), ZERO),
+        refunded=Coalesce(Sum("amount", filter=Q(kind=PaymentKind.REFUND)), ZERO),
+    )
+    return Balance(charged=inv["charged"], credited=inv["credited"], paid=pay["paid"], refunded=pay["refunded"])
+
+
+def patient_invoices(patient_id: int, *, limit: int = 50) -> list[Invoice]:
+    return list(
+        invoices_with_outstanding(Invoice.objects.filter(patient_id=patient_id))
+        .select_related("location", "appointment__appointment_type")
+        .order_by("-issued_at", "-id")[:limit]
+    )
+
+
+def patient_credit_notes(patient_id: int, *, limit: int = 50) -> list[Invoice]:
+    return list(
+        Invoice.objects.filter(patient_id=patient_id, kind=InvoiceKind.CREDIT_NOTE)
+        .select_related("location", "credits")
+        .order_by("-issued_at", "-id")[:limit]
+    )
+
+
+def patient_payments(patient_id: int, *, limit: int = 50) -> list[Payment]:
+    return list(
+        payments_with_unallocated(Payment.objects.filter(patient_id=patient_id))
+        .select_related("received_by")
+        .order_by("-received_at", "-id")[:limit]
+    )
+
+
+def open_invoices(patient_id: int) -> list[Invoice]:
+    """The patient's invoices still owing, oldest first (where a payment goes when none is named)."""
+    invoices = invoices_with_outstanding(Invoice.objects.filter(patient_id=patient_id)).order_by("issued_at", "id")
+    return [inv for inv in invoices if annotated(inv, "outstanding_amount") > 0]
+
+
+def settings_for(location_id: int) -> BillingSettings:
+    """The location's billing settings, or the defaults (unsaved) when none were set."""
+    found = BillingSettings.objects.filter(location_id=location_id).first()
+    return found if found is not None else BillingSettings(location_id=location_id)
+
+
+def fee_for(*, location_id: int, role: str, on: date, appointment_type_id: int | None = None) -> FeeItem | None:
+    """The fee in force on ``on`` for ``role`` (for the visit fee: the type's own, else the location's
+    fee for every type)."""
+    qs = FeeItem.objects.filter(location_id=location_id, role=role, effective_from__lte=on).filter(
+        Q(effective_until__isnull=True) | Q(effective_until__gte=on)
+    )
+    if role == FeeRole.VISIT:
+        qs = qs.filter(Q(appointment_type_id=appointment_type_id) | Q(appointment_type__isnull=True)).order_by(
+            "appointment_type_id"  # the type's own fee (not null) first
+        )
+        own = qs.filter(appointment_type_id=appointment_type_id).order_by("-effective_from", "-id").first()
+        return own or qs.filter(appointment_type__isnull=True).order_by("-effective_from", "-id").first()
+    return qs.order_by("-effective_from", "-id").first()
+
+
+def invoice_detail(invoice_id: int) -> Invoice | None:
+    return (
+        invoices_with_outstanding(Invoice.objects.filter(pk=invoice_id))
+        .select_related("location", "patient", "appointment__appointment_type", "issued_by", "rendering_provider")
+        .prefetch_related("lines", "credit_notes", "allocations__payment")
+        .first()
+    ) or Invoice.objects.filter(pk=invoice_id, kind=InvoiceKind.CREDIT_NOTE).select_related(
+        "location", "patient", "credits", "issued_by"
+    ).prefetch_related("lines").first()
+
+
+def allocatable_payments(patient_id: int) -> list[Payment]:
+    """The patient's completed payments with money not yet put against an invoice."""
+    return [
+        p
+        for p in patient_payments(patient_id)
+        if p.kind == PaymentKind.PAYMENT and p.status == COMPLETED and annotated(p, "unallocated_amount") > 0
+    ]
+
+
+def payment_with_key(key: str, patient_id: int) -> Payment | None:
+    return Payment.objects.filter(idempotency_key=key, patient_id=patient_id).first() if key else None

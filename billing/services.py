@@ -1,0 +1,521 @@
+"""Every write of money: issuing invoices and credit notes, recording, allocating and refunding
+payments. Each runs in a transaction, locks what it changes, refuses with messages keyed by field
+and writes one audit entry per action (category "billing")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import audit
+from accounts.models import User
+from billing import rules, selectors
+from billing.models import (
+    CodeSystem,
+    FeeItem,
+    FeeRole,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoicePurpose,
+    InvoiceSequence,
+    Payment,
+    PaymentAllocation,
+    PaymentKind,
+    PaymentStatus,
+)
+from billing.money import to_cents
+from core.audit import Category, Verb
+
+TAKE_PAYMENTS = "billing.take_payments"
+CREDIT = "billing.issue_credit_note"
+MANAGE_FEES = "billing.manage_fees"
+REPORTS = "billing.view_financial_reports"
+
+
+class BillingError(ValidationError):
+    """A refused money action; ``message_dict`` keys are form fields (or ``__all__``)."""
+
+
+def _require(by: User | None, perm: str) -> None:
+    if by is not None and not by.has_perm(perm):
+        raise PermissionDenied
+
+
+@dataclass(frozen=True)
+class LineDraft:
+    description: str
+    unit_price: Decimal
+    units: int = 1
+    code: str = ""
+    code_system: str = CodeSystem.CLINIC
+    fee_item: FeeItem | None = None
+
+    @property
+    def amount(self) -> Decimal:
+        return to_cents(self.unit_price * self.units)
+
+    @classmethod
+    def of(cls, fee: FeeItem, units: int = 1) -> LineDraft:
+        return cls(
+            description=fee.description,
+            unit_price=fee.price,
+            units=units,
+            code=fee.code,
+            code_system=fee.code_system,
+            fee_item=fee,
+        )
+
+
+def _next_number(location_id: int) -> int:
+    """The location's next invoice number, holding its counter row until the transaction ends."""
+    InvoiceSequence.objects.get_or_create(location_id=location_id)
+    seq = InvoiceSequence.objects.select_for_update().get(location_id=location_id)
+    seq.last_number += 1
+    seq.save(update_fields=["last_number"])
+    return seq.last_number
+
+
+@transaction.atomic
+def invoice_issue(
+    *,
+    patient,
+    location_id: int,
+    lines: list[LineDraft],
+    by: User | None,
+    purpose: str = InvoicePurpose.OTHER,
+    service_date: date | None = None,
+    appointment=None,
+    rendering_provider=None,
+    kind: str = InvoiceKind.INVOICE,
+    credits: Invoice | None = None,
+    reason: str = "",
+) -> Invoice:
+    """Write an invoice (or credit note) with its lines and its number: issued, final."""
+    if not lines:
+        raise BillingError({"__all__": ["An invoice needs at least one line."]})
+    if any(line.unit_price < 0 or line.units < 1 for line in lines):
+        raise BillingError({"amount": ["Amounts cannot be negative."]})
+    now = timezone.now()
+    settings = selectors.settings_for(location_id)
+    invoice = Invoice.objects.create(
+        location_id=location_id,
+        number=_next_number(location_id),
+        patient=patient,
+        kind=kind,
+        purpose=purpose,
+        appointment=appointment,
+        credits=credits,
+        currency=credits.currency if credits is not None else settings.currency,
+        total=sum((line.amount for line in lines), Decimal("0.00")),
+        service_date=service_date or timezone.localdate(),
+        reason=reason[:300],
+        rendering_provider=rendering_provider,
+        issued_at=now,
+        issued_by=by,
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            fee_item=line.fee_item,
+            code_system=line.code_system,
+            code=line.code,
+            description=line.description[:120],
+            units=line.units,
+            unit_price=to_cents(line.unit_price),
+            amount=line.amount,
+        )
+        for line in lines
+    )
+    audit.record(
+        actor=by,
+        action=f"billing.{kind}.issued",
+        verb=Verb.CREATE,
+        category=Category.BILLING,
+        target=invoice,
+        patient=patient,
+        changes={
+            "number": invoice.label,
+            "purpose": purpose,
+            "total": str(invoice.total),
+            "codes": [f"{line.code}x{line.units}" for line in lines if line.code],
+            **({"credits": credits.label, "reason": reason} if credits is not None else {}),
+        },
+    )
+    return invoice
+
+
+# --- From what happened ----------------------------------------------------------------
+
+
+def infusion_times(appointment) -> tuple[datetime | None, datetime | None]:
+    """The recorded start and stop of the visit's infusion (None, None when there was none)."""
+    session = getattr(appointment, "infusion_session", None)
+    return (session.started_at, session.ended_at) if session is not None else (None, None)
+
+
+def visit_lines(appointment, *, infused: tuple[datetime | None, datetime | None] | None = None) -> list[LineDraft]:
+    """What a completed visit bills: its type's visit fee; for an infusion, the infusion time from
+    the recorded start to the recorded stop in CPT units (a stopped-early one bills what ran) and
+    the drug."""
+    on = appointment.start.astimezone(appointment.location.zone).date()
+    loc = appointment.location_id
+    lines: list[LineDraft] = []
+    visit = selectors.fee_for(
+        location_id=loc, role=FeeRole.VISIT, on=on, appointment_type_id=appointment.appointment_type_id
+    )
+    if visit is not None:
+        lines.append(LineDraft.of(visit))
+    started, ended = infused if infused is not None else infusion_times(appointment)
+    if started is not None:
+        settings = selectors.settings_for(loc)
+        units = rules.infusion_units(
+            rules.infused_minutes(started, ended),
+            push_max_minutes=settings.push_max_minutes,
+            additional_over_minutes=settings.additional_hour_over_minutes,
+        )
+        for role, count in (
+            (FeeRole.IV_PUSH, units.push),
+            (FeeRole.INFUSION_FIRST_HOUR, units.first_hour),
+            (FeeRole.INFUSION_ADDITIONAL_HOUR, units.additional_hours),
+            (FeeRole.DRUG, 1),
+        ):
+            fee = selectors.fee_for(location_id=loc, role=role, on=on) if count else None
+            if fee is not None:
+                lines.append(LineDraft.of(fee, count))
+    return lines
+
+
+def _rendering_provider(appointment):
+    session = getattr(appointment, "infusion_session", None)
+    return (session.signed_by if session is not None and session.signed_by_id else None) or appointment.clinician
+
+
+def _existing(appointment_id: int, purpose: str) -> Invoice | None:
+    return Invoice.objects.filter(appointment_id=appointment_id, purpose=purpose, kind=InvoiceKind.INVOICE).first()
+
+
+@transaction.atomic
+def invoice_for_visit(
+    *, appointment, by: User | None = None, infused: tuple[datetime | None, datetime | None] | None = None
+) -> Invoice | None:
+    """Invoice a completed visit once (a second call finds the first invoice); None when the fee
+    schedule prices nothing it did."""
+    if (found := _existing(appointment.pk, InvoicePurpose.VISIT)) is not None:
+        return found
+    lines = visit_lines(appointment, infused=infused)
+    if not lines:
+        return None
+    try:
+        with transaction.atomic():
+            return invoice_issue(
+                patient=appointment.patient,
+                location_id=appointment.location_id,
+                lines=lines,
+                by=by,
+                purpose=InvoicePurpose.VISIT,
+                service_date=appointment.start.astimezone(appointment.location.zone).date(),
+                appointment=appointment,
+                rendering_provider=_rendering_provider(appointment),
+            )
+    except IntegrityError:  # a concurrent call invoiced it first
+        return _existing(appointment.pk, InvoicePurpose.VISIT)
+
+
+@transaction.atomic
+def fee_for_outcome(*, appointment, purpose: str, by: User | None = None) -> Invoice | None:
+    """Charge the location's no-show or late-cancellation fee once (None when the fee is zero)."""
+    if (found := _existing(appointment.pk, purpose)) is not None:
+        return found
+    settings = selectors.settings_for(appointment.location_id)
+    role, amount = (
+        (FeeRole.NO_SHOW, settings.no_show_fee)
+        if purpose == InvoicePurpose.NO_SHOW
+        else (FeeRole.LATE_CANCEL, settings.late_cancel_fee)
+    )
+    if not amount:
+        return None
+    label = InvoicePurpose(purpose).label
+    line = LineDraft(description=f"{label}: {appointment.appointment_type.name}", unit_price=amount)
+    try:
+        with transaction.atomic():
+            return invoice_issue(
+                patient=appointment.patient,
+                location_id=appointment.location_id,
+                lines=[line],
+                by=by,
+                purpose=purpose,
+                service_date=appointment.start.astimezone(appointment.location.zone).date(),
+                appointment=appointment,
+                reason=role,
+            )
+    except IntegrityError:
+        return _existing(appointment.pk, purpose)
+
+
+# --- Credit notes, waivers -----------------------------------------------------------------
+
+
+def _release(invoice: Invoice, amount: Decimal, *, by: User | None, at) -> None:
+    """Take ``amount`` of the payments allocated to ``invoice`` back onto those payments (latest first)."""
+    per_payment: dict[int, Decimal] = {}
+    for payment_id, value in invoice.allocations.order_by("id").values_list("payment_id", "amount"):
+        per_payment[payment_id] = per_payment.get(payment_id, Decimal("0")) + value
+    for payment_id in sorted(per_payment, reverse=True):
+        if amount <= 0:
+            break
+        take = min(amount, per_payment[payment_id])
+        if take > 0:
+            PaymentAllocation.objects.create(payment_id=payment_id, invoice=invoice, amount=-take, at=at, by=by)
+            amount -= take
+
+
+@transaction.atomic
+def credit_note_issue(
+    *, invoice: Invoice, amount: Decimal, reason: str, by: User | None, action: str = "credit note"
+) -> Invoice:
+    """Take back ``amount`` of an invoice's charge. What the invoice still owes is cancelled first;
+    beyond that, payments allocated to it are released onto their payments (to refund or reuse)."""
+    _require(by, CREDIT)
+    reason = reason.strip()
+    if not reason:
+        raise BillingError({"reason": ["Give a reason."]})
+    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)  # serialise credits of one invoice
+    if locked.kind != InvoiceKind.INVOICE:
+        raise BillingError({"__all__": ["A credit note corrects an invoice, not another credit note."]})
+    amount = to_cents(amount)
+    row = selectors.invoices_with_outstanding(Invoice.objects.filter(pk=locked.pk)).get()
+    creditable = locked.total - selectors.annotated(row, "credited")
+    outstanding = selectors.annotated(row, "outstanding_amount")
+    if amount <= 0:
+        raise BillingError({"amount": ["Enter an amount greater than zero."]})
+    if amount > creditable:
+        raise BillingError({"amount": [f"Only {creditable:,.2f} of this invoice is left to credit."]})
+    now = timezone.now()
+    if amount > outstanding:
+        _release(locked, amount - max(outstanding, Decimal("0")), by=by, at=now)
+    return invoice_issue(
+        patient=locked.patient,
+        location_id=locked.location_id,
+        lines=[LineDraft(description=f"{action.capitalize()} for {locked.label}: {reason}"[:120], unit_price=amount)],
+        by=by,
+        purpose=locked.purpose,
+        service_date=locked.service_date,
+        kind=InvoiceKind.CREDIT_NOTE,
+        credits=locked,
+        reason=reason,
+    )
+
+
+def fee_waive(*, invoice: Invoice, reason: str, by: User) -> Invoice:
+    """Waive a no-show or late-cancellation fee in full (an administrator, with a reason)."""
+    _require(by, CREDIT)
+    if invoice.purpose not in (InvoicePurpose.NO_SHOW, InvoicePurpose.LATE_CANCEL):
+        raise BillingError(
+            {
+                "__all__": [
+                    "Only a no-show or late-cancellation fee is waived; correct other invoices with a credit note."
+                ]
+            }
+        )
+    remaining = invoice.total - sum(c.total for c in invoice.credit_notes.all())
+    if remaining <= 0:
+        raise BillingError({"__all__": ["This fee has already been waived."]})
+    note = credit_note_issue(invoice=invoice, amount=remaining, reason=reason, by=by, action="fee waived")
+    audit.record(
+        actor=by,
+        action="billing.fee.waived",
+        verb=Verb.UPDATE,
+        category=Category.BILLING,
+        target=invoice,
+        patient=invoice.patient,
+        changes={
+            "invoice": invoice.label,
+            "credit_note": note.label,
+            "amount": str(remaining),
+            "reason": reason.strip(),
+        },
+    )
+    return note
+
+
+# --- Payments ----------------------------------------------------------------------------
+
+
+def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by: User | None, at) -> PaymentAllocation:
+    if invoice.patient_id != payment.patient_id:
+        raise BillingError({"invoice": ["That invoice is another patient's."]})
+    outstanding = selectors.outstanding_of(invoice)
+    unallocated = selectors.unallocated_of(payment)
+    if why := rules.allocation_refusal(amount=amount, unallocated=unallocated, outstanding=outstanding):
+        raise BillingError({"amount": [why]})
+    return PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=amount, at=at, by=by)
+
+
+def _auto_allocate(payment: Payment, *, by: User | None, at, first: Invoice | None = None) -> None:
+    """Put what is left of the payment against ``first`` then the patient's oldest open invoices."""
+    left = selectors.unallocated_of(payment)
+    targets = selectors.open_invoices(payment.patient_id)
+    if first is not None:
+        targets.sort(key=lambda inv: inv.pk != first.pk)
+    for inv in targets:
+        if left <= 0:
+            break
+        take = min(left, selectors.annotated(inv, "outstanding_amount"))
+        if take > 0:
+            PaymentAllocation.objects.create(payment=payment, invoice=inv, amount=take, at=at, by=by)
+            left -= take
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    patient,
+    location_id: int,
+    method: str,
+    amount: Decimal,
+    idempotency_key: str,
+    by: User | None,
+    reference: str = "",
+    note: str = "",
+    invoice: Invoice | None = None,
+    status: str = PaymentStatus.COMPLETED,
+    provider_id: str = "",
+) -> Payment:
+    """Record money received. The same ``idempotency_key`` twice records once (the first payment is
+    returned): a double-click or a retried request cannot take the money twice. A completed
+    payment is allocated to ``invoice`` first, then to the oldest open invoices."""
+    _require(by, TAKE_PAYMENTS)
+    found = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if found is not None:
+        if found.patient_id != patient.pk:
+            raise BillingError({"__all__": ["That payment was already recorded for another patient."]})
+        return found
+    amount = to_cents(amount)
+    if amount <= 0:
+        raise BillingError({"amount": ["Enter an amount greater than zero."]})
+    if method not in Payment.Method.values:
+        raise BillingError({"method": ["Choose how the patient paid."]})
+    if rules.looks_like_card_number(reference):
+        raise BillingError({"reference": ["Never type a card number here: use the terminal's receipt number."]})
+    if invoice is not None and invoice.patient_id != patient.pk:
+        raise BillingError({"invoice": ["That invoice is another patient's."]})
+    # Lock the patient's money: two payments allocating at once cannot both take the same outstanding amount.
+    type(patient).objects.select_for_update().filter(pk=patient.pk).first()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                patient=patient,
+                location_id=location_id,
+                method=method,
+                amount=amount,
+                currency=selectors.settings_for(location_id).currency,
+                status=status,
+                idempotency_key=idempotency_key,
+                reference=reference.strip()[:60],
+                provider_id=provider_id,
+                note=note.strip()[:200],
+                received_at=now,
+                received_by=by,
+                completed_at=now if status == PaymentStatus.COMPLETED else None,
+            )
+    except IntegrityError:  # the same key, recorded by a concurrent request
+        return Payment.objects.get(idempotency_key=idempotency_key)
+    if status == PaymentStatus.COMPLETED:
+        _auto_allocate(payment, by=by, at=now, first=invoice)
+    audit.record(
+        actor=by,
+        action="billing.payment.recorded",
+        verb=Verb.CREATE,
+        category=Category.BILLING,
+        target=payment,
+        patient=patient,
+        changes={
+            "method": method,
+            "amount": str(amount),
+            "status": status,
+            **({"invoice": invoice.label} if invoice else {}),
+        },
+    )
+    return payment
+
+
+@transaction.atomic
+def payment_allocate(*, payment: Payment, invoice: Invoice, amount: Decimal, by: User) -> PaymentAllocation:
+    _require(by, TAKE_PAYMENTS)
+    type(payment.patient).objects.select_for_update().filter(pk=payment.patient_id).first()
+    if payment.status != PaymentStatus.COMPLETED or payment.kind != PaymentKind.PAYMENT:
+        raise BillingError({"__all__": ["Only a completed payment can be allocated."]})
+    allocation = _allocate(payment, invoice, to_cents(amount), by=by, at=timezone.now())
+    audit.record(
+        actor=by,
+        action="billing.payment.allocated",
+        verb=Verb.UPDATE,
+        category=Category.BILLING,
+        target=payment,
+        patient=payment.patient,
+        changes={"invoice": invoice.label, "amount": str(allocation.amount)},
+    )
+    return allocation
+
+
+@transaction.atomic
+def payment_refund(*, payment: Payment, amount: Decimal, reason: str, idempotency_key: str, by: User | None) -> Payment:
+    """Give back part or all of what a payment has not put against an invoice (credit an invoice
+    first to free what it holds). Recorded as a refund row by the payment's method."""
+    _require(by, CREDIT)
+    found = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if found is not None:
+        return found
+    type(payment.patient).objects.select_for_update().filter(pk=payment.patient_id).first()
+    if payment.kind != PaymentKind.PAYMENT or payment.status != PaymentStatus.COMPLETED:
+        raise BillingError({"__all__": ["Only a completed payment can be refunded."]})
+    if not reason.strip():
+        raise BillingError({"reason": ["Give a reason."]})
+    amount = to_cents(amount)
+    left = selectors.unallocated_of(payment)
+    if amount <= 0:
+        raise BillingError({"amount": ["Enter an amount greater than zero."]})
+    if amount > left:
+        raise BillingError(
+            {"amount": [f"Only {left:,.2f} of this payment is not allocated to an invoice; credit an invoice first."]}
+        )
+    now = timezone.now()
+    refund = Payment.objects.create(
+        patient_id=payment.patient_id,
+        location_id=payment.location_id,
+        kind=PaymentKind.REFUND,
+        method=payment.method,
+        amount=amount,
+        currency=payment.currency,
+        status=PaymentStatus.COMPLETED,
+        refund_of=payment,
+        idempotency_key=idempotency_key,
+        note=reason.strip()[:200],
+        received_at=now,
+        received_by=by,
+        completed_at=now,
+    )
+    audit.record(
+        actor=by,
+        action="billing.payment.refunded",
+        verb=Verb.CREATE,
+        category=Category.BILLING,
+        target=refund,
+        patient=payment.patient,
+        changes={"refund_of": payment.pk, "amount": str(amount), "reason": reason.strip()},
+    )
+    return refund
+
+
+def billing_viewed(*, by: User, patient, target=None) -> None:
+    """A money page of one patient was read."""
+    audit.record_read(
+        actor=by, action="billing.patient.viewed", target=target or patient, patient=patient, category=Category.BILLING
+    )

@@ -1,0 +1,178 @@
+"""Invoices from what happened, gapless numbers, immutability, credit notes and waivers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from billing import integration, selectors, services
+from billing.models import Invoice, InvoiceLine, InvoicePurpose
+from billing.tests.factories import billing_settings, fee_schedule, invoice, payment
+from scheduling.models import AppointmentStatusChange
+from scheduling.tests.factories import AppointmentFactory, LocationFactory, appointment_type
+
+pytestmark = pytest.mark.django_db
+
+
+def _infusion(location, *, start=None):
+    start = start or timezone.now() - timedelta(hours=3)
+    return AppointmentFactory(
+        location=location, appointment_type=appointment_type("infusion"), start=start, end=start + timedelta(hours=2)
+    )
+
+
+@pytest.mark.parametrize(
+    ("minutes", "codes"),
+    [
+        (15, [("96374", 1), ("J3490", 1)]),
+        (31, [("96365", 1), ("J3490", 1)]),
+        (61, [("96365", 1), ("J3490", 1)]),
+        (91, [("96365", 1), ("96366", 1), ("J3490", 1)]),
+    ],
+)
+def test_a_completed_infusion_bills_its_recorded_time_in_cpt_units(minutes, codes):
+    location = LocationFactory()
+    fee_schedule(location)
+    appt = _infusion(location)
+    started = appt.start + timedelta(minutes=5)
+    inv = services.invoice_for_visit(appointment=appt, infused=(started, started + timedelta(minutes=minutes)))
+    assert [(line.code, line.units) for line in inv.lines.all()] == codes
+    assert inv.total == sum((line.amount for line in inv.lines.all()), Decimal(0))
+    assert inv.purpose == InvoicePurpose.VISIT
+    assert inv.issued_by is None
+
+
+def test_old_prices_stay_on_old_invoices_and_a_new_price_applies_from_its_date():
+    location = LocationFactory()
+    fees = fee_schedule(location)
+    appt = AppointmentFactory(location=location, start=timezone.now() - timedelta(days=1))
+    first = services.invoice_for_visit(appointment=appt)
+    fees["consultation"].__class__.objects.filter(pk=fees["consultation"].pk).update(
+        effective_until=timezone.localdate() - timedelta(days=400)
+    )
+    type(fees["consultation"]).objects.create(
+        location=location,
+        role="visit",
+        code="99205",
+        description="New patient evaluation",
+        price=Decimal("400.00"),
+        appointment_type=appointment_type("consultation"),
+        effective_from=timezone.localdate() - timedelta(days=399),
+    )
+    later = AppointmentFactory(location=location, start=timezone.now() - timedelta(hours=5))
+    second = services.invoice_for_visit(appointment=later)
+    assert (first.total, second.total) == (Decimal("350.00"), Decimal("400.00"))
+    assert Invoice.objects.get(pk=first.pk).total == Decimal("350.00")
+
+
+def test_numbers_are_gapless_per_location_and_a_rolled_back_issue_gives_its_number_back(patient):
+    here, there = LocationFactory(), LocationFactory()
+    a = invoice(patient, location=here)
+    try:
+        with transaction.atomic():
+            invoice(patient, location=here)
+            raise RuntimeError("the rest of the request failed")
+    except RuntimeError:
+        pass
+    b = invoice(patient, location=here)
+    c = invoice(patient, location=there)
+    assert (a.number, b.number, c.number) == (1, 2, 1)
+
+
+def test_an_issued_invoice_and_its_lines_cannot_be_changed_or_deleted_in_the_database(patient):
+    inv = invoice(patient)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Invoice.objects.filter(pk=inv.pk).update(total=Decimal("1.00"))
+    with pytest.raises(DatabaseError), transaction.atomic():
+        InvoiceLine.objects.filter(invoice=inv).update(description="changed")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Invoice.objects.filter(pk=inv.pk).delete()
+    assert Invoice.objects.get(pk=inv.pk).total == Decimal("100.00")
+
+
+def test_a_credit_note_corrects_an_invoice_and_releases_what_was_paid_beyond_what_is_owed(patient, admin):
+    location = LocationFactory()
+    inv = invoice(patient, location=location, amount="300.00")
+    pay = payment(patient, location=location, amount="200.00", by=admin)
+    note = services.credit_note_issue(invoice=inv, amount=Decimal("150.00"), reason="Stopped early", by=admin)
+    assert note.kind == "credit_note"
+    assert note.credits_id == inv.pk
+    assert note.number == 2
+    # 100 was owed: it is cancelled first; the other 50 comes back onto the payment.
+    assert selectors.outstanding_of(inv) == Decimal("0.00")
+    assert selectors.unallocated_of(pay) == Decimal("50.00")
+    with pytest.raises(services.BillingError) as refused:
+        services.credit_note_issue(invoice=inv, amount=Decimal("150.01"), reason="Too much", by=admin)
+    assert "amount" in refused.value.message_dict
+
+
+def test_the_front_desk_cannot_issue_credit_notes(patient, frontdesk):
+    inv = invoice(patient)
+    with pytest.raises(services.PermissionDenied):
+        services.credit_note_issue(invoice=inv, amount=Decimal("1"), reason="x", by=frontdesk)
+
+
+def test_a_no_show_is_charged_once_by_the_transition_and_an_administrator_waives_it(patient, admin):
+    location = LocationFactory()
+    billing_settings(location)
+    appt = AppointmentFactory(patient=patient, location=location, status="no_show")
+    integration.on_appointment_changed(appt.pk)
+    integration.on_appointment_changed(appt.pk)
+    fee = Invoice.objects.get(appointment=appt)
+    assert (fee.purpose, fee.total) == (InvoicePurpose.NO_SHOW, Decimal("100.00"))
+    with pytest.raises(services.BillingError) as refused:
+        services.fee_waive(invoice=fee, reason="  ", by=admin)
+    assert "reason" in refused.value.message_dict
+    note = services.fee_waive(invoice=fee, reason="Snowstorm closed the roads", by=admin)
+    assert note.total == Decimal("100.00")
+    assert AuditEvent.objects.filter(action="billing.fee.waived", actor=admin).exists()
+    with pytest.raises(services.BillingError):
+        services.fee_waive(invoice=fee, reason="again", by=admin)
+
+
+def _cancel(appt, *, hours_before: float, from_status: str = "booked", reason: str = "Patient called"):
+    appt.status, appt.cancel_reason = "cancelled", reason
+    appt.save(update_fields=["status", "cancel_reason"])
+    AppointmentStatusChange.objects.create(
+        appointment=appt, from_status=from_status, to_status="cancelled", at=appt.start - timedelta(hours=hours_before)
+    )
+
+
+@pytest.mark.parametrize(
+    ("hours_before", "from_status", "reason", "charged"),
+    [
+        (2, "booked", "Patient called", True),
+        (2, "confirmed", "Patient called", True),
+        (30, "booked", "Patient called", False),
+        (2, "checked_in", "Not fasted", False),
+        (2, "booked", "rescheduled", False),
+    ],
+)
+def test_a_late_cancellation_inside_the_locations_window_is_charged(hours_before, from_status, reason, charged):
+    location = LocationFactory()
+    billing_settings(location, late_cancel_hours=24)
+    appt = AppointmentFactory(location=location)
+    _cancel(appt, hours_before=hours_before, from_status=from_status, reason=reason)
+    integration.on_appointment_changed(appt.pk)
+    fees = list(Invoice.objects.filter(appointment=appt).values_list("purpose", "total"))
+    assert fees == ([(InvoicePurpose.LATE_CANCEL, Decimal("75.00"))] if charged else [])
+
+
+def test_no_fee_is_charged_when_the_location_sets_none(patient):
+    location = LocationFactory()
+    appt = AppointmentFactory(patient=patient, location=location, status="no_show")
+    integration.on_appointment_changed(appt.pk)
+    assert not Invoice.objects.filter(appointment=appt).exists()
+
+
+def test_every_money_action_is_audited(patient, admin):
+    inv = invoice(patient, by=admin)
+    payment(patient, by=admin, amount="40.00")
+    actions = set(AuditEvent.objects.filter(actor=admin).values_list("action", "data_category"))
+    assert {("billing.invoice.issued", "billing"), ("billing.payment.recorded", "billing")} <= actions
+    assert inv.label.startswith("INV-")

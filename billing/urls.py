@@ -1,0 +1,16 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("patients/<int:patient_id>/panel/", views.patient_panel, name="patient-panel"),
+    path("patients/<int:patient_id>/payments/new/", views.payment_new, name="payment-new"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice-detail"),
+    path("invoices/<int:invoice_id>/print/", views.invoice_print, name="invoice-print"),
+    path("invoices/<int:invoice_id>/allocate/", views.invoice_allocate, name="invoice-allocate"),
+    path("invoices/<int:invoice_id>/credit/", views.invoice_credit, name="invoice-credit"),
+    path("invoices/<int:invoice_id>/waive/", views.invoice_waive, name="invoice-waive"),
+    path("payments/<int:payment_id>/refund/", views.payment_refund, name="payment-refund"),
+]

@@ -1,0 +1,202 @@
+"""Money pages: thin. Fetch through ``billing.access``, bind a form, call one service, put its
+errors on the form, redirect."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import audit
+from billing import access, forms, selectors, services
+from billing.models import InvoiceKind, InvoicePurpose
+from billing.money import Money
+from core.audit import Category
+from documents import services as documents
+from documents.models import DocumentKind
+
+
+def _errors_to_form(form, exc: services.BillingError) -> None:
+    for field, errors in exc.message_dict.items():
+        for error in errors:
+            form.add_error(None if field == "__all__" or field not in form.fields else field, error)
+
+
+@require_GET
+def patient_panel(request, patient_id: int) -> HttpResponse:
+    """The patient's balance, invoices, credit notes and payments (htmx-loaded on the patient page)."""
+    patient = access.patient_for_billing(request, patient_id)
+    balance = selectors.patient_balance(patient.pk)
+    services.billing_viewed(by=request.user, patient=patient)
+    context = {
+        "patient": patient,
+        "balance": balance,
+        "owed": Money(balance.owed),
+        "invoices": selectors.patient_invoices(patient.pk, limit=20),
+        "payments": selectors.patient_payments(patient.pk, limit=20),
+    }
+    return render(request, "billing/_patient_panel.html", context)
+
+
+def payment_new(request, patient_id: int) -> HttpResponse:
+    patient = access.patient_for_billing(request, patient_id)
+    invoices = selectors.open_invoices(patient.pk)
+    back = reverse("patients:detail", args=[patient.pk]) + "#billing"
+    if request.method == "POST" and selectors.payment_with_key(request.POST.get("idempotency_key", ""), patient.pk):
+        # The same form posted again (a double-click, a retry): it was recorded the first time.
+        return redirect(back)
+    if request.method == "POST":
+        form = forms.PaymentForm(request.POST, invoices=invoices)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.payment_record(
+                    patient=patient,
+                    location_id=data["location"].pk,
+                    method=data["method"],
+                    amount=data["amount"],
+                    idempotency_key=data["idempotency_key"],
+                    reference=data["reference"],
+                    invoice=data["invoice"],
+                    by=request.user,
+                )
+            except services.BillingError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"Payment of {Money(data['amount'])} recorded.")
+                return redirect(back)
+    else:
+        initial: dict[str, object] = {"idempotency_key": forms.new_key()}
+        if invoices:
+            initial["amount"] = selectors.annotated(invoices[0], "outstanding_amount")
+        form = forms.PaymentForm(initial=initial, invoices=invoices)
+        audit.record_page_opened(request, action="billing.payment.form", category=Category.BILLING, patient=patient)
+    return render(request, "billing/payment_form.html", {"patient": patient, "form": form, "invoices": invoices})
+
+
+@require_GET
+def invoice_detail(request, invoice_id: int) -> HttpResponse:
+    invoice = access.invoice_for_user(request, invoice_id)
+    services.billing_viewed(by=request.user, patient=invoice.patient, target=invoice)
+    is_invoice = invoice.kind == InvoiceKind.INVOICE
+    payments = selectors.allocatable_payments(invoice.patient_id) if is_invoice else []
+    context = {
+        "invoice": invoice,
+        "patient": invoice.patient,
+        "is_invoice": is_invoice,
+        "is_fee": invoice.purpose in (InvoicePurpose.NO_SHOW, InvoicePurpose.LATE_CANCEL),
+        "allocate_form": forms.AllocateForm(payments=payments) if payments else None,
+        "credit_form": forms.CreditNoteForm(),
+        "waive_form": forms.WaiveForm(),
+    }
+    return render(request, "billing/invoice_detail.html", context)
+
+
+def _back(invoice) -> HttpResponse:
+    return redirect("billing:invoice-detail", invoice.pk)
+
+
+def _invoice_page_with(request, invoice, **forms_in_error) -> HttpResponse:
+    context = {
+        "invoice": invoice,
+        "patient": invoice.patient,
+        "is_invoice": invoice.kind == InvoiceKind.INVOICE,
+        "is_fee": invoice.purpose in (InvoicePurpose.NO_SHOW, InvoicePurpose.LATE_CANCEL),
+        "allocate_form": None,
+        "credit_form": forms.CreditNoteForm(),
+        "waive_form": forms.WaiveForm(),
+        **forms_in_error,
+    }
+    return render(request, "billing/invoice_detail.html", context)
+
+
+@require_POST
+def invoice_print(request, invoice_id: int) -> HttpResponse:
+    """Issue the invoice's (or superbill's) PDF through the documents pipeline and download it."""
+    invoice = access.invoice_for_user(request, invoice_id)
+    form = forms.PrintForm(request.POST)
+    kind = form.cleaned_data["document"] if form.is_valid() else "invoice"
+    try:
+        document = documents.issue(kind=DocumentKind(kind), subject=invoice, by=request.user)
+    except documents.DocumentError as exc:
+        messages.error(request, str(exc))
+        return _back(invoice)
+    return redirect("documents:download", document.pk)
+
+
+@require_POST
+def invoice_allocate(request, invoice_id: int) -> HttpResponse:
+    invoice = access.invoice_for_user(request, invoice_id)
+    payments = selectors.allocatable_payments(invoice.patient_id)
+    form = forms.AllocateForm(request.POST, payments=payments)
+    if form.is_valid():
+        try:
+            services.payment_allocate(
+                payment=form.cleaned_data["payment"],
+                invoice=invoice,
+                amount=form.cleaned_data["amount"],
+                by=request.user,
+            )
+        except services.BillingError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, "Payment allocated.")
+            return _back(invoice)
+    return _invoice_page_with(request, invoice, allocate_form=form)
+
+
+@require_POST
+def invoice_credit(request, invoice_id: int) -> HttpResponse:
+    invoice = access.invoice_for_user(request, invoice_id, perm=services.CREDIT)
+    form = forms.CreditNoteForm(request.POST)
+    if form.is_valid():
+        try:
+            note = services.credit_note_issue(
+                invoice=invoice, amount=form.cleaned_data["amount"], reason=form.cleaned_data["reason"], by=request.user
+            )
+        except services.BillingError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, f"Credit note {note.label} issued.")
+            return _back(invoice)
+    return _invoice_page_with(request, invoice, credit_form=form)
+
+
+@require_POST
+def invoice_waive(request, invoice_id: int) -> HttpResponse:
+    invoice = access.invoice_for_user(request, invoice_id, perm=services.CREDIT)
+    form = forms.WaiveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.fee_waive(invoice=invoice, reason=form.cleaned_data["reason"], by=request.user)
+        except services.BillingError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, "Fee waived.")
+            return _back(invoice)
+    return _invoice_page_with(request, invoice, waive_form=form)
+
+
+@require_POST
+def payment_refund(request, payment_id: int) -> HttpResponse:
+    payment = access.payment_for_user(request, payment_id)
+    form = forms.RefundForm(request.POST)
+    back = reverse("patients:detail", args=[payment.patient_id]) + "#billing"
+    if form.is_valid():
+        try:
+            services.payment_refund(
+                payment=payment,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                by=request.user,
+            )
+        except services.BillingError as exc:
+            messages.error(request, " ".join(e for errs in exc.message_dict.values() for e in errs))
+        else:
+            messages.success(request, f"Refund of {Money(form.cleaned_data['amount'])} recorded.")
+        return redirect(back)
+    messages.error(request, "Give the amount to refund and a reason.")
+    return redirect(back)
