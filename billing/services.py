@@ -233,11 +233,7 @@ def fee_for_outcome(*, appointment, purpose: str, by: User | None = None) -> Inv
     if (found := _existing(appointment.pk, purpose)) is not None:
         return found
     settings = selectors.settings_for(appointment.location_id)
-    role, amount = (
-        (FeeRole.NO_SHOW, settings.no_show_fee)
-        if purpose == InvoicePurpose.NO_SHOW
-        else (FeeRole.LATE_CANCEL, settings.late_cancel_fee)
-    )
+    amount = settings.no_show_fee if purpose == InvoicePurpose.NO_SHOW else settings.late_cancel_fee
     if not amount:
         return None
     label = InvoicePurpose(purpose).label
@@ -252,7 +248,6 @@ def fee_for_outcome(*, appointment, purpose: str, by: User | None = None) -> Inv
                 purpose=purpose,
                 service_date=appointment.start.astimezone(appointment.location.zone).date(),
                 appointment=appointment,
-                reason=role,
             )
     except IntegrityError:
         return _existing(appointment.pk, purpose)

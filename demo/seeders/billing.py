@@ -51,6 +51,7 @@ METHODS = (PaymentMethod.CARD, PaymentMethod.CARD, PaymentMethod.HSA_FSA, Paymen
 def _schedule(locations: list[Location]) -> dict[tuple[int, str, int | None], FeeItem]:
     types = {t.code: t for t in AppointmentType.objects.all()}
     rows = []
+    priced = set(FeeItem.objects.values_list("location_id", flat=True))
     for loc in locations:
         BillingSettings.objects.get_or_create(
             location=loc,
@@ -60,7 +61,7 @@ def _schedule(locations: list[Location]) -> dict[tuple[int, str, int | None], Fe
                 "no_show_fee": Decimal("100.00"),
             },
         )
-        for role, type_code, system, code, description, price in SCHEDULE:
+        for role, type_code, system, code, description, price in SCHEDULE if loc.pk not in priced else ():
             t = types.get(type_code) if type_code else None
             if type_code and t is None:
                 continue
@@ -76,8 +77,8 @@ def _schedule(locations: list[Location]) -> dict[tuple[int, str, int | None], Fe
                     effective_from=SINCE,
                 )
             )
-    made = FeeItem.objects.bulk_create(rows)
-    return {(f.location_id, f.role, f.appointment_type_id): f for f in made}
+    FeeItem.objects.bulk_create(rows)
+    return {(f.location_id, f.role, f.appointment_type_id): f for f in FeeItem.objects.filter(effective_from=SINCE)}
 
 
 def seed(ctx: SeedContext) -> None:
@@ -102,7 +103,9 @@ def seed(ctx: SeedContext) -> None:
         .order_by("start", "id")
         .values("id", "patient_id", "location_id", "appointment_type_id", "start", "status", "clinician_id")
     )
+    # Numbers continue from what each location has issued (a second seeding run adds to the first).
     numbers: dict[int, int] = defaultdict(int)
+    numbers.update(dict(InvoiceSequence.objects.values_list("location_id", "last_number")))
     invoices: list[Invoice] = []
     lines: dict[int, list[InvoiceLine]] = {}
     for v in visits:
@@ -148,7 +151,6 @@ def seed(ctx: SeedContext) -> None:
                 rendering_provider_id=(session or {}).get("signed_by_id") or v["clinician_id"],
                 issued_at=issued,
                 issued_by=None,
-                reason="no_show" if purpose == InvoicePurpose.NO_SHOW else "",
             )
         )
         lines[len(invoices) - 1] = drafts
@@ -160,9 +162,8 @@ def seed(ctx: SeedContext) -> None:
             all_lines.append(line)
     InvoiceLine.objects.bulk_create(all_lines, batch_size=BATCH)
     credit_notes, payments, allocations = _settle(ctx, created, numbers, desk=desk, admin=admin)
-    InvoiceSequence.objects.bulk_create(
-        [InvoiceSequence(location_id=loc, last_number=n) for loc, n in numbers.items()], batch_size=BATCH
-    )
+    for loc, n in numbers.items():
+        InvoiceSequence.objects.update_or_create(location_id=loc, defaults={"last_number": n})
     ctx.counts["invoices"] = len(created)
     ctx.counts["credit notes"] = credit_notes
     ctx.counts["payments"] = payments
