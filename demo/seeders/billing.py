@@ -148,7 +148,7 @@ def seed(ctx: SeedContext) -> None:
                 currency="USD",
                 total=sum((d.amount for d in drafts), Decimal("0.00")),
                 service_date=day,
-                rendering_provider_id=(session or {}).get("signed_by_id") or v["clinician_id"],
+                rendering_provider_id=(session["signed_by_id"] if session else None) or v["clinician_id"],
                 issued_at=issued,
                 issued_by=None,
             )
