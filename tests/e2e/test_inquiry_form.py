@@ -1,0 +1,112 @@
+"""Browser: a person reaches out on a 360 px phone with the keyboard alone. A first try without a
+way to be contacted is refused at the field with what was typed kept; fixed, it is thanked. Every
+state of the public pages has no axe-core finding at any impact (not only the serious ones the
+suite blocks on), nothing scrolls sideways, the honeypot is never reached by Tab, and every
+control is at least 24 px high (WCAG 2.2 target size)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from inquiries.models import Inquiry
+from scheduling.tests.factories import LocationFactory
+from tests.e2e.axe import AXE
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 360, "height": 740}
+# Every finding, whatever its impact: the public pages have none.
+ALL_FINDINGS = """async () => {
+  if (!window.axe) return ["axe not loaded"];
+  await new Promise((r) => { const wait = () => window.__axeRunning ? setTimeout(wait, 50) : r(); wait(); });
+  window.__axeRunning = true;
+  try {
+    const results = await window.axe.run(document, {resultTypes: ["violations"]});
+    return results.violations.map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  } finally { window.__axeRunning = false; }
+}"""
+
+
+def _findings(page) -> list[str]:
+    if not page.evaluate("() => !!window.axe"):
+        page.evaluate(AXE.read_text())
+    return page.evaluate(ALL_FINDINGS)
+
+
+def _fits_the_phone(page) -> None:
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    small = page.evaluate(
+        """() => [...document.querySelectorAll('main input:not([type=hidden]), main select, main button')]
+                 .filter((el) => !el.closest('.hp-field'))
+                 .filter((el) => { const r = el.getBoundingClientRect(); return r.height < 24 || r.width < 24; })
+                 .map((el) => el.id || el.name)"""
+    )
+    assert small == []
+
+
+def _tab_to(page, element_id: str, *, limit: int = 40) -> None:
+    """Press Tab until ``element_id`` has the focus, never passing the honeypot."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => document.activeElement && document.activeElement.id")
+        assert focused != "id_website", "the honeypot took the focus"
+        if focused == element_id:
+            return
+    raise AssertionError(f"Tab never reached #{element_id}")
+
+
+def test_a_person_reaches_out_on_a_phone_with_the_keyboard_alone(live_server, page):
+    LocationFactory(name="Lakeview")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/accounts/login/")
+    expect(page.get_by_role("link", name="Reach out to us")).to_be_visible()
+    page.get_by_role("link", name="Reach out to us").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/start/")
+    expect(page.get_by_role("heading", name="Reach out to us")).to_be_visible()
+    assert _findings(page) == []
+    _fits_the_phone(page)
+
+    # "Who is filling in": the first radio is "myself"; Space chooses it.
+    _tab_to(page, "id_who_0")
+    page.keyboard.press("Space")
+    _tab_to(page, "id_first_name")
+    page.keyboard.type("Robin")
+    _tab_to(page, "id_last_name")
+    page.keyboard.type("Alvarez")
+    _tab_to(page, "id_date_of_birth")
+    page.keyboard.type("04/12/1986")
+    _tab_to(page, "id_phone")
+    page.keyboard.type("(312) 555-0188")
+    _tab_to(page, "id_reason_0")
+    page.keyboard.press("ArrowDown")  # anxiety
+    page.keyboard.press("ArrowUp")  # back to depression
+    _tab_to(page, "id_preferred_location")
+    page.keyboard.press("ArrowDown")  # Lakeview
+    _tab_to(page, "id_referrer_npi")
+    page.keyboard.press("Enter")  # sends the form: no way to be contacted was chosen
+
+    expect(page.get_by_role("alert")).to_contain_text("You may contact me by")
+    expect(page.locator("#id_contact_by_error")).to_have_text("Choose at least one way we may contact you.")
+    expect(page.locator("#id_first_name")).to_have_value("Robin")  # what was typed stays
+    expect(page.locator("#id_phone")).to_have_value("(312) 555-0188")
+    assert _findings(page) == []
+    _fits_the_phone(page)
+    assert not Inquiry.objects.exists()
+
+    # The error summary's link takes the focus to the field; Space ticks "Phone call".
+    page.get_by_role("link", name="You may contact me by").focus()
+    page.keyboard.press("Enter")
+    _tab_to(page, "id_contact_by_0")
+    page.keyboard.press("Space")
+    _tab_to(page, "id_referrer_npi")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(f"{live_server.url}/start/thanks/")
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    assert _findings(page) == []
+    _fits_the_phone(page)
+    inquiry = Inquiry.objects.get()
+    assert (inquiry.last_name, inquiry.reason, inquiry.channels) == ("Alvarez", "depression", ["phone"])
+    assert inquiry.preferred_location.name == "Lakeview"
