@@ -48,12 +48,13 @@ SESSION_SUBMITTED = "inquiry_submitted_id"
 
 
 def _public(view):
-    """No sign-in, never cached, no Referer sent onwards."""
+    """No sign-in, never cached, no Referer sent to another site. Not "no-referrer": with it a
+    browser sends ``Origin: null`` on the form's own POST, which the CSRF check rightly refuses."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return login_not_required(never_cache(wrapped))

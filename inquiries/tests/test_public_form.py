@@ -43,7 +43,7 @@ def test_the_form_opens_without_signing_in_and_the_sign_in_page_links_to_it(clie
     assert b"csrfmiddlewaretoken" in response.content
     assert b'name="website"' in response.content  # the honeypot
     assert response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert reverse("inquiries:start").encode() in client.get(reverse("accounts:login")).content
 
 

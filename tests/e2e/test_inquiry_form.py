@@ -45,15 +45,21 @@ def _fits_the_phone(page) -> None:
     assert small == []
 
 
-def _tab_to(page, element_id: str, *, limit: int = 40) -> None:
-    """Press Tab until ``element_id`` has the focus, never passing the honeypot."""
+def _tab_to(page, target: str, *, limit: int = 80) -> None:
+    """Press Tab until the element with id ``target`` (or matching the selector) has the focus,
+    never passing the honeypot."""
+    selector = target if target[0] in "#." else f"#{target}"
     for _ in range(limit):
         page.keyboard.press("Tab")
-        focused = page.evaluate("() => document.activeElement && document.activeElement.id")
-        assert focused != "id_website", "the honeypot took the focus"
-        if focused == element_id:
+        focused = page.evaluate(
+            "(s) => [document.activeElement && document.activeElement.id,"
+            " !!(document.activeElement && document.activeElement.matches(s))]",
+            selector,
+        )
+        assert focused[0] != "id_website", "the honeypot took the focus"
+        if focused[1]:
             return
-    raise AssertionError(f"Tab never reached #{element_id}")
+    raise AssertionError(f"Tab never reached {selector}")
 
 
 def test_a_person_reaches_out_on_a_phone_with_the_keyboard_alone(live_server, page):
@@ -61,7 +67,7 @@ def test_a_person_reaches_out_on_a_phone_with_the_keyboard_alone(live_server, pa
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/accounts/login/")
     expect(page.get_by_role("link", name="Reach out to us")).to_be_visible()
-    page.get_by_role("link", name="Reach out to us").focus()
+    _tab_to(page, "#start-link a")
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server.url}/start/")
     expect(page.get_by_role("heading", name="Reach out to us")).to_be_visible()
@@ -96,7 +102,7 @@ def test_a_person_reaches_out_on_a_phone_with_the_keyboard_alone(live_server, pa
     assert not Inquiry.objects.exists()
 
     # The error summary's link takes the focus to the field; Space ticks "Phone call".
-    page.get_by_role("link", name="You may contact me by").focus()
+    _tab_to(page, "#form-errors a")
     page.keyboard.press("Enter")
     _tab_to(page, "id_contact_by_0")
     page.keyboard.press("Space")
