@@ -22,6 +22,7 @@ from inquiries.models import Inquiry, InquiryContact
 from patients.models import Patient
 from patients.services import contact_log_entries_create, contact_log_entry_create, patient_create
 from scheduling.models import Appointment, AppointmentStatus, AppointmentType
+from scheduling.services.self_booking import NewSelfBookingLink, self_booking_link_issue
 
 AUDIT_CATEGORY = Category.DEMOGRAPHICS
 # What the public form may set.
@@ -242,7 +243,7 @@ def _copy_contacts_to_log(inquiry: Inquiry, patient: Patient) -> None:
     )
 
 
-def _attach(locked: Inquiry, *, patient: Patient, by: User, how: str) -> Inquiry:
+def _attach(locked: Inquiry, *, patient: Patient, by: User | None, how: str) -> Inquiry:
     if locked.patient_id is not None:
         raise ValidationError({"patient": "This inquiry is already linked to a patient."})
     now = timezone.now()
@@ -294,6 +295,36 @@ def inquiry_convert(*, inquiry: Inquiry, by: User, duplicate_reason: str = "") -
     patient = patient_create(by=by, duplicate_reason=duplicate_reason, **patient_fields(locked))
     _attach(locked, patient=patient, by=by, how="converted")
     return patient
+
+
+# Kept with the registration when the registry finds possible matches: the public page must not
+# tell the person whether they are known, so the desk sorts it out from the patient page.
+SELF_REGISTERED_REASON = (
+    "Registered by the person from the public inquiry form to choose a consultation time online; "
+    "the desk checks the possible matches."
+)
+# How long after sending the form the thank-you page may still start an online booking.
+SELF_BOOKING_WINDOW = timedelta(minutes=30)
+
+
+@transaction.atomic
+def inquiry_self_booking_start(*, inquiry: Inquiry, now: datetime | None = None) -> NewSelfBookingLink:
+    """The person chose "choose a time" on the thank-you page: register them from what they typed
+    (a new record, never attached to an existing one on a stranger's word; the registry's possible
+    matches are recorded for the desk), link the inquiry, and issue a booking link whose date-of-birth
+    check and slot choice are the scheduling app's own (``scheduling.services.self_booking``).
+
+    Only for an inquiry sent in the last ``SELF_BOOKING_WINDOW`` and still open; the booking then
+    moves the inquiry to "booked" through the appointment hook."""
+    now = now or timezone.now()
+    locked = _lock(inquiry)
+    if locked.status not in rules.OPEN_STATUSES or now - locked.submitted_at > SELF_BOOKING_WINDOW:
+        raise ValidationError("This form can no longer be used to book online; please call the clinic.")
+    patient = locked.patient
+    if patient is None:
+        patient = patient_create(by=None, duplicate_reason=SELF_REGISTERED_REASON, **patient_fields(locked))
+        _attach(locked, patient=patient, by=None, how="registered_by_person")
+    return self_booking_link_issue(patient=patient, by=None, now=now)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ urlpatterns = [
     # Public: no sign-in.
     path("start/", views.start, name="start"),
     path("start/thanks/", views.thanks, name="thanks"),
+    path("start/book/", views.start_booking, name="start-booking"),
     # The desk's queue.
     path("start/poster/", views.start_poster, name="poster"),
     path("inquiries/", views.queue, name="queue"),

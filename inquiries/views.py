@@ -13,6 +13,7 @@ import base64
 import functools
 import io
 import logging
+import time
 
 import qrcode
 import qrcode.image.svg
@@ -38,13 +39,15 @@ from patients.access import has_chart_perms
 from patients.models import Patient
 from patients.selectors import patient_ids_for_mrn
 from patients.services import PossibleDuplicates
+from scheduling.selectors.self_booking import self_bookable_types
 
 logger = logging.getLogger(__name__)
 
 # A whole filled-in form is well under 2 KB; anything far larger is not a person typing.
 MAX_BODY_BYTES = 10_000
 QUEUE_PAGE_SIZE = 25
-SESSION_SUBMITTED = "inquiry_submitted_id"
+SESSION_SUBMITTED = "inquiry_submitted_id"  # the id only, for the thank-you page's "choose a time"
+SESSION_SUBMITTED_AT = "inquiry_submitted_at"
 
 
 def _public(view):
@@ -93,13 +96,42 @@ def start(request):
             form.add_error(field if field in form.fields else None, errors)
         return _public_page(request, "start.html", {"form": form}, status=400)
     request.session[SESSION_SUBMITTED] = inquiry.pk
+    request.session[SESSION_SUBMITTED_AT] = int(time.time())
     return redirect("inquiries:thanks")
+
+
+def _submitted(request):
+    """The inquiry this browser sent in the last half hour, if any (the session holds its id only)."""
+    pk, at = request.session.get(SESSION_SUBMITTED), request.session.get(SESSION_SUBMITTED_AT, 0)
+    if not isinstance(pk, int) or not isinstance(at, int):
+        return None
+    if time.time() - at > services.SELF_BOOKING_WINDOW.total_seconds():
+        return None
+    return selectors.inquiry_detail(pk)
 
 
 @_public
 @require_GET
 def thanks(request):
-    return _public_page(request, "thanks.html")
+    """The same words for everyone; "choose a time" when this browser sent an inquiry just now and
+    the clinic lets patients book some appointment types online."""
+    can_book = _submitted(request) is not None and self_bookable_types().exists()
+    return _public_page(request, "thanks.html", {"can_book": can_book})
+
+
+@_public
+@require_POST
+def start_booking(request):
+    """From the thank-you page to the scheduling app's own booking pages, by a one-time link."""
+    inquiry = _submitted(request)
+    if inquiry is None:
+        return redirect("inquiries:thanks")
+    try:
+        new = services.inquiry_self_booking_start(inquiry=inquiry)
+    except ValidationError:
+        return _public_page(request, "start_busy.html", {"closed": True}, status=410)
+    request.session.pop(SESSION_SUBMITTED, None)
+    return redirect("self_booking:open", token=new.token)
 
 
 def _qr_data_uri(url: str) -> str:

@@ -151,9 +151,10 @@ def _create_changes(patient: Patient) -> dict[str, list]:
 
 
 @transaction.atomic
-def patient_create(*, by: User, duplicate_reason: str = "", **fields: Any) -> Patient:
+def patient_create(*, by: User | None, duplicate_reason: str = "", **fields: Any) -> Patient:
     """Register a patient. Raises PossibleDuplicates unless ``duplicate_reason`` explains why
-    a likely duplicate is a different person (the reason is kept in the audit entry)."""
+    a likely duplicate is a different person (the reason is kept in the audit entry). ``by`` is
+    None only when the person registers themselves (booking online from the inquiry form)."""
     _check_fields(fields)
     now = timezone.now()
     patient = Patient(**fields, created_by=by)

@@ -224,6 +224,8 @@ ACCESS = {
     # (registering, whose reason is optional) the person registered.
     "inquiries:start": row(OK, OK, OK, OK, OK, OK),
     "inquiries:thanks": row(OK, OK, OK, OK, OK, OK),
+    # Choosing a time from the thanks page: without an inquiry sent from this browser, back to the thanks.
+    "inquiries:start-booking": row(OK, OK, OK, OK, OK, OK, method="post"),
     "inquiries:poster": row(LOGIN, OK, DENY, DENY, OK, DENY),
     "inquiries:queue": row(LOGIN, OK, DENY, DENY, OK, DENY),
     "inquiries:home-panel": row(LOGIN, OK, DENY, DENY, OK, DENY),

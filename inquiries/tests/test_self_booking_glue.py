@@ -1,0 +1,101 @@
+"""From the thank-you page to a booked intake consultation: "choose a time" registers the person
+from what they typed (a new record, the registry's possible matches kept for the desk), links the
+inquiry, and hands over to the scheduling app's own booking link (date of birth, slots, the same
+booking service); the booking moves the inquiry to "booked"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from inquiries.models import Inquiry
+from patients.models import Patient
+from patients.tests.factories import PatientFactory
+from scheduling.models import Appointment, SelfBookingLink
+from scheduling.public_forms import slot_value
+from scheduling.tests.conftest import at, clinic, fresh_rate_limits, local_day  # noqa: F401 - fixtures
+from scheduling.tests.selfbooking_helpers import policy, self_bookable
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
+
+FORM = {
+    "who": "self",
+    "first_name": "Robin",
+    "last_name": "Alvarez",
+    "date_of_birth": "04/12/1986",
+    "email": "robin.alvarez@example.org",
+    "contact_by": ["email"],
+    "reason": "anxiety",
+}
+CHOOSE = "Choose a time for your first consultation"
+
+
+@pytest.fixture
+def consult(clinic):  # noqa: F811 - the scheduling tests' clinic fixture
+    policy(min_notice_hours=24, horizon_days=28, requires_approval=False)
+    return self_bookable(clinic.consultation)
+
+
+def test_the_thanks_offers_a_time_only_when_the_clinic_books_online(client, clinic):  # noqa: F811
+    client.post("/start/", FORM)
+    assert CHOOSE.encode() not in client.get(reverse("inquiries:thanks")).content
+    self_bookable(clinic.consultation)
+    assert CHOOSE.encode() in client.get(reverse("inquiries:thanks")).content
+
+
+def test_from_the_thanks_to_a_booked_consultation(client, clinic, consult, django_capture_on_commit_callbacks):  # noqa: F811
+    client.post("/start/", FORM)
+    response = client.post(reverse("inquiries:start-booking"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/book/")
+    inquiry = Inquiry.objects.get()
+    patient = inquiry.patient
+    assert (patient.legal_last_name, patient.email, inquiry.linked_by) == ("Alvarez", "robin.alvarez@example.org", None)
+    assert SelfBookingLink.objects.filter(patient=patient).count() == 1
+    assert AuditEvent.objects.filter(action="inquiries.inquiry.registered_by_person", patient_id=patient.pk).exists()
+
+    # The scheduling app's own pages: the date of birth, then a slot.
+    assert client.get(response["Location"]).status_code == 302
+    verified = client.post(reverse("self_booking:verify"), {"date_of_birth": "1986-04-12"})
+    assert verified["Location"] == reverse("self_booking:book")
+    start = at(local_day(3), 10)
+    url = reverse("self_booking:book") + f"?appointment_type={consult.pk}&location={clinic.site.pk}"
+    with django_capture_on_commit_callbacks(execute=True):
+        booked = client.post(url, {"slot": slot_value(start, clinic.doctor.pk)})
+    assert booked["Location"] == reverse("self_booking:done")
+    assert Appointment.objects.get(patient=patient).start == start
+    inquiry.refresh_from_db()
+    assert inquiry.status == "booked"
+
+
+def test_a_person_already_registered_gets_a_new_record_for_the_desk_to_check(client, clinic, consult):  # noqa: F811
+    existing = PatientFactory(legal_first_name="Robin", legal_last_name="Alvarez", email="robin.alvarez@example.org")
+    client.post("/start/", FORM)
+    response = client.post(reverse("inquiries:start-booking"))
+    assert response["Location"].startswith("/book/")  # the same way on as for a stranger
+    inquiry = Inquiry.objects.get()
+    assert inquiry.patient != existing
+    event = AuditEvent.objects.get(action="patients.patient.created", patient_id=inquiry.patient_id)
+    assert event.changes["possible_duplicates"] == [None, [existing.mrn]]
+    assert "public inquiry form" in event.changes["duplicate_reason"][1]
+
+
+def test_without_an_inquiry_from_this_browser_nothing_is_registered(client, clinic, consult):  # noqa: F811
+    patients = Patient.objects.count()
+    assert client.post(reverse("inquiries:start-booking"))["Location"] == reverse("inquiries:thanks")
+    client.post("/start/", {**FORM, "website": "spam"})  # the honeypot: nothing stored, nothing to book
+    assert client.post(reverse("inquiries:start-booking"))["Location"] == reverse("inquiries:thanks")
+    assert Patient.objects.count() == patients
+
+
+def test_the_offer_lasts_half_an_hour(client, clinic, consult):  # noqa: F811
+    client.post("/start/", FORM)
+    with time_machine.travel(timezone.now() + timedelta(minutes=31)):
+        assert CHOOSE.encode() not in client.get(reverse("inquiries:thanks")).content
+        assert client.post(reverse("inquiries:start-booking"))["Location"] == reverse("inquiries:thanks")
+    assert Inquiry.objects.get().patient is None
