@@ -155,3 +155,15 @@ def test_an_oversized_body_is_refused_without_reading_it_as_a_form(client):
     response = client.post(START, _form(first_name="x" * 20_000))
     assert response.status_code == 413
     assert not Inquiry.objects.exists()
+
+
+def test_nothing_typed_reaches_a_log_line_or_an_address(client, caplog, settings):
+    settings.INQUIRY_PER_CONTACT = 1
+    caplog.set_level("DEBUG")
+    first = client.post(START, _form())
+    client.post(START, _form())  # over the per-contact limit: logged, without the contact
+    client.post(START, _form(website="x"))  # the honeypot: logged, without what was typed
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    for typed in ("Robin", "Alvarez", "robin.alvarez", "555-0188", "5550188", "1986"):
+        assert typed not in logged
+        assert typed not in first["Location"]

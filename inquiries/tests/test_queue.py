@@ -161,3 +161,18 @@ def test_inquiries_are_never_deleted():
     inquiry = InquiryFactory()
     with pytest.raises(Exception, match="inquiry_never_deleted"):
         Inquiry.objects.filter(pk=inquiry.pk).delete()
+
+
+def test_the_inquiry_page_costs_the_same_queries_however_many_attempts(
+    client, frontdesk, django_assert_max_num_queries
+):
+    inquiry = InquiryFactory()
+    client.force_login(frontdesk)
+    url = reverse("inquiries:detail", args=[inquiry.pk])
+    client.get(url)
+    with django_assert_max_num_queries(14) as few:  # session, user, perms, inquiry, contacts, matches, audit
+        client.get(url)
+    for _ in range(10):
+        services.inquiry_contact_record(inquiry=inquiry, by=frontdesk, channel="phone", outcome="no_answer")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert b"No answer" in client.get(url).content
