@@ -86,6 +86,8 @@ NURSE_PERMISSIONS: list[str] = [
     "documents.issue_clinical_document",
     "consents.add_consentwithdrawal",
     *CONSENT_PERMISSIONS,
+    "packets.view_packet",
+    "packets.add_packet",
     *TASK_PERMISSIONS,
 ]
 
@@ -127,6 +129,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "documents.issue_patient_document",
         *CONSENT_PERMISSIONS,
         "billing.take_payments",
+        "packets.view_packet",
+        "packets.add_packet",
         *TASK_PERMISSIONS,
     ],
     Role.NURSE: NURSE_PERMISSIONS,
@@ -206,6 +210,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.view_feeitem",
         "billing.add_feeitem",
         "billing.change_feeitem",
+        "packets.view_packet",
+        "packets.add_packet",
         *TASK_PERMISSIONS,
     ],
 }

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "infusions",
     "controlled_substances",
     "followups",
+    # The pre-visit packet (reads the stages up to infusions; the intake shows it by URL)
+    "packets",
     # Reads every stage, writes nothing
     "billing",
     "reports",

@@ -18,6 +18,7 @@ urlpatterns = [
     path("consultations/", include("consultations.urls")),
     path("infusions/", include("infusions.urls")),
     path("followups/", include("followups.urls")),
+    path("packets/", include("packets.urls")),
     path("controlled-substances/", include("controlled_substances.urls")),
     path("reports/", include("reports.urls")),
     path("settings/", include("clinic_settings.urls")),

@@ -28,6 +28,7 @@ from accounts.roles import CLINICAL_ROLES, Role, role_of
 from consultations.selectors import clinician_home
 from controlled_substances.selectors import registration_statuses
 from followups import selectors as followups
+from packets.selectors import lacking_forms
 from prescribers import selectors as prescribers
 from prescribers.selectors import prescribers_without_complete_profile
 from reminders import selectors as reminders
@@ -58,6 +59,8 @@ def home(request):
     if role in CLINICAL_ROLES:
         context.update(_clinician_panels(request, context.get("todays_patients")))
     context.update(_followup_panels(request, role))
+    if role == Role.FRONT_DESK and request.user.has_perm("packets.view_packet"):
+        context["lacking_forms"] = lacking_forms(today=timezone.localdate())
     if role == Role.ADMINISTRATOR:
         context.update(_reminder_health())
         context.update(_incomplete_prescribers())

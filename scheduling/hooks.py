@@ -25,6 +25,11 @@ slot is refused with the reason before anything is saved; an empty list lets it 
 
 ``register_check_in_check(fn)`` with ``fn(appointment) -> list[str]``: the same for the desk's
 check-in of a booked visit (the day may have moved on since it was booked).
+
+``register_paperwork(fn)`` with ``fn(appointment_ids) -> dict[int, str]``: what the patient of
+each visit still has to fill in before it ("Lacks intake forms: not sent"), in words anyone at the
+desk may read, for the day sheet. Same shape as the care states: one query per call, ids the app
+has nothing to say about left out.
 """
 
 from __future__ import annotations
@@ -145,3 +150,23 @@ def unregister_check_in_check(fn: CheckInCheck) -> None:
 def check_in_refusals(appointment: Any) -> list[str]:
     """Every registered app's reasons to refuse checking this visit in (none: it may go ahead)."""
     return [message for fn in list(_CHECK_IN_CHECKS) for message in fn(appointment)]
+
+
+Paperwork = Callable[[list[int]], dict[int, str]]
+_PAPERWORK: list[Paperwork] = []
+
+
+def register_paperwork(fn: Paperwork) -> Paperwork:
+    if fn not in _PAPERWORK:
+        _PAPERWORK.append(fn)
+    return fn
+
+
+def paperwork(appointment_ids: list[int]) -> dict[int, str]:
+    """What is still to fill in, by appointment id (no query when ``appointment_ids`` is empty)."""
+    notes: dict[int, str] = {}
+    if appointment_ids:
+        for fn in list(_PAPERWORK):
+            for pk, note in fn(appointment_ids).items():
+                notes[pk] = f"{notes[pk]}; {note}" if pk in notes else note
+    return notes

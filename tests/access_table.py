@@ -234,6 +234,19 @@ ACCESS = {
     "inquiries:status": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
     "inquiries:convert": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
     "inquiries:link": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
+    # Pre-visit packets: the desk sees progress and sends; the answers beside the intake are clinical.
+    "packets:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),
+    "packets:send": row(LOGIN, OK, OK, OK, OK, DENY),
+    "packets:revoke": row(LOGIN, OK, OK, OK, OK, DENY, method="post"),
+    "packets:reported": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "packets:accept-fact": row(LOGIN, DENY, OK, OK, DENY, DENY, method="post"),
+    "packets:accept-medication": row(LOGIN, DENY, OK, OK, DENY, DENY, method="post"),
+    # The patient's packet link: no sign-in; an unknown token is a 404, no scoped session a 403.
+    "packets:link-open": row(GONE, GONE, GONE, GONE, GONE, GONE),
+    "packets:link-verify": row(DENY, DENY, DENY, DENY, DENY, DENY),
+    "packets:hub": row(DENY, DENY, DENY, DENY, DENY, DENY),
+    "packets:step": row(DENY, DENY, DENY, DENY, DENY, DENY),
+    "packets:done": row(DENY, DENY, DENY, DENY, DENY, DENY),
     # Settings: administrators only (each page's own role table is in clinic_settings/tests). The
     # row is a location; retiring it (POST) deactivates it and returns to the list.
     "clinic_settings:index": row(LOGIN, DENY, DENY, DENY, OK, DENY),
@@ -276,6 +289,7 @@ BREAK_GLASS_OWN = {
     "followups:alert-detail": OK,
     "documents:download": OK,
     "documents:status": OK,
+    "packets:reported": OK,
 }
 
 
@@ -352,4 +366,7 @@ PHI_PAGES = {
     "billing:patient-panel",
     "billing:payment-new",
     "billing:invoice-detail",
+    "packets:patient-panel",
+    "packets:send",
+    "packets:reported",
 }

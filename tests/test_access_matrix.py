@@ -99,6 +99,12 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             kwargs[name] = 2_000_000_000  # no such request or entry: a permitted role gets 404
         elif name == "change_id":
             kwargs[name] = 2_000_000_000  # no such policy change: a permitted role gets 404
+        elif name in {"packet_id", "fact_id", "medication_id"}:
+            from packets.tests.factories import object_for_route as packet_object
+
+            kwargs[name] = packet_object(name, patient).pk
+        elif name == "step":
+            kwargs[name] = "details"
         elif name == "feed_token":
             kwargs[name] = "not-a-real-token"
         else:

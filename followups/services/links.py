@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -10,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -19,7 +18,7 @@ from accounts import audit
 from accounts.models import User
 from assessments.models import InstrumentResponse, ResponseContext, ResponseSource
 from assessments.services import response_record
-from core import tokens
+from core import ratelimit, tokens
 from core.audit import Verb
 from followups import rules
 from followups.models import QuestionnaireLink, RateCounter, SafetyAlert
@@ -134,24 +133,11 @@ def link_send(*, new: NewLink, base_url: str, by: User | None) -> list[str]:  # 
 
 
 def rate_limited(*, key: str, limit: int, now: datetime | None = None) -> bool:
-    """Count one request for ``key`` in the current fixed window; True once over ``limit``.
-
-    A database counter (one upsert) so every worker process shares it; django-axes guards
-    staff sign-in only, and django-ratelimit is not a dependency.
-    """
-    now = now or timezone.now()
-    minutes = rules.RATE_LIMIT_WINDOW_MINUTES
-    window = now.replace(minute=now.minute - now.minute % minutes, second=0, microsecond=0)
-    hashed = hashlib.sha256(key.encode()).hexdigest()
-    updated = RateCounter.objects.filter(key=hashed, window_start=window).update(count=F("count") + 1)
-    if not updated:
-        try:
-            with transaction.atomic():
-                RateCounter.objects.create(key=hashed, window_start=window, count=1)
-        except IntegrityError:
-            RateCounter.objects.filter(key=hashed, window_start=window).update(count=F("count") + 1)
-    count = RateCounter.objects.filter(key=hashed, window_start=window).values_list("count", flat=True).first()
-    return (count or 0) > limit
+    """Count one request for ``key`` in the current fixed window; True once over ``limit``
+    (a database counter, so every worker process shares it)."""
+    return ratelimit.window_hit(
+        RateCounter, key=key, limit=limit, window_minutes=rules.RATE_LIMIT_WINDOW_MINUTES, now=now or timezone.now()
+    )
 
 
 def link_for_token(token: str) -> QuestionnaireLink | None:

@@ -46,6 +46,7 @@ from scheduling.selectors.schedule import (
     feed_by_token_hash,
     front_desk_day,
     live_feed,
+    paperwork_of,
     patient_appointments,
 )
 
@@ -68,6 +69,7 @@ __all__ = [
     "booking_problems",
     "calendar",
     "care_states_of",
+    "paperwork_of",
     "clinician_busy",
     "clinician_hours_overlaps",
     "clinician_day",

@@ -487,6 +487,11 @@ def care_states_of(appointments: Iterable[Any]) -> dict[int, str]:
     return hooks.care_states([a.pk for a in appointments if a.status in UNDER_WAY])
 
 
+def paperwork_of(appointments: Iterable[Any]) -> dict[int, str]:
+    """What the patient of each visit still has to fill in (``hooks.register_paperwork``)."""
+    return hooks.paperwork([a.pk for a in appointments])
+
+
 @functools.cache
 def _url_pattern(name: str) -> str:
     """A URL with one integer argument as a format string: reversed once, not once per row."""

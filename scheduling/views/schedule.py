@@ -233,6 +233,7 @@ def day_sheet(request):
             **p,
             "appointments": appointments,
             "care_states": selectors.care_states_of(appointments),
+            "paperwork": selectors.paperwork_of(appointments),
             "printed_at": timezone.now(),
         },
     )
