@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -51,7 +52,7 @@ HOME_TEMPLATES: dict[str, str] = {  # keyed by role_of(), a plain code
 def home(request):
     role = role_of(request.user)
     template = HOME_TEMPLATES.get(role, "home/no_role.html")
-    context = {"role": role, "role_label": Role(role).label if role else ""}
+    context: dict[str, Any] = {"role": role, "role_label": Role(role).label if role else ""}
     if (role == Role.FRONT_DESK or role in CLINICAL_ROLES) and request.user.has_perm("scheduling.view_appointment"):
         context.update(_schedule_panels(request, role))
     if role in CLINICAL_ROLES and request.user.has_perm("prescribers.sign_off_policy"):

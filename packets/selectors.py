@@ -86,7 +86,7 @@ def progress(packet: Packet, *, now: datetime) -> Progress:
         state = f"Expired ({rules.progress_text(done, wanted)})"
     elif packet.dob_failures >= link_policy().dob_max_failures:
         state = "Locked"
-    elif not packet.opened_at:
+    elif not packet.opened_at and not done:
         state = "Sent, not opened"
     else:
         state = f"In progress: {rules.progress_text(done, wanted)}"

@@ -239,8 +239,8 @@ ACCESS = {
     "packets:send": row(LOGIN, OK, OK, OK, OK, DENY),
     "packets:revoke": row(LOGIN, OK, OK, OK, OK, DENY, method="post"),
     "packets:reported": row(LOGIN, DENY, OK, OK, OK, DENY),
-    "packets:accept-fact": row(LOGIN, DENY, OK, OK, DENY, DENY, method="post"),
-    "packets:accept-medication": row(LOGIN, DENY, OK, OK, DENY, DENY, method="post"),
+    "packets:accept-fact": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),  # the admin persona is a superuser
+    "packets:accept-medication": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
     # The patient's packet link: no sign-in; an unknown token is a 404, no scoped session a 403.
     "packets:link-open": row(GONE, GONE, GONE, GONE, GONE, GONE),
     "packets:link-verify": row(DENY, DENY, DENY, DENY, DENY, DENY),

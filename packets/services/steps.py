@@ -48,7 +48,7 @@ def _open_step(packet: Packet, step: str, now: datetime) -> Packet:
     return locked
 
 
-def _finish_step(locked: Packet, step: str, now: datetime, *, category: str, changes: dict[str, Any]) -> None:
+def _finish_step(locked: Packet, step: str, now: datetime, *, category: Category, changes: dict[str, Any]) -> None:
     setattr(locked, f"{step}_at", now)
     fields = [f"{step}_at"]
     if rules.complete(locked.done_steps(), rules.steps_of(consent_online=hooks.consent_online())):
