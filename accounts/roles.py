@@ -212,6 +212,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.change_feeitem",
         "packets.view_packet",
         "packets.add_packet",
+        "billing.view_packageplan",
+        "billing.add_packageplan",
+        "billing.change_packageplan",
         *TASK_PERMISSIONS,
     ],
 }

@@ -6,9 +6,10 @@ answers them 403. The permission is checked before the row is read (403 before 4
 from __future__ import annotations
 
 from billing import selectors
-from billing.models import Invoice, Payment
+from billing.models import Invoice, PackagePurchase, Payment
 from billing.services import CREDIT, TAKE_PAYMENTS
 from patients.access import VIEW, get_chart_object, get_patient_for_user, require_chart_perms
+from scheduling.models import Appointment
 
 
 def patient_for_billing(request, patient_id: int, *, perm: str = TAKE_PAYMENTS):
@@ -31,4 +32,28 @@ def payment_for_user(request, payment_id: int, *, perm: str = CREDIT) -> Payment
         perm,
         VIEW,
         missing="No such payment.",
+    )
+
+
+def package_for_user(request, package_id: int, *, perm: str = CREDIT) -> PackagePurchase:
+    return get_chart_object(
+        request,
+        lambda: PackagePurchase.objects.select_related("plan", "payment", "patient").filter(pk=package_id).first(),
+        perm,
+        VIEW,
+        missing="No such package.",
+    )
+
+
+def appointment_for_deposit(request, appointment_id: int) -> Appointment:
+    return get_chart_object(
+        request,
+        lambda: (
+            Appointment.objects.select_related("location", "appointment_type", "patient")
+            .filter(pk=appointment_id)
+            .first()
+        ),
+        TAKE_PAYMENTS,
+        VIEW,
+        missing="No such appointment.",
     )

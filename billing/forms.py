@@ -101,3 +101,38 @@ class RefundForm(forms.Form):
 
 class PrintForm(forms.Form):
     document = forms.ChoiceField(choices=[("invoice", "Invoice"), ("superbill", "Superbill")])
+
+
+class PackageSellForm(forms.Form):
+    plan = forms.ChoiceField(label="Package")
+    method = forms.ChoiceField(choices=Payment.Method.choices, label="Paid by")
+    reference = forms.CharField(
+        max_length=60, required=False, label="Cheque or receipt number", help_text="Never a card number."
+    )
+    idempotency_key = IdempotencyField()
+
+    def __init__(self, *args, plans=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plans = {str(p.pk): p for p in plans}
+        cast(forms.ChoiceField, self.fields["plan"]).choices = [
+            (str(p.pk), f"{p.name} · {p.location} · {p.sessions} sessions · {p.price:,.2f}") for p in plans
+        ]
+
+    def clean_plan(self):
+        found = self.plans.get(self.cleaned_data["plan"])
+        if found is None:
+            raise forms.ValidationError("Choose a package.")
+        return found
+
+
+class DepositForm(forms.Form):
+    method = forms.ChoiceField(choices=Payment.Method.choices, label="Paid by")
+    amount = amount_field()
+    reference = forms.CharField(
+        max_length=60, required=False, label="Cheque or receipt number", help_text="Never a card number."
+    )
+    idempotency_key = IdempotencyField()
+
+
+class CloseForm(forms.Form):
+    reason = forms.CharField(max_length=200, error_messages={"required": "Give a reason for closing the package."})

@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.urls import reverse
 
 from billing import rules, selectors, services
 from billing.models import InvoicePurpose
-from scheduling.hooks import register_appointment_changed
+from billing.money import Money
+from scheduling.hooks import RecordLink, register_appointment_changed, register_record_links
 from scheduling.models import Appointment, AppointmentStatusChange
 from scheduling.rules import RESCHEDULED_REASON, AppointmentStatus
 
@@ -57,5 +59,20 @@ def on_appointment_changed(appointment_id: int) -> None:
             services.fee_for_outcome(appointment=appointment, purpose=InvoicePurpose.LATE_CANCEL)
 
 
+def deposit_link(appointment, user) -> list[RecordLink]:
+    """On the appointment page: take the deposit its type asks for, until one is taken."""
+    if not user.has_perm(services.TAKE_PAYMENTS) or appointment.status not in (
+        AppointmentStatus.BOOKED,
+        AppointmentStatus.CONFIRMED,
+    ):
+        return []
+    due = selectors.deposit_due(appointment)
+    if due is None or selectors.has_deposit(appointment.pk):
+        return []
+    url = reverse("billing:deposit-take", args=[appointment.pk])
+    return [RecordLink(label=f"Take the {Money(due.price)} deposit", url=url)]
+
+
 def connect_scheduling() -> None:
     register_appointment_changed(on_appointment_changed)
+    register_record_links(deposit_link)

@@ -55,6 +55,11 @@ class BillingSettings(models.Model):
     no_show_fee = models.DecimalField(
         "No-show fee (clinic policy)", default=Decimal("0.00"), validators=NOT_NEGATIVE, max_digits=12, decimal_places=2
     )
+    refund_unused_sessions = models.BooleanField(
+        "Refund a closed package's unused sessions pro rata (clinic policy)",
+        default=True,
+        help_text="Off: unused sessions are forfeited when a package is closed or expires.",
+    )
     push_max_minutes = models.PositiveSmallIntegerField(
         "An infusion this long or shorter bills as a push (minutes)",
         default=rules.PUSH_MAX_MINUTES,
@@ -106,6 +111,7 @@ class FeeRole(models.TextChoices):
     INFUSION_ADDITIONAL_HOUR = "infusion_additional_hour", "IV infusion, each additional hour"
     IV_PUSH = "iv_push", "IV push (infusion of 15 minutes or less)"
     DRUG = "drug", "Drug, per infusion"
+    DEPOSIT = "deposit", "Deposit at booking (per appointment type)"
     LATE_CANCEL = "late_cancel", "Late-cancellation fee"
     NO_SHOW = "no_show", "No-show fee"
     OTHER = "other", "Other item"
@@ -256,9 +262,6 @@ class InvoiceLine(models.Model):
         ordering = ["invoice", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(units__gte=1), name="invoiceline_units_positive"),
-            models.CheckConstraint(
-                condition=Q(amount=F("units") * F("unit_price")), name="invoiceline_amount_is_units_times_price"
-            ),
         ]
         triggers = [append_only("invoiceline_append_only")]
 
@@ -313,6 +316,17 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     completed_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.ForeignKey(
+        "scheduling.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A deposit: the booking it holds. It pays that visit's invoice (or its fee) when issued.",
+    )
+    reserved = models.BooleanField(
+        default=False, help_text="Held for a package's sessions: never put against other invoices."
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -361,3 +375,66 @@ class PaymentAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} of payment #{self.payment_id} to invoice #{self.invoice_id}"
+
+
+class PackagePlan(models.Model):
+    """A prepaid series a location sells, e.g. six infusions for a price, valid for so many days."""
+
+    location = models.ForeignKey("scheduling.Location", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=80)
+    appointment_type = models.ForeignKey(
+        "scheduling.AppointmentType", on_delete=models.PROTECT, related_name="+", help_text="The visits it pays for."
+    )
+    sessions = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(50)])
+    price = models.DecimalField(validators=NOT_NEGATIVE, max_digits=12, decimal_places=2)
+    validity_days = models.PositiveSmallIntegerField(
+        "Valid for (days, clinic policy)", default=180, validators=[MinValueValidator(1), MaxValueValidator(1095)]
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["location", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sessions__gte=1, price__gte=0), name="packageplan_sessions_and_price"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sessions} sessions)"
+
+
+class PackagePurchase(models.Model):
+    """A package sold to a patient: its prepayment (a reserved payment) pays each session's invoice."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="packages")
+    plan = models.ForeignKey(PackagePlan, on_delete=models.PROTECT, related_name="purchases")
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="package")
+    sessions = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    expires_on = models.DateField()
+    sold_at = models.DateTimeField()
+    sold_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-sold_at", "-id"]
+        indexes = [models.Index(fields=["patient", "expires_on"], name="packagepurchase_patient")]
+
+    def __str__(self) -> str:
+        return f"{self.plan.name} for patient #{self.patient_id}"
+
+
+class PackageRedemption(models.Model):
+    """One session drawn from a package: the visit and the invoice the package paid (append-only)."""
+
+    purchase = models.ForeignKey(PackagePurchase, on_delete=models.PROTECT, related_name="redemptions")
+    appointment = models.OneToOneField("scheduling.Appointment", on_delete=models.PROTECT, related_name="+")
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="redemption")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        triggers = [append_only("packageredemption_append_only")]
+
+    def __str__(self) -> str:
+        return f"Session of package #{self.purchase_id} on appointment #{self.appointment_id}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.models import (
@@ -21,6 +21,8 @@ from billing.models import (
     FeeRole,
     Invoice,
     InvoiceKind,
+    PackagePlan,
+    PackagePurchase,
     Payment,
     PaymentAllocation,
     PaymentKind,
@@ -191,9 +193,78 @@ def allocatable_payments(patient_id: int) -> list[Payment]:
     return [
         p
         for p in patient_payments(patient_id)
-        if p.kind == PaymentKind.PAYMENT and p.status == COMPLETED and annotated(p, "unallocated_amount") > 0
+        if p.kind == PaymentKind.PAYMENT
+        and p.status == COMPLETED
+        and not p.reserved
+        and annotated(p, "unallocated_amount") > 0
     ]
 
 
 def payment_with_key(key: str, patient_id: int) -> Payment | None:
     return Payment.objects.filter(idempotency_key=key, patient_id=patient_id).first() if key else None
+
+
+def active_package(*, patient_id: int, appointment_type_id: int, on: date) -> PackagePurchase | None:
+    """The patient's oldest open package for this type, unexpired on ``on``, with a session left."""
+    for purchase in (
+        PackagePurchase.objects.filter(
+            patient_id=patient_id,
+            plan__appointment_type_id=appointment_type_id,
+            closed_at__isnull=True,
+            expires_on__gte=on,
+        )
+        .select_related("plan", "payment")
+        .annotate(used=Count("redemptions"))
+        .order_by("sold_at", "id")
+    ):
+        if annotated_int(purchase, "used") < purchase.sessions:
+            return purchase
+    return None
+
+
+def annotated_int(obj: object, name: str) -> int:
+    return int(getattr(obj, name))
+
+
+def patient_packages(patient_id: int) -> list[PackagePurchase]:
+    return list(
+        PackagePurchase.objects.filter(patient_id=patient_id)
+        .select_related("plan", "payment")
+        .annotate(used=Count("redemptions"))
+        .order_by("-sold_at", "-id")[:20]
+    )
+
+
+def deposits_for(appointment_id: int) -> list[Payment]:
+    return [
+        p
+        for p in payments_with_unallocated(
+            Payment.objects.filter(appointment_id=appointment_id, kind=PaymentKind.PAYMENT, status=COMPLETED)
+        ).order_by("id")
+        if annotated(p, "unallocated_amount") > 0
+    ]
+
+
+def sellable_plans(location_ids: list[int] | None = None) -> list[PackagePlan]:
+    qs = PackagePlan.objects.filter(active=True).select_related("location", "appointment_type")
+    return list(qs.filter(location_id__in=location_ids) if location_ids is not None else qs)
+
+
+def deposit_due(appointment) -> FeeItem | None:
+    """The deposit the appointment's type asks at its location (a fee of role "deposit"), if any."""
+    on = appointment.start.astimezone(appointment.location.zone).date()
+    return (
+        FeeItem.objects.filter(
+            location_id=appointment.location_id,
+            role=FeeRole.DEPOSIT,
+            appointment_type_id=appointment.appointment_type_id,
+            effective_from__lte=on,
+        )
+        .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=on))
+        .order_by("-effective_from", "-id")
+        .first()
+    )
+
+
+def has_deposit(appointment_id: int) -> bool:
+    return Payment.objects.filter(appointment_id=appointment_id, kind=PaymentKind.PAYMENT).exists()

@@ -4,8 +4,9 @@ and writes one audit entry per action (category "billing")."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,12 +25,15 @@ from billing.models import (
     InvoiceLine,
     InvoicePurpose,
     InvoiceSequence,
+    PackagePlan,
+    PackagePurchase,
+    PackageRedemption,
     Payment,
     PaymentAllocation,
     PaymentKind,
     PaymentStatus,
 )
-from billing.money import to_cents
+from billing.money import Money, to_cents
 from core.audit import Category, Verb
 
 TAKE_PAYMENTS = "billing.take_payments"
@@ -55,10 +59,15 @@ class LineDraft:
     code: str = ""
     code_system: str = CodeSystem.CLINIC
     fee_item: FeeItem | None = None
+    # A share of a package's session price (the line's own charge, not units × price).
+    share: Decimal | None = None
 
     @property
     def amount(self) -> Decimal:
-        return to_cents(self.unit_price * self.units)
+        return self.share if self.share is not None else to_cents(self.unit_price * self.units)
+
+    def priced_at(self, share: Decimal) -> LineDraft:
+        return dataclasses.replace(self, share=share, unit_price=to_cents(share / self.units))
 
     @classmethod
     def of(cls, fee: FeeItem, units: int = 1) -> LineDraft:
@@ -205,26 +214,80 @@ def invoice_for_visit(
     *, appointment, by: User | None = None, infused: tuple[datetime | None, datetime | None] | None = None
 ) -> Invoice | None:
     """Invoice a completed visit once (a second call finds the first invoice); None when the fee
-    schedule prices nothing it did."""
+    schedule prices nothing it did. A visit a package covers is invoiced at the package's session
+    price (its codes and units kept, for the superbill) and paid from the package; a deposit held
+    for the visit pays what is left."""
     if (found := _existing(appointment.pk, InvoicePurpose.VISIT)) is not None:
         return found
     lines = visit_lines(appointment, infused=infused)
+    service_date = appointment.start.astimezone(appointment.location.zone).date()
+    purchase = selectors.active_package(
+        patient_id=appointment.patient_id, appointment_type_id=appointment.appointment_type_id, on=service_date
+    )
+    if purchase is not None:
+        lines = _package_priced(lines, purchase, appointment)
     if not lines:
         return None
     try:
         with transaction.atomic():
-            return invoice_issue(
+            invoice = invoice_issue(
                 patient=appointment.patient,
                 location_id=appointment.location_id,
                 lines=lines,
                 by=by,
                 purpose=InvoicePurpose.VISIT,
-                service_date=appointment.start.astimezone(appointment.location.zone).date(),
+                service_date=service_date,
                 appointment=appointment,
                 rendering_provider=_rendering_provider(appointment),
             )
+            if purchase is not None:
+                _redeem(purchase, appointment, invoice, by=by)
     except IntegrityError:  # a concurrent call invoiced it first
         return _existing(appointment.pk, InvoicePurpose.VISIT)
+    _apply_deposits(invoice, by=by)
+    return invoice
+
+
+def _package_priced(lines: list[LineDraft], purchase: PackagePurchase, appointment) -> list[LineDraft]:
+    """The visit's lines priced at the package's next session value (the session values add up to
+    the package price exactly; each line gets a share in proportion to its fee)."""
+    used = purchase.redemptions.count()
+    value = Money(purchase.price).split([1] * purchase.sessions)[used].amount
+    if not lines:
+        lines = [LineDraft(description=f"{purchase.plan.name}: {appointment.appointment_type.name}", unit_price=value)]
+    weights = [int(line.amount * 100) for line in lines]
+    if sum(weights) == 0:
+        weights = [1] * len(lines)
+    shares = Money(value).split(weights)
+    return [line.priced_at(share.amount) for line, share in zip(lines, shares, strict=True)]
+
+
+def _redeem(purchase: PackagePurchase, appointment, invoice: Invoice, *, by: User | None) -> None:
+    now = timezone.now()
+    PackageRedemption.objects.create(purchase=purchase, appointment=appointment, invoice=invoice, at=now)
+    if invoice.total > 0:
+        PaymentAllocation.objects.create(payment=purchase.payment, invoice=invoice, amount=invoice.total, at=now, by=by)
+    audit.record(
+        actor=by,
+        action="billing.package.session_used",
+        verb=Verb.UPDATE,
+        category=Category.BILLING,
+        target=purchase,
+        patient=appointment.patient,
+        changes={"appointment": appointment.pk, "invoice": invoice.label, "value": str(invoice.total)},
+    )
+
+
+def _apply_deposits(invoice: Invoice, *, by: User | None) -> None:
+    """Put the deposits taken for the invoice's appointment against it."""
+    if invoice.appointment_id is None:
+        return
+    now = timezone.now()
+    for deposit in selectors.deposits_for(invoice.appointment_id):
+        left = selectors.outstanding_of(invoice)
+        take = min(left, selectors.annotated(deposit, "unallocated_amount"))
+        if take > 0:
+            PaymentAllocation.objects.create(payment=deposit, invoice=invoice, amount=take, at=now, by=by)
 
 
 @transaction.atomic
@@ -240,7 +303,7 @@ def fee_for_outcome(*, appointment, purpose: str, by: User | None = None) -> Inv
     line = LineDraft(description=f"{label}: {appointment.appointment_type.name}", unit_price=amount)
     try:
         with transaction.atomic():
-            return invoice_issue(
+            invoice = invoice_issue(
                 patient=appointment.patient,
                 location_id=appointment.location_id,
                 lines=[line],
@@ -251,6 +314,8 @@ def fee_for_outcome(*, appointment, purpose: str, by: User | None = None) -> Inv
             )
     except IntegrityError:
         return _existing(appointment.pk, purpose)
+    _apply_deposits(invoice, by=by)
+    return invoice
 
 
 # --- Credit notes, waivers -----------------------------------------------------------------
@@ -381,10 +446,14 @@ def payment_record(
     invoice: Invoice | None = None,
     status: str = PaymentStatus.COMPLETED,
     provider_id: str = "",
+    deposit_for=None,
+    reserved: bool = False,
 ) -> Payment:
     """Record money received. The same ``idempotency_key`` twice records once (the first payment is
     returned): a double-click or a retried request cannot take the money twice. A completed
-    payment is allocated to ``invoice`` first, then to the oldest open invoices."""
+    payment is allocated to ``invoice`` first, then to the oldest open invoices; a deposit
+    (``deposit_for`` an appointment) waits for that visit's invoice, and a package's prepayment
+    (``reserved``) only ever pays its sessions."""
     _require(by, TAKE_PAYMENTS)
     found = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if found is not None:
@@ -419,10 +488,12 @@ def payment_record(
                 received_at=now,
                 received_by=by,
                 completed_at=now if status == PaymentStatus.COMPLETED else None,
+                appointment=deposit_for,
+                reserved=reserved,
             )
     except IntegrityError:  # the same key, recorded by a concurrent request
         return Payment.objects.get(idempotency_key=idempotency_key)
-    if status == PaymentStatus.COMPLETED:
+    if status == PaymentStatus.COMPLETED and deposit_for is None and not reserved:
         _auto_allocate(payment, by=by, at=now, first=invoice)
     audit.record(
         actor=by,
@@ -447,6 +518,8 @@ def payment_allocate(*, payment: Payment, invoice: Invoice, amount: Decimal, by:
     type(payment.patient).objects.select_for_update().filter(pk=payment.patient_id).first()
     if payment.status != PaymentStatus.COMPLETED or payment.kind != PaymentKind.PAYMENT:
         raise BillingError({"__all__": ["Only a completed payment can be allocated."]})
+    if payment.reserved:
+        raise BillingError({"payment": ["A package's prepayment pays only its sessions."]})
     allocation = _allocate(payment, invoice, to_cents(amount), by=by, at=timezone.now())
     audit.record(
         actor=by,
@@ -461,7 +534,9 @@ def payment_allocate(*, payment: Payment, invoice: Invoice, amount: Decimal, by:
 
 
 @transaction.atomic
-def payment_refund(*, payment: Payment, amount: Decimal, reason: str, idempotency_key: str, by: User | None) -> Payment:
+def payment_refund(
+    *, payment: Payment, amount: Decimal, reason: str, idempotency_key: str, by: User | None, package: bool = False
+) -> Payment:
     """Give back part or all of what a payment has not put against an invoice (credit an invoice
     first to free what it holds). Recorded as a refund row by the payment's method."""
     _require(by, CREDIT)
@@ -471,6 +546,8 @@ def payment_refund(*, payment: Payment, amount: Decimal, reason: str, idempotenc
     type(payment.patient).objects.select_for_update().filter(pk=payment.patient_id).first()
     if payment.kind != PaymentKind.PAYMENT or payment.status != PaymentStatus.COMPLETED:
         raise BillingError({"__all__": ["Only a completed payment can be refunded."]})
+    if payment.reserved and not package:
+        raise BillingError({"__all__": ["A package's prepayment is refunded by closing the package."]})
     if not reason.strip():
         raise BillingError({"reason": ["Give a reason."]})
     amount = to_cents(amount)
@@ -514,3 +591,87 @@ def billing_viewed(*, by: User, patient, target=None) -> None:
     audit.record_read(
         actor=by, action="billing.patient.viewed", target=target or patient, patient=patient, category=Category.BILLING
     )
+
+
+# --- Packages -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def package_sell(
+    *, patient, plan: PackagePlan, method: str, idempotency_key: str, by: User, reference: str = ""
+) -> PackagePurchase:
+    """Sell a prepaid series: the patient pays its price now (a payment held for its sessions)."""
+    _require(by, TAKE_PAYMENTS)
+    if not plan.active:
+        raise BillingError({"plan": ["This package is no longer sold."]})
+    found = PackagePurchase.objects.filter(payment__idempotency_key=idempotency_key).first()
+    if found is not None:
+        return found
+    payment = payment_record(
+        patient=patient,
+        location_id=plan.location_id,
+        method=method,
+        amount=plan.price,
+        idempotency_key=idempotency_key,
+        by=by,
+        reference=reference,
+        note=f"Package: {plan.name}",
+        reserved=True,
+    )
+    now = timezone.now()
+    purchase = PackagePurchase.objects.create(
+        patient=patient,
+        plan=plan,
+        payment=payment,
+        sessions=plan.sessions,
+        price=plan.price,
+        expires_on=timezone.localdate() + timedelta(days=plan.validity_days),
+        sold_at=now,
+        sold_by=by,
+    )
+    audit.record(
+        actor=by,
+        action="billing.package.sold",
+        verb=Verb.CREATE,
+        category=Category.BILLING,
+        target=purchase,
+        patient=patient,
+        changes={"plan": plan.name, "sessions": plan.sessions, "price": str(plan.price), "method": method},
+    )
+    return purchase
+
+
+@transaction.atomic
+def package_close(*, purchase: PackagePurchase, reason: str, by: User) -> Payment | None:
+    """Close a package (the patient stops, or it expired): its unused sessions are refunded pro rata
+    when the location's policy says so (the session values not yet used), else forfeited."""
+    _require(by, CREDIT)
+    locked = PackagePurchase.objects.select_for_update().select_related("payment").get(pk=purchase.pk)
+    if locked.closed_at is not None:
+        raise BillingError({"__all__": ["This package is already closed."]})
+    if not reason.strip():
+        raise BillingError({"reason": ["Give a reason."]})
+    left = selectors.unallocated_of(locked.payment)
+    refund = None
+    if left > 0 and selectors.settings_for(locked.plan.location_id).refund_unused_sessions:
+        refund = payment_refund(
+            payment=locked.payment,
+            amount=left,
+            reason=f"Unused package sessions: {reason.strip()}",
+            idempotency_key=f"package-{locked.pk}-close",
+            by=by,
+            package=True,
+        )
+    locked.closed_at = timezone.now()
+    locked.closed_reason = reason.strip()[:200]
+    locked.save(update_fields=["closed_at", "closed_reason"])
+    audit.record(
+        actor=by,
+        action="billing.package.closed",
+        verb=Verb.UPDATE,
+        category=Category.BILLING,
+        target=locked,
+        patient=locked.patient,
+        changes={"refunded": str(refund.amount) if refund else "0.00", "reason": reason.strip()},
+    )
+    return refund

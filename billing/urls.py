@@ -13,4 +13,7 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/credit/", views.invoice_credit, name="invoice-credit"),
     path("invoices/<int:invoice_id>/waive/", views.invoice_waive, name="invoice-waive"),
     path("payments/<int:payment_id>/refund/", views.payment_refund, name="payment-refund"),
+    path("patients/<int:patient_id>/packages/new/", views.package_sell, name="package-sell"),
+    path("packages/<int:package_id>/close/", views.package_close, name="package-close"),
+    path("appointments/<int:appointment_id>/deposit/", views.deposit_take, name="deposit-take"),
 ]

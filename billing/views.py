@@ -36,6 +36,7 @@ def patient_panel(request, patient_id: int) -> HttpResponse:
         "owed": Money(balance.owed),
         "invoices": selectors.patient_invoices(patient.pk, limit=20),
         "payments": selectors.patient_payments(patient.pk, limit=20),
+        "packages": selectors.patient_packages(patient.pk),
     }
     return render(request, "billing/_patient_panel.html", context)
 
@@ -200,3 +201,88 @@ def payment_refund(request, payment_id: int) -> HttpResponse:
         return redirect(back)
     messages.error(request, "Give the amount to refund and a reason.")
     return redirect(back)
+
+
+def package_sell(request, patient_id: int) -> HttpResponse:
+    patient = access.patient_for_billing(request, patient_id)
+    back = reverse("patients:detail", args=[patient.pk]) + "#billing"
+    plans = selectors.sellable_plans()
+    if request.method == "POST":
+        form = forms.PackageSellForm(request.POST, plans=plans)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.package_sell(
+                    patient=patient,
+                    plan=data["plan"],
+                    method=data["method"],
+                    idempotency_key=data["idempotency_key"],
+                    reference=data["reference"],
+                    by=request.user,
+                )
+            except services.BillingError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"{data['plan'].name} sold.")
+                return redirect(back)
+    else:
+        form = forms.PackageSellForm(initial={"idempotency_key": forms.new_key()}, plans=plans)
+        audit.record_page_opened(request, action="billing.package.form", category=Category.BILLING, patient=patient)
+    return render(request, "billing/package_form.html", {"patient": patient, "form": form})
+
+
+@require_POST
+def package_close(request, package_id: int) -> HttpResponse:
+    purchase = access.package_for_user(request, package_id)
+    form = forms.CloseForm(request.POST)
+    back = reverse("patients:detail", args=[purchase.patient_id]) + "#billing"
+    if not form.is_valid():
+        messages.error(request, "Give a reason for closing the package.")
+        return redirect(back)
+    try:
+        refund = services.package_close(purchase=purchase, reason=form.cleaned_data["reason"], by=request.user)
+    except services.BillingError as exc:
+        messages.error(request, " ".join(e for errs in exc.message_dict.values() for e in errs))
+    else:
+        messages.success(request, f"Package closed; {Money(refund.amount) if refund else 'nothing'} refunded.")
+    return redirect(back)
+
+
+def deposit_take(request, appointment_id: int) -> HttpResponse:
+    """The deposit a booking's type asks for, taken from the appointment page."""
+    appointment = access.appointment_for_deposit(request, appointment_id)
+    back = reverse("scheduling:appointment-detail", args=[appointment.pk])
+    due = selectors.deposit_due(appointment)
+    if request.method == "POST":
+        form = forms.DepositForm(request.POST)
+        if selectors.payment_with_key(request.POST.get("idempotency_key", ""), appointment.patient_id):
+            return redirect(back)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.payment_record(
+                    patient=appointment.patient,
+                    location_id=appointment.location_id,
+                    method=data["method"],
+                    amount=data["amount"],
+                    idempotency_key=data["idempotency_key"],
+                    reference=data["reference"],
+                    note=f"Deposit for {appointment.appointment_type.name}",
+                    deposit_for=appointment,
+                    by=request.user,
+                )
+            except services.BillingError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"Deposit of {Money(data['amount'])} recorded.")
+                return redirect(back)
+    else:
+        initial: dict[str, object] = {"idempotency_key": forms.new_key()}
+        if due is not None:
+            initial["amount"] = due.price
+        form = forms.DepositForm(initial=initial)
+        audit.record_page_opened(
+            request, action="billing.deposit.form", category=Category.BILLING, patient=appointment.patient
+        )
+    context = {"appointment": appointment, "patient": appointment.patient, "form": form, "due": due}
+    return render(request, "billing/deposit_form.html", context)

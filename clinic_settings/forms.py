@@ -13,7 +13,7 @@ from django.forms.models import construct_instance
 from django.utils import timezone
 
 from accounts.roles import GROUP_NAMES, Role, role_of
-from billing.models import BillingSettings, FeeItem, FeeRole
+from billing.models import BillingSettings, FeeItem, FeeRole, PackagePlan
 from consultations.choices import IndicationChoice
 from consultations.models import ConsentDocument, Protocol
 from consultations.selectors import consent_version_in_use
@@ -164,6 +164,22 @@ class FeeItemForm(SettingsForm):
         if cleaned.get("appointment_type") and cleaned.get("role") != FeeRole.VISIT:
             self.add_error("appointment_type", "Only the visit fee is priced per appointment type.")
         return cleaned
+
+
+class PackagePlanForm(SettingsForm):
+    class Meta:
+        model = PackagePlan
+        fields = ["location", "name", "appointment_type", "sessions", "price", "validity_days"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["location"]).queryset = Location.objects.filter(active=True)
+
+    def clean_price(self):
+        price = self.cleaned_data["price"]
+        if price is not None and price < 0:
+            raise forms.ValidationError("A price cannot be negative.")
+        return price
 
 
 class ResourceForm(SettingsForm):

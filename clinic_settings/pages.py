@@ -17,7 +17,7 @@ from django.db import models
 from django.forms import ModelForm
 
 from accounts.roles import GROUP_NAMES, Role
-from billing.models import BillingSettings, FeeItem
+from billing.models import BillingSettings, FeeItem, PackagePlan
 from clinic_settings import forms
 from consultations.models import ConsentDocument, Protocol
 from controlled_substances.models import Product, Registration, Supplier
@@ -132,6 +132,20 @@ PAGES: dict[str, Page] = {
             intro="What each location charges, with its CPT or HCPCS code. A new price is a new row from the day it "
             "applies (end the old one): invoices already issued keep the price they were issued with.",
             retire=Retire.END,
+            select_related=("location", "appointment_type"),
+            filter_by_location=True,
+            audit_category=Category.BILLING,
+        ),
+        Page(
+            slug="packages",
+            title="Packages",
+            singular="package",
+            model=PackagePlan,
+            form=forms.PackagePlanForm,
+            columns=("location", "name", "appointment_type", "sessions", "price", "validity_days"),
+            permission=MANAGE_FEES,
+            intro="Prepaid series the front desk sells (e.g. six infusions). Each session of the type is paid from "
+            "the package until its sessions run out or it expires; a deactivated package is no longer sold.",
             select_related=("location", "appointment_type"),
             filter_by_location=True,
             audit_category=Category.BILLING,

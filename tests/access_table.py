@@ -266,6 +266,9 @@ ACCESS = {
     "billing:invoice-credit": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
     "billing:invoice-waive": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
     "billing:payment-refund": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
+    "billing:package-sell": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "billing:package-close": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
+    "billing:deposit-take": row(LOGIN, OK, DENY, DENY, OK, DENY),
 }
 
 # The Django admin is one namespace with its own sign-in; only administrators pass.
@@ -369,4 +372,6 @@ PHI_PAGES = {
     "packets:patient-panel",
     "packets:send",
     "packets:reported",
+    "billing:package-sell",
+    "billing:deposit-take",
 }

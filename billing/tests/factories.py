@@ -9,7 +9,16 @@ from decimal import Decimal
 from typing import Any
 
 from billing import services
-from billing.models import BillingSettings, CodeSystem, FeeItem, FeeRole, Invoice, InvoicePurpose, Payment
+from billing.models import (
+    BillingSettings,
+    CodeSystem,
+    FeeItem,
+    FeeRole,
+    Invoice,
+    InvoicePurpose,
+    PackagePlan,
+    Payment,
+)
 from scheduling.tests.factories import LocationFactory, appointment_type
 
 SINCE = date(2020, 1, 1)
@@ -95,4 +104,19 @@ def object_for_route(kwarg: str, patient) -> Any:
         return invoice(patient, location=location, purpose=InvoicePurpose.NO_SHOW)
     if kwarg == "payment_id":
         return payment(patient, location=location, amount="10.00")
+    if kwarg == "package_id":
+        return services.package_sell(
+            patient=patient, plan=plan(location), method="cash", idempotency_key=key(), by=None
+        )
     raise AssertionError(f"no billing object for <{kwarg}>")
+
+
+def plan(location, *, sessions: int = 6, price: str = "2400.00", days: int = 180) -> PackagePlan:
+    return PackagePlan.objects.create(
+        location=location,
+        name=f"{sessions} infusions",
+        appointment_type=appointment_type("infusion"),
+        sessions=sessions,
+        price=Decimal(price),
+        validity_days=days,
+    )

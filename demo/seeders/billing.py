@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from billing import rules
+from billing import rules, services
 from billing.models import (
     BillingSettings,
     CodeSystem,
@@ -25,12 +25,14 @@ from billing.models import (
     InvoiceLine,
     InvoicePurpose,
     InvoiceSequence,
+    PackagePlan,
     Payment,
     PaymentAllocation,
     PaymentMethod,
 )
 from demo.context import SeedContext
 from infusions.models import InfusionSession
+from patients.models import Patient
 from scheduling.models import Appointment, AppointmentStatus, AppointmentType, Location
 
 BATCH = 2000
@@ -164,6 +166,7 @@ def seed(ctx: SeedContext) -> None:
     credit_notes, payments, allocations = _settle(ctx, created, numbers, desk=desk, admin=admin)
     for loc, n in numbers.items():
         InvoiceSequence.objects.update_or_create(location_id=loc, defaults={"last_number": n})
+    ctx.counts["packages sold"] = _packages(ctx, locations, desk)
     ctx.counts["invoices"] = len(created)
     ctx.counts["credit notes"] = credit_notes
     ctx.counts["payments"] = payments
@@ -250,3 +253,42 @@ def _settle(ctx: SeedContext, invoices: list[Invoice], numbers, *, desk, admin) 
     ]
     PaymentAllocation.objects.bulk_create(allocations, batch_size=BATCH)
     return len(made_notes), len(made), len(allocations)
+
+
+def _packages(ctx: SeedContext, locations: list[Location], desk) -> int:
+    """An induction series on sale at every location, deposits asked for infusions, and a few
+    packages sold this week (through the service, as the desk sells them)."""
+    infusion = AppointmentType.objects.filter(code="infusion").first()
+    if infusion is None or desk is None:
+        return 0
+    plans = [
+        PackagePlan.objects.get_or_create(
+            location=loc,
+            name="Induction series: six infusions",
+            defaults={"appointment_type": infusion, "sessions": 6, "price": Decimal("2400.00"), "validity_days": 120},
+        )[0]
+        for loc in locations
+    ]
+    FeeItem.objects.bulk_create(
+        FeeItem(
+            location=loc,
+            role=FeeRole.DEPOSIT,
+            appointment_type=infusion,
+            code_system=CodeSystem.CLINIC,
+            description="Deposit to hold an infusion chair",
+            price=Decimal("100.00"),
+            effective_from=SINCE,
+        )
+        for loc in locations
+        if not FeeItem.objects.filter(location=loc, role=FeeRole.DEPOSIT).exists()
+    )
+    buyers = list(Patient.objects.filter(pk__in=ctx.patient_ids, status=Patient.Status.ACTIVE).order_by("-pk")[:3])
+    for n, patient in enumerate(buyers):
+        services.package_sell(
+            patient=patient,
+            plan=plans[n % len(plans)],
+            method=METHODS[n % len(METHODS)],
+            idempotency_key=uuid.UUID(int=ctx.rng.getrandbits(128)).hex,
+            by=desk,
+        )
+    return len(buyers)
