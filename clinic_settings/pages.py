@@ -415,6 +415,15 @@ POLICIES: dict[str, Policy] = {
             sign_off=False,
         ),
         Policy(
+            slug="consent-policy",
+            title="Consent policy",
+            model_label="consents.ConsentPolicy",
+            permission="consents.manage_consent_documents",
+            intro="Which consents each patient signs on its current version before an infusion starts, and how "
+            "long a signing link opens.",
+            sign_off=False,
+        ),
+        Policy(
             slug="controlled-substance-policy",
             title="Controlled-substance policy",
             model_label="controlled_substances.ControlledSubstancePolicy",
@@ -425,3 +434,25 @@ POLICIES: dict[str, Policy] = {
         ),
     ]
 }
+
+
+@dataclass(frozen=True)
+class Link:
+    """A settings page another app serves itself, because it has a workflow of its own (a consent
+    document is drafted, then published for good)."""
+
+    title: str
+    url_name: str
+    permission: str
+    intro: str
+
+
+LINKS: list[Link] = [
+    Link(
+        title="Consent forms patients sign",
+        url_name="consents:versions",
+        permission="consents.manage_consent_documents",
+        intro="The versioned consent documents (ketamine treatment, telehealth and communications, financial "
+        "policy) patients read and sign online, on the clinic's tablet or on paper.",
+    ),
+]

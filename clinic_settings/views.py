@@ -23,7 +23,7 @@ from django.views.generic.base import ContextMixin
 
 from accounts.models import User
 from clinic_settings import selectors, services
-from clinic_settings.pages import PAGES, POLICIES, Page, Retire
+from clinic_settings.pages import LINKS, PAGES, POLICIES, Page, Retire
 from scheduling.models import Location
 
 PER_PAGE = 25
@@ -34,6 +34,7 @@ def visible_pages(user) -> list[Page]:
 
 
 def policy_links(user, current: str = "") -> list[dict[str, Any]]:
+    """The one-row policies, then the pages other apps serve themselves (``pages.LINKS``)."""
     return [
         {
             "title": p.title,
@@ -43,6 +44,10 @@ def policy_links(user, current: str = "") -> list[dict[str, Any]]:
         }
         for p in POLICIES.values()
         if user.has_perm(p.permission)
+    ] + [
+        {"title": link.title, "intro": link.intro, "url": reverse(link.url_name), "current": False}
+        for link in LINKS
+        if user.has_perm(link.permission)
     ]
 
 

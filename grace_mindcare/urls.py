@@ -27,6 +27,7 @@ urlpatterns = [
     # The public inquiry form (/start/) and the desk's inquiry queue (/inquiries/).
     path("", include("inquiries.urls")),
     path("billing/", include("billing.urls")),
+    path("consents/", include("consents.urls")),
     path("admin/", admin.site.urls),
 ]
 

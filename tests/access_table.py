@@ -209,6 +209,24 @@ ACCESS = {
     "documents:issue": row(LOGIN, OK, OK, OK, OK, DENY, method="post"),
     "documents:download": row(LOGIN, DENY, OK, OK, OK, DENY),
     "documents:status": row(LOGIN, DENY, OK, OK, OK, DENY),
+    # Informed consent: everyone who meets patients sees where a patient stands, hands over the tablet,
+    # records a paper consent and sends a signing link; clinical staff and administrators record a
+    # withdrawal (POST with no reason: back to the chart with the error); administrators publish.
+    "consents:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),
+    "consents:sign-in-clinic": row(LOGIN, OK, OK, OK, OK, DENY),
+    "consents:paper": row(LOGIN, OK, OK, OK, OK, DENY),
+    "consents:link-new": row(LOGIN, OK, OK, OK, OK, DENY),
+    "consents:withdraw": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "consents:scan": row(LOGIN, OK, OK, OK, OK, DENY),
+    "consents:versions": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "consents:version-new": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "consents:version-detail": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "consents:version-publish": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
+    # The patient's signing pages: an unknown token is a 404; without a scoped session, refused.
+    "consents:link-open": row(GONE, GONE, GONE, GONE, GONE, GONE),
+    "consents:link-verify": row(DENY, DENY, DENY, DENY, DENY, DENY),
+    "consents:public-sign": row(DENY, DENY, DENY, DENY, DENY, DENY),
+    "consents:public-done": row(DENY, DENY, DENY, DENY, DENY, DENY),
     # Tasks between staff: every role reads and leaves tasks (the front desk never sees a clinical
     # note). The route's task is for the Nurse role, asked by someone else: only a nurse may close
     # it (an empty cancel is refused politely, back to the page).
@@ -334,6 +352,11 @@ PHI_PAGES = {
     "documents:patient-panel",
     "documents:download",
     "documents:status",  # a patient's document names its patient in the file name
+    "consents:patient-panel",
+    "consents:sign-in-clinic",
+    "consents:paper",
+    "consents:link-new",
+    "consents:scan",
     "accounts:audit-report",
     "reports:appointments",
     "reports:attendance",

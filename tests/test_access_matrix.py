@@ -105,6 +105,10 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             kwargs[name] = packet_object(name, patient).pk
         elif name == "step":
             kwargs[name] = "details"
+        elif name in {"consent_kind", "consent_signature_id", "consent_version_id"}:
+            from consents.tests.factories import object_for_route as consent_object
+
+            kwargs[name] = consent_object(name, patient)
         elif name == "feed_token":
             kwargs[name] = "not-a-real-token"
         else:

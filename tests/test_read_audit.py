@@ -37,6 +37,9 @@ NO_PATIENT_DATA = {
     "clinic_settings:edit",
     "clinic_settings:policy",
     "reports:index",
+    "consents:versions",  # the clinic's consent documents, no patient
+    "consents:version-new",
+    "consents:version-detail",
     "infusions:board-index",
     "scheduling:feeds",
     "reminders:visit-done",

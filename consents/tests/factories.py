@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
-from consents.models import ConsentKind, ConsentSignature, ConsentVersion, SignatureMethod
+from consents.models import ConsentKind, ConsentScan, ConsentSignature, ConsentVersion, SignatureMethod
 from core.hashing import content_sha256
 from patients.tests.factories import PatientFactory
 
@@ -52,3 +52,25 @@ class ConsentSignatureFactory(factory.django.DjangoModelFactory):
     signed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
     created_at = factory.LazyAttribute(lambda s: s.signed_at)
     recorded_by = factory.SubFactory(UserFactory, role=Role.NURSE)
+
+
+def object_for_route(name: str, patient):
+    """What the access tests put in a consent URL: a published treatment consent to sign, a paper
+    consent of this patient's (with its scan), a draft version to open and publish."""
+    if name == "consent_kind":
+        ConsentVersionFactory()
+        return ConsentKind.TREATMENT
+    if name == "consent_signature_id":
+        signature = ConsentSignatureFactory(patient=patient, method=SignatureMethod.PAPER)
+        ConsentScan.objects.create(
+            signature=signature,
+            filename="scan.pdf",
+            content_type="application/pdf",
+            content=b"%PDF-1.4 scan",
+            sha256="0" * 64,
+            size_bytes=13,
+        )
+        return signature.pk
+    if name == "consent_version_id":
+        return ConsentVersionFactory(published_at=None).pk
+    raise AssertionError(name)

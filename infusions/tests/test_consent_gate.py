@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from consents import services as consent_services
@@ -46,10 +47,14 @@ def test_a_new_consent_version_refuses_the_start_until_signed_again(morning, pol
 
 
 def test_a_missing_consent_refuses_and_a_scanned_paper_consent_allows_the_start(
-    morning, policy, nurse_user, verifier, frontdesk
+    morning, policy, nurse_user, verifier, frontdesk, client
 ):
     version = ConsentVersionFactory()
     session = advance(open_session(by=nurse_user), S.CLEARED, nurse_user=nurse_user, verifier=verifier)
+    client.force_login(nurse_user)
+    page = client.get(reverse("infusions:session", args=[session.pk])).content.decode()
+    assert "Ketamine treatment (off-label use)" in page
+    assert "the infusion cannot start until the patient signs version" in page
     with pytest.raises(ValidationError, match="consent is not signed"):
         _start(session, nurse_user)
     consent_services.consent_paper_record(

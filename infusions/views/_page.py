@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.prescribing import prescriber_standing
 from assessments.forms import instrument_form
 from assessments.selectors import current_responses_for
+from consents import selectors as consent_selectors
 from consultations import selectors as plan_selectors
 from consultations.services.orders import SIGN as ORDER_SIGN
 from consultations.vitals import lb_from_kg
@@ -34,6 +35,7 @@ from infusions.services.precheck import OVERRIDE as PRECHECK_OVERRIDE
 
 S = rules.SessionStatus
 CHART_SERIES = (("sbp_mmhg", "Systolic"), ("dbp_mmhg", "Diastolic"), ("hr_bpm", "Heart rate"), ("spo2_pct", "SpO₂"))
+CONSENT_STATUSES = (S.SCHEDULED, S.PRE_CHECK, S.CLEARED)
 # What the nurse may do next from each status (buttons); the service still judges each.
 NEXT_ACTIONS = {
     S.CLEARED: [("infusing", "Start infusion"), ("deferred", "Not treated today")],
@@ -228,6 +230,13 @@ def session_context(session, *, user=None, adverse_requested: bool = False, **ov
         "discharge_scores": discharge_codes,
         "S": {s.name: s.value for s in S},
         "status_label": rules.STATUS_LABELS[status],
+        # Before the start: where the patient stands on each consent the clinic requires (the start
+        # is refused while one is not current).
+        "consents": list(
+            consent_selectors.consent_status(session.patient, kinds=consent_selectors.required_kinds()).values()
+        )
+        if status in CONSENT_STATUSES
+        else [],
     }
     # Only the forms this status shows (the template asks for the same conditions): building
     # every form on every view was a fifth of a signed session's page time.

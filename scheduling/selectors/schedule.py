@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 
+from consents.selectors import lacking_consent
 from core.formatting import clock
 from patients.models import Patient
 from scheduling import hooks, rules
@@ -452,6 +453,7 @@ class DeskRow:
     colour: str
     place: str
     escort_missing: bool
+    lacks_consent: bool = False  # a consent the clinic requires before an infusion is not current
 
     @property
     def time_text(self) -> str:
@@ -479,6 +481,11 @@ class DeskRow:
 
 
 UNDER_WAY = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS)
+
+
+def lacking_consent_of(appointments: Iterable[Any]) -> set[int]:
+    """The patients of these visits who lack a current consent the clinic requires (two queries)."""
+    return lacking_consent({a.patient_id for a in appointments})
 
 
 def care_states_of(appointments: Iterable[Any]) -> dict[int, str]:
@@ -576,6 +583,9 @@ def front_desk_day(*, today: date) -> dict[str, Any]:
     locations = list(active_locations())
     arrivals = desk_rows(day=today, locations=locations)
     upcoming = desk_rows(day=today + timedelta(days=1), locations=locations)
+    lacking = lacking_consent_of(arrivals + upcoming)
+    arrivals = [replace(row, lacks_consent=row.patient_id in lacking) for row in arrivals]
+    upcoming = [replace(row, lacks_consent=row.patient_id in lacking) for row in upcoming]
     escort_missing = [a for a in arrivals + upcoming if a.escort_missing]
     return {"arrivals": arrivals, "tomorrow": upcoming, "escort_missing": escort_missing}
 

@@ -234,6 +234,7 @@ def day_sheet(request):
             "appointments": appointments,
             "care_states": selectors.care_states_of(appointments),
             "paperwork": selectors.paperwork_of(appointments),
+            "lacking_consent": selectors.lacking_consent_of(appointments),
             "printed_at": timezone.now(),
         },
     )

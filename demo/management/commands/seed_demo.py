@@ -26,6 +26,7 @@ SEEDERS = [
     "demo.seeders.staff_tasks",  # tasks between staff, about patients seeded above
     "demo.seeders.inquiries",  # after scheduling: the inquiry each booked patient came in through
     "demo.seeders.billing",  # invoices, fees and payments for the visits seeded above
+    "demo.seeders.consents",  # consent documents and signatures (after infusions: started sessions stand)
 ]
 
 

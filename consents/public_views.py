@@ -1,0 +1,183 @@
+"""The patient's signing pages, reached by a one-time link (the questionnaire links' design,
+security-reference A9).
+
+``c/<token>/`` matches the token without consuming it (a link preview cannot burn it), starts a
+fresh session that remembers the link and leaves for the token-free ``c/verify/`` date-of-birth
+check; a correct answer opens the link once and scopes a fresh session to it; ``sign/`` then shows
+each consent the link asks for in turn, and ``sign/done/`` says it is finished. The pre-visit
+packet skips the first two (it has identified the patient on its own link): it makes a ``verified``
+link and calls ``access.grant_signing_session``. No staff sign-in; never cached; the token URL is
+sent with ``Referrer-Policy: no-referrer``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from functools import wraps
+
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.network import client_ip
+from consents import forms, selectors, services
+from consents.access import SESSION_DONE, SESSION_LINK, SESSION_PENDING, grant_signing_session
+from consents.models import ConsentSignature
+
+REFUSED = "This link cannot be used. It may have expired or been used already. Please call the clinic."
+# Clinic policy: requests from one address to these pages in a window of 10 minutes.
+RATE_LIMIT, RATE_WINDOW_SECONDS = 30, 600
+
+
+def _public(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if "token" in kwargs:
+            response["Referrer-Policy"] = "no-referrer"
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return login_not_required(wrapped)
+
+
+def _too_many(request) -> bool:
+    """Count one request from this client in the current window (the cache every process shares
+    when CACHE_URL points at Redis); True once over the limit."""
+    address = hashlib.sha256((client_ip(request) or "").encode()).hexdigest()[:32]
+    key = f"consents-rate:{address}:{int(time.time()) // RATE_WINDOW_SECONDS}"
+    cache.add(key, 0, RATE_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, RATE_WINDOW_SECONDS)
+        count = 1
+    return count > RATE_LIMIT
+
+
+def _refused(request, status: int, message: str = REFUSED):
+    return render(request, "consents/public_refused.html", {"message": message}, status=status)
+
+
+@_public
+@require_GET
+def link_open(request, token: str):
+    if _too_many(request):
+        return _refused(request, 429, "Too many attempts. Try again later.")
+    link = services.link_for_token(token)
+    if link is None:
+        return _refused(request, 404)
+    if services.link_problem(link) or link.exchanged_at is not None:
+        return _refused(request, 410)
+    if request.user.is_authenticated:
+        logout(request)  # a staff session never carries a patient's scope, and vice versa
+    request.session.flush()
+    request.session[SESSION_PENDING] = link.pk
+    return redirect("consents:link-verify")
+
+
+@_public
+@require_http_methods(["GET", "POST"])
+def link_verify(request):
+    link_id = request.session.get(SESSION_PENDING)
+    if not link_id:
+        return _refused(request, 403)
+    form = forms.DateOfBirthForm(request.POST or None)
+    if request.method == "POST":
+        if _too_many(request):
+            return _refused(request, 429, "Too many attempts. Try again later.")
+        if form.is_valid():
+            try:
+                link = services.consent_link_exchange(link_id=link_id, date_of_birth=form.cleaned_data["date_of_birth"])
+            except services.LinkRefused as exc:
+                if str(exc) != "identity":
+                    request.session.flush()
+                    return _refused(request, 410)
+                form.add_error("date_of_birth", "That date of birth does not match our records.")
+            else:
+                request.session.flush()
+                grant_signing_session(request.session, link.pk)
+                return redirect("consents:public-sign")
+    return render(request, "consents/public_identity.html", {"form": form})
+
+
+def _open_link(request):
+    link = selectors.link_by_id(request.session.get(SESSION_LINK))
+    if link is None or services.link_problem(link) or link.exchanged_at is None:
+        return None
+    return link
+
+
+def _finished(request, link):
+    """Every consent of the link signed: end the scoped session, say thank you."""
+    request.session.flush()
+    request.session[SESSION_DONE] = {"return_path": link.return_path}
+    return redirect("consents:public-done")
+
+
+@_public
+@require_http_methods(["GET", "POST"])
+def public_sign(request):
+    """The next consent the link asks for: its exact text, then the signature."""
+    link = _open_link(request)
+    if link is None:
+        return _refused(request, 403)
+    signed = set(ConsentSignature.objects.filter(link=link).values_list("kind", flat=True))
+    versions = selectors.latest_versions(kinds=link.kinds)
+    waiting = [kind for kind in link.kinds if kind not in signed and kind in versions]
+    if not waiting:
+        return _finished(request, link)
+    version = versions[waiting[0]]
+    form = forms.SignForm(request.POST or None)
+    if request.method == "POST":
+        posted = request.POST.get("version", "")
+        if posted != str(version.pk):  # a newer version was published while the page was open
+            form.add_error(None, "This consent was updated while you were reading it. Please read it again.")
+        elif form.is_valid():
+            try:
+                services.consent_sign(
+                    patient=link.patient,
+                    version=version,
+                    typed_name=form.cleaned_data["typed_name"],
+                    signature_data_url=form.cleaned_data["signature"],
+                    ip_address=client_ip(request),
+                    user_agent=request.headers.get("user-agent", ""),
+                    link=link,
+                )
+            except services.LinkRefused:
+                request.session.flush()
+                return _refused(request, 410)
+            except ValidationError as error:
+                for field, errors in getattr(error, "message_dict", {None: error.messages}).items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                if len(waiting) == 1:
+                    return _finished(request, link)
+                return redirect("consents:public-sign")
+    return render(
+        request,
+        "consents/sign.html",
+        {
+            "patient": link.patient,
+            "version": version,
+            "form": form,
+            "staff": False,
+            "action": reverse("consents:public-sign"),
+            "step": len(link.kinds) - len(waiting) + 1,
+            "steps": len(link.kinds),
+        },
+    )
+
+
+@_public
+@require_GET
+def public_done(request):
+    done = request.session.get(SESSION_DONE)
+    if done is None:
+        return _refused(request, 403)
+    return render(request, "consents/public_done.html", {"return_path": done.get("return_path", "")})
