@@ -59,8 +59,8 @@ class PaperConsentForm(forms.Form):
     def __init__(self, *args, versions=None, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["version"]
-        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - narrows the type for mypy
-        field.queryset = versions if versions is not None else ConsentVersion.objects.none()
+        if isinstance(field, forms.ModelChoiceField):  # always; narrows the type for mypy
+            field.queryset = versions if versions is not None else ConsentVersion.objects.none()
 
 
 class WithdrawForm(forms.Form):
