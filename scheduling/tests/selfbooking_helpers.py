@@ -40,3 +40,10 @@ def open_link(client, token: str, patient):
 
 def issue(patient, by=None) -> services.NewSelfBookingLink:
     return services.self_booking_link_issue(patient=patient, by=by)
+
+
+def join_waitlist(clinic, by, patient, before=None):
+    """The desk puts the patient on the waitlist for an intake consultation at the clinic's site."""
+    return services.waitlist_entry_create(
+        patient=patient, appointment_type=clinic.consultation, location=clinic.site, before=before, by=by
+    )

@@ -69,3 +69,15 @@ def test_seeding_again_on_top_never_collides_with_earlier_bookings():
     for module in (accounts_seeder, patients_seeder, scheduling_seeder):
         module.seed(ctx)  # the exclusion constraints would raise on any double booking
     assert Appointment.objects.count() > before
+
+
+def test_the_demo_has_an_online_request_to_approve_and_patients_on_the_waitlist():
+    from demo.seeders import self_booking as self_booking_seeder
+    from scheduling.models import SelfBooking, WaitlistEntry
+
+    ctx = _seed(5, 40)
+    self_booking_seeder.seed(ctx)
+    assert ctx.counts["online requests"] == 1
+    assert SelfBooking.objects.filter(status=SelfBooking.Status.PENDING).count() == 1
+    assert ctx.counts["waitlist entries"] == WaitlistEntry.objects.filter(status="waiting").count() >= 3
+    assert WaitlistEntry.objects.filter(created_by__isnull=True).exists()  # one asked from their own link

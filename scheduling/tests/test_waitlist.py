@@ -21,7 +21,7 @@ from scheduling.models import (
 from scheduling.services import SchedulingError, appointment_cancel
 from scheduling.services import self_booking as services
 from scheduling.tests.conftest import at, book, local_day
-from scheduling.tests.selfbooking_helpers import open_link, policy, self_bookable, texting_patient
+from scheduling.tests.selfbooking_helpers import join_waitlist, open_link, policy, self_bookable, texting_patient
 
 pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
@@ -32,13 +32,8 @@ def consult(clinic):
     return self_bookable(clinic.consultation)
 
 
-def _wait(clinic, frontdesk, patients, **kwargs):
-    return [
-        services.waitlist_entry_create(
-            patient=p, appointment_type=clinic.consultation, location=clinic.site, before=None, by=frontdesk, **kwargs
-        )
-        for p in patients
-    ]
+def _wait(clinic, frontdesk, patients):
+    return [join_waitlist(clinic, frontdesk, p) for p in patients]
 
 
 def _freed_slot(clinic, frontdesk, start):
@@ -73,13 +68,7 @@ def test_a_cancellation_offers_the_slot_to_the_first_n_waiting_by_their_consente
 @pytest.mark.django_db
 def test_a_patient_who_wants_a_slot_before_an_earlier_date_is_not_offered_a_later_one(clinic, consult, frontdesk):
     early, anytime = texting_patient(), texting_patient()
-    services.waitlist_entry_create(
-        patient=early,
-        appointment_type=clinic.consultation,
-        location=clinic.site,
-        before=local_day(2),
-        by=frontdesk,
-    )
+    join_waitlist(clinic, frontdesk, early, before=local_day(2))
     _wait(clinic, frontdesk, [anytime])
     cancelled = _freed_slot(clinic, frontdesk, at(local_day(5), 11))
     made = services.waitlist_slot_freed(appointment_id=cancelled.pk)

@@ -27,6 +27,7 @@ SEEDERS = [
     "demo.seeders.inquiries",  # after scheduling: the inquiry each booked patient came in through
     "demo.seeders.billing",  # invoices, fees and payments for the visits seeded above
     "demo.seeders.consents",  # consent documents and signatures (after infusions: started sessions stand)
+    "demo.seeders.self_booking",  # an online request to approve and patients on the waitlist
 ]
 
 
