@@ -6,18 +6,30 @@ from datetime import date
 
 import pytest
 from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
+from core import tokens
 from patients.tests.factories import PatientFactory
-from scheduling.models import Appointment, SelfBooking, SelfBookingPolicy
+from scheduling.models import Appointment, SelfBooking, SelfBookingLink, SelfBookingPolicy, WaitlistEntry
+from scheduling.services import appointment_book, appointment_cancel
 from scheduling.services import self_booking as services
+from scheduling.tests.conftest import at, local_day
 from scheduling.tests.factories import ClinicianFactory, LocationFactory, ResourceFactory, appointment_type
+from scheduling.tests.selfbooking_helpers import texting_patient
 from tests.e2e import axe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The public pages count requests per client address (the live server's is always 127.0.0.1)."""
+    cache.clear()
+
 
 PASSWORD = "a long enough e2e password"
 PHONE = {"width": 360, "height": 780}
@@ -109,3 +121,78 @@ def test_a_patient_books_an_intake_consultation_on_a_phone_and_the_desk_approves
     row.get_by_role("button", name="Approve").click()
     expect(page.get_by_text("No online booking is waiting.")).to_be_visible()
     assert SelfBooking.objects.get().status == SelfBooking.Status.APPROVED
+
+
+def test_waitlisted_patients_claim_a_freed_slot_on_a_phone_first_wins_the_other_is_told(live_server, browser):
+    site = LocationFactory(name="Midtown", time_zone="America/New_York")
+    ResourceFactory(location=site, kind="room", name="Room 1")
+    doctor = ClinicianFactory(username="dr.e2e2", first_name="Ana", last_name="Reyes", credentials="MD", location=site)
+    consultation = appointment_type("consultation")
+    consultation.self_bookable = True
+    consultation.save(update_fields=["self_bookable"])
+    SelfBookingPolicy.objects.update_or_create(
+        pk=1, defaults={"requires_approval": False, "min_notice_hours": 24, "waitlist_offer_count": 2}
+    )
+    desk = UserFactory(username="e2e.desk2", role=Role.FRONT_DESK)
+    first = texting_patient(date_of_birth=date(1980, 1, 31))
+    second = texting_patient(date_of_birth=date(1990, 6, 15))
+    base = live_server.url
+    phones = []
+    for patient in (first, second):
+        context = browser.new_context(viewport=PHONE)
+        axe.watch(context)
+        phone = context.new_page()
+        phones.append(phone)
+        # Each asks from their booking link to be told of an earlier time.
+        new = services.self_booking_link_issue(patient=patient, by=desk)
+        phone.goto(f"{base}/book/{new.token}/")
+        phone.get_by_label("Your date of birth").fill(patient.date_of_birth.isoformat())
+        phone.get_by_role("button", name="Continue").click()
+        phone.wait_for_url(f"{base}/book/")
+        phone.get_by_role("button", name="Tell me about an earlier time").click()
+        expect(phone.get_by_role("heading", name="You are on the waitlist")).to_be_visible()
+        assert _every_violation(phone) == []
+        _fits_the_phone(phone)
+    assert WaitlistEntry.objects.filter(status="waiting").count() == 2
+
+    # Someone cancels; both waiting patients get a claim link (the hook runs on commit).
+    holder = PatientFactory()
+    booked = services_book(site, consultation, doctor, holder, desk, at(local_day(4), 11))
+    appointment_cancel(appointment=booked, by=desk, reason="Patient is travelling")
+    offers = {link.patient_id: link for link in SelfBookingLink.objects.filter(kind="offer")}
+    assert set(offers) == {first.pk, second.pk}
+    tokens = {}
+    for patient in (first, second):
+        # The token is in the text only; the test issues a fresh one for the same offer.
+        link = offers[patient.pk]
+        token, token_hash = _new_token()
+        SelfBookingLink.objects.filter(pk=link.pk).update(token_hash=token_hash)
+        tokens[patient.pk] = token
+
+    for phone, patient in zip(phones, (first, second), strict=True):
+        phone.goto(f"{base}/book/{tokens[patient.pk]}/")
+        phone.get_by_label("Your date of birth").fill(patient.date_of_birth.isoformat())
+        phone.get_by_role("button", name="Continue").click()
+        phone.wait_for_url(f"{base}/book/offer/")
+        expect(phone.get_by_role("button", name="Claim this time")).to_be_visible()
+        assert _every_violation(phone) == []
+        _fits_the_phone(phone)
+
+    phones[0].get_by_role("button", name="Claim this time").click()
+    expect(phones[0].get_by_role("heading", name="You are booked")).to_be_visible()
+    phones[1].get_by_role("button", name="Claim this time").click()
+    expect(phones[1].get_by_role("heading", name="Sorry, someone else claimed that time first")).to_be_visible()
+    for phone in phones:
+        assert _every_violation(phone) == []
+    assert Appointment.objects.get(patient=first, status="booked").start == booked.start
+    assert WaitlistEntry.objects.get(patient=second).status == "waiting"
+
+
+def services_book(site, kind, doctor, patient, desk, start):
+    return appointment_book(
+        patient=patient, appointment_type=kind, location=site, start=start, clinician=doctor, by=desk
+    )
+
+
+def _new_token():
+    return tokens.issue()
