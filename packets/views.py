@@ -56,10 +56,13 @@ def send(request, patient_id: int):
     if request.method == "POST" and form.is_valid():
         try:
             appointment = selectors.patient_appointment(patient_id=patient.pk, pk=form.cleaned_data["appointment"])
-            new = services.packet_create(
-                patient=patient, by=request.user, reason=form.cleaned_data["reason"], appointment=appointment
+            _, channels = services.packet_issue(
+                patient=patient,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                appointment=appointment,
+                base_url=request.build_absolute_uri("/"),
             )
-            channels = services.packet_send(new=new, base_url=request.build_absolute_uri("/"), by=request.user)
         except ValidationError as exc:
             for name, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
                 form.add_error(name if name in form.fields else None, errors)

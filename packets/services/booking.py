@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.site import site_url
 from packets.models import Packet
-from packets.services.links import packet_create, packet_send
+from packets.services.links import packet_issue
 from scheduling.models import Appointment, AppointmentStatus
 
 INTAKE_TYPE = "consultation"  # the appointment type whose booking opens an intake
@@ -53,9 +53,7 @@ def packet_for_booking(*, appointment_id: int) -> Packet | None:
     if appointment is None or not _wanted(appointment, timezone.now()):
         return None
     try:
-        with transaction.atomic():  # a packet that could not be sent is not kept
-            new = packet_create(patient=appointment.patient, by=None, appointment=appointment)
-            packet_send(new=new, base_url=site_url(), by=None)
+        new, _ = packet_issue(patient=appointment.patient, by=None, appointment=appointment, base_url=site_url())
     except ValidationError:
         return None  # the desk sees the visit still lacks its forms
     return new.packet

@@ -135,6 +135,15 @@ def packet_send(*, new: NewPacket, base_url: str, by: User | None) -> list[str]:
     return used
 
 
+@transaction.atomic
+def packet_issue(
+    *, patient, by: User | None, base_url: str, reason: str = PacketReason.NOT_SURE, appointment=None
+) -> tuple[NewPacket, list[str]]:
+    """Create and send a packet in one transaction: a packet that could not be sent is not kept."""
+    new = packet_create(patient=patient, by=by, reason=reason, appointment=appointment)
+    return new, packet_send(new=new, base_url=base_url, by=by)
+
+
 def rate_limited(*, key: str, now: datetime | None = None) -> bool:
     return ratelimit.window_hit(
         PacketRateCounter,

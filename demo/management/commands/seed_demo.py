@@ -24,6 +24,7 @@ SEEDERS = [
     "demo.seeders.followups",
     "demo.seeders.policy",  # a change awaiting the medical director's sign-off
     "demo.seeders.staff_tasks",  # tasks between staff, about patients seeded above
+    "demo.seeders.packets",  # pre-visit forms for the coming intake consultations, in every state
     "demo.seeders.inquiries",  # after scheduling: the inquiry each booked patient came in through
     "demo.seeders.billing",  # invoices, fees and payments for the visits seeded above
     "demo.seeders.consents",  # consent documents and signatures (after infusions: started sessions stand)
