@@ -10,7 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from inquiries.models import Inquiry
+from scheduling.models import Appointment
+from scheduling.tests.conftest import clinic  # noqa: F401 - the scheduling tests' clinic fixture
 from scheduling.tests.factories import LocationFactory
+from scheduling.tests.selfbooking_helpers import policy, self_bookable
 from tests.e2e.axe import AXE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -48,7 +51,7 @@ def _fits_the_phone(page) -> None:
 def _tab_to(page, target: str, *, limit: int = 80) -> None:
     """Press Tab until the element with id ``target`` (or matching the selector) has the focus,
     never passing the honeypot."""
-    selector = target if target[0] in "#." else f"#{target}"
+    selector = target if any(c in target for c in "#.[ ") else f"#{target}"
     for _ in range(limit):
         page.keyboard.press("Tab")
         focused = page.evaluate(
@@ -116,3 +119,48 @@ def test_a_person_reaches_out_on_a_phone_with_the_keyboard_alone(live_server, pa
     inquiry = Inquiry.objects.get()
     assert (inquiry.last_name, inquiry.reason, inquiry.channels) == ("Alvarez", "depression", ["phone"])
     assert inquiry.preferred_location.name == "Lakeview"
+
+
+def test_from_the_thanks_to_a_booked_consultation_on_a_phone(live_server, page, clinic):  # noqa: F811
+    policy(min_notice_hours=24, horizon_days=28, requires_approval=False)
+    self_bookable(clinic.consultation)
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/start/")
+    _tab_to(page, "id_first_name")
+    page.keyboard.type("Sam")
+    _tab_to(page, "id_last_name")
+    page.keyboard.type("Okoye")
+    _tab_to(page, "id_date_of_birth")
+    page.keyboard.type("09/03/1979")
+    _tab_to(page, "id_email")
+    page.keyboard.type("sam.okoye@example.org")
+    _tab_to(page, "id_contact_by_2")  # e-mail
+    page.keyboard.press("Space")
+    _tab_to(page, "id_reason_0")  # the group's first; arrows choose within it
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")  # PTSD
+    _tab_to(page, "id_referrer_npi")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/start/thanks/")
+    assert _findings(page) == []
+    _fits_the_phone(page)
+
+    _tab_to(page, "#book-h ~ form button")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/book/verify/")
+    _tab_to(page, "#id_date_of_birth")
+    page.keyboard.type("09031979")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/book/")
+    _tab_to(page, "input[name=slot]")  # the slots are one radio group: Tab reaches the first time
+    page.keyboard.press("Space")
+    _tab_to(page, "#book-slot")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/book/done/")
+
+    inquiry = Inquiry.objects.select_related("patient").get()
+    assert (inquiry.patient.legal_last_name, inquiry.reason) == ("Okoye", "ptsd")
+    assert Appointment.objects.filter(patient=inquiry.patient, appointment_type=clinic.consultation).count() == 1
+    expect(page.get_by_role("heading").first).to_be_visible()
+    inquiry.refresh_from_db()
+    assert inquiry.status == "booked"
