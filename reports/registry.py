@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.utils import timezone
 
-from reports.selectors import clinical, compliance, operations
+from reports.selectors import billing, clinical, compliance, operations
 from reports.selectors.infusion_safety import infusion_safety
 from reports.selectors.inquiries import inquiry_conversion
 from reports.tables import Section
 
 VIEW_REPORTS = "reports.view_reports"
 VIEW_CLINICAL_QUALITY = "reports.view_clinical_quality"
+VIEW_MONEY = "billing.view_financial_reports"
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,46 @@ REPORTS: tuple[Report, ...] = (
         VIEW_REPORTS,
         lambda f: operations.reminders(f, now=timezone.now()),
         ("late_cancel_hours",),
+    ),
+    Report(
+        "takings",
+        "Daily takings and deposit slip",
+        "Money",
+        "Payments and refunds per local day and payment method.",
+        VIEW_MONEY,
+        billing.takings,
+    ),
+    Report(
+        "outstanding",
+        "Outstanding balances",
+        "Money",
+        "What patients owe, aged 0–30, 31–60, 61–90 and over 90 days, as of the last day of the range.",
+        VIEW_MONEY,
+        billing.outstanding,
+    ),
+    Report(
+        "packages",
+        "Packages outstanding",
+        "Money",
+        "Open packages, sessions left and the prepaid value not yet used.",
+        VIEW_MONEY,
+        billing.packages,
+    ),
+    Report(
+        "fees",
+        "Fees charged and waived",
+        "Money",
+        "No-show and late-cancellation fees, and what administrators waived.",
+        VIEW_MONEY,
+        billing.fees,
+    ),
+    Report(
+        "revenue",
+        "Revenue per appointment type",
+        "Money",
+        "Visit invoices and their credit notes, per appointment type.",
+        VIEW_MONEY,
+        billing.revenue,
     ),
     Report(
         "compliance",

@@ -28,6 +28,12 @@ def index(request):
     return render(request, "reports/report_index.html", {"groups": groups, "crumbs": [("Reports", None)]})
 
 
+def _category(report) -> Category:
+    if report.group == "Money":
+        return Category.BILLING
+    return Category.CLINICAL if report.group == "Clinical quality" else Category.SCHEDULING
+
+
 def report_view(slug: str):
     report = BY_SLUG[slug]
 
@@ -43,7 +49,7 @@ def report_view(slug: str):
             actor=request.user,
             action=f"reports.{slug}.viewed",
             verb=Verb.PRINT if output == "print" else Verb.QUERY,
-            category=Category.CLINICAL if report.group == "Clinical quality" else Category.SCHEDULING,
+            category=_category(report),
             changes={"filters": {k: v for k, v in form.data.items() if v not in (None, "")}},
         )
         context = {
@@ -70,7 +76,7 @@ def _csv(request, report, form, sections):
         actor=request.user,
         action=f"reports.{report.slug}.exported",
         verb=Verb.EXPORT,
-        category=Category.CLINICAL if report.group == "Clinical quality" else Category.SCHEDULING,
+        category=_category(report),
         changes={"filters": dict(form.data), "table": section.key},
     )
     response = HttpResponse(section.csv_text(), content_type="text/csv; charset=utf-8")

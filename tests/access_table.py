@@ -200,6 +200,11 @@ ACCESS = {
     "reports:inquiries": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:reminders": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:compliance": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:takings": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:outstanding": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:packages": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:fees": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "reports:revenue": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "reports:clinical-quality": row(LOGIN, DENY, OK, OK, OK, DENY),
     "reports:infusion-safety": row(LOGIN, DENY, OK, OK, OK, DENY),
     # Documents: the front desk lists, issues and downloads discharge instructions only; the
@@ -367,6 +372,11 @@ PHI_PAGES = {
     "reports:infusion-safety",
     "reports:reminders",
     "reports:utilisation",
+    "reports:outstanding",  # names the patients who owe
+    "reports:takings",
+    "reports:packages",
+    "reports:fees",
+    "reports:revenue",
     "patients:edit",
     "patients:status",
     "scheduling:appointment-cancel",

@@ -31,6 +31,11 @@ REPORT_QUERIES = {
     "compliance": 6,
     "clinical-quality": 1,
     "infusion-safety": 8,
+    "takings": 2,  # the deposit slip and the daily rows
+    "outstanding": 2,  # the band totals and the patients owing most
+    "packages": 2,  # the unused value and the rows
+    "fees": 1,
+    "revenue": 1,
 }
 
 
