@@ -152,8 +152,14 @@ def step(request, step: str):
 
 
 def _after(request, packet):
-    packet.refresh_from_db(fields=["completed_at"])
-    return redirect("packets:done" if packet.completed_at else "packets:hub")
+    """On to the next step not done yet (saved already: the patient may stop here), or the end."""
+    packet.refresh_from_db()
+    following = rules.next_step(packet.done_steps(), selectors.steps())
+    if packet.completed_at or following is None:
+        return redirect("packets:done")
+    if following == rules.CONSENT or request.session.get(SESSION_CRISIS):
+        return redirect("packets:hub")  # the hub hands over to the signing page, or shows crisis resources
+    return redirect("packets:step", following)
 
 
 def _details(request, packet, data, context):
