@@ -175,6 +175,11 @@ AUTHENTICATION_BACKENDS = [
 # How long a break-glass grant lasts. Clinic policy: ONC (d)(6) and security-reference A6 ask
 # for time-boxed emergency access and give no figure.
 EMERGENCY_ACCESS_MINUTES = env.int("EMERGENCY_ACCESS_MINUTES", default=60)
+# The pre-visit packet's link (clinic policy; the defaults are packets.rules').
+PACKET_LINK_EXPIRY_DAYS = env.int("PACKET_LINK_EXPIRY_DAYS", default=14)
+PACKET_DOB_MAX_FAILURES = env.int("PACKET_DOB_MAX_FAILURES", default=5)
+PACKET_RATE_LIMIT_PER_WINDOW = env.int("PACKET_RATE_LIMIT_PER_WINDOW", default=20)
+PACKET_AUTO_SEND = env.bool("PACKET_AUTO_SEND", default=True)
 
 # Argon2id is OWASP's first choice (security-reference §1.1 (d)(12)); PBKDF2 stays
 # so that hashes made elsewhere upgrade on the next sign-in.
