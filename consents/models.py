@@ -102,6 +102,8 @@ class ConsentLink(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     exchanged_at = models.DateTimeField(null=True, blank=True)
+    # When the token URL was first followed (a verified link, handed over by the packet, opens once).
+    opened_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     dob_failures = models.PositiveSmallIntegerField(default=0)

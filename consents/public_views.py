@@ -72,8 +72,15 @@ def link_open(request, token: str):
     link = services.link_for_token(token)
     if link is None:
         return _refused(request, 404)
-    if services.link_problem(link) or link.exchanged_at is not None:
+    if services.link_problem(link):
         return _refused(request, 410)
+    if link.exchanged_at is not None:  # handed over by the pre-visit packet: its session stays
+        try:
+            services.consent_link_handover(link_id=link.pk)
+        except services.LinkRefused:
+            return _refused(request, 410)
+        grant_signing_session(request.session, link.pk)
+        return redirect("consents:public-sign")
     if request.user.is_authenticated:
         logout(request)  # a staff session never carries a patient's scope, and vice versa
     request.session.flush()
@@ -114,7 +121,11 @@ def _open_link(request):
 
 
 def _finished(request, link):
-    """Every consent of the link signed: end the scoped session, say thank you."""
+    """Every consent of the link signed: back to the flow that handed the patient over (its session
+    kept), or end the scoped session and say thank you."""
+    if link.return_path:
+        request.session.pop(SESSION_LINK, None)
+        return redirect(link.return_path)
     request.session.flush()
     request.session[SESSION_DONE] = {"return_path": link.return_path}
     return redirect("consents:public-done")

@@ -438,6 +438,27 @@ def link_problem(link: ConsentLink, *, now: datetime | None = None) -> str:
     return ""
 
 
+def consent_link_handover(*, link_id: int, now: datetime | None = None) -> ConsentLink:
+    """Open a ``verified`` link (its patient identified by the flow that made it), once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        link = ConsentLink.objects.select_for_update().select_related("patient").filter(pk=link_id).first()
+        if link is None or link.exchanged_at is None or link.opened_at is not None or link_problem(link, now=now):
+            raise LinkRefused
+        link.opened_at = now
+        link.save(update_fields=["opened_at"])
+        audit.record(
+            actor=None,
+            action="consents.link.opened",
+            verb=Verb.READ,
+            category=Category.CLINICAL,
+            target=link,
+            patient=link.patient,
+            changes={"handed_over": True},
+        )
+    return link
+
+
 def consent_link_exchange(*, link_id: int, date_of_birth: date | None, now: datetime | None = None) -> ConsentLink:
     """The date-of-birth check of a link whose token the caller matched: opens it (once).
     A wrong date counts towards locking the link, and that count stands though the call fails."""
@@ -460,8 +481,8 @@ def consent_link_exchange(*, link_id: int, date_of_birth: date | None, now: date
             )
             problem = "identity"
         if not problem:
-            link.exchanged_at = now
-            link.save(update_fields=["exchanged_at"])
+            link.exchanged_at = link.opened_at = now
+            link.save(update_fields=["exchanged_at", "opened_at"])
             audit.record(
                 actor=None,
                 action="consents.link.opened",

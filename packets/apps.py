@@ -18,3 +18,9 @@ class PacketsConfig(AppConfig):
 
         # The day sheet says which intake consultations still lack their forms.
         register_paperwork(paperwork_states)
+
+        from packets.consent_step import consent_step
+        from packets.hooks import register_consent_step
+
+        # The consent step hands the patient to the consents app's signing pages.
+        register_consent_step(consent_step)

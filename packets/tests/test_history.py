@@ -106,7 +106,7 @@ def test_the_front_desk_never_sees_the_answers(client, frontdesk, patient, consu
     client.force_login(frontdesk)
     assert client.get(reverse("packets:reported", args=[consultation.pk])).status_code == 403
     panel = client.get(reverse("packets:patient-panel", args=[patient.pk])).content.decode()
-    assert "1 of 4 steps" in panel
+    assert "1 of 5 steps" in panel  # details, history, questionnaires, consent, instructions
     assert "Sertraline" not in panel
     assert "Hypertension" not in panel
 

@@ -133,6 +133,8 @@ def test_instructions_are_acknowledged_with_the_escort_and_the_last_step_complet
         reverse("packets:step", args=["questionnaires"]),
         {**_answers("phq9", PHQ9_CLEAR), **_answers("gad7", GAD7_CLEAR)},
     )
+    # No consent document published: the consent step has nothing to sign and is done on the way.
+    assert client.get(reverse("packets:step", args=["consent"]))["Location"] == reverse("packets:hub")
     page = client.get(reverse("packets:step", args=["instructions"])).content.decode()
     assert "hours before your appointment" in page
     response = client.post(
