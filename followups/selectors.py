@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from assessments import instruments
 from assessments.models import InstrumentResponse, ResponseContext
-from consultations.choices import ScheduleMoment
+from consultations.choices import DoseUnit, ScheduleMoment
+from consultations.models import StandingOrder
 from consultations.selectors import live_plan_for
 from core import charts
 from followups import rules
@@ -86,6 +87,32 @@ class InfusionMark:
 class Trajectory:
     outcomes: list[InstrumentOutcome]
     infusions: list[InfusionMark]
+    dose_steps: list[InfusionMark] = field(default_factory=list)
+
+
+def dose_steps(patient, *, limit: int = 50) -> list[InfusionMark]:
+    """Each later signed version of a standing order that changed the dose (a titration step),
+    oldest first, with its reason. One query."""
+    found: list[InfusionMark] = []
+    previous: dict[int, Decimal] = {}
+    rows = (
+        StandingOrder.objects.filter(plan__patient=patient)
+        .order_by("plan_id", "number")
+        .values_list("plan_id", "number", "dose", "dose_unit", "signed_at", "reason")[: limit * 4]
+    )
+    for plan_id, number, dose, unit, signed_at, reason in rows:
+        before = previous.get(plan_id)
+        previous[plan_id] = dose
+        if number > 1 and before is not None and dose != before:
+            unit_text = DoseUnit(unit).label.split(" ")[0]
+            found.append(
+                InfusionMark(
+                    signed_at,
+                    f"Order v{number}: {before.normalize()} → {dose.normalize()} {unit_text}"
+                    + (f" ({reason})" if reason else ""),
+                )
+            )
+    return found[-limit:]
 
 
 def infusion_marks(patient, *, limit: int = 200) -> list[InfusionMark]:
@@ -147,7 +174,7 @@ def trajectory(patient) -> Trajectory:
         latest = points[-1]
         change = instruments.change(code, baseline.total, latest.total) if latest.pk != baseline.pk else None
         outcomes.append(InstrumentOutcome(code, inst.name, inst.total_max, points, baseline, latest, change))
-    return Trajectory(outcomes, infusion_marks(patient))
+    return Trajectory(outcomes, infusion_marks(patient), dose_steps(patient))
 
 
 @dataclass
@@ -206,6 +233,7 @@ def chart_svg(traj: Trajectory) -> str:
     if not series:
         return ""
     markers = [charts.Marker(m.at, m.label) for m in traj.infusions]
+    markers += [charts.Marker(m.at, f"Dose step: {m.label}") for m in traj.dose_steps]
     return charts.line_chart(
         series=series,
         title="Scores over time (% of each instrument's maximum)",

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "consultations",
     "infusions",
     "controlled_substances",
+    "courses",
     "followups",
     # The pre-visit packet (reads the stages up to infusions; the intake shows it by URL)
     "packets",

@@ -19,6 +19,7 @@ urlpatterns = [
     path("infusions/", include("infusions.urls")),
     path("followups/", include("followups.urls")),
     path("packets/", include("packets.urls")),
+    path("courses/", include("courses.urls")),
     path("controlled-substances/", include("controlled_substances.urls")),
     path("reports/", include("reports.urls")),
     path("settings/", include("clinic_settings.urls")),

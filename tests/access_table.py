@@ -270,6 +270,18 @@ ACCESS = {
     "packets:hub": row(DENY, DENY, DENY, DENY, DENY, DENY),
     "packets:step": row(DENY, DENY, DENY, DENY, DENY, DENY),
     "packets:done": row(DENY, DENY, DENY, DENY, DENY, DENY),
+    # A course over months: clinical staff; a titration review and clearing a re-screen are a prescriber's
+    # (the administrator persona is a superuser). GET on a patient with no plan: back to the course page.
+    "courses:patient-course": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "courses:patient-panel": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "courses:titration": row(LOGIN, DENY, DENY, OK, OK, DENY),
+    "courses:liver-test": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "courses:rescreen": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "courses:finding-acknowledge": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "courses:rescreen-review": row(LOGIN, DENY, DENY, OK, OK, DENY, method="post"),
+    "courses:session-panel": row(LOGIN, DENY, OK, OK, OK, DENY),
+    "courses:urinary-screen": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
+    "courses:exposure-report": row(LOGIN, DENY, OK, OK, OK, DENY),
     # Settings: administrators only (each page's own role table is in clinic_settings/tests). The
     # row is a location; retiring it (POST) deactivates it and returns to the list.
     "clinic_settings:index": row(LOGIN, DENY, DENY, DENY, OK, DENY),
@@ -316,6 +328,9 @@ BREAK_GLASS_OWN = {
     "documents:download": OK,
     "documents:status": OK,
     "packets:reported": OK,
+    "courses:patient-course": OK,
+    "courses:patient-panel": OK,
+    "courses:session-panel": OK,
 }
 
 
@@ -407,4 +422,11 @@ PHI_PAGES = {
     "packets:reported",
     "billing:package-sell",
     "billing:deposit-take",
+    "courses:patient-course",
+    "courses:patient-panel",
+    "courses:session-panel",
+    "courses:exposure-report",
+    "courses:titration",
+    "courses:liver-test",
+    "courses:rescreen",
 }

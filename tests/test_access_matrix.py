@@ -71,6 +71,10 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from infusions.tests.factories import object_for_route as infusion_object
 
             kwargs[name] = infusion_object(name, patient)
+        elif name in {"finding_id", "rescreen_id"}:
+            from courses.tests.factories import object_for_route as course_object
+
+            kwargs[name] = course_object(name, patient).pk
         elif name == "user_id":
             from accounts.tests.factories import UserFactory
 

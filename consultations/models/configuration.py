@@ -188,6 +188,20 @@ class Protocol(models.Model):
         "actual body weight unless the clinic decides otherwise.",
     )
     source = models.CharField(max_length=300, help_text="clinical-reference.md source keys, e.g. [S1][S2].")
+    # The doses a course may step through after a documented review (titration), lowest first.
+    titration_ladder = ArrayField(
+        models.DecimalField(max_digits=6, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]),
+        default=list,
+        blank=True,
+        help_text="Doses a course may step through after a non-response or tolerability review, comma-separated "
+        "(e.g. 0.5,0.75). Blank: this protocol is not titrated. Each rung needs its source below.",
+    )
+    titration_source = models.CharField(
+        "Source of the titration ladder",
+        max_length=300,
+        blank=True,
+        help_text="clinical-reference.md source keys for every rung, e.g. [S2][S3].",
+    )
     notes = models.TextField(blank=True)
     active = models.BooleanField(default=True)
 
@@ -198,6 +212,9 @@ class Protocol(models.Model):
             models.CheckConstraint(condition=Q(dose_max__gte=models.F("dose_min")), name="protocol_dose_range"),
             models.CheckConstraint(condition=Q(dose_unit__in=DoseUnit.values), name="protocol_dose_unit_known"),
             models.CheckConstraint(condition=~Q(source=""), name="protocol_source_cited"),
+            models.CheckConstraint(
+                condition=Q(titration_ladder=[]) | ~Q(titration_source=""), name="protocol_ladder_source_cited"
+            ),
             models.CheckConstraint(condition=_within_bounds(), name="protocol_dose_within_bounds"),
         ]
 
@@ -211,6 +228,11 @@ class Protocol(models.Model):
         problems = protocol_dose_problems(dose_unit=self.dose_unit, dose_min=self.dose_min, dose_max=self.dose_max)
         if problems:
             raise ValidationError(problems)
+        for rung in self.titration_ladder or []:
+            if self.dose_min is not None and rung < self.dose_min:
+                raise ValidationError({"titration_ladder": f"{rung.normalize()} is below the protocol's lowest dose."})
+            if found := protocol_dose_problems(dose_unit=self.dose_unit, dose_min=rung, dose_max=rung):
+                raise ValidationError({"titration_ladder": " ".join(str(m) for m in found.values())})
 
     @property
     def dose_text(self) -> str:

@@ -22,6 +22,7 @@ SEEDERS = [
     "demo.seeders.infusions",
     "demo.seeders.controlled_substances",  # after infusions (draws for its sessions when it seeds them)
     "demo.seeders.followups",
+    "demo.seeders.courses",  # after infusions: titration, surveillance, maintenance re-screens
     "demo.seeders.policy",  # a change awaiting the medical director's sign-off
     "demo.seeders.staff_tasks",  # tasks between staff, about patients seeded above
     "demo.seeders.packets",  # pre-visit forms for the coming intake consultations, in every state
