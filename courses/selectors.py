@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from consents.models import ConsentKind
-from consents.selectors import consent_status, required_kinds
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from consents.models import ConsentKind
+from consents.selectors import consent_status, required_kinds
 from consultations import rules as screening_rules
 from consultations.models import StandingOrder, TreatmentPlan
 from consultations.selectors import current_order, intake_facts, live_plan_for

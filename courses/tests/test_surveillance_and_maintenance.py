@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from consultations.models import ConsentDocument
+from consents.models import ConsentVersion
+from consents.tests.factories import ConsentSignatureFactory, ConsentVersionFactory
 from courses import selectors, services
 from courses.models import CourseFinding, RescreenState
 from courses.tests.conftest import NOW
@@ -149,16 +150,18 @@ def lapsed(clock):
     return c
 
 
-def _consent():
-    return ConsentDocument.objects.create(
-        title="Informed consent to IV ketamine", version="TEST-CONSENT-1", effective_from=date(2026, 1, 1)
-    )
+def _consent(patient, *, days_ago: float = 0):
+    """The patient signs the clinic's current treatment consent ``days_ago`` (the consents app)."""
+    version = ConsentVersion.objects.filter(kind="treatment", published_at__isnull=False).first()
+    version = version or ConsentVersionFactory(published_at=NOW - timedelta(days=400))
+    return ConsentSignatureFactory(patient=patient, version=version, signed_at=NOW - timedelta(days=days_ago))
 
 
 CLEAR = {"bp_systolic_mmhg": 126, "bp_diastolic_mmhg": 80}
 
 
 def test_a_booster_after_the_gap_is_blocked_until_rescreen_and_reconsent(lapsed, frontdesk, nurse):
+    _consent(lapsed.patient, days_ago=250)  # signed at intake, before the last infusion: not renewed
     with pytest.raises(scheduling.SchedulingError) as caught:
         _book_booster(lapsed, frontdesk)
     assert len(caught.value.messages) == 2
@@ -171,14 +174,7 @@ def test_a_booster_after_the_gap_is_blocked_until_rescreen_and_reconsent(lapsed,
         _book_booster(lapsed, frontdesk)
     assert len(caught.value.messages) == 1
     assert "needs the patient's renewed consent" in caught.value.messages[0]
-    services.rescreen_record(
-        patient=lapsed.patient,
-        facts=CLEAR,
-        misuse={},
-        by=nurse,
-        consent_document=_consent(),
-        consent_signed_on=date(2027, 3, 4),
-    )
+    _consent(lapsed.patient)
     assert _book_booster(lapsed, frontdesk).status == AppointmentStatus.BOOKED
 
 
@@ -188,9 +184,8 @@ def test_a_misuse_answer_waits_for_the_prescriber(lapsed, frontdesk, nurse):
         facts=CLEAR,
         misuse={"early_requests": True},
         by=nurse,
-        consent_document=_consent(),
-        consent_signed_on=date(2027, 3, 4),
     )
+    _consent(lapsed.patient)
     assert found.state == RescreenState.REVIEW
     assert CourseFinding.objects.filter(patient=lapsed.patient, kind="misuse").exists()
     with pytest.raises(scheduling.SchedulingError, match="waiting for the prescriber"):
