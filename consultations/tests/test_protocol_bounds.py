@@ -87,7 +87,7 @@ def _admin_edit(client, url, **changes):
     for name, value in form.initial.items():
         if name == "id" or value is False or value is None:
             continue
-        data[name] = ",".join(value) if isinstance(value, list) else value
+        data[name] = ",".join(str(v) for v in value) if isinstance(value, list) else value
     data.update(changes)
     return client.post(url, data)
 
