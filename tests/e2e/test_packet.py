@@ -10,6 +10,8 @@ from playwright.sync_api import expect
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
+from consents.models import ConsentSignature
+from consents.tests.factories import ConsentVersionFactory
 from consultations.models import Consultation
 from consultations.tests.factories import ConsultationFactory
 from packets.models import Packet
@@ -34,6 +36,7 @@ def test_patient_fills_the_packet_on_a_phone_and_the_clinician_accepts_an_answer
     patient = PatientFactory(legal_first_name="Jordan", legal_last_name="Sample", date_of_birth=date(1984, 3, 9))
     appointment = AppointmentFactory(patient=patient, clinician=clinician)
     consultation = ConsultationFactory(patient=patient, clinician=clinician)
+    ConsentVersionFactory(title="Consent to intravenous ketamine treatment", body="You may stop at any time.")
     new = new_packet(patient, appointment=appointment)
     base = live_server.url
     page.set_viewport_size(PHONE)
@@ -74,7 +77,17 @@ def test_patient_fills_the_packet_on_a_phone_and_the_clinician_accepts_an_answer
     page.get_by_label("Your escort's phone").fill("(202) 555-0199")
     page.get_by_label("I have read these instructions").check()
     page.get_by_role("button", name="Save and continue").click()
+
+    # The consent forms: handed over to the signing page (no second date-of-birth check) and back.
+    page.wait_for_url(f"{base}/packets/forms/")
+    page.get_by_role("link", name="Continue").click()
+    page.wait_for_url(f"{base}/consents/sign/")
+    expect(page.get_by_role("heading", name="Consent to intravenous ketamine treatment")).to_be_visible()
+    page.get_by_label("I have read this consent").check()
+    page.get_by_label("Type your full name to sign").fill("Jordan Sample")
+    page.get_by_role("button", name="Sign", exact=True).click()
     page.wait_for_url(f"{base}/packets/forms/done/")
+    assert ConsentSignature.objects.filter(patient=patient).count() == 1
     expect(page.get_by_text("Your forms are complete")).to_be_visible()
     assert Packet.objects.get(pk=new.packet.pk).completed_at is not None
     assert Consultation.objects.get(pk=consultation.pk).hypertension is None  # reported, not recorded
