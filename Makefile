@@ -73,9 +73,15 @@ format: install ## apply ruff's fixes and formatting
 BENCH_LOAD ?= 1
 bench: install ## time key pages on the 20,000-patient data set, then load it (BENCH_ARGS="--patients 2000" quick; BENCH_LOAD=0 pages only)
 	$(PY) bench/run.py $(BENCH_ARGS)
+ifneq ($(BENCH_EXPORTS),0)
+	$(PY) bench/export_rss.py $(BENCH_EXPORT_ARGS)
+endif
 ifneq ($(BENCH_LOAD),0)
 	$(PY) bench/load_run.py $(BENCH_LOAD_ARGS)
 endif
+
+bench-exports: install ## only the heavy exports of make bench, with the web workers' memory after each (BENCH_EXPORT_ARGS)
+	$(PY) bench/export_rss.py $(BENCH_EXPORT_ARGS)
 
 bench-load: install ## only the load part of make bench, on the data set make bench seeded (BENCH_LOAD_ARGS="--users 50")
 	$(PY) bench/load_run.py $(BENCH_LOAD_ARGS)
@@ -89,4 +95,4 @@ db-stop: ## stop the embedded PostgreSQL server
 clean: db-stop ## remove the venv and local data (database, broker, outboxes)
 	rm -rf $(VENV) var
 
-.PHONY: help install system-deps run test test-fast check format bench bench-load vendor db-stop clean
+.PHONY: help install system-deps run test test-fast check format bench bench-load bench-exports vendor db-stop clean

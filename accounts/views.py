@@ -20,7 +20,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import audit, emergency, passkeys, password_reset
+from accounts import audit, emergency, exports, passkeys, password_reset
 from accounts import two_factor as two_factor_services
 from accounts.filters import AuditEventFilter
 from accounts.forms import TokenForm, TwoFactorResetForm
@@ -33,8 +33,6 @@ AUDIT_PAGE_SIZE = 50
 # The report counts matching entries up to this many and then says "more than": an exact count of
 # a trail of millions of rows would read all of them on every page.
 AUDIT_COUNT_CAP = 10_000
-# Rows read per query by the CSV export (keyset batches: no cursor held open for a long download).
-AUDIT_CSV_BATCH = 2000
 # (sort key of AuditEventFilter or None, column heading) for the on-screen table.
 AUDIT_REPORT_COLUMNS = [
     ("at", "When"),
@@ -50,21 +48,6 @@ AUDIT_REPORT_COLUMNS = [
 ]
 # Query parameters that move through the pages rather than choose the entries.
 _PAGING_PARAMS = ("page", "after", "before")
-AUDIT_CSV_COLUMNS = [
-    ("at", "When (UTC)"),
-    ("actor_username", "User"),
-    ("role", "Role"),
-    ("patient_mrn", "Patient MRN"),
-    ("action", "Action"),
-    ("verb", "Kind"),
-    ("data_category", "Data category"),
-    ("object_type", "Object type"),
-    ("object_id", "Object id"),
-    ("outcome", "Outcome"),
-    ("under_emergency_access", "Under emergency access"),
-    ("ip_address", "IP address"),
-    ("request_id", "Request id"),
-]
 
 
 def _qr_data_uri(url: str) -> str:
@@ -283,6 +266,8 @@ class _Echo:
 
 
 def _audit_csv(request, queryset, *, newest_first: bool):
+    """The CSV of the chosen entries: a long one is written by the documents worker (the registered
+    handler answers with its status page), a short one streams from here."""
     audit.record(
         actor=request.user,
         action="accounts.audit_report.exported",
@@ -290,26 +275,13 @@ def _audit_csv(request, queryset, *, newest_first: bool):
         category=Category.AUDIT,
         changes={"filters": dict(request.GET.items())},
     )
+    status_url = exports.audit_csv_background(params=exports.filters_of(request.GET), by=request.user)
+    if status_url is not None:
+        return redirect(status_url)
     writer = csv_export.writer(_Echo())
-    fields = [name for name, _ in AUDIT_CSV_COLUMNS]
-
-    def rows():
-        yield writer.writerow([label for _, label in AUDIT_CSV_COLUMNS])
-        # In keyset batches, each a short range read on the (at, id) index: the download holds no
-        # cursor or snapshot open, and the audit rows written meanwhile land outside the range read.
-        after = None
-        while True:
-            batch = keyset.keyset_page(
-                queryset.only("id", *fields), size=AUDIT_CSV_BATCH, newest_first=newest_first, after=after
-            )
-            for event in batch:
-                yield writer.writerow([getattr(event, name) for name in fields])
-            if not batch.has_next:
-                return
-            after = batch.next_cursor
-
+    lines = (writer.writerow(line) for line in exports.csv_lines(queryset, newest_first=newest_first))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     return response
 

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.utils import formats, timezone
 
+from controlled_substances import reports
 from controlled_substances.access import MANAGE
-from controlled_substances.models import ControlledSubstancePolicy
-from controlled_substances.selectors import session_entries
+from controlled_substances.models import ControlledSubstancePolicy, Registration
+from controlled_substances.selectors import report_size, session_entries
+from core.audit import Category
 from documents import registry
 from documents.models import DocumentKind
 from documents.snapshots import local_text, user_text
@@ -76,3 +79,48 @@ registry.register(
     patient_of=lambda _snapshot: None,
     download_perms=(MANAGE,),
 )
+
+
+# --- The ledger reports' CSV, written by the documents worker when long --------------------
+
+
+def export_name(key: str) -> str:
+    return f"controlled_substances.report.{key}"
+
+
+def export_params(*, registration, start: date | None, end: date | None) -> dict[str, Any]:
+    return {
+        "registration": getattr(registration, "pk", None),
+        "start": start.isoformat() if start else "",
+        "end": end.isoformat() if end else "",
+    }
+
+
+def _period(params: dict[str, Any]) -> tuple[Any, date, date]:
+    registration = (
+        Registration.objects.select_related("location").filter(pk=params["registration"]).first()
+        if isinstance(params.get("registration"), int)
+        else None
+    )
+    today = timezone.localdate()
+    start = date.fromisoformat(params["start"]) if params.get("start") else today
+    end = date.fromisoformat(params["end"]) if params.get("end") else today
+    return registration, start, end
+
+
+def _export(key: str) -> None:
+    def rows(params: dict[str, Any]):
+        registration, start, end = _period(params)
+        return reports.csv_lines(reports.build(key, registration=registration, start=start, end=end))
+
+    def count(params: dict[str, Any], cap: int | None) -> int:
+        registration, start, end = _period(params)
+        return report_size(key, registration=registration, start=start, end=end, cap=cap)
+
+    registry.register_export(
+        export_name(key), rows=rows, count=count, permissions=(MANAGE,), category=Category.CONTROLLED_SUBSTANCE
+    )
+
+
+for _key in reports.KEYS:
+    _export(_key)

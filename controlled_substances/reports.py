@@ -242,3 +242,30 @@ def discrepancies(*, registration) -> Table:
             ]
         )
     return table
+
+
+def csv_lines(tables: list[Table]):
+    """The CSV of tables, as the page shows them: each table's title, heading and rows, then a blank line."""
+    for table in tables:
+        yield [table.title]
+        yield table.header
+        yield from table.rows
+        yield []
+
+
+def build(key: str, *, registration, start: date | None = None, end: date | None = None) -> list[Table]:
+    """The tables of report ``key`` (the page, the CSV written in the request and by the worker)."""
+    start = start or timezone.localdate()
+    end = end or timezone.localdate()
+    if key == "balances":
+        return balances(registration=registration)
+    if key == "dispensing":
+        return [dispensing(registration=registration, start=start, end=end)]
+    if key == "waste":
+        return [waste(registration=registration, start=start, end=end)]
+    if key == "discrepancies":
+        return [discrepancies(registration=registration)]
+    raise LookupError(f"no ledger report {key!r}")
+
+
+KEYS = ("balances", "dispensing", "waste", "discrepancies")

@@ -599,3 +599,22 @@ def controlled_rescue_doses() -> tuple[list, int]:
     total = doses.count()
     rows = list(doses.select_related("session__patient", "given_by").order_by("given_at", "pk")[:RESCUE_DOSE_LIST_MAX])
     return rows, total
+
+
+def report_size(key: str, *, registration: Registration | None, start: date, end: date, cap: int | None) -> int:
+    """About how many rows a ledger report reads (what decides whether its CSV is written by the
+    documents worker), counting no further than ``cap`` (``None``: exactly). One statement."""
+    if key == "balances":
+        queryset: QuerySet = Container.objects.filter(registration=registration)
+    elif key == "discrepancies":
+        queryset = CountLine.objects.filter(count__registration=registration).exclude(
+            discrepancy_ml=0, discrepancy_mg=0
+        )
+    else:
+        lo, hi = period_bounds(start, end)
+        kinds = [Kind.ADMINISTRATION] if key == "dispensing" else [Kind.WASTE, Kind.DESTRUCTION]
+        queryset = LedgerEntry.objects.filter(
+            container__registration=registration, kind__in=kinds, occurred_at__gte=lo, occurred_at__lt=hi
+        )
+    queryset = queryset.order_by()
+    return queryset.count() if cap is None else queryset[: cap + 1].count()

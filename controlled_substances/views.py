@@ -16,7 +16,7 @@ from accounts import audit
 from accounts.models import AuditEvent
 from controlled_substances import forms, reports, selectors, services
 from controlled_substances.access import MANAGE, RECORD, get_container, require
-from controlled_substances.documents import REPORT_TEMPLATE, report_snapshot
+from controlled_substances.documents import REPORT_TEMPLATE, export_name, export_params, report_snapshot
 from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
 from core import csv_export
 from core.pdf import render_pdf
@@ -371,15 +371,17 @@ def report_pdf_bytes(tables: list[reports.Table], *, registration, user, printed
 
 
 def _background_rows() -> int:
-    # Clinic policy, bounded: WeasyPrint's time and memory grow with the rows it lays out, and a
-    # web worker holding a few hundred MiB for a long report is what the documents worker is
-    # for. A few hundred rows (a quiet month) still render inline within the request budget.
-    return max(50, min(int(getattr(settings, "LEDGER_EXPORT_BACKGROUND_ROWS", 300)), PDF_MAX_ROWS))
+    # Clinic policy, bounded: a ledger PDF longer than this is rendered by the documents worker.
+    # The default is 0, every ledger PDF: WeasyPrint's layout of even a quiet month (17 s on the
+    # busy 2-core bench machine) took a web worker from about 105 to 170 MiB, and a year's (34 s)
+    # to 240 MiB, memory a Python process keeps (bench/export_rss.py measures it).
+    return max(0, min(int(getattr(settings, "LEDGER_EXPORT_BACKGROUND_ROWS", 0)), PDF_MAX_ROWS))
 
 
-def _report(request, key: str, tables: list[reports.Table], filter_form, registration):
-    """Render tables as a page, a printable page (?print=1), CSV (?format=csv) or PDF (?format=pdf,
-    through the documents app's WeasyPrint pipeline); every form is audited."""
+def _report(request, key: str, filter_form, registration, *, start=None, end=None):
+    """Render a report as a page, a printable page (?print=1), CSV (?format=csv) or PDF (?format=pdf,
+    through the documents app's WeasyPrint pipeline); every form is audited. A long CSV is written by
+    the documents worker: the request counts its rows and answers with the export's status page."""
     fmt = request.GET.get("format", "")
     verb = (
         AuditEvent.Verb.EXPORT
@@ -396,15 +398,25 @@ def _report(request, key: str, tables: list[reports.Table], filter_form, registr
             **{k: request.GET.get(k, "") for k in ("start", "end")},
         },
     )
+    filename = f"ketamine-{key}-{timezone.localdate():%Y%m%d}"
+    period = {k: v for k, v in request.GET.items() if k in ("registration", "start", "end")}
+    back = f"{request.path}?{urlencode(period)}"
+    if fmt == "csv":
+        document = document_services.data_export_start(
+            export=export_name(key),
+            params=export_params(registration=registration, start=start, end=end),
+            by=request.user,
+            title=f"Ketamine ledger: {key} report (CSV)",
+            filename=f"{filename}.csv",
+            back=back,
+        )
+        if document is not None:
+            return redirect("documents:status", document_id=document.pk)
+    tables = reports.build(key, registration=registration, start=start, end=end)
     if fmt == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="ketamine-{key}-{timezone.localdate():%Y%m%d}.csv"'
-        writer = csv_export.writer(response)
-        for table in tables:
-            writer.writerow([table.title])
-            writer.writerow(table.header)
-            writer.writerows(table.rows)
-            writer.writerow([])
+        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        csv_export.writer(response).writerows(reports.csv_lines(tables))
         return response
     if fmt == "pdf":
         rows = sum(len(t.rows) for t in tables)
@@ -413,15 +425,12 @@ def _report(request, key: str, tables: list[reports.Table], filter_form, registr
                 request, f"{rows} rows is too many for a PDF (at most {PDF_MAX_ROWS}): narrow the period, or use CSV."
             )
         elif rows > _background_rows():  # the documents worker renders it; the page polls for the download
-            filename = f"ketamine-{key}-{timezone.localdate():%Y%m%d}.pdf"
             snapshot = report_snapshot(
                 tables, registration=registration, user=request.user, printed_at=timezone.localtime()
             )
-            period = {k: v for k, v in request.GET.items() if k in ("registration", "start", "end")}
-            back = f"{request.path}?{urlencode(period)}"
             document = document_services.export_issue(
                 kind=DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
-                snapshot={**snapshot, "filename": filename, "back": back},
+                snapshot={**snapshot, "filename": f"{filename}.pdf", "back": back},
                 by=request.user,
                 title=tables[0].title,
             )
@@ -431,7 +440,7 @@ def _report(request, key: str, tables: list[reports.Table], filter_form, registr
                 tables, registration=registration, user=request.user, printed_at=timezone.localtime()
             )
             response = HttpResponse(pdf, content_type="application/pdf")
-            response["Content-Disposition"] = f'attachment; filename="ketamine-{key}-{timezone.localdate():%Y%m%d}.pdf"'
+            response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
             return response
     context = {
         "tables": tables,
@@ -453,7 +462,7 @@ def _report(request, key: str, tables: list[reports.Table], filter_form, registr
 def report_balances(request):
     require(request, MANAGE)
     form, registration = forms.RegistrationFilterForm.from_request(request)
-    return _report(request, "balances", reports.balances(registration=registration), form, registration)
+    return _report(request, "balances", form, registration)
 
 
 @require_GET
@@ -461,13 +470,7 @@ def report_dispensing(request):
     require(request, MANAGE)
     form, registration = forms.PeriodForm.from_request(request)
     start, end = form.period()
-    return _report(
-        request,
-        "dispensing",
-        [reports.dispensing(registration=registration, start=start, end=end)],
-        form,
-        registration,
-    )
+    return _report(request, "dispensing", form, registration, start=start, end=end)
 
 
 @require_GET
@@ -475,16 +478,14 @@ def report_waste(request):
     require(request, MANAGE)
     form, registration = forms.PeriodForm.from_request(request)
     start, end = form.period()
-    table = reports.waste(registration=registration, start=start, end=end)
-    return _report(request, "waste", [table], form, registration)
+    return _report(request, "waste", form, registration, start=start, end=end)
 
 
 @require_GET
 def report_discrepancies(request):
     require(request, MANAGE)
     form, registration = forms.RegistrationFilterForm.from_request(request)
-    table = reports.discrepancies(registration=registration)
-    return _report(request, "discrepancies", [table], form, registration)
+    return _report(request, "discrepancies", form, registration)
 
 
 @require_POST

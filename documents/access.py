@@ -20,6 +20,8 @@ PATIENT_KINDS = frozenset({DocumentKind.DISCHARGE_INSTRUCTIONS})
 
 
 def _perms(kind: str, action: str) -> tuple[str, ...]:
+    if kind == DocumentKind.DATA_EXPORT:  # per export: see export_perms
+        return ("documents.no_such_permission",)
     entry = registry.get(kind)
     if entry is not None and entry.download_perms:  # a report about no patient: its own permissions
         return entry.download_perms
@@ -36,7 +38,28 @@ def can_issue(user, kind: str, *, patient_id: int | None) -> bool:
     return has_chart_perms(user, *_perms(kind, "issue"), patient_id=patient_id)
 
 
+def export_perms(document: Document) -> tuple[str, ...]:
+    """Who may download a data export: the permissions its registered export names."""
+    entry = registry.export(document.snapshot.get("export") if isinstance(document.snapshot, dict) else None)
+    return entry.permissions if entry is not None else ("documents.no_such_permission",)
+
+
+def _may_download(user, document: Document) -> bool:
+    if document.kind == DocumentKind.DATA_EXPORT:
+        return has_chart_perms(user, *export_perms(document), patient_id=None)
+    return can_download(user, document.kind, patient_id=document.patient_id)
+
+
+def _may_download_something(user) -> bool:
+    """Whether the user downloads any kind (a chart's, a report's or a data export's)."""
+    return any(may_open_a_chart(user, *_perms(kind, "download")) for kind in DocumentKind.values) or any(
+        has_chart_perms(user, *entry.permissions, patient_id=None) for entry in registry.exports()
+    )
+
+
 def is_export(kind: str) -> bool:
+    if kind == DocumentKind.DATA_EXPORT:
+        return True
     entry = registry.get(kind)
     return entry is not None and bool(entry.download_perms)
 
@@ -52,13 +75,15 @@ def get_document_for_user(request, document_id: int) -> Document:
     """The document if the user may download its kind on its patient's chart: 403 without, 404 if absent
     (403 too for a user who downloads only through a break-glass grant; see patients.access)."""
     user = request.user
-    if not any(may_open_a_chart(user, *_perms(kind, "download")) for kind in DocumentKind.values):
+    if not _may_download_something(user):
         raise PermissionDenied
     document = Document.objects.select_related("patient", "issued_by").defer("pdf").filter(pk=document_id).first()
     if document is None:
-        if any(can_download(user, kind, patient_id=None) for kind in DocumentKind.values):
+        if any(can_download(user, kind, patient_id=None) for kind in DocumentKind.values) or any(
+            has_chart_perms(user, *entry.permissions, patient_id=None) for entry in registry.exports()
+        ):
             raise Http404("No such document.")
         raise PermissionDenied
-    if not can_download(user, document.kind, patient_id=document.patient_id):
+    if not _may_download(user, document):
         raise PermissionDenied
     return document

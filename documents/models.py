@@ -29,6 +29,9 @@ class DocumentKind(models.TextChoices):
     SIGNED_CONSENT = "signed_consent", "Signed consent"
     INVOICE = "invoice", "Invoice"
     SUPERBILL = "superbill", "Superbill"
+    # A CSV export too long to write in the request (a ledger report, a report's table, the audit
+    # trail): its snapshot names the registered export and its filters; the worker runs the query.
+    DATA_EXPORT = "data_export", "Data export (CSV)"
 
 
 class RenderStatus(models.TextChoices):
@@ -96,6 +99,9 @@ class Document(models.Model):
     rendered_at = models.DateTimeField(null=True, blank=True)
     render_ms = models.PositiveIntegerField(null=True, blank=True)
     render_error = models.CharField(max_length=300, blank=True)
+    # A data export's progress, written by the worker as it goes (the status page shows it).
+    rows_done = models.PositiveIntegerField(null=True, blank=True)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "subject_type", "subject_id", "-version"]
@@ -152,6 +158,15 @@ class Document(models.Model):
     @property
     def is_issued(self) -> bool:
         return self.status == RenderStatus.RENDERED
+
+    @property
+    def is_data_export(self) -> bool:
+        return self.kind == DocumentKind.DATA_EXPORT
+
+    @property
+    def content_type(self) -> str:
+        # A data export's file is kept in the same column as a PDF (``pdf``): one store, one hash.
+        return "text/csv; charset=utf-8" if self.is_data_export else "application/pdf"
 
     @property
     def filename(self) -> str:

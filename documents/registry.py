@@ -24,7 +24,7 @@ build on documents, never the reverse.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +58,25 @@ class DocumentType:
         return DocumentKind(self.kind).label
 
 
+@dataclass(frozen=True)
+class Export:
+    """A CSV export the documents worker can write from plain filters (``params``, JSON).
+
+    ``rows(params)`` runs the query and yields the file's lines (headings included), in the worker
+    when the export is long; ``count(params, cap)`` says how many rows it reads, counting no
+    further than ``cap`` (``None``: exactly), cheaply enough for the request to decide where it
+    runs. ``permissions`` download the file; ``category`` is the audit trail's data category.
+    """
+
+    name: str
+    rows: Callable[[dict[str, Any]], Iterable[list[Any]]]
+    count: Callable[[dict[str, Any], int | None], int]
+    permissions: tuple[str, ...]
+    category: Any  # a core.audit.Category member
+
+
 _types: dict[str, DocumentType] = {}
+_exports: dict[str, Export] = {}
 _parts: dict[str, list[tuple[str, PartBuilder]]] = {}
 _letterhead_location: list[Callable[[], Any]] = []
 
@@ -112,6 +130,33 @@ def register_part(kind: str, name: str, build: PartBuilder) -> None:
             return
         raise ImproperlyConfigured(f"part {name!r} of document kind {kind!r} is registered twice")
     parts.append((name, build))
+
+
+def register_export(
+    name: str,
+    *,
+    rows: Callable[[dict[str, Any]], Iterable[list[Any]]],
+    count: Callable[[dict[str, Any], int | None], int],
+    permissions: tuple[str, ...],
+    category: Any,
+) -> Export:
+    """Make ``name`` a data export the worker can write (see ``Export``); an app registers its own."""
+    if not permissions:
+        raise ImproperlyConfigured(f"data export {name!r} needs the permissions that download it")
+    entry = Export(name=name, rows=rows, count=count, permissions=permissions, category=category)
+    existing = _exports.get(name)
+    if existing is not None and existing != entry:
+        raise ImproperlyConfigured(f"data export {name!r} is registered twice")
+    _exports[name] = entry
+    return entry
+
+
+def export(name: object) -> Export | None:
+    return _exports.get(name) if isinstance(name, str) else None
+
+
+def exports() -> list[Export]:
+    return list(_exports.values())
 
 
 def register_letterhead_location(provider: Callable[[], Any]) -> None:

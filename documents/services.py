@@ -10,22 +10,25 @@ after an amendment) becomes a new version that supersedes the old one.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+import tempfile
 import time
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import storages
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditEvent, User
-from core import pdf
+from core import csv_export, pdf
 from core.audit import Category
 from documents import charts, registry, snapshots
 from documents.models import Disclosure, Document, DocumentKind, RenderStatus
@@ -35,6 +38,7 @@ logger = logging.getLogger(__name__)
 # The Celery task that renders a pending version (documents/tasks.py), enqueued by name:
 # tasks call services, never the reverse.
 RENDER_TASK = "documents.render"
+EXPORT_TASK = "documents.export"
 CLINICAL_KINDS = frozenset(
     {
         DocumentKind.CONSULTATION_SUMMARY,
@@ -46,7 +50,10 @@ CLINICAL_KINDS = frozenset(
 STORAGE_ALIAS = "documents"  # configure settings.STORAGES["documents"] (e.g. django-storages S3) to keep PDFs there
 
 
-def _category(kind: str) -> Category:
+def _category(kind: str, snapshot: Any = None) -> Category:
+    if kind == DocumentKind.DATA_EXPORT:
+        entry = registry.export(snapshot.get("export") if isinstance(snapshot, dict) else None)
+        return entry.category if entry is not None else AuditEvent.Category.AUDIT
     if kind == DocumentKind.CONTROLLED_SUBSTANCE_REPORT:
         return AuditEvent.Category.CONTROLLED_SUBSTANCE
     return AuditEvent.Category.CLINICAL if kind in CLINICAL_KINDS else AuditEvent.Category.DEMOGRAPHICS
@@ -109,12 +116,13 @@ def _issued(document: Document, *, by: User, supersedes: int | None = None) -> D
         actor=by,
         action="documents.document.issued",
         verb=AuditEvent.Verb.CREATE,
-        category=_category(document.kind),
+        category=document_category(document),
         target=document,
         patient=document.patient,
         changes={"kind": document.kind, "version": document.version, "supersedes": supersedes},
     )
-    transaction.on_commit(partial(_enqueue, document.pk))
+    task = EXPORT_TASK if document.kind == DocumentKind.DATA_EXPORT else RENDER_TASK
+    transaction.on_commit(partial(_enqueue, document.pk, task))
     return document
 
 
@@ -141,11 +149,167 @@ def export_issue(*, kind: str, snapshot: dict[str, Any], by: User, title: str) -
     return _issued(document, by=by)
 
 
-def _enqueue(document_id: int) -> None:
+def document_category(document: Document) -> Category:
+    """The audit trail's data category of what ``document`` holds."""
+    return _category(document.kind, document.snapshot)
+
+
+def _enqueue(document_id: int, task: str = RENDER_TASK) -> None:
     try:
-        current_app.tasks[RENDER_TASK].delay(document_id)
-    except Exception:  # the broker is down: the first download renders synchronously instead
-        logger.warning("documents: could not enqueue rendering of document %s", document_id, exc_info=True)
+        current_app.tasks[task].delay(document_id)
+    except Exception:  # the broker is down: the first download renders a PDF synchronously instead
+        logger.warning("documents: could not enqueue %s of document %s", task, document_id, exc_info=True)
+
+
+# --- Data exports (CSV written by the worker) ------------------------------------------
+
+# How often the worker writes its progress to the row (the status page polls every 2 s).
+EXPORT_PROGRESS_EVERY = 1000
+
+
+def export_background_rows() -> int:
+    """Clinic policy, bounded: a CSV export reading more rows than this is written by the
+    documents worker, not the web worker (settings.EXPORT_BACKGROUND_ROWS, 50..5,000)."""
+    return max(50, min(int(getattr(settings, "EXPORT_BACKGROUND_ROWS", 300)), 5000))
+
+
+def data_export_start(
+    *, export: str, params: dict[str, Any], by: User, title: str, filename: str, back: str = ""
+) -> Document | None:
+    """Issue ``export`` as a document for the worker when it reads more than the threshold's rows
+    (one capped count in the request, never the export's own query); None when it is short enough
+    to write in the request."""
+    entry = registry.export(export)
+    if entry is None:
+        raise DocumentError("This export cannot be prepared here.")
+    limit = export_background_rows()
+    if entry.count(params, limit) <= limit:
+        return None
+    return data_export_issue(export=export, params=params, by=by, title=title, filename=filename, back=back)
+
+
+@transaction.atomic
+def data_export_issue(
+    *, export: str, params: dict[str, Any], by: User, title: str, filename: str, back: str = ""
+) -> Document:
+    """A pending data export: what to write (the export's name and filters), never the rows."""
+    if registry.export(export) is None:
+        raise DocumentError("This export cannot be prepared here.")
+    snapshot = snapshots.jsonable(
+        {"export": export, "params": params, "filename": filename, "back": back, "format": "csv"}
+    )
+    document = Document.objects.create(
+        kind=DocumentKind.DATA_EXPORT,
+        title=title[:200] or DocumentKind.DATA_EXPORT.label,
+        snapshot=snapshot,
+        snapshot_sha256=snapshots.sha256(snapshot),
+        issued_by=by,
+        issued_at=timezone.now(),
+        rows_done=0,
+    )
+    return _issued(document, by=by)
+
+
+def data_export_run(*, document_id: int) -> Document:
+    """Write a pending data export's CSV (the worker's task; idempotent): count, then write the
+    rows, saving the progress every ``EXPORT_PROGRESS_EVERY`` rows in its own statement so the
+    status page sees it; then store the file with its SHA-256 under the row's lock. A failure
+    marks the row "failed" and raises DocumentError."""
+    document = Document.objects.defer("pdf").get(pk=document_id)
+    if document.status == RenderStatus.RENDERED:
+        return document
+    try:
+        return _export_write(document)
+    except Exception as exc:
+        raise _failed(document_id, exc, "The export could not be written; the error was logged.") from exc
+
+
+def _export_write(document: Document) -> Document:
+    snapshot = document.snapshot if isinstance(document.snapshot, dict) else {}
+    entry = registry.export(snapshot.get("export"))
+    if entry is None:
+        raise DocumentError("This export is no longer registered; it cannot be written.")
+    params = snapshot.get("params") or {}
+    started = time.perf_counter()
+    total = entry.count(params, None)
+    Document.objects.filter(pk=document.pk).update(rows_total=total, rows_done=0)
+    digest = hashlib.sha256()
+    with tempfile.TemporaryFile() as raw:  # a long export goes to disk, not the worker's memory
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        writer = csv_export.writer(text)
+        done = 0
+        for done, row in enumerate(entry.rows(params), start=1):  # noqa: B007 - the count is kept
+            writer.writerow(row)
+            if done % EXPORT_PROGRESS_EVERY == 0:
+                Document.objects.filter(pk=document.pk).update(rows_done=min(done, total))
+        text.flush()
+        text.detach()
+        size = raw.tell()
+        raw.seek(0)
+        for chunk in iter(partial(raw.read, 1 << 20), b""):
+            digest.update(chunk)
+        raw.seek(0)
+        return _export_store(document.pk, raw, size=size, sha256=digest.hexdigest(), rows=total, started=started)
+
+
+@transaction.atomic
+def _export_store(document_id: int, raw, *, size: int, sha256: str, rows: int, started: float) -> Document:
+    document = Document.objects.select_for_update().defer("pdf").get(pk=document_id)
+    if document.status == RenderStatus.RENDERED:  # a redelivered task finished first
+        return document
+    document.pdf_sha256 = sha256
+    document.size_bytes = size
+    document.rows_done = document.rows_total = rows
+    document.rendered_at = timezone.now()
+    document.render_ms = round((time.perf_counter() - started) * 1000)
+    document.status = RenderStatus.RENDERED
+    document.render_error = ""
+    fields = ["pdf_sha256", "size_bytes", "rows_done", "rows_total", "rendered_at", "render_ms", "status"]
+    fields.append("render_error")
+    if STORAGE_ALIAS in settings.STORAGES:
+        name = f"documents/{document.pk}-{sha256[:16]}.csv"
+        document.storage_name = storages[STORAGE_ALIAS].save(name, File(raw))
+        fields.append("storage_name")
+    else:
+        # Appended a slice at a time, never the whole file in one parameter: a million audit
+        # rows are about 150 MB, which as one value took the worker to 600 MiB.
+        table = Document._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET pdf = %s WHERE id = %s", [b"", document.pk])  # noqa: S608 - our table
+            for chunk in iter(partial(raw.read, FILE_SLICE), b""):
+                cursor.execute(
+                    f"UPDATE {table} SET pdf = pdf || %s WHERE id = %s",  # noqa: S608 - our table's name
+                    [chunk, document.pk],
+                )
+    document.save(update_fields=fields)
+    return document
+
+
+# A stored file is read and written this many bytes at a time (a data export can be 150 MB).
+FILE_SLICE = 16 * 2**20
+
+
+def file_chunks(document: Document, *, size: int = FILE_SLICE) -> Iterator[bytes]:
+    """A stored file a slice at a time, so that serving a long export never holds it whole in the
+    web worker (the PDF column read with substring, or the configured storage's file)."""
+    if document.storage_name:
+        with storages[STORAGE_ALIAS].open(document.storage_name, "rb") as handle:
+            yield from iter(partial(handle.read, size), b"")
+        return
+    table = Document._meta.db_table
+    offset = 1
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT substring(pdf FROM %s FOR %s) FROM {table} WHERE id = %s",  # noqa: S608 - our table
+                [offset, size, document.pk],
+            )
+            row = cursor.fetchone()
+        chunk = bytes(row[0]) if row and row[0] is not None else b""
+        if not chunk:
+            return
+        yield chunk
+        offset += len(chunk)
 
 
 def render_context(document: Document) -> dict[str, Any]:
@@ -183,11 +347,16 @@ def document_render(*, document_id: int) -> Document:
     try:
         return _render_locked(document_id)
     except Exception as exc:
-        logger.exception("documents: rendering document %s failed", document_id)
-        Document.objects.filter(pk=document_id).exclude(status=RenderStatus.RENDERED).update(
-            status=RenderStatus.FAILED, render_error=type(exc).__name__[:300]
-        )
-        raise DocumentError("The PDF could not be rendered; the error was logged.") from exc
+        raise _failed(document_id, exc, "The PDF could not be rendered; the error was logged.") from exc
+
+
+def _failed(document_id: int, exc: Exception, message: str) -> DocumentError:
+    """Log the failure, mark the row "failed" (a later attempt may still succeed) and say so."""
+    logger.exception("documents: preparing document %s failed", document_id, exc_info=exc)
+    Document.objects.filter(pk=document_id).exclude(status=RenderStatus.RENDERED).update(
+        status=RenderStatus.FAILED, render_error=type(exc).__name__[:300]
+    )
+    return DocumentError(message)
 
 
 @transaction.atomic
@@ -246,7 +415,7 @@ def document_disclose(
         actor=by,
         action=f"documents.document.{channel}",
         verb=AuditEvent.Verb.EXPORT if channel != Disclosure.Channel.PRINT else AuditEvent.Verb.PRINT,
-        category=_category(document.kind),
+        category=document_category(document),
         target=document,
         patient=document.patient,
         changes={"recipient": disclosure.recipient, "purpose": purpose, "version": document.version},

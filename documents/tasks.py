@@ -19,3 +19,11 @@ def _warm_weasyprint(**kwargs) -> None:
 def render_document(document_id: int) -> str:
     # Idempotent: an issued row is returned untouched, so a redelivered task does nothing.
     return services.document_render(document_id=document_id).status
+
+
+# A long export (the audit trail's million rows) runs for minutes: a generous limit, and no retry
+# of a failure (the row says "failed"; the user asks again).
+@shared_task(name="documents.export", acks_late=True, soft_time_limit=1800, time_limit=1900, max_retries=0)
+def write_export(document_id: int) -> str:
+    # Idempotent: an export already written is returned untouched.
+    return services.data_export_run(document_id=document_id).status

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import http_date
@@ -105,15 +105,29 @@ def document_status(request, document_id: int):
         action="documents.document_status.viewed",
         target=document,
         patient=document.patient,
-        category=AuditEvent.Category.CLINICAL if document.patient_id else AuditEvent.Category.CONTROLLED_SUBSTANCE,
+        category=AuditEvent.Category.CLINICAL if document.patient_id else services.document_category(document),
     )
     rows = document.snapshot.get("rows") if isinstance(document.snapshot, dict) else None
-    context = {"document": document, "rows": rows, "label": DocumentKind(document.kind).label}
+    context = {
+        "document": document,
+        "rows": rows,
+        "label": document.title if document.is_data_export else DocumentKind(document.kind).label,
+        "percent": _percent(document),
+    }
     if request.htmx:
         return render(request, "documents/_export_status.html", context)
     back = document.snapshot.get("back", "") if isinstance(document.snapshot, dict) else ""
     context["back"] = back if isinstance(back, str) and back.startswith("/") and not back.startswith("//") else ""
     return render(request, "documents/export_status.html", context)
+
+
+def _percent(document) -> int | None:
+    """How far a data export has got, 0..100 (None before the worker has counted its rows)."""
+    if not document.is_data_export or document.rows_total is None:
+        return None
+    if not document.rows_total:
+        return 100 if document.is_issued else 0
+    return min(100, (document.rows_done or 0) * 100 // document.rows_total)
 
 
 @require_GET
@@ -123,6 +137,8 @@ def document_download(request, document_id: int):
     form = DisclosureForm(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest("Unknown disclosure purpose.")
+    if document.is_data_export and not document.is_issued:  # never written by the web worker: wait for it
+        return redirect("documents:status", document_id=document.pk)
     if not document.is_issued:  # the worker has not rendered it yet: render now (the first request)
         try:
             document = services.document_render(document_id=document.pk)
@@ -136,7 +152,13 @@ def document_download(request, document_id: int):
         recipient=form.cleaned_data["recipient"].strip() or recipient,
         channel=Disclosure.Channel.DOWNLOAD,
     )
-    response = HttpResponse(services.pdf_bytes(document), content_type="application/pdf")
+    response: HttpResponse | StreamingHttpResponse
+    if document.is_data_export:  # up to a million rows: streamed a slice at a time, never held whole
+        response = StreamingHttpResponse(services.file_chunks(document), content_type=document.content_type)
+        if document.size_bytes is not None:
+            response["Content-Length"] = str(document.size_bytes)
+    else:
+        response = HttpResponse(services.pdf_bytes(document), content_type=document.content_type)
     response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     if document.rendered_at is not None:  # set whenever the PDF is; no date is better than a wrong one
         response["Last-Modified"] = http_date(document.rendered_at.timestamp())

@@ -335,8 +335,13 @@ CELERY_BEAT_SCHEDULE: dict = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # A ledger PDF longer than this many rows is rendered by the documents worker and downloaded
-# from a status page (clinic policy; bounded to 50..2,000 where it is read).
-LEDGER_EXPORT_BACKGROUND_ROWS = env.int("LEDGER_EXPORT_BACKGROUND_ROWS", default=300)
+# from a status page (clinic policy; bounded to 0..2,000 where it is read). 0, the default: every
+# ledger PDF, since WeasyPrint's layout leaves a web worker 65-135 MiB larger for good.
+LEDGER_EXPORT_BACKGROUND_ROWS = env.int("LEDGER_EXPORT_BACKGROUND_ROWS", default=0)
+# A CSV export (a ledger report, a report's table, the audit trail) reading more rows than this
+# is written by the documents worker and downloaded from a status page showing its progress
+# (clinic policy; bounded to 50..5,000 where it is read).
+EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=300)
 
 # --- Security headers (security-reference §2.x, test H2) -----------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -5,6 +5,7 @@ rows and columns as its HTML table, so the two cannot drift apart."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -37,12 +38,14 @@ class Section:
     def display_rows(self) -> list[list[tuple[str, bool]]]:
         return [[(display(v), c.numeric) for c, v in zip(self.columns, cells, strict=True)] for cells in self.cells()]
 
+    def csv_lines(self) -> Iterator[list[str]]:
+        yield [c.label for c in self.columns]
+        for cells in self.cells():
+            yield [display(v) for v in cells]
+
     def csv_text(self) -> str:
         out = io.StringIO()
-        writer = csv_export.writer(out)
-        writer.writerow([c.label for c in self.columns])
-        for cells in self.cells():
-            writer.writerow([display(v) for v in cells])
+        csv_export.writer(out).writerows(self.csv_lines())
         return out.getvalue()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -13,6 +13,8 @@ from django.views.decorators.http import require_GET
 from accounts import audit
 from accounts.models import AuditEvent
 from core.audit import Category, Verb
+from documents import services as document_services
+from reports import exports
 from reports.forms import PrepareDayForm, ReportFilterForm
 from reports.registry import BY_SLUG, visible_to
 from reports.selectors.prepare import LABS_FINDING, clinic_day_after, prepare_day
@@ -29,9 +31,7 @@ def index(request):
 
 
 def _category(report) -> Category:
-    if report.group == "Money":
-        return Category.BILLING
-    return Category.CLINICAL if report.group == "Clinical quality" else Category.SCHEDULING
+    return exports.category(report)
 
 
 def report_view(slug: str):
@@ -41,10 +41,10 @@ def report_view(slug: str):
         if not request.user.has_perm(report.permission):
             raise PermissionDenied
         form = ReportFilterForm(request.GET, today=timezone.localdate(), fields=report.fields)
-        sections = report.build(form.cleaned_data) if form.is_valid() else []
         output = request.GET.get("format", "")
         if output == "csv" and form.is_valid():
-            return _csv(request, report, form, sections)
+            return _csv(request, report, form)
+        sections = report.build(form.cleaned_data) if form.is_valid() else []
         audit.record(
             actor=request.user,
             action=f"reports.{slug}.viewed",
@@ -67,20 +67,33 @@ def report_view(slug: str):
     return view
 
 
-def _csv(request, report, form, sections):
-    wanted = request.GET.get("table") or sections[0].key
-    section = next((s for s in sections if s.key == wanted), None)
-    if section is None:
-        raise Http404("No such table in this report.")
+def _csv(request, report, form):
+    """One table as CSV: written here when the period holds few visits, else by the documents
+    worker (the report's query runs there) with the request answering its status page."""
+    wanted = request.GET.get("table", "")
     audit.record(
         actor=request.user,
         action=f"reports.{report.slug}.exported",
         verb=Verb.EXPORT,
         category=_category(report),
-        changes={"filters": dict(form.data), "table": section.key},
+        changes={"filters": dict(form.data), "table": wanted},
     )
-    response = HttpResponse(section.csv_text(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    document = document_services.data_export_start(
+        export=exports.export_name(report),
+        params=exports.report_params(report, form, table=wanted),
+        by=request.user,
+        title=f"{report.title} (CSV)",
+        filename=f"{report.slug}-{wanted or 'table'}-{stamp}.csv",
+        back=f"{reverse(f'reports:{report.slug}')}?{form.query_string()}",
+    )
+    if document is not None:
+        return redirect("documents:status", document_id=document.pk)
+    sections = report.build(form.cleaned_data)
+    section = next((s for s in sections if s.key == (wanted or sections[0].key)), None)
+    if section is None:
+        raise Http404("No such table in this report.")
+    response = HttpResponse(section.csv_text(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{report.slug}-{section.key}-{stamp}.csv"'
     return response
 

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts import audit, views
+from accounts import audit, exports, views
 from accounts.models import AuditEvent
 from accounts.tests.factories import UserFactory
 from core.audit import Category, Verb
@@ -150,7 +150,7 @@ def test_dates_are_the_clinics_days_whatever_the_time_zone_of_the_server(client,
 
 @pytest.mark.django_db
 def test_the_csv_export_streams_every_matching_row_in_keyset_batches(client, admin, monkeypatch):
-    monkeypatch.setattr(views, "AUDIT_CSV_BATCH", 2)
+    monkeypatch.setattr(exports, "AUDIT_CSV_BATCH", 2)
     _events(5, actor=admin)
     client.force_login(admin)
     export = client.get(URL, {"action": "test.trail.", "format": "csv"})

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from controlled_substances import services
+from controlled_substances.access import MANAGE
 from controlled_substances.tests.factories import manager, nurse, receive
 from documents.models import Disclosure, Document, DocumentKind, RenderStatus
-from documents.tasks import render_document
+from documents.tasks import render_document, write_export
 from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,17 +88,51 @@ def test_only_those_who_manage_the_ledger_see_or_download_a_prepared_report(
     assert not Disclosure.objects.exists()
 
 
-def test_a_short_report_still_downloads_in_the_request(client_as, admin):
+def test_a_short_report_still_downloads_in_the_request_when_the_clinic_allows_it(client_as, admin, settings):
+    settings.LEDGER_EXPORT_BACKGROUND_ROWS = 300
     _waste(1)
     response = client_as(admin).get(reverse("controlled_substances:report-waste"), {"format": "pdf"})
     assert response["Content-Type"] == "application/pdf"
     assert not Document.objects.exists()
 
 
+def test_every_ledger_pdf_is_prepared_in_the_background_by_default(client_as, admin):
+    _waste(1)
+    response = client_as(admin).get(reverse("controlled_substances:report-waste"), {"format": "pdf"})
+    assert response.status_code == 302
+    assert Document.objects.get().kind == DocumentKind.CONTROLLED_SUBSTANCE_REPORT
+
+
 def test_the_threshold_is_bounded_whatever_the_setting(settings):
     from controlled_substances.views import PDF_MAX_ROWS, _background_rows
 
-    settings.LEDGER_EXPORT_BACKGROUND_ROWS = 0
-    assert _background_rows() == 50
+    settings.LEDGER_EXPORT_BACKGROUND_ROWS = -5
+    assert _background_rows() == 0
     settings.LEDGER_EXPORT_BACKGROUND_ROWS = 10**6
     assert _background_rows() == PDF_MAX_ROWS
+
+
+def test_a_long_waste_log_csv_is_written_by_the_worker_with_what_the_inline_csv_holds(client_as, admin, monkeypatch):
+    _waste(3)
+    client = client_as(admin)
+    inline = client.get(reverse("controlled_substances:report-waste"), {"format": "csv"})
+    assert inline["Content-Type"] == "text/csv; charset=utf-8"  # 3 rows: under the threshold
+    assert not Document.objects.exists()
+
+    monkeypatch.setattr("documents.services.export_background_rows", lambda: 2)
+    monkeypatch.setattr("documents.tasks.write_export.delay", lambda pk: None)
+    response = client.get(reverse("controlled_substances:report-waste"), {"format": "csv"})
+    document = Document.objects.get(kind=DocumentKind.DATA_EXPORT)
+    assert response["Location"] == reverse("documents:status", args=[document.pk])
+    assert document.snapshot["export"] == "controlled_substances.report.waste"
+    assert write_export(document.pk) == RenderStatus.RENDERED
+    document.refresh_from_db()
+    assert (document.rows_done, document.rows_total) == (3, 3)
+    file = client.get(reverse("documents:download", args=[document.pk]))
+    assert b"".join(file.streaming_content) == inline.content
+    assert f'filename="ketamine-waste-{timezone.localdate():%Y%m%d}.csv"' in file["Content-Disposition"]
+    event = AuditEvent.objects.get(action="documents.document.download", object_id=str(document.pk))
+    assert (event.verb, event.data_category) == ("export", "controlled_substance")
+    for who in (nurse(), manager()):
+        expected = 200 if who.has_perm(MANAGE) else 403
+        assert client_as(who).get(reverse("documents:status", args=[document.pk])).status_code == expected
