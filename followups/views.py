@@ -15,6 +15,7 @@ from accounts.models import AuditEvent
 from accounts.prescribing import PrescriberRequired, prescriber_standing
 from assessments.forms import instrument_form
 from assessments.selectors import current_responses_for
+from core.formatting import clock
 from followups import selectors, services
 from followups.access import get_alert_for_user, get_suggestion_for_user, get_visit_for_user
 from followups.forms import AcknowledgeForm, AmendForm, DecideForm, SendLinkForm, SignForm, VisitNoteForm
@@ -347,6 +348,41 @@ def _row_url(name: str):
     return lambda pk: pattern.replace(str(_ROW), str(int(pk)))
 
 
+def _day_and_clock(value) -> str:
+    local = timezone.localtime(value)
+    return f"{local:%m/%d} {clock(local)}"
+
+
+def _worklist_rows(data, outcomes) -> dict:
+    """Each list's rows as text and links, worked out once here: the template prints them instead of
+    resolving names, choice displays, two date filters and a URL reversal per row."""
+    chart, alert, visit_open = (
+        _row_url("patients:detail"),
+        _row_url("followups:alert-detail"),
+        _row_url("followups:visit-open"),
+    )
+    return {
+        "alert_rows": [
+            (alert(a.pk), a.patient.display_name, a.get_reason_display(), _day_and_clock(a.created_at))
+            for a in data.alerts
+        ],
+        "follow_up_rows": [
+            (chart(a.patient_id), a.patient.display_name, _day_and_clock(a.start), state, visit_open(a.pk))
+            for a, state in data.follow_ups
+        ],
+        "worsened_rows": [(outcomes(p.pk), p.display_name, prev, latest) for p, prev, latest in data.worsened],
+        "not_returned_rows": [
+            (
+                chart(link.patient_id),
+                link.patient.display_name,
+                f"{timezone.localtime(link.created_at):%m/%d}",
+                f"{timezone.localtime(link.expires_at):%m/%d}",
+            )
+            for link in data.not_returned
+        ],
+    }
+
+
 @require_GET
 @audit.audited_query("followups.worklist.viewed", AuditEvent.Category.CLINICAL)
 def worklist(request):
@@ -364,6 +400,7 @@ def worklist(request):
         "followups/worklist.html",
         {
             "w": data,
+            **_worklist_rows(data, outcomes),
             # The decision form only for whom the service accepts it from; others see why
             # (asked only when a suggestion is listed).
             "booster_standing": prescriber_standing(request.user, BOOSTER_DECIDE, action="Deciding on a booster")
