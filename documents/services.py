@@ -273,20 +273,20 @@ def _export_store(document_id: int, raw, *, size: int, sha256: str, rows: int, s
     else:
         # Appended a slice at a time, never the whole file in one parameter: a million audit
         # rows are about 150 MB, which as one value took the worker to 600 MiB.
-        table = Document._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET pdf = %s WHERE id = %s", [b"", document.pk])  # noqa: S608 - our table
+            cursor.execute(_START_FILE, [b"", document.pk])
             for chunk in iter(partial(raw.read, FILE_SLICE), b""):
-                cursor.execute(
-                    f"UPDATE {table} SET pdf = pdf || %s WHERE id = %s",  # noqa: S608 - our table's name
-                    [chunk, document.pk],
-                )
+                cursor.execute(_APPEND_FILE, [chunk, document.pk])
     document.save(update_fields=fields)
     return document
 
 
 # A stored file is read and written this many bytes at a time (a data export can be 150 MB).
 FILE_SLICE = 16 * 2**20
+# The file column in slices (the table is Document's, named in its app's migration).
+_START_FILE = "UPDATE documents_document SET pdf = %s WHERE id = %s"
+_APPEND_FILE = "UPDATE documents_document SET pdf = pdf || %s WHERE id = %s"
+_READ_FILE = "SELECT substring(pdf FROM %s FOR %s) FROM documents_document WHERE id = %s"
 
 
 def file_chunks(document: Document, *, size: int = FILE_SLICE) -> Iterator[bytes]:
@@ -296,14 +296,10 @@ def file_chunks(document: Document, *, size: int = FILE_SLICE) -> Iterator[bytes
         with storages[STORAGE_ALIAS].open(document.storage_name, "rb") as handle:
             yield from iter(partial(handle.read, size), b"")
         return
-    table = Document._meta.db_table
     offset = 1
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT substring(pdf FROM %s FOR %s) FROM {table} WHERE id = %s",  # noqa: S608 - our table
-                [offset, size, document.pk],
-            )
+            cursor.execute(_READ_FILE, [offset, size, document.pk])
             row = cursor.fetchone()
         chunk = bytes(row[0]) if row and row[0] is not None else b""
         if not chunk:
