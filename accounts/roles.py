@@ -44,6 +44,11 @@ CONSENT_PERMISSIONS: list[str] = [
     "consents.add_consentlink",
 ]
 
+# The directory of outside clinicians and the names on a patient's care team: every role reads
+# them (the care_team app keeps letters, authorisations' details and adjunct notes clinical).
+CARE_TEAM_NAMES: list[str] = ["care_team.view_outsideprovider", "care_team.view_careteammember"]
+DIRECTORY_MANAGEMENT: list[str] = ["care_team.add_outsideprovider", "care_team.change_outsideprovider"]
+
 # What a nurse does; a prescriber holds all of it too.
 NURSE_PERMISSIONS: list[str] = [
     "patients.view_patient",
@@ -94,6 +99,21 @@ NURSE_PERMISSIONS: list[str] = [
     "packets.view_packet",
     "packets.add_packet",
     *TASK_PERMISSIONS,
+    *CARE_TEAM_NAMES,
+    *DIRECTORY_MANAGEMENT,
+    "care_team.add_careteammember",
+    "care_team.change_careteammember",
+    "care_team.view_sharingauthorisation",
+    "care_team.add_sharingauthorisation",
+    "care_team.change_sharingauthorisation",
+    "care_team.view_progressletter",
+    "care_team.add_progressletter",
+    "care_team.change_progressletter",
+    "care_team.view_adjunctnote",
+    "care_team.add_adjunctnote",
+    "care_team.change_adjunctnote",
+    "care_team.sign_adjunctnote",
+    "care_team.add_adjunctnoteamendment",
 ]
 
 # The decisions only a prescriber makes. The services refuse them for anyone else
@@ -108,6 +128,7 @@ PRESCRIBER_ONLY: list[str] = [
     "followups.decide_boostersuggestion",  # ordering more sessions
     "prescribers.view_policychange",
     "prescribers.sign_off_policy",  # with the medical-director flag on the prescriber's profile
+    "care_team.sign_progressletter",  # what the clinic tells another clinician about the course
 ]
 
 # Dotted permission names per role. Later apps add their rows here; a missing
@@ -137,6 +158,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "packets.view_packet",
         "packets.add_packet",
         *TASK_PERMISSIONS,
+        *CARE_TEAM_NAMES,
     ],
     Role.NURSE: NURSE_PERMISSIONS,
     Role.PRESCRIBER: [*NURSE_PERMISSIONS, *PRESCRIBER_ONLY],
@@ -224,6 +246,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.add_packageplan",
         "billing.change_packageplan",
         *TASK_PERMISSIONS,
+        *CARE_TEAM_NAMES,
+        *DIRECTORY_MANAGEMENT,
+        "care_team.view_sharingauthorisation",
+        "care_team.view_progressletter",
+        "care_team.view_adjunctnote",
+        "care_team.view_careteampolicy",
+        "care_team.change_careteampolicy",
+        "care_team.manage_care_team_policy",
     ],
 }
 

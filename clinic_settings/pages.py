@@ -432,6 +432,15 @@ POLICIES: dict[str, Policy] = {
             "draw tolerance at the chair.",
             sign_off=False,
         ),
+        Policy(
+            slug="care-team-policy",
+            title="Care-team policy",
+            model_label="care_team.CareTeamPolicy",
+            permission="care_team.manage_care_team_policy",
+            intro="When progress letters to the patient's other clinicians are drafted (the end of the induction "
+            "series, then every N boosters) and how long an integration or psychotherapy visit lasts.",
+            sign_off=False,
+        ),
     ]
 }
 

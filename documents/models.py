@@ -32,6 +32,7 @@ class DocumentKind(models.TextChoices):
     # A CSV export too long to write in the request (a ledger report, a report's table, the audit
     # trail): its snapshot names the registered export and its filters; the worker runs the query.
     DATA_EXPORT = "data_export", "Data export (CSV)"
+    PROGRESS_LETTER = "progress_letter", "Progress letter to another clinician"
 
 
 class RenderStatus(models.TextChoices):

@@ -52,6 +52,9 @@ class DocumentType:
     # A kind about no patient (a ledger report): the permissions that download it, instead of
     # the chart's. Its versions are issued with ``services.export_issue``, never from a chart.
     download_perms: tuple[str, ...] = ()
+    # Why an issued version may not be disclosed any more (the document -> a reason, or ""): a
+    # letter whose recipient the patient no longer authorises. Checked at every download.
+    refuse_release: Callable[[Any], str] | None = None
 
     @property
     def label(self) -> str:
@@ -92,6 +95,7 @@ def register(
     refuse: Callable[[Any], str] | None = None,
     not_found: str = "No such record for this patient.",
     download_perms: tuple[str, ...] = (),
+    refuse_release: Callable[[Any], str] | None = None,
 ) -> DocumentType:
     """Make ``kind`` issuable: ``build(subject)`` returns what its PDF shows.
 
@@ -114,6 +118,7 @@ def register(
         refuse=refuse,
         not_found=not_found,
         download_perms=download_perms,
+        refuse_release=refuse_release,
     )
     existing = _types.get(kind)
     if existing is not None and existing != entry:

@@ -45,6 +45,7 @@ CLINICAL_KINDS = frozenset(
         DocumentKind.INFUSION_RECORD,
         DocumentKind.COURSE_SUMMARY,
         DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
+        DocumentKind.PROGRESS_LETTER,
     }
 )
 STORAGE_ALIAS = "documents"  # configure settings.STORAGES["documents"] (e.g. django-storages S3) to keep PDFs there
@@ -446,11 +447,20 @@ def issue_for_patient(*, kind: str, patient, subject_id: int | None, by: User) -
     return issue(kind=kind, subject=subject, by=by)
 
 
+def release_refusal(document: Document) -> str:
+    """Why this version may not be disclosed now ("" when it may): the registering app decides
+    (a progress letter whose recipient's sharing authorisation was revoked or has expired)."""
+    entry = registry.get(document.kind)
+    if entry is None or entry.refuse_release is None:
+        return ""
+    return entry.refuse_release(document)
+
+
 def disclosure_defaults(document: Document, *, by: User) -> tuple[str, str]:
     """(purpose, recipient) assumed for a plain download of this kind."""
     if document.kind == DocumentKind.DISCHARGE_INSTRUCTIONS:
         return Disclosure.Purpose.PATIENT_COPY, "the patient"
-    if document.kind == DocumentKind.COURSE_SUMMARY:
+    if document.kind in (DocumentKind.COURSE_SUMMARY, DocumentKind.PROGRESS_LETTER):
         recipient = document.snapshot.get("recipient") or "referring provider"
         return Disclosure.Purpose.REFERRAL, recipient
     if document.patient_id is None:  # a report over many patients, kept by the clinic

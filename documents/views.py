@@ -144,6 +144,8 @@ def document_download(request, document_id: int):
             document = services.document_render(document_id=document.pk)
         except services.DocumentError as exc:
             return HttpResponse(str(exc), status=503, content_type="text/plain")
+    if why := services.release_refusal(document):  # e.g. the patient revoked the authorisation to share
+        return HttpResponse(why, status=403, content_type="text/plain")
     purpose, recipient = services.disclosure_defaults(document, by=request.user)
     services.document_disclose(
         document=document,

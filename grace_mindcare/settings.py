@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "staff_tasks",
     # Informed consent: published consent documents and what each patient signed
     "consents",
+    "care_team",
     # The care journey, in order
     "patients",
     "scheduling",

@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("inquiries.urls")),
     path("billing/", include("billing.urls")),
     path("consents/", include("consents.urls")),
+    path("care-team/", include("care_team.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -91,3 +91,20 @@ def open_draw_chairs(location_id: int, start: datetime, end: datetime) -> set[in
     for fn in list(_OPEN_DRAWS):
         found |= fn(location_id, start, end)
     return found
+
+
+# Called once a signature has committed (e.g. the care team drafts the progress letters of a
+# course milestone). A hook's failure is its own to log: the session stays signed.
+Signed = Callable[["InfusionSession", "User"], object]  # (session, signer); what it returns is not used
+_SIGNED_HOOKS: list[Signed] = []
+
+
+def register_signed(fn: Signed) -> Signed:
+    if fn not in _SIGNED_HOOKS:
+        _SIGNED_HOOKS.append(fn)
+    return fn
+
+
+def session_signed(session: InfusionSession, by: User) -> None:
+    for hook in list(_SIGNED_HOOKS):
+        hook(session, by)

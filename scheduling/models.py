@@ -222,6 +222,7 @@ class AppointmentType(models.Model):
         INFUSION = "infusion", "Infusion"
         FOLLOW_UP = "follow_up", "Follow-up"
         BOOSTER = "booster", "Booster / maintenance infusion"
+        ADJUNCT = "adjunct", "Integration or psychotherapy session"
 
     class NeedsResource(models.TextChoices):
         CHAIR = "chair", "Infusion chair"

@@ -83,6 +83,10 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from billing.tests.factories import object_for_route as billing_object
 
             kwargs[name] = billing_object(name, patient).pk
+        elif name in {"provider_id", "member_id", "authorisation_id", "letter_id", "adjunct_id"}:
+            from care_team.tests.factories import object_for_route as care_team_object
+
+            kwargs[name] = care_team_object(name, patient).pk
         elif name == "task_id":
             from staff_tasks.tests.factories import TaskFactory
 

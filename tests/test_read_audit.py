@@ -28,6 +28,9 @@ NO_PATIENT_DATA = {
     "scheduling:resource-options",  # the chairs and rooms of a location
     "otp_webauthn:js-i18n-catalog",  # the passkey script's translations
     "patients:create",
+    "care_team:directory",  # outside clinicians: names and practices, no patient
+    "care_team:provider-new",
+    "care_team:provider-edit",
     "staff_tasks:new",  # the staff to choose from; a patient is named by MRN, not shown
     "prescribers:policy-changes",  # settings before and after, no patient
     # The settings pages hold the clinic's set-up and its staff accounts, never a patient.

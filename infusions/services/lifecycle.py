@@ -339,12 +339,15 @@ def session_sign(*, session: InfusionSession, by: User, at: datetime | None = No
     """discharged → signed: the gate, then every registered sign check (e.g. the ledger's
     "unaccounted drug"); then the record is hashed and locked by the database. A refusal is
     passed to the registered refusal hooks once the refused transaction is gone (e.g. the
-    ledger lists a close-out discrepancy for resolution)."""
+    ledger lists a close-out discrepancy for resolution). Once signed, the registered "signed"
+    hooks run (e.g. the care team drafts a milestone's progress letters)."""
     try:
-        return _session_sign(session=session, by=by, at=at)
+        signed = _session_sign(session=session, by=by, at=at)
     except ValidationError:
         signing.sign_refused(session, by)
         raise
+    signing.session_signed(signed, by)
+    return signed
 
 
 @transaction.atomic(durable=True)

@@ -30,6 +30,7 @@ SEEDERS = [
     "demo.seeders.billing",  # invoices, fees and payments for the visits seeded above
     "demo.seeders.consents",  # consent documents and signatures (after infusions: started sessions stand)
     "demo.seeders.self_booking",  # an online request to approve and patients on the waitlist
+    "demo.seeders.care_team",  # outside clinicians, care teams, letters and integration visits
 ]
 
 

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class CareTeamConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "care_team"
+    verbose_name = "The patient's other clinicians"
+
+    def ready(self) -> None:
+        from care_team import integration
+
+        integration.connect()
