@@ -8,5 +8,8 @@ class CareTeamConfig(AppConfig):
 
     def ready(self) -> None:
         from care_team import integration
+        from care_team.docs import clinical_rules_section
+        from consultations.docs import register_section
 
         integration.connect()
+        register_section(clinical_rules_section)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
@@ -51,6 +52,23 @@ def members(patient_id: int) -> list[CareTeamMember]:
         )
         .order_by("ended_at", "relationship", "id")
     )
+
+
+def team_rows(patient_id: int, *, today) -> list[dict[str, Any]]:
+    """Each member of the care team with its deciding authorisation and where that stands today."""
+    rows = []
+    for found in members(patient_id):
+        authorisations: list[SharingAuthorisation] = getattr(found, "authorisation_list", [])
+        current = authorisations[0] if authorisations else None
+        rows.append(
+            {
+                "member": found,
+                "authorisation": current,
+                "state": current.state(today) if current is not None else "",
+                "state_label": current.state_label(today) if current is not None else "No authorisation on file",
+            }
+        )
+    return rows
 
 
 def current_members(patient_id: int) -> list[CareTeamMember]:

@@ -73,7 +73,8 @@ def _clean_provider(data: Mapping[str, Any], *, exclude_pk: int | None = None) -
         except CredentialError as error:
             problems["npi"] = error.message
         else:
-            clash = OutsideProvider.objects.filter(npi=values["npi"]).exclude(pk=exclude_pk).first()
+            others = OutsideProvider.objects.filter(npi=values["npi"])
+            clash = (others.exclude(pk=exclude_pk) if exclude_pk is not None else others).first()
             if clash is not None:
                 problems["npi"] = f"{clash.name} already has this NPI in the directory."
     if values["secure_email"] and "@" not in values["secure_email"]:

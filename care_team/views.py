@@ -152,20 +152,7 @@ def patient_panel(request, patient_id: int):
         patient=patient,
         category=CLINICAL if clinical else DEMOGRAPHICS,
     )
-    today = timezone.localdate()
-    team = selectors.members(patient.pk)
-    rows = []
-    for member in team:
-        current = member.authorisation_list[0] if member.authorisation_list else None
-        state = current.state(today) if current is not None else ""
-        rows.append(
-            {
-                "member": member,
-                "authorisation": current,
-                "state": state,
-                "state_label": current.state_label(today) if current is not None else "No authorisation on file",
-            }
-        )
+    rows = selectors.team_rows(patient.pk, today=timezone.localdate())
     context = {
         "patient": patient,
         "rows": rows,
@@ -360,7 +347,7 @@ def adjunct_book(request, patient_id: int):
             except SchedulingError as exc:
                 _errors_to_form(form, exc)
             else:
-                room = appointment.resource.name if appointment.resource_id else "a room"
+                room = appointment.resource.name if appointment.resource is not None else "a room"
                 messages.success(request, f"Booked in {room}.")
                 return redirect(_chart(patient.pk))
     context = {"form": form, "patient": patient, "crumbs": _crumbs(patient, "Book an integration visit")}
