@@ -57,6 +57,7 @@ def test_every_issuable_kind_is_registered_by_its_app():
         DocumentKind.COURSE_SUMMARY,
         DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
         DocumentKind.SIGNED_CONSENT,
+        DocumentKind.PROGRESS_LETTER,
     }
     assert registered[DocumentKind.SIGNED_CONSENT].build.__module__ == "consents.documents"
     assert registered[DocumentKind.CONSULTATION_SUMMARY].build.__module__ == "consultations.documents"
@@ -72,6 +73,13 @@ def test_every_issuable_kind_is_registered_by_its_app():
     assert [(name, part.__module__) for name, part in registry.parts(DocumentKind.INFUSION_RECORD)] == [
         ("ketamine", "controlled_substances.documents")
     ]
+    # A progress letter is issued by signing it (never from the documents card), and the care team
+    # refuses its release once the patient's authorisation to share is revoked or expired.
+    letter = registered[DocumentKind.PROGRESS_LETTER]
+    assert letter.build.__module__ == "care_team.documents"
+    assert letter.find is None
+    assert letter.refuse_release is not None
+    assert [name for name, _part in registry.parts(DocumentKind.COURSE_SUMMARY)] == ["adjunct"]
 
 
 def test_a_kind_is_registered_once_and_must_exist():
