@@ -72,9 +72,9 @@ def seed(ctx: SeedContext) -> None:
         OutsideProvider.objects.filter(pk=retired.pk).update(retired_at=now - timedelta(days=40), retired_by=nurse)
     ctx.counts["outside clinicians"] = len(providers)
 
-    # Patients on a course with signed sessions: each gets a psychiatrist and a therapist.
+    # Patients on a course with completed sessions: each gets a psychiatrist and a therapist.
     plan_ids = list(
-        InfusionSession.objects.filter(patient_id__in=ctx.patient_ids, status="signed")
+        InfusionSession.objects.filter(patient_id__in=ctx.patient_ids, status__in=["discharged", "signed"])
         .values_list("plan_id", flat=True)
         .distinct()
         .order_by("plan_id")[:6]
@@ -136,12 +136,12 @@ def seed(ctx: SeedContext) -> None:
             )
     ctx.counts["progress letters"] = ProgressLetter.objects.filter(patient_id__in=ctx.patient_ids).count()
 
-    # Integration visits: the day after a signed infusion, in a consult room, with a signed note.
+    # Integration visits: the day after a completed infusion, in a consult room, with a signed note.
     adjunct = services.adjunct_type()
     made = 0
     for plan in plans[:4]:
         session = (
-            InfusionSession.objects.filter(plan=plan, status="signed")
+            InfusionSession.objects.filter(plan=plan, status__in=["discharged", "signed"])
             .select_related("appointment__location")
             .order_by("-appointment__start")
             .first()
