@@ -79,7 +79,7 @@ def test_every_issuable_kind_is_registered_by_its_app():
     assert letter.build.__module__ == "care_team.documents"
     assert letter.find is None
     assert letter.refuse_release is not None
-    assert [name for name, _part in registry.parts(DocumentKind.COURSE_SUMMARY)] == ["adjunct"]
+    assert "adjunct" in [name for name, _part in registry.parts(DocumentKind.COURSE_SUMMARY)]
 
 
 def test_a_kind_is_registered_once_and_must_exist():
