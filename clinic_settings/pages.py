@@ -464,4 +464,10 @@ LINKS: list[Link] = [
         intro="The versioned consent documents (ketamine treatment, telehealth and communications, financial "
         "policy) patients read and sign online, on the clinic's tablet or on paper.",
     ),
+    Link(
+        title="API clients",
+        url_name="interop:clients",
+        permission="interop.add_clientregistration",
+        intro="Programs that read the clinic's records through the FHIR API: register one, or retire it to stop it.",
+    ),
 ]

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "csp",
+    "oauth2_provider",
     # Cross-stage apps
     "accounts",
     "notifications",
@@ -83,6 +84,8 @@ INSTALLED_APPS = [
     "reports",
     # The administrators' settings pages (configuration of every stage, outside the Django admin)
     "clinic_settings",
+    # Open data: the FHIR R4 API and its OAuth clients (reads every stage, writes none of them)
+    "interop",
     # Immutable PDF documents: each stage registers the kinds it builds (documents imports no stage)
     "documents",
     # Demo data (the only app that may import every stage)
@@ -435,3 +438,50 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
     default=[SITE_URL.rstrip("/")] if SITE_URL else [f"http://localhost:{SERVED_PORT}"],
 )
 DEMO_PASSWORD = "grace-demo"  # noqa: S105 - documented demo password, accounts only made in DEBUG
+
+
+# The FHIR API (interop): OAuth 2.0 through django-oauth-toolkit with SMART scopes. Tokens are
+# short-lived (security-reference: session and token lifetimes); a client acting for a member of
+# staff asks for ``user/`` scopes, a back-end service registered by an administrator ``system/``
+# ones (interop.oauth.SmartScopes keeps each to its own).
+FHIR_RESOURCE_TYPES = ["Patient", "Practitioner", "Location", "Appointment", "Observation", "MedicationAdministration"]
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "user/*.read": "Every record your role may read",
+        "system/*.read": "Every record the registering administrator may read",
+        **{f"user/{name}.read": f"{name} records your role may read" for name in FHIR_RESOURCE_TYPES},
+        **{f"system/{name}.read": f"{name} records" for name in FHIR_RESOURCE_TYPES},
+    },
+    "DEFAULT_SCOPES": ["user/*.read", "system/*.read"],
+    "SCOPES_BACKEND_CLASS": "interop.oauth.SmartScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("FHIR_ACCESS_TOKEN_SECONDS", default=900),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 8 * 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if not DEBUG else ["http", "https"],
+    "OAUTH2_BACKEND_CLASS": "oauth2_provider.oauth2_backends.OAuthLibCore",
+    # The OAuth 2.0 Security BCP (RFC 9700): no implicit or password grant, S256 PKCE only, tokens
+    # only in the Authorization header, the issuer in the authorisation response, refresh tokens
+    # rotated (a replayed one revokes its whole family), tokens stored hashed.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    **{
+        f"COMPLIANT_BCP_RFC9700_{part}": True
+        for part in (
+            "ACCESS_TOKEN_TRANSPORT",
+            "AUTHZ_RESPONSE_ISS",
+            "IMPLICIT_GRANT",
+            "PASSWORD_GRANT",
+            "PKCE_METHOD",
+            "REFRESH_TOKEN",
+            "TOKEN_STORAGE",
+        )
+    },
+}
+# The toolkit's own models (named so that migrations depending on them resolve).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105  # nosec B105: a model name, not a secret
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105  # nosec B105: a model name, not a secret
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105  # nosec B105: a model name, not a secret
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+# The identifier system of the clinic's MRNs in FHIR resources (set it to the clinic's own URI or OID).
+FHIR_MRN_SYSTEM = env.str("FHIR_MRN_SYSTEM", default="urn:grace-mindcare:mrn")

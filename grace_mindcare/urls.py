@@ -30,6 +30,8 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("consents/", include("consents.urls")),
     path("care-team/", include("care_team.urls")),
+    path("fhir/", include("interop.urls")),
+    path("o/", include("interop.oauth_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -4,10 +4,12 @@ Each later app adds its rows here. A URL that is not in this table fails
 ``test_every_url_is_classified``: nothing escapes classification.
 
 Codes: OK = served (2xx, or a redirect that is not to sign-in); DENY = 403;
-LOGIN = sent to sign-in; GONE = 404/405 (e.g. GET on a POST-only action).
+LOGIN = sent to sign-in; GONE = 404/405 (e.g. GET on a POST-only action); TOKEN = 401, an API
+that takes a bearer token and no session (a signed-in browser gets no further than anyone else);
+BAD = 400, a protocol endpoint asked without the parameters it needs.
 """
 
-OK, DENY, LOGIN, GONE = "ok", "deny", "login", "gone"
+OK, DENY, LOGIN, GONE, TOKEN, BAD = "ok", "deny", "login", "gone", "token", "bad"
 
 # The five roles of the clinic (the admin persona is a superuser administrator) and, for
 # completeness, a signed-in account in no role. "prescriber" is the ``clinician`` fixture.
@@ -323,6 +325,23 @@ ACCESS = {
     "billing:package-sell": row(LOGIN, OK, DENY, DENY, OK, DENY),
     "billing:package-close": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
     "billing:deposit-take": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    # Open data: the FHIR API answers bearer tokens only (interop/tests has the scope tables); its
+    # CapabilityStatement and SMART discovery are public and hold no data. API clients are the
+    # administrators' (an empty retire is refused politely, back to the list).
+    "interop:metadata": row(OK, OK, OK, OK, OK, OK),
+    "interop:smart-configuration": row(OK, OK, OK, OK, OK, OK),
+    "interop:read": row(TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, TOKEN),
+    "interop:search": row(TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, TOKEN),
+    "interop:clients": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "interop:client-new": row(LOGIN, DENY, DENY, DENY, OK, DENY),
+    "interop:client-retire": row(LOGIN, DENY, DENY, DENY, GONE, DENY, method="post"),  # no such client
+    # OAuth: approving a client needs a signed-in member of staff (an authorise request naming no
+    # client is refused as a bad request); the token endpoints are POSTs from the client itself,
+    # and introspection needs a token of its own.
+    "oauth2_provider:authorize": row(LOGIN, BAD, BAD, BAD, BAD, BAD),
+    "oauth2_provider:token": row(GONE, GONE, GONE, GONE, GONE, GONE),
+    "oauth2_provider:revoke-token": row(GONE, GONE, GONE, GONE, GONE, GONE),
+    "oauth2_provider:introspect": row(DENY, DENY, DENY, DENY, DENY, DENY),
 }
 
 # The Django admin is one namespace with its own sign-in; only administrators pass.

@@ -11,12 +11,14 @@ from patients.tests.factories import PatientFactory
 from tests.access_table import (
     ACCESS,
     ADMIN_NAMESPACE,
+    BAD,
     BREAK_GLASS_PERSONAS,
     DENY,
     GONE,
     LOGIN,
     OK,
     PERSONAS,
+    TOKEN,
     break_glass_expectation,
 )
 
@@ -119,6 +121,10 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             kwargs[name] = consent_object(name, patient)
         elif name == "feed_token":
             kwargs[name] = "not-a-real-token"
+        elif name == "resource_type":
+            kwargs[name] = "Patient"
+        elif name == "resource_id":
+            kwargs[name] = patient.pk
         else:
             raise AssertionError(f"access test does not know how to fill <{name}> in {pattern.pattern}")
     return kwargs
@@ -133,6 +139,10 @@ def test_every_url_is_classified():
 
 
 def _outcome(response) -> str:
+    if response.status_code == 400:
+        return BAD
+    if response.status_code == 401:
+        return TOKEN
     if response.status_code == 403:
         return DENY
     if response.status_code in (404, 405):

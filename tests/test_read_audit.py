@@ -14,6 +14,11 @@ READ_VERBS = (AuditEvent.Verb.READ, AuditEvent.Verb.QUERY, AuditEvent.Verb.EXPOR
 # The first of these the access table lets in opens the page (the admin persona, a superuser, last).
 READERS = ("prescriber", "nurse", "frontdesk", "admin")
 NO_PATIENT_DATA = {
+    # The FHIR API's public descriptions, and the administrators' API clients.
+    "interop:metadata",
+    "interop:smart-configuration",
+    "interop:clients",
+    "interop:client-new",
     "accounts:login",
     "accounts:password-change",
     "accounts:password-change-done",
