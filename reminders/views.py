@@ -4,8 +4,11 @@
 ``/schedule/visit/``, which shows the visit (clinic, date, time, place: never the treatment) and offers
 Confirm and Cancel (POST). The token is stored hashed, expires at the visit, is bound to it, and is
 spent by the first confirm or cancel. A GET does not spend it: phones fetch links for previews.
-Every response carries ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``; requests
-are rate-limited per client address. The session reaches nothing else: the patient is not signed in.
+The token URL's answer carries ``Referrer-Policy: no-referrer`` (the token never travels in a
+Referer); the token-free pages keep the project's ``same-origin`` policy, because under
+``no-referrer`` Chromium posts the form with ``Origin: null``, which Django's CSRF check rightly
+refuses. Every response carries ``Cache-Control: no-store``; requests are rate-limited per client
+address. The session reaches nothing else: the patient is not signed in.
 """
 
 from __future__ import annotations
@@ -90,7 +93,6 @@ def visit_link(request, token: str):
 
 @login_not_required
 @never_cache
-@_no_referrer
 @require_http_methods(["GET", "POST"])
 def visit_reply(request):
     """Show the visit and take the patient's answer (POST action=confirm|cancel)."""
@@ -131,7 +133,6 @@ def visit_reply(request):
 
 @login_not_required
 @never_cache
-@_no_referrer
 @require_GET
 def visit_done(request):
     """What the patient's answer did (token-free; shown once)."""
