@@ -58,6 +58,8 @@ def test_every_issuable_kind_is_registered_by_its_app():
         DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
         DocumentKind.SIGNED_CONSENT,
         DocumentKind.PROGRESS_LETTER,
+        DocumentKind.INVOICE,
+        DocumentKind.SUPERBILL,
     }
     assert registered[DocumentKind.SIGNED_CONSENT].build.__module__ == "consents.documents"
     assert registered[DocumentKind.CONSULTATION_SUMMARY].build.__module__ == "consultations.documents"
