@@ -16,6 +16,7 @@ from consultations.models import StandingOrder
 from infusions import rules, services
 from infusions.models import InfusionSession
 from infusions.tests.factories import advance, open_session
+from scheduling import hooks as scheduling_hooks
 from scheduling.tests.factories import AppointmentFactory, ResourceFactory, appointment_type
 
 S = rules.SessionStatus
@@ -44,7 +45,8 @@ def test_an_order_change_mid_course_applies_from_the_next_session(morning, polic
     v2 = consultation_services.order_sign(
         plan=first.plan, by=clinician, reason="Dissociation at 40 mg: cap at 35 mg", changes={"max_dose_mg": 35}
     )
-    morning.shift(timedelta(hours=5))
+    # The next day: the course rules keep infusions at least the clinic's minimum interval apart.
+    morning.shift(timedelta(hours=25))
     second = advance(_next_session(first, by=nurse_user), S.INFUSING, nurse_user=nurse_user, verifier=verifier)
     dose = second.dose_calculations.get(superseded_at__isnull=True)
     assert (dose.order, dose.dose_mg, dose.capped) == (v2, Decimal("35.0"), True)
@@ -73,13 +75,21 @@ def test_a_nurse_cannot_start_without_a_signed_order(morning, policy, nurse_user
         services.dose_calculate(session=session, by=nurse_user, vial_mg_per_ml=Decimal("10"), diluent_ml=Decimal("96"))
 
 
-def test_the_minimum_interval_of_the_order_holds_the_next_start(morning, policy, nurse_user, verifier, clinician):
+def test_the_minimum_interval_of_the_order_holds_the_next_start(
+    morning, policy, nurse_user, verifier, clinician, monkeypatch
+):
     first = advance(open_session(by=nurse_user), S.SIGNED, nurse_user=nurse_user, verifier=verifier)
     consultation_services.order_sign(
         plan=first.plan, by=clinician, reason="Space the sessions", changes={"min_interval_hours": 48}
     )
-    morning.shift(timedelta(hours=5))
-    second = advance(_next_session(first, by=nurse_user), S.CLEARED, nurse_user=nurse_user, verifier=verifier)
+    morning.shift(timedelta(hours=25))
+    # The desk is told at check-in, in the order's words, before anything is drawn ...
+    pending = _next_session(first, by=nurse_user)
+    with pytest.raises(ValidationError, match=r"at least 48 hours apart \(the standing order\)"):
+        advance(pending, S.PRE_CHECK, nurse_user=nurse_user, verifier=verifier)
+    # ... and the start holds it again should a session get past the desk (no check-in checks).
+    monkeypatch.setattr(scheduling_hooks, "_CHECK_IN_CHECKS", [])
+    second = advance(pending, S.CLEARED, nurse_user=nurse_user, verifier=verifier)
     with pytest.raises(ValidationError, match="at least 48 h between sessions"):
         services.session_transition(session=second, to=S.INFUSING, by=nurse_user, container_lot="LOT-2")
 
