@@ -104,7 +104,7 @@ def test_the_limit_is_the_clinics_setting(at_precheck, nurse_user):
 def test_the_reference_is_the_last_recorded_weight_before_the_intake(morning, policy, nurse_user, verifier):
     first = advance(open_session(by=nurse_user), S.CLEARED, nurse_user=nurse_user, verifier=verifier)
     PreCheck.objects.filter(session=first).update(weight_kg=Decimal("100.0"))  # weighed 100 kg last time
-    morning.shift(timedelta(hours=5))
+    morning.shift(timedelta(hours=25))  # the next day: the course rules keep infusions a minimum interval apart
     second = _next_session(first, by=nurse_user)
     services.session_check_in(session=second, by=nurse_user)
     assert _record(second, nurse_user, weight_kg=Decimal("105.0")).weight_kg == Decimal("105.0")

@@ -46,6 +46,9 @@ def test_the_dispatcher_task_enqueues_sends_by_id(
     clinic, frontdesk, no_seeded_rules, settings, django_capture_on_commit_callbacks
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Booking an intake also sends the pre-visit packet's text (tested in packets); here only the
+    # reminder's message is counted.
+    settings.PACKET_AUTO_SEND = False
     app.conf.task_always_eager = True
     try:
         make_rule(types=[clinic.consultation], hours=24, email=False)
