@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def test_a_few_seconds_of_the_clinic_day_answer_every_page_and_panel_without_failures():
     call_command("seed_demo", patients=8, seed=2026, allow_demo_accounts=True)
     env = database_env()
-    argv = ["--database-url", env["DATABASE_URL"], "--users", "2", "--seconds", "4", "--ramp", "1", "--no-results"]
+    argv = ["--database-url", env["DATABASE_URL"], "--users", "3", "--seconds", "12", "--ramp", "1", "--no-results"]
 
     result = subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, str(ROOT / "bench" / "load_run.py"), *argv],
@@ -34,9 +34,9 @@ def test_a_few_seconds_of_the_clinic_day_answer_every_page_and_panel_without_fai
     )
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "2 users:" in result.stdout
+    assert "3 users:" in result.stdout
     assert "| users | req/s | p50 ms | p95 ms | p99 ms |" in result.stdout
-    figures = json.loads((ROOT / "var" / "bench" / "load-2.json").read_text())
+    figures = json.loads((ROOT / "var" / "bench" / "load-3.json").read_text())
     assert figures["total"]["requests"] > 0
     assert figures["total"]["failures"] == 0
     names = {page["name"] for page in figures["pages"]}

@@ -26,10 +26,13 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 def test_scheduling_imports_nothing_from_reminders():
+    # Scheduling's tests may hold its messages to the reminders' wording rule, as the import
+    # contract lets every test use the stages around it; the code may not.
     offenders = [
         str(p.relative_to(SCHEDULING))
         for p in SCHEDULING.rglob("*.py")
-        if any(m == "reminders" or m.startswith("reminders.") for m in _imported_modules(p))
+        if "tests" not in p.relative_to(SCHEDULING).parts
+        and any(m == "reminders" or m.startswith("reminders.") for m in _imported_modules(p))
     ]
     assert offenders == []
 
