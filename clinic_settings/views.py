@@ -217,7 +217,8 @@ class PolicyEdit(LoginRequiredMixin, UpdateView):
         if policy.sign_off:
             intro += " A change applies once the medical director signs it off."
         return super().get_context_data(
-            setting={"title": policy.title, "singular": policy.title.lower(), "slug": policy.slug},
+            # A policy is one row with no list page, so its breadcrumb ends at the policy itself.
+            setting={"title": policy.title, "singular": policy.title.lower(), "slug": policy.slug, "is_policy": True},
             form_intro=intro,
             submit_label="Propose the change" if policy.sign_off else "Save",
             cancel_url=reverse("clinic_settings:index"),

@@ -264,3 +264,10 @@ def test_mypy_checks_every_first_party_package():
     over `[tool.mypy] files`, and a package left out of it would be read for types but never checked."""
     checked = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["files"])
     assert sorted(FIRST_PARTY - checked) == []
+
+
+def test_ruff_sorts_every_first_party_package_as_ours():
+    """isort's sections follow `known-first-party`; an app missing from it would sort among the
+    third-party imports in some files and among ours in others, depending on where ruff runs."""
+    lint = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]
+    assert sorted(FIRST_PARTY - set(lint["isort"]["known-first-party"])) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -49,6 +51,11 @@ def test_each_policy_page_shows_its_fields_with_their_source_and_bounds(client, 
     client.force_login(administrator)
     response = client.get(reverse("clinic_settings:policy", args=[slug]))
     assert response.status_code == 200
+    # Every way back out of the page leads somewhere: no breadcrumb to a list a policy does not have.
+    crumbs = re.findall(r'<li class="breadcrumb-item"><a href="([^"]+)"', response.content.decode())
+    assert crumbs
+    for href in crumbs:
+        assert client.get(href).status_code == 200, href
 
 
 def test_the_infusion_policy_shows_sources_and_an_edit_becomes_a_proposal(client, administrator):
