@@ -70,17 +70,6 @@ def report_snapshot(tables, *, registration, user, printed_at) -> dict[str, Any]
     }
 
 
-# A ledger report over a period (about no single patient): rendered by the documents worker
-# when it is long, downloaded by whoever manages the ledger.
-registry.register(
-    DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
-    template=REPORT_TEMPLATE,
-    build=lambda snapshot: snapshot,
-    patient_of=lambda _snapshot: None,
-    download_perms=(MANAGE,),
-)
-
-
 # --- The ledger reports' CSV, written by the documents worker when long --------------------
 
 
@@ -124,3 +113,40 @@ def _export(key: str) -> None:
 
 for _key in reports.KEYS:
     _export(_key)
+
+
+def report_request(key: str, *, registration, start: date | None, end: date | None, user, rows: int) -> dict[str, Any]:
+    """What a ledger PDF prepared by the documents worker stores when it is asked for: the report
+    and its filters, never its rows. The worker runs the report's query (``report_expand``), so a
+    year of dispensing costs the request one capped count."""
+    return {
+        "report": key,
+        "params": export_params(registration=registration, start=start, end=end),
+        "rows": rows,  # the status page's "Preparing the PDF of N rows"
+        "printed_by": str(user),
+    }
+
+
+def report_expand(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A stored ledger report request -> what its PDF shows, read when the worker renders it
+    (printed then). A snapshot that already holds its tables is shown as it is."""
+    if "tables" in snapshot or snapshot.get("report") not in reports.KEYS:
+        return snapshot
+    registration, start, end = _period(snapshot.get("params") or {})
+    tables = reports.build(snapshot["report"], registration=registration, start=start, end=end)
+    shown = report_snapshot(
+        tables, registration=registration, user=snapshot.get("printed_by", ""), printed_at=timezone.now()
+    )
+    return {**snapshot, **shown}
+
+
+# A ledger report over a period (about no single patient): rendered by the documents worker,
+# which also runs its query; downloaded by whoever manages the ledger.
+registry.register(
+    DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
+    template=REPORT_TEMPLATE,
+    build=lambda snapshot: snapshot,
+    patient_of=lambda _snapshot: None,
+    download_perms=(MANAGE,),
+    expand=report_expand,
+)

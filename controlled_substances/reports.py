@@ -58,9 +58,24 @@ def _at(registration) -> str:
     return str(registration) if registration else "no registration on file"
 
 
+def title(key: str, *, registration, start: date | None = None, end: date | None = None) -> str:
+    """The first table's title of report ``key``: also the title of its PDF, known before its query runs."""
+    start = start or timezone.localdate()
+    end = end or timezone.localdate()
+    titles = {
+        "balances": f"Balance by product · {_at(registration)}",
+        "dispensing": f"Dispensing log {start:%Y-%m-%d} to {end:%Y-%m-%d} · {_at(registration)}",
+        "waste": f"Waste and destruction log {start:%Y-%m-%d} to {end:%Y-%m-%d} · {_at(registration)}",
+        "discrepancies": f"Count discrepancies · {_at(registration)}",
+    }
+    if key not in titles:
+        raise LookupError(f"no ledger report {key!r}")
+    return titles[key]
+
+
 def balances(*, registration) -> list[Table]:
     products = Table(
-        f"Balance by product · {_at(registration)}",
+        title("balances", registration=registration),
         ["Product", "NDC", "Schedule", "Containers with drug", "Remaining mL", "Remaining mg"],
         [
             [
@@ -112,7 +127,7 @@ def balances(*, registration) -> list[Table]:
 
 def dispensing(*, registration, start: date, end: date) -> Table:
     table = Table(
-        f"Dispensing log {start:%Y-%m-%d} to {end:%Y-%m-%d} · {_at(registration)}",
+        title("dispensing", registration=registration, start=start, end=end),
         [
             "Date",
             "Patient",
@@ -164,7 +179,7 @@ def dispensing(*, registration, start: date, end: date) -> Table:
 
 def waste(*, registration, start: date, end: date) -> Table:
     table = Table(
-        f"Waste and destruction log {start:%Y-%m-%d} to {end:%Y-%m-%d} · {_at(registration)}",
+        title("waste", registration=registration, start=start, end=end),
         [
             "Date",
             "Kind",
@@ -202,7 +217,7 @@ def waste(*, registration, start: date, end: date) -> Table:
 
 def discrepancies(*, registration) -> Table:
     table = Table(
-        f"Count discrepancies · {_at(registration)}",
+        title("discrepancies", registration=registration),
         [
             "Count",
             "Date",

@@ -16,7 +16,13 @@ from accounts import audit
 from accounts.models import AuditEvent
 from controlled_substances import forms, reports, selectors, services
 from controlled_substances.access import MANAGE, RECORD, get_container, require
-from controlled_substances.documents import REPORT_TEMPLATE, export_name, export_params, report_snapshot
+from controlled_substances.documents import (
+    REPORT_TEMPLATE,
+    export_name,
+    export_params,
+    report_request,
+    report_snapshot,
+)
 from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
 from core import csv_export
 from core.pdf import render_pdf
@@ -383,6 +389,7 @@ def _report(request, key: str, filter_form, registration, *, start=None, end=Non
     through the documents app's WeasyPrint pipeline); every form is audited. A long CSV is written by
     the documents worker: the request counts its rows and answers with the export's status page."""
     fmt = request.GET.get("format", "")
+    rows = 0
     verb = (
         AuditEvent.Verb.EXPORT
         if fmt in ("csv", "pdf")
@@ -412,36 +419,35 @@ def _report(request, key: str, filter_form, registration, *, start=None, end=Non
         )
         if document is not None:
             return redirect("documents:status", document_id=document.pk)
+    if fmt == "pdf":
+        # One capped count decides: the report's own query runs in the documents worker.
+        rows = selectors.report_size(key, registration=registration, start=start, end=end, cap=PDF_MAX_ROWS)
+        if rows > PDF_MAX_ROWS:
+            messages.error(
+                request, f"More than {PDF_MAX_ROWS} rows is too many for a PDF: narrow the period, or use CSV."
+            )
+        elif rows > _background_rows():  # the documents worker renders it; the page polls for the download
+            request_snapshot = report_request(
+                key, registration=registration, start=start, end=end, user=request.user, rows=rows
+            )
+            document = document_services.export_issue(
+                kind=DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
+                snapshot={**request_snapshot, "filename": f"{filename}.pdf", "back": back},
+                by=request.user,
+                title=reports.title(key, registration=registration, start=start, end=end),
+            )
+            return redirect("documents:status", document_id=document.pk)
     tables = reports.build(key, registration=registration, start=start, end=end)
     if fmt == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         csv_export.writer(response).writerows(reports.csv_lines(tables))
         return response
-    if fmt == "pdf":
-        rows = sum(len(t.rows) for t in tables)
-        if rows > PDF_MAX_ROWS:
-            messages.error(
-                request, f"{rows} rows is too many for a PDF (at most {PDF_MAX_ROWS}): narrow the period, or use CSV."
-            )
-        elif rows > _background_rows():  # the documents worker renders it; the page polls for the download
-            snapshot = report_snapshot(
-                tables, registration=registration, user=request.user, printed_at=timezone.localtime()
-            )
-            document = document_services.export_issue(
-                kind=DocumentKind.CONTROLLED_SUBSTANCE_REPORT,
-                snapshot={**snapshot, "filename": f"{filename}.pdf", "back": back},
-                by=request.user,
-                title=tables[0].title,
-            )
-            return redirect("documents:status", document_id=document.pk)
-        else:
-            pdf = report_pdf_bytes(
-                tables, registration=registration, user=request.user, printed_at=timezone.localtime()
-            )
-            response = HttpResponse(pdf, content_type="application/pdf")
-            response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
-            return response
+    if fmt == "pdf" and rows <= PDF_MAX_ROWS:  # short enough for the request (LEDGER_EXPORT_BACKGROUND_ROWS)
+        pdf = report_pdf_bytes(tables, registration=registration, user=request.user, printed_at=timezone.localtime())
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
+        return response
     context = {
         "tables": tables,
         "key": key,

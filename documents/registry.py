@@ -55,6 +55,9 @@ class DocumentType:
     # Why an issued version may not be disclosed any more (the document -> a reason, or ""): a
     # letter whose recipient the patient no longer authorises. Checked at every download.
     refuse_release: Callable[[Any], str] | None = None
+    # The stored snapshot -> what the template shows, run when the PDF is rendered (by the
+    # worker): a ledger report stores only its filters, so its query never runs in the request.
+    expand: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     @property
     def label(self) -> str:
@@ -96,6 +99,7 @@ def register(
     not_found: str = "No such record for this patient.",
     download_perms: tuple[str, ...] = (),
     refuse_release: Callable[[Any], str] | None = None,
+    expand: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> DocumentType:
     """Make ``kind`` issuable: ``build(subject)`` returns what its PDF shows.
 
@@ -119,6 +123,7 @@ def register(
         not_found=not_found,
         download_perms=download_perms,
         refuse_release=refuse_release,
+        expand=expand,
     )
     existing = _types.get(kind)
     if existing is not None and existing != entry:

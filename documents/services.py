@@ -312,6 +312,9 @@ def file_chunks(document: Document, *, size: int = FILE_SLICE) -> Iterator[bytes
 def render_context(document: Document) -> dict[str, Any]:
     """The template context of a version: its snapshot, its metadata and its charts."""
     snap = document.snapshot
+    entry = registry.get(document.kind)
+    if entry is not None and entry.expand is not None and isinstance(snap, dict):
+        snap = entry.expand(snap)
     supersedes_version = document.version - 1 if document.supersedes_id else None
     return {
         **snap,

@@ -136,3 +136,44 @@ def test_a_long_waste_log_csv_is_written_by_the_worker_with_what_the_inline_csv_
     for who in (nurse(), manager()):
         expected = 200 if who.has_perm(MANAGE) else 403
         assert client_as(who).get(reverse("documents:status", args=[document.pk])).status_code == expected
+
+
+def test_the_request_stores_only_the_filters_and_the_worker_runs_the_report(
+    client_as, admin, two_row_threshold, monkeypatch
+):
+    _waste(3)
+    client = client_as(admin)
+
+    def no_query_in_the_request(*args, **kwargs):
+        raise AssertionError("the ledger report's query ran in the request")
+
+    monkeypatch.setattr("controlled_substances.views.reports.build", no_query_in_the_request)
+    monkeypatch.setattr("documents.tasks.render_document.delay", lambda pk: None)
+    start = timezone.localdate().replace(day=1)
+    response = client.get(
+        reverse("controlled_substances:report-waste"), {"format": "pdf", "start": f"{start:%Y-%m-%d}"}
+    )
+    document = Document.objects.get(kind=DocumentKind.CONTROLLED_SUBSTANCE_REPORT)
+    assert response["Location"] == reverse("documents:status", args=[document.pk])
+    assert "tables" not in document.snapshot
+    assert document.snapshot["report"] == "waste"
+    assert document.snapshot["params"]["start"] == f"{start:%Y-%m-%d}"
+    assert document.title.startswith(f"Waste and destruction log {start:%Y-%m-%d} to ")
+    monkeypatch.undo()
+
+    from documents.services import render_context
+
+    shown = render_context(document)  # what the worker lays out: the rows read when it renders
+    assert shown["rows"] == 3
+    assert len(shown["tables"][0]["rows"]) == 3
+    assert shown["printed_by"] == str(admin)
+    assert render_document(document.pk) == RenderStatus.RENDERED
+
+
+def test_a_report_too_long_for_a_pdf_is_refused_with_a_message(client_as, admin, monkeypatch):
+    monkeypatch.setattr("controlled_substances.views.PDF_MAX_ROWS", 2)
+    _waste(3)
+    response = client_as(admin).get(reverse("controlled_substances:report-waste"), {"format": "pdf"}, follow=True)
+    assert response.status_code == 200
+    assert "More than 2 rows is too many for a PDF" in response.content.decode()
+    assert not Document.objects.exists()
