@@ -11,6 +11,10 @@ Injections and Infusions" (codes 96360–96379) and CMS, Medicare Claims Process
   the first hour and each further hour: 61–90 minutes bill 96365 only; 91 minutes bill 96365 + one
   96366; 151 minutes bill 96365 + two.
 
+The minutes are the time the infusion actually ran, from its documented start to its documented stop
+less the time it was held (paused, or run at 0 mL/h): the same guidance times the infusion, not the
+visit or the time in the chair.
+
 Both thresholds (15 and 30 minutes) are the coding rule's numbers as we read them, and are kept on the
 location's billing settings so that an administrator (or the clinic's biller) can set them as their
 payer contracts read; they are clinic-configurable, not clinical numbers.
@@ -18,6 +22,7 @@ payer contracts read; they are clinic-configurable, not clinical numbers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -47,7 +52,7 @@ def infusion_units(
     push_max_minutes: int = PUSH_MAX_MINUTES,
     additional_over_minutes: int = ADDITIONAL_HOUR_OVER_MINUTES,
 ) -> InfusionUnits:
-    """The units an infusion of ``minutes`` (start to stop) bills: a push at or under
+    """The units an infusion of ``minutes`` (the time it ran, see ``infused_minutes``) bills: a push at or under
     ``push_max_minutes``, else the first hour plus one additional hour for each hour past the first
     and one more when the rest is over ``additional_over_minutes``."""
     if minutes <= 0:
@@ -59,11 +64,27 @@ def infusion_units(
     return InfusionUnits(push=0, first_hour=1, additional_hours=whole + (1 if rest > additional_over_minutes else 0))
 
 
-def infused_minutes(started: datetime | None, ended: datetime | None) -> int:
-    """Whole minutes from the recorded start to the recorded stop (0 when either is missing)."""
+def infused_minutes(
+    started: datetime | None,
+    ended: datetime | None,
+    held: Iterable[tuple[datetime, datetime | None]] = (),
+) -> int:
+    """Whole minutes the infusion ran: from the recorded start to the recorded stop less the
+    stretches it was held (paused, or charted at 0 mL/h). CPT counts the time actually infused,
+    so a paused infusion bills the time it ran, not the time in the chair. A hold still open at
+    the stop (``None``) runs to the stop; holds that overlap are counted once. 0 when the start
+    or the stop is missing."""
     if started is None or ended is None or ended <= started:
         return 0
-    return int((ended - started).total_seconds() // 60)
+    clipped = sorted((max(start, started), min(end if end is not None else ended, ended)) for start, end in held)
+    paused = timedelta(0)
+    covered_to = started
+    for start, end in clipped:
+        start = max(start, covered_to)
+        if end > start:
+            paused += end - start
+            covered_to = end
+    return int((ended - started - paused).total_seconds() // 60)
 
 
 def is_late_cancellation(*, start: datetime, cancelled_at: datetime, window_hours: int) -> bool:

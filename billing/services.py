@@ -35,6 +35,8 @@ from billing.models import (
 )
 from billing.money import Money, to_cents
 from core.audit import Category, Verb
+from infusions.rules import DeliveryError as InfusionDeliveryError
+from infusions.services import delivery as delivery_services
 
 TAKE_PAYMENTS = "billing.take_payments"
 CREDIT = "billing.issue_credit_note"
@@ -162,16 +164,37 @@ def invoice_issue(
 # --- From what happened ----------------------------------------------------------------
 
 
-def infusion_times(appointment) -> tuple[datetime | None, datetime | None]:
-    """The recorded start and stop of the visit's infusion (None, None when there was none)."""
+Held = list[tuple[datetime, datetime | None]]
+# An infusion as billing reads it: the recorded start, the recorded stop and the stretches it was held.
+Infused = tuple[datetime | None, datetime | None] | tuple[datetime | None, datetime | None, Held]
+
+
+def _held(session) -> Held:
+    """When the session's pump ran nothing: the stretches at 0 mL/h of its recorded delivery (its
+    pauses and any rate charted at 0), or its pauses alone when no delivery can be computed (no
+    verified dose it started on, or a record the delivery rules refuse)."""
+    try:
+        delivery = delivery_services.session_delivery(session, ended_at=session.ended_at)
+    except InfusionDeliveryError:
+        delivery = None
+    if delivery is None:
+        return delivery_services.pauses_of(session)
+    return [(stretch.start, stretch.end) for stretch in delivery.stretches if stretch.rate_ml_per_h <= 0]
+
+
+def infusion_times(appointment) -> Infused:
+    """The recorded start and stop of the visit's infusion and the stretches it was held
+    (None, None when there was none)."""
     session = getattr(appointment, "infusion_session", None)
-    return (session.started_at, session.ended_at) if session is not None else (None, None)
+    if session is None or session.started_at is None or session.ended_at is None:
+        return (session.started_at, session.ended_at) if session is not None else (None, None)
+    return session.started_at, session.ended_at, _held(session)
 
 
-def visit_lines(appointment, *, infused: tuple[datetime | None, datetime | None] | None = None) -> list[LineDraft]:
-    """What a completed visit bills: its type's visit fee; for an infusion, the infusion time from
-    the recorded start to the recorded stop in CPT units (a stopped-early one bills what ran) and
-    the drug."""
+def visit_lines(appointment, *, infused: Infused | None = None) -> list[LineDraft]:
+    """What a completed visit bills: its type's visit fee; for an infusion, the time it actually
+    ran (the recorded start to the recorded stop, less its pauses) in CPT units (a stopped-early
+    one bills what ran) and the drug."""
     on = appointment.start.astimezone(appointment.location.zone).date()
     loc = appointment.location_id
     lines: list[LineDraft] = []
@@ -180,11 +203,12 @@ def visit_lines(appointment, *, infused: tuple[datetime | None, datetime | None]
     )
     if visit is not None:
         lines.append(LineDraft.of(visit))
-    started, ended = infused if infused is not None else infusion_times(appointment)
+    started, ended, *rest = infused if infused is not None else infusion_times(appointment)
+    held: Held = rest[0] if rest else []
     if started is not None:
         settings = selectors.settings_for(loc)
         units = rules.infusion_units(
-            rules.infused_minutes(started, ended),
+            rules.infused_minutes(started, ended, held),
             push_max_minutes=settings.push_max_minutes,
             additional_over_minutes=settings.additional_hour_over_minutes,
         )
@@ -210,9 +234,7 @@ def _existing(appointment_id: int, purpose: str) -> Invoice | None:
 
 
 @transaction.atomic
-def invoice_for_visit(
-    *, appointment, by: User | None = None, infused: tuple[datetime | None, datetime | None] | None = None
-) -> Invoice | None:
+def invoice_for_visit(*, appointment, by: User | None = None, infused: Infused | None = None) -> Invoice | None:
     """Invoice a completed visit once (a second call finds the first invoice); None when the fee
     schedule prices nothing it did. A visit a package covers is invoiced at the package's session
     price (its codes and units kept, for the superbill) and paid from the package; a deposit held

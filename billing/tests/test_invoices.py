@@ -13,7 +13,11 @@ from accounts.models import AuditEvent
 from billing import integration, selectors, services
 from billing.models import Invoice, InvoiceLine, InvoicePurpose
 from billing.tests.factories import billing_settings, fee_schedule, invoice, payment
-from scheduling.models import AppointmentStatusChange
+from consultations.tests.factories import ensure_protocol_library
+from infusions import services as infusions
+from infusions.models import InfusionSession
+from infusions.tests.factories import S, advance, nurse, open_session, set_policy
+from scheduling.models import Appointment, AppointmentStatusChange
 from scheduling.tests.factories import AppointmentFactory, LocationFactory, appointment_type
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +49,29 @@ def test_a_completed_infusion_bills_its_recorded_time_in_cpt_units(minutes, code
     assert inv.total == sum((line.amount for line in inv.lines.all()), Decimal(0))
     assert inv.purpose == InvoicePurpose.VISIT
     assert inv.issued_by is None
+
+
+@pytest.mark.parametrize(("pause", "codes"), [(None, ["96365", "96366"]), ((30, 45), ["96365"])])
+def test_a_pause_recorded_at_the_chair_is_not_billed_as_infusion_time(pause, codes):
+    """100 minutes from start to stop bill an additional hour; paused for 15 of them, 85 ran: none."""
+    ensure_protocol_library()
+    set_policy()
+    rn, checker = nurse(), nurse()
+    session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=checker)
+    t0 = timezone.now() - timedelta(minutes=110)
+    session = infusions.session_transition(session=session, to=S.INFUSING, by=rn, container_lot="LOT-1", at=t0)
+    if pause is not None:
+        paused, resumed = (t0 + timedelta(minutes=m) for m in pause)
+        infusions.session_transition(session=session, to=S.PAUSED, by=rn, at=paused, reason="Nausea")
+        session = InfusionSession.objects.get(pk=session.pk)
+        session = infusions.session_transition(session=session, to=S.INFUSING, by=rn, at=resumed)
+    infusions.session_transition(
+        session=session, to=S.COMPLETED, by=rn, at=t0 + timedelta(minutes=100), planned_dose_delivered=True
+    )
+    appt = Appointment.objects.get(pk=session.appointment_id)
+    fee_schedule(appt.location)
+    inv = services.invoice_for_visit(appointment=appt)
+    assert [line.code for line in inv.lines.all() if line.code.startswith("963")] == codes
 
 
 def test_old_prices_stay_on_old_invoices_and_a_new_price_applies_from_its_date():

@@ -50,6 +50,34 @@ def test_infused_minutes_counts_whole_minutes_from_start_to_stop():
     assert rules.infused_minutes(None, start) == 0
 
 
+def _at(minute: float | None) -> datetime | None:
+    return None if minute is None else datetime(2026, 3, 2, 14, 0, tzinfo=UTC) + timedelta(minutes=minute)
+
+
+# Infusion time is the time the drug ran: start to stop less every pause (minutes after the start).
+@pytest.mark.parametrize(
+    ("case", "stop", "held", "minutes", "additional"),
+    [
+        ("no pause", 100, [], 100, 1),
+        ("a 15-minute pause takes it under 91", 100, [(30, 45)], 85, 0),
+        ("two pauses add up", 100, [(10, 15), (50, 55)], 90, 0),
+        ("overlapping holds count once", 100, [(30, 40), (35, 45)], 85, 0),
+        ("a pause still open at the stop runs to the stop", 100, [(95, None)], 95, 1),
+        ("a pause before the start or after the stop counts only inside", 100, [(-10, 5), (98, 120)], 93, 1),
+        ("a long run with a pause keeps its second additional hour", 170, [(60, 70)], 160, 2),
+        ("a pause takes a long run down a unit", 160, [(60, 70)], 150, 1),
+    ],
+)
+def test_pauses_are_not_infusion_time(case, stop, held, minutes, additional):
+    infused = rules.infused_minutes(_at(0), _at(stop), [(_at(a), _at(b)) for a, b in held])
+    assert infused == minutes, case
+    assert rules.infusion_units(infused).additional_hours == additional, case
+
+
+def test_an_infusion_paused_down_to_15_minutes_bills_a_push():
+    assert rules.infusion_units(rules.infused_minutes(_at(0), _at(40), [(_at(10), _at(35))])).push == 1
+
+
 @pytest.mark.parametrize(("hours_before", "late"), [(25, False), (24, False), (23, True), (0.5, True)])
 def test_a_cancellation_inside_the_window_is_late(hours_before, late):
     start = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
