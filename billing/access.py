@@ -5,8 +5,10 @@ answers them 403. The permission is checked before the row is read (403 before 4
 
 from __future__ import annotations
 
+from django.db.models import F
+
 from billing import selectors
-from billing.models import Invoice, PackagePurchase, Payment
+from billing.models import Invoice, PackagePurchase, Payment, VisitItem
 from billing.services import CREDIT, TAKE_PAYMENTS
 from patients.access import VIEW, get_chart_object, get_patient_for_user, require_chart_perms
 from scheduling.models import Appointment
@@ -42,6 +44,21 @@ def package_for_user(request, package_id: int, *, perm: str = CREDIT) -> Package
         perm,
         VIEW,
         missing="No such package.",
+    )
+
+
+def visit_item_for_user(request, item_id: int) -> VisitItem:
+    return get_chart_object(
+        request,
+        lambda: (
+            VisitItem.objects.select_related("appointment", "fee_item")
+            .annotate(patient_id=F("appointment__patient_id"))
+            .filter(pk=item_id)
+            .first()
+        ),
+        TAKE_PAYMENTS,
+        VIEW,
+        missing="No such item.",
     )
 
 

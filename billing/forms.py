@@ -6,7 +6,7 @@ from typing import cast
 
 from django import forms
 
-from billing.models import Payment
+from billing.models import VISIT_ITEM_MAX_UNITS, Payment
 from billing.selectors import annotated
 from scheduling.models import Location
 
@@ -136,3 +136,39 @@ class DepositForm(forms.Form):
 
 class CloseForm(forms.Form):
     reason = forms.CharField(max_length=200, error_messages={"required": "Give a reason for closing the package."})
+
+
+class VisitItemForm(forms.Form):
+    fee_item = forms.ChoiceField(
+        label="Item",
+        error_messages={
+            "required": "Choose an item of the fee schedule.",
+            "invalid_choice": "Choose an item of the fee schedule.",
+        },
+    )
+    units = forms.IntegerField(
+        label="Quantity",
+        min_value=1,
+        max_value=VISIT_ITEM_MAX_UNITS,
+        initial=1,
+        error_messages={
+            "required": "Enter a quantity.",
+            "invalid": "Enter a whole number, e.g. 1.",
+            "min_value": f"Enter a quantity from 1 to {VISIT_ITEM_MAX_UNITS}.",
+            "max_value": f"Enter a quantity from 1 to {VISIT_ITEM_MAX_UNITS}.",
+        },
+    )
+
+    def __init__(self, *args, fees=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fees = {str(fee.pk): fee for fee in fees}
+        cast(forms.ChoiceField, self.fields["fee_item"]).choices = [("", "Choose an item")] + [
+            (str(fee.pk), " · ".join(part for part in (fee.code, fee.description, f"{fee.price:,.2f}") if part))
+            for fee in fees
+        ]
+
+    def clean_fee_item(self):
+        found = self.fees.get(self.cleaned_data["fee_item"])
+        if found is None:
+            raise forms.ValidationError("Choose an item of the fee schedule.")
+        return found

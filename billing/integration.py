@@ -73,6 +73,14 @@ def deposit_link(appointment, user) -> list[RecordLink]:
     return [RecordLink(label=f"Take the {Money(due.price)} deposit", url=url)]
 
 
+def items_link(appointment, user) -> list[RecordLink]:
+    """On the appointment page: the items billed by hand, open to additions until the visit is invoiced."""
+    if not user.has_perm(services.TAKE_PAYMENTS) or appointment.status not in services.OPEN_VISIT:
+        return []
+    return [RecordLink(label="Billable items", url=reverse("billing:visit-items", args=[appointment.pk]))]
+
+
 def connect_scheduling() -> None:
     register_appointment_changed(on_appointment_changed)
     register_record_links(deposit_link)
+    register_record_links(items_link)

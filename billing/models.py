@@ -21,6 +21,8 @@ from billing import rules
 from core.triggers import append_only
 
 NOT_NEGATIVE = [MinValueValidator(Decimal("0.00"))]
+# The most of one item a visit is billed by hand (a line's units; a larger count is a typing slip).
+VISIT_ITEM_MAX_UNITS = 99
 
 
 class BillingSettings(models.Model):
@@ -438,3 +440,39 @@ class PackageRedemption(models.Model):
 
     def __str__(self) -> str:
         return f"Session of package #{self.purchase_id} on appointment #{self.appointment_id}"
+
+
+class VisitItem(models.Model):
+    """A billable item the front desk or an administrator enters by hand for a visit before its
+    invoice is issued (a supply, an extra drug, a service the visit's own fees do not cover): a fee
+    from the location's schedule and a quantity. The visit's invoice copies each item still standing
+    when it is issued; after that the item is part of the invoice and the visit takes no more."""
+
+    appointment = models.ForeignKey("scheduling.Appointment", on_delete=models.PROTECT, related_name="billable_items")
+    fee_item = models.ForeignKey(FeeItem, on_delete=models.PROTECT, related_name="+")
+    units = models.PositiveSmallIntegerField(
+        "Quantity", validators=[MinValueValidator(1), MaxValueValidator(VISIT_ITEM_MAX_UNITS)]
+    )
+    added_at = models.DateTimeField()
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["appointment", "added_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(units__gte=1, units__lte=VISIT_ITEM_MAX_UNITS), name="visititem_units_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True, removed_by__isnull=True)
+                | Q(removed_at__isnull=False, removed_by__isnull=False),
+                name="visititem_removed_says_by_whom",
+            ),
+        ]
+        indexes = [models.Index(fields=["appointment", "removed_at"], name="visititem_appointment")]
+
+    def __str__(self) -> str:
+        return f"{self.fee_item} × {self.units}"

@@ -21,12 +21,14 @@ from billing.models import (
     FeeRole,
     Invoice,
     InvoiceKind,
+    InvoicePurpose,
     PackagePlan,
     PackagePurchase,
     Payment,
     PaymentAllocation,
     PaymentKind,
     PaymentStatus,
+    VisitItem,
 )
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_places=2))
@@ -162,12 +164,47 @@ def settings_for(location_id: int) -> BillingSettings:
     return found if found is not None else BillingSettings(location_id=location_id)
 
 
+def fees_in_force(location_id: int, on: date) -> QuerySet[FeeItem]:
+    return FeeItem.objects.filter(location_id=location_id, effective_from__lte=on).filter(
+        Q(effective_until__isnull=True) | Q(effective_until__gte=on)
+    )
+
+
+# What the desk may bill by hand: the visit fee, a drug or another item. The infusion's hours and
+# push come from its recorded times, and the deposit and the fees from their own flows, so a hand
+# entry of those would bill what nobody recorded (or bill it twice).
+HAND_ENTERED_ROLES = (FeeRole.VISIT, FeeRole.DRUG, FeeRole.OTHER)
+
+
+def hand_entry_fees(appointment) -> list[FeeItem]:
+    """The fees the desk can pick for the visit: in force at its location on its date."""
+    on = appointment.start.astimezone(appointment.location.zone).date()
+    return list(
+        fees_in_force(appointment.location_id, on)
+        .filter(role__in=HAND_ENTERED_ROLES)
+        .order_by("code", "description", "-effective_from", "id")
+    )
+
+
+def visit_items(appointment_id: int) -> list[VisitItem]:
+    """The items entered by hand for the visit and still standing, oldest first."""
+    return list(
+        VisitItem.objects.filter(appointment_id=appointment_id, removed_at__isnull=True)
+        .select_related("fee_item", "added_by")
+        .order_by("added_at", "id")
+    )
+
+
+def visit_invoice(appointment_id: int) -> Invoice | None:
+    return Invoice.objects.filter(
+        appointment_id=appointment_id, purpose=InvoicePurpose.VISIT, kind=InvoiceKind.INVOICE
+    ).first()
+
+
 def fee_for(*, location_id: int, role: str, on: date, appointment_type_id: int | None = None) -> FeeItem | None:
     """The fee in force on ``on`` for ``role`` (for the visit fee: the type's own, else the location's
     fee for every type)."""
-    qs = FeeItem.objects.filter(location_id=location_id, role=role, effective_from__lte=on).filter(
-        Q(effective_until__isnull=True) | Q(effective_until__gte=on)
-    )
+    qs = fees_in_force(location_id, on).filter(role=role)
     if role == FeeRole.VISIT:
         qs = qs.filter(Q(appointment_type_id=appointment_type_id) | Q(appointment_type__isnull=True)).order_by(
             "appointment_type_id"  # the type's own fee (not null) first
@@ -254,13 +291,8 @@ def deposit_due(appointment) -> FeeItem | None:
     """The deposit the appointment's type asks at its location (a fee of role "deposit"), if any."""
     on = appointment.start.astimezone(appointment.location.zone).date()
     return (
-        FeeItem.objects.filter(
-            location_id=appointment.location_id,
-            role=FeeRole.DEPOSIT,
-            appointment_type_id=appointment.appointment_type_id,
-            effective_from__lte=on,
-        )
-        .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=on))
+        fees_in_force(appointment.location_id, on)
+        .filter(role=FeeRole.DEPOSIT, appointment_type_id=appointment.appointment_type_id)
         .order_by("-effective_from", "-id")
         .first()
     )

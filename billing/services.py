@@ -17,6 +17,7 @@ from accounts import audit
 from accounts.models import User
 from billing import rules, selectors
 from billing.models import (
+    VISIT_ITEM_MAX_UNITS,
     CodeSystem,
     FeeItem,
     FeeRole,
@@ -32,11 +33,14 @@ from billing.models import (
     PaymentAllocation,
     PaymentKind,
     PaymentStatus,
+    VisitItem,
 )
 from billing.money import Money, to_cents
 from core.audit import Category, Verb
 from infusions.rules import DeliveryError as InfusionDeliveryError
 from infusions.services import delivery as delivery_services
+from scheduling.models import Appointment
+from scheduling.rules import AppointmentStatus
 
 TAKE_PAYMENTS = "billing.take_payments"
 CREDIT = "billing.issue_credit_note"
@@ -239,6 +243,8 @@ def invoice_for_visit(*, appointment, by: User | None = None, infused: Infused |
     schedule prices nothing it did. A visit a package covers is invoiced at the package's session
     price (its codes and units kept, for the superbill) and paid from the package; a deposit held
     for the visit pays what is left."""
+    # Hold the visit: an item the desk adds now waits, then finds the invoice issued.
+    Appointment.objects.select_for_update().filter(pk=appointment.pk).first()
     if (found := _existing(appointment.pk, InvoicePurpose.VISIT)) is not None:
         return found
     lines = visit_lines(appointment, infused=infused)
@@ -248,6 +254,9 @@ def invoice_for_visit(*, appointment, by: User | None = None, infused: Infused |
     )
     if purchase is not None:
         lines = _package_priced(lines, purchase, appointment)
+    session_value = sum((line.amount for line in lines), Decimal("0.00"))
+    # Items entered by hand are billed at their fee on top: a package pays for the visit, not for extras.
+    lines += [LineDraft.of(item.fee_item, item.units) for item in selectors.visit_items(appointment.pk)]
     if not lines:
         return None
     try:
@@ -263,7 +272,7 @@ def invoice_for_visit(*, appointment, by: User | None = None, infused: Infused |
                 rendering_provider=_rendering_provider(appointment),
             )
             if purchase is not None:
-                _redeem(purchase, appointment, invoice, by=by)
+                _redeem(purchase, appointment, invoice, session_value, by=by)
     except IntegrityError:  # a concurrent call invoiced it first
         return _existing(appointment.pk, InvoicePurpose.VISIT)
     _apply_deposits(invoice, by=by)
@@ -284,11 +293,12 @@ def _package_priced(lines: list[LineDraft], purchase: PackagePurchase, appointme
     return [line.priced_at(share.amount) for line, share in zip(lines, shares, strict=True)]
 
 
-def _redeem(purchase: PackagePurchase, appointment, invoice: Invoice, *, by: User | None) -> None:
+def _redeem(purchase: PackagePurchase, appointment, invoice: Invoice, value: Decimal, *, by: User | None) -> None:
+    """Draw one session (worth ``value`` of the invoice) from the package."""
     now = timezone.now()
     PackageRedemption.objects.create(purchase=purchase, appointment=appointment, invoice=invoice, at=now)
-    if invoice.total > 0:
-        PaymentAllocation.objects.create(payment=purchase.payment, invoice=invoice, amount=invoice.total, at=now, by=by)
+    if value > 0:
+        PaymentAllocation.objects.create(payment=purchase.payment, invoice=invoice, amount=value, at=now, by=by)
     audit.record(
         actor=by,
         action="billing.package.session_used",
@@ -296,7 +306,7 @@ def _redeem(purchase: PackagePurchase, appointment, invoice: Invoice, *, by: Use
         category=Category.BILLING,
         target=purchase,
         patient=appointment.patient,
-        changes={"appointment": appointment.pk, "invoice": invoice.label, "value": str(invoice.total)},
+        changes={"appointment": appointment.pk, "invoice": invoice.label, "value": str(value)},
     )
 
 
@@ -338,6 +348,85 @@ def fee_for_outcome(*, appointment, purpose: str, by: User | None = None) -> Inv
         return _existing(appointment.pk, purpose)
     _apply_deposits(invoice, by=by)
     return invoice
+
+
+# --- Items entered by hand ---------------------------------------------------------------
+
+# The visit is still ahead of its invoice: completing it issues the invoice (with the items).
+OPEN_VISIT = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_PROGRESS,
+)
+
+
+def _open_visit(appointment_id: int) -> Appointment:
+    """The visit, locked; refused once its invoice is issued or it will not be invoiced."""
+    locked = (
+        Appointment.objects.select_for_update(of=("self",)).select_related("location", "patient").get(pk=appointment_id)
+    )
+    if _existing(locked.pk, InvoicePurpose.VISIT) is not None:
+        raise BillingError(
+            {"__all__": ["The visit's invoice is issued: correct it with a credit note or a separate invoice."]}
+        )
+    if locked.status not in OPEN_VISIT:
+        raise BillingError({"__all__": [f"This visit is {locked.get_status_display().lower()}: it is not invoiced."]})
+    return locked
+
+
+@transaction.atomic
+def visit_item_add(*, appointment, fee_item: FeeItem, units: int, by: User) -> VisitItem:
+    """Enter a billable item for a visit by hand, before its invoice is issued (the invoice copies it)."""
+    _require(by, TAKE_PAYMENTS)
+    locked = _open_visit(appointment.pk)
+    if fee_item.pk not in {fee.pk for fee in selectors.hand_entry_fees(locked)}:
+        raise BillingError(
+            {"fee_item": ["Choose an item of this location's fee schedule, in force on the visit's day."]}
+        )
+    if not 1 <= units <= VISIT_ITEM_MAX_UNITS:
+        raise BillingError({"units": [f"Enter a quantity from 1 to {VISIT_ITEM_MAX_UNITS}."]})
+    item = VisitItem.objects.create(
+        appointment=locked, fee_item=fee_item, units=units, added_at=timezone.now(), added_by=by
+    )
+    audit.record(
+        actor=by,
+        action="billing.visit_item.added",
+        verb=Verb.CREATE,
+        category=Category.BILLING,
+        target=item,
+        patient=locked.patient,
+        changes={
+            "appointment": locked.pk,
+            "item": fee_item.code or fee_item.description,
+            "units": units,
+            "unit_price": str(fee_item.price),
+        },
+    )
+    return item
+
+
+@transaction.atomic
+def visit_item_remove(*, item: VisitItem, by: User) -> VisitItem:
+    """Take back an item entered by mistake (kept, marked removed), while the visit is not invoiced."""
+    _require(by, TAKE_PAYMENTS)
+    locked_visit = _open_visit(item.appointment_id)
+    locked = VisitItem.objects.select_for_update().select_related("fee_item").get(pk=item.pk)
+    if locked.removed_at is not None:
+        raise BillingError({"__all__": ["This item was already removed."]})
+    locked.removed_at = timezone.now()
+    locked.removed_by = by
+    locked.save(update_fields=["removed_at", "removed_by"])
+    audit.record(
+        actor=by,
+        action="billing.visit_item.removed",
+        verb=Verb.DELETE,
+        category=Category.BILLING,
+        target=locked,
+        patient=locked_visit.patient,
+        changes={"appointment": locked_visit.pk, "item": locked.fee_item.code or locked.fee_item.description},
+    )
+    return locked
 
 
 # --- Credit notes, waivers -----------------------------------------------------------------

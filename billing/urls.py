@@ -16,4 +16,6 @@ urlpatterns = [
     path("patients/<int:patient_id>/packages/new/", views.package_sell, name="package-sell"),
     path("packages/<int:package_id>/close/", views.package_close, name="package-close"),
     path("appointments/<int:appointment_id>/deposit/", views.deposit_take, name="deposit-take"),
+    path("appointments/<int:appointment_id>/items/", views.visit_items, name="visit-items"),
+    path("items/<int:visit_item_id>/remove/", views.visit_item_remove, name="visit-item-remove"),
 ]

@@ -286,3 +286,51 @@ def deposit_take(request, appointment_id: int) -> HttpResponse:
         )
     context = {"appointment": appointment, "patient": appointment.patient, "form": form, "due": due}
     return render(request, "billing/deposit_form.html", context)
+
+
+def visit_items(request, appointment_id: int) -> HttpResponse:
+    """The items the desk bills by hand for a visit before its invoice is issued: the list and the
+    form that adds one (an item of the location's fee schedule and a quantity)."""
+    appointment = access.appointment_for_deposit(request, appointment_id)
+    fees = selectors.hand_entry_fees(appointment)
+    if request.method == "POST":
+        form = forms.VisitItemForm(request.POST, fees=fees)
+        if form.is_valid():
+            try:
+                item = services.visit_item_add(
+                    appointment=appointment,
+                    fee_item=form.cleaned_data["fee_item"],
+                    units=form.cleaned_data["units"],
+                    by=request.user,
+                )
+            except services.BillingError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"{item.fee_item.description} × {item.units} added to the visit.")
+                return redirect("billing:visit-items", appointment.pk)
+    else:
+        form = forms.VisitItemForm(fees=fees)
+        audit.record_page_opened(
+            request, action="billing.visit_items.viewed", category=Category.BILLING, patient=appointment.patient
+        )
+    context = {
+        "appointment": appointment,
+        "patient": appointment.patient,
+        "form": form,
+        "items": selectors.visit_items(appointment.pk),
+        "invoice": selectors.visit_invoice(appointment.pk),
+        "open": appointment.status in services.OPEN_VISIT,
+    }
+    return render(request, "billing/visit_items.html", context)
+
+
+@require_POST
+def visit_item_remove(request, visit_item_id: int) -> HttpResponse:
+    item = access.visit_item_for_user(request, visit_item_id)
+    try:
+        services.visit_item_remove(item=item, by=request.user)
+    except services.BillingError as exc:
+        messages.error(request, " ".join(e for errs in exc.message_dict.values() for e in errs))
+    else:
+        messages.success(request, f"{item.fee_item.description} removed from the visit.")
+    return redirect("billing:visit-items", item.appointment_id)

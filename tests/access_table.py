@@ -325,6 +325,8 @@ ACCESS = {
     "billing:package-sell": row(LOGIN, OK, DENY, DENY, OK, DENY),
     "billing:package-close": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
     "billing:deposit-take": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "billing:visit-items": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "billing:visit-item-remove": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
     # Open data: the FHIR API answers bearer tokens only (interop/tests has the scope tables); its
     # CapabilityStatement and SMART discovery are public and hold no data. API clients are the
     # administrators' (an empty retire is refused politely, back to the list).
@@ -462,6 +464,7 @@ PHI_PAGES = {
     "packets:reported",
     "billing:package-sell",
     "billing:deposit-take",
+    "billing:visit-items",
     "courses:patient-course",
     "courses:patient-panel",
     "courses:session-panel",

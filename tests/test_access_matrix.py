@@ -81,7 +81,7 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             from accounts.tests.factories import UserFactory
 
             kwargs[name] = UserFactory().pk
-        elif name in {"invoice_id", "payment_id", "package_id"}:
+        elif name in {"invoice_id", "payment_id", "package_id", "visit_item_id"}:
             from billing.tests.factories import object_for_route as billing_object
 
             kwargs[name] = billing_object(name, patient).pk

@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
 from billing import services
 from billing.models import (
     BillingSettings,
@@ -19,7 +21,7 @@ from billing.models import (
     PackagePlan,
     Payment,
 )
-from scheduling.tests.factories import LocationFactory, appointment_type
+from scheduling.tests.factories import AppointmentFactory, LocationFactory, appointment_type
 
 SINCE = date(2020, 1, 1)
 
@@ -108,6 +110,13 @@ def object_for_route(kwarg: str, patient) -> Any:
         return services.package_sell(
             patient=patient, plan=plan(location), method="cash", idempotency_key=key(), by=None
         )
+    if kwarg == "visit_item_id":
+        fee = FeeItem.objects.create(
+            location=location, role=FeeRole.OTHER, code="96372", description="Injection", price=Decimal("45.00"),
+            effective_from=SINCE,
+        )  # fmt: skip
+        visit = AppointmentFactory(patient=patient, location=location, status="checked_in")
+        return services.visit_item_add(appointment=visit, fee_item=fee, units=1, by=UserFactory(role=Role.FRONT_DESK))
     raise AssertionError(f"no billing object for <{kwarg}>")
 
 
