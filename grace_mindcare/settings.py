@@ -444,7 +444,11 @@ DEMO_PASSWORD = "grace-demo"  # noqa: S105 - documented demo password, accounts 
 # short-lived (security-reference: session and token lifetimes); a client acting for a member of
 # staff asks for ``user/`` scopes, a back-end service registered by an administrator ``system/``
 # ones (interop.oauth.SmartScopes keeps each to its own).
-FHIR_RESOURCE_TYPES = ["Patient", "Practitioner", "Location", "Appointment", "Observation", "MedicationAdministration"]
+FHIR_RESOURCE_TYPES = [
+    *("Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "Appointment", "Encounter"),
+    *("Condition", "Observation", "QuestionnaireResponse", "AllergyIntolerance", "MedicationStatement"),
+    *("MedicationAdministration", "AdverseEvent", "DocumentReference", "Binary", "Provenance"),
+]
 OAUTH2_PROVIDER = {
     "SCOPES": {
         "user/*.read": "Every record your role may read",

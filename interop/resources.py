@@ -146,7 +146,7 @@ def practitioner(user: Any) -> Resource:
 def organization() -> Resource:
     return {
         "resourceType": "Organization",
-        "id": "clinic",
+        "id": CLINIC,
         "meta": {"profile": [f"{US_CORE}/us-core-organization"]},
         "active": True,
         "name": settings.CLINIC_NAME,
@@ -322,6 +322,306 @@ def medication_administration(s: InfusionSession) -> Resource:
             "subject": reference("Patient", s.patient_id),
             "effectivePeriod": _drop_empty({"start": instant(s.started_at), "end": instant(s.ended_at)}),
             "dosage": dosage,
+        }
+    )
+
+
+# Encounter: consultations, infusion sessions, follow-up visits ----------------------------------
+
+# Encounter.class is required; "AMB" (ambulatory) is the value FHIR's own v3 ActCode binding gives
+# for a visit to a clinic, a structural code rather than a clinical one.
+ENCOUNTER_CLASS = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+    "code": "AMB",
+    "display": "ambulatory",
+}
+CLINIC = "clinic"
+
+
+def clinic_reference() -> Resource:
+    return reference("Organization", CLINIC, settings.CLINIC_NAME)
+
+
+def encounter(
+    *,
+    kind: str,
+    pk: int,
+    label: str,
+    status: str,
+    patient_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    participant_id: int | None,
+    appointment_id: int | None,
+) -> Resource:
+    return _drop_empty(
+        {
+            "resourceType": "Encounter",
+            "id": f"{kind}-{pk}",
+            "meta": {"profile": [f"{US_CORE}/us-core-encounter"]},
+            "status": status,
+            "class": ENCOUNTER_CLASS,
+            # The kind of visit has no code in the clinical reference: named, not coded.
+            "type": [{"text": label}],
+            "subject": reference("Patient", patient_id),
+            "participant": [{"individual": reference("Practitioner", participant_id)}] if participant_id else [],
+            "appointment": [reference("Appointment", appointment_id)] if appointment_id else [],
+            "period": _drop_empty({"start": instant(start), "end": instant(end)}),
+            "serviceProvider": clinic_reference(),
+        }
+    )
+
+
+# Condition: the ICD-10 codes of a signed consultation --------------------------------------------
+
+ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+
+
+def icd10_codes(text: str) -> list[str]:
+    """The consultation's billed codes as written (comma- or space-separated), upper-cased."""
+    return [code.strip().upper() for code in text.replace(";", ",").replace(" ", ",").split(",") if code.strip()]
+
+
+def conditions(c: Any) -> list[Resource]:
+    """One encounter diagnosis per ICD-10 code the signing clinician recorded."""
+    return [
+        _drop_empty(
+            {
+                "resourceType": "Condition",
+                "id": f"{c.pk}-{index}",
+                "meta": {"profile": [f"{US_CORE}/us-core-condition-encounter-diagnosis"]},
+                "verificationStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                            "code": "confirmed",
+                        }
+                    ]
+                },
+                "category": [{"coding": [{"system": CONDITION_CATEGORY, "code": "encounter-diagnosis"}]}],
+                "code": {"coding": [{"system": ICD10_CM, "code": code}], "text": code},
+                "subject": reference("Patient", c.patient_id),
+                "encounter": reference("Encounter", f"consultation-{c.pk}"),
+                "recordedDate": instant(c.signed_at),
+                "recorder": reference("Practitioner", c.signed_by_id) if c.signed_by_id else None,
+            }
+        )
+        for index, code in enumerate(icd10_codes(c.icd10_codes), start=1)
+    ]
+
+
+# AllergyIntolerance and MedicationStatement: from a signed consultation ---------------------------
+
+
+def allergy_intolerance(c: Any) -> Resource:
+    """The allergies the signed consultation records, as the clinician wrote them (free text: no code
+    is known, so none is sent), asserted by the patient at intake and not otherwise confirmed."""
+    return _drop_empty(
+        {
+            "resourceType": "AllergyIntolerance",
+            "id": str(c.pk),
+            "meta": {"profile": [f"{US_CORE}/us-core-allergyintolerance"]},
+            "clinicalStatus": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}
+                ]
+            },
+            "verificationStatus": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                        "code": "unconfirmed",
+                    }
+                ]
+            },
+            "code": {"text": c.allergies.strip()},
+            "patient": reference("Patient", c.patient_id),
+            "encounter": reference("Encounter", f"consultation-{c.pk}"),
+            "recordedDate": instant(c.signed_at),
+            "recorder": reference("Practitioner", c.signed_by_id) if c.signed_by_id else None,
+        }
+    )
+
+
+def medication_statement(m: Any) -> Resource:
+    """A medicine on the signed consultation's medication list, as listed (named, not coded)."""
+    c = m.consultation
+    return _drop_empty(
+        {
+            "resourceType": "MedicationStatement",
+            "id": str(m.pk),
+            "status": "active",
+            "medicationCodeableConcept": {"text": m.name},
+            "subject": reference("Patient", c.patient_id),
+            "context": reference("Encounter", f"consultation-{c.pk}"),
+            "dateAsserted": instant(c.signed_at),
+            "informationSource": reference("Practitioner", c.signed_by_id) if c.signed_by_id else None,
+            "dosage": [{"text": m.dose}] if m.dose else [],
+            "note": [{"text": f"Interaction class: {m.get_interaction_class_display()}"}],
+        }
+    )
+
+
+# QuestionnaireResponse: an instrument's item answers ---------------------------------------------
+
+
+def _answer(value: object) -> Resource | None:
+    if isinstance(value, bool):
+        return {"valueBoolean": value}
+    if isinstance(value, int):
+        return {"valueInteger": value}
+    if isinstance(value, str) and value:
+        return {"valueString": value}
+    return None
+
+
+def questionnaire_response(r: InstrumentResponse) -> Resource:
+    """The answers item by item, grouped under the instrument (its LOINC panel where the clinical
+    reference gives one); each item's link id is its LOINC item code where there is one."""
+    instrument = INSTRUMENTS.get(r.instrument)
+    name = instrument.name if instrument else r.get_instrument_display()
+    items: list[Resource] = []
+    if isinstance(r.answers, dict):
+        pairs = [(str(key), str(key).replace("_", " "), value) for key, value in r.answers.items()]
+    else:
+        pairs = []
+        for index, value in enumerate(r.answers if isinstance(r.answers, list) else []):
+            loinc = instrument.loinc_items[index] if instrument and index < len(instrument.loinc_items) else ""
+            text = instrument.items[index] if instrument and index < len(instrument.items) else ""
+            pairs.append((loinc or f"item-{index + 1}", text, value))
+    for link_id, text, value in pairs:
+        answer = _answer(value)
+        items.append(_drop_empty({"linkId": link_id, "text": text, "answer": [answer] if answer else []}))
+    superseded = getattr(r, "superseded_by_pk", None) is not None  # annotated by the selector
+    panel = instrument.loinc_panel if instrument else ""
+    return _drop_empty(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "id": str(r.pk),
+            "status": "entered-in-error" if superseded else ("amended" if r.supersedes_id else "completed"),
+            "subject": reference("Patient", r.patient_id),
+            "authored": instant(r.administered_at),
+            "author": reference("Practitioner", r.entered_by_id) if r.entered_by_id else None,
+            "source": reference("Patient", r.patient_id) if r.source == "patient" else None,
+            "item": [
+                _drop_empty(
+                    {
+                        "linkId": panel or r.instrument,
+                        "text": f"{name} (version {r.instrument_version})",
+                        "item": items,
+                    }
+                )
+            ],
+        }
+    )
+
+
+# AdverseEvent: an infusion's adverse events ------------------------------------------------------
+
+_AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+_AE_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+_OUTCOMES = {"resolved": "resolved", "resolving": "recovering", "ongoing": "ongoing"}
+
+
+def adverse_event(e: Any) -> Resource:
+    outcome = (
+        {"coding": [{"system": _AE_OUTCOME, "code": _OUTCOMES[e.outcome]}], "text": e.get_outcome_display()}
+        if e.outcome in _OUTCOMES
+        else {"text": e.get_outcome_display()}
+    )
+    session = e.session
+    return _drop_empty(
+        {
+            "resourceType": "AdverseEvent",
+            "id": str(e.pk),
+            "actuality": "actual",
+            "event": {"text": str(e)},
+            "subject": reference("Patient", session.patient_id),
+            "encounter": reference("Encounter", f"infusion-{session.pk}"),
+            "date": instant(e.onset_at),
+            "recordedDate": instant(e.recorded_at),
+            "recorder": reference("Practitioner", e.recorded_by_id),
+            "severity": {"coding": [{"system": _AE_SEVERITY, "code": e.severity}], "text": e.get_severity_display()},
+            "outcome": outcome,
+            "suspectEntity": [{"instance": reference("MedicationAdministration", session.pk)}],
+        }
+    )
+
+
+# DocumentReference: the issued PDFs --------------------------------------------------------------
+
+
+def document_reference(d: Any, *, base: str) -> Resource:
+    """An issued PDF; its content is the Binary at ``base``/Binary/<id>, read with the same token
+    (authorised and accounted as a disclosure like a download from the chart)."""
+    superseded = getattr(d, "superseded_by_pk", None)  # annotated by the selector
+    return _drop_empty(
+        {
+            "resourceType": "DocumentReference",
+            "id": str(d.pk),
+            "meta": {"profile": [f"{US_CORE}/us-core-documentreference"]},
+            "status": "superseded" if superseded else "current",
+            "type": {"text": d.get_kind_display()},
+            "category": [{"text": d.get_kind_display()}],
+            "subject": reference("Patient", d.patient_id),
+            "date": instant(d.issued_at),
+            "author": [reference("Practitioner", d.issued_by_id)],
+            "custodian": clinic_reference(),
+            "description": d.title,
+            "content": [
+                {
+                    "attachment": _drop_empty(
+                        {
+                            "contentType": "application/pdf",
+                            "url": f"{base}/Binary/{d.pk}",
+                            "size": d.size_bytes,
+                            "title": d.title,
+                            "creation": instant(d.rendered_at),
+                        }
+                    )
+                }
+            ],
+        }
+    )
+
+
+# Provenance: who signed and who amended ----------------------------------------------------------
+
+
+def provenance(*, pid: str, target: Resource, at: datetime, who: int, activity: str, reason: str = "") -> Resource:
+    return _drop_empty(
+        {
+            "resourceType": "Provenance",
+            "id": pid,
+            "target": [target],
+            "recorded": instant(at),
+            "activity": {"text": activity},
+            "reason": [{"text": reason}] if reason else [],
+            "agent": [
+                {
+                    "type": {"text": "Author" if activity == "Signed" else "Amending author"},
+                    "who": reference("Practitioner", who),
+                    "onBehalfOf": clinic_reference(),
+                }
+            ],
+        }
+    )
+
+
+# PractitionerRole --------------------------------------------------------------------------------
+
+
+def practitioner_role(user: Any) -> Resource:
+    return _drop_empty(
+        {
+            "resourceType": "PractitionerRole",
+            "id": str(user.pk),
+            "meta": {"profile": [f"{US_CORE}/us-core-practitionerrole"]},
+            "active": user.is_active,
+            "practitioner": reference("Practitioner", user.pk),
+            "organization": clinic_reference(),
+            "code": [{"text": user.role_label}] if getattr(user, "role", "") else [],
         }
     )
 

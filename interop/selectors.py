@@ -14,14 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from assessments.instruments import INSTRUMENTS
 from assessments.models import InstrumentResponse
-from infusions.models import FlowsheetReading, InfusionSession
+from consultations.models import Amendment, Consultation, Medication
+from core.site import site_url
+from documents import access as document_access
+from documents.models import Document, DocumentKind, RenderStatus
+from followups.models import FollowUpAmendment, FollowUpVisit
+from infusions.models import AdverseEvent, FlowsheetReading, InfusionSession, SessionAmendment
 from interop import resources
 from patients.models import Patient
 from scheduling.models import Appointment, Location
@@ -132,6 +138,7 @@ class ResourceType:
     search: Callable[[dict[str, list[str]], int, int], Page]
     # Whether a search must name its patient (the record of many patients comes through $export).
     needs_patient: bool = False
+    searchable: bool = True  # Binary is read only, through a DocumentReference's attachment
 
     def visible_to(self, user: Any) -> bool:
         return bool(user.has_perm(self.view_permission) and (not self.clinical or user.has_perm(CLINICAL)))
@@ -381,6 +388,455 @@ def _administration_search(params: dict[str, list[str]], offset: int, count: int
     return _page(qs, offset, count, _administration_row)
 
 
+# Resources built from several kinds of record (Encounter, Provenance) --------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """One kind of record behind a resource type: its id prefix, rows, date and patient fields."""
+
+    prefix: str
+    queryset: Callable[[], QuerySet]
+    date_field: str
+    patient_field: str
+    to_row: Callable[[Any], Row]
+    status_q: Callable[[set[str]], Q] = lambda statuses: Q()
+
+
+def _source_read(sources: tuple[Source, ...]) -> Callable[[str], Row | None]:
+    by_prefix = {source.prefix: source for source in sources}
+
+    def read(resource_id: str) -> Row | None:
+        match = re.fullmatch(r"([a-z-]+)-(\d{1,12})", resource_id)
+        source = by_prefix.get(match.group(1)) if match else None
+        if match is None or source is None:
+            return None
+        return _by_pk(source.queryset(), match.group(2), source.to_row)
+
+    return read
+
+
+def _source_search(sources: tuple[Source, ...], date_param: str) -> Callable[[dict[str, list[str]], int, int], Page]:
+    """Newest first across every source: the first offset + count of each, merged (offsets are bounded)."""
+
+    def search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+        patient_ids = _patient_ids(params)
+        statuses = set(_token_codes(params.get("status", [])))
+        window = offset + count + 1
+        merged: list[tuple[Any, str, int, Source, Any]] = []
+        total = 0
+        for source in sources:
+            qs = source.queryset().filter(**{f"{source.date_field}__isnull": False})
+            if patient_ids is not None:
+                qs = qs.filter(**{f"{source.patient_field}__in": patient_ids})
+            if date_param in params:
+                qs = qs.filter(date_filter(source.date_field, params[date_param]))
+            if statuses:
+                qs = qs.filter(source.status_q(statuses))
+            qs = qs.order_by(f"-{source.date_field}", "-id")
+            total += qs.count()
+            merged += [(getattr(o, source.date_field), source.prefix, o.pk, source, o) for o in qs[:window]]
+        merged.sort(key=lambda item: (item[0], item[1], item[2]), reverse=True)
+        rows = [source.to_row(obj) for *_, source, obj in merged[offset : offset + count]]
+        return Page(rows, total, offset + count < total)
+
+    return search
+
+
+def _when(statuses: set[str], **mapping: Q) -> Q:
+    """The rows whose FHIR status is among ``statuses`` (``mapping``: FHIR status → the rows having it)."""
+    q = Q(pk__in=[])
+    for code, rows in mapping.items():
+        if code.replace("_", "-") in statuses:
+            q |= rows
+    return q
+
+
+# Encounter: the intake consultation, each infusion session that reached the chair, follow-up visits
+
+_FINISHED_SESSIONS = ("discharged", "signed")
+
+
+def _consultation_encounter(c: Any) -> Row:
+    return Row(
+        c,
+        c.patient_id,
+        [
+            resources.encounter(
+                kind="consultation",
+                pk=c.pk,
+                label="Intake consultation",
+                status="finished" if c.signed_at else "in-progress",
+                patient_id=c.patient_id,
+                start=c.created_at,
+                end=c.signed_at,
+                participant_id=c.clinician_id,
+                appointment_id=c.appointment_id,
+            )
+        ],
+    )
+
+
+def _session_encounter(s: InfusionSession) -> Row:
+    if s.status == "deferred":
+        status = "cancelled"
+    elif s.status in _FINISHED_SESSIONS:
+        status = "finished"
+    else:
+        status = "in-progress"
+    return Row(
+        s,
+        s.patient_id,
+        [
+            resources.encounter(
+                kind="infusion",
+                pk=s.pk,
+                label="Ketamine infusion session",
+                status=status,
+                patient_id=s.patient_id,
+                start=s.checked_in_at,
+                end=s.discharged_at,
+                participant_id=s.signed_by_id,
+                appointment_id=s.appointment_id,
+            )
+        ],
+    )
+
+
+def _visit_encounter(v: FollowUpVisit) -> Row:
+    return Row(
+        v,
+        v.patient_id,
+        [
+            resources.encounter(
+                kind="followup",
+                pk=v.pk,
+                label="Follow-up visit",
+                status="finished" if v.signed_at else "in-progress",
+                patient_id=v.patient_id,
+                start=v.created_at,
+                end=v.signed_at,
+                participant_id=v.clinician_id,
+                appointment_id=v.appointment_id,
+            )
+        ],
+    )
+
+
+ENCOUNTER_SOURCES = (
+    Source(
+        "consultation",
+        lambda: Consultation.objects.all(),
+        "created_at",
+        "patient_id",
+        _consultation_encounter,
+        lambda st: _when(st, finished=Q(signed_at__isnull=False), in_progress=Q(signed_at__isnull=True)),
+    ),
+    Source(
+        "infusion",
+        lambda: InfusionSession.objects.all(),
+        "checked_in_at",
+        "patient_id",
+        _session_encounter,
+        lambda st: _when(
+            st,
+            cancelled=Q(status="deferred"),
+            finished=Q(status__in=_FINISHED_SESSIONS),
+            in_progress=~Q(status__in=(*_FINISHED_SESSIONS, "deferred")),
+        ),
+    ),
+    Source(
+        "followup",
+        lambda: FollowUpVisit.objects.all(),
+        "created_at",
+        "patient_id",
+        _visit_encounter,
+        lambda st: _when(st, finished=Q(signed_at__isnull=False), in_progress=Q(signed_at__isnull=True)),
+    ),
+)
+
+
+# Provenance: who signed each signed record, and who amended it
+
+
+def _signed(prefix: str, target: str) -> Callable[[Any], Row]:
+    def to_row(obj: Any) -> Row:
+        resource = resources.provenance(
+            pid=f"{prefix}-{obj.pk}",
+            target=resources.reference("Encounter", f"{target}-{obj.pk}"),
+            at=obj.signed_at,
+            who=obj.signed_by_id,
+            activity="Signed",
+        )
+        return Row(obj, obj.patient_id, [resource])
+
+    return to_row
+
+
+def _amended(prefix: str, target: str, parent: str) -> Callable[[Any], Row]:
+    def to_row(amendment: Any) -> Row:
+        record = getattr(amendment, parent)
+        resource = resources.provenance(
+            pid=f"{prefix}-{amendment.pk}",
+            target=resources.reference("Encounter", f"{target}-{record.pk}"),
+            at=amendment.at,
+            who=amendment.author_id,
+            activity=amendment.get_kind_display(),
+            reason=amendment.reason,
+        )
+        return Row(amendment, record.patient_id, [resource])
+
+    return to_row
+
+
+PROVENANCE_SOURCES = (
+    Source(
+        "consultation",
+        lambda: Consultation.objects.filter(signed_at__isnull=False),
+        "signed_at",
+        "patient_id",
+        _signed("consultation", "consultation"),
+    ),
+    Source(
+        "consultation-amendment",
+        lambda: Amendment.objects.select_related("consultation"),
+        "at",
+        "consultation__patient_id",
+        _amended("consultation-amendment", "consultation", "consultation"),
+    ),
+    Source(
+        "infusion",
+        lambda: InfusionSession.objects.filter(signed_at__isnull=False),
+        "signed_at",
+        "patient_id",
+        _signed("infusion", "infusion"),
+    ),
+    Source(
+        "infusion-amendment",
+        lambda: SessionAmendment.objects.select_related("session"),
+        "at",
+        "session__patient_id",
+        _amended("infusion-amendment", "infusion", "session"),
+    ),
+    Source(
+        "followup",
+        lambda: FollowUpVisit.objects.filter(signed_at__isnull=False),
+        "signed_at",
+        "patient_id",
+        _signed("followup", "followup"),
+    ),
+    Source(
+        "followup-amendment",
+        lambda: FollowUpAmendment.objects.select_related("visit"),
+        "at",
+        "visit__patient_id",
+        _amended("followup-amendment", "followup", "visit"),
+    ),
+)
+
+
+# Condition, AllergyIntolerance, MedicationStatement: what a signed consultation records
+
+
+def _signed_consultations() -> QuerySet:
+    return Consultation.objects.filter(signed_at__isnull=False).order_by("-signed_at", "-id")
+
+
+def _condition_row(c: Any, codes: list[str] | None = None) -> Row:
+    found = resources.conditions(c)
+    if codes:
+        found = [r for r in found if r["code"]["coding"][0]["code"] in codes]
+    return Row(c, c.patient_id, found)
+
+
+def _condition_read(resource_id: str) -> Row | None:
+    match = re.fullmatch(r"(\d{1,12})-(\d{1,3})", resource_id)
+    if match is None:
+        return None
+    row = _by_pk(_signed_consultations().exclude(icd10_codes=""), match.group(1), _condition_row)
+    wanted = [r for r in row.resources if r["id"] == resource_id] if row else []
+    return Row(row.obj, row.patient_id, wanted) if row and wanted else None
+
+
+def _condition_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+    qs = _signed_consultations().exclude(icd10_codes="")
+    patient_ids = _patient_ids(params)
+    if patient_ids is not None:
+        qs = qs.filter(patient_id__in=patient_ids)
+    if "recorded-date" in params:
+        qs = qs.filter(date_filter("signed_at", params["recorded-date"]))
+    categories = set(_token_codes(params.get("category", [])))
+    if categories and "encounter-diagnosis" not in categories:
+        qs = qs.none()
+    codes = [code.upper() for code in _token_codes(params.get("code", []))]
+    if codes:
+        q = Q(pk__in=[])
+        for code in codes:
+            q |= Q(icd10_codes__icontains=code)
+        qs = qs.filter(q)
+    page = _page(qs, offset, count, lambda c: _condition_row(c, codes))
+    return Page(page.rows, None, page.has_next)  # a consultation holds several conditions
+
+
+def _allergy_row(c: Any) -> Row:
+    return Row(c, c.patient_id, [resources.allergy_intolerance(c)])
+
+
+def _allergies() -> QuerySet:
+    return _signed_consultations().exclude(allergies="")
+
+
+def _allergy_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+    qs = _allergies()
+    patient_ids = _patient_ids(params)
+    if patient_ids is not None:
+        qs = qs.filter(patient_id__in=patient_ids)
+    statuses = set(_token_codes(params.get("clinical-status", [])))
+    if statuses and "active" not in statuses:
+        qs = qs.none()
+    return _page(qs, offset, count, _allergy_row)
+
+
+def _medications() -> QuerySet:
+    return (
+        Medication.objects.filter(consultation__signed_at__isnull=False)
+        .select_related("consultation")
+        .order_by("-consultation__signed_at", "id")
+    )
+
+
+def _medication_row(m: Any) -> Row:
+    return Row(m, m.consultation.patient_id, [resources.medication_statement(m)])
+
+
+def _medication_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+    qs = _medications()
+    patient_ids = _patient_ids(params)
+    if patient_ids is not None:
+        qs = qs.filter(consultation__patient_id__in=patient_ids)
+    statuses = set(_token_codes(params.get("status", [])))
+    if statuses and "active" not in statuses:
+        qs = qs.none()
+    return _page(qs, offset, count, _medication_row)
+
+
+# QuestionnaireResponse: the instruments' item answers
+
+
+def _questionnaire_responses() -> QuerySet:
+    return InstrumentResponse.objects.annotate(superseded_by_pk=F("superseded_by__id")).order_by(
+        "-administered_at", "-id"
+    )
+
+
+def _questionnaire_row(r: InstrumentResponse) -> Row:
+    return Row(r, r.patient_id, [resources.questionnaire_response(r)])
+
+
+def _questionnaire_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+    qs = _questionnaire_responses().filter(superseded_by__isnull=True)
+    patient_ids = _patient_ids(params)
+    if patient_ids is not None:
+        qs = qs.filter(patient_id__in=patient_ids)
+    if "authored" in params:
+        qs = qs.filter(date_filter("administered_at", params["authored"]))
+    statuses = set(_token_codes(params.get("status", [])))
+    if statuses:
+        qs = qs.filter(_when(statuses, completed=Q(supersedes__isnull=True), amended=Q(supersedes__isnull=False)))
+    return _page(qs, offset, count, _questionnaire_row)
+
+
+# AdverseEvent: an infusion's adverse events
+
+
+def _adverse_events() -> QuerySet:
+    return AdverseEvent.objects.select_related("session").order_by("-onset_at", "-id")
+
+
+def _adverse_event_row(e: AdverseEvent) -> Row:
+    return Row(e, e.session.patient_id, [resources.adverse_event(e)])
+
+
+def _adverse_event_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+    qs = _adverse_events()
+    patient_ids = _patient_ids(params)
+    if patient_ids is not None:
+        qs = qs.filter(session__patient_id__in=patient_ids)
+    if "date" in params:
+        qs = qs.filter(date_filter("onset_at", params["date"]))
+    return _page(qs, offset, count, _adverse_event_row)
+
+
+# DocumentReference and Binary: the issued PDFs about a patient (not the reports and exports, which
+# have their own download permissions and no patient)
+
+
+def documents_of_patients() -> QuerySet:
+    report_kinds = [kind for kind in DocumentKind.values if document_access.is_export(kind)]
+    return (
+        Document.objects.filter(patient__isnull=False, status=RenderStatus.RENDERED)
+        .exclude(kind__in=report_kinds)
+        .annotate(superseded_by_pk=F("superseded_by__id"))
+        .defer("pdf", "snapshot")
+        .order_by("-issued_at", "-id")
+    )
+
+
+def _document_row(d: Document) -> Row:
+    return Row(d, d.patient_id, [resources.document_reference(d, base=f"{site_url()}/fhir/r4")])
+
+
+def _document_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+    qs = documents_of_patients()
+    patient_ids = _patient_ids(params)
+    if patient_ids is not None:
+        qs = qs.filter(patient_id__in=patient_ids)
+    if "date" in params:
+        qs = qs.filter(date_filter("issued_at", params["date"]))
+    statuses = set(_token_codes(params.get("status", [])))
+    if statuses:
+        current, superseded = Q(superseded_by__isnull=True), Q(superseded_by__isnull=False)
+        qs = qs.filter(_when(statuses, current=current, superseded=superseded))
+    return _page(qs, offset, count, _document_row)
+
+
+def _binary_row(d: Document) -> Row:
+    return Row(d, d.patient_id, [{"resourceType": "Binary", "id": str(d.pk), "contentType": "application/pdf"}])
+
+
+def _no_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+    return Page([], 0, False)
+
+
+# Organization (the clinic) and PractitionerRole (each clinician's role there)
+
+
+def _organization_read(resource_id: str) -> Row | None:
+    return Row(None, None, [resources.organization()]) if resource_id == resources.CLINIC else None
+
+
+def _organization_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+    row = Row(None, None, [resources.organization()])
+    ids = [part.strip() for value in params.get("_id", []) for part in value.split(",")]
+    names = [value.strip().lower() for value in params.get("name", [])]
+    matches = (not ids or resources.CLINIC in ids) and all(n in settings.CLINIC_NAME.lower() for n in names)
+    rows = [row] if matches and offset == 0 else []
+    return Page(rows, 1 if matches else 0, False)
+
+
+def _practitioner_role_row(user: Any) -> Row:
+    return Row(user, None, [resources.practitioner_role(user)])
+
+
+def _practitioner_role_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+    qs = _practitioners()
+    if "_id" in params:
+        qs = qs.filter(pk__in=_ids(params["_id"], "PractitionerRole"))
+    if "practitioner" in params:
+        qs = qs.filter(pk__in=_ids(params["practitioner"], "Practitioner"))
+    return _page(qs, offset, count, _practitioner_role_row)
+
+
 def _read(queryset_factory: Callable[[], QuerySet], to_row: Callable[[Any], Row]) -> Callable[[str], Row | None]:
     return lambda resource_id: _by_pk(queryset_factory(), resource_id, to_row)
 
@@ -437,6 +893,103 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             read=_read(_administrations, _administration_row),
             search=_administration_search,
             needs_patient=True,
+        ),
+        ResourceType(
+            "Encounter",
+            clinical=True,
+            view_permission="consultations.view_consultation",
+            search_params=("patient", "subject", "date", "status"),
+            read=_source_read(ENCOUNTER_SOURCES),
+            search=_source_search(ENCOUNTER_SOURCES, "date"),
+            needs_patient=True,
+        ),
+        ResourceType(
+            "Condition",
+            clinical=True,
+            view_permission="consultations.view_consultation",
+            search_params=("patient", "subject", "category", "code", "recorded-date"),
+            read=_condition_read,
+            search=_condition_search,
+            needs_patient=True,
+        ),
+        ResourceType(
+            "QuestionnaireResponse",
+            clinical=True,
+            view_permission="assessments.view_instrumentresponse",
+            search_params=("patient", "subject", "authored", "status"),
+            read=_read(_questionnaire_responses, _questionnaire_row),
+            search=_questionnaire_search,
+            needs_patient=True,
+        ),
+        ResourceType(
+            "AllergyIntolerance",
+            clinical=True,
+            view_permission="consultations.view_consultation",
+            search_params=("patient", "clinical-status"),
+            read=_read(_allergies, _allergy_row),
+            search=_allergy_search,
+            needs_patient=True,
+        ),
+        ResourceType(
+            "MedicationStatement",
+            clinical=True,
+            view_permission="consultations.view_consultation",
+            search_params=("patient", "subject", "status"),
+            read=_read(_medications, _medication_row),
+            search=_medication_search,
+            needs_patient=True,
+        ),
+        ResourceType(
+            "AdverseEvent",
+            clinical=True,
+            view_permission="infusions.view_infusionsession",
+            search_params=("patient", "subject", "date"),
+            read=_read(_adverse_events, _adverse_event_row),
+            search=_adverse_event_search,
+            needs_patient=True,
+        ),
+        ResourceType(
+            "DocumentReference",
+            clinical=True,
+            view_permission="documents.download_clinical_document",
+            search_params=("patient", "subject", "date", "status"),
+            read=_read(documents_of_patients, _document_row),
+            search=_document_search,
+            needs_patient=True,
+        ),
+        ResourceType(
+            "Binary",
+            clinical=True,
+            view_permission="documents.download_clinical_document",
+            search_params=(),
+            read=_read(documents_of_patients, _binary_row),
+            search=_no_search,
+            searchable=False,
+        ),
+        ResourceType(
+            "Provenance",
+            clinical=True,
+            view_permission="consultations.view_consultation",
+            search_params=("patient", "recorded"),
+            read=_source_read(PROVENANCE_SOURCES),
+            search=_source_search(PROVENANCE_SOURCES, "recorded"),
+            needs_patient=True,
+        ),
+        ResourceType(
+            "Organization",
+            clinical=False,
+            view_permission="scheduling.view_appointment",
+            search_params=("_id", "name"),
+            read=_organization_read,
+            search=_organization_search,
+        ),
+        ResourceType(
+            "PractitionerRole",
+            clinical=False,
+            view_permission="scheduling.view_appointment",
+            search_params=("_id", "practitioner"),
+            read=_read(_practitioners, _practitioner_role_row),
+            search=_practitioner_role_search,
         ),
     )
 }

@@ -7,6 +7,7 @@ written before the answer leaves (fail closed), naming the client and the scope 
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -26,6 +27,8 @@ from accounts import audit
 from accounts.models import User
 from core.audit import Category, Verb
 from core.site import site_url
+from documents import access as document_access
+from documents import services as document_services
 from interop import resources, rules, selectors, services
 from interop.forms import ClientForm, RetireForm
 from interop.models import ClientRegistration
@@ -143,7 +146,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
                     "resource": [
                         {
                             "type": rtype.name,
-                            "interaction": [{"code": "read"}, {"code": "search-type"}],
+                            "interaction": [{"code": "read"}, *([{"code": "search-type"}] if rtype.searchable else [])],
                             "searchParam": [{"name": name, "type": _param_type(name)} for name in rtype.search_params],
                             **(
                                 {"searchInclude": [f"{rtype.name}:patient"]} if "patient" in rtype.search_params else {}
@@ -158,7 +161,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
 
 
 def _param_type(name: str) -> str:
-    if name in ("date", "birthdate", "effective-time"):
+    if name in ("date", "birthdate", "effective-time", "recorded", "recorded-date", "authored"):
         return "date"
     if name in ("patient", "subject", "location", "practitioner"):
         return "reference"
@@ -199,8 +202,35 @@ def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResp
     row = rtype.read(resource_id[:80])
     if row is None or not row.resources:
         return _outcome(404, "not-found", f"No {rtype.name} with that id.")
+    if rtype.name == "Binary":
+        return _binary(request, grant, rtype, row)
     _audit_reads(request, grant, rtype, [row], search=False)
     return _json(row.resources[0])
+
+
+def _binary(request: HttpRequest, grant: Grant, rtype: selectors.ResourceType, row: selectors.Row) -> HttpResponse:
+    """An issued PDF: the kind's own download permission on its patient's chart, like a download from
+    the chart, and accounted as a disclosure to the client (a PDF, or a Binary resource on request)."""
+    document = row.obj
+    if not document_access.can_download(grant.user, document.kind, patient_id=document.patient_id):
+        return _outcome(403, "forbidden", "The token's user may not download this kind of document.")
+    refusal = document_services.release_refusal(document)
+    if refusal:
+        return _outcome(403, "forbidden", refusal)
+    try:
+        pdf = document_services.pdf_bytes(document)
+    except document_services.DocumentError as exc:
+        return _outcome(404, "not-found", str(exc))
+    purpose, recipient = document_services.disclosure_defaults(document, by=grant.user)
+    document_services.document_disclose(
+        document=document, by=grant.user, recipient=f"{recipient} through {grant.client}", purpose=purpose
+    )
+    _audit_reads(request, grant, rtype, [row], search=False)
+    if "fhir+json" in request.headers.get("Accept", ""):
+        return _json(dict(row.resources[0], data=base64.b64encode(pdf).decode()))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="document-{document.pk}.pdf"'
+    return response
 
 
 @_api
@@ -211,6 +241,8 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
     rtype = _resource_type(grant, resource_type, search=True)
     if isinstance(rtype, HttpResponse):
         return rtype
+    if not rtype.searchable:
+        return _outcome(400, "not-supported", f"{rtype.name} is read by id only (a DocumentReference links it).")
     params = {key: request.GET.getlist(key) for key in request.GET if key in rtype.search_params}
     if rtype.needs_patient and not (params.get("patient") or params.get("subject")):
         return _outcome(
