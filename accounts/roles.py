@@ -161,7 +161,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *CARE_TEAM_NAMES,
     ],
     Role.NURSE: NURSE_PERMISSIONS,
-    Role.PRESCRIBER: [*NURSE_PERMISSIONS, *PRESCRIBER_ONLY],
+    Role.PRESCRIBER: [*NURSE_PERMISSIONS, *PRESCRIBER_ONLY, "interop.export_patient_record"],
     Role.ADMINISTRATOR: [
         "accounts.view_auditevent",
         "accounts.reset_two_factor",
@@ -248,6 +248,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "interop.view_clientregistration",
         "interop.add_clientregistration",
         "interop.change_clientregistration",
+        "interop.bulk_export",
+        "interop.export_patient_record",
         *TASK_PERMISSIONS,
         *CARE_TEAM_NAMES,
         *DIRECTORY_MANAGEMENT,

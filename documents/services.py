@@ -293,14 +293,21 @@ _READ_FILE = "SELECT substring(pdf FROM %s FOR %s) FROM documents_document WHERE
 def file_chunks(document: Document, *, size: int = FILE_SLICE) -> Iterator[bytes]:
     """A stored file a slice at a time, so that serving a long export never holds it whole in the
     web worker (the PDF column read with substring, or the configured storage's file)."""
-    if document.storage_name:
-        with storages[STORAGE_ALIAS].open(document.storage_name, "rb") as handle:
+    return stored_chunks(storage_name=document.storage_name, read_sql=_READ_FILE, pk=document.pk, size=size)
+
+
+def stored_chunks(*, storage_name: str, read_sql: str, pk: Any, size: int = FILE_SLICE) -> Iterator[bytes]:
+    """A file kept like the documents, a slice at a time: in the "documents" storage under
+    ``storage_name`` when it has one, else in a bytea column that ``read_sql`` reads a slice of
+    (``SELECT substring(<column> FROM %s FOR %s) FROM <table> WHERE id = %s``)."""
+    if storage_name:
+        with storages[STORAGE_ALIAS].open(storage_name, "rb") as handle:
             yield from iter(partial(handle.read, size), b"")
         return
     offset = 1
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(_READ_FILE, [offset, size, document.pk])
+            cursor.execute(read_sql, [offset, size, pk])
             row = cursor.fetchone()
         chunk = bytes(row[0]) if row and row[0] is not None else b""
         if not chunk:

@@ -334,6 +334,17 @@ ACCESS = {
     "interop:smart-configuration": row(OK, OK, OK, OK, OK, OK),
     "interop:read": row(TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, TOKEN),
     "interop:search": row(TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, TOKEN),
+    # Bulk export: administrators' tokens (interop/tests/test_bulk_export.py has who may ask and fetch).
+    "interop:export": row(TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, TOKEN),
+    "interop:export-patients": row(TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, TOKEN),
+    "interop:export-group": row(TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, TOKEN),
+    "interop:export-status": row(TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, TOKEN),
+    "interop:export-file": row(TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, TOKEN),
+    # A patient's whole record: administrators and prescribers prepare and download it from the
+    # chart (the download of an export that does not exist is a 404 for them).
+    "interop:record-exports": row(LOGIN, DENY, DENY, OK, OK, DENY),
+    "interop:record-export-new": row(LOGIN, DENY, DENY, OK, OK, DENY, method="post"),
+    "interop:record-download": row(LOGIN, DENY, DENY, GONE, GONE, DENY),
     "interop:clients": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "interop:client-new": row(LOGIN, DENY, DENY, DENY, OK, DENY),
     "interop:client-retire": row(LOGIN, DENY, DENY, DENY, GONE, DENY, method="post"),  # no such client
@@ -385,6 +396,7 @@ def break_glass_expectation(url_name: str, who: str) -> str:
 # or a ``query`` over several patients) per request, tests/test_read_audit.py walks them all.
 PHI_PAGES = {
     "home",
+    "interop:record-exports",
     "patients:list",
     "patients:detail",
     "patients:contacts",

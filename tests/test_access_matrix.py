@@ -125,6 +125,12 @@ def _route_kwargs(pattern: URLPattern, patient) -> dict:
             kwargs[name] = "Patient"
         elif name == "resource_id":
             kwargs[name] = patient.pk
+        elif name == "export_id":
+            kwargs[name] = "00000000-0000-4000-8000-000000000001"  # no such export: a permitted role gets 404
+        elif name == "group_id":
+            kwargs[name] = "location-1"
+        elif name == "name":
+            kwargs[name] = "Patient.ndjson"
         else:
             raise AssertionError(f"access test does not know how to fill <{name}> in {pattern.pattern}")
     return kwargs
