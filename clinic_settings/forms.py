@@ -15,8 +15,7 @@ from django.utils import timezone
 from accounts.roles import GROUP_NAMES, Role, role_of
 from billing.models import BillingSettings, FeeItem, FeeRole, PackagePlan
 from consultations.choices import IndicationChoice
-from consultations.models import ConsentDocument, Protocol
-from consultations.selectors import consent_version_in_use
+from consultations.models import Protocol
 from controlled_substances.models import Product, Registration, Supplier
 from core.formatting import clock
 from infusions.models import RescueDrug
@@ -381,27 +380,6 @@ class SupplierForm(SettingsForm):
     class Meta:
         model = Supplier
         fields = ["name", "address", "dea_number"]
-
-
-class ConsentDocumentForm(SettingsForm):
-    class Meta:
-        model = ConsentDocument
-        fields = ["title", "version", "effective_from", "summary"]
-        widgets = {"effective_from": DATE, "summary": forms.Textarea(attrs={"rows": 3})}
-
-    def clean(self):
-        super().clean()
-        cleaned = self.cleaned_data
-        old = self.instance.pk and ConsentDocument.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
-        if old and "version" in self.changed_data and consent_version_in_use(old[0]):
-            self.add_error(
-                "version",
-                f"Patients have signed {old[0]}: it stays as it is. Add the new wording as a new version.",
-            )
-        version = cleaned.get("version")
-        if version and ConsentDocument.objects.filter(version__iexact=version).exclude(pk=self.instance.pk).exists():
-            self.add_error("version", f"Version {version} already exists.")
-        return cleaned
 
 
 class ProtocolForm(SettingsForm):

@@ -19,7 +19,7 @@ from django.forms import ModelForm
 from accounts.roles import GROUP_NAMES, Role
 from billing.models import BillingSettings, FeeItem, PackagePlan
 from clinic_settings import forms
-from consultations.models import ConsentDocument, Protocol
+from consultations.models import Protocol
 from controlled_substances.models import Product, Registration, Supplier
 from core.audit import Category
 from infusions.models import RescueDrug
@@ -254,18 +254,6 @@ PAGES: dict[str, Page] = {
             "A change to an existing protocol's dose figures applies once the medical director signs it off; "
             "a retired protocol stays on the plans made from it.",
             saver="protocol",
-        ),
-        Page(
-            slug="consent-documents",
-            title="Consent documents",
-            singular="consent document version",
-            model=ConsentDocument,
-            form=forms.ConsentDocumentForm,
-            columns=("version", "title", "effective_from", "summary"),
-            permission="consultations.manage_protocols",
-            intro="The versions of the informed-consent form for off-label treatment; the intake records the "
-            "version each patient signed. A version patients have signed is never renamed: new wording is a "
-            "new version, and the old one is deactivated.",
         ),
         Page(
             slug="prescribers",

@@ -5,7 +5,6 @@ baseline instruments the intake needs, and the canonical form of a signed record
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
 from typing import Final
 
 from consultations.choices import PAIN_INDICATIONS, PROCEED_DECISIONS, Decision
@@ -56,11 +55,8 @@ def decision_problems(
     decision: str,
     justifications: Mapping[str, str],
     note: str,
-    consent_given: bool | None,
-    consent_version: str,
-    consent_signed_on: date | None,
+    consent_problem: str,
     missing_instruments: Iterable[str],
-    today: date,
 ) -> dict[str, str]:
     """Why this decision cannot be signed, keyed by form field ("decision", "decision_note",
     "justify_CI_05", "consent"); empty when it can."""
@@ -87,17 +83,8 @@ def decision_problems(
     if decision == Decision.INELIGIBLE and result.outcome is not Outcome.INELIGIBLE and not note.strip():
         problems["decision_note"] = "Say why the patient is not eligible."
     if decision in PROCEED_DECISIONS:
-        consent = []
-        if consent_given is not True:
-            consent.append("informed consent to off-label treatment")
-        if not consent_version.strip():
-            consent.append("the consent document version")
-        if consent_signed_on is None:
-            consent.append("the date consent was signed")
-        elif consent_signed_on > today:
-            consent.append("a consent date that is not in the future")
-        if consent:
-            problems["consent"] = "Before proceeding, record " + ", ".join(consent) + "."
+        if consent_problem:
+            problems["consent"] = f"Before proceeding: {consent_problem}"
         missing = list(missing_instruments)
         if missing:
             problems["instruments"] = "Record the baseline instruments first: " + ", ".join(missing) + "."

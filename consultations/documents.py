@@ -4,13 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from assessments.documents import response_row
+from consents.models import ConsentKind
+from consents.selectors import consent_status
 from consultations import selectors as consultation_selectors
 from consultations.choices import AmendmentSection, Decision
 from consultations.models import Consultation
 from documents import registry
 from documents.models import DocumentKind
 from documents.snapshots import date_text, letterhead, local_text, patient_part, user_text, yes_no
+
+
+def _consent_part(consultation) -> dict[str, str]:
+    """An intake that recorded consent in its own form keeps what it recorded; a later one shows
+    the treatment consent as the consents app held it when the intake was signed."""
+    if consultation.consent_given is not None:
+        return {
+            "given": yes_no(consultation.consent_given),
+            "document_version": consultation.consent_document_version,
+            "signed_on": date_text(consultation.consent_signed_on),
+        }
+    status = consent_status(consultation.patient, kinds=[ConsentKind.TREATMENT], at=consultation.signed_at)[
+        ConsentKind.TREATMENT
+    ]
+    return {
+        "given": "Yes" if status.is_current else status.state_label,
+        "document_version": status.signed_version_label,
+        "signed_on": date_text(timezone.localtime(status.signed_at).date()) if status.signed_at else "",
+    }
 
 
 def consultation_summary(consultation) -> dict[str, Any]:
@@ -90,11 +113,7 @@ def consultation_summary(consultation) -> dict[str, Any]:
         },
         "decision": Decision(consultation.decision).label if consultation.decision else "",
         "decision_note": consultation.decision_note,
-        "consent": {
-            "given": yes_no(consultation.consent_given),
-            "document_version": consultation.consent_document_version,
-            "signed_on": date_text(consultation.consent_signed_on),
-        },
+        "consent": _consent_part(consultation),
         "plans": [
             {
                 "id": p.pk,

@@ -15,7 +15,6 @@ from typing import Any, cast
 
 from django import forms
 from django.forms import inlineformset_factory
-from django.utils import timezone
 
 from assessments.forms import InstrumentForm, instrument_form
 from assessments.instruments import INSTRUMENTS
@@ -111,7 +110,6 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
             "height_cm",
         ],
     ),
-    ("consent", "Informed consent (off-label use)", ["consent_given", "consent_document_version", "consent_signed_on"]),
 ]
 INTAKE_FIELDS: list[str] = [name for _, _, names in SECTIONS for name in names]
 SECTION_OF: dict[str, str] = {name: key for key, _, names in SECTIONS for name in names}
@@ -178,7 +176,6 @@ class IntakeForm(forms.ModelForm):
             "substance_use": forms.Textarea(attrs={"rows": 2}),
             "medical_history": forms.Textarea(attrs={"rows": 2}),
             "allergies": forms.Textarea(attrs={"rows": 2}),
-            "consent_signed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -243,12 +240,6 @@ class IntakeForm(forms.ModelForm):
                 "decimal part), comma-separated."
             )
         return ", ".join(codes)
-
-    def clean_consent_signed_on(self):
-        value = self.cleaned_data.get("consent_signed_on")
-        if value is not None and value > timezone.localdate():
-            raise forms.ValidationError("The consent date cannot be in the future.")
-        return value
 
     def clean(self) -> dict[str, Any]:
         super().clean()

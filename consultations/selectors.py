@@ -364,8 +364,3 @@ def current_order(plan) -> StandingOrder | None:
 def order_versions(plan) -> list[StandingOrder]:
     """Every version of the plan's standing order, newest first (the old ones stay readable)."""
     return list(StandingOrder.objects.filter(plan=plan).select_related("signed_by").order_by("-number"))
-
-
-def consent_version_in_use(version: str) -> bool:
-    """Whether any intake records ``version`` as the consent the patient signed."""
-    return Consultation.objects.filter(consent_document_version=version).exists()

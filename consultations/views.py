@@ -21,6 +21,8 @@ from accounts import audit
 from accounts.models import AuditEvent
 from accounts.prescribing import PrescriberRequired, prescriber_standing
 from assessments.instruments import INSTRUMENTS
+from consents.models import ConsentKind
+from consents.selectors import consent_status
 from consultations import rules, selectors, services
 from consultations.access import get_consultation_for_user, get_plan_for_user
 from consultations.choices import AmendmentSection, PlanStatus, ScheduleMoment
@@ -148,6 +150,9 @@ def _intake_context(
             rules.FACT_LABELS[n] for n in rules.missing_facts(facts, thresholds, today=timezone.localdate())
         ],
         "missing_instruments": selectors.missing_instruments(consultation, facts, responses),
+        # Informed consent is signed in the consents app (online, on the tablet, or on paper scanned
+        # by staff); the intake shows where the patient stands, and signing to proceed asks it.
+        "treatment_consent": consent_status(consultation.patient, kinds=[ConsentKind.TREATMENT])[ConsentKind.TREATMENT],
         # Asked as the service asks it: a prescriber without current credentials sees why.
         "can_sign": prescriber_standing(
             request.user, "consultations.sign_consultation", action="Signing the consultation decision"

@@ -3,8 +3,9 @@ still lacks. Values in, values out: no ORM, no request, no clock (``today`` is p
 
 Nothing here is a clinical threshold. What a visit needs follows what the product already
 enforces at the visit: a signed intake and a live plan with a signed standing order before an
-infusion starts (``infusions.services.lifecycle``), informed consent recorded on the intake
-before it is signed (``consultations.decisions``, clinical-reference [S33][S44]), the
+infusion starts (``infusions.services.lifecycle``), the consents the clinic requires signed on
+their current version before an infusion and the treatment consent before the intake decision
+(the consents app; clinical-reference [S33][S44]), the
 questionnaires the plan schedules for the visit, and an escort for sedation [S26].
 """
 
@@ -68,8 +69,9 @@ class VisitFacts:
 
     kind: str  # the appointment type's code
     intake_signed: bool = False
-    consent_recorded: bool = False  # on the latest signed intake: given, dated and the form's version
-    consent_version_current: bool = True  # that version is still one the clinic gives patients
+    # Each consent the visit needs that is not current, as (label, state) from the consents app:
+    # state "missing", "outdated", "withdrawn" or "none_published".
+    consent_gaps: tuple[tuple[str, str], ...] = ()
     plan_status: str = ""  # the patient's live (or draft) plan's status; "" for none
     order_signed: bool = False  # the plan has a standing order in force
     first_infusion: bool = False  # no infusion has started on the plan yet
@@ -97,25 +99,30 @@ class Readiness:
         return not self.missing
 
 
+def consent_gap_text(label: str, state: str) -> str:
+    if state == "outdated":
+        return f"{label} consent: a new version to sign"
+    if state == "withdrawn":
+        return f"{label} consent withdrawn"
+    return f"{label} consent not signed"
+
+
 def visit_readiness(facts: VisitFacts) -> Readiness:
     """What one visit still lacks, most fundamental first, each with where it is put right."""
     missing: list[Missing] = []
     notes: list[str] = []
     if facts.kind == "consultation":
-        if not facts.consent_recorded:
-            missing.append(Missing("Informed consent to record at this intake", FIX_CONSENT, blocking=False))
+        # The intake can be held without it; only its decision to proceed needs it.
+        for label, _state in facts.consent_gaps:
+            missing.append(Missing(f"{label} consent to sign before the intake decision", FIX_CONSENT, blocking=False))
     elif facts.kind in INFUSION_KINDS:
         if facts.first_infusion:
             notes.append("First infusion")
         if not facts.intake_signed:
             missing.append(Missing("No signed intake consultation", FIX_INTAKE))
-        elif not facts.consent_recorded:
-            missing.append(Missing("Informed consent not recorded on the signed intake", FIX_CONSENT))
-        elif not facts.consent_version_current:
-            # Whether a new version needs a new signature is the clinic's policy: said, not enforced.
-            missing.append(
-                Missing("Consent signed on a form version the clinic no longer gives", FIX_CONSENT, blocking=False)
-            )
+        # The infusion's start check refuses each of these (the consents app's required kinds).
+        for label, state in facts.consent_gaps:
+            missing.append(Missing(consent_gap_text(label, state), FIX_CONSENT))
         if facts.plan_status == "":
             missing.append(Missing("No treatment plan", FIX_PLAN))
         elif facts.plan_status == "draft":

@@ -6,7 +6,7 @@ refuse inserts, updates and deletes once their consultation is signed. Amendment
 plan status changes are append-only. Writes go through ``consultations.services``.
 """
 
-from consultations.models.configuration import ConsentDocument, Protocol, ScreeningPolicy
+from consultations.models.configuration import Protocol, ScreeningPolicy
 from consultations.models.consultation import (
     DIRECT_FACTS,
     Amendment,
@@ -22,7 +22,6 @@ __all__ = [
     "DIRECT_FACTS",
     "Amendment",
     "AntidepressantTrial",
-    "ConsentDocument",
     "Consultation",
     "ConsultationDraft",
     "ConsultationStatus",

@@ -240,22 +240,3 @@ class Protocol(models.Model):
         if self.dose_min == self.dose_max:
             return f"{self.dose_min.normalize()} {unit}"
         return f"{self.dose_min.normalize()}–{self.dose_max.normalize()} {unit}"
-
-
-class ConsentDocument(models.Model):
-    """A version of the clinic's informed-consent document for off-label treatment [S33][S44]. An
-    intake records the version the patient signed (``Consultation.consent_document_version``);
-    a version on a signed consent is never rewritten: new wording is a new version."""
-
-    title = models.CharField(max_length=120)
-    version = models.CharField(max_length=40, unique=True, help_text="As printed on the form, e.g. IVK-CONSENT-2026.1.")
-    effective_from = models.DateField(help_text="First day this version is given to patients.")
-    summary = models.TextField(blank=True, help_text="What changed from the previous version, for staff.")
-    active = models.BooleanField(default=True, help_text="Still given to new patients.")
-
-    class Meta:
-        ordering = ["-effective_from", "version"]
-        constraints = [models.CheckConstraint(condition=~Q(version=""), name="consentdocument_version_given")]
-
-    def __str__(self) -> str:
-        return f"{self.title} {self.version}"

@@ -20,6 +20,10 @@ from accounts.prescribing import require_prescriber
 from assessments.instruments import INSTRUMENTS
 from assessments.models import ResponseContext
 from assessments.services import response_record
+from consents import rules as consent_rules
+from consents.models import ConsentKind
+from consents.rules import ConsentState
+from consents.selectors import consent_status
 from consultations import decisions, rules, selectors
 from consultations.choices import Decision
 from consultations.models import (
@@ -339,6 +343,17 @@ class SignRefused(ValidationError):
         self.result = result
 
 
+def _treatment_consent_problem(patient) -> str:
+    """Informed consent to the off-label treatment, as the consents app holds it: current on the
+    latest published version (signed online, on the tablet, or on paper scanned by staff)."""
+    status = consent_status(patient, kinds=[ConsentKind.TREATMENT])[ConsentKind.TREATMENT]
+    if status.state == ConsentState.NONE_PUBLISHED:
+        return "no treatment consent is published yet; an administrator publishes one and the patient signs it."
+    if status.blocks:
+        return consent_rules.refusal(label=status.label, state=status.state) + "."
+    return ""
+
+
 @transaction.atomic(durable=True)
 def consultation_sign(
     *,
@@ -365,11 +380,8 @@ def consultation_sign(
         decision=decision,
         justifications=justifications,
         note=decision_note,
-        consent_given=locked.consent_given,
-        consent_version=locked.consent_document_version,
-        consent_signed_on=locked.consent_signed_on,
+        consent_problem=_treatment_consent_problem(locked.patient),
         missing_instruments=[INSTRUMENTS[c].name for c in needed if c not in responses],
-        today=today,
     )
     if problems:
         raise SignRefused(problems, result)

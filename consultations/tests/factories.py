@@ -52,8 +52,6 @@ CLEAN_INTAKE: dict[str, Any] = {
     "spo2_percent": 98,
     "weight_kg": Decimal("80.0"),
     "height_cm": Decimal("180.0"),
-    "consent_given": True,
-    "consent_document_version": "IVK-2026-1",
 }
 PHQ9_NO_ITEM9 = [2, 2, 1, 2, 1, 1, 1, 0, 0]  # total 10, moderate, item 9 = 0
 GAD7 = [1, 1, 1, 1, 0, 0, 0]
@@ -73,10 +71,42 @@ class ConsultationFactory(factory.django.DjangoModelFactory):
     updated_by = factory.SelfAttribute("clinician")
 
 
-def fill_clean_intake(consultation: Consultation, *, by=None, **overrides: Any) -> Consultation:
-    """Record a complete intake with no findings (plus ``overrides``) through the services."""
+def signed_record(*, clinician=None, **kwargs: Any) -> Consultation:
+    """A signed intake written straight to the table (no screening, a placeholder hash): for tests
+    that only need one to exist."""
+    clinician = clinician or prescriber()
+    return ConsultationFactory(
+        clinician=clinician,
+        status=Consultation.Status.SIGNED,
+        signed_at=timezone.now(),
+        signed_by=clinician,
+        decision="eligible",
+        content_sha256="0" * 64,
+        **kwargs,
+    )
+
+
+def give_treatment_consent(patient) -> None:
+    """The patient's signature on the latest published treatment consent (published if none is)."""
+    from consents.models import ConsentKind, ConsentSignature, ConsentVersion
+    from consents.tests.factories import ConsentSignatureFactory, ConsentVersionFactory
+
+    version = (
+        ConsentVersion.objects.filter(kind=ConsentKind.TREATMENT, published_at__lte=timezone.now())
+        .order_by("-published_at", "-id")
+        .first()
+    ) or ConsentVersionFactory()
+    if not ConsentSignature.objects.filter(patient=patient, version=version).exists():
+        ConsentSignatureFactory(patient=patient, version=version)
+
+
+def fill_clean_intake(consultation: Consultation, *, by=None, consented: bool = True, **overrides: Any) -> Consultation:
+    """Record a complete intake with no findings (plus ``overrides``) through the services; the
+    patient has signed the current treatment consent unless ``consented`` is False."""
     by = by or consultation.clinician
-    changes = {**CLEAN_INTAKE, "consent_signed_on": timezone.localdate(), **overrides}
+    if consented:
+        give_treatment_consent(consultation.patient)
+    changes = {**CLEAN_INTAKE, **overrides}
     outcome = services.consultation_save(
         consultation=consultation,
         by=by,

@@ -28,7 +28,7 @@ def _finding(rule_id: str, klass: rules.Klass) -> rules.Finding:
     return rules.Finding(rule_id, klass, "fact", "message", "[S28] source")
 
 
-CONSENTED = {"consent_given": True, "consent_version": "v1", "consent_signed_on": TODAY, "missing_instruments": []}
+CONSENTED = {"consent_problem": "", "missing_instruments": []}
 
 
 @pytest.mark.parametrize(
@@ -55,25 +55,24 @@ CONSENTED = {"consent_given": True, "consent_version": "v1", "consent_signed_on"
 )
 def test_decision_problems(findings, decision, justified, problem_keys):
     problems = decisions.decision_problems(
-        result=_result(*findings), decision=decision, justifications=justified, note="", today=TODAY, **CONSENTED
+        result=_result(*findings), decision=decision, justifications=justified, note="", **CONSENTED
     )
     assert set(problems) == problem_keys
 
 
 def test_declining_needs_a_note_unless_an_absolute_finding_decides_it():
-    args = {"justifications": {}, "today": TODAY, **CONSENTED}
+    args = {"justifications": {}, **CONSENTED}
     assert "decision_note" in decisions.decision_problems(result=_result(), decision="ineligible", note="", **args)
     absolute = _result(_finding("CI-01", rules.Klass.ABSOLUTE))
     assert decisions.decision_problems(result=absolute, decision="ineligible", note="", **args) == {}
 
 
 def test_declining_needs_no_consent_but_proceeding_does():
-    no_consent = {"consent_given": None, "consent_version": "", "consent_signed_on": None, "missing_instruments": []}
-    args = {"justifications": {}, "today": TODAY, "note": "Declined", **no_consent}
+    no_consent = {"consent_problem": "the consent is not signed.", "missing_instruments": []}
+    args = {"justifications": {}, "note": "Declined", **no_consent}
     assert decisions.decision_problems(result=_result(), decision="ineligible", **args) == {}
-    assert set(decisions.decision_problems(result=_result(), decision="eligible", **args)) == {"consent"}
-    future = {**args, "consent_given": True, "consent_version": "v1", "consent_signed_on": date(2026, 12, 1)}
-    assert "future" in decisions.decision_problems(result=_result(), decision="eligible", **future)["consent"]
+    problems = decisions.decision_problems(result=_result(), decision="eligible", **args)
+    assert problems == {"consent": "Before proceeding: the consent is not signed."}
 
 
 @pytest.mark.parametrize(

@@ -264,7 +264,6 @@ def test_garbage_in_any_number_field_never_gives_a_500(client_as, clinician, dra
         "heart_rate_bpm",
         "weight_kg",
         "height_cm",
-        "consent_signed_on",
         "phq9-item_1",
         "med-0-interaction_class",
         "trial-0-duration_weeks",

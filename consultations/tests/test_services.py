@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,8 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
+from consents.models import ConsentSignature, ConsentWithdrawal
+from consents.tests.factories import ConsentVersionFactory
 from consultations import services
 from consultations.models import Consultation, PlanStatusChange
 from consultations.tests.factories import (
@@ -164,18 +167,38 @@ def test_declining_an_eligible_patient_needs_a_reason():
 
 
 @pytest.mark.parametrize(
-    ("overrides", "expected"),
+    ("situation", "expected"),
     [
-        ({"consent_given": None}, "informed consent"),
-        ({"consent_document_version": ""}, "consent document version"),
-        ({"consent_signed_on": None}, "date consent was signed"),
+        ("unsigned", "consent is not signed"),
+        ("outdated", "a new version was published"),
+        ("withdrawn", "withdrawn by the patient"),
+        ("nothing published", "no treatment consent is published"),
     ],
 )
-def test_proceeding_needs_recorded_consent(overrides, expected):
-    consultation = fill_clean_intake(ConsultationFactory(), **overrides)
+def test_proceeding_needs_a_current_signed_treatment_consent(situation, expected):
+    """The intake reads informed consent from the consents app alone: signed, on the latest version."""
+    if situation == "unsigned":
+        ConsentVersionFactory()
+    consultation = fill_clean_intake(ConsultationFactory(), consented=situation in ("outdated", "withdrawn"))
+    if situation == "outdated":
+        ConsentVersionFactory(published_at=timezone.now() - timedelta(hours=1))
+    elif situation == "withdrawn":
+        signature = ConsentSignature.objects.get(patient=consultation.patient)
+        ConsentWithdrawal.objects.create(
+            signature=signature,
+            patient=consultation.patient,
+            reason="Changed their mind",
+            withdrawn_at=timezone.now(),
+            recorded_by=signature.recorded_by,
+        )
     with pytest.raises(services.SignRefused) as refused:
         _sign(consultation, "eligible")
     assert expected in refused.value.problems["consent"]
+
+
+def test_a_consent_signed_on_the_current_version_lets_the_intake_proceed():
+    consultation = fill_clean_intake(ConsultationFactory())
+    assert _sign(consultation, "eligible").decision == "eligible"
 
 
 def test_proceeding_needs_the_baseline_instruments_for_the_indication():

@@ -30,7 +30,6 @@ from consultations.forms import default_schedule
 from consultations.lifecycle import first_order_content
 from consultations.models import (
     AntidepressantTrial,
-    ConsentDocument,
     Consultation,
     Medication,
     PlanStatusChange,
@@ -45,7 +44,6 @@ from prescribers.selectors import signature_text
 from scheduling.models import Appointment, AppointmentStatus
 
 BATCH = 2000
-CONSENT_VERSION = "IVK-CONSENT-2026.1"
 # Bulk import of history, not user changes: skip the row-history insert/update triggers
 # (as the scheduling seeder does); history starts with the first real change.
 HISTORY_TRIGGERS = (
@@ -237,23 +235,6 @@ def _infusion_history(ctx: SeedContext) -> dict[int, dict[str, Any]]:
 
 
 def seed(ctx: SeedContext) -> None:
-    # The consent form the demo's intakes record as signed, and the version it replaced.
-    ConsentDocument.objects.get_or_create(
-        version="IVK-CONSENT-2025.2",
-        defaults={
-            "title": "Informed consent: IV ketamine (off-label)",
-            "effective_from": ctx.today - timedelta(days=900),
-            "active": False,
-        },
-    )
-    ConsentDocument.objects.get_or_create(
-        version=CONSENT_VERSION,
-        defaults={
-            "title": "Informed consent: IV ketamine (off-label)",
-            "effective_from": ctx.today - timedelta(days=600),
-            "summary": "Adds the dissociation and blood-pressure paragraphs and the escort requirement.",
-        },
-    )
     appointments = _consultation_appointments(ctx)
     patients = {
         p.pk: p
@@ -417,9 +398,6 @@ def _build(ctx: SeedContext, row: dict, pk: int, consult_type) -> tuple[Consulta
         clinician=row["clinician"],
         created_by=row["clinician"],
         updated_by=row["clinician"],
-        consent_given=None if draft else True,
-        consent_document_version="" if draft else CONSENT_VERSION,
-        consent_signed_on=None if draft else timezone.localtime(at).date(),
         **fields,
     )
     c.patient = row["patient"]

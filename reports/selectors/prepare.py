@@ -2,7 +2,7 @@
 
 A fixed number of queries whatever the number of patients: the day's appointments in one, then
 one set-based read per kind of fact (signed intakes, plans with their order and first-infusion
-flag, questionnaire invitations, open safety alerts, the consent form versions in use), joined
+flag, questionnaire invitations, open safety alerts, the consents app's two reads), joined
 in Python and judged by the pure ``reports.rules.visit_readiness``.
 
 Labs are not modelled anywhere in the product (no order, result or policy requirement), so the
@@ -21,8 +21,10 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from assessments.instruments import INSTRUMENTS
+from consents.models import ConsentKind
+from consents.selectors import KindStatus, consent_statuses, required_kinds
 from consultations.choices import LIVE_PLAN_STATUSES, PlanStatus
-from consultations.models import ConsentDocument, Consultation, StandingOrder, TreatmentPlan
+from consultations.models import Consultation, StandingOrder, TreatmentPlan
 from followups.models import QuestionnaireLink, SafetyAlert
 from followups.rules import SELF_REPORT_CODES
 from followups.services.invitations import MOMENT_FOR_TYPE
@@ -88,10 +90,12 @@ def prepare_day(*, day: date) -> list[PreparedVisit]:
         for row in Consultation.objects.filter(patient_id__in=patient_ids, status=Consultation.Status.SIGNED)
         .order_by("patient_id", "-signed_at", "-id")
         .distinct("patient_id")
-        .values("patient_id", "id", "consent_given", "consent_signed_on", "consent_document_version")
+        .values("patient_id", "id")
     }
-    # No versions on the settings page: any recorded version counts as current.
-    in_use = set(ConsentDocument.objects.filter(active=True).values_list("version", flat=True))
+    # Consents as the start check reads them: the clinic's required kinds for an infusion, the
+    # treatment consent for an intake's decision (one query for the versions, one for signatures).
+    required = set(required_kinds())
+    consents = consent_statuses(patient_ids, kinds={*required, ConsentKind.TREATMENT})
     # The live plan if there is one, else the newest draft.
     plans: dict[int, dict] = {}
     plan_rows = (
@@ -137,13 +141,7 @@ def prepare_day(*, day: date) -> list[PreparedVisit]:
         facts = rules.VisitFacts(
             kind=kind,
             intake_signed=intake is not None,
-            consent_recorded=intake is not None
-            and intake["consent_given"] is True
-            and intake["consent_signed_on"] is not None
-            and bool(intake["consent_document_version"].strip()),
-            consent_version_current=not in_use
-            or intake is None
-            or intake["consent_document_version"].strip() in in_use,
+            consent_gaps=_consent_gaps(consents[appt.patient_id], kind=kind, required=required),
             plan_status=plan["status"] if plan else "",
             order_signed=bool(plan and plan["order_signed"]),
             first_infusion=bool(plan and plan["status"] != PlanStatus.DRAFT and not plan["infused"]),
@@ -157,23 +155,28 @@ def prepare_day(*, day: date) -> list[PreparedVisit]:
             PreparedVisit(
                 appointment=appt,
                 readiness=rules.visit_readiness(facts),
-                links=_fix_links(appt, intake=intake, plan=plan, alert_ids=alerts.get(appt.patient_id, [])),
+                links=_fix_links(appt, plan=plan, alert_ids=alerts.get(appt.patient_id, [])),
             )
         )
     return out
 
 
-def _fix_links(
-    appt: Appointment, *, intake: Mapping[str, Any] | None, plan: Mapping[str, Any] | None, alert_ids: list[int]
-) -> dict[str, str]:
+def _consent_gaps(statuses: Mapping[str, KindStatus], *, kind: str, required: set[str]) -> tuple[tuple[str, str], ...]:
+    if kind == "consultation":  # the intake's decision to proceed asks for it, published or not
+        treatment = statuses[ConsentKind.TREATMENT]
+        return () if treatment.is_current else ((treatment.label, str(treatment.state)),)
+    if kind in rules.INFUSION_KINDS:  # what the start check refuses
+        return tuple((s.label, str(s.state)) for k, s in statuses.items() if k in required and s.blocks)
+    return ()
+
+
+def _fix_links(appt: Appointment, *, plan: Mapping[str, Any] | None, alert_ids: list[int]) -> dict[str, str]:
     chart = reverse("patients:detail", args=[appt.patient_id])
     plan_url = reverse("consultations:plan-detail", args=[plan["id"]]) if plan else f"{chart}#clinical-panels"
     return {
         rules.FIX_INTAKE: f"{chart}#clinical-panels",
-        # A signed intake's consent is corrected by an amendment; before it, at the intake itself.
-        rules.FIX_CONSENT: reverse("consultations:amend", args=[intake["id"]])
-        if intake
-        else reverse("scheduling:appointment-detail", args=[appt.pk]),
+        # Signed on the chart's consents panel: a signing link, the tablet, or a paper scan.
+        rules.FIX_CONSENT: f"{chart}#consents",
         rules.FIX_PLAN: plan_url,
         rules.FIX_ORDER: plan_url,
         rules.FIX_QUESTIONNAIRE: reverse("followups:link-send", args=[appt.patient_id]),

@@ -12,8 +12,10 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
-from consultations.models import ConsentDocument, Consultation, StandingOrder, TreatmentPlan
-from consultations.tests.factories import ConsultationFactory, depression_protocol
+from consents.models import ConsentKind, ConsentPolicy, ConsentVersion
+from consents.tests.factories import ConsentSignatureFactory, ConsentVersionFactory
+from consultations.models import StandingOrder, TreatmentPlan
+from consultations.tests.factories import depression_protocol, signed_record
 from followups.models import QuestionnaireLink
 from patients.tests.factories import PatientFactory
 from reports.selectors.prepare import LABS_FINDING, clinic_day_after, prepare_day
@@ -48,20 +50,15 @@ def _book(site, day, *, patient=None, kind="infusion", minute=0, **kwargs):
     )
 
 
+def _treatment_version():
+    return ConsentVersion.objects.filter(kind=ConsentKind.TREATMENT).first() or ConsentVersionFactory()
+
+
 def _intake(patient, *, consent=True):
-    clinician = UserFactory(role=Role.PRESCRIBER)
-    return ConsultationFactory(
-        patient=patient,
-        clinician=clinician,
-        status=Consultation.Status.SIGNED,
-        signed_at=timezone.now(),
-        signed_by=clinician,
-        decision="eligible",
-        content_sha256="0" * 64,
-        consent_given=consent,
-        consent_signed_on=timezone.localdate() if consent else None,
-        consent_document_version="v3" if consent else "",
-    )
+    intake = signed_record(patient=patient, clinician=UserFactory(role=Role.PRESCRIBER))
+    if consent:
+        ConsentSignatureFactory(patient=patient, version=_treatment_version())
+    return intake
 
 
 def _plan(intake, *, status="active", order=True, schedule=None):
@@ -132,34 +129,37 @@ def test_each_visit_lists_what_its_chart_still_lacks(site, day):
     assert visits[ready.patient_id].readiness.notes == ("First infusion",)
     assert [m.text for m in visits[first.patient_id].readiness.missing] == [
         "No signed intake consultation",
+        "Ketamine treatment (off-label use) consent not signed",
         "No treatment plan",
         "Escort home not confirmed",
     ]
     assert [m.text for m in visits[unsigned_visit.patient_id].readiness.missing] == [
-        "Informed consent not recorded on the signed intake",
+        "Ketamine treatment (off-label use) consent not signed",
         "Standing order not signed",
         "Questionnaire sent, not answered yet (PHQ-9)",  # cadss6 is given in clinic, not a self-report
     ]
     assert [m.text for m in visits[intake_visit.patient_id].readiness.missing] == [
-        "Informed consent to record at this intake"
+        "Ketamine treatment (off-label use) consent to sign before the intake decision"
     ]
     links = dict((m.text, url) for m, url in visits[unsigned_visit.patient_id].items)
     plan = TreatmentPlan.objects.get(patient=unsigned)
     assert links["Standing order not signed"] == reverse("consultations:plan-detail", args=[plan.pk])
-    assert links["Informed consent not recorded on the signed intake"] == reverse(
-        "consultations:amend", args=[plan.consultation_id]
-    )
+    chart = reverse("patients:detail", args=[unsigned.pk])
+    assert links["Ketamine treatment (off-label use) consent not signed"] == f"{chart}#consents"
 
 
-def test_consent_on_a_retired_form_version_is_pointed_out_not_blocking(site, day):
+def test_the_consents_app_decides_what_a_visit_lacks(site, day):
+    """A new version asks for a new signature before the next infusion; a kind the clinic
+    requires by policy is asked for; the intake's own consent box no longer counts."""
     visit = _ready_patient(site, day)
-    assert _by_patient(day)[visit.patient_id].readiness.ready  # no versions configured: any counts
-    ConsentDocument.objects.create(title="Consent", version="v3", effective_from=day - timedelta(days=400))
     assert _by_patient(day)[visit.patient_id].readiness.ready
-    ConsentDocument.objects.filter(version="v3").update(active=False)
-    ConsentDocument.objects.create(title="Consent", version="v4", effective_from=day - timedelta(days=10))
+    ConsentVersionFactory(published_at=timezone.now() - timedelta(hours=1))
     (item,) = _by_patient(day)[visit.patient_id].readiness.missing
-    assert (item.text, item.blocking) == ("Consent signed on a form version the clinic no longer gives", False)
+    assert (item.text, item.blocking) == ("Ketamine treatment (off-label use) consent: a new version to sign", True)
+    ConsentPolicy.objects.update_or_create(pk=1, defaults={"require_treatment": False, "require_financial": True})
+    ConsentVersionFactory(kind=ConsentKind.FINANCIAL, title="Financial policy")
+    (item,) = _by_patient(day)[visit.patient_id].readiness.missing
+    assert item.text == "Financial policy consent not signed"
 
 
 def test_tomorrow_is_the_next_day_a_site_is_open(site):

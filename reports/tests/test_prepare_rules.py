@@ -33,7 +33,6 @@ def test_the_soonest_site_decides_the_day():
 READY_INFUSION = VisitFacts(
     kind="infusion",
     intake_signed=True,
-    consent_recorded=True,
     plan_status="active",
     order_signed=True,
     questionnaires=("PHQ-9",),
@@ -51,9 +50,10 @@ def _texts(facts):
     ("changes", "expected"),
     [
         ({}, []),
-        ({"intake_signed": False, "consent_recorded": False}, ["No signed intake consultation"]),
-        ({"consent_recorded": False}, ["Informed consent not recorded on the signed intake"]),
-        ({"consent_version_current": False}, ["Consent signed on a form version the clinic no longer gives"]),
+        ({"intake_signed": False}, ["No signed intake consultation"]),
+        ({"consent_gaps": (("Financial policy", "missing"),)}, ["Financial policy consent not signed"]),
+        ({"consent_gaps": (("Treatment", "outdated"),)}, ["Treatment consent: a new version to sign"]),
+        ({"consent_gaps": (("Treatment", "withdrawn"),)}, ["Treatment consent withdrawn"]),
         ({"plan_status": ""}, ["No treatment plan"]),
         ({"plan_status": "draft"}, ["Treatment plan still a draft"]),
         ({"plan_status": "on_hold"}, ["Treatment plan on hold"]),
@@ -79,6 +79,10 @@ def test_a_first_infusion_is_marked():
 
 
 def test_an_intake_visit_needs_consent_taken_but_no_plan():
-    assert _texts(VisitFacts(kind="consultation")) == ["Informed consent to record at this intake"]
-    assert _texts(VisitFacts(kind="consultation", consent_recorded=True)) == []
+    gap = (("Ketamine treatment (off-label use)", "missing"),)
+    assert _texts(VisitFacts(kind="consultation", consent_gaps=gap)) == [
+        "Ketamine treatment (off-label use) consent to sign before the intake decision"
+    ]
+    assert not visit_readiness(VisitFacts(kind="consultation", consent_gaps=gap)).missing[0].blocking
+    assert _texts(VisitFacts(kind="consultation")) == []
     assert _texts(VisitFacts(kind="follow_up")) == []

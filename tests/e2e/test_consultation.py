@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
-from consultations.tests.factories import ensure_protocol_library
+from consultations.tests.factories import ensure_protocol_library, give_treatment_consent
 from patients.tests.factories import PatientFactory
 from prescribers.tests.factories import credentialed
 from scheduling.models import AppointmentStatus
@@ -57,6 +57,7 @@ def test_intake_to_ready_to_book(live_server, page):
     clinician = _user("e2e.clinician", Role.PRESCRIBER, first_name="Dana", last_name="Osei", credentials="MD")
     desk = _user("e2e.desk", Role.FRONT_DESK)
     patient = PatientFactory(legal_first_name="Robin", legal_last_name="Example")
+    give_treatment_consent(patient)  # signed on the clinic's tablet before the visit (the consents app)
     start = timezone.now().replace(second=0, microsecond=0)
     appointment = AppointmentFactory(
         patient=patient,
@@ -81,7 +82,6 @@ def test_intake_to_ready_to_book(live_server, page):
     for question in (
         "Antidepressant trial history taken",
         "Current medication list complete",
-        "Informed consent to off-label treatment given",
     ):
         page.get_by_role("group", name=question).get_by_label("Yes", exact=True).check()
     page.get_by_label("Resting systolic BP (mmHg)", exact=True).fill("185")
@@ -92,8 +92,7 @@ def test_intake_to_ready_to_book(live_server, page):
     page.get_by_label("Height (cm)", exact=True).fill("175")
     _answer(page, "phq9", [2, 3, 2, 2, 1, 2, 1, 1, 0])
     _answer(page, "gad7", [1, 2, 1, 1, 0, 1, 0])
-    page.get_by_label("Consent document version", exact=True).fill("IVK-CONSENT-2026.1")
-    page.get_by_label("Consent signed on", exact=True).fill(timezone.localdate().isoformat())
+    expect(page.locator("#section-consent")).to_contain_text("Signed (current version)")
     expect(page.locator("#autosave-status")).to_contain_text("Draft saved", timeout=10_000)  # server-side draft
     page.get_by_role("button", name="Save and screen").click()
 
