@@ -207,7 +207,8 @@ class Consultation(models.Model):
     spo2_percent = _vital("spo2_percent")
     weight_kg = _vital("weight_kg", decimal=True)
     height_cm = _vital("height_cm", decimal=True)
-    # Informed consent to off-label use [S33][S44]
+    # Informed consent to off-label use [S33][S44], as intakes recorded it before the consents app
+    # became its one record (moved there by a migration); kept as signed, no longer asked.
     consent_given = models.BooleanField("Informed consent to off-label treatment given", null=True, blank=True)
     consent_document_version = models.CharField(max_length=40, blank=True)
     consent_signed_on = models.DateField("Consent signed on", null=True, blank=True)
