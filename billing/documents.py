@@ -1,4 +1,5 @@
-"""Billing's documents: the invoice (or credit note) and the superbill of a visit, registered with
+"""Billing's documents: the invoice (or credit note) and the superbill of a visit or of a range of
+dates of service (one kind: the subject is an invoice or a ``SuperbillPeriod``), registered with
 the documents pipeline (issued, versioned, rendered by the worker, every download a disclosure).
 
 Both are downloaded with the billing permission (never by clinicians, who see no money pages),
@@ -6,10 +7,11 @@ so they are listed on the patient's billing panel rather than the chart's docume
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from billing import selectors
-from billing.models import Invoice, InvoiceKind
+from billing.models import Invoice, InvoiceKind, SuperbillPeriod
 from billing.money import Money
 from consultations.models import Consultation
 from documents import registry
@@ -87,12 +89,7 @@ def _diagnoses(patient_id: int) -> list[str]:
 def _provider(user) -> dict[str, str]:
     if user is None:
         return {"name": "", "credential": "", "npi": ""}
-    profile = PrescriberProfile.objects.filter(user=user).first()
-    return {
-        "name": user.get_full_name() or user.get_username(),
-        "credential": profile.get_credential_display() if profile else "",
-        "npi": profile.npi if profile else "",
-    }
+    return _providers([user])[user.pk]
 
 
 def superbill_content(invoice: Invoice) -> dict[str, Any]:
@@ -107,11 +104,71 @@ def superbill_content(invoice: Invoice) -> dict[str, Any]:
     return content
 
 
+def _providers(users) -> dict[int, dict[str, str]]:
+    """Name, credential and NPI of each user (one query for their prescriber profiles)."""
+    profiles = {p.user_id: p for p in PrescriberProfile.objects.filter(user_id__in=[u.pk for u in users])}
+    return {
+        user.pk: {
+            "name": user.get_full_name() or user.get_username(),
+            "credential": profiles[user.pk].get_credential_display() if user.pk in profiles else "",
+            "npi": profiles[user.pk].npi if user.pk in profiles else "",
+        }
+        for user in users
+    }
+
+
+def superbill_period_content(period: SuperbillPeriod) -> dict[str, Any]:
+    """A superbill over a range of dates of service: every coded service of the patient's visits in
+    the range (date, code, units, charge and the provider who rendered it), with what was charged,
+    credited and paid in all, for one out-of-network claim of several visits."""
+    invoices = list(selectors.superbill_invoices(period.patient_id, period.date_from, period.date_to))
+    if not invoices:
+        raise LookupError(f"superbill period {period.pk} lists no visit")
+    currency = invoices[-1].currency
+    by_user = _providers({inv.rendering_provider for inv in invoices if inv.rendering_provider is not None})
+    none = {"name": "", "credential": "", "npi": ""}
+    rows = [
+        {
+            "service_date": date_text(inv.service_date),
+            "invoice": inv.label,
+            "provider": by_user.get(inv.rendering_provider_id or 0, none),
+            **line,
+        }
+        for inv in invoices
+        for line in _lines(inv)
+        if line["code"]
+    ]
+    totals = {
+        name: _money(sum((selectors.annotated(inv, field) for inv in invoices), Decimal("0.00")), currency)
+        for name, field in (("credited", "credited"), ("paid", "allocated"), ("outstanding", "outstanding_amount"))
+    }
+    last = invoices[-1]
+    return {
+        "letterhead": letterhead(last.location),
+        "patient": patient_part(period.patient),
+        "period": {"from": date_text(period.date_from), "to": date_text(period.date_to), "visits": len(invoices)},
+        "rows": rows,
+        "providers": [by_user[pk] for pk in sorted(by_user)],
+        "totals": {"charges": _money(sum((inv.total for inv in invoices), Decimal("0.00")), currency), **totals},
+        "invoices": [inv.label for inv in invoices],
+        "tax_id": selectors.settings_for(last.location_id).tax_id,
+        "diagnoses": _diagnoses(period.patient_id),
+        "place_of_service": "11 (Office)",
+    }
+
+
+def _superbill(subject) -> dict[str, Any]:
+    """A visit's superbill (an invoice) or a period's."""
+    return superbill_period_content(subject) if isinstance(subject, SuperbillPeriod) else superbill_content(subject)
+
+
 def _find(patient, subject_id: int | None) -> Invoice | None:
     return Invoice.objects.filter(patient=patient, pk=subject_id).first() if subject_id else None
 
 
-def _refuse_superbill(invoice: Invoice) -> str:
+def _refuse_superbill(invoice: Invoice | SuperbillPeriod) -> str:
+    if isinstance(invoice, SuperbillPeriod):
+        return ""  # the service refused an empty range
     if invoice.kind != InvoiceKind.INVOICE or not any(line.code for line in invoice.lines.all()):
         return "A superbill lists coded services: this invoice has none."
     return ""
@@ -129,7 +186,7 @@ registry.register(
 registry.register(
     DocumentKind.SUPERBILL,
     template="documents/superbill.html",
-    build=superbill_content,
+    build=_superbill,
     patient_of=lambda invoice: invoice.patient,
     find=_find,
     refuse=_refuse_superbill,

@@ -8,6 +8,7 @@ from django import forms
 
 from billing.models import VISIT_ITEM_MAX_UNITS, Payment
 from billing.selectors import annotated
+from scheduling.forms import DateInput
 from scheduling.models import Location
 
 AMOUNT_ERRORS = {"min_value": "Enter an amount greater than zero.", "invalid": "Enter an amount such as 150.00."}
@@ -172,3 +173,16 @@ class VisitItemForm(forms.Form):
         if found is None:
             raise forms.ValidationError("Choose an item of the fee schedule.")
         return found
+
+
+class SuperbillPeriodForm(forms.Form):
+    date_from = forms.DateField(
+        label="From (date of service)",
+        widget=DateInput(),
+        error_messages={"required": "Enter the first date of service.", "invalid": "Enter a valid date."},
+    )
+    date_to = forms.DateField(
+        label="To (date of service)",
+        widget=DateInput(),
+        error_messages={"required": "Enter the last date of service.", "invalid": "Enter a valid date."},
+    )

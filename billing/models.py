@@ -476,3 +476,25 @@ class VisitItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fee_item} × {self.units}"
+
+
+class SuperbillPeriod(models.Model):
+    """A patient's superbill over a range of dates of service: what its PDF versions are issued
+    about. The same range asked again is the same row, so a changed superbill (a later payment,
+    a credit note) is a new version of it rather than a second document."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    date_from = models.DateField("From (date of service)")
+    date_to = models.DateField("To (date of service)")
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["patient", "-date_to", "-date_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "date_from", "date_to"], name="superbillperiod_one_per_range"),
+            models.CheckConstraint(condition=Q(date_to__gte=F("date_from")), name="superbillperiod_range_in_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Superbill {self.date_from} to {self.date_to}"

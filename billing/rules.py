@@ -87,6 +87,22 @@ def infused_minutes(
     return int((ended - started - paused).total_seconds() // 60)
 
 
+# The longest range one superbill covers (a year of visits, leap day included): an insurer's claim
+# window, and a PDF the worker renders in one go.
+SUPERBILL_MAX_DAYS = 366
+
+
+def superbill_range_refusal(*, date_from: date, date_to: date, today: date) -> dict[str, str]:
+    """Why a superbill cannot cover ``date_from``..``date_to`` (field -> message; empty when it can)."""
+    if date_to < date_from:
+        return {"date_to": "The end comes before the start."}
+    if date_from > today:
+        return {"date_from": "The range starts in the future: there is nothing to bill yet."}
+    if (date_to - date_from).days + 1 > SUPERBILL_MAX_DAYS:
+        return {"date_to": f"A superbill covers at most {SUPERBILL_MAX_DAYS} days: split the range."}
+    return {}
+
+
 def is_late_cancellation(*, start: datetime, cancelled_at: datetime, window_hours: int) -> bool:
     """Cancelled less than ``window_hours`` before the start (clinic policy, per location)."""
     return window_hours > 0 and start - cancelled_at < timedelta(hours=window_hours)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.models import (
@@ -21,6 +21,7 @@ from billing.models import (
     FeeRole,
     Invoice,
     InvoiceKind,
+    InvoiceLine,
     InvoicePurpose,
     PackagePlan,
     PackagePurchase,
@@ -199,6 +200,23 @@ def visit_invoice(appointment_id: int) -> Invoice | None:
     return Invoice.objects.filter(
         appointment_id=appointment_id, purpose=InvoicePurpose.VISIT, kind=InvoiceKind.INVOICE
     ).first()
+
+
+def superbill_invoices(patient_id: int, date_from: date, date_to: date) -> QuerySet[Invoice]:
+    """The patient's invoices with a coded service dated in the range (what a superbill lists),
+    with what each still owes, in date-of-service order."""
+    coded = InvoiceLine.objects.filter(invoice=OuterRef("pk")).exclude(code="")
+    return (
+        invoices_with_outstanding(
+            Invoice.objects.filter(
+                patient_id=patient_id, kind=InvoiceKind.INVOICE, service_date__range=(date_from, date_to)
+            )
+        )
+        .filter(Exists(coded))
+        .select_related("location", "rendering_provider")
+        .prefetch_related("lines")
+        .order_by("service_date", "issued_at", "id")
+    )
 
 
 def fee_for(*, location_id: int, role: str, on: date, appointment_type_id: int | None = None) -> FeeItem | None:

@@ -33,6 +33,7 @@ from billing.models import (
     PaymentAllocation,
     PaymentKind,
     PaymentStatus,
+    SuperbillPeriod,
     VisitItem,
 )
 from billing.money import Money, to_cents
@@ -427,6 +428,38 @@ def visit_item_remove(*, item: VisitItem, by: User) -> VisitItem:
         changes={"appointment": locked_visit.pk, "item": locked.fee_item.code or locked.fee_item.description},
     )
     return locked
+
+
+# --- Superbill for a period ------------------------------------------------------------
+
+
+@transaction.atomic
+def superbill_period(*, patient, date_from: date, date_to: date, by: User) -> SuperbillPeriod:
+    """The patient's superbill over a range of dates of service (the subject its PDF is issued
+    about); refused for a range out of order, too long, in the future or without a coded visit."""
+    _require(by, TAKE_PAYMENTS)
+    if refusal := rules.superbill_range_refusal(date_from=date_from, date_to=date_to, today=timezone.localdate()):
+        raise BillingError({field: [message] for field, message in refusal.items()})
+    if not selectors.superbill_invoices(patient.pk, date_from, date_to).exists():
+        raise BillingError(
+            {
+                "__all__": [
+                    f"No visit with coded services from {date_from:%m/%d/%Y} to {date_to:%m/%d/%Y}: "
+                    "there is nothing to claim."
+                ]
+            }
+        )
+    try:
+        with transaction.atomic():
+            period, _ = SuperbillPeriod.objects.get_or_create(
+                patient=patient,
+                date_from=date_from,
+                date_to=date_to,
+                defaults={"requested_at": timezone.now(), "requested_by": by},
+            )
+    except IntegrityError:  # the same range asked at the same moment
+        period = SuperbillPeriod.objects.get(patient=patient, date_from=date_from, date_to=date_to)
+    return period
 
 
 # --- Credit notes, waivers -----------------------------------------------------------------

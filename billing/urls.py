@@ -7,6 +7,7 @@ app_name = "billing"
 urlpatterns = [
     path("patients/<int:patient_id>/panel/", views.patient_panel, name="patient-panel"),
     path("patients/<int:patient_id>/payments/new/", views.payment_new, name="payment-new"),
+    path("patients/<int:patient_id>/superbill/", views.superbill_period, name="superbill-period"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice-detail"),
     path("invoices/<int:invoice_id>/print/", views.invoice_print, name="invoice-print"),
     path("invoices/<int:invoice_id>/allocate/", views.invoice_allocate, name="invoice-allocate"),

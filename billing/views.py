@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import audit
@@ -334,3 +335,31 @@ def visit_item_remove(request, visit_item_id: int) -> HttpResponse:
     else:
         messages.success(request, f"{item.fee_item.description} removed from the visit.")
     return redirect("billing:visit-items", item.appointment_id)
+
+
+def superbill_period(request, patient_id: int) -> HttpResponse:
+    """One superbill for the patient's visits over a range of dates of service, issued through the
+    documents pipeline and downloaded (every download a disclosure)."""
+    patient = access.patient_for_billing(request, patient_id)
+    if request.method == "POST":
+        form = forms.SuperbillPeriodForm(request.POST)
+        if form.is_valid():
+            try:
+                period = services.superbill_period(
+                    patient=patient,
+                    date_from=form.cleaned_data["date_from"],
+                    date_to=form.cleaned_data["date_to"],
+                    by=request.user,
+                )
+                document = documents.issue(kind=DocumentKind.SUPERBILL, subject=period, by=request.user)
+            except services.BillingError as exc:
+                _errors_to_form(form, exc)
+            except documents.DocumentError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect("documents:download", document.pk)
+    else:
+        today = timezone.localdate()
+        form = forms.SuperbillPeriodForm(initial={"date_from": today.replace(month=1, day=1), "date_to": today})
+        audit.record_page_opened(request, action="billing.superbill.form", category=Category.BILLING, patient=patient)
+    return render(request, "billing/superbill_form.html", {"patient": patient, "form": form})

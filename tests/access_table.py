@@ -326,6 +326,7 @@ ACCESS = {
     "billing:package-close": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
     "billing:deposit-take": row(LOGIN, OK, DENY, DENY, OK, DENY),
     "billing:visit-items": row(LOGIN, OK, DENY, DENY, OK, DENY),
+    "billing:superbill-period": row(LOGIN, OK, DENY, DENY, OK, DENY),
     "billing:visit-item-remove": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
     # Open data: the FHIR API answers bearer tokens only (interop/tests has the scope tables); its
     # CapabilityStatement and SMART discovery are public and hold no data. API clients are the
@@ -477,6 +478,7 @@ PHI_PAGES = {
     "billing:package-sell",
     "billing:deposit-take",
     "billing:visit-items",
+    "billing:superbill-period",
     "courses:patient-course",
     "courses:patient-panel",
     "courses:session-panel",
