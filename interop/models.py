@@ -142,3 +142,42 @@ class ExportFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportedRecord(models.Model):
+    """Which of our records a row of another system's export became.
+
+    Keyed by the other system (``source``) and its own id for the row, so running the same import
+    again updates or skips instead of registering everyone twice. Kept for good: the link is also
+    where a record came from when someone asks later.
+    """
+
+    class Kind(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        APPOINTMENT = "appointment", "Appointment"
+
+    source = models.CharField(max_length=100, help_text="The system the data came from, as the operator named it.")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    external_id = models.CharField(max_length=200, help_text="The other system's id for the row.")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "kind", "external_id"], name="importedrecord_unique_per_source"),
+            models.CheckConstraint(
+                condition=models.Q(kind="patient", appointment__isnull=True)
+                | models.Q(kind="appointment", appointment__isnull=False),
+                name="importedrecord_kind_matches_target",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source="") & ~models.Q(external_id=""), name="importedrecord_ids_given"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.kind} {self.external_id}"
