@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,7 @@ from consultations.selectors import live_plan_for
 from core import charts
 from followups import rules
 from followups.models import (
+    AlertReason,
     BoosterSuggestion,
     FollowUpVisit,
     QuestionnaireLink,
@@ -32,7 +33,7 @@ from followups.models import (
     SafetyAlertView,
     SuggestionStatus,
 )
-from patients.models import HEADER_FIELDS, Patient, beyond_header
+from patients.models import Patient, beyond_header
 from scheduling.hooks import RecordLink
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
@@ -287,52 +288,76 @@ def alert_seen_by(alert: SafetyAlert) -> list[SafetyAlertView]:
 
 @dataclass
 class Worklist:
-    follow_ups: list[tuple[Any, str]]
-    worsened: list[tuple[Any, int, int]]
-    alerts: list[SafetyAlert]
-    not_returned: list[QuestionnaireLink]
-    suggestions: list[BoosterSuggestion]
+    """The worklist's rows as plain values (ids, the patient's display name, times, text)."""
+
+    follow_ups: list[tuple[int, int, str, datetime, str]]  # appointment, patient, name, start, due/overdue
+    worsened: list[tuple[int, str, int, int]]  # patient, name, previous PHQ-9, latest PHQ-9
+    alerts: list[tuple[int, str, str, datetime]]  # alert, name, reason, raised at
+    not_returned: list[tuple[int, str, datetime, datetime]]  # patient, name, sent, expired
+    suggestions: list[tuple[int, int, str, str]]  # suggestion, patient, name, reason
 
 
 def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Worklist:
-    """The clinician's follow-up worklist; a fixed number of queries."""
+    """The clinician's follow-up worklist in one statement (``_WORKLIST_SQL``).
 
-    signed = FollowUpVisit.objects.filter(appointment=OuterRef("pk"), signed_at__isnull=False)
-    # Unsigned visits up to today are exactly the due and overdue ones: filtered here, so the
-    # limit counts only those (it used to cut 100 visits, signed ones included, oldest first).
-    appts = (
-        Appointment.objects.filter(
-            appointment_type__code__in=("follow_up", "booster"),
-            start__date__gte=today - timedelta(days=days_back),
-            start__date__lte=today,
-            status__in=[*ACTIVE_STATUSES, AppointmentStatus.COMPLETED],
-        )
-        .filter(models_q_clinician(user))
-        .exclude(Exists(signed))
-        .select_related("patient", "appointment_type")
-        .defer(*beyond_header())
-        .order_by("start")[:WORKLIST_FOLLOW_UPS]
-    )
-    follow_ups = [
-        (a, rules.follow_up_state(start=timezone.localtime(a.start).date(), today=today, has_signed_note=False))
-        for a in appts
-    ]
-    worsened = _worsened(min_rise=min_rise, since=timezone.now() - timedelta(days=days_back))
+    Its five lists were five ORM statements building some 150 model instances: compiling them and
+    building the instances was about half the page's CPU, and each was a round trip. The rows are
+    plain values: the page shows names, times and text, and links by id."""
     now = timezone.now()
-    not_returned = list(
-        QuestionnaireLink.objects.filter(completed_at=None, revoked_at=None, created_at__gte=now - timedelta(days=30))
-        .filter(expires_at__lte=now)
-        .select_related("patient")
-        .defer(*beyond_header())
-        .order_by("-created_at")[:50]
+    zone = timezone.get_current_timezone()
+    since = now - timedelta(days=days_back)
+    params = {
+        "user": user.pk,
+        # Unsigned visits on the clinic's days up to today are exactly the due and overdue ones:
+        # filtered here, so the limit counts only those; the days as a UTC range the index serves.
+        "day_from": datetime.combine(today - timedelta(days=days_back), time.min, tzinfo=zone),
+        "day_to": datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone),
+        "statuses": [str(s) for s in (*ACTIVE_STATUSES, AppointmentStatus.COMPLETED)],
+        "follow_ups": WORKLIST_FOLLOW_UPS,
+        "since": since,
+        "min_rise": min_rise,
+        "now": now,
+        "links_since": now - timedelta(days=30),
+        "open": str(SuggestionStatus.OPEN),
+        "limit": 50,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_WORKLIST_SQL, params)
+        rows = cursor.fetchall()
+    lists: dict[str, list] = defaultdict(list)
+    for kind, pk, patient_id, last, first, preferred, at, until, text, previous, latest in rows:
+        lists[kind].append((pk, patient_id, Patient.name_of(last, first, preferred), at, until, text, previous, latest))
+    # A UNION ALL keeps no order between or within its branches: each list is sorted here.
+    follow_ups = sorted(lists["follow_up"], key=lambda r: (r[3], r[0]))
+    alerts = sorted(lists["alert"], key=lambda r: (r[3], r[0]))
+    reasons = dict(AlertReason.choices)
+    return Worklist(
+        follow_ups=[
+            (
+                pk,
+                patient,
+                name,
+                at,
+                rules.follow_up_state(start=timezone.localtime(at).date(), today=today, has_signed_note=False),
+            )
+            for pk, patient, name, at, *_ in follow_ups
+        ],
+        worsened=[
+            (patient, name, previous, latest)
+            for _, patient, name, _at, _, _, previous, latest in sorted(
+                lists["worsened"], key=lambda r: r[3], reverse=True
+            )
+        ],
+        alerts=[(pk, name, reasons.get(reason, reason), at) for pk, _, name, at, _, reason, *_ in alerts],
+        not_returned=[
+            (patient, name, at, until)
+            for _, patient, name, at, until, *_ in sorted(lists["link"], key=lambda r: (r[3], r[0]), reverse=True)
+        ],
+        suggestions=[
+            (pk, patient, name, reason)
+            for pk, patient, name, _at, _, reason, *_ in sorted(lists["suggestion"], key=lambda r: (r[3], r[0]))
+        ],
     )
-    suggestions = list(
-        BoosterSuggestion.objects.filter(status=SuggestionStatus.OPEN)
-        .select_related("patient")
-        .defer(*beyond_header())
-        .order_by("created_at")[:50]
-    )
-    return Worklist(follow_ups, worsened, open_alerts(user=user), not_returned, suggestions)
 
 
 def models_q_clinician(user):
@@ -341,44 +366,73 @@ def models_q_clinician(user):
     return Q(clinician=user) | Q(clinician__isnull=True)
 
 
-# Patients with a current (not corrected) PHQ-9 in the window, then each one's two latest current
-# PHQ-9s read in the order of the (patient, instrument, time) index and stopped after two: a short
-# index read per patient instead of ranking every score of theirs with window functions and
-# sorting them, which was most of the worklist's SQL on the benchmark data set (EXPLAIN ANALYZE at
-# 2,000 patients: 12 ms, now 2.5). The previous score may be older than the window.
-_WORSENED_SQL = """
-SELECT {header}, two.totals[2], two.totals[1]
-FROM (
-    SELECT DISTINCT r.patient_id FROM assessments_instrumentresponse r
-    WHERE r.instrument = 'phq9' AND r.administered_at >= %(since)s
-      AND NOT EXISTS (SELECT 1 FROM assessments_instrumentresponse c WHERE c.supersedes_id = r.id)
-) recent
-CROSS JOIN LATERAL (
-    SELECT array_agg(last.total ORDER BY last.administered_at DESC, last.id DESC) AS totals,
-           max(last.administered_at) AS latest_at
-    FROM (
-        SELECT r.id, r.total, r.administered_at FROM assessments_instrumentresponse r
-        WHERE r.patient_id = recent.patient_id AND r.instrument = 'phq9'
-          AND NOT EXISTS (SELECT 1 FROM assessments_instrumentresponse c WHERE c.supersedes_id = r.id)
-        ORDER BY r.administered_at DESC
-        LIMIT 2
-    ) last
-) two
-JOIN patients_patient p ON p.id = recent.patient_id
-WHERE two.totals[2] IS NOT NULL AND two.totals[1] - two.totals[2] >= %(min_rise)s AND two.latest_at >= %(since)s
-ORDER BY two.latest_at DESC
-LIMIT %(limit)s
-""".format(header=", ".join(f"p.{name}" for name in HEADER_FIELDS))  # noqa: S608  # nosec B608 - only the model's own columns
-
-
-def _worsened(*, min_rise: int, since: datetime, limit: int = 50) -> list[tuple[Any, int, int]]:
-    """Patients whose latest PHQ-9 rose by ≥ ``min_rise`` over the one before, with the patient's
-    header fields read in the same statement."""
-    with connection.cursor() as cursor:
-        cursor.execute(_WORSENED_SQL, {"since": since, "min_rise": min_rise, "limit": limit})
-        rows = cursor.fetchall()
-    n = len(HEADER_FIELDS)
-    return [(Patient.from_db(connection.alias, HEADER_FIELDS, row[:n]), row[n], row[n + 1]) for row in rows]
+# The worklist's five lists, each its own branch with its own order and limit, in the columns
+# (kind, id, patient, last name, first name, preferred name, time, second time, text, previous
+# score, latest score). Worsened PHQ-9: patients with a current (not corrected) PHQ-9 in the window,
+# then each one's two latest current PHQ-9s read in the order of the (patient, instrument, time)
+# index and stopped after two: a short index read per patient instead of ranking every score of
+# theirs with window functions (EXPLAIN ANALYZE at 2,000 patients: 12 ms, now 2.5). The previous
+# score may be older than the window.
+_WORKLIST_SQL = """
+(SELECT 'follow_up', a.id, a.patient_id, p.legal_last_name, p.legal_first_name, p.preferred_name,
+        a.start, NULL::timestamptz, NULL::text, NULL::integer, NULL::integer
+ FROM scheduling_appointment a
+ JOIN scheduling_appointmenttype t ON t.id = a.appointment_type_id
+ JOIN patients_patient p ON p.id = a.patient_id
+ WHERE t.code IN ('follow_up', 'booster')
+   AND a.start >= %(day_from)s AND a.start < %(day_to)s
+   AND a.status = ANY(%(statuses)s)
+   AND (a.clinician_id = %(user)s OR a.clinician_id IS NULL)
+   AND NOT EXISTS (
+       SELECT 1 FROM followups_followupvisit v WHERE v.appointment_id = a.id AND v.signed_at IS NOT NULL
+   )
+ ORDER BY a.start, a.id
+ LIMIT %(follow_ups)s)
+UNION ALL
+(SELECT 'worsened', NULL::bigint, p.id, p.legal_last_name, p.legal_first_name, p.preferred_name,
+        two.latest_at, NULL::timestamptz, NULL::text, two.totals[2], two.totals[1]
+ FROM (
+     SELECT DISTINCT r.patient_id FROM assessments_instrumentresponse r
+     WHERE r.instrument = 'phq9' AND r.administered_at >= %(since)s
+       AND NOT EXISTS (SELECT 1 FROM assessments_instrumentresponse c WHERE c.supersedes_id = r.id)
+ ) recent
+ CROSS JOIN LATERAL (
+     SELECT array_agg(last.total ORDER BY last.administered_at DESC, last.id DESC) AS totals,
+            max(last.administered_at) AS latest_at
+     FROM (
+         SELECT r.id, r.total, r.administered_at FROM assessments_instrumentresponse r
+         WHERE r.patient_id = recent.patient_id AND r.instrument = 'phq9'
+           AND NOT EXISTS (SELECT 1 FROM assessments_instrumentresponse c WHERE c.supersedes_id = r.id)
+         ORDER BY r.administered_at DESC
+         LIMIT 2
+     ) last
+ ) two
+ JOIN patients_patient p ON p.id = recent.patient_id
+ WHERE two.totals[2] IS NOT NULL AND two.totals[1] - two.totals[2] >= %(min_rise)s AND two.latest_at >= %(since)s
+ ORDER BY two.latest_at DESC
+ LIMIT %(limit)s)
+UNION ALL
+(SELECT 'alert', s.id, s.patient_id, p.legal_last_name, p.legal_first_name, p.preferred_name,
+        s.created_at, NULL::timestamptz, s.reason::text, NULL::integer, NULL::integer
+ FROM followups_safetyalert s JOIN patients_patient p ON p.id = s.patient_id
+ WHERE s.acknowledged_at IS NULL AND (s.clinician_id = %(user)s OR s.clinician_id IS NULL)
+ ORDER BY s.created_at, s.id
+ LIMIT %(limit)s)
+UNION ALL
+(SELECT 'link', l.id, l.patient_id, p.legal_last_name, p.legal_first_name, p.preferred_name,
+        l.created_at, l.expires_at, NULL::text, NULL::integer, NULL::integer
+ FROM followups_questionnairelink l JOIN patients_patient p ON p.id = l.patient_id
+ WHERE l.completed_at IS NULL AND l.revoked_at IS NULL AND l.created_at >= %(links_since)s AND l.expires_at <= %(now)s
+ ORDER BY l.created_at DESC, l.id DESC
+ LIMIT %(limit)s)
+UNION ALL
+(SELECT 'suggestion', b.id, b.patient_id, p.legal_last_name, p.legal_first_name, p.preferred_name,
+        b.created_at, NULL::timestamptz, b.reason::text, NULL::integer, NULL::integer
+ FROM followups_boostersuggestion b JOIN patients_patient p ON p.id = b.patient_id
+ WHERE b.status = %(open)s
+ ORDER BY b.created_at, b.id
+ LIMIT %(limit)s)
+"""
 
 
 def ready_to_book(*, limit: int = 100) -> list[BoosterSuggestion]:

@@ -353,7 +353,7 @@ def _day_and_clock(value) -> str:
     return f"{local:%m/%d} {clock(local)}"
 
 
-def _worklist_rows(data, outcomes) -> dict:
+def _worklist_rows(data) -> dict:
     """Each list's rows as text and links, worked out once here: the template prints them instead of
     resolving names, choice displays, two date filters and a URL reversal per row."""
     chart, alert, visit_open = (
@@ -361,24 +361,25 @@ def _worklist_rows(data, outcomes) -> dict:
         _row_url("followups:alert-detail"),
         _row_url("followups:visit-open"),
     )
+    outcomes, decide = _row_url("followups:outcomes"), _row_url("followups:suggestion-decide")
     return {
-        "alert_rows": [
-            (alert(a.pk), a.patient.display_name, a.get_reason_display(), _day_and_clock(a.created_at))
-            for a in data.alerts
-        ],
+        "alert_rows": [(alert(pk), name, reason, _day_and_clock(at)) for pk, name, reason, at in data.alerts],
         "follow_up_rows": [
-            (chart(a.patient_id), a.patient.display_name, _day_and_clock(a.start), state, visit_open(a.pk))
-            for a, state in data.follow_ups
+            (chart(patient), name, _day_and_clock(start), state, visit_open(pk))
+            for pk, patient, name, start, state in data.follow_ups
         ],
-        "worsened_rows": [(outcomes(p.pk), p.display_name, prev, latest) for p, prev, latest in data.worsened],
+        "worsened_rows": [(outcomes(patient), name, prev, latest) for patient, name, prev, latest in data.worsened],
         "not_returned_rows": [
             (
-                chart(link.patient_id),
-                link.patient.display_name,
-                f"{timezone.localtime(link.created_at):%m/%d}",
-                f"{timezone.localtime(link.expires_at):%m/%d}",
+                chart(patient),
+                name,
+                f"{timezone.localtime(sent):%m/%d}",
+                f"{timezone.localtime(expired):%m/%d}",
             )
-            for link in data.not_returned
+            for patient, name, sent, expired in data.not_returned
+        ],
+        "suggestion_rows": [
+            (outcomes(patient), name, reason, decide(pk)) for pk, patient, name, reason in data.suggestions
         ],
     }
 
@@ -389,18 +390,11 @@ def worklist(request):
     require_clinical(request, "followups.view_followupvisit", patient_id=None)  # many patients: roles only
     policy = services.policy_current()
     data = selectors.worklist(user=request.user, today=timezone.localdate(), min_rise=policy.worsened_min_rise)
-    # Up to 50 suggestions, two links each: one reverse() per URL name instead of one per row.
-    outcomes, decide = _row_url("followups:outcomes"), _row_url("followups:suggestion-decide")
-    for suggestion in data.suggestions:
-        # Links for the template, set on each row; the model declares no such attributes.
-        suggestion.outcomes_url = outcomes(suggestion.patient_id)  # type: ignore[attr-defined]
-        suggestion.decide_url = decide(suggestion.pk)  # type: ignore[attr-defined]
     return render(
         request,
         "followups/worklist.html",
         {
-            "w": data,
-            **_worklist_rows(data, outcomes),
+            **_worklist_rows(data),
             # The decision form only for whom the service accepts it from; others see why
             # (asked only when a suggestion is listed).
             "booster_standing": prescriber_standing(request.user, BOOSTER_DECIDE, action="Deciding on a booster")

@@ -148,8 +148,12 @@ class Patient(models.Model):
 
     @property
     def display_name(self) -> str:
-        first = self.preferred_name or self.legal_first_name
-        return f"{self.legal_last_name}, {first}"
+        return self.name_of(self.legal_last_name, self.legal_first_name, self.preferred_name)
+
+    @staticmethod
+    def name_of(legal_last_name: str, legal_first_name: str, preferred_name: str) -> str:
+        """The display name from the three columns, for lists that read them without a model instance."""
+        return f"{legal_last_name}, {preferred_name or legal_first_name}"
 
     @property
     def initials(self) -> str:

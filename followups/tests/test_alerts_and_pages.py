@@ -157,10 +157,44 @@ def test_worklist_lists_overdue_follow_ups_worsened_scores_alerts_and_unreturned
     assert "5 → 15" in page
     assert reverse("followups:alert-detail", args=[SafetyAlert.objects.get().pk]) in page
     assert f"sent {timezone.localtime(link.created_at):%m/%d}" in page
-    # Warm (the session keeps the role and permissions): session, user, policy, follow-ups, worsened
-    # scores with their patients (one statement), links, suggestions, alerts, audit entry.
-    with django_assert_max_num_queries(9):
+    # Warm (the session keeps the role and permissions): session, user, policy, the five lists (one
+    # statement), audit entry.
+    with django_assert_max_num_queries(5):
         assert client.get(reverse("followups:worklist")).status_code == 200
+
+
+def test_worklist_lists_keep_their_order_and_their_statement_count_whatever_the_volume(
+    client, clinician, django_assert_max_num_queries
+):
+    from patients.tests.factories import PatientFactory
+
+    def follow_ups(n: int, days_ago: int) -> list:
+        made = []
+        for i in range(n):
+            start = timezone.now() - timedelta(days=days_ago, minutes=40 * i)
+            made.append(
+                follow_up_appointment(
+                    patient=PatientFactory(), clinician=clinician, start=start, end=start + timedelta(minutes=30)
+                )
+            )
+        return made
+
+    client.force_login(clinician)
+    late = follow_ups(2, 3)
+    first_alert = alert_for(patient=PatientFactory(legal_last_name="Firstalert"), clinician=clinician)
+    client.get(reverse("followups:worklist"))
+    with django_assert_max_num_queries(5):
+        client.get(reverse("followups:worklist"))
+    follow_ups(20, 1)
+    second_alert = alert_for(patient=PatientFactory(legal_last_name="Secondalert"), clinician=clinician)
+    with django_assert_max_num_queries(5):
+        page = client.get(reverse("followups:worklist")).content.decode()
+    # Oldest first: the visits by their time, the alerts by when they were raised.
+    due = [page.index(reverse("followups:visit-open", args=[a.pk])) for a in sorted(late, key=lambda a: a.start)]
+    assert due == sorted(due)
+    assert page.index("Firstalert") < page.index("Secondalert")
+    assert reverse("followups:alert-detail", args=[first_alert.pk]) in page
+    assert reverse("followups:alert-detail", args=[second_alert.pk]) in page
 
 
 def test_worklist_limit_counts_only_unsigned_follow_ups(client, clinician, patient, monkeypatch):
