@@ -58,7 +58,9 @@ class InquiryForm(forms.Form):
         choices=Channel.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Only about this inquiry. We will not use any other way.",
+        help_text="About this inquiry and, if you become our patient, for appointment reminders and messages "
+        "from the clinic (texts and e-mails hold no health details). We will not use any other way; "
+        "tell us at any time to stop.",
     )
     reason = forms.ChoiceField(
         label="What would you like help with?",

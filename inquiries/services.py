@@ -19,7 +19,7 @@ from accounts.models import User
 from core.audit import Category, Verb
 from inquiries import rules
 from inquiries.models import Inquiry, InquiryContact
-from patients.models import Patient
+from patients.models import ConsentMethod, Patient
 from patients.services import contact_log_entries_create, contact_log_entry_create, patient_create
 from scheduling.models import Appointment, AppointmentStatus, AppointmentType
 from scheduling.services.self_booking import NewSelfBookingLink, self_booking_link_issue
@@ -263,14 +263,18 @@ def _attach(locked: Inquiry, *, patient: Patient, by: User | None, how: str) -> 
 
 
 def patient_fields(inquiry: Inquiry) -> dict[str, Any]:
-    """What the registry takes from an inquiry: names, date of birth, contacts, the referrer.
+    """What the registry takes from an inquiry: names, date of birth, contacts, the referrer, and
+    the person's own consent to texts and e-mails.
 
-    Consent to reminders is not carried over: agreeing to be called back about an inquiry is not
-    agreeing to reminders, which the desk asks for when it completes the registration."""
+    The form asks the person how the clinic may reach them about the inquiry and, once a patient,
+    with appointment reminders and messages: those channels become the patient's reminder consent,
+    given on the inquiry form when it was sent (``patient_create``'s ``consent_given_at``). A
+    referring clinician's form carries no consent of the patient's; nor does a call, which no
+    reminder uses."""
     referrer = inquiry.referrer_name
     if referrer and inquiry.referrer_npi:
         referrer = f"{referrer} (NPI {inquiry.referrer_npi})"
-    return {
+    fields: dict[str, Any] = {
         "legal_first_name": inquiry.first_name,
         "legal_last_name": inquiry.last_name,
         "date_of_birth": inquiry.date_of_birth,
@@ -278,6 +282,18 @@ def patient_fields(inquiry: Inquiry) -> dict[str, Any]:
         "email": inquiry.email,
         "referring_provider": referrer[:200],
     }
+    if inquiry.who == Inquiry.Who.SELF:
+        if inquiry.contact_by_sms and inquiry.phone:
+            fields.update(sms_opt_in=True, sms_consent_method=ConsentMethod.INQUIRY)
+        if inquiry.contact_by_email and inquiry.email:
+            fields.update(email_opt_in=True, email_consent_method=ConsentMethod.INQUIRY)
+    return fields
+
+
+def _register(inquiry: Inquiry, *, by: User | None, duplicate_reason: str) -> Patient:
+    return patient_create(
+        by=by, duplicate_reason=duplicate_reason, consent_given_at=inquiry.submitted_at, **patient_fields(inquiry)
+    )
 
 
 @transaction.atomic
@@ -292,7 +308,7 @@ def inquiry_convert(*, inquiry: Inquiry, by: User, duplicate_reason: str = "") -
         raise ValidationError({"patient": "This inquiry is already linked to a patient."})
     if locked.status == rules.Status.CLOSED:
         raise ValidationError({"status": "Reopen the inquiry before registering the person."})
-    patient = patient_create(by=by, duplicate_reason=duplicate_reason, **patient_fields(locked))
+    patient = _register(locked, by=by, duplicate_reason=duplicate_reason)
     _attach(locked, patient=patient, by=by, how="converted")
     return patient
 
@@ -322,7 +338,7 @@ def inquiry_self_booking_start(*, inquiry: Inquiry, now: datetime | None = None)
         raise ValidationError("This form can no longer be used to book online; please call the clinic.")
     patient = locked.patient
     if patient is None:
-        patient = patient_create(by=None, duplicate_reason=SELF_REGISTERED_REASON, **patient_fields(locked))
+        patient = _register(locked, by=None, duplicate_reason=SELF_REGISTERED_REASON)
         _attach(locked, patient=patient, by=None, how="registered_by_person")
     return self_booking_link_issue(patient=patient, by=None, now=now)
 

@@ -15,6 +15,8 @@ class ConsentMethod(models.TextChoices):
     VERBAL = "verbal", "Verbal (recorded by staff)"
     WRITTEN = "written", "Written form"
     PORTAL = "portal", "Patient portal"
+    # The person ticked the channel on the public inquiry form, whose wording asks for it.
+    INQUIRY = "inquiry", "Online inquiry form (by the person)"
 
 
 # The search keys are derived from the names, so the history leaves them out.

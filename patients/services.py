@@ -151,14 +151,18 @@ def _create_changes(patient: Patient) -> dict[str, list]:
 
 
 @transaction.atomic
-def patient_create(*, by: User | None, duplicate_reason: str = "", **fields: Any) -> Patient:
+def patient_create(
+    *, by: User | None, duplicate_reason: str = "", consent_given_at: datetime | None = None, **fields: Any
+) -> Patient:
     """Register a patient. Raises PossibleDuplicates unless ``duplicate_reason`` explains why
     a likely duplicate is a different person (the reason is kept in the audit entry). ``by`` is
-    None only when the person registers themselves (booking online from the inquiry form)."""
+    None only when the person registers themselves (booking online from the inquiry form).
+    ``consent_given_at``: when the contact consents in ``fields`` were given, if before now (the
+    inquiry form's submission)."""
     _check_fields(fields)
     now = timezone.now()
     patient = Patient(**fields, created_by=by)
-    _stamp_consents(patient, {}, at=now)
+    _stamp_consents(patient, {}, at=min(consent_given_at or now, now))
     _validate(patient, today=timezone.localdate(now))
     matches = possible_duplicates(
         legal_first_name=patient.legal_first_name,

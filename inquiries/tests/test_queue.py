@@ -117,9 +117,39 @@ def test_converting_a_new_person_registers_them_with_the_inquiry_details(client,
         inquiry.date_of_birth,
     )
     assert patient.referring_provider == "Dr Lee Park (NPI 1234567893)"
+    # The person agreed to calls and e-mails on the form: e-mail reminders, given then, from there.
     assert not patient.sms_opt_in
-    assert not patient.email_opt_in
+    assert (patient.email_opt_in, patient.email_consent_method) == (True, "inquiry")
+    assert patient.email_consent_at == inquiry.submitted_at
     assert AuditEvent.objects.filter(action="patients.patient.created", patient_id=patient.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("who", "sms", "email", "expected"),
+    [
+        ("self", True, False, (True, False)),
+        ("self", True, True, (True, True)),
+        ("self", False, False, (False, False)),  # calls only: no reminder goes by phone
+        ("referrer", True, True, (False, False)),  # a referring clinician cannot consent for the patient
+    ],
+)
+def test_the_channels_given_on_the_form_become_the_reminder_consent(frontdesk, who, sms, email, expected):
+    submitted = timezone.now() - timedelta(days=2)
+    inquiry = InquiryFactory(
+        who=who,
+        contact_by_phone=True,
+        contact_by_sms=sms,
+        contact_by_email=email,
+        submitted_at=submitted,
+        referrer_name="Dr Lee Park" if who == "referrer" else "",
+    )
+    patient = services.inquiry_convert(inquiry=inquiry, by=frontdesk, duplicate_reason="Checked: a new person")
+    assert (patient.sms_opt_in, patient.email_opt_in) == expected
+    for prefix, given in zip(("sms", "email"), expected, strict=True):
+        assert getattr(patient, f"{prefix}_consent_at") == (submitted if given else None)
+        assert getattr(patient, f"{prefix}_consent_method") == ("inquiry" if given else "")
+    event = AuditEvent.objects.get(action="patients.patient.created", patient_id=patient.pk)
+    assert ("sms_opt_in" in event.changes) is expected[0]
 
 
 def test_closing_needs_a_reason_and_booked_needs_a_booked_consultation(client, frontdesk):

@@ -57,6 +57,8 @@ def test_from_the_thanks_to_a_booked_consultation(client, clinic, consult, djang
     patient = inquiry.patient
     assert (patient.legal_last_name, patient.email, inquiry.linked_by) == ("Alvarez", "robin.alvarez@example.org", None)
     assert SelfBookingLink.objects.filter(patient=patient).count() == 1
+    # E-mail was the way the person gave on the form: their reminders go there, and nowhere else.
+    assert (patient.email_opt_in, patient.email_consent_method, patient.sms_opt_in) == (True, "inquiry", False)
     assert AuditEvent.objects.filter(action="inquiries.inquiry.registered_by_person", patient_id=patient.pk).exists()
 
     # The scheduling app's own pages: the date of birth, then a slot.

@@ -141,6 +141,21 @@ def test_only_channels_the_patient_opted_into_are_used(clinic, frontdesk, rule24
     assert mail.outbox[0].alternatives[0].mimetype == "text/html"
 
 
+def test_a_person_registered_from_the_inquiry_form_is_reminded_on_the_channels_they_gave(
+    clinic, frontdesk, rule24, django_capture_on_commit_callbacks
+):
+    from inquiries.services import inquiry_convert
+    from inquiries.tests.factories import InquiryFactory
+
+    inquiry = InquiryFactory(contact_by_phone=False, contact_by_sms=True, contact_by_email=False)
+    patient = inquiry_convert(inquiry=inquiry, by=frontdesk, duplicate_reason="Checked: a new person")
+    appt = _book(clinic, patient, frontdesk, at(local_day(5), 10), django_capture_on_commit_callbacks)
+    statuses, _ = _dispatch_and_send(appt.start - timedelta(hours=23))
+    assert sorted(statuses) == ["sent", "void"]
+    assert [m.to for m in backends.outbox] == [str(patient.phone)]
+    assert mail.outbox == []
+
+
 def test_texts_name_clinic_date_time_place_never_treatment_and_the_contact_log_shows_them(
     clinic, opted_in, frontdesk, no_seeded_rules, django_capture_on_commit_callbacks
 ):
