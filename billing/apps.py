@@ -8,6 +8,7 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         # lazy: the services import models, which are not loaded when the app config is.
+        from billing import checks  # noqa: F401 - registers the payment provider's deploy checks
         from billing.integration import connect_scheduling
 
         # A completed visit is invoiced, a no-show or a late cancellation charged its fee, as the

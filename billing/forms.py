@@ -7,6 +7,7 @@ from typing import cast
 from django import forms
 
 from billing.models import VISIT_ITEM_MAX_UNITS, Payment
+from billing.providers import PROVIDER_METHOD
 from billing.selectors import annotated
 from scheduling.forms import DateInput
 from scheduling.models import Location
@@ -41,8 +42,23 @@ class PaymentForm(forms.Form):
     )
     idempotency_key = IdempotencyField()
 
-    def __init__(self, *args, invoices=(), **kwargs):
+    def __init__(self, *args, invoices=(), provider_cards: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if provider_cards:
+            self.fields["through_provider"] = forms.BooleanField(
+                required=False,
+                initial=True,
+                label="Charge the card through the payment provider",
+                help_text="Off: a card taken on the clinic's own terminal, recorded by its receipt number.",
+            )
+            self.fields["provider_method"] = forms.RegexField(
+                regex=PROVIDER_METHOD,
+                required=False,
+                max_length=80,
+                label="The reader's card id",
+                help_text="The id the provider's reader or page gave (pm_...). Blank: the intent waits for the reader.",
+                error_messages={"invalid": "The provider's card id looks like pm_ followed by letters and digits."},
+            )
         self.invoices = {str(inv.pk): inv for inv in invoices}
         cast(forms.ChoiceField, self.fields["invoice"]).choices = [("", "The oldest open invoices")] + [
             (
@@ -55,6 +71,12 @@ class PaymentForm(forms.Form):
     def clean_invoice(self):
         value = self.cleaned_data["invoice"]
         return self.invoices.get(value) if value else None
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("through_provider") and data.get("method") not in (Payment.Method.CARD, Payment.Method.HSA_FSA):
+            self.add_error("through_provider", "Only a card (or an HSA/FSA card) is charged through the provider.")
+        return data
 
 
 class AllocateForm(forms.Form):

@@ -329,6 +329,19 @@ class Payment(models.Model):
     reserved = models.BooleanField(
         default=False, help_text="Held for a package's sessions: never put against other invoices."
     )
+    apply_first = models.ForeignKey(
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The invoice a payment pays first once the provider completes it.",
+    )
+    provider_method = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="The provider's id of the card it read (e.g. pm_...), never the card's number.",
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -498,3 +511,31 @@ class SuperbillPeriod(models.Model):
 
     def __str__(self) -> str:
         return f"Superbill {self.date_from} to {self.date_to}"
+
+
+class ProviderEventOutcome(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    ALREADY = "already", "Already settled"
+    UNMATCHED = "unmatched", "No payment of ours"
+    IGNORED = "ignored", "Not a payment event"
+
+
+class ProviderEvent(models.Model):
+    """A payment provider's webhook event, kept once by its id so a redelivery is never applied
+    twice. Holds the provider's ids only, never a body (append-only)."""
+
+    Outcome = ProviderEventOutcome
+
+    event_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=100)
+    provider = models.CharField(max_length=20)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=ProviderEventOutcome.choices)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        triggers = [append_only("providerevent_append_only")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.type} {self.event_id}"

@@ -89,6 +89,11 @@ def payments_with_unallocated(qs: QuerySet[Payment] | None = None) -> QuerySet[P
     ).annotate(unallocated_amount=Coalesce("amount", ZERO) - Coalesce("allocated", ZERO) - Coalesce("refunded", ZERO))
 
 
+def refund_pending(payment_id: int) -> bool:
+    """A refund of the payment is with the provider: its money is neither refundable nor allocatable until settled."""
+    return Payment.objects.filter(refund_of_id=payment_id, status=PaymentStatus.PENDING).exists()
+
+
 def annotated(obj: object, name: str) -> Decimal:
     """An amount a selector annotated on ``obj`` (``outstanding_amount``, ``unallocated_amount``...)."""
     return Decimal(getattr(obj, name))

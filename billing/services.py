@@ -49,6 +49,9 @@ MANAGE_FEES = "billing.manage_fees"
 REPORTS = "billing.view_financial_reports"
 
 
+REFUND_PENDING = "A refund of this payment is waiting for the payment provider: check it again first."
+
+
 class BillingError(ValidationError):
     """A refused money action; ``message_dict`` keys are form fields (or ``__all__``)."""
 
@@ -592,6 +595,7 @@ def payment_record(
     provider_id: str = "",
     deposit_for=None,
     reserved: bool = False,
+    provider_method: str = "",
 ) -> Payment:
     """Record money received. The same ``idempotency_key`` twice records once (the first payment is
     returned): a double-click or a retried request cannot take the money twice. A completed
@@ -634,6 +638,9 @@ def payment_record(
                 completed_at=now if status == PaymentStatus.COMPLETED else None,
                 appointment=deposit_for,
                 reserved=reserved,
+                # A pending card payment pays the chosen invoice first once the provider completes it.
+                apply_first=invoice if status == PaymentStatus.PENDING else None,
+                provider_method=provider_method[:80],
             )
     except IntegrityError:  # the same key, recorded by a concurrent request
         return Payment.objects.get(idempotency_key=idempotency_key)
@@ -664,6 +671,8 @@ def payment_allocate(*, payment: Payment, invoice: Invoice, amount: Decimal, by:
         raise BillingError({"__all__": ["Only a completed payment can be allocated."]})
     if payment.reserved:
         raise BillingError({"payment": ["A package's prepayment pays only its sessions."]})
+    if selectors.refund_pending(payment.pk):
+        raise BillingError({"payment": [REFUND_PENDING]})
     allocation = _allocate(payment, invoice, to_cents(amount), by=by, at=timezone.now())
     audit.record(
         actor=by,
@@ -694,6 +703,8 @@ def payment_refund(
         raise BillingError({"__all__": ["A package's prepayment is refunded by closing the package."]})
     if not reason.strip():
         raise BillingError({"reason": ["Give a reason."]})
+    if selectors.refund_pending(payment.pk):
+        raise BillingError({"__all__": [REFUND_PENDING]})
     amount = to_cents(amount)
     left = selectors.unallocated_of(payment)
     if amount <= 0:
@@ -703,6 +714,9 @@ def payment_refund(
             {"amount": [f"Only {left:,.2f} of this payment is not allocated to an invoice; credit an invoice first."]}
         )
     now = timezone.now()
+    # A card taken through the provider is refunded through it (``billing.settlement.card_refund``):
+    # pending until the provider says so.
+    through_provider = bool(payment.provider_id)
     refund = Payment.objects.create(
         patient_id=payment.patient_id,
         location_id=payment.location_id,
@@ -710,14 +724,15 @@ def payment_refund(
         method=payment.method,
         amount=amount,
         currency=payment.currency,
-        status=PaymentStatus.COMPLETED,
+        status=PaymentStatus.PENDING if through_provider else PaymentStatus.COMPLETED,
         refund_of=payment,
         idempotency_key=idempotency_key,
         note=reason.strip()[:200],
         received_at=now,
         received_by=by,
-        completed_at=now,
+        completed_at=None if through_provider else now,
     )
+
     audit.record(
         actor=by,
         action="billing.payment.refunded",

@@ -3,20 +3,28 @@ errors on the form, redirect."""
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
-from django.http import HttpResponse
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse, JsonResponse
+from django.http.request import RawPostDataException
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import audit
-from billing import access, forms, selectors, services
-from billing.models import InvoiceKind, InvoicePurpose
+from billing import access, forms, providers, selectors, services, settlement
+from billing.models import InvoiceKind, InvoicePurpose, PaymentStatus
 from billing.money import Money
 from core.audit import Category
 from documents import services as documents
 from documents.models import DocumentKind
+
+logger = logging.getLogger(__name__)
 
 
 def _errors_to_form(form, exc: services.BillingError) -> None:
@@ -49,33 +57,96 @@ def payment_new(request, patient_id: int) -> HttpResponse:
     if request.method == "POST" and selectors.payment_with_key(request.POST.get("idempotency_key", ""), patient.pk):
         # The same form posted again (a double-click, a retry): it was recorded the first time.
         return redirect(back)
+    cards = providers.get_provider().takes_cards
     if request.method == "POST":
-        form = forms.PaymentForm(request.POST, invoices=invoices)
+        form = forms.PaymentForm(request.POST, invoices=invoices, provider_cards=cards)
         if form.is_valid():
             data = form.cleaned_data
+            common = {
+                "patient": patient,
+                "location_id": data["location"].pk,
+                "method": data["method"],
+                "amount": data["amount"],
+                "idempotency_key": data["idempotency_key"],
+                "invoice": data["invoice"],
+                "by": request.user,
+            }
             try:
-                services.payment_record(
-                    patient=patient,
-                    location_id=data["location"].pk,
-                    method=data["method"],
-                    amount=data["amount"],
-                    idempotency_key=data["idempotency_key"],
-                    reference=data["reference"],
-                    invoice=data["invoice"],
-                    by=request.user,
-                )
+                if data.get("through_provider"):
+                    payment = settlement.card_payment_start(provider_method=data["provider_method"], **common)
+                else:
+                    payment = services.payment_record(reference=data["reference"], **common)
             except services.BillingError as exc:
                 _errors_to_form(form, exc)
             else:
-                messages.success(request, f"Payment of {Money(data['amount'])} recorded.")
+                _say_how_it_went(request, payment, Money(data["amount"]))
                 return redirect(back)
     else:
         initial: dict[str, object] = {"idempotency_key": forms.new_key()}
         if invoices:
             initial["amount"] = selectors.annotated(invoices[0], "outstanding_amount")
-        form = forms.PaymentForm(initial=initial, invoices=invoices)
+        form = forms.PaymentForm(initial=initial, invoices=invoices, provider_cards=cards)
         audit.record_page_opened(request, action="billing.payment.form", category=Category.BILLING, patient=patient)
     return render(request, "billing/payment_form.html", {"patient": patient, "form": form, "invoices": invoices})
+
+
+def _say_how_it_went(request, payment, amount: Money) -> None:
+    if payment.status == PaymentStatus.COMPLETED:
+        messages.success(request, f"Payment of {amount} recorded.")
+    elif payment.status == PaymentStatus.FAILED:
+        messages.error(request, f"The card was declined: the payment of {amount} was not taken.")
+    else:
+        messages.warning(
+            request,
+            f"The payment of {amount} is pending: the payment provider has not confirmed it yet. "
+            "Use Check again on the patient's billing card; never take it a second time.",
+        )
+
+
+@require_POST
+def payment_check(request, payment_id: int) -> HttpResponse:
+    """The desk asks the provider again about a pending card payment or refund."""
+    payment = access.payment_for_user(request, payment_id, perm=services.TAKE_PAYMENTS)
+    back = reverse("patients:detail", args=[payment.patient_id]) + "#billing"
+    if payment.status != PaymentStatus.PENDING:
+        messages.info(request, "This payment is already settled.")
+        return redirect(back)
+    try:
+        settled = settlement.payment_check(payment=payment, by=request.user)
+    except providers.ProviderUnavailable:
+        messages.warning(
+            request, "The payment provider still gives no answer; the payment stays pending. Try again later."
+        )
+        return redirect(back)
+    words = {
+        PaymentStatus.COMPLETED: "completed",
+        PaymentStatus.FAILED: "failed: nothing was taken",
+        PaymentStatus.PENDING: "still pending at the payment provider",
+    }
+    what = f"{settled.get_kind_display()} of {Money(settled.amount)}"
+    messages.info(request, f"{what}: {words[PaymentStatus(settled.status)]}.")
+    return redirect(back)
+
+
+@csrf_exempt  # the provider cannot hold our CSRF token: its signature is the proof
+@login_not_required
+@never_cache
+@require_POST
+def provider_webhook(request) -> HttpResponse:
+    """The payment provider's events, signed with the shared secret; each event id is applied once."""
+    provider = providers.get_provider()
+    try:
+        try:
+            body = request.body
+        except RawPostDataException:  # a form post, already parsed by the middleware: never the provider's JSON
+            raise providers.WebhookRejected("The webhook's body is not JSON.") from None
+        event = provider.verify_event(body, request.headers.get("Stripe-Signature", ""))
+    except providers.WebhookRejected as exc:
+        # Only our own fixed words: the body and the header may carry what the sender chose.
+        logger.warning("Payment webhook refused: %s", exc)
+        return JsonResponse({"error": str(exc)}, status=400)
+    outcome = settlement.provider_event_apply(event=event, provider=provider.name)
+    return JsonResponse({"received": True, "outcome": outcome})
 
 
 @require_GET
@@ -188,7 +259,7 @@ def payment_refund(request, payment_id: int) -> HttpResponse:
     back = reverse("patients:detail", args=[payment.patient_id]) + "#billing"
     if form.is_valid():
         try:
-            services.payment_refund(
+            refund = settlement.card_refund(
                 payment=payment,
                 amount=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
@@ -198,7 +269,13 @@ def payment_refund(request, payment_id: int) -> HttpResponse:
         except services.BillingError as exc:
             messages.error(request, " ".join(e for errs in exc.message_dict.values() for e in errs))
         else:
-            messages.success(request, f"Refund of {Money(form.cleaned_data['amount'])} recorded.")
+            amount = Money(form.cleaned_data["amount"])
+            if refund.status == PaymentStatus.PENDING:
+                messages.warning(request, f"Refund of {amount} sent to the payment provider; pending its answer.")
+            elif refund.status == PaymentStatus.FAILED:
+                messages.error(request, f"The payment provider refused the refund of {amount}.")
+            else:
+                messages.success(request, f"Refund of {amount} recorded.")
         return redirect(back)
     messages.error(request, "Give the amount to refund and a reason.")
     return redirect(back)

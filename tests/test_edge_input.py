@@ -247,3 +247,16 @@ def test_the_money_pages_answer_hostile_input_without_a_500(client, admin, patie
     for row_id in ("999999", "9" * 30):
         assert client.get(f"/billing/invoices/{row_id}/").status_code == 404
         assert client.post(f"/billing/payments/{row_id}/refund/").status_code == 404
+        assert client.post(f"/billing/payments/{row_id}/check/").status_code == 404
+
+
+def test_the_payment_webhook_answers_hostile_bodies_and_signatures_with_400_never_a_500(client, settings):
+    settings.PAYMENT_BACKEND = "billing.providers.StripeBackend"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_edge"
+    url = reverse("billing:provider-webhook")
+    for value in HOSTILE_VALUES:
+        for body, content_type in ((value, "application/json"), (value.encode("utf-8", "replace"), "text/plain")):
+            answer = client.post(url, body, content_type=content_type, HTTP_STRIPE_SIGNATURE=value)
+            assert answer.status_code == 400, value
+            assert b'<script>alert("x")</script>' not in answer.content
+    assert client.get(url).status_code == 405
