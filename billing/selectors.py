@@ -114,15 +114,23 @@ class Balance:
     paid: Decimal
     refunded: Decimal
     currency: str = "USD"
+    # Paid ahead for what has not happened yet: a package's sessions to come, a booking's deposit.
+    held: Decimal = Decimal("0.00")
 
     @property
     def owed(self) -> Decimal:
-        """What the patient owes (negative: money on account)."""
+        """What the patient owes (negative: money on account), all money counted."""
         return self.charged - self.credited - self.paid + self.refunded
+
+    @property
+    def due(self) -> Decimal:
+        """What the patient owes now (negative: money on account): money held for sessions and
+        visits to come does not pay today's invoices, so it is not counted against them."""
+        return self.owed + self.held
 
 
 def patient_balance(patient_id: int) -> Balance:
-    """Two queries, however many invoices and payments."""
+    """Three queries, however many invoices and payments."""
     inv = Invoice.objects.filter(patient_id=patient_id).aggregate(
         charged=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.INVOICE)), ZERO),
         credited=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO),
@@ -131,7 +139,14 @@ def patient_balance(patient_id: int) -> Balance:
         paid=Coalesce(Sum("amount", filter=Q(kind=PaymentKind.PAYMENT)), ZERO),
         refunded=Coalesce(Sum("amount", filter=Q(kind=PaymentKind.REFUND)), ZERO),
     )
-    return Balance(charged=inv["charged"], credited=inv["credited"], paid=pay["paid"], refunded=pay["refunded"])
+    held = payments_with_unallocated(
+        Payment.objects.filter(patient_id=patient_id, status=COMPLETED, kind=PaymentKind.PAYMENT).filter(
+            Q(reserved=True) | Q(appointment__isnull=False)
+        )
+    ).aggregate(held=Coalesce(Sum("unallocated_amount"), ZERO))["held"]
+    return Balance(
+        charged=inv["charged"], credited=inv["credited"], paid=pay["paid"], refunded=pay["refunded"], held=held
+    )
 
 
 def patient_invoices(patient_id: int, *, limit: int = 50) -> list[Invoice]:

@@ -42,7 +42,8 @@ def patient_panel(request, patient_id: int) -> HttpResponse:
     context = {
         "patient": patient,
         "balance": balance,
-        "owed": Money(balance.owed),
+        "owed": Money(balance.due),
+        "held": Money(balance.held),
         "invoices": selectors.patient_invoices(patient.pk, limit=20),
         "payments": selectors.patient_payments(patient.pk, limit=20),
         "packages": selectors.patient_packages(patient.pk),

@@ -165,3 +165,23 @@ def test_the_desk_sells_a_package_from_the_patient_page(client, patient, frontde
     panel = client.get(reverse("billing:patient-panel", args=[patient.pk])).content.decode()
     assert "0 of 6</strong> sessions used" in panel
     assert patient.packages.count() == 1
+
+
+def test_a_package_paid_ahead_is_held_for_its_sessions_not_counted_on_account(patient, frontdesk):
+    location = LocationFactory()
+    fee_schedule(location)
+    services.package_sell(
+        patient=patient, plan=plan(location, sessions=6, price="2400.00"), method="cash", idempotency_key=key(),
+        by=frontdesk,
+    )  # fmt: skip
+    _bill(_infusion(patient, location, days_ago=1))  # one session drawn
+    services.invoice_issue(
+        patient=patient,
+        location_id=location.pk,
+        lines=[services.LineDraft(description="Injection", unit_price=Decimal("45.00"))],
+        by=frontdesk,
+    )
+    balance = selectors.patient_balance(patient.pk)
+    assert balance.held == Decimal("2000.00")  # five sessions to come
+    assert balance.due == Decimal("45.00")  # the package does not pay the injection
+    assert balance.owed == Decimal("-1955.00")  # all money counted

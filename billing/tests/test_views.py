@@ -41,7 +41,7 @@ def test_the_panel_costs_the_same_queries_however_many_invoices(
         invoice(patient, location=location)
         payment(patient, location=location, amount="30.00")
     client.force_login(frontdesk)
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):
         assert client.get(reverse("billing:patient-panel", args=[patient.pk])).status_code == 200
 
 
