@@ -38,6 +38,7 @@ from patients.models import Patient
 FHIR_JSON = "application/fhir+json"
 PAGE_DEFAULT, PAGE_MAX = 20, 100
 MANAGE_CLIENTS = "interop.add_clientregistration"
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
 
 
 def fhir_base() -> str:
@@ -123,6 +124,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
             "date": "2026-12-07",
             "publisher": settings.CLINIC_NAME,
             "kind": "instance",
+            "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
             "implementation": {"description": f"{settings.CLINIC_NAME} FHIR API", "url": base},
             "fhirVersion": "4.0.1",
             "format": ["json"],
@@ -153,6 +155,13 @@ def metadata(request: HttpRequest) -> HttpResponse:
                             ),
                         }
                         for rtype in selectors.RESOURCE_TYPES.values()
+                    ],
+                    # Bulk Data Access: the whole population, every patient, a group (a location's
+                    # patients); administrators' tokens only.
+                    "operation": [
+                        {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/export"},
+                        {"name": "patient-export", "definition": f"{BULK_DATA}/OperationDefinition/patient-export"},
+                        {"name": "group-export", "definition": f"{BULK_DATA}/OperationDefinition/group-export"},
                     ],
                 }
             ],

@@ -232,3 +232,10 @@ def test_a_second_delivery_of_the_task_does_nothing(client, administrator, treat
     export_services.export_run(export_id=export_id)
     assert ExportFile.objects.count() == 1
     assert AuditEvent.objects.filter(action="fhir.$export").count() == 1
+
+
+def test_the_capability_statement_offers_the_bulk_export_operations(client):
+    body = client.get("/fhir/r4/metadata").json()
+    validate(body)
+    assert "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data" in body["instantiates"]
+    assert {op["name"] for op in body["rest"][0]["operation"]} == {"export", "patient-export", "group-export"}
