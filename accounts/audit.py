@@ -9,18 +9,23 @@ fails too (fail closed, ASVS 16.5.3).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from accounts import context
-from accounts.models import AuditEvent, User
+from accounts.models import AuditAnchor, AuditChain, AuditEvent, User
 from accounts.roles import role_of
 from core.audit import Category, Verb
+
+logger = logging.getLogger(__name__)
 
 
 class Actor(Protocol):
@@ -51,6 +56,8 @@ def _canonical(event: AuditEvent) -> str:
             **({"emergency": True} if event.under_emergency_access else {}),
             "ip": event.ip_address,
             "request_id": event.request_id,
+            # Only when set, so that the chain-wide chain's rows (all rows before chains split) hash as they did.
+            **({"chain": event.chain} if event.chain else {}),
         },
         sort_keys=True,
         default=str,
@@ -76,6 +83,13 @@ def _member(choices: type[Verb] | type[Category], value: Any, what: str) -> str:
             f"audit {what} must be a core.audit.{choices.__name__} member, not {type(value).__name__} {value!r}"
         )
     return str(value.value)
+
+
+def chain_for(location_id: int | None) -> str:
+    """The chain a write joins: its site's (the request's location), else the chain-wide one
+    (sign-ins, tasks, commands). One request writes into one chain, so a transaction never
+    holds two chains' locks and two writers never wait on each other in opposite orders."""
+    return f"location:{location_id}" if location_id else ""
 
 
 def _event(
@@ -112,42 +126,44 @@ def _event(
         ip_address=ctx.ip_address,
         user_agent=ctx.user_agent[:300],
         request_id=ctx.request_id,
+        chain=chain_for(ctx.location_id),
     )
 
 
-# Writers are ordered by the lock on the chain's head row (AuditChainHead). Appending one event is
-# one statement: the UPDATE waits for the row, re-reads its newest version (so it always chains to
-# the last committed event) and hands the hashes to the INSERT; the event's id is drawn after the
-# lock, so ids follow the chain. An audited read costs one round trip, not five (BEGIN, lock, read
-# the last hash, INSERT, COMMIT). PostgreSQL's sha256 over this text must stay the same bytes as
-# chain_hash() above.
+# A chain's writers are ordered by the lock on its row in AuditChain; writers of other chains never
+# meet it. Appending one event is one statement: the UPDATE waits for the row, re-reads its newest
+# version (so it always chains to the last committed event) and hands the hashes to the INSERT; the
+# event's id is drawn after the lock, so ids follow each chain. An audited read costs one round
+# trip, not five (BEGIN, lock, read the last hash, INSERT, COMMIT). PostgreSQL's sha256 over this
+# text must stay the same bytes as chain_hash() above.
 _APPEND_ONE = """
 WITH head AS (
-    UPDATE accounts_auditchainhead
+    UPDATE accounts_auditchain
     SET prev_hash = last_hash,
         last_hash = encode(sha256(convert_to(last_hash || '|' || %s, 'UTF8')), 'hex')
-    WHERE id = 1
+    WHERE key = %s
     RETURNING prev_hash, last_hash
 )
 INSERT INTO accounts_auditevent ({columns}, prev_hash, row_hash)
 SELECT {values}, head.prev_hash, head.last_hash FROM head
 RETURNING id, prev_hash, row_hash
 """
-# A database flushed by a test (TRUNCATE) has no head row: start it from the newest event.
+# A chain's first write, or a database flushed by a test (TRUNCATE), finds no row: start it from
+# the chain's newest event (none: the empty hash).
 _START_HEAD = """
-INSERT INTO accounts_auditchainhead (id, last_hash, prev_hash)
-SELECT 1,
-       COALESCE((SELECT row_hash FROM accounts_auditevent ORDER BY id DESC LIMIT 1), ''),
-       COALESCE((SELECT prev_hash FROM accounts_auditevent ORDER BY id DESC LIMIT 1), '')
-ON CONFLICT (id) DO NOTHING
+INSERT INTO accounts_auditchain (key, last_hash, prev_hash)
+SELECT %(key)s,
+       COALESCE((SELECT row_hash FROM accounts_auditevent WHERE chain = %(key)s ORDER BY id DESC LIMIT 1), ''),
+       COALESCE((SELECT prev_hash FROM accounts_auditevent WHERE chain = %(key)s ORDER BY id DESC LIMIT 1), '')
+ON CONFLICT (key) DO NOTHING
 """
 _FIELDS = [f for f in AuditEvent._meta.concrete_fields if f.name not in ("id", "prev_hash", "row_hash")]
 
 
 def start_chain_head(sender=None, using: str = "default", **kwargs) -> None:
-    """Create the head row if it is missing (after a flush); a no-op when it exists."""
+    """Create the chain-wide chain's row if it is missing (after a flush); a no-op when it exists."""
     with connections[using].cursor() as cursor:
-        cursor.execute(_START_HEAD)
+        cursor.execute(_START_HEAD, {"key": ""})
 
 
 def _values(event: AuditEvent) -> list[Any]:
@@ -159,12 +175,12 @@ def _append(event: AuditEvent) -> None:
         columns=", ".join(connection.ops.quote_name(f.column) for f in _FIELDS),
         values=", ".join(["%s"] * len(_FIELDS)),
     )
-    params = [_canonical(event), *_values(event)]
+    params = [_canonical(event), event.chain, *_values(event)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
         if row is None:
-            cursor.execute(_START_HEAD)
+            cursor.execute(_START_HEAD, {"key": event.chain})
             cursor.execute(sql, params)
             row = cursor.fetchone()
     event.pk, event.prev_hash, event.row_hash = row
@@ -172,25 +188,28 @@ def _append(event: AuditEvent) -> None:
 
 
 def _chain(events: list[AuditEvent]) -> None:
-    """Link the events, in order, after the last row, and move the head past them.
+    """Link the events, in order, after the last row of their chain, and move its head past them.
 
-    Call inside the transaction that inserts them: the head row stays locked until it ends, so
-    the rows inserted next take the ids after the last one and verify_chain reads them in order.
+    All events share the first one's chain. Call inside the transaction that inserts them: the
+    chain's row stays locked until it ends, so the rows inserted next take the ids after the last
+    one and verify_chain reads them in order.
     """
+    key = events[0].chain
     with connection.cursor() as cursor:
-        cursor.execute("SELECT last_hash FROM accounts_auditchainhead WHERE id = 1 FOR UPDATE")
+        cursor.execute("SELECT last_hash FROM accounts_auditchain WHERE key = %s FOR UPDATE", [key])
         row = cursor.fetchone()
         if row is None:
-            cursor.execute(_START_HEAD)
-            cursor.execute("SELECT last_hash FROM accounts_auditchainhead WHERE id = 1 FOR UPDATE")
+            cursor.execute(_START_HEAD, {"key": key})
+            cursor.execute("SELECT last_hash FROM accounts_auditchain WHERE key = %s FOR UPDATE", [key])
             row = cursor.fetchone()
         prev = row[0]
         for event in events:
+            event.chain = key
             event.prev_hash = prev
             event.row_hash = prev = chain_hash(prev, event)
         cursor.execute(
-            "UPDATE accounts_auditchainhead SET prev_hash = %s, last_hash = %s WHERE id = 1",
-            [events[-1].prev_hash, events[-1].row_hash],
+            "UPDATE accounts_auditchain SET prev_hash = %s, last_hash = %s WHERE key = %s",
+            [events[-1].prev_hash, events[-1].row_hash, key],
         )
 
 
@@ -320,13 +339,79 @@ def patient_ids_for_mrn(mrn: str) -> list[int] | None:
 
 
 def verify_chain(batch_size: int = 5000) -> tuple[int, list[int]]:
-    """Recompute every row's hash in id order; return (rows checked, ids that fail)."""
+    """Recompute every row's hash, each chain in id order; return (rows checked, ids that fail)."""
     broken: list[int] = []
+    chain: str | None = None
     prev = ""
     checked = 0
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
+    for event in AuditEvent.objects.order_by("chain", "id").iterator(chunk_size=batch_size):
+        if event.chain != chain:
+            chain, prev = event.chain, ""
         checked += 1
         if event.prev_hash != prev or chain_hash(prev, event) != event.row_hash:
             broken.append(event.pk)
         prev = event.row_hash
     return checked, broken
+
+
+def _anchor_digest(heads: dict[str, list[Any]]) -> str:
+    return hashlib.sha256(json.dumps(heads, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _anchor_signature(digest: str, key: str) -> str:
+    return hmac.new(key.encode(), ("grace.audit.anchor|" + digest).encode(), hashlib.sha256).hexdigest()
+
+
+def _anchor_keys() -> list[str]:
+    """The key anchors are signed with, then the older ones still accepted (after a rotation)."""
+    return [settings.AUDIT_ANCHOR_KEY, *settings.AUDIT_ANCHOR_KEY_FALLBACKS]
+
+
+def anchor_chains() -> AuditAnchor:
+    """Seal every chain's newest row (id and hash) into one signed digest.
+
+    Reads each chain's newest committed row through the (chain, id) index: a few index probes,
+    and no chain's lock is taken, so no writer waits for the anchor."""
+    heads: dict[str, list[Any]] = {}
+    with connection.cursor() as cursor:
+        for key in AuditChain.objects.order_by("key").values_list("key", flat=True):
+            cursor.execute(
+                "SELECT id, row_hash FROM accounts_auditevent WHERE chain = %s ORDER BY id DESC LIMIT 1", [key]
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                heads[key] = [row[0], row[1]]
+    digest = _anchor_digest(heads)
+    last = AuditAnchor.objects.order_by("-id").first()
+    if last is not None and last.digest == digest:
+        return last  # nothing written since: no second anchor of the same heads
+    anchor = AuditAnchor.objects.create(
+        at=timezone.now(), heads=heads, digest=digest, signature=_anchor_signature(digest, _anchor_keys()[0])
+    )
+    # The digest also leaves the database in the log, where a copy of the trail cut short cannot reach it.
+    logger.info("audit anchor %s sealed %d chains: %s", anchor.pk, len(heads), digest)
+    return anchor
+
+
+def verify_anchors() -> list[str]:
+    """Every anchor's signature and every head it names: the row is there, in its chain, unchanged.
+    Returns what fails, in words (empty when all hold)."""
+    problems: list[str] = []
+    keys = _anchor_keys()
+    for anchor in AuditAnchor.objects.order_by("id").iterator(chunk_size=500):
+        digest = _anchor_digest(anchor.heads)
+        if digest != anchor.digest or not any(
+            hmac.compare_digest(_anchor_signature(digest, key), anchor.signature) for key in keys
+        ):
+            problems.append(f"anchor {anchor.pk} of {anchor.at:%Y-%m-%d %H:%M} fails its signature")
+            continue
+        named = {int(row_id): (key, row_hash) for key, (row_id, row_hash) in anchor.heads.items()}
+        found = {
+            pk: (chain, row_hash)
+            for pk, chain, row_hash in AuditEvent.objects.filter(pk__in=named).values_list("pk", "chain", "row_hash")
+        }
+        for row_id, head in sorted(named.items()):
+            if found.get(row_id) != head:
+                name = head[0] or "chain-wide"
+                problems.append(f"anchor {anchor.pk}: the head of chain {name!r} (row {row_id}) is gone or altered")
+    return problems

@@ -49,6 +49,25 @@ class RequestContextMiddleware:
         return response
 
 
+class LocationContextMiddleware:
+    """Adds the signed-in user and the site they work at (the one last chosen on the calendar) to
+    the request's context, once the session and the user are known: the logs name them, and the
+    audit trail writes the request's events into that site's chain."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        location = request.session.get(context.LOCATION_SESSION_KEY) if user_id else None
+        token = context.bind_where(user_id=user_id, location_id=location if isinstance(location, int) else None)
+        try:
+            return self.get_response(request)
+        finally:
+            context.reset(token)
+
+
 # C0 control characters and DEL, except tab, line feed and carriage return (which text areas send).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -40,6 +40,10 @@ class AuditEvent(models.Model):
     Written by services in the same transaction as the change they record, and by
     chart views for every read. ``row_hash`` chains each row to the previous one
     so that a removed or altered row is detectable (``manage.py verify_audit_chain``).
+
+    There is one chain per site (``chain`` = ``location:<id>``) and one chain-wide chain (``""``:
+    sign-ins, tasks, and every row written before chains were split), so writers at different
+    sites never wait on each other; ``AuditAnchor`` rows seal every chain's head now and then.
     """
 
     # The vocabulary lives in core (the layer every app reaches); the model keeps the names for
@@ -75,6 +79,9 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     request_id = models.CharField(max_length=36, blank=True)
+    # Which chain the row links into; the hash covers it (when set), so a row moved between chains
+    # fails. Adding the column rewrote no row: the old rows are the chain-wide chain and hash as before.
+    chain = models.CharField(max_length=32, blank=True, default="", db_default="")
     prev_hash = models.CharField(max_length=64, blank=True)
     row_hash = models.CharField(max_length=64, unique=True)
 
@@ -84,6 +91,8 @@ class AuditEvent(models.Model):
         # that returns its rows in that order or few enough rows to sort (see accounts.filters).
         indexes = [
             models.Index(fields=["at", "id"], name="audit_at_id"),
+            # Verification walks each chain in id order; the anchor reads each chain's newest row.
+            models.Index(fields=["chain", "id"], name="audit_chain_id"),
             models.Index(fields=["patient_id", "-at"], name="audit_patient_at"),
             models.Index(fields=["actor", "-at"], name="audit_actor_at"),
             # The pattern operator class serves a case-sensitive prefix (LIKE 'x%') as well as equality.
@@ -119,24 +128,41 @@ class AuditEvent(models.Model):
         return Role(self.role).label if self.role in Role.values else self.role.replace("_", " ")
 
 
-class AuditChainHead(models.Model):
-    """The newest audit row's hash, in the one row every audit writer locks.
+class AuditChain(models.Model):
+    """One audit chain's newest hash, in the row that chain's writers lock.
 
-    Appending an event updates this row and inserts the event in one statement (see
-    ``accounts.audit``): the row lock orders writers, and the UPDATE returns the hash to chain
-    to. ``prev_hash`` is the hash before the newest, which that statement needs back. Rewriting
-    this row breaks nothing silently: ``verify_chain`` recomputes from the events themselves.
+    Appending an event updates its chain's row and inserts the event in one statement (see
+    ``accounts.audit``): the row lock orders that chain's writers only, and the UPDATE returns the
+    hash to chain to. ``prev_hash`` is the hash before the newest, which that statement needs
+    back. Rewriting this row breaks nothing silently: ``verify_chain`` recomputes from the events.
     """
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    key = models.CharField(max_length=32, primary_key=True, blank=True)
     last_hash = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
 
+    def __str__(self) -> str:
+        return f"audit chain {self.key or 'chain-wide'} at {self.last_hash[:12]}"
+
+
+class AuditAnchor(models.Model):
+    """A signed digest of every audit chain's head at one moment (written every few minutes).
+
+    A hash chain alone shows an altered or removed row, but not rows cut from its end; the anchor
+    names each chain's newest row (id and hash) and signs the lot with a key the database does not
+    hold, so a trail cut short, or an anchor rewritten, fails ``verify_audit_chain``."""
+
+    at = models.DateTimeField()
+    heads = models.JSONField(help_text='{"chain key": [newest row id, its row hash]}')
+    digest = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64)
+
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_single_row")]
+        ordering = ["-at", "-id"]
+        triggers = [append_only("auditanchor_append_only")]
 
     def __str__(self) -> str:
-        return f"audit chain head {self.last_hash[:12]}"
+        return f"audit anchor {self.at:%Y-%m-%d %H:%M} {self.digest[:12]}"
 
 
 class EmergencyAccess(models.Model):

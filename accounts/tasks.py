@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from accounts import password_reset_mail
+from accounts import audit, password_reset_mail
 from core.tasks import TransactionAwareTask
 
 
@@ -13,3 +13,8 @@ from core.tasks import TransactionAwareTask
 )
 def send_password_reset(*, email: str, domain: str, use_https: bool) -> None:
     password_reset_mail.password_reset_send(email=email, domain=domain, use_https=use_https)
+
+
+@shared_task(name="accounts.audit.anchor", acks_late=True, soft_time_limit=50, time_limit=60)
+def anchor_audit_chains() -> None:
+    audit.anchor_chains()

@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.LocationContextMiddleware",
     "accounts.middleware.LoginRequiredMiddleware",  # Django's, answering htmx with a redirect header
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
@@ -349,6 +350,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "safety-alerts-escalate": {"task": "followups.alerts.escalate", "schedule": 60.0},
     # Card payments and refunds the provider has not settled (a timeout, a lost webhook) asked about again.
     "billing-reconcile-pending": {"task": "billing.reconcile_pending", "schedule": 300.0},
+    # Every audit chain's head sealed into a signed digest, so a trail cut short is detected.
+    "audit-anchor": {"task": "accounts.audit.anchor", "schedule": 600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -426,6 +429,11 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+# Signs the audit anchors (accounts.audit.anchor_chains). Keep it out of the database and its
+# backups: whoever holds both could re-sign a trail cut short. Defaults to the secret key; after a
+# rotation the old key goes into the fallbacks so older anchors still verify.
+AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY", default=SECRET_KEY)
+AUDIT_ANCHOR_KEY_FALLBACKS = env.list("AUDIT_ANCHOR_KEY_FALLBACKS", default=[])
 DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.logging.PhiSafeExceptionReporterFilter"
 ADMINS: list = []
 

@@ -164,7 +164,7 @@ def test_a_flushed_chain_head_restarts_from_the_newest_event(patient, frontdesk)
         actor=frontdesk, action="t.one", target=patient, patient=patient, category=Category.DEMOGRAPHICS
     )
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE accounts_auditchainhead")  # what a test database flush does
+        cursor.execute("TRUNCATE accounts_auditchain")  # what a test database flush does
     second = audit.record_read(
         actor=frontdesk, action="t.two", target=patient, patient=patient, category=Category.DEMOGRAPHICS
     )

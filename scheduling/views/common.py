@@ -9,11 +9,12 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from accounts import context
 from scheduling import rules, selectors
 from scheduling.forms import chosen_pk, parse_instant
 from scheduling.models import AppointmentStatus
 
-SESSION_LOCATION = "scheduling_location"
+SESSION_LOCATION = context.LOCATION_SESSION_KEY  # also read by the audit trail and the logs
 SESSION_NEW_FEED = "scheduling_new_feed_token"
 PATIENT_CHOICES = 8
 MOVE_LABELS: dict[str, str] = {
