@@ -30,6 +30,32 @@ class IdempotencyField(forms.CharField):
         super().__init__(widget=forms.HiddenInput, min_length=8, max_length=64, **kwargs)
 
 
+def _add_provider_fields(form: forms.Form) -> None:
+    """The choice to charge a card through the payment provider, and the id of the card it read."""
+    form.fields["through_provider"] = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Charge the card through the payment provider",
+        help_text="Off: a card taken on the clinic's own terminal, recorded by its receipt number.",
+    )
+    form.fields["provider_method"] = forms.RegexField(
+        regex=PROVIDER_METHOD,
+        required=False,
+        max_length=80,
+        label="The reader's card id",
+        help_text="The id the provider's reader or page gave (pm_...). Blank: the intent waits for the reader.",
+        error_messages={"invalid": "The provider's card id looks like pm_ followed by letters and digits."},
+    )
+
+
+def _card_only_through_provider(data: dict | None) -> dict:
+    # Cash and cheques are recorded as ever, whatever the box says: only a card goes to the provider.
+    data = data or {}
+    if data.get("method") not in (Payment.Method.CARD, Payment.Method.HSA_FSA):
+        data["through_provider"] = False
+    return data
+
+
 class PaymentForm(forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.filter(active=True), empty_label=None)
     method = forms.ChoiceField(choices=Payment.Method.choices, label="Paid by")
@@ -45,20 +71,7 @@ class PaymentForm(forms.Form):
     def __init__(self, *args, invoices=(), provider_cards: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if provider_cards:
-            self.fields["through_provider"] = forms.BooleanField(
-                required=False,
-                initial=True,
-                label="Charge the card through the payment provider",
-                help_text="Off: a card taken on the clinic's own terminal, recorded by its receipt number.",
-            )
-            self.fields["provider_method"] = forms.RegexField(
-                regex=PROVIDER_METHOD,
-                required=False,
-                max_length=80,
-                label="The reader's card id",
-                help_text="The id the provider's reader or page gave (pm_...). Blank: the intent waits for the reader.",
-                error_messages={"invalid": "The provider's card id looks like pm_ followed by letters and digits."},
-            )
+            _add_provider_fields(self)
         self.invoices = {str(inv.pk): inv for inv in invoices}
         cast(forms.ChoiceField, self.fields["invoice"]).choices = [("", "The oldest open invoices")] + [
             (
@@ -73,10 +86,7 @@ class PaymentForm(forms.Form):
         return self.invoices.get(value) if value else None
 
     def clean(self):
-        data = super().clean() or {}
-        if data.get("through_provider") and data.get("method") not in (Payment.Method.CARD, Payment.Method.HSA_FSA):
-            self.add_error("through_provider", "Only a card (or an HSA/FSA card) is charged through the provider.")
-        return data
+        return _card_only_through_provider(super().clean())
 
 
 class AllocateForm(forms.Form):
@@ -155,6 +165,14 @@ class DepositForm(forms.Form):
         max_length=60, required=False, label="Cheque or receipt number", help_text="Never a card number."
     )
     idempotency_key = IdempotencyField()
+
+    def __init__(self, *args, provider_cards: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if provider_cards:
+            _add_provider_fields(self)
+
+    def clean(self):
+        return _card_only_through_provider(super().clean())
 
 
 class CloseForm(forms.Form):

@@ -337,4 +337,9 @@ def deposit_due(appointment) -> FeeItem | None:
 
 
 def has_deposit(appointment_id: int) -> bool:
-    return Payment.objects.filter(appointment_id=appointment_id, kind=PaymentKind.PAYMENT).exists()
+    """A deposit taken or with the payment provider (a declined card leaves it still to take)."""
+    return (
+        Payment.objects.filter(appointment_id=appointment_id, kind=PaymentKind.PAYMENT)
+        .exclude(status=PaymentStatus.FAILED)
+        .exists()
+    )

@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts import audit
 from accounts.models import User
 from billing import services
-from billing.models import Invoice, Payment, PaymentKind, PaymentMethod, PaymentStatus, ProviderEvent
+from billing.models import Invoice, InvoiceKind, Payment, PaymentKind, PaymentMethod, PaymentStatus, ProviderEvent
 from billing.providers import (
     FAILED,
     PENDING,
@@ -84,6 +84,10 @@ def _settle(
     row.save(update_fields=fields)
     if outcome == SUCCEEDED and is_payment and row.appointment_id is None and not row.reserved:
         services._auto_allocate(row, by=by, at=now, first=row.apply_first)
+    elif outcome == SUCCEEDED and is_payment and row.appointment_id is not None:
+        # A deposit that completed after its visit (or its fee) was invoiced pays it now, as at the desk.
+        for invoice in Invoice.objects.filter(appointment_id=row.appointment_id, kind=InvoiceKind.INVOICE):
+            services._apply_deposits(invoice, by=by)
     noun = "payment" if is_payment else "refund"
     audit.record(
         actor=by,
@@ -174,6 +178,8 @@ def card_payment_start(
     by: User,
     invoice: Invoice | None = None,
     method: str = PaymentMethod.CARD,
+    note: str = "",
+    deposit_for=None,
 ) -> Payment:
     """Charge a card through the provider: the pending payment is committed first, then the intent
     is created (and confirmed when the card was read) with the payment's idempotency key. Returns
@@ -189,6 +195,8 @@ def card_payment_start(
         invoice=invoice,
         status=PaymentStatus.PENDING,
         provider_method=provider_method,
+        note=note,
+        deposit_for=deposit_for,
     )
     if payment.status != PaymentStatus.PENDING:  # the same form posted again after it settled
         return payment

@@ -91,15 +91,15 @@ def payment_new(request, patient_id: int) -> HttpResponse:
     return render(request, "billing/payment_form.html", {"patient": patient, "form": form, "invoices": invoices})
 
 
-def _say_how_it_went(request, payment, amount: Money) -> None:
+def _say_how_it_went(request, payment, amount: Money, *, what: str = "Payment") -> None:
     if payment.status == PaymentStatus.COMPLETED:
-        messages.success(request, f"Payment of {amount} recorded.")
+        messages.success(request, f"{what} of {amount} recorded.")
     elif payment.status == PaymentStatus.FAILED:
-        messages.error(request, f"The card was declined: the payment of {amount} was not taken.")
+        messages.error(request, f"The card was declined: the {what.lower()} of {amount} was not taken.")
     else:
         messages.warning(
             request,
-            f"The payment of {amount} is pending: the payment provider has not confirmed it yet. "
+            f"The {what.lower()} of {amount} is pending: the payment provider has not confirmed it yet. "
             "Use Check again on the patient's billing card; never take it a second time.",
         )
 
@@ -332,34 +332,38 @@ def deposit_take(request, appointment_id: int) -> HttpResponse:
     appointment = access.appointment_for_deposit(request, appointment_id)
     back = reverse("scheduling:appointment-detail", args=[appointment.pk])
     due = selectors.deposit_due(appointment)
+    cards = providers.get_provider().takes_cards
     if request.method == "POST":
-        form = forms.DepositForm(request.POST)
+        form = forms.DepositForm(request.POST, provider_cards=cards)
         if selectors.payment_with_key(request.POST.get("idempotency_key", ""), appointment.patient_id):
             return redirect(back)
         if form.is_valid():
             data = form.cleaned_data
+            common = {
+                "patient": appointment.patient,
+                "location_id": appointment.location_id,
+                "method": data["method"],
+                "amount": data["amount"],
+                "idempotency_key": data["idempotency_key"],
+                "note": f"Deposit for {appointment.appointment_type.name}",
+                "deposit_for": appointment,
+                "by": request.user,
+            }
             try:
-                services.payment_record(
-                    patient=appointment.patient,
-                    location_id=appointment.location_id,
-                    method=data["method"],
-                    amount=data["amount"],
-                    idempotency_key=data["idempotency_key"],
-                    reference=data["reference"],
-                    note=f"Deposit for {appointment.appointment_type.name}",
-                    deposit_for=appointment,
-                    by=request.user,
-                )
+                if data.get("through_provider"):
+                    deposit = settlement.card_payment_start(provider_method=data["provider_method"], **common)
+                else:
+                    deposit = services.payment_record(reference=data["reference"], **common)
             except services.BillingError as exc:
                 _errors_to_form(form, exc)
             else:
-                messages.success(request, f"Deposit of {Money(data['amount'])} recorded.")
+                _say_how_it_went(request, deposit, Money(data["amount"]), what="Deposit")
                 return redirect(back)
     else:
         initial: dict[str, object] = {"idempotency_key": forms.new_key()}
         if due is not None:
             initial["amount"] = due.price
-        form = forms.DepositForm(initial=initial)
+        form = forms.DepositForm(initial=initial, provider_cards=cards)
         audit.record_page_opened(
             request, action="billing.deposit.form", category=Category.BILLING, patient=appointment.patient
         )

@@ -71,6 +71,20 @@ def fee_schedule(location, *, since: date = SINCE) -> dict[str, FeeItem]:
     return made
 
 
+def deposit_fee(location, *, price: str = "100.00", type_code: str = "infusion") -> FeeItem:
+    """A deposit of ``price`` asked at booking for the type (a fee schedule is written first)."""
+    return FeeItem.objects.create(
+        location=location,
+        role=FeeRole.DEPOSIT,
+        appointment_type=appointment_type(type_code),
+        code="",
+        code_system=CodeSystem.CLINIC,
+        description="Deposit",
+        price=Decimal(price),
+        effective_from=SINCE,
+    )
+
+
 def key() -> str:
     return uuid.uuid4().hex
 

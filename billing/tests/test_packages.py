@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing import selectors, services
 from billing.models import Invoice, PackageRedemption
-from billing.tests.factories import billing_settings, fee_schedule, key, plan
+from billing.tests.factories import billing_settings, deposit_fee, fee_schedule, key, plan
 from scheduling.tests.factories import AppointmentFactory, LocationFactory, appointment_type
 
 pytestmark = pytest.mark.django_db
@@ -117,17 +117,8 @@ def test_a_package_prepayment_cannot_pay_other_invoices_or_be_refunded_directly(
 def test_a_deposit_taken_at_booking_pays_the_no_show_fee(client, patient, frontdesk):
     location = LocationFactory()
     billing_settings(location)
-    fees = fee_schedule(location)
-    type(fees["drug"]).objects.create(
-        location=location,
-        role="deposit",
-        appointment_type=appointment_type("infusion"),
-        code="",
-        code_system="clinic",
-        description="Deposit",
-        price=Decimal("100.00"),
-        effective_from=fees["drug"].effective_from,
-    )
+    fee_schedule(location)
+    deposit_fee(location)
     appt = AppointmentFactory(patient=patient, location=location, appointment_type=appointment_type("infusion"))
     client.force_login(frontdesk)
     detail = client.get(reverse("scheduling:appointment-detail", args=[appt.pk])).content.decode()

@@ -20,9 +20,9 @@ from accounts.models import AuditEvent
 from billing import selectors, services, settlement, tasks
 from billing.models import Payment, PaymentStatus, ProviderEvent
 from billing.providers import ManualBackend, StripeBackend, get_provider
-from billing.tests.factories import invoice, key
+from billing.tests.factories import billing_settings, deposit_fee, fee_schedule, invoice, key
 from billing.tests.stub_provider import StubStripe, event, sign
-from scheduling.tests.factories import LocationFactory
+from scheduling.tests.factories import AppointmentFactory, LocationFactory, appointment_type
 
 pytestmark = pytest.mark.django_db
 
@@ -327,12 +327,13 @@ def test_the_provider_card_field_takes_an_id_never_a_card_number(stub, client, p
     assert stub.requests == []
 
 
-def test_cash_is_not_charged_through_the_provider(stub, client, patient, frontdesk):
+def test_cash_is_recorded_as_ever_and_never_sent_to_the_provider(stub, client, patient, frontdesk):
     client.force_login(frontdesk)
     url = reverse("billing:payment-new", args=[patient.pk])
     posted = {"location": LocationFactory().pk, "method": "cash", "amount": "10.00", "through_provider": "on"}
-    answer = client.post(url, {**posted, "idempotency_key": key()})
-    assert answer.context["form"].errors["through_provider"]
+    client.post(url, {**posted, "provider_method": "", "idempotency_key": key()})
+    assert Payment.objects.get(patient=patient).status == PaymentStatus.COMPLETED
+    assert stub.requests == []
 
 
 def test_the_stub_speaks_json_the_library_reads(stub):
@@ -381,3 +382,44 @@ def test_the_deploy_checks_want_the_provider_keys_and_https(settings):
     settings.STRIPE_API_KEY, settings.STRIPE_WEBHOOK_SECRET = "sk_live_x", "whsec_x"
     settings.STRIPE_API_BASE = "https://api.stripe.com"
     assert payment_provider_checks() == []
+
+
+def _deposit_booking(patient):
+    location = LocationFactory()
+    billing_settings(location)
+    fee_schedule(location)
+    deposit_fee(location)
+    return AppointmentFactory(patient=patient, location=location, appointment_type=appointment_type("infusion"))
+
+
+def test_a_card_deposit_that_completes_after_the_no_show_fee_pays_it(stub, client, patient, frontdesk):
+    appt = _deposit_booking(patient)
+    client.force_login(frontdesk)
+    url = reverse("billing:deposit-take", args=[appt.pk])
+    form = client.get(url).context["form"]
+    assert "through_provider" in form.fields
+    stub.slow_for = 1.5
+    data = {"method": "card", "amount": "100.00", "through_provider": "on", "provider_method": "pm_card_visa"}
+    answer = client.post(url, {**data, "idempotency_key": form.initial["idempotency_key"]}, follow=True)
+    assert "deposit of $100.00 is pending" in answer.content.decode()
+    stub.slow_for = 0
+    deposit = Payment.objects.get(appointment=appt)
+    # The deposit is with the provider: the appointment page no longer asks for another.
+    assert url not in client.get(reverse("scheduling:appointment-detail", args=[appt.pk])).content.decode()
+    type(appt).objects.filter(pk=appt.pk).update(status="no_show")
+    appt.refresh_from_db()
+    fee = services.fee_for_outcome(appointment=appt, purpose="no_show")
+    assert selectors.outstanding_of(fee) == Decimal("100.00")  # the pending deposit paid nothing yet
+    assert settlement.payment_check(payment=deposit, by=frontdesk).status == PaymentStatus.COMPLETED
+    assert selectors.outstanding_of(fee) == Decimal("0.00")
+    assert selectors.patient_balance(patient.pk).owed == Decimal("0.00")
+
+
+def test_a_declined_card_deposit_leaves_the_deposit_to_take(stub, client, patient, frontdesk):
+    appt = _deposit_booking(patient)
+    client.force_login(frontdesk)
+    url = reverse("billing:deposit-take", args=[appt.pk])
+    data = {"method": "card", "amount": "100.00", "through_provider": "on", "provider_method": "pm_card_declined"}
+    answer = client.post(url, {**data, "idempotency_key": key()}, follow=True)
+    assert "was not taken" in answer.content.decode()
+    assert url in client.get(reverse("scheduling:appointment-detail", args=[appt.pk])).content.decode()
