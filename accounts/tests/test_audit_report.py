@@ -168,3 +168,25 @@ def test_only_chronological_order_is_offered(client, admin):
     response = client.get(URL, {"sort": "user"})
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_each_row_shows_its_cells_escaped_with_refusals_and_emergency_access_marked(client, admin):
+    hostile = UserFactory(username="<b>x</b>&co")
+    audit.record(actor=hostile, action="test.trail.<i>read</i>", verb=Verb.READ, category=Category.DEMOGRAPHICS)
+    audit.record(
+        actor=admin,
+        action="test.trail.denied",
+        verb=Verb.READ,
+        category=Category.CLINICAL,
+        outcome=AuditEvent.Outcome.DENIED,
+        changes={"break_glass": True},
+    )
+    client.force_login(admin)
+    page = client.get(URL, {"action": "test."}).content.decode()
+    assert "<td>&lt;b&gt;x&lt;/b&gt;&amp;co</td>" in page
+    assert 'title="test.trail.&lt;i&gt;read&lt;/i&gt;"' in page
+    assert "<b>x</b>" not in page and "<i>read</i>" not in page
+    assert '<td><span class="badge text-bg-warning">Denied</span></td>' in page
+    assert '<span class="badge text-bg-danger">emergency</span>' in page
+    assert "<td>Clinical</td><td>" in page
