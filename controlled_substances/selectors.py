@@ -169,11 +169,16 @@ def container_ledger(container: Container) -> QuerySet[LedgerEntry]:
     ).order_by("seq")
 
 
-def reconciliation_mismatches() -> list[tuple[Container, Decimal]]:
+def reconciliation_mismatches(*, location_id: int | None = None) -> list[tuple[Container, Decimal]]:
     """Containers whose balance row differs from the sum of their ledger deltas (should be none;
-    the daily reconciliation of security-reference R10)."""
+    the daily reconciliation of security-reference R10); with ``location_id``, that site's vials."""
+    held = (
+        Container.objects.all()
+        if location_id is None
+        else Container.objects.filter(registration__location_id=location_id)
+    )
     rows = (
-        Container.objects.select_related("lot__product")
+        held.select_related("lot__product")
         .annotate(ledger_ml=Coalesce(Sum("entries__delta_ml"), ZERO, output_field=DecimalField()))
         .exclude(ledger_ml=F("remaining_ml"))
     )

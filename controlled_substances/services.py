@@ -1083,25 +1083,25 @@ def count_line_resolve(
 # --- Daily reconciliation (security-reference R10) --------------------------------------
 
 
-def reconciliation_run() -> list[str]:
-    """Compare every vial's balance row with the sum of its ledger entries; alert the
+def reconciliation_run(location=None) -> list[str]:
+    """Compare every vial's balance row with the sum of its ledger entries (with ``location``, the
+    vials held under that site's registration: its nightly run at its close of day); alert the
     administrators (no PHI: vial codes and volumes only) and audit the run. Returns the
     problems found ([] when the ledger reconciles)."""
 
-    problems = [
-        f"{c.code}: balance {c.remaining_ml} mL, ledger {ledger_ml} mL" for c, ledger_ml in reconciliation_mismatches()
-    ]
+    mismatches = reconciliation_mismatches(location_id=location.pk if location is not None else None)
+    problems = [f"{c.code}: balance {c.remaining_ml} mL, ledger {ledger_ml} mL" for c, ledger_ml in mismatches]
     audit.record(
         actor=None,
         action="controlled_substances.reconciliation.run",
         verb=AuditEvent.Verb.QUERY,
         category=CS,
-        changes={"mismatches": problems},
+        changes={"mismatches": problems, **({"location": location.pk} if location is not None else {})},
         outcome=AuditEvent.Outcome.ERROR if problems else AuditEvent.Outcome.ALLOWED,
     )
     if problems:
         alert_administrators(
-            subject="Ketamine ledger does not reconcile",
+            subject="Ketamine ledger does not reconcile" + (f" at {location.name}" if location is not None else ""),
             body="These vials' balances differ from their ledger entries:\n" + "\n".join(problems),
         )
     return problems

@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -343,8 +342,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reminders-dispatch": {"task": "scheduling.reminders.dispatch", "schedule": 60.0},
     # Questionnaire links due before upcoming visits, per each plan's measurement schedule.
     "followups-invitations": {"task": "followups.invitations.send_due", "schedule": 900.0},
-    # Vial balances re-added from the ledger daily (10:00 UTC, before US clinics open); mails on a mismatch.
-    "ledger-reconcile": {"task": "controlled_substances.reconcile", "schedule": crontab(hour=10, minute=0)},
+    # The daily jobs (each site's ledger reconcile, which mails on a mismatch) come due at each site's
+    # own local close of day (scheduling.daily); beat only ticks, and each run is claimed once.
+    "daily-jobs": {"task": "scheduling.daily.run_due", "schedule": 300.0},
     # Safety alerts nobody acknowledged in the policy's time go to the other clinicians, then
     # the administrators: checked every minute so the delay is the policy's, not the beat's.
     "safety-alerts-escalate": {"task": "followups.alerts.escalate", "schedule": 60.0},
@@ -353,7 +353,20 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Every audit chain's head sealed into a signed digest, so a trail cut short is detected.
     "audit-anchor": {"task": "accounts.audit.anchor", "schedule": 600.0},
 }
+# Daily jobs run this long after a site's last opening window of the day ends; a day without hours
+# (or a whole-day closure) closes at this local wall time.
+DAILY_JOBS_AFTER_CLOSE_MINUTES = env.int("DAILY_JOBS_AFTER_CLOSE_MINUTES", default=30)
+DAILY_JOBS_CLOSED_DAY_TIME = env.str("DAILY_JOBS_CLOSED_DAY_TIME", default="18:00")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # With Redis (production), beat keeps its schedule in Redis and holds a lock there
+    # (celery-redbeat): a second beat on another node waits for the lock instead of sending every
+    # task twice, and takes over within the lock's time-out when the first one dies.
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = env.str("CELERY_REDBEAT_REDIS_URL", default=CELERY_BROKER_URL)
+    CELERY_REDBEAT_KEY_PREFIX = "grace:redbeat:"
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 30  # beat wakes at least this often, renewing the lock
+    CELERY_REDBEAT_LOCK_TIMEOUT = 150
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # A ledger PDF longer than this many rows is rendered by the documents worker and downloaded
 # from a status page (clinic policy; bounded to 0..2,000 where it is read). 0, the default: every

@@ -763,3 +763,22 @@ class SelfBooking(models.Model):
 
     def __str__(self) -> str:
         return f"Online booking #{self.pk}"
+
+
+class DailyJobRun(models.Model):
+    """One daily job's run for one site's local day (``scheduling.daily``): the row is the claim, so
+    a job runs once per site and day however many beats or workers tick."""
+
+    job = models.CharField(max_length=80)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    local_day = models.DateField(help_text="The site's local day the run closed.")
+    ran_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-local_day", "job"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "location", "local_day"], name="dailyjobrun_once_per_site_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} for {self.location_id} on {self.local_day:%Y-%m-%d}"
