@@ -123,3 +123,12 @@ def test_rate_limits_and_lockout_behind_the_proxy_a_deploy_without_the_proxy_dep
     assert "grace.W008" in {problem.id for problem in grace_deploy_checks()}
     settings.TRUSTED_PROXY_COUNT = 1
     assert "grace.W008" not in {problem.id for problem in grace_deploy_checks()}
+
+
+def test_check_deploy_is_clean_with_the_payment_provider_configured_and_fails_without_its_keys():
+    stripe = {"PAYMENT_BACKEND": "billing.providers.StripeBackend", "STRIPE_API_KEY": "sk_live_deploycheck"}
+    configured = _check_deploy(**stripe, STRIPE_WEBHOOK_SECRET="whsec_deploycheck")
+    assert configured.returncode == 0, configured.stdout + configured.stderr
+    unkeyed = _check_deploy(**stripe, STRIPE_WEBHOOK_SECRET="")
+    assert unkeyed.returncode != 0
+    assert "billing.E001" in unkeyed.stdout + unkeyed.stderr

@@ -423,3 +423,15 @@ def test_a_declined_card_deposit_leaves_the_deposit_to_take(stub, client, patien
     answer = client.post(url, {**data, "idempotency_key": key()}, follow=True)
     assert "was not taken" in answer.content.decode()
     assert url in client.get(reverse("scheduling:appointment-detail", args=[appt.pk])).content.decode()
+
+
+def test_a_webhook_that_settles_a_payment_costs_a_bounded_number_of_queries(
+    stub, client, patient, frontdesk, django_assert_max_num_queries
+):
+    invoice(patient, amount="10.00")
+    pending = _start(patient, frontdesk, amount="10.00", method="")
+    payload = event("evt_q", "payment_intent.succeeded", {**stub.intents[pending.provider_id], "status": "succeeded"})
+    with django_assert_max_num_queries(14):  # verify, match, lock, settle, allocate, audit, keep the event id
+        assert _post_event(client, payload).json()["outcome"] == ProviderEvent.Outcome.APPLIED
+    with django_assert_max_num_queries(2):  # a redelivery: one look-up of its id
+        assert _post_event(client, payload).json()["outcome"] == ProviderEvent.Outcome.ALREADY
