@@ -85,6 +85,9 @@ class ImportCommand(BaseCommand):
         if report.refused:
             out = Path(refused_path or f"{path}.refused.csv")
             # Undecodable bytes (kept as lone surrogates) are written as "?" rather than failing the report.
-            with out.open("w", newline="", encoding="utf-8", errors="replace") as handle:
-                csv_export.writer(handle).writerows(importing.refused_rows_csv(header, report.refused))
+            try:
+                with out.open("w", newline="", encoding="utf-8", errors="replace") as handle:
+                    csv_export.writer(handle).writerows(importing.refused_rows_csv(header, report.refused))
+            except OSError as exc:
+                raise CommandError(f"Cannot write the refused rows to {out}: {exc.strerror}.") from None
             self.stdout.write(f"Refused rows, with the reason on each: {out}")
