@@ -16,9 +16,11 @@ Raise ``bench.pages.SkipPage("why")`` to skip the whole entry. This module is im
 from __future__ import annotations
 
 from bench.documents_pdf import documents_pdf
+from bench.fhir_search import fhir_patient_search
 from bench.reminders import reminder_dispatch
 
 EXTRAS: list = [
     reminder_dispatch,  # due reminders through the real broker vs no-op tasks (--reminders N)
     documents_pdf,  # each PDF for a 12-session course vs WeasyPrint alone on the same HTML
+    fhir_patient_search,  # FHIR Patient search by name, birthdate and identifier vs the baseline page
 ]
