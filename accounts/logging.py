@@ -10,8 +10,14 @@ from accounts import context
 
 
 class RequestIdFilter(logging.Filter):
+    """Adds who and where to every record: the request id, the signed-in user's id and their site's
+    id (ids only, never a name; "-" outside a request or before sign-in)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = context.current().request_id or "-"
+        ctx = context.current()
+        record.request_id = ctx.request_id or "-"
+        record.user_id = ctx.user_id if ctx.user_id is not None else "-"
+        record.location_id = ctx.location_id if ctx.location_id is not None else "-"
         return True
 
 

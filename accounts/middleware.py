@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -13,6 +14,8 @@ from django.urls import reverse
 
 from accounts import access_cache, context, emergency
 from accounts.network import client_ip
+
+request_log = logging.getLogger("grace.request")
 
 SESSION_STARTED_KEY = "grace_session_started"
 LAST_ACTIVITY_KEY = "grace_last_activity"
@@ -62,8 +65,25 @@ class LocationContextMiddleware:
         user_id = user.pk if user is not None and user.is_authenticated else None
         location = request.session.get(context.LOCATION_SESSION_KEY) if user_id else None
         token = context.bind_where(user_id=user_id, location_id=location if isinstance(location, int) else None)
+        started = time.monotonic()
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
+            # The access log: the view's name, never the path's query string (a search is PHI).
+            match = getattr(request, "resolver_match", None)
+            request_log.info(
+                "%s %s %s %dms",
+                request.method,
+                match.view_name if match else "-",
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+                extra={
+                    "method": request.method,
+                    "view": match.view_name if match else "-",
+                    "status": response.status_code,
+                    "duration_ms": round((time.monotonic() - started) * 1000),
+                },
+            )
+            return response
         finally:
             context.reset(token)
 

@@ -213,3 +213,15 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code of device {self.device_id}"
+
+
+class Heartbeat(models.Model):
+    """When a background process last showed it was alive (``accounts.heartbeat``): the worker runs
+    a heartbeat task, beat stamps each task it sends. ``/healthz`` answers 503 when one is stale.
+    In the database, not a process's memory, so every web node reads the same answer."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} alive at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -352,7 +353,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     "billing-reconcile-pending": {"task": "billing.reconcile_pending", "schedule": 300.0},
     # Every audit chain's head sealed into a signed digest, so a trail cut short is detected.
     "audit-anchor": {"task": "accounts.audit.anchor", "schedule": 600.0},
+    # The worker's heartbeat for /healthz (beat stamps its own as it sends this).
+    "worker-heartbeat": {"task": "accounts.heartbeat.worker", "schedule": 30.0},
 }
+# /healthz answers 503 when the worker's or beat's heartbeat is older than this.
+HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=120)
+# Celery's workers log through LOGGING below (JSON in production) instead of their own handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Daily jobs run this long after a site's last opening window of the day ends; a day without hours
 # (or a whole-day closure) closes at this local wall time.
 DAILY_JOBS_AFTER_CLOSE_MINUTES = env.int("DAILY_JOBS_AFTER_CLOSE_MINUTES", default=30)
@@ -422,15 +429,28 @@ if not DEBUG:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # --- Logging: no PHI (security-reference V16) -----------------------------------
+# JSON lines in production (a log store reads them), plain text while developing.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "accounts.logging.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        # One JSON object a line (python-json-logger) for a log store to index: the time (UTC),
+        # level, logger, message and the request's id, user id and site id. Messages carry ids,
+        # never a patient's name, record number or birth date.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(location_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,  # "timestamp": ISO 8601 in UTC
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
-from accounts import audit
+from accounts import audit, heartbeat
 from accounts.models import AuditEvent
 from accounts.prescribing import PrescriberRequired
 from accounts.roles import CLINICAL_ROLES, Role, role_of
@@ -171,10 +171,24 @@ def _broker_ok() -> bool:
 @never_cache
 @require_GET
 def healthz(request):
-    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    """Unauthenticated and cheap (two queries and a broker ping), for a load balancer or a monitor:
+    the database, the broker (Redis in production), and the worker's and beat's heartbeats, each
+    stale past ``HEARTBEAT_STALE_SECONDS``. No patient data, no session."""
+    database = _database_ok()
+    ages = heartbeat.ages() if database else {heartbeat.WORKER: None, heartbeat.BEAT: None}
+    checks = {
+        "database": database,
+        "broker": _broker_ok(),
+        "worker": heartbeat.fresh(ages[heartbeat.WORKER]),
+        "beat": heartbeat.fresh(ages[heartbeat.BEAT]),
+    }
     healthy = all(checks.values())
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        {
+            "status": "ok" if healthy else "unavailable",
+            "checks": checks,
+            "heartbeat_age_seconds": {name: None if age is None else round(age) for name, age in ages.items()},
+        },
         status=200 if healthy else 503,
     )
 

@@ -6,7 +6,6 @@ Loopback only; bounded in number and time."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import subprocess
 import time
@@ -56,9 +55,13 @@ def _wait(server: subprocess.Popen, url: str) -> None:
     deadline = time.monotonic() + 120
     while True:
         assert server.poll() is None, "a web server exited while starting"
-        with contextlib.suppress(OSError):
+        try:
             urllib.request.urlopen(url, timeout=30).close()  # noqa: S310 - a loopback http URL
             return
+        except urllib.error.HTTPError:
+            return  # answered: a 503 says no worker's heartbeat, not that the server is down
+        except OSError:
+            pass
         assert time.monotonic() < deadline, "a web server did not answer within 120 s"
         time.sleep(0.5)
 
