@@ -1,4 +1,5 @@
 from django import forms
+from oauth2_provider.forms import AllowForm
 
 from interop.services import FLOWS
 
@@ -31,3 +32,14 @@ class ClientForm(forms.Form):
 
 class RetireForm(forms.Form):
     reason = forms.CharField(max_length=300)
+
+
+class SmartAllowForm(AllowForm):
+    """The toolkit's approval form, with the patient an app asking for ``patient/`` scopes may read."""
+
+    patient_mrn = forms.CharField(
+        label="Patient's MRN",
+        required=False,
+        max_length=40,
+        help_text="The app will read this patient's record only, and only what your role lets you read.",
+    )

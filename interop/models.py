@@ -181,3 +181,38 @@ class ImportedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.kind} {self.external_id}"
+
+
+class PatientLaunch(models.Model):
+    """A patient context chosen by a member of staff when authorising an app for ``patient/`` scopes.
+
+    The authorisation code and then the one access token it is exchanged for read only this patient
+    (and still no more than the member of staff may read). The rows stay after the code and token are
+    gone, as the record of who opened which patient's record to which app."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    launched_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.PROTECT, related_name="patient_launches"
+    )
+    launched_at = models.DateTimeField()
+    grant = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_GRANT_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="patient_launch",
+    )
+    access_token = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="patient_launch",
+    )
+
+    class Meta:
+        ordering = ["-launched_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Patient launch #{self.pk}"

@@ -7,10 +7,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from oauth2_provider import views as oauth
 
+from interop.views import SmartAuthorizationView
+
 app_name = "oauth2_provider"
 
 urlpatterns = [
-    path("authorize/", oauth.AuthorizationView.as_view(), name="authorize"),
+    path("authorize/", SmartAuthorizationView.as_view(), name="authorize"),
     path("token/", login_not_required(oauth.TokenView.as_view()), name="token"),
     path("revoke_token/", login_not_required(oauth.RevokeTokenView.as_view()), name="revoke-token"),
     path("introspect/", login_not_required(oauth.IntrospectTokenView.as_view()), name="introspect"),

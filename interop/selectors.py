@@ -120,6 +120,10 @@ def _ids(values: Iterable[str], what: str) -> list[int]:
     return out
 
 
+def ids_of(values: Iterable[str], what: str) -> list[int]:
+    return _ids(values, what)
+
+
 def _token_codes(values: Iterable[str]) -> list[str]:
     """Token parameters: ``code`` or ``system|code``; the system is not needed to tell our codes apart."""
     return [part.strip().rsplit("|", 1)[-1] for value in values for part in value.split(",") if part.strip()]
@@ -139,6 +143,11 @@ class ResourceType:
     # Whether a search must name its patient (the record of many patients comes through $export).
     needs_patient: bool = False
     searchable: bool = True  # Binary is read only, through a DocumentReference's attachment
+
+    @property
+    def compartment(self) -> bool:
+        """Whether every row belongs to one patient (SMART's patient compartment)."""
+        return self.name in ("Patient", "Binary") or "patient" in self.search_params
 
     def visible_to(self, user: Any) -> bool:
         return bool(user.has_perm(self.view_permission) and (not self.clinical or user.has_perm(CLINICAL)))

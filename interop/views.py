@@ -22,6 +22,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from oauth2_provider.models import Application
+from oauth2_provider.views import AuthorizationView
 
 from accounts import audit
 from accounts.models import User
@@ -29,10 +31,11 @@ from core.audit import Category, Verb
 from core.site import site_url
 from documents import access as document_access
 from documents import services as document_services
-from interop import resources, rules, selectors, services
-from interop.forms import ClientForm, RetireForm
+from interop import oauth, resources, rules, selectors, services
+from interop.forms import ClientForm, RetireForm, SmartAllowForm
 from interop.models import ClientRegistration
 from interop.oauth import Grant, grant_for
+from patients.access import VIEW, has_chart_perms
 from patients.models import Patient
 
 FHIR_JSON = "application/fhir+json"
@@ -143,7 +146,11 @@ def metadata(request: HttpRequest) -> HttpResponse:
                                 ]
                             }
                         ],
-                        "description": "OAuth 2.0 bearer tokens with SMART scopes (user/*.read, system/*.read).",
+                        "description": (
+                            "OAuth 2.0 bearer tokens with SMART scopes (user/*.read, system/*.read, and "
+                            "patient/*.read with launch/patient: one patient, named by the member of staff "
+                            "who allows the app)."
+                        ),
                     },
                     "resource": [
                         {
@@ -193,7 +200,14 @@ def smart_configuration(request: HttpRequest) -> HttpResponse:
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "scopes_supported": list(settings.OAUTH2_PROVIDER["SCOPES"]),
             "code_challenge_methods_supported": ["S256"],
-            "capabilities": ["client-confidential-symmetric", "permission-user", "permission-v1"],
+            "capabilities": [
+                "client-confidential-symmetric",
+                "launch-standalone",
+                "context-standalone-patient",
+                "permission-patient",
+                "permission-user",
+                "permission-v1",
+            ],
         }
     )
     response["Content-Type"] = "application/json"
@@ -209,12 +223,38 @@ def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResp
     if isinstance(rtype, HttpResponse):
         return rtype
     row = rtype.read(resource_id[:80])
-    if row is None or not row.resources:
+    if row is None or not row.resources or not _within_patient(grant, rtype, row):
         return _outcome(404, "not-found", f"No {rtype.name} with that id.")
     if rtype.name == "Binary":
         return _binary(request, grant, rtype, row)
     _audit_reads(request, grant, rtype, [row], search=False)
     return _json(row.resources[0])
+
+
+def _within_patient(grant: Grant, rtype: selectors.ResourceType, row: selectors.Row) -> bool:
+    """A patient-bound token reads its patient's records and the clinic's (practitioners, places)."""
+    if grant.patient_id is None:
+        return True
+    if rtype.compartment or row.patient_id is not None:
+        return row.patient_id == grant.patient_id
+    return True
+
+
+def _bind_to_patient(
+    patient_id: int, rtype: selectors.ResourceType, params: dict[str, list[str]]
+) -> dict[str, list[str]] | HttpResponse:
+    """A patient-bound token's search, narrowed to its patient; naming anyone else is refused."""
+    key = "_id" if rtype.name == "Patient" else "patient"
+    named = params.get(key, []) + ([] if rtype.name == "Patient" else params.get("subject", []))
+    try:
+        ids = set(selectors.ids_of(named, "Patient"))
+    except selectors.SearchError as exc:
+        return _outcome(400, "value", str(exc))
+    if ids - {patient_id}:
+        return _outcome(403, "forbidden", "This token reads one patient's record only.")
+    bound = {k: v for k, v in params.items() if k not in (key, "subject")}
+    bound[key] = [str(patient_id)]
+    return bound
 
 
 def _binary(request: HttpRequest, grant: Grant, rtype: selectors.ResourceType, row: selectors.Row) -> HttpResponse:
@@ -253,6 +293,11 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
     if not rtype.searchable:
         return _outcome(400, "not-supported", f"{rtype.name} is read by id only (a DocumentReference links it).")
     params = {key: request.GET.getlist(key) for key in request.GET if key in rtype.search_params}
+    if grant.patient_id is not None and rtype.compartment:
+        bound = _bind_to_patient(grant.patient_id, rtype, params)
+        if isinstance(bound, HttpResponse):
+            return bound
+        params = bound
     if rtype.needs_patient and not (params.get("patient") or params.get("subject")):
         return _outcome(
             400, "required", f"A {rtype.name} search names its patient (patient=...); whole populations come by export."
@@ -347,3 +392,57 @@ def client_retire(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, "Say why the client is retired.")
     return redirect("interop:clients")
+
+
+# SMART patient context: a member of staff names the patient when allowing an app -----------------
+
+
+class SmartAuthorizationView(AuthorizationView):
+    """The toolkit's approval page; an app asking for ``patient/`` scopes gets the one patient the
+    member of staff names by MRN, if they may open that patient's chart. The launch is audited."""
+
+    form_class = SmartAllowForm
+    _launch_patient: Patient | None = None
+
+    def _asks_for_a_patient(self, form) -> bool:
+        return oauth.asks_for_a_patient(form.cleaned_data.get("scope") or form.initial.get("scope") or "")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context.get("form")
+        scope = (form.data.get("scope") if form is not None and form.is_bound else None) or (
+            form.initial.get("scope", "") if form is not None else ""
+        )
+        context["asks_for_a_patient"] = oauth.asks_for_a_patient(scope)
+        if "application" not in context and form is not None:
+            client_id = form.data.get("client_id") or form.initial.get("client_id")
+            context["application"] = Application.objects.filter(client_id=client_id).first()
+            available = settings.OAUTH2_PROVIDER["SCOPES"]
+            context["scopes_descriptions"] = [available[s] for s in scope.split() if s in available]
+        return context
+
+    def form_valid(self, form):
+        if form.cleaned_data.get("allow") and self._asks_for_a_patient(form):
+            mrn = (form.cleaned_data.get("patient_mrn") or "").strip()
+            patient = Patient.objects.filter(mrn__iexact=mrn).first() if mrn else None
+            if patient is None or not has_chart_perms(self.request.user, VIEW, patient_id=patient.pk):
+                form.add_error(
+                    "patient_mrn",
+                    "Give the MRN of a patient whose chart you may open." if mrn else "Name the patient the app reads.",
+                )
+                return self.form_invalid(form)
+            self._launch_patient = patient
+        return super().form_valid(form)
+
+    def create_authorization_response(self, request, scopes, credentials, allow):
+        if allow and self._launch_patient is not None:
+            credentials = {**credentials, oauth.PATIENT_CREDENTIAL: self._launch_patient.pk}
+            audit.record(
+                actor=request.user,
+                action="fhir.patient_launch",
+                verb=Verb.CREATE,
+                category=Category.SECURITY,
+                patient=self._launch_patient,
+                changes={"client": credentials.get("client_id", ""), "scope": scopes},
+            )
+        return super().create_authorization_response(request, scopes, credentials, allow)
