@@ -78,8 +78,8 @@ def _kickoff(request: HttpRequest, level: str, group: Location | None = None) ->
     grant = grant_for(request)
     if grant is None:
         return _unauthorised()
-    if not grant.user.has_perm(BULK_EXPORT):
-        return _outcome(403, "forbidden", "Bulk export is for administrators' tokens.")
+    if not grant.user.has_perm(BULK_EXPORT) or grant.patient_id is not None:
+        return _outcome(403, "forbidden", "Bulk export is for administrators' tokens, not one patient's.")
     if "respond-async" not in request.headers.get("Prefer", ""):
         return _outcome(400, "required", "A bulk export runs in the background: send 'Prefer: respond-async'.")
     accept = request.headers.get("Accept", "")
@@ -135,8 +135,8 @@ def export_group(request: HttpRequest, group_id: str) -> HttpResponse:
     grant = grant_for(request)
     if grant is None:
         return _unauthorised()
-    if not grant.user.has_perm(BULK_EXPORT):  # before the group is looked up: ids cannot be probed
-        return _outcome(403, "forbidden", "Bulk export is for administrators' tokens.")
+    if not grant.user.has_perm(BULK_EXPORT) or grant.patient_id is not None:  # before the group is looked up
+        return _outcome(403, "forbidden", "Bulk export is for administrators' tokens, not one patient's.")
     text = group_id.removeprefix("location-")
     location = None
     if text != group_id and text.isascii() and text.isdigit() and len(text) < 12:

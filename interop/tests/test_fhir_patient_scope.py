@@ -226,3 +226,12 @@ def test_staff_cannot_launch_an_app_for_a_patient_whose_chart_they_may_not_open(
     response = client.post("/o/authorize/", {**query, "allow": "Authorize", "patient_mrn": patient.mrn})
     assert response.status_code in (200, 403)
     assert not PatientLaunch.objects.exists()
+
+
+def test_a_patient_bound_token_cannot_start_a_bulk_export(client, admin, record):
+    headers = patient_bearer(admin, record.patient)
+    for path in ("$export", "Patient/$export"):
+        response = client.get(
+            f"/fhir/r4/{path}", HTTP_ACCEPT="application/fhir+json", HTTP_PREFER="respond-async", **headers
+        )
+        assert response.status_code == 403, (path, response.content[:200])
