@@ -51,6 +51,12 @@ RECORD_ACTION = "interop.patient_record.exported"
 RECORD_DOWNLOAD_ACTION = "interop.patient_record.downloaded"
 PROGRESS_EVERY = 5000  # resources between two progress notes (the status endpoint reads them)
 AUDIT_BATCH = 1000
+# A type's resources go into files of about this size: each stored file is appended to its row a
+# slice at a time, and appending to a large bytea value rewrites it, so the parts stay small.
+PART_BYTES = 16 * 2**20
+# A part in eight appends. The driver sends a slice as an escaped literal, several times its size
+# in the worker's memory, so slices stay small (8 MiB slices cost the worker about 70 MiB).
+STORE_SLICE = 2 * 2**20
 
 
 class ExportError(Exception):
@@ -267,6 +273,27 @@ def _resources(
             yield resource
 
 
+class _Part:
+    """One NDJSON file being written, on disk (never the whole file in memory)."""
+
+    def __init__(self) -> None:
+        self.raw: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by store() or the writer's finally
+        self.digest = hashlib.sha256()
+        self.count = 0
+
+    def write(self, resource: resources.Resource) -> None:
+        line = json.dumps(resource, separators=(",", ":"), default=str).encode() + b"\n"
+        self.digest.update(line)
+        self.raw.write(line)
+        self.count += 1
+
+    def store(self, export: Export, rtype: str, number: int) -> None:
+        name = f"{rtype}.ndjson" if number == 1 else f"{rtype}.{number}.ndjson"
+        with self.raw:
+            if self.count:  # the Bulk Data spec: a type with no resources has no file
+                _store(export, name, self.raw, resource_type=rtype, count=self.count, sha256=self.digest.hexdigest())
+
+
 def _bulk_write(export: Export) -> set[int]:
     scope = _scope(export)
     patients: set[int] = set()
@@ -276,15 +303,16 @@ def _bulk_write(export: Export) -> set[int]:
         if rtype is None:  # no longer served since the request: nothing to write
             continue
         _check(export, f"Resource type {position} of {len(export.resource_types)} ({name}).")
-        digest, count = hashlib.sha256(), 0
-        with tempfile.TemporaryFile() as raw:  # on disk, never the whole file in memory
+        number, part = 1, _Part()
+        try:
             for resource in _resources(export, scope, rtype, patients, done):
-                line = json.dumps(resource, separators=(",", ":"), default=str).encode() + b"\n"
-                digest.update(line)
-                raw.write(line)
-                count += 1
-            if count:  # the Bulk Data spec: a type with no resources has no file
-                _store(export, f"{name}.ndjson", raw, resource_type=name, count=count, sha256=digest.hexdigest())
+                part.write(resource)
+                if part.raw.tell() >= PART_BYTES:  # the spec allows several files per type
+                    part.store(export, name, number)
+                    number, part = number + 1, _Part()
+            part.store(export, name, number)
+        finally:
+            part.raw.close()
     return patients
 
 
@@ -310,11 +338,7 @@ def _record_write(export: Export) -> set[int]:
         "timestamp": stamp.isoformat(),
         "entry": entries,
     }
-    pdfs = list(
-        Document.objects.filter(patient=patient, status=Document.Status.RENDERED)
-        .defer("pdf")
-        .order_by("issued_at", "id")
-    )
+    pdfs, unrendered = _issued_pdfs(patient)
     disclosures = record_disclosures(patient)
     digest = hashlib.sha256()
     with tempfile.TemporaryFile() as raw:
@@ -338,6 +362,7 @@ def _record_write(export: Export) -> set[int]:
                         "prepared_by": export.requested_by,
                         "counts": sorted(counts.items()),
                         "documents": names,
+                        "unrendered": unrendered,
                         "disclosures": disclosures,
                         "clinic": settings.CLINIC_NAME,
                     },
@@ -350,6 +375,21 @@ def _record_write(export: Export) -> set[int]:
             export, f"record-{patient.mrn}.zip", raw, resource_type="", count=len(entries), sha256=digest.hexdigest()
         )
     return {patient.pk}
+
+
+def _issued_pdfs(patient: Patient) -> tuple[list[Document], list[Document]]:
+    """Every document issued for the patient, rendered here if the documents worker has not got to
+    it yet; and those that could not be rendered (listed in the index, not left out silently)."""
+    rendered, unrendered = [], []
+    for document in Document.objects.filter(patient=patient).defer("pdf").order_by("issued_at", "id"):
+        if document.status != Document.Status.RENDERED:
+            try:
+                document = documents.document_render(document_id=document.pk)
+            except documents.DocumentError:
+                unrendered.append(document)
+                continue
+        rendered.append(document)
+    return rendered, unrendered
 
 
 def record_disclosures(patient: Patient) -> list[dict[str, Any]]:
@@ -417,7 +457,7 @@ def _store(export: Export, name: str, raw: IO[bytes], *, resource_type: str, cou
             # A slice at a time: a whole population's observations would be one huge parameter.
             with connection.cursor() as cursor:
                 cursor.execute(_START_FILE, [b"", stored.pk])
-                for chunk in iter(partial(raw.read, documents.FILE_SLICE), b""):
+                for chunk in iter(partial(raw.read, STORE_SLICE), b""):
                     cursor.execute(_APPEND_FILE, [chunk, stored.pk])
     return stored
 

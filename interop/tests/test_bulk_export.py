@@ -239,3 +239,18 @@ def test_the_capability_statement_offers_the_bulk_export_operations(client):
     validate(body)
     assert "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data" in body["instantiates"]
     assert {op["name"] for op in body["rest"][0]["operation"]} == {"export", "patient-export", "group-export"}
+
+
+def test_a_large_type_is_split_into_several_files(client, administrator, monkeypatch):
+    for _ in range(5):
+        PatientFactory()
+    monkeypatch.setattr(export_services, "PART_BYTES", 1)  # every resource its own file
+    headers = system_token(administrator)
+    manifest = run_to_completion(client, headers, kick_off(client, headers, _type="Patient"))
+    assert [e["type"] for e in manifest["output"]] == ["Patient"] * 5
+    ids = set()
+    for entry in manifest["output"]:
+        lines = fetch_lines(client, headers, entry["url"])
+        assert len(lines) == entry["count"] == 1
+        ids |= {line["id"] for line in lines}
+    assert len(ids) == 5

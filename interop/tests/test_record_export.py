@@ -14,6 +14,7 @@ from django.urls import reverse
 from fhir.resources.R4B.bundle import Bundle
 
 from accounts.models import AuditEvent
+from consultations.tests.factories import signed_consultation
 from documents import services as documents
 from documents.tests.factories import issued_summary
 from interop import export_services
@@ -146,3 +147,13 @@ def test_a_record_being_prepared_is_polled_and_not_downloadable(client, clinicia
     page = client.get(reverse("interop:record-exports", args=[summary.patient.pk]), HTTP_HX_REQUEST="true")
     assert 'hx-trigger="load delay:2s"' in page.content.decode()
     assert client.get(reverse("interop:record-download", args=[export.pk])).status_code == 404
+
+
+def test_a_document_the_worker_has_not_rendered_yet_is_rendered_into_the_copy(client, clinician):
+    consultation = signed_consultation()
+    pending = documents.issue(kind="consultation_summary", subject=consultation, by=consultation.signed_by)
+    assert not pending.is_issued
+    archive = download(client, prepare(client, clinician, consultation.patient))
+    pdfs = [n for n in archive.namelist() if n.startswith("documents/")]
+    assert len(pdfs) == 1
+    assert archive.read(pdfs[0]).startswith(b"%PDF")
