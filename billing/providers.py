@@ -117,6 +117,8 @@ class PaymentProvider(Protocol):
 
     def capture_intent(self, intent_id: str, *, idempotency_key: str) -> Intent: ...
 
+    def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> Intent: ...
+
     def create_refund(
         self, *, intent_id: str, amount: Decimal, idempotency_key: str, metadata: dict[str, str]
     ) -> Refund: ...
@@ -151,6 +153,9 @@ class ManualBackend:
         raise self._none()
 
     def capture_intent(self, intent_id: str, *, idempotency_key: str) -> Intent:
+        raise self._none()
+
+    def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> Intent:
         raise self._none()
 
     def create_refund(self, **kwargs: Any) -> Refund:
@@ -257,15 +262,15 @@ class StripeBackend:
             self._call(self.client.v1.payment_intents.retrieve, intent_id, params={"expand": ["latest_charge"]})
         )
 
+    def _act(self, action: Any, intent_id: str, idempotency_key: str) -> Intent:
+        options = {"idempotency_key": idempotency_key}
+        return self._intent(self._call(action, intent_id, params={"expand": ["latest_charge"]}, options=options))
+
     def capture_intent(self, intent_id: str, *, idempotency_key: str) -> Intent:
-        return self._intent(
-            self._call(
-                self.client.v1.payment_intents.capture,
-                intent_id,
-                params={"expand": ["latest_charge"]},
-                options={"idempotency_key": idempotency_key},
-            )
-        )
+        return self._act(self.client.v1.payment_intents.capture, intent_id, idempotency_key)
+
+    def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> Intent:
+        return self._act(self.client.v1.payment_intents.cancel, intent_id, idempotency_key)
 
     def create_refund(
         self, *, intent_id: str, amount: Decimal, idempotency_key: str, metadata: dict[str, str]

@@ -111,7 +111,7 @@ def _settle_refund(refund_id: int, result: Refund, *, by: User | None, via: str)
     return _settle(refund_id, result.outcome, result.id, by=by, via=via)
 
 
-def _intent_of(payment: Payment, *, replay: bool) -> Intent:
+def _intent_of(payment: Payment, *, replay: bool, capture: bool = True) -> Intent:
     """Ask the provider where the payment's intent stands: read it when we know its id, else send
     the create call again with the same key (the provider answers with the first intent)."""
     provider = get_provider()
@@ -127,7 +127,7 @@ def _intent_of(payment: Payment, *, replay: bool) -> Intent:
         )
     else:
         raise ProviderUnavailable("Past the provider's idempotency window: read the intent in its dashboard.")
-    if intent.needs_capture:
+    if intent.needs_capture and capture:
         intent = provider.capture_intent(intent.id, idempotency_key=f"{payment.idempotency_key}-capture")
     return intent
 
@@ -166,6 +166,26 @@ def payment_check(*, payment: Payment, by: User | None, via: str = "check") -> P
         return _settle_payment(payment.pk, _intent_of(payment, replay=replay), by=by, via=via)
     except ProviderDeclined:
         return _settle(payment.pk, FAILED, "", by=by, via=via)
+
+
+def payment_cancel(*, payment: Payment, by: User) -> Payment:
+    """Give up a pending card payment (the patient left before the reader took the card): the
+    intent is cancelled at the provider and the payment failed. One the provider completed in the
+    meantime is completed instead, never cancelled. Raises ``ProviderUnavailable`` when the provider
+    does not answer (the payment stays pending)."""
+    services._require(by, services.TAKE_PAYMENTS)
+    payment = Payment.objects.get(pk=payment.pk)
+    if payment.status != PaymentStatus.PENDING or payment.kind != PaymentKind.PAYMENT:
+        return payment
+    replay = timezone.now() - payment.received_at < REPLAY_WINDOW
+    provider = get_provider()
+    try:
+        intent = _intent_of(payment, replay=replay, capture=False)
+        if intent.outcome == PENDING:
+            intent = provider.cancel_intent(intent.id, idempotency_key=f"{payment.idempotency_key}-cancel")
+    except ProviderDeclined:
+        return _settle(payment.pk, FAILED, "", by=by, via="cancel")
+    return _settle_payment(payment.pk, intent, by=by, via="cancel")
 
 
 def card_payment_start(

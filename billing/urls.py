@@ -15,6 +15,7 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/waive/", views.invoice_waive, name="invoice-waive"),
     path("payments/<int:payment_id>/refund/", views.payment_refund, name="payment-refund"),
     path("payments/<int:payment_id>/check/", views.payment_check, name="payment-check"),
+    path("payments/<int:payment_id>/cancel/", views.payment_cancel, name="payment-cancel"),
     path("webhooks/provider/", views.provider_webhook, name="provider-webhook"),
     path("patients/<int:patient_id>/packages/new/", views.package_sell, name="package-sell"),
     path("packages/<int:package_id>/close/", views.package_close, name="package-close"),

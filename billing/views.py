@@ -129,6 +129,25 @@ def payment_check(request, payment_id: int) -> HttpResponse:
     return redirect(back)
 
 
+@require_POST
+def payment_cancel(request, payment_id: int) -> HttpResponse:
+    """The desk gives up a pending card payment (its intent is cancelled at the provider)."""
+    payment = access.payment_for_user(request, payment_id, perm=services.TAKE_PAYMENTS)
+    back = reverse("patients:detail", args=[payment.patient_id]) + "#billing"
+    try:
+        settled = settlement.payment_cancel(payment=payment, by=request.user)
+    except providers.ProviderUnavailable:
+        messages.warning(request, "The payment provider gives no answer; the payment stays pending. Try again later.")
+        return redirect(back)
+    if settled.status == PaymentStatus.COMPLETED:
+        messages.info(request, f"The payment of {Money(settled.amount)} had already completed: it stands.")
+    elif settled.status == PaymentStatus.FAILED:
+        messages.success(request, f"The payment of {Money(settled.amount)} was cancelled: nothing was taken.")
+    else:
+        messages.warning(request, "The payment is still pending at the payment provider.")
+    return redirect(back)
+
+
 @csrf_exempt  # the provider cannot hold our CSRF token: its signature is the proof
 @login_not_required
 @never_cache

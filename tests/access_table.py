@@ -323,6 +323,7 @@ ACCESS = {
     "billing:invoice-waive": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
     "billing:payment-refund": row(LOGIN, DENY, DENY, DENY, OK, DENY, method="post"),
     "billing:payment-check": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
+    "billing:payment-cancel": row(LOGIN, OK, DENY, DENY, OK, DENY, method="post"),
     # The payment provider's webhook: no sign-in, no CSRF token; its signature is checked, so a
     # post without one is refused (400) whoever sends it.
     "billing:provider-webhook": row(BAD, BAD, BAD, BAD, BAD, BAD, method="post"),

@@ -248,6 +248,7 @@ def test_the_money_pages_answer_hostile_input_without_a_500(client, admin, patie
         assert client.get(f"/billing/invoices/{row_id}/").status_code == 404
         assert client.post(f"/billing/payments/{row_id}/refund/").status_code == 404
         assert client.post(f"/billing/payments/{row_id}/check/").status_code == 404
+        assert client.post(f"/billing/payments/{row_id}/cancel/").status_code == 404
 
 
 def test_the_payment_webhook_answers_hostile_bodies_and_signatures_with_400_never_a_500(client, settings):

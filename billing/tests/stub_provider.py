@@ -106,6 +106,13 @@ class StubStripe:
             intent["status"] = "succeeded"
         return 200, intent
 
+    def cancel(self, intent_id: str) -> tuple[int, dict[str, Any]]:
+        intent = self.intents.get(intent_id)
+        if intent is None or intent["status"] == "succeeded":
+            return 400, {"error": {"type": "invalid_request_error", "message": "This intent cannot be canceled."}}
+        intent["status"] = "canceled"
+        return 200, intent
+
     def create_refund(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         intent = self.intents.get(params.get("payment_intent", ""))
         if intent is None or intent["status"] != "succeeded":
@@ -135,6 +142,8 @@ class StubStripe:
                 found = self.create_intent(params)
             elif method == "POST" and len(parts) == 4 and parts[3] == "capture":
                 found = self.capture(parts[2])
+            elif method == "POST" and len(parts) == 4 and parts[3] == "cancel":
+                found = self.cancel(parts[2])
             elif method == "GET" and len(parts) == 3 and parts[1] == "payment_intents" and parts[2] in self.intents:
                 found = 200, self.intents[parts[2]]
             elif method == "POST" and parts == ["v1", "refunds"]:

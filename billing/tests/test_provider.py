@@ -435,3 +435,26 @@ def test_a_webhook_that_settles_a_payment_costs_a_bounded_number_of_queries(
         assert _post_event(client, payload).json()["outcome"] == ProviderEvent.Outcome.APPLIED
     with django_assert_max_num_queries(2):  # a redelivery: one look-up of its id
         assert _post_event(client, payload).json()["outcome"] == ProviderEvent.Outcome.ALREADY
+
+
+def test_the_desk_cancels_a_card_payment_the_reader_never_took(stub, client, patient, frontdesk):
+    waiting = _start(patient, frontdesk, method="")  # the intent waits for the reader
+    client.force_login(frontdesk)
+    panel = client.get(reverse("billing:patient-panel", args=[patient.pk])).content.decode()
+    assert reverse("billing:payment-cancel", args=[waiting.pk]) in panel
+    answer = client.post(reverse("billing:payment-cancel", args=[waiting.pk]), follow=True)
+    assert "was cancelled: nothing was taken" in answer.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.status == PaymentStatus.FAILED
+    assert stub.intents[waiting.provider_id]["status"] == "canceled"
+    assert not Payment.objects.filter(status=PaymentStatus.PENDING).exists()  # nothing left to ask about
+
+
+def test_cancelling_a_payment_the_provider_completed_meanwhile_keeps_it(stub, client, patient, frontdesk):
+    stub.slow_for = 1.5
+    pending = _start(patient, frontdesk)  # charged at the provider; our answer timed out
+    stub.slow_for = 0
+    settled = settlement.payment_cancel(payment=pending, by=frontdesk)
+    assert settled.status == PaymentStatus.COMPLETED
+    assert stub.creates == 1
+    assert not any(path.endswith("/cancel") for _, path, _ in stub.requests)
