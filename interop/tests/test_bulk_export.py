@@ -254,3 +254,20 @@ def test_a_large_type_is_split_into_several_files(client, administrator, monkeyp
         assert len(lines) == entry["count"] == 1
         ids |= {line["id"] for line in lines}
     assert len(ids) == 5
+
+
+def test_with_a_documents_storage_the_files_live_there(client, administrator, settings, tmp_path, treated):  # noqa: F811
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}},
+    }
+    headers = system_token(administrator)
+    response = kick_off(client, headers, _type="Patient")
+    manifest = run_to_completion(client, headers, response)
+    stored = ExportFile.objects.get()
+    assert stored.storage_name
+    assert stored.content is None
+    assert (tmp_path / stored.storage_name).exists()
+    assert [p["id"] for p in fetch_lines(client, headers, manifest["output"][0]["url"])] == [str(treated.patient_id)]
+    assert client.delete(f"/fhir/r4/{status_path(response)}", **headers).status_code == 202
+    assert not (tmp_path / stored.storage_name).exists()
