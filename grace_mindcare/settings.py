@@ -552,7 +552,7 @@ OAUTH2_PROVIDER = {
     # The OAuth 2.0 Security BCP (RFC 9700): no implicit or password grant, S256 PKCE only, tokens
     # only in the Authorization header, the issuer in the authorisation response, refresh tokens
     # rotated (a replayed one revokes its whole family), tokens stored hashed.
-    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,  # nosec B105: a switch named after tokens, not a secret
     **{
         f"COMPLIANT_BCP_RFC9700_{part}": True
         for part in (
