@@ -302,3 +302,24 @@ def test_the_front_desk_home_query_count_does_not_grow_with_arrivals(
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(reverse("home"))
     assert response.status_code == 200
+
+
+def test_a_cards_status_form_on_the_day_view_posts_with_its_own_csrf_token(frontdesk, clinic, patient):
+    """The card's move forms are written by the view: each carries a CSRF token the check accepts."""
+    import re
+
+    from django.test import Client
+
+    appt = book(clinic, patient, frontdesk, start=at(local_day(1), 10))
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(frontdesk)
+    page = client.get(CALENDAR, {"location": clinic.site.pk, "date": local_day(1).isoformat()}).content.decode()
+    status_url = reverse("scheduling:appointment-status", args=[appt.pk])
+    form = re.search(rf'<form method="post" action="{status_url}".*?</form>', page, re.S)
+    assert form is not None
+    fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form.group(0)))
+    assert fields["to_status"] == "confirmed"
+    assert fields["version"] == str(appt.version)
+    assert client.post(status_url, fields).status_code == 302
+    appt.refresh_from_db()
+    assert appt.status == AppointmentStatus.CONFIRMED

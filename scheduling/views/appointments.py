@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,7 @@ from scheduling.models import Appointment, AppointmentStatus
 from scheduling.selectors.self_booking import patient_waitlist
 from scheduling.views.common import (
     calendar_url,
+    card_move_items,
     parse_date_or_none,
     resource_names,
     safe_next,
@@ -67,12 +69,16 @@ def _card_response(request, appointment_id: int, error: str = ""):
     if appointment is None:
         raise Http404
     here = safe_next(request, reverse("scheduling:calendar"))
+    card = selectors.day_card(appointment, selectors.care_states_of([appointment]))
+    moves = user_moves(request.user)
+    menu = card_move_items(card, moves, here=here, here_quoted=quote(here), csrf_token=get_token(request))
     return render(
         request,
         "scheduling/_appointment_card.html",
         {
-            "card": selectors.day_card(appointment, selectors.care_states_of([appointment])),
-            "moves": user_moves(request.user),
+            "card": card,
+            "moves": moves,
+            "card_menus": {card.pk: menu},
             "can_manage": request.user.has_perm("scheduling.manage_bookings"),
             "here": here,
             "here_quoted": quote(here),

@@ -8,6 +8,7 @@ from html import escape
 from urllib.parse import quote
 
 from django.contrib.auth.decorators import permission_required
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +21,7 @@ from accounts.models import AuditEvent
 from core.audit import Verb
 from scheduling import rules, selectors, services
 from scheduling.forms import chosen_pk
-from scheduling.views.common import SESSION_LOCATION, calendar_url, user_moves
+from scheduling.views.common import SESSION_LOCATION, calendar_url, card_move_items, user_moves
 
 # --- Calendar -------------------------------------------------------------------
 
@@ -138,6 +139,12 @@ def day_context(request, *, location, day, today, columns: str = "resources", sh
     else:
         grid_columns = [(column, "") for column in data.columns]
     here = calendar_url(location.pk, day, columns=columns, **({"show": "all"} if show_all else {}))
+    moves, here_quoted, token = user_moves(user), quote(here), get_token(request)
+    card_menus = {
+        item.card.pk: card_move_items(item.card, moves, here=here, here_quoted=here_quoted, csrf_token=token)
+        for column in data.columns
+        for item in column.items
+    }
     return {
         "data": data,
         "grid_columns": grid_columns,
@@ -147,10 +154,11 @@ def day_context(request, *, location, day, today, columns: str = "resources", sh
         "today": today,
         "columns": columns,
         "show_all": show_all,
-        "moves": user_moves(user),
+        "moves": moves,
+        "card_menus": card_menus,
         "care_states": data.care_states,
         "here": here,
-        "here_quoted": quote(here),
+        "here_quoted": here_quoted,
         "can_book": can_book,
         "can_manage": user.has_perm("scheduling.manage_bookings"),
         # Dragging changes the chair, so it is offered where the columns are chairs and rooms.
