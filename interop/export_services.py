@@ -49,6 +49,7 @@ EXPORT_TASK = "interop.export"
 EXPORT_ACTION = "fhir.$export"
 RECORD_ACTION = "interop.patient_record.exported"
 RECORD_DOWNLOAD_ACTION = "interop.patient_record.downloaded"
+ERROR_TYPE = "OperationOutcome"  # the manifest's error file: one OperationOutcome per type that failed
 PROGRESS_EVERY = 5000  # resources between two progress notes (the status endpoint reads them)
 AUDIT_BATCH = 1000
 # A type's resources go into files of about this size: each stored file is appended to its row a
@@ -160,13 +161,16 @@ def export_cancel(*, export: Export, by: User) -> Export:
     return export
 
 
-def _delete_files(export: Export) -> int:
-    files = list(ExportFile.objects.filter(export=export).only("id", "storage_name"))
-    for f in files:
+def _delete_files(export: Export, *, resource_type: str | None = None) -> int:
+    files = ExportFile.objects.filter(export=export)
+    if resource_type is not None:
+        files = files.filter(resource_type=resource_type)
+    found = list(files.only("id", "storage_name"))
+    for f in found:
         if f.storage_name:
             storages[documents.STORAGE_ALIAS].delete(f.storage_name)
-    ExportFile.objects.filter(export=export).delete()
-    return len(files)
+    files.delete()
+    return len(found)
 
 
 # Building (the worker) -------------------------------------------------------------------------
@@ -189,6 +193,7 @@ def export_run(*, export_id: str) -> Export:
     started = time.perf_counter()
     try:
         patients = _bulk_write(export) if export.kind == Export.Kind.BULK else _record_write(export)
+        return _complete(export, patients, started)
     except _Cancelled:
         _delete_files(export)
         return Export.objects.get(pk=export.pk)
@@ -201,18 +206,20 @@ def export_run(*, export_id: str) -> Export:
             error=f"The export could not be written ({type(exc).__name__}); the error was logged.",
         )
         return Export.objects.get(pk=export.pk)
-    with transaction.atomic():
-        export = Export.objects.select_for_update().get(pk=export.pk)
-        if export.status == Export.Status.CANCELLED:
-            _delete_files(export)
-            return export
-        _audit_included(export, patients)  # before the files can be fetched: fail closed
-        export.status = Export.Status.COMPLETED
-        export.finished_at = timezone.now()
-        export.patient_count = len(patients)
-        export.elapsed_ms = round((time.perf_counter() - started) * 1000)
-        export.progress = "Done."
-        export.save(update_fields=["status", "finished_at", "patient_count", "elapsed_ms", "progress"])
+
+
+@transaction.atomic
+def _complete(export: Export, patients: set[int], started: float) -> Export:
+    export = Export.objects.select_for_update().get(pk=export.pk)
+    if export.status == Export.Status.CANCELLED:
+        raise _Cancelled
+    _audit_included(export, patients)  # before the files can be fetched: fail closed
+    export.status = Export.Status.COMPLETED
+    export.finished_at = timezone.now()
+    export.patient_count = len(patients)
+    export.elapsed_ms = round((time.perf_counter() - started) * 1000)
+    export.progress = "Done."
+    export.save(update_fields=["status", "finished_at", "patient_count", "elapsed_ms", "progress"])
     return export
 
 
@@ -295,25 +302,52 @@ class _Part:
 
 
 def _bulk_write(export: Export) -> set[int]:
+    """Every type's files; a type that fails is left out whole and reported in the manifest's
+    ``error`` file (an OperationOutcome per type), and the others are still written."""
     scope = _scope(export)
     patients: set[int] = set()
+    errors = _Part()
     done = [0]
-    for position, name in enumerate(export.resource_types, start=1):
-        rtype = selectors.RESOURCE_TYPES.get(name)
-        if rtype is None:  # no longer served since the request: nothing to write
-            continue
-        _check(export, f"Resource type {position} of {len(export.resource_types)} ({name}).")
-        number, part = 1, _Part()
-        try:
-            for resource in _resources(export, scope, rtype, patients, done):
-                part.write(resource)
-                if part.raw.tell() >= PART_BYTES:  # the spec allows several files per type
-                    part.store(export, name, number)
-                    number, part = number + 1, _Part()
-            part.store(export, name, number)
-        finally:
-            part.raw.close()
+    try:
+        for position, name in enumerate(export.resource_types, start=1):
+            rtype = selectors.RESOURCE_TYPES.get(name)
+            if rtype is None:  # no longer served since the request: nothing to write
+                continue
+            _check(export, f"Resource type {position} of {len(export.resource_types)} ({name}).")
+            included: set[int] = set()
+            try:
+                _write_type(export, scope, rtype, included, done)
+            except _Cancelled:
+                raise
+            except Exception as exc:
+                logger.exception("interop: export %s failed on %s", export.pk, name, exc_info=exc)
+                _delete_files(export, resource_type=name)
+                errors.write(
+                    resources.operation_outcome(
+                        "error", "exception", f"The {name} resources could not be exported; the error was logged."
+                    )
+                )
+                continue
+            patients |= included  # only the patients whose resources did go out
+        errors.store(export, ERROR_TYPE, 1)
+    finally:
+        errors.raw.close()
     return patients
+
+
+def _write_type(
+    export: Export, scope: bulk.Scope, rtype: selectors.ResourceType, patients: set[int], done: list[int]
+) -> None:
+    number, part = 1, _Part()
+    try:
+        for resource in _resources(export, scope, rtype, patients, done):
+            part.write(resource)
+            if part.raw.tell() >= PART_BYTES:  # the spec allows several files per type
+                part.store(export, rtype.name, number)
+                number, part = number + 1, _Part()
+        part.store(export, rtype.name, number)
+    finally:
+        part.raw.close()
 
 
 def _record_write(export: Export) -> set[int]:

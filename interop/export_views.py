@@ -180,13 +180,18 @@ def export_status(request: HttpRequest, export_id: str) -> HttpResponse:
         "transactionTime": export.started_at.isoformat() if export.started_at else None,
         "request": export.request_url,
         "requiresAccessToken": True,
-        "output": [
-            {"type": f.resource_type, "url": f"{base}/$export-file/{export.pk}/{f.name}", "count": f.count}
-            for f in files
-        ],
-        "error": [],
+        "output": [_entry(base, export, f) for f in files if f.resource_type != export_services.ERROR_TYPE],
+        "error": [_entry(base, export, f) for f in files if f.resource_type == export_services.ERROR_TYPE],
     }
     return HttpResponse(json.dumps(manifest), content_type="application/json")
+
+
+def _entry(base: str, export: Export, stored: ExportFile) -> dict[str, object]:
+    return {
+        "type": stored.resource_type,
+        "url": f"{base}/$export-file/{export.pk}/{stored.name}",
+        "count": stored.count,
+    }
 
 
 @_bulk_api(["GET"])

@@ -214,14 +214,42 @@ def test_a_failed_export_answers_500_with_an_operation_outcome(client, administr
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export_services.bulk, "rows", broken)
+    monkeypatch.setattr(export_services, "_audit_included", broken)
     export_services.export_run(export_id=status_path(response).rsplit("/", 1)[1])
     failed = client.get(f"/fhir/r4/{status_path(response)}", **headers)
     assert failed.status_code == 500
     outcome = failed.json()
     validate(outcome)
     assert "disk full" not in json.dumps(outcome)  # the error is logged, not sent
-    assert not AuditEvent.objects.filter(action="fhir.$export").exists()
+    assert not ExportFile.objects.exists()
+
+
+@pytest.mark.usefixtures("treated")
+def test_a_type_that_fails_is_left_out_whole_and_reported_in_the_error_file(client, administrator, monkeypatch):
+    headers = system_token(administrator)
+    response = kick_off(client, headers, _type="Patient,Appointment")
+    real_rows = export_services.bulk.rows
+
+    def failing_appointments(rtype, scope):
+        if rtype.name != "Appointment":
+            return real_rows(rtype, scope)
+
+        def rows():
+            yield from real_rows(rtype, scope)
+            raise RuntimeError("connection lost")
+
+        return rows()
+
+    monkeypatch.setattr(export_services.bulk, "rows", failing_appointments)
+    monkeypatch.setattr(export_services, "PART_BYTES", 1)  # a file of the failing type was stored already
+    manifest = run_to_completion(client, headers, response)
+    assert [e["type"] for e in manifest["output"]] == ["Patient"]
+    assert [e["type"] for e in manifest["error"]] == ["OperationOutcome"]
+    (outcome,) = fetch_lines(client, headers, manifest["error"][0]["url"])
+    validate(outcome)
+    assert "Appointment" in outcome["issue"][0]["diagnostics"]
+    assert "connection lost" not in json.dumps(outcome)
+    assert not ExportFile.objects.filter(resource_type="Appointment").exists()
 
 
 def test_a_second_delivery_of_the_task_does_nothing(client, administrator, treated):  # noqa: F811
