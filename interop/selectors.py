@@ -16,7 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.lookups import StartsWith
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -29,6 +30,7 @@ from documents.models import Document, DocumentKind, RenderStatus
 from followups.models import FollowUpAmendment, FollowUpVisit
 from infusions.models import AdverseEvent, FlowsheetReading, InfusionSession, SessionAmendment
 from interop import resources
+from patients.expressions import name_key
 from patients.models import Patient
 from scheduling.models import Appointment, Location
 
@@ -173,23 +175,28 @@ def _patient_row(p: Patient) -> Row:
     return Row(p, p.pk, [resources.patient(p)])
 
 
+def _name_prefix(value: str, *keys: str) -> Q:
+    folded = name_key(Value(value.strip()))  # folded by PostgreSQL, as the stored keys are; a constant
+    q = Q(StartsWith(F(keys[0]), folded))
+    for key in keys[1:]:
+        q |= Q(StartsWith(F(key), folded))
+    return q
+
+
 def _patient_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
     qs = Patient.objects.order_by("legal_last_name", "legal_first_name", "id")
     if "_id" in params:
         qs = qs.filter(pk__in=_ids(params["_id"], "Patient"))
     for value in params.get("identifier", []):
         qs = qs.filter(mrn__iexact=_token_codes([value])[-1] if value else "")
+    # FHIR string search: a prefix, case- and accent-insensitive; on the registry's folded name keys,
+    # whose trigram indexes serve the prefix (a plain UPPER(name) LIKE reads the whole registry).
     for value in params.get("family", []):
-        qs = qs.filter(legal_last_name__istartswith=value.strip())
+        qs = qs.filter(_name_prefix(value, "last_name_key"))
     for value in params.get("given", []):
-        qs = qs.filter(Q(legal_first_name__istartswith=value.strip()) | Q(preferred_name__istartswith=value.strip()))
+        qs = qs.filter(_name_prefix(value, "first_name_key", "preferred_name_key"))
     for value in params.get("name", []):
-        text = value.strip()
-        qs = qs.filter(
-            Q(legal_last_name__istartswith=text)
-            | Q(legal_first_name__istartswith=text)
-            | Q(preferred_name__istartswith=text)
-        )
+        qs = qs.filter(_name_prefix(value, "last_name_key", "first_name_key", "preferred_name_key"))
     for value in params.get("birthdate", []):
         prefix, start, end = _date_bounds(value)
         if start != end:
