@@ -123,7 +123,7 @@ def load_mapping(text: str, *, columns: dict[str, tuple[bool, str]]) -> Mapping:
     ):
         raise ImportFileError('"values" must map each of our columns to an object of their value → ours.')
     for ours in [*mapped.values(), *values]:
-        if ours not in columns:
+        if ours not in columns and ours != "":  # "" leaves their column out
             raise ImportFileError(f'The mapping names "{ours}", which is not one of the columns: {", ".join(columns)}.')
     for key in ("date_format", "datetime_format", "source"):
         if not isinstance(data.get(key, ""), str):

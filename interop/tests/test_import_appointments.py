@@ -101,3 +101,19 @@ def test_patients_are_found_by_the_external_id_of_their_own_import(tmp_path, fro
     assert "1 created" in out
     assert "row 3, column 'patient_external_id': No patient was imported from this source with this id." in out
     assert Appointment.objects.get().patient.legal_last_name == "Lovelace"
+
+
+def test_a_mapping_can_read_one_column_as_another_and_leave_one_out(tmp_path, frontdesk, clinic):
+    patient = PatientFactory()
+    (tmp_path / "map.json").write_text('{"columns": {"patient_external_id": "patient_mrn", "patient_mrn": ""}}')
+    start = rules.to_utc(local_day(4), time(9), "America/New_York").isoformat()
+    out = run(
+        tmp_path,
+        "external_id,patient_external_id,patient_mrn,appointment_type,location,start,clinician\n"
+        f"V-1,{patient.mrn},,consultation,Midtown,{start},dr.test\n",
+        frontdesk,
+        "--mapping",
+        str(tmp_path / "map.json"),
+    )
+    assert "1 created" in out
+    assert Appointment.objects.get().patient == patient
