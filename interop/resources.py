@@ -621,7 +621,8 @@ def practitioner_role(user: Any) -> Resource:
             "active": user.is_active,
             "practitioner": reference("Practitioner", user.pk),
             "organization": clinic_reference(),
-            "code": [{"text": user.role_label}] if getattr(user, "role", "") else [],
+            # The clinic's roles are its own (Nurse, Prescriber…): named, not coded.
+            "code": [{"text": group.name} for group in user.groups.all()],
         }
     )
 

@@ -21,6 +21,7 @@ from django.db.models.lookups import StartsWith
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from accounts.roles import CLINICAL_ROLES, GROUP_NAMES
 from assessments.instruments import INSTRUMENTS
 from assessments.models import InstrumentResponse
 from consultations.models import Amendment, Consultation, Medication
@@ -214,13 +215,18 @@ def _patient_search(params: dict[str, list[str]], offset: int, count: int) -> Pa
     return _page(qs, offset, count, _patient_row)
 
 
-# Practitioner (the clinic's clinicians: staff who can be an appointment's clinician)
+# Practitioner (the clinic's clinicians: prescribers, nurses, and staff who are an appointment's clinician)
 
 
 def _practitioners() -> QuerySet:
     return (
         get_user_model()
-        .objects.filter(Q(prescriber_profile__isnull=False) | Q(scheduled_appointments__isnull=False))
+        .objects.filter(
+            Q(prescriber_profile__isnull=False)
+            | Q(scheduled_appointments__isnull=False)
+            # Nurses record adverse events and sign sessions: the resources name them, so they resolve.
+            | Q(groups__name__in=[GROUP_NAMES[role] for role in CLINICAL_ROLES])
+        )
         .distinct()
         .select_related("prescriber_profile")
         .order_by("id")
@@ -840,12 +846,16 @@ def _organization_search(params: dict[str, list[str]], offset: int, count: int) 
     return Page(rows, 1 if matches else 0, False)
 
 
+def _practitioner_roles() -> QuerySet:
+    return _practitioners().prefetch_related("groups")
+
+
 def _practitioner_role_row(user: Any) -> Row:
     return Row(user, None, [resources.practitioner_role(user)])
 
 
 def _practitioner_role_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-    qs = _practitioners()
+    qs = _practitioner_roles()
     if "_id" in params:
         qs = qs.filter(pk__in=_ids(params["_id"], "PractitionerRole"))
     if "practitioner" in params:
@@ -1004,7 +1014,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             clinical=False,
             view_permission="scheduling.view_appointment",
             search_params=("_id", "practitioner"),
-            read=_read(_practitioners, _practitioner_role_row),
+            read=_read(_practitioner_roles, _practitioner_role_row),
             search=_practitioner_role_search,
         ),
     )

@@ -4,6 +4,9 @@ patient, read for a role that may read it, never for the front desk, and every r
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -100,6 +103,19 @@ def test_every_clinical_resource_type_is_valid_fhir_searched_and_read_back(clien
         response = fhir_get(client, path, headers)
         assert response.status_code == 200, path
         validate(response.json())
+
+
+def test_every_practitioner_the_record_names_can_be_read(client, clinician, record):
+    headers = bearer(clinician)
+    named = set()
+    for resource_type in RECORD_TYPES:
+        for resource in entries(fhir_get(client, resource_type, headers, patient=record.patient_id, _count=100)):
+            named |= set(re.findall(r"Practitioner/(\d+)", json.dumps(resource)))
+    assert len(named) >= 2  # the prescriber who signed, the nurse who recorded the adverse event
+    for pk in named:
+        assert fhir_get(client, f"Practitioner/{pk}", headers).status_code == 200, pk
+        role = fhir_get(client, f"PractitionerRole/{pk}", headers).json()
+        assert role["code"][0]["text"] in ("Nurse", "Prescriber")
 
 
 def test_the_capability_statement_lists_every_resource_type(client):
