@@ -13,6 +13,7 @@ Each charge is made once per appointment (a unique constraint), so a hook that r
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.db import transaction
 from django.urls import reverse
@@ -20,7 +21,12 @@ from django.urls import reverse
 from billing import rules, selectors, services
 from billing.models import InvoicePurpose
 from billing.money import Money
-from scheduling.hooks import RecordLink, register_appointment_changed, register_record_links
+from scheduling.hooks import (
+    RecordLink,
+    register_appointment_changed,
+    register_cancellation_notice,
+    register_record_links,
+)
 from scheduling.models import Appointment, AppointmentStatusChange
 from scheduling.rules import RESCHEDULED_REASON, AppointmentStatus
 
@@ -80,7 +86,20 @@ def items_link(appointment, user) -> list[RecordLink]:
     return [RecordLink(label="Billable items", url=reverse("billing:visit-items", args=[appointment.pk]))]
 
 
+def late_cancel_notice(appointment: Appointment, at: datetime) -> str:
+    """Said to a patient about to cancel online inside the window: the fee the desk would charge."""
+    settings = selectors.settings_for(appointment.location_id)
+    late = rules.is_late_cancellation(start=appointment.start, cancelled_at=at, window_hours=settings.late_cancel_hours)
+    if not late or not settings.late_cancel_fee:
+        return ""
+    return (
+        f"It is less than {settings.late_cancel_hours} hours before your visit: cancelling now is charged "
+        f"the clinic's late-cancellation fee of {Money(settings.late_cancel_fee)}."
+    )
+
+
 def connect_scheduling() -> None:
     register_appointment_changed(on_appointment_changed)
+    register_cancellation_notice(late_cancel_notice)
     register_record_links(deposit_link)
     register_record_links(items_link)

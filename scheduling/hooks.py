@@ -30,6 +30,10 @@ check-in of a booked visit (the day may have moved on since it was booked).
 each visit still has to fill in before it ("Lacks intake forms: not sent"), in words anyone at the
 desk may read, for the day sheet. Same shape as the care states: one query per call, ids the app
 has nothing to say about left out.
+
+``register_cancellation_notice(fn)`` with ``fn(appointment, at) -> str``: what cancelling the
+visit at ``at`` would bring with it, in words the patient reads before cancelling online (the
+billing app's late-cancellation fee); an empty string says nothing.
 """
 
 from __future__ import annotations
@@ -170,3 +174,18 @@ def paperwork(appointment_ids: list[int]) -> dict[int, str]:
             for pk, note in fn(appointment_ids).items():
                 notes[pk] = f"{notes[pk]}; {note}" if pk in notes else note
     return notes
+
+
+CancellationNotice = Callable[[Any, datetime], str]
+_CANCELLATION_NOTICES: list[CancellationNotice] = []
+
+
+def register_cancellation_notice(fn: CancellationNotice) -> CancellationNotice:
+    if fn not in _CANCELLATION_NOTICES:
+        _CANCELLATION_NOTICES.append(fn)
+    return fn
+
+
+def cancellation_notices(appointment: Any, at: datetime) -> list[str]:
+    """What every registered app says about cancelling this visit now (nothing: none applies)."""
+    return [text for fn in list(_CANCELLATION_NOTICES) if (text := fn(appointment, at))]

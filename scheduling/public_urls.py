@@ -12,5 +12,6 @@ urlpatterns = [
     path("waitlist/", self_booking.waitlist_join, name="waitlist"),
     path("offer/", self_booking.offer, name="offer"),
     path("done/", self_booking.done, name="done"),
+    path("manage/", self_booking.manage, name="manage"),
     path("<str:token>/", self_booking.link_open, name="open"),
 ]

@@ -16,16 +16,20 @@ from django.utils import timezone
 
 from reminders import rules, selectors
 from reminders.models import Reminder, ReminderRule, ReminderStatus
-from scheduling.models import ACTIVE_STATUSES, Appointment
+from scheduling.models import ACTIVE_STATUSES, Appointment, SelfBooking, SelfBookingStatus
 
 # A reminder whose time passed less than this long ago when the visit is booked is still sent
 # (at once); an older one is skipped (e.g. the 72 h reminder of a visit booked for tomorrow).
 LATE_GRACE = timedelta(hours=12)
 
 
-def wanted_reminders(appointment: Appointment, rule_list: list[ReminderRule]) -> dict[tuple[int, str], datetime]:
-    """(rule id, channel) → due instant, for an active appointment (pure given the rows)."""
-    if appointment.status not in ACTIVE_STATUSES:
+def wanted_reminders(
+    appointment: Appointment, rule_list: list[ReminderRule], *, awaiting_approval: bool = False
+) -> dict[tuple[int, str], datetime]:
+    """(rule id, channel) → due instant, for an active appointment (pure given the rows). A
+    patient's online booking still waiting for the desk is not booked yet: nothing is reminded
+    until it is approved (which runs the appointment hook again)."""
+    if appointment.status not in ACTIVE_STATUSES or awaiting_approval:
         return {}
     tz_name = appointment.location.time_zone
     wanted = {}
@@ -56,7 +60,8 @@ def reminders_sync(*, appointment_id: int) -> dict[str, int]:
     if appointment is None:
         return counts
     rule_list = selectors.rules_for(appointment)
-    wanted = wanted_reminders(appointment, rule_list)
+    awaiting = SelfBooking.objects.filter(appointment_id=appointment.pk, status=SelfBookingStatus.PENDING).exists()
+    wanted = wanted_reminders(appointment, rule_list, awaiting_approval=awaiting)
     kinds = {r.pk: r.kind for r in rule_list}
     existing = {(r.rule_id, r.channel): r for r in appointment.reminders.all()}
     now = timezone.now()
@@ -100,6 +105,11 @@ def reminders_bulk_create(*, appointments: list[Appointment], now: datetime | No
     now = now or timezone.now()
     all_rules = list(ReminderRule.objects.filter(active=True).prefetch_related("appointment_types"))
     types_of = {r.pk: {t.pk for t in r.appointment_types.all()} for r in all_rules}
+    awaiting = set(
+        SelfBooking.objects.filter(
+            appointment_id__in=[a.pk for a in appointments], status=SelfBookingStatus.PENDING
+        ).values_list("appointment_id", flat=True)
+    )
     rows = []
     for appointment in appointments:
         applicable = [
@@ -107,7 +117,9 @@ def reminders_bulk_create(*, appointments: list[Appointment], now: datetime | No
             for r in all_rules
             if appointment.appointment_type_id in types_of[r.pk] and r.location_id in (None, appointment.location_id)
         ]
-        for (rule_id, channel), due in wanted_reminders(appointment, applicable).items():
+        for (rule_id, channel), due in wanted_reminders(
+            appointment, applicable, awaiting_approval=appointment.pk in awaiting
+        ).items():
             if due > now - LATE_GRACE:
                 rows.append(
                     Reminder(

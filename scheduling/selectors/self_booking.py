@@ -18,6 +18,7 @@ from scheduling.models import (
     Location,
     SelfBooking,
     SelfBookingLink,
+    SelfBookingLinkKind,
     SelfBookingPolicy,
     SelfBookingStatus,
     WaitlistEntry,
@@ -26,6 +27,8 @@ from scheduling.models import (
 )
 from scheduling.selectors.availability import find_available
 
+# What a patient may still cancel or move online: as from a reminder link.
+PATIENT_CANCELLABLE = rules.PATIENT_LINK_MOVES[rules.AppointmentStatus.CANCELLED]
 # How many slots one page of the patient's booking page lists.
 SLOTS_PER_PAGE = 24
 
@@ -88,6 +91,29 @@ def self_booking_link_usable(link: SelfBookingLink | None, *, now: datetime | No
     if link.used_at is not None or link.revoked_at is not None or link.expires_at <= now:
         return False
     return link.dob_failures < self_booking_policy().dob_max_failures
+
+
+def self_booking_managed(link: SelfBookingLink | None, *, now: datetime | None = None) -> SelfBooking | None:
+    """The booking a spent booking link still manages: its latest booking, while the visit is
+    booked or confirmed and yet to start (the patient cancels or moves it from the same link).
+    None once it is past, cancelled, or the link was revoked or locked by wrong dates of birth."""
+    if link is None or link.kind != SelfBookingLinkKind.BOOK or link.used_at is None or link.revoked_at is not None:
+        return None
+    if link.dob_failures >= self_booking_policy().dob_max_failures:
+        return None
+    now = now or timezone.now()
+    booking = (
+        SelfBooking.objects.select_related("appointment__location", "appointment__appointment_type")
+        .filter(link=link)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if booking is None or booking.status == SelfBookingStatus.DECLINED:
+        return None
+    appointment = booking.appointment
+    if appointment.status not in PATIENT_CANCELLABLE or appointment.start <= now:
+        return None
+    return booking
 
 
 def self_booking_link_for_token(token: str) -> SelfBookingLink | None:

@@ -449,9 +449,10 @@ class PatientLinkActor:
 
 @transaction.atomic
 def appointment_transition_by_patient_link(
-    *, appointment: Appointment, to_status: str, reason: str = ""
+    *, appointment: Appointment, to_status: str, reason: str = "", via: str = "reminder link"
 ) -> Appointment:
-    """The patient confirms or cancels their own visit through a reminder link (no staff user).
+    """The patient confirms or cancels their own visit through a reminder link (no staff user), or
+    their online booking's link (``via``).
 
     Only ``rules.PATIENT_LINK_MOVES`` are open, and only before the visit starts. The move is
     recorded with no staff ``by`` and audited as the patient via the link. The caller (the link
@@ -463,7 +464,7 @@ def appointment_transition_by_patient_link(
     now = timezone.now()
     if locked.status not in rules.PATIENT_LINK_MOVES[to_status] or locked.start <= now:
         raise SchedulingError("This appointment can no longer be changed online; please call the clinic.")
-    reason = (reason.strip() or "Cancelled by the patient (reminder link)")[:200] if to_status == "cancelled" else ""
+    reason = (reason.strip() or f"Cancelled by the patient ({via})")[:200] if to_status == "cancelled" else ""
     from_status = locked.status
     locked.status = to_status
     fields = ["status", "version", "updated_at"]
@@ -472,15 +473,15 @@ def appointment_transition_by_patient_link(
         fields.append("cancel_reason")
     locked.version += 1
     locked.save(update_fields=fields)
-    _record_move(locked, from_status=from_status, by=None, at=now, reason=reason or "By the patient (reminder link)")
+    _record_move(locked, from_status=from_status, by=None, at=now, reason=reason or f"By the patient ({via})")
     audit.record(
-        actor=PatientLinkActor(patient_mrn=locked.patient.mrn),
+        actor=PatientLinkActor(patient_mrn=locked.patient.mrn, via=via),
         action=f"scheduling.appointment.{to_status}",
         verb=Verb.UPDATE,
         category=AUDIT_CATEGORY,
         target=locked,
         patient=locked.patient,
-        changes={"status": [from_status, to_status], "via": "reminder link", **({"reason": reason} if reason else {})},
+        changes={"status": [from_status, to_status], "via": via, **({"reason": reason} if reason else {})},
     )
     hooks.appointment_changed(locked.pk)
     return locked

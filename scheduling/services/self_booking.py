@@ -38,7 +38,7 @@ from notifications.email import send_templated_email
 from notifications.sms import send_sms
 from patients.models import Patient
 from patients.services import contact_log_entry_create
-from scheduling import rules
+from scheduling import hooks, rules
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -60,6 +60,7 @@ from scheduling.services import (
     SlotTaken,
     appointment_book_by_patient_link,
     appointment_transition,
+    appointment_transition_by_patient_link,
 )
 
 AUDIT_CATEGORY = Category.SCHEDULING
@@ -221,7 +222,9 @@ def self_booking_link_verify(
     problem = ""
     with transaction.atomic():
         link = SelfBookingLink.objects.select_for_update().select_related("patient").filter(pk=link_id).first()
-        if link is None or not selectors.self_booking_link_usable(link, now=now):
+        if link is None or not (
+            selectors.self_booking_link_usable(link, now=now) or selectors.self_booking_managed(link, now=now)
+        ):
             raise LinkRefused("closed")
         if date_of_birth != link.patient.date_of_birth:
             SelfBookingLink.objects.filter(pk=link.pk).update(dob_failures=F("dob_failures") + 1)
@@ -364,6 +367,18 @@ def self_booking_approve(*, self_booking: SelfBooking, by: User) -> SelfBooking:
         patient=locked.appointment.patient,
         changes={"status": [SelfBookingStatus.PENDING, SelfBookingStatus.APPROVED]},
     )
+    appointment = locked.appointment
+    _tell(
+        patient=appointment.patient,
+        body=f"{_clinic()}: your visit on {_local(appointment.start, appointment.location)} at "
+        f"{appointment.location.name} is confirmed. You will get a reminder before it.",
+        subject=f"Your visit with {_clinic()} is confirmed",
+        key=f"selfbook-approved-{locked.pk}",
+        by=by,
+        summary="Told the patient their online booking is confirmed.",
+    )
+    # Held while it waited, the visit now counts as booked: its reminders are planned.
+    hooks.appointment_changed(appointment.pk)
     return locked
 
 
@@ -399,7 +414,138 @@ def self_booking_decline(*, self_booking: SelfBooking, by: User, reason: str) ->
         patient=locked.appointment.patient,
         changes={"status": [SelfBookingStatus.PENDING, SelfBookingStatus.DECLINED], "reason": reason},
     )
+    appointment = locked.appointment
+    # The desk's reason stays with the clinic: it may say more than a text should.
+    _tell(
+        patient=appointment.patient,
+        body=f"{_clinic()}: we could not confirm the time you chose online "
+        f"({_local(appointment.start, appointment.location)}). Please call us to find another time.",
+        subject=f"Your online booking with {_clinic()}",
+        key=f"selfbook-declined-{locked.pk}",
+        by=by,
+        summary="Told the patient their online booking could not be confirmed.",
+    )
     return locked
+
+
+def _tell(*, patient: Patient, body: str, subject: str, key: str, by: User | None, summary: str) -> list[str]:
+    """A message about the patient's own booking, on each channel they consented to; logged."""
+    used = []
+    if patient.sms_opt_in and patient.phone:
+        try:
+            send_sms(to=str(patient.phone), body=body, idempotency_key=f"{key}-sms")
+            used.append("sms")
+        except SmsError:
+            logger.warning("booking message by text failed", extra={"key": key})
+    if patient.email_opt_in and patient.email:
+        send_templated_email(
+            to=patient.email,
+            subject=subject,
+            template="notifications/reminder_email",
+            context={"body": body, "clinic": _clinic()},
+            idempotency_key=f"{key}-email",
+        )
+        used.append("email")
+    for channel in used:
+        contact_log_entry_create(patient=patient, by=by, channel=channel, direction="out", summary=summary)
+    return used
+
+
+# --- The patient manages their booking from the same link ---------------------------
+
+CANCELLED_ONLINE = "Cancelled by the patient (online booking link)"
+
+
+def _managed(link_id: int, *, now: datetime) -> tuple[SelfBookingLink, SelfBooking]:
+    link = SelfBookingLink.objects.select_for_update().select_related("patient").filter(pk=link_id).first()
+    if link is None or link.verified_at is None:
+        raise LinkRefused("closed")
+    booking = selectors.self_booking_managed(link, now=now)
+    if booking is None:
+        raise LinkRefused("closed")
+    return link, booking
+
+
+@transaction.atomic
+def self_booking_cancel(*, link_id: int, now: datetime | None = None) -> Appointment:
+    """The patient cancels the visit they booked, from the same link, until it starts. It moves as
+    a cancellation at the desk does: the waitlist hears of the freed slot, and inside the clinic's
+    late-cancellation window the billing app charges the fee (its appointment hook)."""
+    now = now or timezone.now()
+    _link, booking = _managed(link_id, now=now)
+    return appointment_transition_by_patient_link(
+        appointment=booking.appointment, to_status=AppointmentStatus.CANCELLED, reason=CANCELLED_ONLINE, via=VIA_LINK
+    )
+
+
+@transaction.atomic
+def self_booking_reschedule(
+    *,
+    link_id: int,
+    location: Location,
+    start: datetime,
+    clinician_id: int | None,
+    now: datetime | None = None,
+) -> BookingOutcome:
+    """Move the patient's booking to another free time of the same kind: the old visit is released
+    as "rescheduled" (never a late cancellation, as at the desk) and the new one booked through the
+    same checks and constraints; a slot taken meanwhile changes nothing and offers alternatives.
+    The new time waits for the desk again when the policy asks for approval."""
+    now = now or timezone.now()
+    link, booking = _managed(link_id, now=now)
+    old = booking.appointment
+    policy = selectors.self_booking_policy()
+    kind = old.appointment_type
+    problem = rules.self_booking_problem(
+        self_bookable=kind.self_bookable and kind.active,
+        start=start,
+        now=now,
+        min_notice_hours=policy.min_notice_hours,
+        horizon_days=policy.horizon_days,
+    )
+    if problem:
+        raise SchedulingError({problem[0]: [problem[1]]})
+    clinician = None
+    if clinician_id is not None:
+        clinician = User.objects.filter(pk=clinician_id, is_active=True).first()
+        if clinician is None:
+            raise SchedulingError({"start": ["That time is no longer offered; please choose another."]})
+    try:
+        with transaction.atomic():
+            appointment_transition_by_patient_link(
+                appointment=old, to_status=AppointmentStatus.CANCELLED, reason=rules.RESCHEDULED_REASON, via=VIA_LINK
+            )
+            appointment = appointment_book_by_patient_link(
+                patient=link.patient,
+                appointment_type=kind,
+                location=location,
+                start=start,
+                clinician=clinician,
+                via=VIA_LINK,
+                note="Moved online by the patient" + (" (waiting for approval)" if policy.requires_approval else ""),
+            )
+    except SlotTaken:
+        alternatives = selectors.self_booking_slots(
+            appointment_type=kind,
+            location=location,
+            patient=link.patient,
+            after=start - timedelta(hours=2),
+            now=now,
+            policy=policy,
+            limit=6,
+        )
+        return BookingOutcome(taken=True, alternatives=tuple(alternatives))
+    status = SelfBookingStatus.PENDING if policy.requires_approval else SelfBookingStatus.BOOKED
+    moved = SelfBooking.objects.create(appointment=appointment, link=link, status=status, created_at=now)
+    contact_log_entry_create(
+        patient=link.patient,
+        by=None,
+        channel="other",
+        direction="in",
+        summary=f"Patient moved their visit online to {_local(appointment.start, appointment.location)} at "
+        f"{appointment.location.name} ({'waiting for approval' if status == SelfBookingStatus.PENDING else 'booked'}).",
+    )
+    return BookingOutcome(appointment=appointment, self_booking=moved)
 
 
 # --- The waitlist -------------------------------------------------------------------

@@ -143,7 +143,8 @@ def test_booking_spends_the_link(client, clinic, consult):
     assert response["Location"] == reverse("self_booking:done")
     done = client.get(reverse("self_booking:done"))
     assert b"Your request is with the clinic" in done.content
-    assert client.get(reverse("self_booking:open", args=[new.token])).status_code == 410
+    # Spent for booking: opened again it manages the booking it made (cancel or move), no second one.
+    assert open_link(client, new.token, patient)["Location"] == reverse("self_booking:manage")
     appointment = Appointment.objects.get(patient=patient)
     assert appointment.start == start
     assert appointment.clinician == clinic.doctor

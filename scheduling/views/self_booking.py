@@ -4,7 +4,9 @@
 fresh session that remembers the link and leaves for the token-free ``/book/verify/`` date-of-birth
 check (wrong answers lock the link). A verified session holds the link id only, for
 ``SESSION_SECONDS``, and opens ``/book/`` (pick a slot, or join the waitlist) or ``/book/offer/``
-(claim a freed slot). The booking or the claim spends the link. Every response is ``no-store``;
+(claim a freed slot). The booking or the claim spends the link; a spent booking link still opens
+(after the same date-of-birth check) ``/book/manage/`` while its visit is to come, where the
+patient cancels it or moves it to another free time. Every response is ``no-store``;
 the token URL sends ``Referrer-Policy: no-referrer``; requests are rate-limited per client address.
 The session reaches nothing else: the patient is not signed in.
 """
@@ -20,14 +22,15 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
-from django.utils import formats
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.network import client_ip
 from core.formatting import clock
 from core.ratelimit import over_limit
-from scheduling import rules
-from scheduling.models import SelfBookingLink, SelfBookingStatus
+from scheduling import hooks, rules
+from scheduling.models import SelfBooking, SelfBookingLink, SelfBookingStatus
 from scheduling.public_forms import ChoiceForm, DateOfBirthForm, SlotForm, WaitlistForm, slot_value
 from scheduling.selectors import self_booking as selectors
 from scheduling.services import SchedulingError
@@ -81,6 +84,19 @@ def _scoped_link(request, kind: str) -> SelfBookingLink | None:
     return link
 
 
+def _scoped_booking(request) -> tuple[SelfBookingLink, SelfBooking] | tuple[None, None]:
+    """The verified, spent booking link of this session and the booking it still manages."""
+    link_id = request.session.get(SESSION_LINK)
+    opened = request.session.get(SESSION_AT, 0)
+    if link_id is None or not isinstance(opened, int) or time.time() - opened > SESSION_SECONDS:
+        return None, None
+    link = selectors.self_booking_link_by_id(link_id)
+    if link is None or link.verified_at is None:
+        return None, None
+    booking = selectors.self_booking_managed(link)
+    return (link, booking) if booking is not None else (None, None)
+
+
 def _when(moment: datetime, zone) -> str:
     local = moment.astimezone(zone)
     return f"{formats.date_format(local, 'l, F j')} at {clock(local)}"
@@ -93,7 +109,7 @@ def link_open(request, token: str):
     link = selectors.self_booking_link_for_token(token)
     if link is None:
         return _refused(request, status=404)
-    if not selectors.self_booking_link_usable(link):
+    if not (selectors.self_booking_link_usable(link) or selectors.self_booking_managed(link)):
         return _refused(request, status=410)
     if request.user.is_authenticated:
         logout(request)  # a staff session never carries a patient's scope, and vice versa
@@ -122,7 +138,9 @@ def link_verify(request):
             request.session.flush()
             request.session[SESSION_LINK] = link.pk
             request.session[SESSION_AT] = int(time.time())
-            return redirect("self_booking:offer" if link.kind == SelfBookingLink.Kind.OFFER else "self_booking:book")
+            if link.kind == SelfBookingLink.Kind.OFFER:
+                return redirect("self_booking:offer")
+            return redirect("self_booking:manage" if link.used_at else "self_booking:book")
     return _page(request, "identity.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -166,11 +184,19 @@ def _choice(request, data) -> ChoiceForm:
 @_public
 @require_http_methods(["GET", "POST"])
 def book(request):
-    """The free slots of the chosen kind and place; POST books the one picked."""
+    """The free slots of the chosen kind and place; POST books the one picked (or, from a booking
+    the patient manages, moves it there)."""
     link = _scoped_link(request, SelfBookingLink.Kind.BOOK)
+    moving = None
+    if link is None:
+        link, moving = _scoped_booking(request)
     if link is None:
         return _refused(request)
-    choice = _choice(request, request.GET)
+    data = request.GET
+    if moving is not None:  # the same kind of visit; the place may change
+        data = data.copy()
+        data["appointment_type"] = str(moving.appointment.appointment_type_id)
+    choice = _choice(request, data)
     if not choice.is_valid():
         no_types = not selectors.self_bookable_types().exists()
         context = {"choice": choice, "days": [], "no_types": no_types}
@@ -188,9 +214,18 @@ def book(request):
         if form.is_valid():
             start, clinician_id = form.cleaned_data["slot"]
             try:
-                outcome = services.self_booking_book(
-                    link_id=link.pk, appointment_type=kind, location=location, start=start, clinician_id=clinician_id
-                )
+                if moving is not None:
+                    outcome = services.self_booking_reschedule(
+                        link_id=link.pk, location=location, start=start, clinician_id=clinician_id
+                    )
+                else:
+                    outcome = services.self_booking_book(
+                        link_id=link.pk,
+                        appointment_type=kind,
+                        location=location,
+                        start=start,
+                        clinician_id=clinician_id,
+                    )
             except SchedulingError as exc:
                 error, status = " ".join(exc.messages), 400
             except services.LinkRefused:
@@ -199,9 +234,10 @@ def book(request):
             else:
                 if outcome.appointment is not None:
                     request.session.flush()
-                    request.session[SESSION_DONE] = _outcome(
-                        outcome.self_booking, _when(outcome.appointment.start, zone), location
-                    )
+                    request.session[SESSION_DONE] = {
+                        **_outcome(outcome.self_booking, _when(outcome.appointment.start, zone), location),
+                        "manage": True,
+                    }
                     return redirect("self_booking:done")
                 taken, status = True, 409
                 slots = list(outcome.alternatives)
@@ -231,8 +267,41 @@ def book(request):
             "waitlist": waitlist,
             "requires_approval": policy.requires_approval,
             "zone_label": location.time_zone_label,
+            "moving": moving is not None,
         },
         status=status,
+    )
+
+
+@_public
+@require_http_methods(["GET", "POST"])
+def manage(request):
+    """The visit the patient booked from this link: cancel it, or choose another time."""
+    link, booking = _scoped_booking(request)
+    if link is None or booking is None:
+        return _refused(request)
+    appointment = booking.appointment
+    location = appointment.location
+    when = _when(appointment.start, location.zone)
+    if request.method == "POST":
+        try:
+            services.self_booking_cancel(link_id=link.pk)
+        except (services.LinkRefused, SchedulingError):
+            request.session.flush()
+            return _refused(request, status=410)
+        request.session.flush()
+        request.session[SESSION_DONE] = {"what": "cancelled", "when": when, "where": location.name}
+        return redirect("self_booking:done")
+    return _page(
+        request,
+        "manage.html",
+        {
+            "when": when,
+            "location": location,
+            "pending": booking.status == SelfBookingStatus.PENDING,
+            "notices": hooks.cancellation_notices(appointment, timezone.now()),
+            "move_url": f"{reverse('self_booking:book')}?location={location.pk}",
+        },
     )
 
 
