@@ -59,6 +59,9 @@ class Packet(models.Model):
     # The details and contacts as the patient confirmed or corrected them (for the desk to apply).
     reported_details = models.JSONField(default=dict, blank=True)
     details_changed = models.BooleanField(default=False)
+    # The desk's decision on each corrected field: {field: {"decision": "applied" | "dismissed",
+    # "by": user id, "at": ISO time}}. Applying goes through the patient record's own service.
+    details_decisions = models.JSONField(default=dict, blank=True)
     # The fasting and escort instructions the patient acknowledged, as shown to them.
     instructions_text = models.TextField(blank=True)
     escort_name = models.CharField(max_length=150, blank=True)

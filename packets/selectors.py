@@ -94,7 +94,12 @@ def progress(packet: Packet, *, now: datetime) -> Progress:
 
 
 def patient_packets(*, patient_id: int, now: datetime, limit: int = 5) -> list[Progress]:
-    rows = Packet.objects.filter(patient_id=patient_id).only(*PROGRESS_FIELDS).order_by("-created_at", "-id")[:limit]
+    # With the reported details: the panel counts the contact corrections still to review.
+    rows = (
+        Packet.objects.filter(patient_id=patient_id)
+        .only(*PROGRESS_FIELDS, "reported_details", "details_decisions")
+        .order_by("-created_at", "-id")[:limit]
+    )
     return [progress(p, now=now) for p in rows]
 
 

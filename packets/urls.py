@@ -8,6 +8,7 @@ urlpatterns = [
     path("patients/<int:patient_id>/panel/", views.patient_panel, name="patient-panel"),
     path("patients/<int:patient_id>/send/", views.send, name="send"),
     path("<int:packet_id>/withdraw/", views.revoke, name="revoke"),
+    path("<int:packet_id>/corrections/", views.corrections, name="corrections"),
     path("consultations/<int:consultation_id>/reported/", views.reported, name="reported"),
     path("consultations/<int:consultation_id>/facts/<int:fact_id>/accept/", views.accept_fact, name="accept-fact"),
     path(

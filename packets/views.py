@@ -30,11 +30,11 @@ def patient_panel(request, patient_id: int):
     _require(request, "packets.view_packet")
     patient = get_patient_for_user(request, patient_id)
     services.packet_panel_viewed(patient=patient, by=request.user)
-    return render(
-        request,
-        "packets/_patient_panel.html",
-        {"patient": patient, "packets": selectors.patient_packets(patient_id=patient.pk, now=timezone.now())},
-    )
+    packets = selectors.patient_packets(patient_id=patient.pk, now=timezone.now())
+    for p in packets:
+        p.packet.patient = patient  # the record the corrections are compared with, already read
+        p.packet.corrections_pending = len(services.pending_corrections(p.packet)) if p.packet.details_changed else 0
+    return render(request, "packets/_patient_panel.html", {"patient": patient, "packets": packets})
 
 
 def _crumbs(patient, *tail):
@@ -148,3 +148,41 @@ def accept_medication(request, consultation_id: int, medication_id: int):
     else:
         messages.success(request, "Added to the intake's medicine list.")
     return _back(consultation.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def corrections(request, packet_id: int):
+    """The contact details the patient corrected in this packet, beside the record: the desk
+    applies each to the record or dismisses it."""
+    _require(request, "packets.add_packet")
+    packet = get_object_or_404(Packet.objects.select_related("patient"), pk=packet_id)
+    patient = get_patient_for_user(request, packet.patient_id)
+    if request.method == "POST":
+        decision = request.POST.get("decision", "")
+        field = request.POST.get("field", "")
+        try:
+            services.detail_correction_decide(packet=packet, field=field, decision=decision, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            done = "applied to the record" if decision == services.APPLY else "dismissed"
+            messages.success(request, f"Correction {done}.")
+        return redirect("packets:corrections", packet.pk)
+    audit.record_page_opened(
+        request,
+        action="packets.corrections.viewed",
+        category=AuditEvent.Category.DEMOGRAPHICS,
+        target=packet,
+        patient=patient,
+    )
+    return render(
+        request,
+        "packets/corrections.html",
+        {
+            "patient": patient,
+            "packet": packet,
+            "corrections": services.pending_corrections(packet),
+            "can_apply": request.user.has_perm("patients.change_patient"),
+            "crumbs": _crumbs(patient, ("Contact corrections", None)),
+        },
+    )

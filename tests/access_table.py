@@ -96,6 +96,7 @@ ACCESS = {
     "self_booking:waitlist": row(DENY, DENY, DENY, DENY, DENY, DENY, method="post"),
     "self_booking:offer": row(DENY, DENY, DENY, DENY, DENY, DENY),
     "self_booking:done": row(DENY, DENY, DENY, DENY, DENY, DENY),
+    "self_booking:manage": row(DENY, DENY, DENY, DENY, DENY, DENY),
     # Consultations: the clinical record. Front desk never opens it (403) and sees only
     # which plans are ready to book. (The admin persona is a superuser, so Django grants it every
     # permission; the Administrator role itself only reads: consultations/tests/test_services.py.)
@@ -263,6 +264,7 @@ ACCESS = {
     "packets:patient-panel": row(LOGIN, OK, OK, OK, OK, DENY),
     "packets:send": row(LOGIN, OK, OK, OK, OK, DENY),
     "packets:revoke": row(LOGIN, OK, OK, OK, OK, DENY, method="post"),
+    "packets:corrections": row(LOGIN, OK, OK, OK, OK, DENY),
     "packets:reported": row(LOGIN, DENY, OK, OK, OK, DENY),
     "packets:accept-fact": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),  # the admin persona is a superuser
     "packets:accept-medication": row(LOGIN, DENY, OK, OK, OK, DENY, method="post"),
@@ -479,6 +481,7 @@ PHI_PAGES = {
     "billing:invoice-detail",
     "packets:patient-panel",
     "packets:send",
+    "packets:corrections",
     "packets:reported",
     "billing:package-sell",
     "billing:deposit-take",

@@ -1,6 +1,7 @@
 """Writes of the pre-visit packet: each atomic and audited; views, tasks and the demo call these."""
 
 from packets.services.booking import packet_for_booking, packet_wanted
+from packets.services.corrections import APPLY, DISMISS, Correction, detail_correction_decide, pending_corrections
 from packets.services.history import reported_fact_accept, reported_medication_accept
 from packets.services.links import (
     LinkRefused,
@@ -28,7 +29,12 @@ from packets.services.steps import (
 )
 
 __all__ = [
+    "APPLY",
     "DETAIL_FIELDS",
+    "DISMISS",
+    "Correction",
+    "detail_correction_decide",
+    "pending_corrections",
     "LinkRefused",
     "NewPacket",
     "QuestionnairesResult",
