@@ -31,10 +31,13 @@ def patient_panel(request, patient_id: int):
     patient = get_patient_for_user(request, patient_id)
     services.packet_panel_viewed(patient=patient, by=request.user)
     packets = selectors.patient_packets(patient_id=patient.pk, now=timezone.now())
+    pending: dict[int, int] = {}
     for p in packets:
         p.packet.patient = patient  # the record the corrections are compared with, already read
-        p.packet.corrections_pending = len(services.pending_corrections(p.packet)) if p.packet.details_changed else 0
-    return render(request, "packets/_patient_panel.html", {"patient": patient, "packets": packets})
+        if p.packet.details_changed:
+            pending[p.packet.pk] = len(services.pending_corrections(p.packet))
+    rows = [(p, pending.get(p.packet.pk, 0)) for p in packets]
+    return render(request, "packets/_patient_panel.html", {"patient": patient, "packets": packets, "rows": rows})
 
 
 def _crumbs(patient, *tail):

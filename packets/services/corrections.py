@@ -6,9 +6,10 @@ the decision audited. The packet never changes the record on its own."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts import audit
@@ -32,7 +33,7 @@ class Correction:
 
 
 def _label(field: str) -> str:
-    name = str(Patient._meta.get_field(field).verbose_name)
+    name = str(cast(models.Field, Patient._meta.get_field(field)).verbose_name)  # a column, never a relation
     return name[:1].upper() + name[1:]
 
 
@@ -65,7 +66,8 @@ def detail_correction_decide(*, packet: Packet, field: str, decision: str, by: U
     if correction is None:
         raise ValidationError("This correction was already decided, or matches the record now.")
     if decision == APPLY:
-        patient_update(patient=locked.patient, by=by, **{field: correction.reported})
+        changes: dict[str, Any] = {field: correction.reported}
+        patient_update(patient=locked.patient, by=by, **changes)
     now = timezone.now()
     locked.details_decisions = {
         **(locked.details_decisions or {}),
