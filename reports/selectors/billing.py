@@ -5,15 +5,17 @@ only lays the aggregated rows out. Amounts are in the locations' currency (one p
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, Sum, Value, When
+from django.db import connection
+from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing import rules, selectors
 from billing.models import Invoice, InvoiceKind, InvoicePurpose, PackagePurchase, Payment, PaymentKind, PaymentMethod
+from patients.models import Patient
 from reports.sql import local_date, utc_window
 from reports.tables import Column, Section
 
@@ -114,48 +116,78 @@ def takings(f: dict) -> list[Section]:
     ]
 
 
-def _band_sums(as_of: date) -> dict:
-    """SUM of what each invoice still owes, by the age of the invoice on ``as_of`` (date of issue)."""
-    age = Case(
-        *(When(service_date__gte=as_of - timedelta(days=upper), then=Value(i)) for i, upper in enumerate((30, 60, 90))),
-        default=Value(3),
-        output_field=IntegerField(),
-    )
-    return {"age": age}
+# What each invoice still owes, computed once per invoice (its credit notes and allocations summed
+# by a join to their per-invoice totals, not by correlated subqueries that every SUM ... FILTER
+# repeated: 12.8 s for 3,300 invoices), then summed per patient and age band in the same statement;
+# the window sums give the all-patient totals on every row, so one query answers the whole report.
+_OWED_SQL = """
+WITH owed AS (
+    SELECT i.patient_id,
+           CASE WHEN i.service_date >= %(d30)s THEN 0
+                WHEN i.service_date >= %(d60)s THEN 1
+                WHEN i.service_date >= %(d90)s THEN 2
+                ELSE 3 END AS band,
+           i.total - COALESCE(c.amount, 0) - COALESCE(a.amount, 0) AS amount
+    FROM billing_invoice i
+    LEFT JOIN (
+        SELECT credits_id, SUM(total) AS amount FROM billing_invoice
+        WHERE kind = 'credit_note' GROUP BY credits_id
+    ) c ON c.credits_id = i.id
+    LEFT JOIN (
+        SELECT invoice_id, SUM(amount) AS amount FROM billing_paymentallocation GROUP BY invoice_id
+    ) a ON a.invoice_id = i.id
+    WHERE i.kind = 'invoice' AND i.service_date <= %(as_of)s
+      AND (%(location)s::bigint IS NULL OR i.location_id = %(location)s::bigint)
+), per_patient AS (
+    SELECT patient_id,
+           COALESCE(SUM(amount) FILTER (WHERE band = 0), 0) AS band0,
+           COALESCE(SUM(amount) FILTER (WHERE band = 1), 0) AS band1,
+           COALESCE(SUM(amount) FILTER (WHERE band = 2), 0) AS band2,
+           COALESCE(SUM(amount) FILTER (WHERE band = 3), 0) AS band3,
+           SUM(amount) AS total
+    FROM owed WHERE amount > 0 GROUP BY patient_id
+)
+SELECT patient_id, band0, band1, band2, band3, total,
+       SUM(band0) OVER (), SUM(band1) OVER (), SUM(band2) OVER (), SUM(band3) OVER (), SUM(total) OVER (),
+       COUNT(*) OVER ()
+FROM per_patient
+ORDER BY total DESC, patient_id
+LIMIT %(rows)s
+"""
 
 
 def outstanding(f: dict) -> list[Section]:
     """What patients owe as of the range's last day, aged 0–30, 31–60, 61–90 and over 90 days."""
     as_of = f["end"]
-    invoices = selectors.invoices_with_outstanding(Invoice.objects.filter(service_date__lte=as_of))
-    if f.get("location") is not None:
-        invoices = invoices.filter(location=f["location"])
-    invoices = invoices.annotate(**_band_sums(as_of))
-    owing = Q(outstanding_amount__gt=0)
-    sums = {f"band{i}": Coalesce(Sum("outstanding_amount", filter=owing & Q(age=i)), ZERO) for i in range(4)}
-    totals = invoices.aggregate(
-        total=Coalesce(Sum("outstanding_amount", filter=owing), ZERO),
-        **sums,
-        patients=Count("patient", filter=owing, distinct=True),
-    )
+    location = f.get("location")
+    params = {
+        "as_of": as_of,
+        **{f"d{days}": as_of - timedelta(days=days) for days in (30, 60, 90)},
+        "location": location.pk if location is not None else None,
+        "rows": OUTSTANDING_ROWS,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_OWED_SQL, params)
+        found = cursor.fetchall()
+    totals = list(found[0][6:]) if found else [Decimal("0.00")] * 5 + [0]
     bands = [label for _, label in rules.AgeingBand.choices]
-    summary = [{"band": bands[i], "amount": _money(totals[f"band{i}"])} for i in range(4)] + [
-        {"band": f"All ({totals['patients']} patients)", "amount": _money(totals["total"])}
+    summary = [{"band": bands[i], "amount": _money(totals[i])} for i in range(4)] + [
+        {"band": f"All ({totals[5]} patients)", "amount": _money(totals[4])}
     ]
-    per_patient = (
-        invoices.values("patient", "patient__legal_first_name", "patient__legal_last_name", "patient__mrn")
-        .annotate(total=Coalesce(Sum("outstanding_amount", filter=owing), ZERO), **sums)
-        .filter(total__gt=0)
-        .order_by("-total", "patient")[:OUTSTANDING_ROWS]
-    )
+    names = {
+        p["pk"]: p
+        for p in Patient.objects.filter(pk__in=[row[0] for row in found]).values(
+            "pk", "legal_first_name", "legal_last_name", "mrn"
+        )
+    }
     rows = [
         {
-            "patient": f"{r['patient__legal_last_name']}, {r['patient__legal_first_name']}",
-            "mrn": r["patient__mrn"],
-            **{f"band{i}": _money(r[f"band{i}"]) for i in range(4)},
-            "total": _money(r["total"]),
+            "patient": f"{names[row[0]]['legal_last_name']}, {names[row[0]]['legal_first_name']}",
+            "mrn": names[row[0]]["mrn"],
+            **{f"band{i}": _money(row[1 + i]) for i in range(4)},
+            "total": _money(row[5]),
         }
-        for r in per_patient
+        for row in found
     ]
     definitions = [
         (

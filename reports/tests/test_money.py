@@ -50,6 +50,20 @@ def test_outstanding_balances_are_aged_by_date_of_service(patient, frontdesk):
     assert patients.rows[0]["mrn"] == patient.mrn
 
 
+def test_outstanding_balances_credit_notes_and_the_location_filter(patient, admin):
+    here, there = LocationFactory(), LocationFactory()
+    credited = invoice(patient, location=here, amount="100.00")
+    services.credit_note_issue(invoice=credited, amount=Decimal("30.00"), reason="Goodwill", by=admin)
+    invoice(patient, location=there, amount="50.00")
+    ageing, _ = billing.outstanding(_filters(location=here))
+    assert ageing.rows[-1] == {"band": "All (1 patients)", "amount": "70.00"}
+    ageing, _ = billing.outstanding(_filters())
+    assert ageing.rows[-1]["amount"] == "120.00"
+    ageing, patients = billing.outstanding(_filters(location=LocationFactory()))
+    assert ageing.rows[-1] == {"band": "All (0 patients)", "amount": "0.00"}
+    assert patients.rows == []
+
+
 def test_fees_charged_and_waived_and_revenue_per_type(patient, admin):
     fee = invoice(patient, purpose="no_show", amount="100.00")
     invoice(patient, purpose="late_cancel", amount="75.00")
