@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -19,6 +20,27 @@ CHROMIUM = "/usr/bin/chromium"
 # although every example passed.
 settings.register_profile("grace", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("grace")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """Building the test database (every migration, once per run) is not the first test's time.
+
+    pytest-timeout's alarm covers a test's fixtures, and the first test that needs the database
+    pays for creating it: about 2 minutes on a quiet two-core machine, past the 300 s limit on a
+    loaded one, which failed that test for nothing it did. The alarm is paused while the database
+    is built and resumed with the time it had left.
+    """
+    if fixturedef.argname != "django_db_setup" or not hasattr(signal, "setitimer"):
+        yield
+        return
+    remaining, _interval = signal.getitimer(signal.ITIMER_REAL)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        yield
+    finally:
+        if remaining:
+            signal.setitimer(signal.ITIMER_REAL, remaining)
 
 
 @pytest.fixture
