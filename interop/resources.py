@@ -224,7 +224,7 @@ def score_observation(r: InstrumentResponse) -> Resource:
         }
     else:
         value = {"valueInteger": r.total}
-    superseded = hasattr(r, "superseded_by_id") and getattr(r, "superseded_by_id", None) is not None
+    superseded = getattr(r, "superseded_by_pk", None) is not None  # annotated by the selector
     return _drop_empty(
         {
             "resourceType": "Observation",

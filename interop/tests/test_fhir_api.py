@@ -129,6 +129,30 @@ def test_scores_carry_their_loinc_total_and_vitals_their_loinc_and_ucum(client, 
     assert by_code["59408-5"]["valueQuantity"]["code"] == "%"
 
 
+def test_a_corrected_score_read_by_id_says_it_was_entered_in_error(client, clinician, treated):
+    """A client that kept the id of a score later corrected must learn, on reading it again, that it
+    no longer stands, and the correction says it corrects."""
+    original = response_record(patient=treated.patient, code="gad7", answers=[0] * 7, context="baseline", by=clinician)
+    correction = response_record(
+        patient=treated.patient,
+        code="gad7",
+        answers=[2, 2, 2, 2, 2, 2, 2],
+        context="baseline",
+        by=clinician,
+        supersedes=original,
+        correction_reason="Answers transposed from the paper form",
+    )
+    headers = bearer(clinician)
+    old = fhir_get(client, f"Observation/score-{original.pk}", headers).json()
+    new = fhir_get(client, f"Observation/score-{correction.pk}", headers).json()
+    assert (old["status"], new["status"]) == ("entered-in-error", "corrected")
+    assert new["valueInteger"] == 14
+    searched = fhir_get(client, "Observation", headers, patient=treated.patient_id, code="70274-6").json()
+    ids = [e["resource"]["id"] for e in searched["entry"]]
+    assert f"score-{correction.pk}" in ids
+    assert f"score-{original.pk}" not in ids
+
+
 def test_the_infusion_is_a_medication_administration_with_what_was_delivered(client, clinician, treated):
     body = fhir_get(client, "MedicationAdministration", bearer(clinician), patient=treated.patient_id).json()
     [entry] = body["entry"]
