@@ -161,3 +161,44 @@ def test_from_an_inquiry_to_a_booked_intake_with_a_signed_consent_and_the_histor
     assert saved.hypertension is True
     assert saved.stroke_history is None  # not accepted: not in the record
     assert patient.date_of_birth == date(1984, 3, 9)
+
+
+def test_the_patient_cancels_their_online_booking_from_the_link_on_a_phone(
+    live_server,
+    page,
+    clinic,  # noqa: F811
+):
+    """The same booking link, opened again, manages the booking: the manage page and the
+    cancellation have no axe-core finding and fit the phone."""
+    from scheduling.services import self_booking as booking_services
+    from scheduling.tests.conftest import at, local_day
+    from scheduling.tests.selfbooking_helpers import issue, texting_patient
+
+    policy(min_notice_hours=24, horizon_days=28, requires_approval=False)
+    self_bookable(clinic.consultation)
+    patient = texting_patient(date_of_birth=date(1979, 9, 3))
+    new = issue(patient)
+    booking_services.self_booking_link_verify(link_id=new.link.pk, date_of_birth=patient.date_of_birth)
+    booked = booking_services.self_booking_book(
+        link_id=new.link.pk,
+        appointment_type=clinic.consultation,
+        location=clinic.site,
+        start=at(local_day(5), 10),
+        clinician_id=clinic.doctor.pk,
+    )
+    base = live_server.url
+    page.set_viewport_size(PHONE)
+    page.goto(f"{base}/book/{new.token}/")
+    page.locator("#id_date_of_birth").fill("1979-09-03")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/book/manage/")
+    _public_page_is_clean(page)
+    page.locator("#move-visit").click()
+    expect(page.get_by_role("heading", name="Choose a new time")).to_be_visible()
+    _public_page_is_clean(page)
+    page.get_by_role("link", name="Back to your visit").click()
+    page.locator("#cancel-visit").click()
+    page.wait_for_url(f"{base}/book/done/")
+    expect(page.get_by_role("heading", name="Your visit is cancelled")).to_be_visible()
+    _public_page_is_clean(page)
+    assert Appointment.objects.get(pk=booked.appointment.pk).status == "cancelled"
