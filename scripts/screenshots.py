@@ -15,7 +15,9 @@ LAUNCH = {
     "executable_path": "/usr/bin/chromium",
     "args": ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 }
-# (file name, demo user, path, then follow the first link matching each CSS selector in turn)
+# (file name, demo user, path, then follow the first link matching each CSS selector in turn); a user
+# of None is a member of the public, on a phone.
+PHONE = {"width": 360, "height": 740}
 BOARD = "main a:has-text('Midtown')"  # the demo's in-progress chairs are there
 SHOTS = [
     ("front-desk-home.png", "frontdesk", "/", ()),
@@ -31,6 +33,7 @@ SHOTS = [
     ("prepare-tomorrow.png", "nurse", "/reports/prepare/", ()),
     ("settings.png", "admin", "/settings/", ()),
     ("settings-infusion-policy.png", "admin", "/settings/policy/infusion-policy/", ()),
+    ("front-door-start.png", None, "/start/", ()),
 ]
 
 
@@ -39,12 +42,13 @@ def main(base: str) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(**LAUNCH)
         for name, user, path, follow in SHOTS:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{base}/accounts/login/")
-            page.get_by_label("Username").fill(user)
-            page.get_by_label("Password").fill("grace-demo")
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_load_state("networkidle")
+            page = browser.new_page(viewport=PHONE if user is None else {"width": 1280, "height": 800})
+            if user is not None:
+                page.goto(f"{base}/accounts/login/")
+                page.get_by_label("Username").fill(user)
+                page.get_by_label("Password").fill("grace-demo")
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_load_state("networkidle")
             response = page.goto(f"{base}{path}")
             if response is None or response.status != 200:
                 print(f"skipped {name}: {path} answered {response.status if response else 'nothing'}")
