@@ -171,27 +171,9 @@ def offer_message(*, url: str, expires_at: datetime) -> str:
 
 def _send(*, link: SelfBookingLink, body: str, subject: str, by: User | None, summary: str) -> list[str]:
     """Text and/or e-mail ``body`` on the channels the patient consented to; log each contact."""
-    patient = link.patient
-    used = []
-    if patient.sms_opt_in and patient.phone:
-        try:
-            send_sms(to=str(patient.phone), body=body, idempotency_key=f"selfbook-{link.pk}-sms")
-            used.append("sms")
-        except SmsError:
-            pass
-    if patient.email_opt_in and patient.email:
-        send_templated_email(
-            to=patient.email,
-            subject=subject,
-            template="notifications/reminder_email",
-            context={"body": body, "clinic": _clinic()},
-            idempotency_key=f"selfbook-{link.pk}-email",
-        )
-        used.append("email")
+    used = _tell(patient=link.patient, body=body, subject=subject, key=f"selfbook-{link.pk}", by=by, summary=summary)
     if used:
         SelfBookingLink.objects.filter(pk=link.pk).update(sent_channels=",".join(used))
-        for channel in used:
-            contact_log_entry_create(patient=patient, by=by, channel=channel, direction="out", summary=summary)
     return used
 
 
@@ -429,7 +411,8 @@ def self_booking_decline(*, self_booking: SelfBooking, by: User, reason: str) ->
 
 
 def _tell(*, patient: Patient, body: str, subject: str, key: str, by: User | None, summary: str) -> list[str]:
-    """A message about the patient's own booking, on each channel they consented to; logged."""
+    """A message about the patient's own booking (a link, a decision), on each channel they
+    consented to; each contact logged. A failed text is left out of the channels used."""
     used = []
     if patient.sms_opt_in and patient.phone:
         try:
