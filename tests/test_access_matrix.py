@@ -160,12 +160,22 @@ def _outcome(response) -> str:
     return f"status {response.status_code}"
 
 
+@pytest.fixture
+def services_alive(db):
+    """A running clinic's worker and beat, so /healthz answers on its access alone (without fresh
+    heartbeats it says 503 whoever asks, which is its job and is tested in tests/test_health.py)."""
+    from accounts import heartbeat
+
+    heartbeat.stamp(heartbeat.WORKER)
+    heartbeat.stamp(heartbeat.BEAT)
+
+
 CASES = [(name, who) for name in sorted(ACCESS) for who in PERSONAS]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("url_name", "who"), CASES, ids=[f"{n}-{w}" for n, w in CASES])
-def test_role_gets_what_the_table_says(client, persona, patient, url_name, who):
+def test_role_gets_what_the_table_says(client, persona, patient, services_alive, url_name, who):
     patterns = dict(_url_names())
     spec = ACCESS[url_name]
     url = reverse(url_name, kwargs=_route_kwargs(patterns[url_name], patient))
@@ -180,7 +190,7 @@ BREAK_GLASS_CASES = [(name, who) for name in sorted(ACCESS) for who in BREAK_GLA
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("url_name", "who"), BREAK_GLASS_CASES, ids=[f"{n}-{w}" for n, w in BREAK_GLASS_CASES])
-def test_break_glass_opens_the_granted_chart_only(client, break_glass, patient, url_name, who):
+def test_break_glass_opens_the_granted_chart_only(client, break_glass, patient, services_alive, url_name, who):
     """Emergency access for patient A reads A's clinical record; B's answers as for the front desk."""
     patterns = dict(_url_names())
     spec = ACCESS[url_name]
