@@ -72,6 +72,9 @@ class InstrumentResponse(models.Model):
         indexes = [
             models.Index(fields=["patient", "instrument", "-administered_at"], name="response_patient_instrument"),
             models.Index(fields=["subject_type", "subject_id"], name="response_subject"),
+            # "Scores in the last 30 days" (the worklist's worsened PHQ-9s) stays a range scan as the
+            # years of scores pile up.
+            models.Index(fields=["instrument", "administered_at"], name="response_instrument_recent"),
         ]
         constraints = [
             models.CheckConstraint(

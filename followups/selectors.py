@@ -390,27 +390,34 @@ _WORKLIST_SQL = """
  LIMIT %(follow_ups)s)
 UNION ALL
 (SELECT 'worsened', NULL::bigint, p.id, p.legal_last_name, p.legal_first_name, p.preferred_name,
-        two.latest_at, NULL::timestamptz, NULL::text, two.totals[2], two.totals[1]
+        w.latest_at, NULL::timestamptz, NULL::text, w.totals[2], w.totals[1]
+ -- The few worsened patients are found first and only they are joined to the registry: joined
+ -- before the filter, the planner expected a thousand rows and hashed the whole registry.
  FROM (
-     SELECT DISTINCT r.patient_id FROM assessments_instrumentresponse r
-     WHERE r.instrument = 'phq9' AND r.administered_at >= %(since)s
-       AND NOT EXISTS (SELECT 1 FROM assessments_instrumentresponse c WHERE c.supersedes_id = r.id)
- ) recent
- CROSS JOIN LATERAL (
-     SELECT array_agg(last.total ORDER BY last.administered_at DESC, last.id DESC) AS totals,
-            max(last.administered_at) AS latest_at
+     SELECT recent.patient_id, two.totals, two.latest_at
      FROM (
-         SELECT r.id, r.total, r.administered_at FROM assessments_instrumentresponse r
-         WHERE r.patient_id = recent.patient_id AND r.instrument = 'phq9'
+         SELECT DISTINCT r.patient_id FROM assessments_instrumentresponse r
+         WHERE r.instrument = 'phq9' AND r.administered_at >= %(since)s
            AND NOT EXISTS (SELECT 1 FROM assessments_instrumentresponse c WHERE c.supersedes_id = r.id)
-         ORDER BY r.administered_at DESC
-         LIMIT 2
-     ) last
- ) two
- JOIN patients_patient p ON p.id = recent.patient_id
- WHERE two.totals[2] IS NOT NULL AND two.totals[1] - two.totals[2] >= %(min_rise)s AND two.latest_at >= %(since)s
- ORDER BY two.latest_at DESC
- LIMIT %(limit)s)
+     ) recent
+     CROSS JOIN LATERAL (
+         SELECT array_agg(last.total ORDER BY last.administered_at DESC, last.id DESC) AS totals,
+                max(last.administered_at) AS latest_at
+         FROM (
+             SELECT r.id, r.total, r.administered_at FROM assessments_instrumentresponse r
+             WHERE r.patient_id = recent.patient_id AND r.instrument = 'phq9'
+               AND NOT EXISTS (SELECT 1 FROM assessments_instrumentresponse c WHERE c.supersedes_id = r.id)
+             ORDER BY r.administered_at DESC
+             LIMIT 2
+         ) last
+     ) two
+     WHERE two.totals[2] IS NOT NULL AND two.totals[1] - two.totals[2] >= %(min_rise)s
+       AND two.latest_at >= %(since)s
+     ORDER BY two.latest_at DESC
+     LIMIT %(limit)s
+ ) w
+ JOIN patients_patient p ON p.id = w.patient_id
+ ORDER BY w.latest_at DESC)
 UNION ALL
 (SELECT 'alert', s.id, s.patient_id, p.legal_last_name, p.legal_first_name, p.preferred_name,
         s.created_at, NULL::timestamptz, s.reason::text, NULL::integer, NULL::integer
@@ -428,10 +435,15 @@ UNION ALL
 UNION ALL
 (SELECT 'suggestion', b.id, b.patient_id, p.legal_last_name, p.legal_first_name, p.preferred_name,
         b.created_at, NULL::timestamptz, b.reason::text, NULL::integer, NULL::integer
- FROM followups_boostersuggestion b JOIN patients_patient p ON p.id = b.patient_id
- WHERE b.status = %(open)s
- ORDER BY b.created_at, b.id
- LIMIT %(limit)s)
+ -- The page's suggestions first, then their patients (a merge join walked the registry's index).
+ FROM (
+     SELECT id, patient_id, created_at, reason FROM followups_boostersuggestion
+     WHERE status = %(open)s
+     ORDER BY created_at, id
+     LIMIT %(limit)s
+ ) b
+ JOIN patients_patient p ON p.id = b.patient_id
+ ORDER BY b.created_at, b.id)
 """
 
 
