@@ -189,7 +189,9 @@ def _patient_search(params: dict[str, list[str]], offset: int, count: int) -> Pa
     if "_id" in params:
         qs = qs.filter(pk__in=_ids(params["_id"], "Patient"))
     for value in params.get("identifier", []):
-        qs = qs.filter(mrn__iexact=_token_codes([value])[-1] if value else "")
+        # MRNs are stored upper-case, so an exact match on the upper-cased code uses the unique index
+        # (iexact compiled to UPPER(mrn) = …, a read of the whole registry).
+        qs = qs.filter(mrn=(_token_codes([value])[-1] if value else "").strip().upper())
     # FHIR string search: a prefix, case- and accent-insensitive; on the registry's folded name keys,
     # whose trigram indexes serve the prefix (a plain UPPER(name) LIKE reads the whole registry).
     for value in params.get("family", []):

@@ -299,6 +299,18 @@ def test_a_page_costs_the_same_queries_however_many_rows(client, clinician, djan
         assert fhir_get(client, "Appointment", headers, _count=50, _include="Appointment:patient").status_code == 200
 
 
+def test_a_patient_is_found_by_the_mrn_however_the_other_system_cases_it(client, clinician, settings):
+    """Another system may send the record number as printed or lower-cased, with or without our
+    identifier system; each finds the one patient, and another system's identifier finds no one."""
+    patient = PatientFactory()
+    PatientFactory()
+    headers = bearer(clinician)
+    for value in (patient.mrn, patient.mrn.lower(), f"{settings.FHIR_MRN_SYSTEM}|{patient.mrn.lower()}"):
+        body = fhir_get(client, "Patient", headers, identifier=value).json()
+        assert [e["resource"]["id"] for e in body["entry"]] == [str(patient.pk)], value
+    assert fhir_get(client, "Patient", headers, identifier="GM0000000").json()["total"] == 0
+
+
 def test_appointments_search_by_date_with_fhir_prefixes(client, clinician, patient):
     soon = AppointmentFactory(patient=patient)
     later = AppointmentFactory(
