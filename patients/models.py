@@ -116,9 +116,6 @@ class Patient(models.Model):
             GinIndex(fields=["first_name_key"], opclasses=["gin_trgm_ops"], name="patient_first_trgm"),
             GinIndex(fields=["preferred_name_key"], opclasses=["gin_trgm_ops"], name="patient_preferred_trgm"),
             models.Index(DMetaphone("last_name_key"), name="patient_last_phonetic"),
-            # A family-name prefix (FHIR's string search, "smith%") as a btree range: with the
-            # trigram index alone the planner walked the list order hoping to meet 20 Smiths early.
-            models.Index(OpClass(F("last_name_key"), name="text_pattern_ops"), name="patient_last_prefix"),
             models.Index(DMetaphone("first_name_key"), name="patient_first_phonetic"),
             GinIndex(OpClass(F("phone"), name="gin_trgm_ops"), name="patient_phone_trgm"),
             models.Index(Lower("email"), name="patient_email_lower"),
