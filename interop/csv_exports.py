@@ -1,8 +1,10 @@
 """The registry and the calendar written in the import's own columns, so one clinic's export is the
 next one's import (``import_patients`` / ``import_appointments``) without a mapping file.
 
-The external ids are ours: a patient's MRN and an appointment's number. Only bookings still to come
-are written, as only those can be booked again (the calendar refuses the past).
+The external ids are ours: a patient's MRN and an appointment's number. Bookings still to come are
+written with their status, and past visits with their outcome (completed, no-show, cancelled or
+late-cancelled), which the import brings in as history; a past booking whose outcome was never
+recorded, a cancellation by rescheduling (the new booking is written) and a row entered in error are not.
 """
 
 from __future__ import annotations
@@ -11,16 +13,21 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from django.db.models import OuterRef, Q, Subquery
+
 from accounts import audit
 from accounts.models import User
+from billing import rules as billing_rules
+from billing import selectors as billing_selectors
 from core.audit import Category, Verb
 from interop.importing import APPOINTMENT_COLUMNS, PATIENT_COLUMNS
 from patients.models import Patient
-from scheduling.models import Appointment
-from scheduling.rules import AppointmentStatus
+from scheduling.models import Appointment, AppointmentStatusChange
+from scheduling.rules import RESCHEDULED_REASON, AppointmentStatus
 
-# The statuses of a booking that still stands.
+# The statuses of a booking that still stands, and the outcomes of a past visit the import reads.
 OPEN_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+PAST_OUTCOMES = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW, AppointmentStatus.CANCELLED)
 
 
 def patient_rows() -> Iterator[list[Any]]:
@@ -34,23 +41,47 @@ def patient_rows() -> Iterator[list[Any]]:
         ]
 
 
+def _outcome(appointment: Any, late_hours: dict[int, int]) -> str:
+    if appointment.status != AppointmentStatus.CANCELLED:
+        return str(appointment.status)
+    if appointment.location_id not in late_hours:
+        late_hours[appointment.location_id] = billing_selectors.settings_for(appointment.location_id).late_cancel_hours
+    late = appointment.cancelled_at is not None and billing_rules.is_late_cancellation(
+        start=appointment.start, cancelled_at=appointment.cancelled_at, window_hours=late_hours[appointment.location_id]
+    )
+    return "late_cancelled" if late else "cancelled"
+
+
 def appointment_rows(*, after: datetime) -> Iterator[list[Any]]:
+    """Bookings from ``after`` on, and the visits before it with their outcome."""
     yield list(APPOINTMENT_COLUMNS)
+    cancelled_at = Subquery(
+        AppointmentStatusChange.objects.filter(appointment=OuterRef("pk"), to_status=AppointmentStatus.CANCELLED)
+        .order_by("-at", "-id")
+        .values("at")[:1]
+    )
     appointments = (
-        Appointment.objects.filter(start__gte=after, status__in=OPEN_STATUSES)
+        Appointment.objects.filter(
+            Q(start__gte=after, status__in=OPEN_STATUSES) | Q(start__lt=after, status__in=PAST_OUTCOMES)
+        )
+        .exclude(status=AppointmentStatus.CANCELLED, cancel_reason=RESCHEDULED_REASON)
         .select_related("patient", "appointment_type", "location", "clinician")
         .only(
             "pk",
             "start",
             "end",
             "note",
+            "status",
+            "cancel_reason",
             "patient__mrn",
             "appointment_type__code",
             "location__name",
             "clinician__username",
         )
+        .annotate(cancelled_at=cancelled_at)
         .order_by("start", "pk")
     )
+    late_hours: dict[int, int] = {}
     for a in appointments.iterator(chunk_size=2000):
         row = {
             "external_id": a.pk,
@@ -63,6 +94,7 @@ def appointment_rows(*, after: datetime) -> Iterator[list[Any]]:
             "minutes": "",
             "clinician": a.clinician.username if a.clinician else "",
             "note": a.note,
+            "status": _outcome(a, late_hours),
         }
         yield [row[name] for name in APPOINTMENT_COLUMNS]
 

@@ -2,7 +2,9 @@
 
 A patient is registered by ``patient_create`` (the same duplicate check as the registration form)
 and an appointment booked by ``appointment_book`` (the same opening hours, clashes and exclusion
-constraints as the calendar), so an import can do nothing the front desk could not. Each row is its
+constraints as the calendar), so an import can do nothing the front desk could not. A past visit
+(history, with its outcome) goes through ``appointment_import_history``: the same clashes and
+constraints, none of today's booking rules, and no listener told (nothing sent or charged). Each row is its
 own transaction: a refused row leaves nothing behind and the rows before it stay imported, so a run
 stopped halfway is finished by running it again (the external id says what is already here). A dry
 run does the same work inside one transaction that is rolled back at the end, so it refuses exactly
@@ -19,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pghistory
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -33,7 +35,8 @@ from patients.models import Patient
 from patients.services import DEMOGRAPHIC_FIELDS, PossibleDuplicates, patient_create, patient_update
 from scheduling import rules as scheduling_rules
 from scheduling.models import AppointmentType, Location
-from scheduling.services import SchedulingError, appointment_book
+from scheduling.rules import AppointmentStatus
+from scheduling.services import SchedulingError, appointment_book, appointment_import_history, appointment_transition
 
 logger = logging.getLogger(__name__)
 
@@ -315,9 +318,18 @@ def import_appointments(
     report = ImportReport(kind="appointments", dry_run=dry_run)
     lookups = _Lookups()
 
+    given = {mapping.columns.get(theirs, theirs) for theirs in header}
+
     def column_for(name: str) -> str:
-        # The booking service's own field names: the chair is picked from the start time.
-        name = {"resource": "start", "patient": "patient_external_id"}.get(name, name)
+        # The booking service's own field names: the chair is picked from the start time, and the
+        # patient is whichever of the two columns the file gives.
+        if name == "patient":
+            name = (
+                "patient_mrn"
+                if "patient_external_id" not in given and "patient_mrn" in given
+                else "patient_external_id"
+            )
+        name = {"resource": "start"}.get(name, name)
         return importing.column_of(name, header, mapping)
 
     def one(row: Row) -> str:
@@ -379,23 +391,80 @@ def import_appointments(
                     raise ValueError
             except ValueError:
                 refuse("minutes", "Give the length as a whole number of minutes, at most 720.")
-        if problems or patient is None or appointment_type is None or location is None or start is None:
+        status = importing.status_of(values.get("status", ""))
+        if status is None:
+            refuse(
+                "status",
+                f"{values['status']!r} is not a status this import knows: booked, confirmed, or for a past visit "
+                "completed, attended, no_show, cancelled, late_cancelled (map other words in the mapping file).",
+            )
+        if (
+            problems
+            or patient is None
+            or appointment_type is None
+            or location is None
+            or start is None
+            or status is None
+        ):
             raise RowRefused(problems)
         if end is None and minutes is not None:
             end = start + timedelta(minutes=minutes)
-        try:
-            appointment = appointment_book(
-                patient=patient,
-                appointment_type=appointment_type,
-                location=location,
-                start=start,
-                end=end,
-                clinician=clinician,
-                note=values.get("note", ""),
-                by=by,
+        past = start < timezone.now()
+        if past and status in ("", *importing.FUTURE_STATUSES):
+            raise RowRefused(
+                [
+                    Problem(
+                        n,
+                        column_for("start"),
+                        "That time has already passed: a past visit is imported with its outcome in the status "
+                        "column (completed, no_show, cancelled or late_cancelled).",
+                    )
+                ]
             )
+        if not past and status not in ("", *importing.FUTURE_STATUSES):
+            raise RowRefused(
+                [
+                    Problem(
+                        n,
+                        column_for("status"),
+                        f"A visit still to come can only be booked or confirmed; {values['status']!r} is the "
+                        "outcome of a past visit.",
+                    )
+                ]
+            )
+        try:
+            if past:
+                appointment = appointment_import_history(
+                    patient=patient,
+                    appointment_type=appointment_type,
+                    location=location,
+                    start=start,
+                    end=end or start + timedelta(minutes=appointment_type.minutes),
+                    outcome=status,
+                    clinician=clinician,
+                    note=values.get("note", ""),
+                    by=by,
+                    source=source,
+                )
+            else:
+                appointment = appointment_book(
+                    patient=patient,
+                    appointment_type=appointment_type,
+                    location=location,
+                    start=start,
+                    end=end,
+                    clinician=clinician,
+                    note=values.get("note", ""),
+                    by=by,
+                )
+                if status == "confirmed":
+                    appointment = appointment_transition(
+                        appointment=appointment, to_status=AppointmentStatus.CONFIRMED, by=by
+                    )
         except SchedulingError as exc:
             raise RowRefused(_problems_from(exc, n, column_for)) from None
+        except PermissionDenied:
+            raise RowRefused([Problem(n, column_for("status"), f"{by} may not confirm bookings.")]) from None
         _record_import(
             source=source,
             kind=ImportedRecord.Kind.APPOINTMENT,

@@ -57,7 +57,30 @@ APPOINTMENT_COLUMNS: dict[str, tuple[bool, str]] = {
     "minutes": (False, "Length in minutes, when end is not given."),
     "clinician": (False, "The clinician's user name here; required for the types a clinician sees alone."),
     "note": (False, "A note for the desk."),
+    "status": (
+        False,
+        "A visit to come: booked (or empty) or confirmed. A past visit: its outcome, completed (or attended), "
+        "no_show, cancelled or late_cancelled; another product's words through the mapping's values.",
+    ),
 }
+# The status column's words: a booking to come, or a past visit's outcome (scheduling's HISTORY_OUTCOMES).
+FUTURE_STATUSES = ("booked", "confirmed")
+PAST_STATUSES = {
+    "completed": "completed",
+    "attended": "completed",
+    "no_show": "no_show",
+    "cancelled": "cancelled",
+    "late_cancelled": "late_cancelled",
+}
+
+
+def status_of(value: str) -> str | None:
+    """Our status word for a cell ("No-show" reads as no_show), "" for an empty one, None if unknown."""
+    word = re.sub(r"[\s-]+", "_", value.strip().casefold())
+    if word in ("", *FUTURE_STATUSES):
+        return word
+    return PAST_STATUSES.get(word)
+
 
 # Text columns a value may run over lines in; everywhere else a line break is refused.
 MULTILINE_COLUMNS = frozenset({"note"})

@@ -2,9 +2,10 @@
 
 ``register_appointment_changed(fn)`` with ``fn(appointment_id) -> None``: after any booking, move,
 cancellation or status change of an appointment commits, each registered function is called with
-its id (never for a change that rolled back). The reminders app registers its sync from
-``RemindersConfig.ready``; scheduling imports nothing from the apps that listen. Registering the
-same function twice keeps one copy.
+its id (never for a change that rolled back); a past visit imported as history
+(``services.appointment_import_history``) is told to no one, so nothing is sent or charged for it.
+The reminders app registers its sync from ``RemindersConfig.ready``; scheduling imports nothing
+from the apps that listen. Registering the same function twice keeps one copy.
 
 ``register_record_links(fn)`` with ``fn(appointment, user) -> list[RecordLink]``: the clinical
 records of an appointment (its intake, its infusion session), or the action that opens one, as

@@ -10,18 +10,19 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 
 from interop import resources
 from patients.models import Patient
 from patients.services import DEMOGRAPHIC_FIELDS
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
-from scheduling.services import appointment_book
+from scheduling.services import appointment_book, appointment_import_history
 from scheduling.tests.conftest import at, local_day
 
 pytestmark = pytest.mark.django_db
@@ -58,8 +59,13 @@ def appointments() -> list[tuple]:
             a.end,
             a.clinician.username,
             a.note,
+            a.status,
+            # What the attendance report reads of a past visit: the outcome's place in the status log.
+            tuple((c.to_status, c.at) for c in a.status_changes.all() if a.start < timezone.now()),
         )
-        for a in Appointment.objects.select_related("patient", "appointment_type", "location", "clinician")
+        for a in Appointment.objects.select_related(
+            "patient", "appointment_type", "location", "clinician"
+        ).prefetch_related("status_changes")
     )
 
 
@@ -98,6 +104,20 @@ def make_registry(frontdesk, clinic) -> None:
             note=note,
             by=frontdesk,
         )
+    # The history: a visit that took place and one the patient missed, with their outcomes.
+    past = local_day(-5)
+    for patient, hour, outcome in ((ada, 9, "completed"), (alan, 11, "no_show")):
+        appointment_import_history(
+            patient=patient,
+            appointment_type=clinic.consultation,
+            location=clinic.site,
+            start=at(past, hour),
+            end=at(past, hour) + timedelta(minutes=60),
+            clinician=clinic.doctor,
+            outcome=outcome,
+            source="Older EHR",
+            by=frontdesk,
+        )
 
 
 def test_the_products_csv_export_imports_into_an_empty_database_as_the_same_records(tmp_path, frontdesk, clinic):
@@ -110,7 +130,7 @@ def test_the_products_csv_export_imports_into_an_empty_database_as_the_same_reco
     assert not Patient.objects.exists()
     assert not Appointment.objects.exists()
     assert len(exported_patients) == 3
-    assert len(exported_appointments) == 2
+    assert len(exported_appointments) == 4
 
     for what in ("patients", "appointments"):
         out = command(f"import_{what}", str(tmp_path / f"{what}.csv"), "--by", frontdesk.username, "--source", "Old")

@@ -22,6 +22,8 @@ from core.audit import Category, Verb
 from patients.models import Patient
 from scheduling import hooks, rules, selectors
 from scheduling.models import (
+    ACTIVE_STATUSES,
+    MAX_APPOINTMENT_LENGTH,
     Appointment,
     AppointmentStatus,
     AppointmentStatusChange,
@@ -283,6 +285,160 @@ def _appointment_insert(
         },
     )
     hooks.appointment_changed(appointment.pk)
+    return appointment
+
+
+# --- History from another system ---------------------------------------------------
+
+# The outcomes a past visit is imported with (the other system's words reach these through the
+# import's mapping file), and the status each one leaves the appointment in.
+HISTORY_OUTCOMES: dict[str, str] = {
+    "completed": AppointmentStatus.COMPLETED,
+    "no_show": AppointmentStatus.NO_SHOW,
+    "cancelled": AppointmentStatus.CANCELLED,
+    "late_cancelled": AppointmentStatus.CANCELLED,
+}
+# A visit that took place or was missed held its chair, room and clinician: it clashes with another
+# such visit, not only with a booking that still stands (the exclusion constraints' statuses).
+_HELD_STATUSES = (*ACTIVE_STATUSES, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+# Another system rarely keeps when a visit was cancelled. The attendance report tells a late
+# cancellation from a timely one by the time in the status log, so a late one is logged at the
+# start and a timely one further before it than the longest window the reports accept (168 hours).
+TIMELY_CANCEL_LEAD = timedelta(days=8)
+
+
+def _history_clash(*, patient, start, end, resource, clinician, exclusive) -> tuple[str, str] | None:
+    held = Appointment.objects.filter(
+        status__in=_HELD_STATUSES, start__lt=end, start__gt=start - MAX_APPOINTMENT_LENGTH, end__gt=start
+    )
+    if resource is not None and held.filter(resource=resource).exists():
+        return "start", f"{resource.name} was already taken at that time."
+    if held.filter(patient=patient).exists():
+        return "patient", "This patient already has a visit at that time."
+    if clinician is not None and exclusive and held.filter(clinician=clinician, clinician_exclusive=True).exists():
+        return "clinician", f"{clinician} was already seeing another patient at that time."
+    return None
+
+
+@transaction.atomic
+def appointment_import_history(
+    *,
+    patient: Patient,
+    appointment_type: AppointmentType,
+    location: Location,
+    start: datetime,
+    end: datetime,
+    outcome: str,
+    by: User,
+    source: str,
+    clinician=None,
+    note: str = "",
+) -> Appointment:
+    """A past visit from another system's history, with its outcome (``HISTORY_OUTCOMES``).
+
+    Not a booking: today's opening hours and booking rules do not judge the past, and no listener
+    is told (``hooks.appointment_changed`` is not called), so no reminder, pre-visit packet, fee or
+    invoice follows from history. What it keeps of a booking: the chair or room its type needs,
+    the clinician a type seen alone needs, and the clashes. A visit held (completed or no-show) is
+    checked against every other held or standing visit of its patient, chair or room and clinician,
+    then inserted as booked so that the exclusion constraints have the last word, then moved to
+    its outcome; a cancelled one held no slot and clashes with nothing. The status log records the
+    outcome at the time the attendance report reads it. Raises :class:`SchedulingError`.
+    """
+    _require(by, "scheduling.add_appointment")
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise ValueError("appointment_import_history needs aware datetimes")
+    if outcome not in HISTORY_OUTCOMES:
+        raise SchedulingError({"status": [f"Unknown outcome; give one of: {', '.join(HISTORY_OUTCOMES)}."]})
+    now = timezone.now()
+    if start >= now:
+        raise SchedulingError({"start": ["Only a visit that has started can be imported with its outcome."]})
+    if end <= start:
+        raise SchedulingError({"end": ["The end must be after the start."]})
+    if end - start > MAX_APPOINTMENT_LENGTH:
+        raise SchedulingError({"end": ["An appointment cannot be longer than 12 hours."]})
+    exclusive = appointment_type.clinician_exclusive
+    if exclusive and clinician is None:
+        raise SchedulingError({"clinician": [f"Give the clinician for this {appointment_type.name.lower()}."]})
+    status = HISTORY_OUTCOMES[outcome]
+    held = status != AppointmentStatus.CANCELLED
+    if held:
+        clash = _history_clash(
+            patient=patient, start=start, end=end, resource=None, clinician=clinician, exclusive=exclusive
+        )
+        if clash:
+            raise SlotTaken(clash[1], field=clash[0], conflict=clash[0])
+    resource = None
+    if appointment_type.resource_kind != AppointmentType.NeedsResource.NONE:
+        kind = appointment_type.resource_kind
+        for candidate in Resource.objects.filter(location=location, kind=kind).order_by(
+            "-active", "sort_order", "name"
+        ):
+            taken = held and _history_clash(
+                patient=patient, start=start, end=end, resource=candidate, clinician=None, exclusive=False
+            )
+            if not taken:
+                resource = candidate
+                break
+        if resource is None:
+            raise SlotTaken(
+                f"No {selectors.resource_kind_label(kind)} at {location.name} was free at that time.",
+                conflict="resource",
+            )
+    appointment = Appointment(
+        patient=patient,
+        appointment_type=appointment_type,
+        location=location,
+        resource=resource,
+        clinician=clinician,
+        start=start,
+        end=end,
+        clinician_exclusive=exclusive,
+        note=note,
+        created_by=by,
+        status=AppointmentStatus.BOOKED if held else status,
+        cancel_reason="" if held else ("Late cancellation" if outcome == "late_cancelled" else "Cancelled"),
+    )
+    try:
+        with transaction.atomic():
+            appointment.save(force_insert=True)
+    except IntegrityError as exc:
+        conflict = _constraint_conflict(exc)
+        if conflict is None:
+            raise
+        raise SlotTaken(SLOT_TAKEN, field={"resource": "start"}.get(conflict, conflict), conflict=conflict) from exc
+    if held:
+        appointment.status = status
+        appointment.version += 1
+        appointment.save(update_fields=["status", "version", "updated_at"])
+    at = {
+        "completed": min(end, now),
+        "no_show": start,
+        "late_cancelled": start,
+        "cancelled": start - TIMELY_CANCEL_LEAD,
+    }[outcome]
+    reason = f"Imported from {source}"[:200]
+    AppointmentStatusChange.objects.create(
+        appointment=appointment, from_status="", to_status=status, by=by, at=at, reason=reason
+    )
+    audit.record(
+        actor=by,
+        action="scheduling.appointment.imported",
+        verb=Verb.CREATE,
+        category=AUDIT_CATEGORY,
+        target=appointment,
+        patient=patient,
+        changes={
+            "type": appointment_type.code,
+            "location": location.pk,
+            "resource": appointment.resource_id,
+            "clinician": appointment.clinician_id,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "outcome": outcome,
+            "source": source,
+        },
+    )
     return appointment
 
 

@@ -15,7 +15,8 @@ from interop import csv_exports, import_services
 
 class Command(BaseCommand):
     help = (
-        "Write active patients, or bookings still to come, in the columns import_patients / import_appointments read."
+        "Write active patients, or bookings still to come and past visits with their outcome, in the columns "
+        "import_patients / import_appointments read."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -1,4 +1,5 @@
-"""``manage.py import_appointments FILE --by USER --source NAME``: bookings from a CSV (README: Importing)."""
+"""``manage.py import_appointments FILE --by USER --source NAME``: bookings and past visits from a CSV
+(README: Importing)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from interop.management.import_command import ImportCommand
 
 
 class Command(ImportCommand):
-    help = "Book appointments from a CSV through the calendar's rules; re-runs skip what is already booked."
+    help = (
+        "Book appointments from a CSV through the calendar's rules, and bring past visits in with their outcome; "
+        "re-runs skip what is already imported."
+    )
     columns = importing.APPOINTMENT_COLUMNS
     perms = ("scheduling.add_appointment",)
 
