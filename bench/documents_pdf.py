@@ -1,4 +1,5 @@
-"""Benchmark: each document for a patient with a 12-session course, against WeasyPrint alone.
+"""Benchmark: each document for a patient with a 12-session course (and the money documents of a
+billed infusion visit), against WeasyPrint alone.
 
 ``documents_pdf(ctx)`` is the ``make bench`` hook (bench/extras.py). Everything runs inside a
 transaction that is rolled back, so the benchmark database keeps no document rows. For each
@@ -107,6 +108,67 @@ def _finished_session():
     return session_detail(found), "seeded infusion day"
 
 
+def _billed_visit(patient, clinician):
+    """A visit's invoice with an infusion billed (coded services, so it has a superbill): the course
+    patient's latest from the data set, else anyone's, else one issued for a visit priced by a fresh
+    fee schedule."""
+    from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+
+    from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoicePurpose
+
+    infusion = InvoiceLine.objects.filter(invoice=OuterRef("pk"), code="96365")
+    found = (
+        Invoice.objects.filter(Exists(infusion), kind=InvoiceKind.INVOICE, purpose=InvoicePurpose.VISIT)
+        .order_by(
+            Case(When(patient=patient, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            "-service_date",
+            "-id",
+        )
+        .first()
+    )
+    if found is not None:
+        return found, "seeded visit"
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing import services as billing
+    from billing.tests.factories import billing_settings, fee_schedule
+    from scheduling.tests.factories import AppointmentFactory, LocationFactory, appointment_type
+
+    location = LocationFactory()
+    billing_settings(location, tax_id="12-3456789")
+    fee_schedule(location)
+    start = timezone.now() - timedelta(hours=4)
+    visit = AppointmentFactory(
+        patient=patient,
+        location=location,
+        clinician=clinician,
+        appointment_type=appointment_type("infusion"),
+        start=start,
+        end=start + timedelta(hours=2),
+    )
+    return billing.invoice_for_visit(appointment=visit, infused=(start, start + timedelta(minutes=95))), "built visit"
+
+
+def _superbill_year(invoice, by):
+    """The patient's superbill over the year of dates of service ending at that visit (the longest
+    range the desk may ask for), as *Superbill for a period* makes it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.models import SuperbillPeriod
+
+    return SuperbillPeriod.objects.create(
+        patient=invoice.patient,
+        date_from=invoice.service_date - timedelta(days=365),
+        date_to=invoice.service_date,
+        requested_at=timezone.now(),
+        requested_by=by,
+    )
+
+
 def measure(*, repeat: int = 7) -> list[dict[str, Any]]:
     from core import pdf
     from documents import registry, services, snapshots
@@ -127,19 +189,27 @@ def measure(*, repeat: int = 7) -> list[dict[str, Any]]:
             if not consultation.is_signed:
                 raise _Rollback
             session, session_source = _finished_session()
-            subjects = {
-                DocumentKind.CONSULTATION_SUMMARY: consultation,
-                DocumentKind.DISCHARGE_INSTRUCTIONS: plan.patient,
-                DocumentKind.COURSE_SUMMARY: plan,
-            }
+            invoice, invoice_source = _billed_visit(plan.patient, by)
+            # (kind, subject, row name, where the subject comes from)
+            subjects: list[tuple[str, Any, str, str]] = [
+                (DocumentKind.CONSULTATION_SUMMARY, consultation, "", source),
+                (DocumentKind.DISCHARGE_INSTRUCTIONS, plan.patient, "", source),
+                (DocumentKind.COURSE_SUMMARY, plan, "", source),
+            ]
             if session is not None:
-                subjects[DocumentKind.INFUSION_RECORD] = session
-            builders = {kind: functools.partial(snapshots.build, kind, subject) for kind, subject in subjects.items()}
-            for kind, build in builders.items():
+                subjects.append((DocumentKind.INFUSION_RECORD, session, "", session_source))
+            if invoice is not None:
+                subjects += [
+                    (DocumentKind.INVOICE, invoice, "", invoice_source),
+                    (DocumentKind.SUPERBILL, invoice, "Superbill of a visit", invoice_source),
+                    (DocumentKind.SUPERBILL, _superbill_year(invoice, by), "Superbill of a year", invoice_source),
+                ]
+            for kind, subject, name, subject_source in subjects:
+                build = functools.partial(snapshots.build, kind, subject)
                 document = services.document_issue(
                     kind=kind,
-                    subject=subjects[kind],
-                    patient=registry.get(kind).patient_of(subjects[kind]),
+                    subject=subject,
+                    patient=registry.get(kind).patient_of(subject),
                     snapshot=build(),
                     by=by,
                 )
@@ -166,12 +236,12 @@ def measure(*, repeat: int = 7) -> list[dict[str, Any]]:
                 _body, pages = pdf.html_to_pdf(services.document_html(document))
                 peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
                 tracemalloc.stop()
-                label = DocumentKind(kind).label
+                label = name or DocumentKind(kind).label
                 overhead = ours / bare - 1
                 goal_s = ABSOLUTE_GOALS_S.get(kind)
                 rows.append(
                     {
-                        "name": f"{label} PDF ({pages} p., {session_source if kind == 'infusion_record' else source})",
+                        "name": f"{label} PDF ({pages} p., {subject_source})",
                         "value": round(ours, 1),
                         "unit": "ms",
                         "reference": round(bare, 1),
