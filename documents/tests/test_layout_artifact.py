@@ -17,6 +17,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from billing import services as billing
+from billing.tests.factories import billing_settings, fee_schedule, key
+from consultations.tests.factories import signed_consultation
 from controlled_substances import reports as ledger_reports
 from controlled_substances import services as ledger
 from controlled_substances.tests.factories import ProductFactory, container
@@ -28,6 +31,7 @@ from documents.tests.factories import course
 from infusions import rules
 from infusions import services as infusion_services
 from infusions.tests.factories import advance, nurse, open_session, set_policy
+from scheduling.tests.factories import AppointmentFactory, LocationFactory, appointment_type
 
 PDFTOPPM = shutil.which("pdftoppm")
 pytestmark = [
@@ -102,3 +106,35 @@ def test_every_document_renders_to_png_pages():
     tables = [ledger_reports.dispensing(registration=registration, start=today, end=today)]
     pdf = report_pdf_bytes(tables, registration=registration, user=by, printed_at=timezone.localtime())
     assert _pngs(pdf, "ketamine-dispensing", out)
+
+
+def test_the_superbill_and_the_invoice_of_an_infusion_visit_render_to_png_pages(frontdesk, clinician):
+    location = LocationFactory(name="Midtown", address="1 Main Street, Springfield", phone="+12125550100")
+    billing_settings(location, tax_id="12-3456789")
+    fee_schedule(location)
+    patient = signed_consultation(by=clinician, icd10_codes="F33.2, F41.1").patient
+    start = timezone.now() - timedelta(hours=4)
+    visit = AppointmentFactory(
+        patient=patient,
+        location=location,
+        clinician=clinician,
+        appointment_type=appointment_type("infusion"),
+        start=start,
+        end=start + timedelta(hours=2),
+    )
+    # 95 minutes: the first hour and one additional hour, paid at the desk with an HSA card.
+    invoice = billing.invoice_for_visit(appointment=visit, infused=(start, start + timedelta(minutes=95)))
+    billing.payment_record(
+        patient=patient,
+        location_id=location.pk,
+        method="hsa_fsa",
+        amount=invoice.total,
+        idempotency_key=key(),
+        by=frontdesk,
+    )
+    out = _out_dir()
+    for stem, kind in (("superbill", DocumentKind.SUPERBILL), ("invoice", DocumentKind.INVOICE)):
+        document = services.document_render(document_id=services.issue(kind=kind, subject=invoice, by=frontdesk).pk)
+        pages = _pngs(services.pdf_bytes(document), stem, out)
+        assert len(pages) == document.page_count
+        assert all(page.stat().st_size > 1000 for page in pages)
