@@ -299,6 +299,30 @@ def test_a_page_costs_the_same_queries_however_many_rows(client, clinician, djan
         assert fhir_get(client, "Appointment", headers, _count=50, _include="Appointment:patient").status_code == 200
 
 
+def test_a_family_name_search_pages_through_every_match_once_in_name_order(client, clinician):
+    smiths = [
+        PatientFactory(legal_last_name=last, legal_first_name=first)
+        for last, first in [("Smith", "Zoe"), ("Smithers", "Al"), ("Smith", "Ann"), ("smith", "Bea"), ("Smyth", "Cy")]
+    ]
+    PatientFactory(legal_last_name="Jones")
+    headers = bearer(clinician)
+    seen, params = [], {"family": "SMITH", "_count": 2}
+    path = "Patient"
+    while True:
+        body = fhir_get(client, path, headers, **params).json()
+        assert body["total"] == 4
+        seen += [(e["resource"]["name"][0]["family"], e["resource"]["name"][0]["given"][0]) for e in body["entry"]]
+        following = [link["url"] for link in body["link"] if link["relation"] == "next"]
+        if not following:
+            break
+        path, params = following[0].split("/fhir/r4/", 1)[1], {}
+    assert len(seen) == len(set(seen)) == 4
+    whole = fhir_get(client, "Patient", headers, family="smith", _count=10).json()
+    assert seen == [(e["resource"]["name"][0]["family"], e["resource"]["name"][0]["given"][0]) for e in whole["entry"]]
+    assert ("Smyth", "Cy") not in seen
+    assert len(smiths) == 5
+
+
 def test_a_patient_is_found_by_the_mrn_however_the_other_system_cases_it(client, clinician, settings):
     """Another system may send the record number as printed or lower-cased, with or without our
     identifier system; each finds the one patient, and another system's identifier finds no one."""
