@@ -49,7 +49,10 @@ def _row(invoice: Invoice) -> Invoice:
 
 
 def invoice_content(invoice: Invoice) -> dict[str, Any]:
-    row = _row(invoice)
+    return _invoice_content(_row(invoice))
+
+
+def _invoice_content(row: Invoice) -> dict[str, Any]:
     credited = getattr(row, "credited", None)
     paid = getattr(row, "allocated", None)
     outstanding = getattr(row, "outstanding_amount", None)
@@ -96,8 +99,8 @@ def superbill_content(invoice: Invoice) -> dict[str, Any]:
     """What an insurer needs for an out-of-network claim of one visit: billing and rendering
     provider (name, credential, NPI, TIN), the patient, the date of service, ICD-10 from the signed
     consultation, CPT/HCPCS with units and charges, and what the patient paid."""
-    content = invoice_content(invoice)
-    row = _row(invoice)
+    row = _row(invoice)  # read once: the superbill is the invoice's content and more
+    content = _invoice_content(row)
     content["provider"] = _provider(row.rendering_provider)
     content["diagnoses"] = _diagnoses(row.patient_id)
     content["place_of_service"] = "11 (Office)"
