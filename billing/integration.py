@@ -76,14 +76,16 @@ def deposit_link(appointment, user) -> list[RecordLink]:
     if due is None or selectors.has_deposit(appointment.pk):
         return []
     url = reverse("billing:deposit-take", args=[appointment.pk])
-    return [RecordLink(label=f"Take the {Money(due.price)} deposit", url=url)]
+    return [RecordLink(label=f"Take the {Money(due.price)} deposit", url=url, clinical=False)]
 
 
 def items_link(appointment, user) -> list[RecordLink]:
     """On the appointment page: the items billed by hand, open to additions until the visit is invoiced."""
     if not user.has_perm(services.TAKE_PAYMENTS) or appointment.status not in services.OPEN_VISIT:
         return []
-    return [RecordLink(label="Billable items", url=reverse("billing:visit-items", args=[appointment.pk]))]
+    return [
+        RecordLink(label="Billable items", url=reverse("billing:visit-items", args=[appointment.pk]), clinical=False)
+    ]
 
 
 def late_cancel_notice(appointment: Appointment, at: datetime) -> str:

@@ -75,6 +75,9 @@ class RecordLink:
     label: str
     url: str
     opens: bool = False
+    # Shown under "Clinical record", which the front desk never sees; False for an administrative
+    # link of the visit (its deposit, its billable items), shown under "Billing" instead.
+    clinical: bool = True
 
 
 RecordLinks = Callable[[Any, Any], list[RecordLink]]

@@ -46,6 +46,7 @@ def appointment_detail(request, appointment_id: int):
         category=services.AUDIT_CATEGORY,
     )
     zone = appointment.location.zone
+    links = hooks.record_links(appointment, request.user)
     return render(
         request,
         "scheduling/appointment_detail.html",
@@ -54,7 +55,8 @@ def appointment_detail(request, appointment_id: int):
             "local_start": appointment.start.astimezone(zone),
             "local_end": appointment.end.astimezone(zone),
             "moves": user_moves(request.user),
-            "records": hooks.record_links(appointment, request.user),
+            "records": [link for link in links if link.clinical],
+            "billing_links": [link for link in links if not link.clinical],
             "care_states": selectors.care_states_of([appointment]),
             "crumbs": [
                 ("Schedule", calendar_url(appointment.location_id, appointment.start.astimezone(zone).date())),
