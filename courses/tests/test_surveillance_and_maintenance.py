@@ -11,7 +11,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from consents.models import ConsentVersion
+from consents import services as consent_services
+from consents.models import ConsentKind, ConsentSignature
+from consents.selectors import latest_versions
 from consents.tests.factories import ConsentSignatureFactory, ConsentVersionFactory
 from courses import selectors, services
 from courses.models import CourseFinding, RescreenState
@@ -147,12 +149,18 @@ def lapsed(clock):
     c = course(sessions_planned=10)
     c.nurse = ClinicianFactory(location=c.location)
     given_infusion(c, started_at=NOW - timedelta(days=200), delivered_mg="40")
+    # The course's factory signs the intake's consent today; this patient's consent is the one each
+    # test gives, so the factory's is withdrawn (a signature is never edited or removed).
+    for signature in ConsentSignature.objects.filter(patient=c.patient):
+        consent_services.consent_withdraw(signature=signature, reason="Test history", by=c.prescriber)
     return c
 
 
 def _consent(patient, *, days_ago: float = 0):
     """The patient signs the clinic's current treatment consent ``days_ago`` (the consents app)."""
-    version = ConsentVersion.objects.filter(kind="treatment", published_at__isnull=False).first()
+    # The version in force (the consents app's own choice: the latest published); the test
+    # database may also hold older ones, carried over from the intake's former consent store.
+    version = latest_versions(kinds=[ConsentKind.TREATMENT]).get(ConsentKind.TREATMENT)
     version = version or ConsentVersionFactory(published_at=NOW - timedelta(days=400))
     return ConsentSignatureFactory(patient=patient, version=version, signed_at=NOW - timedelta(days=days_ago))
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consents import services as consent_services
+from consents.models import ConsentSignature
 from consents.tests.factories import ConsentSignatureFactory, ConsentVersionFactory
 from infusions import rules, services
 from infusions.models import InfusionSession
@@ -46,16 +47,19 @@ def test_a_new_consent_version_refuses_the_start_until_signed_again(morning, pol
     assert _start(InfusionSession.objects.get(pk=session.pk), nurse_user).status == S.INFUSING
 
 
-def test_a_missing_consent_refuses_and_a_scanned_paper_consent_allows_the_start(
+def test_a_withdrawn_consent_refuses_and_a_scanned_paper_consent_allows_the_start(
     morning, policy, nurse_user, verifier, frontdesk, client
 ):
     version = ConsentVersionFactory()
     session = advance(open_session(by=nurse_user), S.CLEARED, nurse_user=nurse_user, verifier=verifier)
+    # The intake could only be signed with the treatment consent in place; the patient then withdrew it.
+    for signature in ConsentSignature.objects.filter(patient=session.patient):
+        consent_services.consent_withdraw(signature=signature, reason="Wants to think it over", by=verifier)
     client.force_login(nurse_user)
     page = client.get(reverse("infusions:session", args=[session.pk])).content.decode()
     assert "Ketamine treatment (off-label use)" in page
     assert "the infusion cannot start until the patient signs version" in page
-    with pytest.raises(ValidationError, match="consent is not signed"):
+    with pytest.raises(ValidationError, match="consent was withdrawn by the patient; a new signed consent is needed"):
         _start(session, nurse_user)
     consent_services.consent_paper_record(
         patient=session.patient,
