@@ -131,6 +131,12 @@ PRESCRIBER_ONLY: list[str] = [
     "care_team.sign_progressletter",  # what the clinic tells another clinician about the course
 ]
 
+# Not clinical decisions, but disclosures the clinic leaves to prescribers (and administrators), never
+# to nurses: the services check the permission itself, since an administrator holds it too.
+PRESCRIBER_DISCLOSURES: list[str] = [
+    "interop.export_patient_record",  # the patient's whole record, as a zip
+]
+
 # Dotted permission names per role. Later apps add their rows here; a missing
 # permission (app not installed yet) is skipped, not an error.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -161,7 +167,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *CARE_TEAM_NAMES,
     ],
     Role.NURSE: NURSE_PERMISSIONS,
-    Role.PRESCRIBER: [*NURSE_PERMISSIONS, *PRESCRIBER_ONLY, "interop.export_patient_record"],
+    Role.PRESCRIBER: [*NURSE_PERMISSIONS, *PRESCRIBER_ONLY, *PRESCRIBER_DISCLOSURES],
     Role.ADMINISTRATOR: [
         "accounts.view_auditevent",
         "accounts.reset_two_factor",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.prescribing import PrescriberRequired
-from accounts.roles import NURSE_PERMISSIONS, PRESCRIBER_ONLY, ROLE_PERMISSIONS, Role
+from accounts.roles import NURSE_PERMISSIONS, PRESCRIBER_DISCLOSURES, PRESCRIBER_ONLY, ROLE_PERMISSIONS, Role
 from consultations import services as consultations
 from consultations.choices import Decision
 from consultations.tests.factories import ConsultationFactory, fill_clean_intake, plan_for, signed_consultation
@@ -97,8 +97,10 @@ def test_a_prescriber_may_take_the_same_action(action, clinician, patient):
 
 
 def test_the_nurse_holds_no_prescriber_only_permission_and_the_prescriber_holds_them_all():
-    assert not set(PRESCRIBER_ONLY) & set(NURSE_PERMISSIONS)
-    assert set(ROLE_PERMISSIONS[Role.PRESCRIBER]) == set(NURSE_PERMISSIONS) | set(PRESCRIBER_ONLY)
+    assert not (set(PRESCRIBER_ONLY) | set(PRESCRIBER_DISCLOSURES)) & set(NURSE_PERMISSIONS)
+    assert set(ROLE_PERMISSIONS[Role.PRESCRIBER]) == (
+        set(NURSE_PERMISSIONS) | set(PRESCRIBER_ONLY) | set(PRESCRIBER_DISCLOSURES)
+    )
 
 
 def test_every_prescriber_only_permission_exists(django_user_model):
