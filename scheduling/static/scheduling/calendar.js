@@ -308,9 +308,11 @@
   }
 
   // --- After the server's answer replaced the grid ---
-  document.addEventListener("htmx:afterSettle", function () {
+  // Only the grid's own replacement counts: a quick action settles just its card, and that can
+  // happen after a move was sent, which must not use up the move's saved position and focus.
+  document.addEventListener("htmx:afterSettle", function (event) {
     const g = grid();
-    if (!g || !saved) return;
+    if (!g || event.target !== g || !saved) return;
     const scroller = g.querySelector(".cal-scroll");
     scroller.scrollTop = saved.top;
     scroller.scrollLeft = saved.left;
