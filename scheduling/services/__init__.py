@@ -452,6 +452,7 @@ def appointment_book_by_patient_link(
     clinician=None,
     via: str,
     note: str = "",
+    rescheduled_from: Appointment | None = None,
 ) -> Appointment:
     """The patient books their own visit through a link (no staff user): the same checks,
     constraints and hook as the desk's booking, audited as the patient via the link. The caller
@@ -466,6 +467,7 @@ def appointment_book_by_patient_link(
         actor=PatientLinkActor(patient_mrn=patient.mrn, via=via),
         clinician=clinician,
         note=note,
+        rescheduled_from=rescheduled_from,
         via=via,
     )
 

@@ -48,6 +48,7 @@ from scheduling.models import (
     SelfBooking,
     SelfBookingLink,
     SelfBookingLinkKind,
+    SelfBookingPolicy,
     SelfBookingStatus,
     WaitlistEntry,
     WaitlistOffer,
@@ -266,6 +267,55 @@ def _record_self_booking(*, appointment: Appointment, link: SelfBookingLink, now
     return booking
 
 
+def _offered(
+    appointment_type: AppointmentType,
+    *,
+    start: datetime,
+    clinician_id: int | None,
+    policy: SelfBookingPolicy,
+    now: datetime,
+) -> User | None:
+    """The self-booking policy's checks on the picked time (type self-bookable, notice, horizon)
+    and the clinician it was offered with: a :class:`SchedulingError` at the field otherwise."""
+    problem = rules.self_booking_problem(
+        self_bookable=appointment_type.self_bookable and appointment_type.active,
+        start=start,
+        now=now,
+        min_notice_hours=policy.min_notice_hours,
+        horizon_days=policy.horizon_days,
+    )
+    if problem:
+        raise SchedulingError({problem[0]: [problem[1]]})
+    if clinician_id is None:
+        return None
+    clinician = User.objects.filter(pk=clinician_id, is_active=True).first()
+    if clinician is None:
+        raise SchedulingError({"start": ["That time is no longer offered; please choose another."]})
+    return clinician
+
+
+def _alternatives(
+    appointment_type: AppointmentType,
+    location: Location,
+    patient: Patient,
+    start: datetime,
+    now: datetime,
+    policy: SelfBookingPolicy,
+) -> tuple[rules.Slot, ...]:
+    """Free times near the one just taken by someone else, for the patient to pick again."""
+    return tuple(
+        selectors.self_booking_slots(
+            appointment_type=appointment_type,
+            location=location,
+            patient=patient,
+            after=start - timedelta(hours=2),
+            now=now,
+            policy=policy,
+            limit=6,
+        )
+    )
+
+
 @transaction.atomic
 def self_booking_book(
     *,
@@ -282,34 +332,7 @@ def self_booking_book(
     now = now or timezone.now()
     link = _locked_link(link_id, kind=SelfBookingLinkKind.BOOK, now=now)
     policy = selectors.self_booking_policy()
-    problem = rules.self_booking_problem(
-        self_bookable=appointment_type.self_bookable and appointment_type.active,
-        start=start,
-        now=now,
-        min_notice_hours=policy.min_notice_hours,
-        horizon_days=policy.horizon_days,
-    )
-    if problem:
-        raise SchedulingError({problem[0]: [problem[1]]})
-    clinician = None
-    if clinician_id is not None:
-        clinician = User.objects.filter(pk=clinician_id, is_active=True).first()
-        if clinician is None:
-            raise SchedulingError({"start": ["That time is no longer offered; please choose another."]})
-
-    def alternatives() -> tuple[rules.Slot, ...]:
-        return tuple(
-            selectors.self_booking_slots(
-                appointment_type=appointment_type,
-                location=location,
-                patient=link.patient,
-                after=start - timedelta(hours=2),
-                now=now,
-                policy=policy,
-                limit=6,
-            )
-        )
-
+    clinician = _offered(appointment_type, start=start, clinician_id=clinician_id, policy=policy, now=now)
     try:
         with transaction.atomic():
             appointment = appointment_book_by_patient_link(
@@ -322,7 +345,9 @@ def self_booking_book(
                 note="Booked online by the patient" + (" (waiting for approval)" if policy.requires_approval else ""),
             )
     except SlotTaken:
-        return BookingOutcome(taken=True, alternatives=alternatives())
+        return BookingOutcome(
+            taken=True, alternatives=_alternatives(appointment_type, location, link.patient, start, now, policy)
+        )
     booking = _record_self_booking(appointment=appointment, link=link, now=now)
     return BookingOutcome(appointment=appointment, self_booking=booking)
 
@@ -479,20 +504,7 @@ def self_booking_reschedule(
     old = booking.appointment
     policy = selectors.self_booking_policy()
     kind = old.appointment_type
-    problem = rules.self_booking_problem(
-        self_bookable=kind.self_bookable and kind.active,
-        start=start,
-        now=now,
-        min_notice_hours=policy.min_notice_hours,
-        horizon_days=policy.horizon_days,
-    )
-    if problem:
-        raise SchedulingError({problem[0]: [problem[1]]})
-    clinician = None
-    if clinician_id is not None:
-        clinician = User.objects.filter(pk=clinician_id, is_active=True).first()
-        if clinician is None:
-            raise SchedulingError({"start": ["That time is no longer offered; please choose another."]})
+    clinician = _offered(kind, start=start, clinician_id=clinician_id, policy=policy, now=now)
     try:
         with transaction.atomic():
             appointment_transition_by_patient_link(
@@ -505,19 +517,11 @@ def self_booking_reschedule(
                 start=start,
                 clinician=clinician,
                 via=VIA_LINK,
+                rescheduled_from=old,
                 note="Moved online by the patient" + (" (waiting for approval)" if policy.requires_approval else ""),
             )
     except SlotTaken:
-        alternatives = selectors.self_booking_slots(
-            appointment_type=kind,
-            location=location,
-            patient=link.patient,
-            after=start - timedelta(hours=2),
-            now=now,
-            policy=policy,
-            limit=6,
-        )
-        return BookingOutcome(taken=True, alternatives=tuple(alternatives))
+        return BookingOutcome(taken=True, alternatives=_alternatives(kind, location, link.patient, start, now, policy))
     status = SelfBookingStatus.PENDING if policy.requires_approval else SelfBookingStatus.BOOKED
     moved = SelfBooking.objects.create(appointment=appointment, link=link, status=status, created_at=now)
     contact_log_entry_create(

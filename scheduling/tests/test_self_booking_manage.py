@@ -110,6 +110,8 @@ def test_the_patient_moves_their_visit_and_a_move_is_never_a_late_cancellation(
     old, current = Appointment.objects.filter(patient=patient).order_by("id")
     assert (old.status, old.cancel_reason) == ("cancelled", rules.RESCHEDULED_REASON)
     assert (current.status, current.start) == ("booked", later)
+    # The new visit names the one it replaced, as a move at the desk does (the chart's history).
+    assert current.rescheduled_from == old
     assert not Invoice.objects.filter(appointment=old).exists()
     assert SelfBooking.objects.get(appointment=current).link_id == new.link.pk
 
