@@ -159,6 +159,25 @@ _RUNSERVER = sys.argv[1:2] == ["runserver"]
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0 if _RUNSERVER else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=False)
 
+# A streaming read replica for the administrators' reports (core.replica): only the report pages
+# and their CSV exports read from it, and only while it answers and is at most
+# REPLICA_MAX_LAG_SECONDS behind (clinic policy: how stale a management figure may be; the
+# pages show how far behind they are); otherwise they read the primary. Tests run against the
+# primary's test database (the alias mirrors it; there is no second test database to create).
+if env.str("DATABASE_REPLICA_URL", default=""):
+    _replica = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"] = {
+        **_replica,
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), **_replica.get("OPTIONS", {})},
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": DATABASES["default"]["CONN_HEALTH_CHECKS"],
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env.int("REPLICA_MAX_LAG_SECONDS", default=300)
+# The lag is measured once per this many seconds and shared in the cache: a page does not pay for it.
+REPLICA_LAG_CHECK_SECONDS = env.int("REPLICA_LAG_CHECK_SECONDS", default=5)
+
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise RuntimeError("Grace MindCare runs on PostgreSQL only; DATABASE_URL must be postgres://…")
 

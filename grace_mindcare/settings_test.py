@@ -11,6 +11,11 @@ os.environ.setdefault("OTP_REQUIRED", "0")  # tests that need it turn it on with
 
 from grace_mindcare.settings import *  # noqa: E402,F403
 
+# The suite runs on one test database whatever the shell says: a DATABASE_REPLICA_URL (the mirror
+# alias) would send the report tests' reads to a second connection outside their transaction. The
+# replica tests add the alias themselves (reports/tests/test_replica.py).
+DATABASES.pop("replica", None)  # noqa: F405
+
 # Tests never send real e-mail or SMS.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 

@@ -23,7 +23,7 @@ from core.audit import Category
 from documents import registry
 from documents import services as document_services
 from reports.forms import ReportFilterForm
-from reports.registry import REPORTS, Report
+from reports.registry import REPORTS, Report, build
 from reports.selectors.operations import appointments_in
 
 AUDIT_EXPORT = "accounts.audit_trail"
@@ -54,7 +54,7 @@ def report_rows(report: Report, params: dict[str, Any]):
     form = _form(report, params)
     if not form.is_valid():
         raise ValueError("the export's filters are no longer valid")
-    sections = report.build(form.cleaned_data)
+    sections, _source = build(report, form.cleaned_data)
     wanted = params.get("table") or (sections[0].key if sections else "")
     section = next((s for s in sections if s.key == wanted), None)
     if section is None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.apps import apps
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from core.replica import Source, mark_unreachable, primary_reads, replica_reads
 from reports.selectors import billing, clinical, compliance, operations
 from reports.selectors.infusion_safety import infusion_safety
 from reports.selectors.inquiries import inquiry_conversion
 from reports.tables import Section
+
+logger = logging.getLogger(__name__)
 
 VIEW_REPORTS = "reports.view_reports"
 VIEW_CLINICAL_QUALITY = "reports.view_clinical_quality"
@@ -164,3 +169,45 @@ BY_SLUG = {r.slug: r for r in REPORTS}
 
 def visible_to(user) -> list[Report]:
     return [r for r in REPORTS if user.has_perm(r.permission)]
+
+
+def build(report: Report, data: dict) -> tuple[list[Section], Source]:
+    """The report's tables, read from the replica when it is usable (``core.replica``), and where from.
+
+    A replica that fails while the report is read (it went away after the lag check) costs the
+    page nothing but time: the report is read again from the primary, and the next pages go
+    straight there until the replica answers again.
+    """
+    with replica_reads() as source:
+        if not source.from_replica:
+            return report.build(data), source
+        try:
+            return report.build(data), source
+        except (OperationalError, InterfaceError):
+            logger.warning("The read replica failed during a report; read again from the primary.", exc_info=True)
+            mark_unreachable()
+            with primary_reads():
+                return report.build(data), replace(source, from_replica=False, lag=None, unreachable=True)
+
+
+def _behind(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min"
+    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"
+
+
+def source_notice(source: Source) -> str:
+    """What the page says about where its figures come from; nothing when there is no replica."""
+    if not source.replica_configured:
+        return ""
+    if source.from_replica:
+        return f"Figures from the reporting replica, {_behind(source.lag or 0)} behind."
+    if source.unreachable:
+        why = "replica unreachable"
+    elif source.lag is None:
+        why = "replica lag unknown"
+    else:
+        why = f"replica {_behind(source.lag)} behind"
+    return f"Figures from the primary database ({why})."

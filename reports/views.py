@@ -16,7 +16,7 @@ from core.audit import Category, Verb
 from documents import services as document_services
 from reports import exports
 from reports.forms import PrepareDayForm, ReportFilterForm
-from reports.registry import BY_SLUG, visible_to
+from reports.registry import BY_SLUG, build, source_notice, visible_to
 from reports.selectors.prepare import LABS_FINDING, clinic_day_after, prepare_day
 
 
@@ -44,7 +44,7 @@ def report_view(slug: str):
         output = request.GET.get("format", "")
         if output == "csv" and form.is_valid():
             return _csv(request, report, form)
-        sections = report.build(form.cleaned_data) if form.is_valid() else []
+        sections, source = build(report, form.cleaned_data) if form.is_valid() else ([], None)
         audit.record(
             actor=request.user,
             action=f"reports.{slug}.viewed",
@@ -58,6 +58,7 @@ def report_view(slug: str):
             "sections": sections,
             "query": form.query_string(),
             "generated_at": timezone.localtime(),
+            "source_notice": source_notice(source) if source else "",
             "crumbs": [("Reports", reverse("reports:index")), (report.title, None)],
         }
         template = "reports/report_print.html" if output == "print" else "reports/report_detail.html"
@@ -89,7 +90,7 @@ def _csv(request, report, form):
     )
     if document is not None:
         return redirect("documents:status", document_id=document.pk)
-    sections = report.build(form.cleaned_data)
+    sections, _source = build(report, form.cleaned_data)
     section = next((s for s in sections if s.key == (wanted or sections[0].key)), None)
     if section is None:
         raise Http404("No such table in this report.")
