@@ -12,13 +12,11 @@ sent with ``Referrer-Policy: no-referrer``.
 
 from __future__ import annotations
 
-import hashlib
-import time
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,10 +26,11 @@ from accounts.network import client_ip
 from consents import forms, selectors, services
 from consents.access import SESSION_DONE, SESSION_LINK, SESSION_PENDING, grant_signing_session
 from consents.models import ConsentSignature
+from core import ratelimit
 
 REFUSED = "This link cannot be used. It may have expired or been used already. Please call the clinic."
 # Clinic policy: requests from one address to these pages in a window of 10 minutes.
-RATE_LIMIT, RATE_WINDOW_SECONDS = 30, 600
+RATE_LIMIT, RATE_WINDOW = 30, timedelta(minutes=10)
 
 
 def _public(view):
@@ -47,17 +46,8 @@ def _public(view):
 
 
 def _too_many(request) -> bool:
-    """Count one request from this client in the current window (the cache every process shares
-    when CACHE_URL points at Redis); True once over the limit."""
-    address = hashlib.sha256((client_ip(request) or "").encode()).hexdigest()[:32]
-    key = f"consents-rate:{address}:{int(time.time()) // RATE_WINDOW_SECONDS}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RATE_WINDOW_SECONDS)
-        count = 1
-    return count > RATE_LIMIT
+    """Count one request from this client in its window; True once over the limit."""
+    return ratelimit.hit(f"consents:{client_ip(request) or ''}", limit=RATE_LIMIT, window=RATE_WINDOW)
 
 
 def _refused(request, status: int, message: str = REFUSED):

@@ -1,4 +1,4 @@
-"""Abstract models every stage app shares (core imports no app)."""
+"""Abstract models every stage app shares, and the public pages' request counters (core imports no app)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,19 @@ class AmendmentBase(models.Model):
 
     class Meta:
         abstract = True
+
+
+class RequestCount(models.Model):
+    """The public pages' rate-limit counters (``core.ratelimit``): one row per keyed hash of what
+    is counted, with the count and the end of its window. In the database, not the cache, so every
+    web process counts in one place even without a shared cache."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    window_ends = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["window_ends"], name="requestcount_window_ends")]
+
+    def __str__(self) -> str:
+        return f"{self.count} until {self.window_ends:%Y-%m-%d %H:%M}"

@@ -1,48 +1,62 @@
-"""Fixed-window request counters for the public pages.
+"""The one rate limit of the public pages (patient links, the inquiry form): a counter per key
+in the database table ``RequestCount``, so every web process in every configuration shares it.
+The cache would not do: the zero-setup default cache (``locmemcache://``) is each process's own
+memory, so a cache counter would let each gunicorn worker take the full limit.
 
-``over_limit(key, limit=..., window_seconds=...)`` counts in the cache (shared by every web process
-when the cache is shared, e.g. Redis through CACHE_URL).
+``hit(key, limit=..., window=...)`` counts one request for ``key`` and says whether the key is
+past ``limit`` in its window; ``count`` returns the number. A window opens at a key's first
+request and lasts ``window``. Each count is one statement, an upsert that opens a new window when
+the old one has ended or adds one, and returns the count; PostgreSQL takes the row lock for the
+ON CONFLICT update, so two processes counting the same key at once each see a different number.
+Callers count before they evaluate the request, so a request that fails still counts.
 
-``window_hit(model, key=..., limit=..., window_minutes=..., now=...)`` counts in the database, so
-every web process shares it whatever the cache: ``model`` is any model with ``key`` (64 characters:
-the key is stored as its SHA-256), ``window_start`` and ``count`` and a unique constraint on
-(key, window_start); each app keeps its own table, so core owns no model. One upsert a request.
+Keys name what is counted (``"packet:<client address>"``); the table holds only a keyed hash of
+each (HMAC-SHA256 with the secret key), never an address or a contact detail.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
-from datetime import datetime
+import hmac
+from datetime import datetime, timedelta
 
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import F, Model
+from django.conf import settings
+from django.db import connections, router
+from django.utils import timezone
+
+from core.models import RequestCount
+
+# The table of ``RequestCount`` (its db_table, checked by a test), written out so the SQL is one
+# constant string.
+TABLE = "core_requestcount"
+_UPSERT = """
+INSERT INTO core_requestcount (key, window_ends, count) VALUES (%(key)s, %(ends)s, 1)
+ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN core_requestcount.window_ends <= %(now)s THEN 1 ELSE core_requestcount.count + 1 END,
+    window_ends = CASE WHEN core_requestcount.window_ends <= %(now)s
+                       THEN %(ends)s ELSE core_requestcount.window_ends END
+RETURNING count
+"""
+# Counters whose window has ended are dead weight: cleared whenever a window opens.
+_PRUNE = "DELETE FROM core_requestcount WHERE window_ends <= %s"
 
 
-def over_limit(key: str, *, limit: int, window_seconds: int) -> bool:
-    """Count one request for ``key`` in the current window; True once the count passes ``limit``."""
-    window = int(time.time()) // window_seconds
-    bucket = f"rate:{key}:{window}"
-    cache.add(bucket, 0, window_seconds)
-    try:
-        count = cache.incr(bucket)
-    except ValueError:  # evicted between add and incr
-        cache.set(bucket, 1, window_seconds)
-        count = 1
-    return count > limit
+def stored_key(key: str) -> str:
+    """What the table holds for ``key``: a keyed hash, so a counter names no address or contact."""
+    return hmac.new(settings.SECRET_KEY.encode(), key.encode(), hashlib.sha256).hexdigest()
 
 
-def window_hit(model: type[Model], *, key: str, limit: int, window_minutes: int, now: datetime) -> bool:
-    """Count one request for ``key`` in the current window of ``model``'s table; True once over ``limit``."""
-    window = now.replace(minute=now.minute - now.minute % window_minutes, second=0, microsecond=0)
-    hashed = hashlib.sha256(key.encode()).hexdigest()
-    rows = model._default_manager.filter(key=hashed, window_start=window)
-    if not rows.update(count=F("count") + 1):
-        try:
-            with transaction.atomic():
-                model._default_manager.create(key=hashed, window_start=window, count=1)
-        except IntegrityError:
-            rows.update(count=F("count") + 1)
-    count = rows.values_list("count", flat=True).first()
-    return (count or 0) > limit
+def count(key: str, *, window: timedelta, now: datetime | None = None) -> int:
+    """Count one request for ``key`` and return the requests in its current window."""
+    now = now or timezone.now()
+    with connections[router.db_for_write(RequestCount)].cursor() as cursor:
+        cursor.execute(_UPSERT, {"key": stored_key(key), "now": now, "ends": now + window})
+        (value,) = cursor.fetchone()
+        if value == 1:
+            cursor.execute(_PRUNE, [now])
+    return value
+
+
+def hit(key: str, *, limit: int, window: timedelta, now: datetime | None = None) -> bool:
+    """Count one request for ``key``; True once its window holds more than ``limit``."""
+    return count(key, window=window, now=now) > limit

@@ -457,17 +457,3 @@ class SafetyAlertView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert} seen by {self.user_id}"
-
-
-class RateCounter(models.Model):
-    """Requests per client key per fixed window, for the public link endpoints (A9 rate limit)."""
-
-    key = models.CharField(max_length=64)
-    window_start = models.DateTimeField()
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="ratecounter_one_per_window")]
-
-    def __str__(self) -> str:
-        return f"{self.key[:8]}… {self.count}"

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "csp",
     "oauth2_provider",
     # Cross-stage apps
+    "core",  # shared helpers; its one table holds the public pages' rate-limit counters
     "accounts",
     "notifications",
     "assessments",
@@ -279,8 +280,9 @@ TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="America/New_York")  # show the 
 FORMAT_MODULE_PATH = ["grace_mindcare.formats"]  # one way of writing a time of day
 
 # --- Static files (vendored, served by whitenoise) ------------------------------
-# Rate limits on patient links and the administrator's cached figures must be shared by every
-# web worker: point CACHE_URL at Redis in production (redis://host:6379/1).
+# The password throttle and the administrator's cached figures must be shared by every web worker:
+# point CACHE_URL at Redis in production (redis://host:6379/1). The public pages' rate limits count
+# in the database instead (core.ratelimit), shared whatever the cache.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 STATIC_URL = "static/"

@@ -24,7 +24,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # A single-process run (`make test`) is the worker "main".
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
-# The throttles and rate limits count in the cache: a shared Redis (CACHE_URL) must not let one
+# The password throttle counts in the cache: a shared Redis (CACHE_URL) must not let one
 # worker's counts lock out another worker's test users.
 CACHES["default"]["KEY_PREFIX"] = f"test-{_WORKER}"  # noqa: F405
 

@@ -209,20 +209,3 @@ class InquiryContact(models.Model):
         """The patient's contact-log line for this attempt."""
         text = f"Inquiry #{self.inquiry_id}: {self.get_outcome_display().lower()}"
         return f"{text}. {self.note}" if self.note else text
-
-
-class SubmissionCount(models.Model):
-    """The public form's rate-limit counters, one row per keyed hash of a client address or a
-    contact detail (never the address or the detail itself). In the database, not the cache,
-    so every web process counts in one place even without a shared cache (``make run``'s two
-    workers each have their own memory cache); the count is one atomic upsert (``throttle``)."""
-
-    key = models.CharField(max_length=80, primary_key=True)
-    window_start = models.DateTimeField()
-    count = models.PositiveIntegerField()
-
-    class Meta:
-        indexes = [models.Index(fields=["window_start"], name="submissioncount_window")]
-
-    def __str__(self) -> str:
-        return f"{self.count} since {self.window_start:%Y-%m-%d %H:%M}"

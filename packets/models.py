@@ -145,17 +145,3 @@ class ReportedMedication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (patient-reported)"
-
-
-class PacketRateCounter(models.Model):
-    """Requests per client key per fixed window at the public packet pages (core.ratelimit)."""
-
-    key = models.CharField(max_length=64)
-    window_start = models.DateTimeField()
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="packetratecounter_one_per_window")]
-
-    def __str__(self) -> str:
-        return f"{self.key[:8]}… {self.count}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -23,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.network import client_ip
-from core.ratelimit import over_limit
+from core import ratelimit
 from reminders import selectors
 from reminders.models import LinkAction
 from reminders.services import links
@@ -35,7 +36,7 @@ SESSION_DONE = "visit_link_done"
 SESSION_SECONDS = 30 * 60
 # Per client address: link openings and replies in a window (security-reference ASVS 2.4.1).
 RATE_LIMIT = 20
-RATE_WINDOW_SECONDS = 10 * 60
+RATE_WINDOW = timedelta(minutes=10)
 
 
 def _no_referrer(view):
@@ -49,8 +50,8 @@ def _no_referrer(view):
 
 
 def _rate_limited(request) -> bool:
-    """Per client address, shared across workers with a shared cache."""
-    return over_limit(f"visit-link:{client_ip(request) or ''}", limit=RATE_LIMIT, window_seconds=RATE_WINDOW_SECONDS)
+    """Per client address, shared by every web process."""
+    return ratelimit.hit(f"visit-link:{client_ip(request) or ''}", limit=RATE_LIMIT, window=RATE_WINDOW)
 
 
 def _page(request, template: str, context: dict | None = None, status: int = 200):

@@ -116,6 +116,24 @@ def test_an_expired_or_locked_link_is_refused_with_one_message(client, frontdesk
     assert b"cannot be used" in locked.content
 
 
+def test_guessing_tokens_or_dates_of_birth_is_rate_limited_per_client(client, frontdesk, version, ana):
+    from consents import public_views
+
+    new = services.consent_link_create(patient=ana, kinds=[ConsentKind.TREATMENT], by=frontdesk)
+    assert client.get(reverse("consents:link-open", args=[new.token])).status_code == 302  # counts as one
+    guesses = {
+        client.post(reverse("consents:link-verify"), {"date_of_birth": "not a date"}).status_code
+        for _ in range(public_views.RATE_LIMIT - 1)
+    }
+    assert guesses == {200}  # asked again at the field
+    wrong = client.post(reverse("consents:link-verify"), {"date_of_birth": "1900-01-01"})
+    assert (wrong.status_code, b"Too many attempts" in wrong.content) == (429, True)
+    assert ConsentLink.objects.get(pk=new.link.pk).dob_failures == 0  # refused before the answer was weighed
+    assert client.get(reverse("consents:link-open", args=[new.token])).status_code == 429
+    elsewhere = client.get(reverse("consents:link-open", args=[new.token]), REMOTE_ADDR="203.0.113.9")
+    assert elsewhere.status_code == 302  # another client counts alone
+
+
 def test_a_version_published_while_the_patient_reads_asks_them_to_read_again(client, frontdesk, version, ana):
     new = services.consent_link_create(patient=ana, kinds=[ConsentKind.TREATMENT], by=frontdesk, verified=True)
     session = client.session

@@ -21,7 +21,7 @@ from assessments.services import response_record
 from core import ratelimit, tokens
 from core.audit import Verb
 from followups import rules
-from followups.models import QuestionnaireLink, RateCounter, SafetyAlert
+from followups.models import QuestionnaireLink, SafetyAlert
 from followups.services._common import AUDIT_CATEGORY, _require, policy_current
 from followups.services.boosters import booster_evaluate
 from notifications.backends import SmsError
@@ -133,11 +133,8 @@ def link_send(*, new: NewLink, base_url: str, by: User | None) -> list[str]:  # 
 
 
 def rate_limited(*, key: str, limit: int, now: datetime | None = None) -> bool:
-    """Count one request for ``key`` in the current fixed window; True once over ``limit``
-    (a database counter, so every worker process shares it)."""
-    return ratelimit.window_hit(
-        RateCounter, key=key, limit=limit, window_minutes=rules.RATE_LIMIT_WINDOW_MINUTES, now=now or timezone.now()
-    )
+    """Count one request for ``key`` in its window; True once over ``limit`` (core.ratelimit)."""
+    return ratelimit.hit(key, limit=limit, window=timedelta(minutes=rules.RATE_LIMIT_WINDOW_MINUTES), now=now)
 
 
 def link_for_token(token: str) -> QuestionnaireLink | None:

@@ -8,8 +8,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from inquiries import throttle
-from inquiries.models import Inquiry, SubmissionCount
+from core.models import RequestCount
+from inquiries.models import Inquiry
 from patients.tests.factories import PatientFactory
 from scheduling.tests.factories import LocationFactory
 
@@ -140,15 +140,11 @@ def test_past_the_per_contact_limit_the_thanks_is_the_same_but_nothing_is_stored
 
 def test_the_counters_hold_no_address_or_contact_detail(client):
     client.post(START, _form())
-    keys = " ".join(SubmissionCount.objects.values_list("key", flat=True))
-    assert SubmissionCount.objects.count() == 3  # the address, the phone, the e-mail
+    keys = " ".join(RequestCount.objects.values_list("key", flat=True))
+    assert RequestCount.objects.count() == 3  # the address, the phone, the e-mail
     assert "127.0.0.1" not in keys
     assert "robin" not in keys
     assert "3125550188" not in keys
-
-
-def test_the_throttle_names_the_counters_table():
-    assert SubmissionCount._meta.db_table == throttle.TABLE
 
 
 def test_an_oversized_body_is_refused_without_reading_it_as_a_form(client):

@@ -18,10 +18,10 @@ from patients.models import Patient
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment, SelfBookingLink
 from scheduling.public_forms import slot_value
-from scheduling.tests.conftest import at, clinic, fresh_rate_limits, local_day  # noqa: F401 - fixtures
+from scheduling.tests.conftest import at, clinic, local_day  # noqa: F401 - fixtures
 from scheduling.tests.selfbooking_helpers import policy, self_bookable
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
+pytestmark = pytest.mark.django_db
 
 FORM = {
     "who": "self",

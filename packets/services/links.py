@@ -24,7 +24,7 @@ from notifications.backends import SmsError
 from notifications.email import send_templated_email
 from notifications.sms import send_sms
 from packets import rules
-from packets.models import Packet, PacketRateCounter, PacketReason
+from packets.models import Packet, PacketReason
 from packets.policy import link_policy
 from packets.services._common import require
 from patients.services import contact_log_entry_create
@@ -145,13 +145,8 @@ def packet_issue(
 
 
 def rate_limited(*, key: str, now: datetime | None = None) -> bool:
-    return ratelimit.window_hit(
-        PacketRateCounter,
-        key=key,
-        limit=link_policy().rate_limit_per_window,
-        window_minutes=rules.RATE_LIMIT_WINDOW_MINUTES,
-        now=now or timezone.now(),
-    )
+    window = timedelta(minutes=rules.RATE_LIMIT_WINDOW_MINUTES)
+    return ratelimit.hit(key, limit=link_policy().rate_limit_per_window, window=window, now=now)
 
 
 def packet_for_token(token: str) -> Packet | None:

@@ -26,15 +26,6 @@ from scheduling.tests.conftest import at, book, local_day
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 LINK = re.compile(r"https?://[^\s]+/schedule/visit/([A-Za-z0-9_-]+)/")
 
 

@@ -48,13 +48,3 @@ def book(clinic, patient, by, *, start, kind="consultation", **kwargs):
     return services.appointment_book(
         patient=patient, location=clinic.site, start=start, by=by, **{**defaults, **kwargs}
     )
-
-
-@pytest.fixture
-def fresh_rate_limits():
-    """The public booking pages count requests per client address in the cache; start at zero."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()

@@ -13,7 +13,7 @@ from scheduling.services import self_booking as services
 from scheduling.tests.conftest import at, local_day
 from scheduling.tests.selfbooking_helpers import join_waitlist, policy, self_bookable, texting_patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

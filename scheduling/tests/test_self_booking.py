@@ -20,7 +20,7 @@ from scheduling.services import self_booking as services
 from scheduling.tests.conftest import at, book, local_day
 from scheduling.tests.selfbooking_helpers import issue, open_link, policy, self_bookable, texting_patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -131,6 +131,20 @@ def test_unknown_and_expired_tokens_are_refused(client, clinic, consult):
     new = issue(texting_patient())
     with time_machine.travel(new.link.expires_at + timedelta(seconds=1), tick=False):
         assert client.get(reverse("self_booking:open", args=[new.token])).status_code == 410
+
+
+def test_guessing_tokens_is_rate_limited_per_client_even_for_a_valid_token(client, clinic, consult):
+    from scheduling.views import self_booking as views
+
+    new = issue(texting_patient())
+    for n in range(views.RATE_LIMIT):
+        client.get(reverse("self_booking:open", args=[f"guess{n:040d}"]), REMOTE_ADDR="203.0.113.9")
+    refused = client.get(reverse("self_booking:open", args=[new.token]), REMOTE_ADDR="203.0.113.9")
+    assert refused.status_code == 429
+    assert b"Too many attempts" in refused.content
+    assert client.get(reverse("self_booking:open", args=[new.token])).status_code == 302  # another client
+    with time_machine.travel(timezone.now() + views.RATE_WINDOW + timedelta(seconds=1)):
+        assert client.get(reverse("self_booking:open", args=[new.token]), REMOTE_ADDR="203.0.113.9").status_code == 302
 
 
 def test_booking_spends_the_link(client, clinic, consult):

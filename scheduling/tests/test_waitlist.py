@@ -23,8 +23,6 @@ from scheduling.services import self_booking as services
 from scheduling.tests.conftest import at, book, local_day
 from scheduling.tests.selfbooking_helpers import join_waitlist, open_link, policy, self_bookable, texting_patient
 
-pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
-
 
 @pytest.fixture
 def consult(clinic):

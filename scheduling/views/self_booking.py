@@ -27,8 +27,8 @@ from django.utils import formats, timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.network import client_ip
+from core import ratelimit
 from core.formatting import clock
-from core.ratelimit import over_limit
 from scheduling import hooks, rules
 from scheduling.models import SelfBooking, SelfBookingLink, SelfBookingStatus
 from scheduling.public_forms import ChoiceForm, DateOfBirthForm, SlotForm, WaitlistForm, slot_value
@@ -43,7 +43,7 @@ SESSION_DONE = "selfbook_done"
 SESSION_SECONDS = 30 * 60
 # Per client address: openings, date-of-birth answers and bookings in a window (ASVS 2.4.1).
 RATE_LIMIT = 60
-RATE_WINDOW_SECONDS = 10 * 60
+RATE_WINDOW = timedelta(minutes=10)
 REFUSED = services.REFUSED
 
 
@@ -52,7 +52,7 @@ def _public(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if over_limit(f"selfbook:{client_ip(request) or ''}", limit=RATE_LIMIT, window_seconds=RATE_WINDOW_SECONDS):
+        if ratelimit.hit(f"selfbook:{client_ip(request) or ''}", limit=RATE_LIMIT, window=RATE_WINDOW):
             response = _page(request, "refused.html", {"message": "Too many attempts. Try again later."}, status=429)
         else:
             response = view(request, *args, **kwargs)

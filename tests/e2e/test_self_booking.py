@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -23,12 +22,6 @@ from scheduling.tests.selfbooking_helpers import texting_patient
 from tests.e2e import axe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """The public pages count requests per client address (the live server's is always 127.0.0.1)."""
-    cache.clear()
 
 
 PASSWORD = "a long enough e2e password"
