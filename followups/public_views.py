@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -28,6 +27,7 @@ from followups import services
 from followups.access import SESSION_DONE, SESSION_LINK, SESSION_PENDING
 from followups.forms import DateOfBirthForm
 from followups.selectors import self_report_link
+from patients import links
 
 REFUSED = "This link cannot be used. It may have expired or been used already. Please call the clinic."
 
@@ -65,10 +65,7 @@ def link_open(request, token: str):
         return render(request, "followups/public_refused.html", {"message": REFUSED}, status=404)
     if not services.link_usable(link):
         return render(request, "followups/public_refused.html", {"message": REFUSED}, status=410)
-    if request.user.is_authenticated:
-        logout(request)  # a staff session never carries a patient's scope, and vice versa
-    request.session.flush()
-    request.session[SESSION_PENDING] = link.pk
+    links.begin(request, SESSION_PENDING, link.pk)
     return redirect("followups:link-verify")
 
 
@@ -82,8 +79,8 @@ def _too_many(request):
 @require_http_methods(["GET", "POST"])
 def link_verify(request):
     """Date-of-birth check at a token-free address; success consumes the token and scopes the session."""
-    link_id = request.session.get(SESSION_PENDING)
-    if not link_id:
+    link_id = links.pending(request, SESSION_PENDING)
+    if link_id is None:
         return render(request, "followups/public_refused.html", {"message": REFUSED}, status=403)
     form = DateOfBirthForm(request.POST or None)
     if request.method == "POST":
@@ -99,8 +96,7 @@ def link_verify(request):
                     return render(request, "followups/public_refused.html", {"message": REFUSED}, status=410)
                 form.add_error("date_of_birth", "That date of birth does not match our records.")
             else:
-                request.session.flush()
-                request.session[SESSION_LINK] = link.pk
+                links.scope(request, SESSION_LINK, link.pk)
                 return redirect("followups:self-report")
     return render(request, "followups/public_identity.html", {"form": form})
 

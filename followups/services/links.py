@@ -10,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -27,12 +26,16 @@ from followups.services.boosters import booster_evaluate
 from notifications.backends import SmsError
 from notifications.email import send_templated_email
 from notifications.sms import send_sms
+from patients.links import LinkFlow
 from patients.services import contact_log_entry_create
 from reminders.rules import denied_words_in
 
 
 class LinkRefused(Exception):
     """The link cannot be used; the message is the same for every reason the patient could hit."""
+
+
+LINKS = LinkFlow(QuestionnaireLink, audit_action="followups.link", category=AUDIT_CATEGORY, refused=LinkRefused)
 
 
 @dataclass(frozen=True)
@@ -138,9 +141,7 @@ def rate_limited(*, key: str, limit: int, now: datetime | None = None) -> bool:
 
 
 def link_for_token(token: str) -> QuestionnaireLink | None:
-    if not token or len(token) > 100:
-        return None
-    return QuestionnaireLink.objects.select_related("patient").filter(token_sha256=tokens.hash_token(token)).first()
+    return LINKS.for_token(token)
 
 
 def link_usable(link: QuestionnaireLink, *, now: datetime | None = None) -> bool:
@@ -162,45 +163,22 @@ def link_exchange(*, link_id: int, date_of_birth: date | None, now: datetime | N
     towards locking the link (that count is committed even though the call fails).
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        link = QuestionnaireLink.objects.select_for_update().select_related("patient").filter(pk=link_id).first()
-        if link is None:
-            raise LinkRefused
-        policy = policy_current()
-        problem = rules.link_problem(
+
+    def problem(link: QuestionnaireLink) -> str:
+        return rules.link_problem(
             now=now,
             expires_at=link.expires_at,
             exchanged_at=link.exchanged_at,
             revoked_at=link.revoked_at,
             dob_failures=link.dob_failures,
-            max_dob_failures=policy.dob_max_failures,
+            max_dob_failures=policy_current().dob_max_failures,
         )
-        if not problem and date_of_birth != link.patient.date_of_birth:
-            QuestionnaireLink.objects.filter(pk=link.pk).update(dob_failures=F("dob_failures") + 1)
-            audit.record(
-                actor=None,
-                action="followups.link.identity_failed",
-                verb=Verb.READ,
-                category=AUDIT_CATEGORY,
-                target=link,
-                patient=link.patient,
-                outcome="denied",
-            )
-            problem = "identity"
-        if not problem:
-            link.exchanged_at = now
-            link.save(update_fields=["exchanged_at"])
-            audit.record(
-                actor=None,
-                action="followups.link.opened",
-                verb=Verb.READ,
-                category=AUDIT_CATEGORY,
-                target=link,
-                patient=link.patient,
-            )
-    if problem:
-        raise LinkRefused(problem)
-    return link
+
+    def opened(link: QuestionnaireLink) -> None:
+        link.exchanged_at = now
+        link.save(update_fields=["exchanged_at"])
+
+    return LINKS.check_identity(link_id=link_id, date_of_birth=date_of_birth, problem=problem, opened=opened)
 
 
 @dataclass(frozen=True)
