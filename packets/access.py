@@ -8,6 +8,7 @@ import time
 
 from packets import rules, selectors
 from packets.models import Packet
+from patients import links
 
 SESSION_PENDING = "packets_pending"  # token matched, date of birth not yet checked
 SESSION_PACKET = "packets_packet"  # the scoped session: the packet id and nothing else
@@ -24,6 +25,5 @@ def scoped_packet(request) -> Packet | None:
 
 
 def start_scoped_session(request, packet: Packet) -> None:
-    request.session.flush()
-    request.session[SESSION_PACKET] = packet.pk
+    links.scope(request, SESSION_PACKET, packet.pk)
     request.session[SESSION_AT] = int(time.time())

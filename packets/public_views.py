@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -27,6 +26,7 @@ from consultations.services.reported import reportable_facts
 from packets import hooks, rules, selectors, services
 from packets.access import SESSION_CRISIS, SESSION_PENDING, scoped_packet, start_scoped_session
 from packets.forms import DateOfBirthForm, DetailsForm, HistoryForm, InstructionsForm
+from patients import links
 
 REFUSED = "This link cannot be used. It may have expired or been completed already. Please call the clinic."
 STEP_DONE = "You have already sent this part. To change it, call the clinic or tell us at your visit."
@@ -68,18 +68,15 @@ def link_open(request, token: str):
         return _refused(request, status=404)
     if not services.packet_usable(packet):
         return _refused(request)
-    if request.user.is_authenticated:
-        logout(request)  # a staff session never carries a patient's scope, and vice versa
-    request.session.flush()
-    request.session[SESSION_PENDING] = packet.pk
+    links.begin(request, SESSION_PENDING, packet.pk)
     return redirect("packets:link-verify")
 
 
 @_public
 @require_http_methods(["GET", "POST"])
 def link_verify(request):
-    packet_id = request.session.get(SESSION_PENDING)
-    if not isinstance(packet_id, int):
+    packet_id = links.pending(request, SESSION_PENDING)
+    if packet_id is None:
         return _refused(request, status=403)
     form = DateOfBirthForm(request.POST or None)
     if request.method == "POST":

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -27,6 +26,7 @@ from packets import rules
 from packets.models import Packet, PacketReason
 from packets.policy import link_policy
 from packets.services._common import require
+from patients.links import LinkFlow
 from patients.services import contact_log_entry_create
 from reminders.rules import denied_words_in
 
@@ -35,6 +35,9 @@ AUDIT_CATEGORY = Category.CLINICAL
 
 class LinkRefused(Exception):
     """The link cannot be used; the patient sees one message whatever the reason."""
+
+
+LINKS = LinkFlow(Packet, audit_action="packets.link", category=AUDIT_CATEGORY, refused=LinkRefused)
 
 
 @dataclass(frozen=True)
@@ -150,9 +153,7 @@ def rate_limited(*, key: str, now: datetime | None = None) -> bool:
 
 
 def packet_for_token(token: str) -> Packet | None:
-    if not token or len(token) > 100:
-        return None
-    return Packet.objects.select_related("patient").filter(token_sha256=tokens.hash_token(token)).first()
+    return LINKS.for_token(token)
 
 
 def problem_of(packet: Packet, now: datetime) -> str:
@@ -178,38 +179,19 @@ def packet_exchange(*, packet_id: int, date_of_birth: date | None, now: datetime
     cannot be used at all.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        packet = Packet.objects.select_for_update().select_related("patient").filter(pk=packet_id).first()
-        if packet is None:
-            raise LinkRefused("missing")
-        problem = problem_of(packet, now)
-        if not problem and date_of_birth != packet.patient.date_of_birth:
-            Packet.objects.filter(pk=packet.pk).update(dob_failures=F("dob_failures") + 1)
-            audit.record(
-                actor=None,
-                action="packets.link.identity_failed",
-                verb=Verb.READ,
-                category=AUDIT_CATEGORY,
-                target=packet,
-                patient=packet.patient,
-                outcome="denied",
-            )
-            problem = "identity"
-        if not problem:
-            if packet.opened_at is None:
-                packet.opened_at = now
-                packet.save(update_fields=["opened_at"])
-            audit.record(
-                actor=None,
-                action="packets.link.opened",
-                verb=Verb.READ,
-                category=AUDIT_CATEGORY,
-                target=packet,
-                patient=packet.patient,
-            )
-    if problem:
-        raise LinkRefused(problem)
-    return packet
+
+    def opened(packet: Packet) -> None:
+        if packet.opened_at is None:
+            packet.opened_at = now
+            packet.save(update_fields=["opened_at"])
+
+    return LINKS.check_identity(
+        link_id=packet_id,
+        date_of_birth=date_of_birth,
+        problem=lambda packet: problem_of(packet, now),
+        opened=opened,
+        missing="missing",
+    )
 
 
 @transaction.atomic
