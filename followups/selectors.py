@@ -38,7 +38,12 @@ from scheduling.hooks import RecordLink
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
 MAX_POINTS = 1000
-WORKLIST_FOLLOW_UPS = 100
+# The worklist shows each list's oldest (or, for scores and links, newest) rows up to this many
+# and says when there are more, with a link to that list in full, a page of WORKLIST_PAGE at a time.
+# Nothing is cut off unseen: a backlog shows as "All …", not as a list that silently stops.
+WORKLIST_SHOWN = 20
+WORKLIST_PAGE = 50
+WORKLIST_KINDS = ("alert", "follow_up", "worsened", "link", "suggestion")
 CHART_CODES = tuple(c for c in instruments.INSTRUMENTS if c in instruments.CHANGE_CODES)
 
 
@@ -295,10 +300,15 @@ class Worklist:
     alerts: list[tuple[int, str, str, datetime]]  # alert, name, reason, raised at
     not_returned: list[tuple[int, str, datetime, datetime]]  # patient, name, sent, expired
     suggestions: list[tuple[int, int, str, str]]  # suggestion, patient, name, reason
+    more: frozenset[str] = frozenset()  # the kinds (WORKLIST_KINDS) with rows beyond those listed
 
 
-def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Worklist:
-    """The clinician's follow-up worklist in one statement (``_WORKLIST_SQL``).
+def worklist(
+    *, user, today: date, min_rise: int, days_back: int = 30, only: str | None = None, page: int = 1
+) -> Worklist:
+    """The clinician's follow-up worklist in one statement (``_WORKLIST_SQL``): each list's first
+    ``WORKLIST_SHOWN`` rows, or with ``only`` (one of ``WORKLIST_KINDS``) that list alone, page
+    ``page`` of ``WORKLIST_PAGE`` rows; ``more`` names the lists that go on.
 
     Its five lists were five ORM statements building some 150 model instances: compiling them and
     building the instances was about half the page's CPU, and each was a round trip. The rows are
@@ -313,14 +323,17 @@ def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Workli
         "day_from": datetime.combine(today - timedelta(days=days_back), time.min, tzinfo=zone),
         "day_to": datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone),
         "statuses": [str(s) for s in (*ACTIVE_STATUSES, AppointmentStatus.COMPLETED)],
-        "follow_ups": WORKLIST_FOLLOW_UPS,
         "since": since,
         "min_rise": min_rise,
         "now": now,
         "links_since": now - timedelta(days=30),
         "open": str(SuggestionStatus.OPEN),
-        "limit": 50,
     }
+    shown = {kind: (WORKLIST_PAGE if kind == only else 0) if only else WORKLIST_SHOWN for kind in WORKLIST_KINDS}
+    for kind in WORKLIST_KINDS:
+        # One row more than is shown tells whether the list goes on; a list not asked for reads none.
+        params[f"{kind}_limit"] = shown[kind] + 1 if shown[kind] else 0
+        params[f"{kind}_offset"] = (page - 1) * WORKLIST_PAGE if kind == only else 0
     with connection.cursor() as cursor:
         cursor.execute(_WORKLIST_SQL, params)
         rows = cursor.fetchall()
@@ -328,10 +341,15 @@ def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Workli
     for kind, pk, patient_id, last, first, preferred, at, until, text, previous, latest in rows:
         lists[kind].append((pk, patient_id, Patient.name_of(last, first, preferred), at, until, text, previous, latest))
     # A UNION ALL keeps no order between or within its branches: each list is sorted here.
-    follow_ups = sorted(lists["follow_up"], key=lambda r: (r[3], r[0]))
-    alerts = sorted(lists["alert"], key=lambda r: (r[3], r[0]))
+    more = frozenset(kind for kind in WORKLIST_KINDS if len(lists[kind]) > shown[kind])
+    follow_ups = sorted(lists["follow_up"], key=lambda r: (r[3], r[0]))[: shown["follow_up"]]
+    alerts = sorted(lists["alert"], key=lambda r: (r[3], r[0]))[: shown["alert"]]
+    worsened = sorted(lists["worsened"], key=lambda r: r[3], reverse=True)[: shown["worsened"]]
+    links = sorted(lists["link"], key=lambda r: (r[3], r[0]), reverse=True)[: shown["link"]]
+    suggestions = sorted(lists["suggestion"], key=lambda r: (r[3], r[0]))[: shown["suggestion"]]
     reasons = dict(AlertReason.choices)
     return Worklist(
+        more=more,
         follow_ups=[
             (
                 pk,
@@ -342,21 +360,10 @@ def worklist(*, user, today: date, min_rise: int, days_back: int = 30) -> Workli
             )
             for pk, patient, name, at, *_ in follow_ups
         ],
-        worsened=[
-            (patient, name, previous, latest)
-            for _, patient, name, _at, _, _, previous, latest in sorted(
-                lists["worsened"], key=lambda r: r[3], reverse=True
-            )
-        ],
+        worsened=[(patient, name, previous, latest) for _, patient, name, _at, _, _, previous, latest in worsened],
         alerts=[(pk, name, reasons.get(reason, reason), at) for pk, _, name, at, _, reason, *_ in alerts],
-        not_returned=[
-            (patient, name, at, until)
-            for _, patient, name, at, until, *_ in sorted(lists["link"], key=lambda r: (r[3], r[0]), reverse=True)
-        ],
-        suggestions=[
-            (pk, patient, name, reason)
-            for pk, patient, name, _at, _, reason, *_ in sorted(lists["suggestion"], key=lambda r: (r[3], r[0]))
-        ],
+        not_returned=[(patient, name, at, until) for _, patient, name, at, until, *_ in links],
+        suggestions=[(pk, patient, name, reason) for pk, patient, name, _at, _, reason, *_ in suggestions],
     )
 
 
@@ -372,8 +379,11 @@ def models_q_clinician(user):
 # then each one's two latest current PHQ-9s read in the order of the (patient, instrument, time)
 # index and stopped after two: a short index read per patient instead of ranking every score of
 # theirs with window functions (EXPLAIN ANALYZE at 2,000 patients: 12 ms, now 2.5). The previous
-# score may be older than the window.
+# score may be older than the window. The whole is wrapped in one outer SELECT: django-pghistory
+# prefixes every statement that does not begin with SELECT (a write, it assumes) with two
+# set_config calls carrying the request's context, which a read pays for nothing.
 _WORKLIST_SQL = """
+SELECT * FROM (
 (SELECT 'follow_up', a.id, a.patient_id, p.legal_last_name, p.legal_first_name, p.preferred_name,
         a.start, NULL::timestamptz, NULL::text, NULL::integer, NULL::integer
  FROM scheduling_appointment a
@@ -387,7 +397,7 @@ _WORKLIST_SQL = """
        SELECT 1 FROM followups_followupvisit v WHERE v.appointment_id = a.id AND v.signed_at IS NOT NULL
    )
  ORDER BY a.start, a.id
- LIMIT %(follow_ups)s)
+ LIMIT %(follow_up_limit)s OFFSET %(follow_up_offset)s)
 UNION ALL
 (SELECT 'worsened', NULL::bigint, p.id, p.legal_last_name, p.legal_first_name, p.preferred_name,
         w.latest_at, NULL::timestamptz, NULL::text, w.totals[2], w.totals[1]
@@ -413,8 +423,8 @@ UNION ALL
      ) two
      WHERE two.totals[2] IS NOT NULL AND two.totals[1] - two.totals[2] >= %(min_rise)s
        AND two.latest_at >= %(since)s
-     ORDER BY two.latest_at DESC
-     LIMIT %(limit)s
+     ORDER BY two.latest_at DESC, recent.patient_id
+     LIMIT %(worsened_limit)s OFFSET %(worsened_offset)s
  ) w
  JOIN patients_patient p ON p.id = w.patient_id
  ORDER BY w.latest_at DESC)
@@ -424,14 +434,14 @@ UNION ALL
  FROM followups_safetyalert s JOIN patients_patient p ON p.id = s.patient_id
  WHERE s.acknowledged_at IS NULL AND (s.clinician_id = %(user)s OR s.clinician_id IS NULL)
  ORDER BY s.created_at, s.id
- LIMIT %(limit)s)
+ LIMIT %(alert_limit)s OFFSET %(alert_offset)s)
 UNION ALL
 (SELECT 'link', l.id, l.patient_id, p.legal_last_name, p.legal_first_name, p.preferred_name,
         l.created_at, l.expires_at, NULL::text, NULL::integer, NULL::integer
  FROM followups_questionnairelink l JOIN patients_patient p ON p.id = l.patient_id
  WHERE l.completed_at IS NULL AND l.revoked_at IS NULL AND l.created_at >= %(links_since)s AND l.expires_at <= %(now)s
  ORDER BY l.created_at DESC, l.id DESC
- LIMIT %(limit)s)
+ LIMIT %(link_limit)s OFFSET %(link_offset)s)
 UNION ALL
 (SELECT 'suggestion', b.id, b.patient_id, p.legal_last_name, p.legal_first_name, p.preferred_name,
         b.created_at, NULL::timestamptz, b.reason::text, NULL::integer, NULL::integer
@@ -440,10 +450,11 @@ UNION ALL
      SELECT id, patient_id, created_at, reason FROM followups_boostersuggestion
      WHERE status = %(open)s
      ORDER BY created_at, id
-     LIMIT %(limit)s
+     LIMIT %(suggestion_limit)s OFFSET %(suggestion_offset)s
  ) b
  JOIN patients_patient p ON p.id = b.patient_id
  ORDER BY b.created_at, b.id)
+) AS lists
 """
 
 

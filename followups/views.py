@@ -384,22 +384,54 @@ def _worklist_rows(data) -> dict:
     }
 
 
+# The worklist's lists as the address names them (?list=…), and their headings.
+_WORKLIST_LISTS = {
+    "alerts": ("alert", "Unacknowledged safety alerts"),
+    "due": ("follow_up", "Follow-ups due or overdue"),
+    "worsened": ("worsened", "PHQ-9 worsened"),
+    "not-returned": ("link", "Questionnaires not returned"),
+    "boosters": ("suggestion", "Booster suggestions awaiting a decision"),
+}
+
+
+def _page_number(text: str | None) -> int:
+    """Any ``?page=`` gives a page: a number from 1, anything else the first."""
+    text = text or ""
+    return max(1, int(text)) if text.isascii() and text.isdigit() and len(text) < 6 else 1
+
+
 @require_GET
 @audit.audited_query("followups.worklist.viewed", AuditEvent.Category.CLINICAL)
 def worklist(request):
+    """The five lists, each up to ``WORKLIST_SHOWN`` rows with a link to the rest; ``?list=`` shows
+    one list in full, a page at a time (an unknown name shows the whole worklist)."""
     require_clinical(request, "followups.view_followupvisit", patient_id=None)  # many patients: roles only
     policy = services.policy_current()
-    data = selectors.worklist(user=request.user, today=timezone.localdate(), min_rise=policy.worsened_min_rise)
+    name = request.GET.get("list", "")
+    only, heading = _WORKLIST_LISTS.get(name, (None, ""))
+    page = _page_number(request.GET.get("page")) if only else 1
+    data = selectors.worklist(
+        user=request.user, today=timezone.localdate(), min_rise=policy.worsened_min_rise, only=only, page=page
+    )
+    listed = {kind: (list_name, title) for list_name, (kind, title) in _WORKLIST_LISTS.items()}
     return render(
         request,
         "followups/worklist.html",
         {
             **_worklist_rows(data),
+            "only": only,
+            "page": page,
+            "list_name": name if only else "",
+            "has_next": only in data.more,
+            # Per list: the address and heading of its full view, when it goes on beyond the rows shown.
+            "more": {kind: listed[kind] for kind in data.more},
             # The decision form only for whom the service accepts it from; others see why
             # (asked only when a suggestion is listed).
             "booster_standing": prescriber_standing(request.user, BOOSTER_DECIDE, action="Deciding on a booster")
             if data.suggestions
             else None,
-            "crumbs": [("Follow-up worklist", None)],
+            "crumbs": [("Follow-up worklist", reverse("followups:worklist")), (heading, None)]
+            if only
+            else [("Follow-up worklist", None)],
         },
     )

@@ -198,7 +198,7 @@ def test_worklist_lists_keep_their_order_and_their_statement_count_whatever_the_
 
 
 def test_worklist_limit_counts_only_unsigned_follow_ups(client, clinician, patient, monkeypatch):
-    monkeypatch.setattr(selectors, "WORKLIST_FOLLOW_UPS", 2)
+    monkeypatch.setattr(selectors, "WORKLIST_SHOWN", 2)
     for days in (5, 4):  # signed: done, never listed
         start = timezone.now() - timedelta(days=days)
         visit = services.visit_open(

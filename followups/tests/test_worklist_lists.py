@@ -1,0 +1,84 @@
+"""The worklist never stops a list unseen: each list shows its first rows and, when it goes on, a
+link to the whole list, a page at a time; any address gives a page."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from followups import selectors
+from followups.tests.factories import alert_for, suggestion_for
+from patients.tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+WORKLIST = reverse("followups:worklist")
+
+
+def _suggestions(count: int) -> list:
+    return [suggestion_for(patient=PatientFactory()) for _ in range(count)]
+
+
+def test_a_backlog_of_booster_suggestions_shows_its_oldest_and_opens_in_full_page_by_page(
+    client, clinician, monkeypatch, django_assert_max_num_queries
+):
+    monkeypatch.setattr(selectors, "WORKLIST_SHOWN", 3)
+    monkeypatch.setattr(selectors, "WORKLIST_PAGE", 4)
+    made = _suggestions(6)  # oldest first
+    decide = [reverse("followups:suggestion-decide", args=[s.pk]) for s in made]
+    client.force_login(clinician)
+
+    page = client.get(WORKLIST).content.decode()
+    assert [url in page for url in decide] == [True, True, True, False, False, False]
+    assert 'href="?list=boosters"' in page
+    assert "All booster suggestions awaiting a decision" in page
+
+    # Session, user, policy, the lists, the prescriber's credentials (for the decision), the audit row.
+    with django_assert_max_num_queries(6):
+        first = client.get(WORKLIST, {"list": "boosters"}).content.decode()
+    assert [url in first for url in decide] == [True, True, True, True, False, False]
+    assert "Unacknowledged safety alerts" not in first  # that list alone
+    assert "page=2" in first
+    assert 'rel="prev"' not in first
+
+    last = client.get(WORKLIST, {"list": "boosters", "page": "2"}).content.decode()
+    assert [url in last for url in decide] == [False, False, False, False, True, True]
+    assert 'rel="prev"' in last
+    assert 'rel="next"' not in last
+
+
+def test_more_safety_alerts_than_shown_are_one_link_away(client, clinician, monkeypatch):
+    monkeypatch.setattr(selectors, "WORKLIST_SHOWN", 2)
+    alerts = [alert_for(patient=PatientFactory(), clinician=clinician) for _ in range(3)]
+    client.force_login(clinician)
+    page = client.get(WORKLIST).content.decode()
+    assert reverse("followups:alert-detail", args=[alerts[2].pk]) not in page
+    assert 'href="?list=alerts"' in page
+    full = client.get(WORKLIST, {"list": "alerts"}).content.decode()
+    assert all(reverse("followups:alert-detail", args=[a.pk]) in full for a in alerts)
+    assert 'href="?list=' not in full  # no "All …" inside the full list
+
+
+def test_a_short_list_has_no_link_to_more(client, clinician):
+    alert_for(patient=PatientFactory(), clinician=clinician)
+    client.force_login(clinician)
+    assert "?list=" not in client.get(WORKLIST).content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"list": "<script>alert(1)</script>"},
+        {"list": "alerts", "page": "-1"},
+        {"list": "alerts", "page": "abc"},
+        {"list": "alerts", "page": "9" * 40},
+        {"list": "boosters", "page": "99999"},
+        {"page": "2"},
+    ],
+)
+def test_any_address_gives_a_page(client, clinician, query):
+    alert_for(patient=PatientFactory(), clinician=clinician)
+    client.force_login(clinician)
+    response = client.get(WORKLIST, query)
+    assert response.status_code == 200
+    assert b"<script>alert(1)" not in response.content
