@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import wraps
 
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -27,6 +26,7 @@ from consents import forms, selectors, services
 from consents.access import SESSION_DONE, SESSION_LINK, SESSION_PENDING, grant_signing_session
 from consents.models import ConsentSignature
 from core import ratelimit
+from patients import links
 
 REFUSED = "This link cannot be used. It may have expired or been used already. Please call the clinic."
 # Clinic policy: requests from one address to these pages in a window of 10 minutes.
@@ -71,18 +71,15 @@ def link_open(request, token: str):
             return _refused(request, 410)
         grant_signing_session(request.session, link.pk)
         return redirect("consents:public-sign")
-    if request.user.is_authenticated:
-        logout(request)  # a staff session never carries a patient's scope, and vice versa
-    request.session.flush()
-    request.session[SESSION_PENDING] = link.pk
+    links.begin(request, SESSION_PENDING, link.pk)
     return redirect("consents:link-verify")
 
 
 @_public
 @require_http_methods(["GET", "POST"])
 def link_verify(request):
-    link_id = request.session.get(SESSION_PENDING)
-    if not link_id:
+    link_id = links.pending(request, SESSION_PENDING)
+    if link_id is None:
         return _refused(request, 403)
     form = forms.DateOfBirthForm(request.POST or None)
     if request.method == "POST":

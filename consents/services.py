@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts import audit
@@ -38,6 +37,7 @@ from documents.models import DocumentKind
 from notifications.backends import SmsError
 from notifications.email import send_templated_email
 from notifications.sms import send_sms
+from patients.links import LinkFlow
 from patients.services import contact_log_entry_create
 
 MANAGE = "consents.manage_consent_documents"
@@ -49,6 +49,9 @@ STORAGE_ALIAS = documents.STORAGE_ALIAS
 
 class LinkRefused(Exception):
     """The link cannot be used; one message for every reason the patient could hit."""
+
+
+LINKS = LinkFlow(ConsentLink, audit_action="consents.link", category=Category.CLINICAL, refused=LinkRefused)
 
 
 def _require(by: User, perm: str) -> None:
@@ -420,9 +423,7 @@ def consent_link_create(
 
 
 def link_for_token(token: str) -> ConsentLink | None:
-    if not token or len(token) > 100:
-        return None
-    return ConsentLink.objects.select_related("patient").filter(token_sha256=tokens.hash_token(token)).first()
+    return LINKS.for_token(token)
 
 
 def link_problem(link: ConsentLink, *, now: datetime | None = None) -> str:
@@ -463,37 +464,15 @@ def consent_link_exchange(*, link_id: int, date_of_birth: date | None, now: date
     """The date-of-birth check of a link whose token the caller matched: opens it (once).
     A wrong date counts towards locking the link, and that count stands though the call fails."""
     now = now or timezone.now()
-    with transaction.atomic():
-        link = ConsentLink.objects.select_for_update().select_related("patient").filter(pk=link_id).first()
-        if link is None:
-            raise LinkRefused
-        problem = link_problem(link, now=now) or ("used" if link.exchanged_at is not None else "")
-        if not problem and date_of_birth != link.patient.date_of_birth:
-            ConsentLink.objects.filter(pk=link.pk).update(dob_failures=F("dob_failures") + 1)
-            audit.record(
-                actor=None,
-                action="consents.link.identity_failed",
-                verb=Verb.READ,
-                category=Category.CLINICAL,
-                target=link,
-                patient=link.patient,
-                outcome="denied",
-            )
-            problem = "identity"
-        if not problem:
-            link.exchanged_at = link.opened_at = now
-            link.save(update_fields=["exchanged_at", "opened_at"])
-            audit.record(
-                actor=None,
-                action="consents.link.opened",
-                verb=Verb.READ,
-                category=Category.CLINICAL,
-                target=link,
-                patient=link.patient,
-            )
-    if problem:
-        raise LinkRefused(problem)
-    return link
+
+    def problem(link: ConsentLink) -> str:
+        return link_problem(link, now=now) or ("used" if link.exchanged_at is not None else "")
+
+    def opened(link: ConsentLink) -> None:
+        link.exchanged_at = link.opened_at = now
+        link.save(update_fields=["exchanged_at", "opened_at"])
+
+    return LINKS.check_identity(link_id=link_id, date_of_birth=date_of_birth, problem=problem, opened=opened)
 
 
 @transaction.atomic
