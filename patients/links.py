@@ -48,10 +48,7 @@ class LinkFlow:
 
     def for_token(self, token: str) -> Any:
         """The link ``token`` opens (usable or not, with its patient), or None."""
-        if not token or len(token) > MAX_TOKEN_LENGTH:
-            return None
-        rows = self.model._default_manager.select_related("patient")
-        return rows.filter(**{self.hash_field: tokens.hash_token(token)}).first()
+        return for_token(self.model, token, hash_field=self.hash_field)
 
     def check_identity(
         self,
@@ -95,6 +92,13 @@ class LinkFlow:
             patient=link.patient,
             **kwargs,
         )
+
+
+def for_token(model: type[models.Model], token: str, *, hash_field: str = "token_sha256") -> Any:
+    """The ``model`` row ``token`` opens (usable or not, with its patient), or None."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return model._default_manager.select_related("patient").filter(**{hash_field: tokens.hash_token(token)}).first()
 
 
 def begin(request, key: str, link_id: int) -> None:

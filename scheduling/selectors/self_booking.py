@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from core import tokens
+from patients import links
 from patients.models import Patient
 from scheduling import rules
 from scheduling.models import (
@@ -118,9 +118,7 @@ def self_booking_managed(link: SelfBookingLink | None, *, now: datetime | None =
 
 def self_booking_link_for_token(token: str) -> SelfBookingLink | None:
     """The link a token opens (usable or not), or None for an unknown token."""
-    if not token or len(token) > 100:
-        return None
-    return SelfBookingLink.objects.select_related("patient").filter(token_hash=tokens.hash_token(token)).first()
+    return links.for_token(SelfBookingLink, token, hash_field="token_hash")
 
 
 def self_booking_link_by_id(link_id) -> SelfBookingLink | None:

@@ -24,7 +24,6 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -36,6 +35,7 @@ from core.site import site_url
 from notifications.backends import SmsError
 from notifications.email import send_templated_email
 from notifications.sms import send_sms
+from patients.links import LinkFlow
 from patients.models import Patient
 from patients.services import contact_log_entry_create
 from scheduling import hooks, rules
@@ -73,6 +73,15 @@ REFUSED = "This link cannot be used. It may have expired or been used already. P
 
 class LinkRefused(Exception):
     """The link cannot be used; ``str(exc)`` is "identity" for a wrong date of birth."""
+
+
+LINKS = LinkFlow(
+    SelfBookingLink,
+    audit_action="scheduling.self_booking_link",
+    category=AUDIT_CATEGORY,
+    refused=LinkRefused,
+    hash_field="token_hash",
+)
 
 
 def _require(by: User | None, perm: str) -> None:
@@ -202,31 +211,19 @@ def self_booking_link_verify(
     ("identity" for a wrong date, which counts towards locking the link: that count is committed
     even though the call fails; "closed" for a link that cannot be used)."""
     now = now or timezone.now()
-    problem = ""
-    with transaction.atomic():
-        link = SelfBookingLink.objects.select_for_update().select_related("patient").filter(pk=link_id).first()
-        if link is None or not (
-            selectors.self_booking_link_usable(link, now=now) or selectors.self_booking_managed(link, now=now)
-        ):
-            raise LinkRefused("closed")
-        if date_of_birth != link.patient.date_of_birth:
-            SelfBookingLink.objects.filter(pk=link.pk).update(dob_failures=F("dob_failures") + 1)
-            problem = "identity"
-        elif link.verified_at is None:
+
+    def problem(link: SelfBookingLink) -> str:
+        usable = selectors.self_booking_link_usable(link, now=now) or selectors.self_booking_managed(link, now=now)
+        return "" if usable else "closed"
+
+    def opened(link: SelfBookingLink) -> None:
+        if link.verified_at is None:
             link.verified_at = now
             link.save(update_fields=["verified_at"])
-        audit.record(
-            actor=None,
-            action="scheduling.self_booking_link.identity_failed" if problem else "scheduling.self_booking_link.opened",
-            verb=Verb.READ,
-            category=AUDIT_CATEGORY,
-            target=link,
-            patient=link.patient,
-            outcome="denied" if problem else "allowed",
-        )
-    if problem:
-        raise LinkRefused(problem)
-    return link
+
+    return LINKS.check_identity(
+        link_id=link_id, date_of_birth=date_of_birth, problem=problem, opened=opened, missing="closed"
+    )
 
 
 def _locked_link(link_id: int, *, kind: str, now: datetime) -> SelfBookingLink:

@@ -19,7 +19,6 @@ from functools import wraps
 from itertools import groupby
 
 from django.conf import settings
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.network import client_ip
 from core import ratelimit
 from core.formatting import clock
+from patients import links
 from scheduling import hooks, rules
 from scheduling.models import SelfBooking, SelfBookingLink, SelfBookingStatus
 from scheduling.public_forms import ChoiceForm, DateOfBirthForm, SlotForm, WaitlistForm, slot_value
@@ -111,10 +111,7 @@ def link_open(request, token: str):
         return _refused(request, status=404)
     if not (selectors.self_booking_link_usable(link) or selectors.self_booking_managed(link)):
         return _refused(request, status=410)
-    if request.user.is_authenticated:
-        logout(request)  # a staff session never carries a patient's scope, and vice versa
-    request.session.flush()
-    request.session[SESSION_PENDING] = link.pk
+    links.begin(request, SESSION_PENDING, link.pk)
     return redirect("self_booking:verify")
 
 
@@ -122,8 +119,8 @@ def link_open(request, token: str):
 @require_http_methods(["GET", "POST"])
 def link_verify(request):
     """Date-of-birth check; success scopes the session to the link."""
-    link_id = request.session.get(SESSION_PENDING)
-    if not isinstance(link_id, int):
+    link_id = links.pending(request, SESSION_PENDING)
+    if link_id is None:
         return _refused(request)
     form = DateOfBirthForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -135,8 +132,7 @@ def link_verify(request):
                 return _refused(request, status=410)
             form.add_error("date_of_birth", "That date of birth does not match our records.")
         else:
-            request.session.flush()
-            request.session[SESSION_LINK] = link.pk
+            links.scope(request, SESSION_LINK, link.pk)
             request.session[SESSION_AT] = int(time.time())
             if link.kind == SelfBookingLink.Kind.OFFER:
                 return redirect("self_booking:offer")
