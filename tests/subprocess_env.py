@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def database_env(**extra: str) -> dict[str, str]:
@@ -20,3 +25,16 @@ def database_env(**extra: str) -> dict[str, str]:
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
     return env
+
+
+def run_script(script: str, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    """One of our scripts (``scripts/…``) against the test database, its output captured."""
+    return subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, script, *args],
+        cwd=ROOT,
+        env=database_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

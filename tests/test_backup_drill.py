@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import pgtrigger
 import pytest
@@ -12,22 +10,13 @@ import pytest
 from accounts import audit
 from accounts.models import AuditEvent
 from core.audit import Category, Verb
-from tests.subprocess_env import database_env
+from tests.subprocess_env import run_script
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _drill() -> subprocess.CompletedProcess:
-    return subprocess.run(  # noqa: S603 - our own script
-        [sys.executable, "scripts/backup_drill.py", "--scratch", "grace_restore_drill_test"],
-        cwd=ROOT,
-        env=database_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_script("scripts/backup_drill.py", "--scratch", "grace_restore_drill_test", timeout=300)
 
 
 def test_a_backup_restores_and_its_audit_trail_verifies_and_a_tampered_one_does_not(admin):
