@@ -12,7 +12,8 @@ the steps every link flow shares, so each app keeps only what its link is for.
    mark the link opened and is audited, as the patient the link names (no staff actor).
 4. The view scopes a fresh session to the link's id and nothing else (``scope``).
 
-Each app's link model has ``patient`` and ``dob_failures``; the app says what makes its link
+The reminder's confirm/cancel link asks no date of birth and shares only step 1. For the others,
+each app's link model has ``patient`` and ``dob_failures``; the app says what makes its link
 unusable and what opening it records, and names its audit events ``<audit_action>.identity_failed``
 and ``<audit_action>.opened``.
 """
@@ -94,11 +95,13 @@ class LinkFlow:
         )
 
 
-def for_token(model: type[models.Model], token: str, *, hash_field: str = "token_sha256") -> Any:
-    """The ``model`` row ``token`` opens (usable or not, with its patient), or None."""
+def for_token(
+    model: type[models.Model], token: str, *, hash_field: str = "token_sha256", related: tuple[str, ...] = ("patient",)
+) -> Any:
+    """The ``model`` row ``token`` opens (usable or not, with ``related``), or None."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    return model._default_manager.select_related("patient").filter(**{hash_field: tokens.hash_token(token)}).first()
+    return model._default_manager.select_related(*related).filter(**{hash_field: tokens.hash_token(token)}).first()
 
 
 def begin(request, key: str, link_id: int) -> None:

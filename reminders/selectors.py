@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from core import tokens
+from patients import links
 from reminders.models import Reminder, ReminderLink, ReminderRule, ReminderStatus
 from scheduling.models import ACTIVE_STATUSES, Appointment
 
@@ -47,11 +47,7 @@ def reminder_link_valid(link: ReminderLink | None, *, now: datetime | None = Non
 
 def reminder_link_for_token(token: str) -> ReminderLink | None:
     """The valid link a token opens, or None (unknown, used, expired, or the visit changed)."""
-    link = (
-        ReminderLink.objects.select_related("appointment__location", "reminder")
-        .filter(token_hash=tokens.hash_token(token[:100]))
-        .first()
-    )
+    link = links.for_token(ReminderLink, token, hash_field="token_hash", related=("appointment__location", "reminder"))
     return link if reminder_link_valid(link) else None
 
 
