@@ -15,16 +15,38 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.backends import ModelBackend
+from django.core.cache import cache
 from django.db.models import F, Q
 
 from accounts.models import User
 from accounts.roles import role_of
 
 SESSION_KEY = "grace_access"
+# How long an API user's role and permissions stay in the cache when nothing changes them (a change
+# makes a new key at once): an hour, so a busy client reads them once an hour, not once a request.
+CACHE_SECONDS = 3600
 
 
 def _stamp(user) -> list:
     return [user.access_version, user.is_superuser]
+
+
+def _apply(user, kept: dict) -> None:
+    user._role_cache = kept["role"]
+    user._user_perm_cache = set(kept["user_perms"])
+    user._group_perm_cache = set(kept["group_perms"])
+    user._perm_cache = user._user_perm_cache | user._group_perm_cache
+
+
+def _compute(user) -> dict:
+    role = role_of(user)
+    ModelBackend().get_all_permissions(user)  # fills the backend's per-object caches
+    return {
+        "stamp": _stamp(user),
+        "role": role,
+        "user_perms": sorted(user._user_perm_cache),
+        "group_perms": sorted(user._group_perm_cache),
+    }
 
 
 def attach(request) -> None:
@@ -34,19 +56,20 @@ def attach(request) -> None:
         return
     cached = request.session.get(SESSION_KEY)
     if cached and cached.get("stamp") == _stamp(user):
-        user._role_cache = cached["role"]
-        user._user_perm_cache = set(cached["user_perms"])
-        user._group_perm_cache = set(cached["group_perms"])
-        user._perm_cache = user._user_perm_cache | user._group_perm_cache
+        _apply(user, cached)
         return
-    role = role_of(user)
-    ModelBackend().get_all_permissions(user)  # fills the backend's per-object caches
-    request.session[SESSION_KEY] = {
-        "stamp": _stamp(user),
-        "role": role,
-        "user_perms": sorted(user._user_perm_cache),
-        "group_perms": sorted(user._group_perm_cache),
-    }
+    request.session[SESSION_KEY] = _compute(user)
+
+
+def attach_user(user) -> None:
+    """The same for a request with no session (an API bearer token): kept in the cache (shared by
+    every web process with Redis) under a key that holds the stamp, so a change is seen at once."""
+    key = f"grace:access:{user.pk}:{':'.join(str(part) for part in _stamp(user))}"
+    kept = cache.get(key)
+    if kept is None:
+        kept = _compute(user)
+        cache.set(key, kept, CACHE_SECONDS)
+    _apply(user, kept)
 
 
 def access_changed(*, user_ids: Iterable[int] = (), group_ids: Iterable[int] = ()) -> None:

@@ -73,7 +73,7 @@ def _stream(
 
 
 def _patients(scope: Scope) -> Iterator[selectors.Row]:
-    return _stream(Patient.objects.all(), scope, patient="pk", stamp="updated_at", to_row=selectors._patient_row)
+    return _stream(selectors.api_patients(), scope, patient="pk", stamp="updated_at", to_row=selectors._patient_row)
 
 
 def _appointments(scope: Scope) -> Iterator[selectors.Row]:

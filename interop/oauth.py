@@ -9,6 +9,7 @@ no scope at all, and its tokens stop working at once."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
 
+from accounts import access_cache
 from interop import rules
 from interop.models import PatientLaunch
 
@@ -100,6 +102,14 @@ class SmartValidator(OAuth2Validator):
             token["patient"] = str(launch.patient_id)
         return access_token
 
+    def _load_access_token(self, token):
+        # The client's registration with the token (its retirement is checked on every request).
+        return (
+            AccessToken.objects.select_related("application", "application__registration", "user")
+            .filter(token_checksum=hashlib.sha256(token.encode("utf-8")).hexdigest())
+            .first()
+        )
+
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
@@ -135,6 +145,7 @@ def grant_for(request) -> Grant | None:
     user = token.user if token.user_id is not None else application.user
     if user is None or not user.is_active:
         return None
+    access_cache.attach_user(user)
     patient_id = None
     if asks_for_a_patient(token.scope):
         patient_id = PatientLaunch.objects.filter(access_token=token).values_list("patient_id", flat=True).first()

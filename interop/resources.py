@@ -56,13 +56,26 @@ _GENDER = {"female": "female", "male": "male", "intersex": "other", "unknown": "
 _BIRTH_SEX = {"female": "F", "male": "M"}
 
 
+def _phone(p: Patient, field: str) -> str:
+    """The number as the database holds it (E.164, what the API sends). The API's patient querysets
+    (``interop.selectors.api_patients``) read it as text; any other Patient prints its PhoneNumber,
+    which gives the same text."""
+    if (stored := p.__dict__.get(f"{field}_stored", _UNREAD)) is not _UNREAD:
+        return stored or ""
+    value = getattr(p, field)
+    return str(value) if value else ""
+
+
+_UNREAD = object()
+
+
 def patient(p: Patient) -> Resource:
     names = [{"use": "official", "family": p.legal_last_name, "given": [p.legal_first_name]}]
     if p.preferred_name:
         names.append({"use": "usual", "family": p.legal_last_name, "given": [p.preferred_name]})
     telecom = []
-    if p.phone:
-        telecom.append({"system": "phone", "value": str(p.phone), "use": "mobile"})
+    if phone := _phone(p, "phone"):
+        telecom.append({"system": "phone", "value": phone, "use": "mobile"})
     if p.email:
         telecom.append({"system": "email", "value": p.email})
     address = _drop_empty(
@@ -74,15 +87,14 @@ def patient(p: Patient) -> Resource:
         }
     )
     contact = []
+    emergency_phone = _phone(p, "emergency_contact_phone")
     if p.emergency_contact_name:
         contact.append(
             _drop_empty(
                 {
                     "relationship": [{"text": p.emergency_contact_relationship or "Emergency contact"}],
                     "name": {"text": p.emergency_contact_name},
-                    "telecom": [{"system": "phone", "value": str(p.emergency_contact_phone)}]
-                    if p.emergency_contact_phone
-                    else [],
+                    "telecom": [{"system": "phone", "value": emergency_phone}] if emergency_phone else [],
                 }
             )
         )

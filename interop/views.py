@@ -84,7 +84,11 @@ def _audit_reads(request: HttpRequest, grant: Grant, rtype: selectors.ResourceTy
     if not patient_ids:
         audit.record(actor=grant.user, action=action, verb=Verb.QUERY, category=category, changes=detail)
         return
-    patients = Patient.objects.filter(pk__in=patient_ids).only("id", "mrn").order_by("id")
+    # A page of Patients carries its patients already; other resources name theirs by id.
+    loaded = {row.obj.pk: row.obj for row in rows if isinstance(row.obj, Patient)}
+    if missing := [pk for pk in patient_ids if pk not in loaded]:
+        loaded.update(Patient.objects.only("id", "mrn").in_bulk(missing))
+    patients = [loaded[pk] for pk in patient_ids if pk in loaded]
     audit.record_many(
         [
             {

@@ -28,3 +28,44 @@ def test_name_searches_match_a_prefix_whatever_the_case_and_accents(client, fron
     assert found(client, headers, given="pep") == {"García-Núñez"}  # the preferred name too
     assert found(client, headers, name="gar") == {"García-Núñez", "Jones"}
     assert found(client, headers, name="love") == {"Lovelace"}
+
+
+def test_a_search_of_patients_reads_what_it_needs_once(client, frontdesk, django_assert_max_num_queries):
+    """Token (with its client's registration), the matching ids, the page's patients, and the audit
+    (its transaction, the chain's lock, the rows, the chain's head): the role and permissions come
+    from the cache, and the audit reuses the patients the page read."""
+    PatientFactory.create_batch(4, legal_last_name="Okafor")
+    headers = bearer(frontdesk)
+    assert len(fhir_get(client, "Patient", headers, family="okafor").json()["entry"]) == 4  # warms the cache
+    PatientFactory.create_batch(8, legal_last_name="Okafor")
+    with django_assert_max_num_queries(8):
+        assert len(fhir_get(client, "Patient", headers, family="okafor").json()["entry"]) == 12
+
+
+def test_a_tokens_user_who_loses_a_role_is_refused_at_the_next_request(client, frontdesk):
+    from django.contrib.auth.models import Group
+
+    PatientFactory(legal_last_name="Okafor")
+    headers = bearer(frontdesk)
+    assert fhir_get(client, "Patient", headers, family="okafor").status_code == 200
+    frontdesk.groups.set([])  # an administrator takes the role away (signals bump the user's stamp)
+    assert fhir_get(client, "Patient", headers, family="okafor").status_code == 403
+    frontdesk.groups.set(Group.objects.filter(name="Front desk"))
+    assert fhir_get(client, "Patient", headers, family="okafor").status_code == 200
+
+
+def test_phone_numbers_are_sent_as_stored_whichever_way_the_patient_was_read():
+    from interop import resources, selectors
+    from patients.models import Patient
+
+    made = PatientFactory(
+        phone="+16175550123", emergency_contact_name="Sam Okafor", emergency_contact_phone="+16175550188"
+    )
+    api = resources.patient(selectors.api_patients().get(pk=made.pk))
+    assert api == resources.patient(Patient.objects.get(pk=made.pk))
+    assert api["telecom"][0]["value"] == "+16175550123"
+    assert api["contact"][0]["telecom"][0]["value"] == "+16175550188"
+    bare = PatientFactory(phone="", emergency_contact_name="", emergency_contact_phone="")
+    unlisted = resources.patient(selectors.api_patients().get(pk=bare.pk))
+    assert unlisted == resources.patient(Patient.objects.get(pk=bare.pk))
+    assert not [t for t in unlisted.get("telecom", []) if t["system"] == "phone"]
