@@ -67,13 +67,13 @@ class DrillFailed(Exception):
     pass
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _bindir(given: str | None) -> Path:
+def find_bindir(given: str | None) -> Path:
     """PostgreSQL's server programs: --bindir, ``pg_config --bindir``, Debian's, or the embedded wheel's."""
     candidates = [Path(given)] if given else []
     if not given and shutil.which("pg_config"):
@@ -184,7 +184,7 @@ def _user_exists(name: str) -> bool:
 
 
 def drill(args: argparse.Namespace, d: Drill) -> None:
-    primary_port, restored_port = _free_port(), _free_port()
+    primary_port, restored_port = free_port(), free_port()
     d.archive.mkdir()
     d.own(d.folder)
 
@@ -338,7 +338,7 @@ def main() -> None:
         help="copy DATABASE_URL's migrated database instead of migrating",
     )
     args = parser.parse_args()
-    d = Drill(_bindir(args.bindir), Path(tempfile.mkdtemp(prefix="grace-pitr-")))
+    d = Drill(find_bindir(args.bindir), Path(tempfile.mkdtemp(prefix="grace-pitr-")))
     print(f"PITR drill in {d.folder} with {d.bindir}", flush=True)
     failed = False
     try:
