@@ -18,12 +18,14 @@ from django.conf import settings
 from assessments.instruments import CSSRS_RISK_LOINC, CSSRS_RISK_LOINC_ANSWERS, INSTRUMENTS
 from assessments.models import InstrumentResponse
 from infusions.models import FlowsheetReading, InfusionSession
+from interop import rules
 from patients.models import Patient
 from scheduling.models import Appointment, Location
 from scheduling.rules import AppointmentStatus
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
+SNOMED = "http://snomed.info/sct"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition"
 
@@ -428,7 +430,13 @@ def conditions(c: Any) -> list[Resource]:
 
 def allergy_intolerance(c: Any) -> Resource:
     """The allergies the signed consultation records, as the clinician wrote them (free text: no code
-    is known, so none is sent), asserted by the patient at intake and not otherwise confirmed."""
+    is known, so none is sent), asserted by the patient at intake and not otherwise confirmed. An
+    entry that only denies allergies ("NKDA", "none known") is sent as that denial, coded."""
+    written = c.allergies.strip()
+    denial = rules.denied_allergy(written)
+    code: Resource = {"text": written}
+    if denial is not None:
+        code["coding"] = [{"system": SNOMED, "code": denial[0], "display": denial[1]}]
     return _drop_empty(
         {
             "resourceType": "AllergyIntolerance",
@@ -447,7 +455,7 @@ def allergy_intolerance(c: Any) -> Resource:
                     }
                 ]
             },
-            "code": {"text": c.allergies.strip()},
+            "code": code,
             "patient": reference("Patient", c.patient_id),
             "encounter": reference("Encounter", f"consultation-{c.pk}"),
             "recordedDate": instant(c.signed_at),

@@ -55,3 +55,35 @@ def page_size(requested: str | None, *, default: int, maximum: int) -> int:
     if requested is None or not requested.isascii() or not requested.isdigit():
         return default
     return max(1, min(int(requested), maximum))
+
+
+# "No known allergy" as clinicians write it, by what it denies. Sent as an AllergyIntolerance with
+# the SNOMED CT code for the denial (as the International Patient Summary and US Core represent
+# "no known allergies"), never as an allergy whose substance is the text "none known", which a
+# receiving system would list as an allergy. Only a whole entry that says nothing else matches:
+# "none to drugs; latex" stays free text.
+NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
+NO_KNOWN_DRUG_ALLERGY = ("409137002", "No known drug allergy")
+_DENIALS = {
+    **dict.fromkeys(
+        ("nka", "none", "none known", "nil", "nil known", "no allergies", "no known allergies", "no known allergy"),
+        NO_KNOWN_ALLERGY,
+    ),
+    **dict.fromkeys(
+        (
+            "nkda",
+            "no known drug allergies",
+            "no known drug allergy",
+            "no known medication allergies",
+            "no known medication allergy",
+            "no drug allergies",
+        ),
+        NO_KNOWN_DRUG_ALLERGY,
+    ),
+}
+
+
+def denied_allergy(text: str) -> tuple[str, str] | None:
+    """The SNOMED CT (code, display) of a "no known allergy" entry, or None for anything else."""
+    words = " ".join(re.sub(r"[^a-z ]", " ", text.lower()).split())
+    return _DENIALS.get(words)

@@ -21,6 +21,7 @@ from infusions.services import adverse_event_record
 from interop import selectors
 from interop.tests import test_fhir_api
 from interop.tests.test_fhir_api import bearer, fhir_get, validate
+from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -314,3 +315,24 @@ def test_encounters_page_newest_first_across_their_kinds(client, clinician, reco
     assert len(set(ids)) == 4
     starts = [e["resource"]["period"]["start"] for e in first["entry"] + second["entry"]]
     assert starts == sorted(starts, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [("NKDA", "409137002"), ("No known allergies.", "716186003"), ("none known", "716186003"), ("Nil", "716186003")],
+)
+def test_an_entry_denying_allergies_is_sent_as_the_coded_denial_not_as_an_allergy(client, clinician, written, code):
+    """A receiving system must not list "NKDA" as a substance the patient reacts to."""
+    consultation = sign_intake(PatientFactory(), allergies=written)
+    [allergy] = entries(fhir_get(client, "AllergyIntolerance", bearer(clinician), patient=consultation.patient_id))
+    validate(allergy)
+    assert allergy["code"]["text"] == written
+    assert allergy["code"]["coding"] == [
+        {"system": "http://snomed.info/sct", "code": code, "display": allergy["code"]["coding"][0]["display"]}
+    ]
+
+
+def test_an_entry_naming_an_allergy_beside_a_denial_stays_as_written(client, clinician):
+    consultation = sign_intake(PatientFactory(), allergies="None to drugs; latex (hives)")
+    [allergy] = entries(fhir_get(client, "AllergyIntolerance", bearer(clinician), patient=consultation.patient_id))
+    assert allergy["code"] == {"text": "None to drugs; latex (hives)"}
