@@ -13,9 +13,7 @@ sent with ``Referrer-Policy: no-referrer``.
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,16 +31,7 @@ REFUSED = "This link cannot be used. It may have expired or been used already. P
 RATE_LIMIT, RATE_WINDOW = 30, timedelta(minutes=10)
 
 
-def _public(view):
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        if "token" in kwargs:
-            response["Referrer-Policy"] = "no-referrer"
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return login_not_required(wrapped)
+_public = links.public_page
 
 
 def _too_many(request) -> bool:

@@ -14,9 +14,6 @@ CSRF check rightly refuses; their URLs carry nothing secret. All send ``no-store
 
 from __future__ import annotations
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -32,18 +29,7 @@ from patients import links
 REFUSED = "This link cannot be used. It may have expired or been used already. Please call the clinic."
 
 
-def _public(view):
-    """No staff sign-in; never cached; the token URL never leaks in a Referer header."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        if "token" in kwargs:
-            response["Referrer-Policy"] = "no-referrer"
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return login_not_required(wrapped)
+_public = links.public_page
 
 
 def _client_key(request) -> str:

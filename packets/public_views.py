@@ -12,9 +12,6 @@ process shares. These are the only packet URLs without staff sign-in.
 
 from __future__ import annotations
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -32,18 +29,7 @@ REFUSED = "This link cannot be used. It may have expired or been completed alrea
 STEP_DONE = "You have already sent this part. To change it, call the clinic or tell us at your visit."
 
 
-def _public(view):
-    """No staff sign-in; never cached; the token URL never leaks in a Referer header."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        if "token" in kwargs:
-            response["Referrer-Policy"] = "no-referrer"
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return login_not_required(wrapped)
+_public = links.public_page
 
 
 def _refused(request, message: str = REFUSED, status: int = 410):

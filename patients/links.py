@@ -3,7 +3,7 @@ the steps every link flow shares, so each app keeps only what its link is for.
 
 1. ``LinkFlow.for_token`` finds the link a token opens: only the token's hash is stored
    (``core.tokens``), and an empty or oversized token matches nothing.
-2. The view starts a fresh session that remembers the matched link (``begin``): a staff session
+2. The view (a ``public_page``) starts a fresh session that remembers the matched link (``begin``): a staff session
    is signed out, so a staff scope never mixes with a patient's, and the token is not spent, so a
    messaging app's link preview cannot burn it.
 3. ``LinkFlow.check_identity`` asks the date of birth under a row lock: a link the app says
@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_not_required
 from django.db import models, transaction
 from django.db.models import F
 
@@ -93,6 +95,22 @@ class LinkFlow:
             patient=link.patient,
             **kwargs,
         )
+
+
+def public_page(view):
+    """A link page: no staff sign-in; never cached; the token URL never leaks in a Referer header.
+    (The token-free pages keep the site's ``same-origin`` policy: under ``no-referrer`` Chromium
+    sends ``Origin: null`` with a form, which Django's CSRF check rightly refuses.)"""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if "token" in kwargs:
+            response["Referrer-Policy"] = "no-referrer"
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return login_not_required(wrapped)
 
 
 def for_token(

@@ -19,7 +19,6 @@ from functools import wraps
 from itertools import groupby
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -48,20 +47,15 @@ REFUSED = services.REFUSED
 
 
 def _public(view):
-    """No staff sign-in; never cached; the token URL never leaks in a Referer header."""
+    """A link page (patients.links.public_page) that counts every request against the per-client limit."""
 
     @wraps(view)
-    def wrapped(request, *args, **kwargs):
+    def limited(request, *args, **kwargs):
         if ratelimit.hit(f"selfbook:{client_ip(request) or ''}", limit=RATE_LIMIT, window=RATE_WINDOW):
-            response = _page(request, "refused.html", {"message": "Too many attempts. Try again later."}, status=429)
-        else:
-            response = view(request, *args, **kwargs)
-        if "token" in kwargs:
-            response["Referrer-Policy"] = "no-referrer"
-        response["Cache-Control"] = "no-store"
-        return response
+            return _page(request, "refused.html", {"message": "Too many attempts. Try again later."}, status=429)
+        return view(request, *args, **kwargs)
 
-    return login_not_required(wrapped)
+    return links.public_page(limited)
 
 
 def _page(request, template: str, context: dict | None = None, status: int = 200):
