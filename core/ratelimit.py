@@ -1,14 +1,17 @@
 """The one rate limit of the public pages (patient links, the inquiry form): a counter per key
 in the database table ``RequestCount``, so every web process in every configuration shares it.
 The cache would not do: the zero-setup default cache (``locmemcache://``) is each process's own
-memory, so a cache counter would let each gunicorn worker take the full limit.
+memory, so a cache counter would let each gunicorn worker take the full limit (django-ratelimit
+counts in the cache too, hence no package). The password throttle (``accounts.throttle``) stays in
+the cache on purpose: its count must survive the rollback of the transaction that checked it.
 
 ``hit(key, limit=..., window=...)`` counts one request for ``key`` and says whether the key is
 past ``limit`` in its window; ``count`` returns the number. A window opens at a key's first
 request and lasts ``window``. Each count is one statement, an upsert that opens a new window when
 the old one has ended or adds one, and returns the count; PostgreSQL takes the row lock for the
 ON CONFLICT update, so two processes counting the same key at once each see a different number.
-Callers count before they evaluate the request, so a request that fails still counts.
+Callers count before they evaluate the request and outside any transaction (the views run in
+autocommit), so a request that fails still counts.
 
 Keys name what is counted (``"packet:<client address>"``); the table holds only a keyed hash of
 each (HMAC-SHA256 with the secret key), never an address or a contact detail.
