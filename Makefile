@@ -43,6 +43,7 @@ run: install ## serve the demo on http://127.0.0.1:$(PORT) with a Celery worker 
 
 test: install ## run the whole test suite (browser tests included)
 	@bash scripts/browser_deps.sh
+	@bash scripts/cluster_deps.sh
 	$(PY) -m pytest
 
 # The inner loop: the suite less the browser tests and the broker/web-server subprocess tests, spread
@@ -86,6 +87,12 @@ bench-exports: install ## only the heavy exports of make bench, with the web wor
 bench-load: install ## only the load part of make bench, on the data set make bench seeded (BENCH_LOAD_ARGS="--users 50")
 	$(PY) bench/load_run.py $(BENCH_LOAD_ARGS)
 
+# Several nodes on this one machine: HAProxy, two web nodes, two workers, a guarded beat, a private
+# PostgreSQL primary and its streaming replica, the machine's Redis (dbs 6 and 7).
+cluster: install ## HAProxy → 2 web nodes, 2 workers, beat, PostgreSQL primary + streaming replica; Ctrl-C stops (CLUSTER_ARGS=--check)
+	@bash scripts/cluster_deps.sh
+	$(PY) bench/cluster.py $(CLUSTER_ARGS)
+
 vendor: ## refresh static/vendor from the npm registry (pinned versions)
 	bash scripts/vendor_assets.sh
 
@@ -95,4 +102,4 @@ db-stop: ## stop the embedded PostgreSQL server
 clean: db-stop ## remove the venv and local data (database, broker, outboxes)
 	rm -rf $(VENV) var
 
-.PHONY: help install system-deps run test test-fast check format bench bench-load bench-exports vendor db-stop clean
+.PHONY: help install system-deps run test test-fast check format bench bench-load bench-exports cluster vendor db-stop clean

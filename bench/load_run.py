@@ -238,10 +238,15 @@ def render(levels: list[dict], params: dict) -> str:
 
 
 def write_results(section: str) -> None:
-    """Append the section to results.md, replacing the previous load section (the page table stays)."""
+    """Replace the previous load section of results.md in place, or append it; the sections
+    around it (the page table, the cluster's figures, the notes) stay."""
     text = RESULTS.read_text() if RESULTS.exists() else ""
-    text = re.split(rf"\n*{re.escape(SECTION)}", text, maxsplit=1)[0].rstrip("\n")
-    RESULTS.write_text((text + "\n\n" if text else "") + section)
+    previous = re.compile(rf"{re.escape(SECTION)}.*?(?=\n## |\Z)", re.S)
+    if previous.search(text):
+        text = previous.sub(lambda _match: section.rstrip("\n") + "\n", text, count=1)
+    else:
+        text = (text.rstrip("\n") + "\n\n" if text else "") + section
+    RESULTS.write_text(text)
 
 
 def main(argv=None) -> int:
