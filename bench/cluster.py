@@ -74,7 +74,7 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="small data set and short load (the test's)")
     parser.add_argument("--patients", type=int, default=0, help="patients to seed (default 300, quick 8)")
     parser.add_argument("--users", type=int, default=0, help="simulated users per level (default 30, quick 6)")
-    parser.add_argument("--seconds", type=int, default=0, help="measured seconds per level (default 40, quick 12)")
+    parser.add_argument("--seconds", type=int, default=0, help="measured seconds per level (default 40, quick 8)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="the Redis server (dbs 6 and 7 are used)")
     parser.add_argument("--redis-dbs", default="6,7", help="broker and cache databases, emptied first (default 6,7)")
     parser.add_argument("--folder", default="cluster", help="folder under var/ for the servers' data and logs")
@@ -84,7 +84,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.patients = args.patients or (8 if args.quick else 300)
     args.users = args.users or (6 if args.quick else 30)
-    args.seconds = args.seconds or (12 if args.quick else 40)
+    args.seconds = args.seconds or (8 if args.quick else 40)
     if not re.fullmatch(r"[a-z0-9_-]{1,40}", args.folder):
         parser.error("--folder is a plain folder name under var/")
     broker_db, cache_db = (int(part) for part in args.redis_dbs.split(","))
@@ -291,8 +291,8 @@ def app_environment(args, pg: Postgres, lb_port: int, folder: Path) -> dict:
     return env
 
 
-def manage(env: dict, *arguments: str, timeout: float = 1800) -> str:
-    result = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+def _manage(env: dict, arguments: tuple[str, ...], timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
         [sys.executable, str(BASE_DIR / "manage.py"), *arguments],
         cwd=BASE_DIR,
         env=env,
@@ -301,9 +301,20 @@ def manage(env: dict, *arguments: str, timeout: float = 1800) -> str:
         timeout=timeout,
         check=False,
     )
+
+
+def manage(env: dict, *arguments: str, timeout: float = 1800) -> str:
+    result = _manage(env, arguments, timeout)
     if result.returncode != 0:
         raise ClusterError(f"manage.py {arguments[0]} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
     return result.stdout
+
+
+def manage_status(env: dict, command: str) -> tuple[int, str]:
+    """A checking command's exit status and its last line."""
+    result = _manage(env, (command,), 900)
+    lines = (result.stdout.strip() or result.stderr.strip()).splitlines() or [""]
+    return result.returncode, lines[-1][:200]
 
 
 def gunicorn_argv(port: int) -> list[str]:
@@ -640,6 +651,16 @@ def shared_state(cluster: Cluster, check: Check) -> None:
     user.is_active = False  # kept: its sign-in is in the audit trail
     user.save(update_fields=["is_active"])
 
+    # The administrators' reports read the streaming replica (DATABASE_REPLICA_URL), and say so.
+    admin = run.sign_in(cluster.lb_port, "admin")
+    report = run.http_request(cluster.lb_port, "GET", "/reports/appointments/", cookies=admin, timeout=60)
+    said = re.search(rb"Figures from the [^<.]*", report.body)
+    check(
+        report.status == 200 and said is not None and b"reporting replica" in said.group(0),
+        f"a report through the balancer reads the replica ({report.status}: "
+        f"{said.group(0).decode() if said else 'no source named'})",
+    )
+
     from infusions.models import InfusionSession
 
     session = InfusionSession.objects.filter(started_at__isnull=False).order_by("-pk").first()
@@ -661,7 +682,7 @@ def shared_state(cluster: Cluster, check: Check) -> None:
     pdf = run.http_request(node2, "GET", where, cookies=clinician, timeout=120)
     check(
         pdf.status == 200 and pdf.body[:5] == b"%PDF-",
-        f"…and downloaded through web2 ({pdf.status}, {len(pdf.body):,} bytes; documents in PostgreSQL)",
+        f"the PDF downloads through web2 ({pdf.status}, {len(pdf.body):,} bytes; documents in PostgreSQL)",
     )
 
 
@@ -1039,10 +1060,8 @@ def scenario(cluster: Cluster, args) -> tuple[Check, dict]:
 
     found = set(Appointment.objects.filter(pk__in=all_acks).values_list("pk", flat=True))
     lost = sorted(set(all_acks) - found)
-    check(
-        not lost,
-        f"every acknowledged booking is in the database: {len(found)} of {len(set(all_acks))} {lost[:5] or ''}",
-    )
+    missing = f" (missing: {lost[:5]})" if lost else ""
+    check(not lost, f"every acknowledged booking is in the database: {len(found)} of {len(set(all_acks))}{missing}")
     overlaps = overlapping_bookings()
     check(overlaps == 0, f"no two active bookings overlap for a chair, a patient or a clinician ({overlaps})")
     refused = sum(level["counts"].get("refused", 0) for level in levels.values())
@@ -1075,24 +1094,10 @@ def scenario(cluster: Cluster, args) -> tuple[Check, dict]:
         f"every reminder queued before the kill was sent: {state} ({requeued} re-queued from the dead worker)",
     )
 
-    ledger = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-        [sys.executable, str(BASE_DIR / "manage.py"), "ledger_reconcile"],
-        env=cluster.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    check(ledger.returncode == 0, f"ketamine ledger reconciles: {(ledger.stdout or ledger.stderr).strip()[-200:]}")
-    chain = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-        [sys.executable, str(BASE_DIR / "manage.py"), "verify_audit_chain"],
-        env=cluster.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    check(chain.returncode == 0, f"verify_audit_chain: {(chain.stdout or chain.stderr).strip().splitlines()[-1][:200]}")
+    code, said = manage_status(cluster.env, "ledger_reconcile")
+    check(code == 0, f"ketamine ledger reconciles: {said}")
+    code, said = manage_status(cluster.env, "verify_audit_chain")
+    check(code == 0, f"verify_audit_chain: {said}")
 
     # The replica has every row the primary has once it has replayed the WAL.
     deadline = time.monotonic() + 30
@@ -1181,15 +1186,7 @@ def render(figures: dict, check: Check, args, patients: int) -> str:
 
 def write_results(section: str) -> None:
     """Replace the Cluster section of results.md (or add it before the notes); the rest stays."""
-    path = load_run.RESULTS
-    text = path.read_text() if path.exists() else ""
-    text = re.sub(rf"{re.escape(SECTION)}.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip("\n") + "\n"
-    if NEXT_SECTION in text:
-        head, tail = text.split(NEXT_SECTION, 1)
-        text = head.rstrip("\n") + "\n\n" + section + "\n" + NEXT_SECTION + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    run.put_section(load_run.RESULTS, SECTION, section, before=NEXT_SECTION)
 
 
 # --- Main ---------------------------------------------------------------------------------------------

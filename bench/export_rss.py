@@ -226,14 +226,7 @@ def render(rows: list[dict], params: dict) -> str:
 
 def write_results(section: str) -> None:
     """Put the section in results.md: replacing the previous one, before the load section if any."""
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    text = re.sub(rf"{re.escape(SECTION)}.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip("\n") + "\n"
-    if LOAD_SECTION in text:
-        head, tail = text.split(LOAD_SECTION, 1)
-        text = head.rstrip("\n") + "\n\n" + section + "\n" + LOAD_SECTION + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text)
+    run.put_section(RESULTS, SECTION, section, before=LOAD_SECTION)
 
 
 def main(argv=None) -> int:

@@ -662,6 +662,20 @@ def _ms(seconds: float) -> float:
 BASELINE_OVER_FLOOR = 2.0
 
 
+def put_section(path: Path, title: str, section: str, *, before: str) -> None:
+    """Put ``section`` (it starts with ``title``) in a results file: the previous one taken out, the
+    new one placed before the section headed ``before`` when there is one, else at the end; every
+    other section stays as it is."""
+    text = path.read_text() if path.exists() else ""
+    text = re.sub(rf"{re.escape(title)}.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip("\n") + "\n"
+    if before in text:
+        head, tail = text.split(before, 1)
+        text = head.rstrip("\n") + "\n\n" + section + "\n" + before + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
 def render_markdown(rows: list[dict], params: dict, skipped, extras: list[dict]) -> str:
     def num(value, digits=1, suffix=""):
         return "–" if value is None else f"{value:.{digits}f}{suffix}"

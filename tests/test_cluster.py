@@ -42,7 +42,8 @@ def test_two_nodes_behind_the_balancer_share_state_and_lose_nothing_when_a_node_
     assert result.returncode == 0, output
     for finding in (
         "signed in through web1, signed in on web2",
-        "downloaded through web2",
+        "a report through the balancer reads the replica",
+        "the PDF downloads through web2",
         "HAProxy took web2 out of rotation",
         "every acknowledged booking is in the database",
         "no two active bookings overlap",
