@@ -1194,7 +1194,9 @@ def write_results(section: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, run._interrupted)
+    # Ctrl-C too, even when whatever started us ignores SIGINT (a background job of a script).
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, run._interrupted)
     cluster = Cluster(args)
     try:
         cluster.start()
