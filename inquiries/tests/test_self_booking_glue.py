@@ -16,7 +16,7 @@ from accounts.models import AuditEvent
 from inquiries.models import Inquiry
 from patients.models import Patient
 from patients.tests.factories import PatientFactory
-from scheduling.models import Appointment, SelfBookingLink
+from scheduling.models import Appointment, AppointmentType, SelfBookingLink
 from scheduling.public_forms import slot_value
 from scheduling.tests.conftest import at, clinic, local_day  # noqa: F401 - fixtures
 from scheduling.tests.selfbooking_helpers import policy, self_bookable
@@ -42,6 +42,8 @@ def consult(clinic):  # noqa: F811 - the scheduling tests' clinic fixture
 
 
 def test_the_thanks_offers_a_time_only_when_the_clinic_books_online(client, clinic):  # noqa: F811
+    # Migrating makes the intake consultation self-bookable; this clinic starts with nothing online.
+    AppointmentType.objects.update(self_bookable=False)
     client.post("/start/", FORM)
     assert CHOOSE.encode() not in client.get(reverse("inquiries:thanks")).content
     self_bookable(clinic.consultation)
