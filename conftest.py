@@ -91,6 +91,20 @@ def patient(db):
 
 
 @pytest.fixture
+def scope_to(db):
+    """``scope_to(user, *locations)``: make ``user`` see only ``locations`` (not chain-wide)."""
+    from scheduling.models import StaffLocation
+
+    def scope(user, *locations):
+        user.chain_wide = False
+        user.save(update_fields=["chain_wide"])
+        StaffLocation.objects.bulk_create([StaffLocation(user=user, location=loc) for loc in locations])
+        return user
+
+    return scope
+
+
+@pytest.fixture
 def client_as(client):
     def sign_in(user):
         client.force_login(user)

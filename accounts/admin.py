@@ -10,7 +10,7 @@ from accounts.models import AuditEvent, User
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
         *(BaseUserAdmin.fieldsets or ()),
-        ("Clinic", {"fields": ("display_name", "credentials")}),
+        ("Clinic", {"fields": ("display_name", "credentials", "chain_wide")}),
         ("Two-factor sign-in", {"fields": ("two_factor",)}),
     )
     readonly_fields = ("two_factor",)

@@ -18,6 +18,16 @@ class User(AbstractUser):
     credentials = models.CharField(
         max_length=50, blank=True, help_text="Shown after the name on signed records, e.g. RN, MD."
     )
+    # Location scope (the sites themselves are scheduling's): chain-wide staff see every site;
+    # anyone else sees only the sites they are assigned to. An explicit flag rather than "no
+    # sites assigned means every site", so that removing someone's last site narrows their access
+    # to nothing instead of widening it to the whole chain; it defaults to False so that an
+    # account made anywhere (the settings page, the Django admin, a command) starts scoped.
+    chain_wide = models.BooleanField(
+        "All locations",
+        default=False,
+        help_text="Sees patients, calendars and worklists of every location (otherwise only the assigned ones).",
+    )
     access_version = models.PositiveIntegerField(
         default=0,
         editable=False,

@@ -51,6 +51,9 @@ DIRECTORY_MANAGEMENT: list[str] = ["care_team.add_outsideprovider", "care_team.c
 
 # What a nurse does; a prescriber holds all of it too.
 NURSE_PERMISSIONS: list[str] = [
+    # Only ever used on a chart outside the clinician's locations: where their role opens the
+    # clinical record there is nothing to break into (patients.views.patient_emergency_access).
+    "accounts.invoke_emergency_access",
     "patients.view_patient",
     "patients.view_clinical_record",
     "patients.view_contactlogentry",

@@ -21,7 +21,7 @@ from core.formatting import clock
 from infusions.models import RescueDrug
 from prescribers.forms import DEARegistrationForm, PrescriberProfileForm, StateLicenceForm
 from reminders.models import ReminderRule
-from scheduling.models import AppointmentType, ClinicianHours, Closure, Location, OpeningHours, Resource
+from scheduling.models import AppointmentType, ClinicianHours, Closure, Location, OpeningHours, Resource, StaffLocation
 from scheduling.selectors import clinician_hours_overlaps
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -287,11 +287,17 @@ class UserForm(SettingsForm):
     colleague sets theirs with "Forgot your password?" and sets up a second factor at first sign-in."""
 
     role = forms.ChoiceField(choices=Role.choices)
-    privilege_fields = frozenset({"role"})
+    locations = forms.ModelMultipleChoiceField(
+        queryset=Location.objects.filter(active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The sites whose patients, calendars and worklists this colleague sees.",
+    )
+    privilege_fields = frozenset({"role", "chain_wide", "locations"})
 
     class Meta:
         model = get_user_model()
-        fields = ["username", "first_name", "last_name", "email", "credentials"]
+        fields = ["username", "first_name", "last_name", "email", "credentials", "chain_wide"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -300,6 +306,17 @@ class UserForm(SettingsForm):
         self.fields["last_name"].required = True
         if self.instance.pk:
             self.fields["role"].initial = role_of(self.instance)
+            self.fields["locations"].initial = list(
+                StaffLocation.objects.filter(user=self.instance).values_list("location_id", flat=True)
+            )
+
+    def clean(self):
+        cleaned = super().clean() or self.cleaned_data
+        # A new account is scoped unless the administrator says otherwise: never "nothing chosen
+        # means every location".
+        if not cleaned.get("chain_wide") and not cleaned.get("locations") and "locations" not in self.errors:
+            self.add_error("locations", "Choose the locations this colleague works at, or All locations.")
+        return cleaned
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip()
@@ -310,9 +327,12 @@ class UserForm(SettingsForm):
 
     def extra_values(self, instance) -> dict[str, Any]:
         if not instance.pk:
-            return {"role": ""}
+            return {"role": "", "locations": []}
         names = set(instance.groups.values_list("name", flat=True))
-        return {"role": next((role for role, name in GROUP_NAMES.items() if name in names), "")}
+        return {
+            "role": next((role for role, name in GROUP_NAMES.items() if name in names), ""),
+            "locations": sorted(StaffLocation.objects.filter(user=instance).values_list("location__name", flat=True)),
+        }
 
     def save(self, commit: bool = True):
         user = super().save(commit=False)
@@ -323,6 +343,12 @@ class UserForm(SettingsForm):
         user.save()
         user.groups.set([Group.objects.get(name=GROUP_NAMES[self.cleaned_data["role"]])])
         user.__dict__.pop("_role_cache", None)
+        chosen = {location.pk for location in self.cleaned_data["locations"]}
+        # Retired sites are not offered, so an assignment to one stays until removed in the admin.
+        StaffLocation.objects.filter(user=user, location__active=True).exclude(location_id__in=chosen).delete()
+        StaffLocation.objects.bulk_create(
+            [StaffLocation(user=user, location_id=pk) for pk in sorted(chosen)], ignore_conflicts=True
+        )
         return user
 
 

@@ -70,6 +70,12 @@ def _role_label(user) -> str:
     return ", ".join(Role(role).label for role, name in GROUP_NAMES.items() if name in names) or "No role"
 
 
+def _locations_label(user) -> str:
+    if user.chain_wide or user.is_superuser:
+        return "All locations"
+    return ", ".join(sorted(a.location.name for a in user.staff_locations.all())) or "None"  # prefetched
+
+
 PAGES: dict[str, Page] = {
     page.slug: page
     for page in [
@@ -235,12 +241,14 @@ PAGES: dict[str, Page] = {
             columns=("username", "first_name", "last_name", "email", "credentials", "last_login"),
             permission="accounts.change_user",
             intro="Staff accounts, one per person, each in one role. A deactivated account cannot sign in; "
-            "its name stays on every record it signed. Reset a lost second factor from the account's page.",
+            "its name stays on every record it signed. Reset a lost second factor from the account's page. "
+            "Each account sees the patients, calendars and worklists of its locations only, unless it is "
+            "given All locations; outside them a chart opens only through emergency access.",
             audit_category=Category.SECURITY,
             active_field="is_active",
             superusers_only={"is_superuser": True},
-            prefetch_related=("groups",),
-            extra_columns=(("Role", _role_label),),
+            prefetch_related=("groups", "staff_locations__location"),
+            extra_columns=(("Role", _role_label), ("Locations", _locations_label)),
         ),
         Page(
             slug="protocols",

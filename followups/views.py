@@ -130,6 +130,8 @@ def visit_open(request, appointment_id: int):
     appointment = get_object_or_404(
         Appointment.objects.select_related("appointment_type", "patient"), pk=appointment_id
     )
+    # and within the user's locations (a role alone opens only those charts)
+    require_clinical(request, "followups.add_followupvisit", patient_id=appointment.patient_id)
     try:
         visit = services.visit_open(appointment=appointment, by=request.user)
     except ValidationError as exc:

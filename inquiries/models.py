@@ -18,6 +18,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from core.triggers import append_only
 from inquiries import rules
+from scheduling.models import places_patient
 
 
 class Reason(models.TextChoices):
@@ -135,7 +136,11 @@ class Inquiry(models.Model):
                 condition=Q(referrer_npi="") | Q(referrer_npi__regex=r"^[0-9]{10}$"), name="inquiry_npi_digits"
             ),
         ]
-        triggers = [pgtrigger.Protect(name="inquiry_never_deleted", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="inquiry_never_deleted", operation=pgtrigger.Delete),
+            # A registered patient whose inquiry named a location belongs to that location's desk.
+            places_patient("inquiry_places_patient", location="preferred_location_id"),
+        ]
 
     def __str__(self) -> str:
         return f"Inquiry #{self.pk}"

@@ -1,9 +1,13 @@
 """Object access for the registry: one place decides who may open which patient's chart.
 
-Role permissions open every chart. A break-glass grant (``accounts.emergency``) opens one: it
+Role permissions open every chart within the user's locations: chain-wide staff's every chart, a
+scoped user's only those of patients with care at one of their sites (the registered location
+scope, :func:`register_location_scope`; scheduling, which owns locations, registers it). A
+break-glass grant (``accounts.emergency``) opens one chart, inside or outside those locations: it
 answers only ``user.has_perm(perm, Chart(patient_id))`` for its own patient. So every check about
 one chart goes through :func:`has_chart_perms` with that chart's patient, and a page about several
-patients (a worklist, a report) passes none and is opened by role permissions alone.
+patients (a worklist, a report) passes none, is opened by role permissions alone and narrows its
+rows to the user's locations itself (``scheduling.access``; :func:`patients_in_scope` here).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -29,13 +34,73 @@ class _OfAChart(Protocol):
 T = TypeVar("T", bound=_OfAChart)
 
 
-def has_chart_perms(user, *perms: str, patient_id: int | None) -> bool:
-    """Whether ``user`` holds every one of ``perms`` on the chart of ``patient_id``.
+class LocationScope(Protocol):
+    """Which patients are within a user's locations (registered by the app that owns locations)."""
 
-    ``patient_id=None`` means a page about several patients: only role permissions count there.
+    def patient_within(self, user, patient_id: int) -> bool: ...
+
+    def patient_ids_for(self, user) -> QuerySet | None: ...
+
+    def place_registered_patient(self, patient: Patient, by) -> None: ...
+
+
+_SCOPES: list[LocationScope] = []
+
+
+def register_location_scope(scope: LocationScope) -> LocationScope:
+    if scope not in _SCOPES:
+        _SCOPES.append(scope)
+    return scope
+
+
+def within_locations(user, patient_id: int) -> bool:
+    """Whether ``patient_id`` is a patient of one of ``user``'s locations (true for chain-wide staff)."""
+    return all(scope.patient_within(user, patient_id) for scope in _SCOPES)
+
+
+def patients_in_scope(user, queryset: QuerySet, *, field: str = "pk", or_none: bool = False) -> QuerySet:
+    """``queryset`` narrowed to the patients of ``user``'s locations (``field`` names the patient's
+    id; ``or_none``: rows about no patient stay too). Unchanged for chain-wide staff."""
+    for scope in _SCOPES:
+        ids = scope.patient_ids_for(user)
+        if ids is not None:
+            within = Q(**{f"{field}__in": ids})
+            queryset = queryset.filter(within | Q(**{f"{field}__isnull": True}) if or_none else within)
+    return queryset
+
+
+def place_registered_patient(patient: Patient, by) -> None:
+    """Record where a newly registered patient belongs (the registering desk's locations)."""
+    for scope in _SCOPES:
+        scope.place_registered_patient(patient, by)
+
+
+def has_chart_perms(user, *perms: str, patient_id: int | None) -> bool:
+    """Whether ``user`` holds every one of ``perms`` on the chart of ``patient_id``: by role within
+    the user's locations, or by a break-glass grant for that chart.
+
+    ``patient_id=None`` means a page about several patients: only role permissions count there
+    (the page narrows its rows to the user's locations).
     """
-    chart = Chart(patient_id) if patient_id is not None else None
-    return all(user.has_perm(p) or (chart is not None and user.has_perm(p, chart)) for p in perms)
+    if patient_id is None:
+        return all(user.has_perm(p) for p in perms)
+    chart = Chart(patient_id)
+    within: bool | None = None
+    for p in perms:
+        if user.has_perm(p):
+            if within is None:
+                within = within_locations(user, patient_id)
+            if within:
+                continue
+        if not user.has_perm(p, chart):
+            return False
+    return True
+
+
+def role_opens_but_location_closes(user, perm: str, *, patient_id: int) -> bool:
+    """Whether ``user``'s role gives ``perm`` but the chart is outside their locations (the case a
+    break-glass grant is for, whatever the role)."""
+    return user.has_perm(perm) and not within_locations(user, patient_id)
 
 
 def require_chart_perms(request, *perms: str, patient_id: int | None) -> None:

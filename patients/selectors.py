@@ -13,6 +13,7 @@ from django.db.models.aggregates import Count
 from django.db.models.functions import Concat, Greatest, Lower
 from django.utils import timezone
 
+from patients.access import patients_in_scope
 from patients.expressions import DMetaphone, name_key
 from patients.models import ContactLogEntry, Patient
 from patients.rules import DUPLICATE_NAME_SIMILARITY
@@ -42,13 +43,14 @@ def patients_visible_to(
 ) -> QuerySet[Patient]:
     """The patients ``user`` may see, narrowed and ranked by ``search`` when given.
 
-    Every role that can see the registry sees the whole clinic's registry;
-    per-location scoping arrives with multi-clinic access rules. ``for_list``
+    Chain-wide staff see the whole registry; a user scoped to some locations sees the
+    patients with care there (``patients.access.patients_in_scope``). ``for_list``
     loads only the columns of a list row (``LIST_FIELDS``).
     """
     if not user.has_perm("patients.view_patient"):
         return Patient.objects.none()
     queryset = Patient.objects.only(*LIST_FIELDS) if for_list else Patient.objects.all()
+    queryset = patients_in_scope(user, queryset)
     search = search.strip()
     if search:
         queryset = search_patients(queryset, search, today=today or timezone.localdate())

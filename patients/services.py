@@ -18,6 +18,7 @@ from accounts import audit
 from accounts.models import User
 from core.audit import Category, Verb
 from patients import rules
+from patients.access import place_registered_patient
 from patients.models import NAME_KEY_FIELDS, ContactLogEntry, Patient
 from patients.selectors import PossibleDuplicate, patient_as_of_version, possible_duplicates
 
@@ -176,6 +177,7 @@ def patient_create(
         raise PossibleDuplicates(matches)
     patient.mrn = _next_mrn()
     patient.save(force_insert=True)
+    place_registered_patient(patient, by)
     changes = _create_changes(patient)
     if matches:
         changes["possible_duplicates"] = [None, [m.patient.mrn for m in matches]]

@@ -13,8 +13,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import audit, emergency
 from patients import rules, services
-from patients.access import CHANGE, can_view_clinical, get_patient_for_user
+from patients.access import (
+    CHANGE,
+    VIEW,
+    can_view_clinical,
+    get_patient_for_user,
+    has_chart_perms,
+    role_opens_but_location_closes,
+)
 from patients.forms import ContactLogEntryForm, EmergencyAccessForm, PatientForm, StatusForm
+from patients.models import Patient
 from patients.selectors import (
     CONTACT_LOG_ON_PATIENT_PAGE,
     contact_log_for,
@@ -126,8 +134,27 @@ def patient_status(request, pk: int):
     return render(request, "patients/patient_status_form.html", context)
 
 
+def _outside_locations(request, pk: int, *, emergency_form=None):
+    """403 for a chart outside the user's locations, offering break-glass to those who may use it."""
+    may_invoke = request.user.has_perm(emergency.INVOKE)
+    context = {
+        "patient_id": pk,
+        "emergency_form": (emergency_form or EmergencyAccessForm()) if may_invoke else None,
+        "emergency_minutes": settings.EMERGENCY_ACCESS_MINUTES,
+    }
+    return render(request, "patients/outside_locations.html", context, status=403 if emergency_form is None else 200)
+
+
+def _outside(request, pk: int) -> bool:
+    """The user's role opens this chart but their locations do not (and no grant does)."""
+    user = request.user
+    return role_opens_but_location_closes(user, VIEW, patient_id=pk) and not has_chart_perms(user, VIEW, patient_id=pk)
+
+
 @require_GET
 def patient_detail(request, pk: int):
+    if _outside(request, pk):
+        return _outside_locations(request, pk)
     patient = get_patient_for_user(request, pk)
     services.patient_chart_opened(patient=patient, by=request.user)
     return render(request, "patients/patient_detail.html", _detail_context(request, patient))
@@ -148,7 +175,9 @@ def _detail_context(request, patient, *, emergency_form=None) -> dict:
         "duplicates": duplicates,
         "contacts": contacts[:CONTACT_LOG_ON_PATIENT_PAGE],
         "more_contacts": len(contacts) > CONTACT_LOG_ON_PATIENT_PAGE,
-        "contact_form": ContactLogEntryForm() if request.user.has_perm(ADD_CONTACT) else None,
+        "contact_form": (
+            ContactLogEntryForm() if has_chart_perms(request.user, ADD_CONTACT, patient_id=patient.pk) else None
+        ),
         "show_clinical": show_clinical,
         "emergency_form": (
             (emergency_form or EmergencyAccessForm())
@@ -162,10 +191,17 @@ def _detail_context(request, patient, *, emergency_form=None) -> dict:
 
 @require_POST
 def patient_emergency_access(request, pk: int):
-    """Break-glass: read this chart's clinical record for a limited time, with a reason."""
-    patient = get_patient_for_user(request, pk)
+    """Break-glass: read this chart's clinical record for a limited time, with a reason; or, for a
+    chart outside the user's locations, the chart itself (whatever the role)."""
+    outside = _outside(request, pk)
+    if outside:
+        patient = Patient.objects.filter(pk=pk).first()
+        if patient is None:
+            raise PermissionDenied  # as for another location's chart: ids cannot be probed
+    else:
+        patient = get_patient_for_user(request, pk)
     if not request.user.has_perm(emergency.INVOKE) or can_view_clinical(request.user, patient_id=patient.pk):
-        raise PermissionDenied  # roles with clinical access have nothing to break into
+        raise PermissionDenied  # roles with clinical access to this chart have nothing to break into
     form = EmergencyAccessForm(request.POST)
     if form.is_valid():
         try:
@@ -185,6 +221,8 @@ def patient_emergency_access(request, pk: int):
                 f"Emergency access until {until}. Every page you open is recorded and administrators have been told.",
             )
             return redirect("patients:detail", pk=patient.pk)
+    if outside:
+        return _outside_locations(request, pk, emergency_form=form)
     services.patient_chart_opened(patient=patient, by=request.user)
     return render(request, "patients/patient_detail.html", _detail_context(request, patient, emergency_form=form))
 
@@ -193,7 +231,7 @@ def patient_emergency_access(request, pk: int):
 def patient_contacts(request, pk: int):
     """The whole contact log, paginated; POST adds an entry."""
     patient = get_patient_for_user(request, pk)
-    may_add = request.user.has_perm(ADD_CONTACT)
+    may_add = has_chart_perms(request.user, ADD_CONTACT, patient_id=patient.pk)  # never under break-glass alone
     if request.method == "POST" and not may_add:
         raise PermissionDenied
     form = ContactLogEntryForm(request.POST or None) if may_add else None

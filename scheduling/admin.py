@@ -20,6 +20,7 @@ from scheduling.models import (
     Location,
     OpeningHours,
     Resource,
+    StaffLocation,
 )
 
 MANAGE = "scheduling.manage_locations"
@@ -158,3 +159,55 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(StaffLocation)
+class StaffLocationAdmin(admin.ModelAdmin):
+    """Who works where: what a user who is not chain-wide sees. A change of someone's access, so
+    it needs the permission to change users and is audited as a privilege change."""
+
+    list_display = ["user", "location"]
+    list_filter = ["location"]
+    list_select_related = ["user", "location"]
+    search_fields = ["user__username", "user__last_name"]
+    autocomplete_fields = ["user"]
+
+    def _may(self, request) -> bool:
+        return request.user.has_perm("accounts.change_user")
+
+    def has_module_permission(self, request):
+        return self._may(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request)
+
+    def has_add_permission(self, request):
+        return self._may(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request)
+
+    def _audit(self, request, obj, action: str, changes: dict) -> None:
+        audit.record(
+            actor=request.user,
+            action=f"scheduling.stafflocation.{action}",
+            verb=Verb.PRIVILEGE_CHANGE,
+            category=Category.SECURITY,
+            target=obj.user,
+            changes=changes,
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._audit(request, obj, "assigned", {"location": [None, obj.location.name]})
+
+    def delete_model(self, request, obj):
+        self._audit(request, obj, "removed", {"location": [obj.location.name, None]})
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.select_related("user", "location"):
+            self.delete_model(request, obj)

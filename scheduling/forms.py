@@ -20,6 +20,7 @@ from patients.models import Patient
 from patients.rules import mrn_is_valid
 from patients.selectors import patients_visible_to
 from scheduling import rules, selectors
+from scheduling.access import in_their_locations
 from scheduling.models import Weekday
 
 FOLD_HELP = "Only matters on the night the clocks go back."
@@ -80,6 +81,10 @@ class LocationResourcesMixin(forms.Form):
         locations = cast(forms.ModelChoiceField, self.fields["location"]).queryset
         if resources is None or locations is None:
             raise TypeError("The location and resource fields are declared with a queryset.")
+        if (user := getattr(self, "user", None)) is not None:
+            # A scoped user books at their own locations only.
+            locations = in_their_locations(user, locations, field="pk")
+            cast(forms.ModelChoiceField, self.fields["location"]).queryset = locations
         if self.is_bound:
             location_pk = chosen_pk(self.data.get(self.add_prefix("location")))
         else:

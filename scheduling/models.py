@@ -13,6 +13,7 @@ import zoneinfo
 from datetime import timedelta
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
@@ -99,6 +100,60 @@ class Location(models.Model):
     def time_zone_label(self) -> str:
         """The zone as people write it ("America/New York"), not its database key."""
         return zone_label(self.time_zone)
+
+
+class StaffLocation(models.Model):
+    """A member of staff works at this location: a user who is not chain-wide
+    (``accounts.User.chain_wide``) sees the patients, calendars and worklists of these only
+    (``scheduling.access.location_ids_for``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_locations")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="staff")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "location"], name="stafflocation_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.location}"
+
+
+class PatientLocation(models.Model):
+    """A location where a patient has care: an appointment there (any status), a waitlist entry,
+    an inquiry naming it, or the registering desk's location. Kept by the database (triggers on
+    those tables), never removed: the history of care does not move, so a site that once saw a
+    patient keeps them. What a scoped user's patient list and chart access are filtered by."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "location"], name="patientlocation_once"),
+        ]
+        # The patient list of a scoped user: the patients of a few locations.
+        indexes = [models.Index(fields=["location", "patient"], name="patientlocation_by_location")]
+
+    def __str__(self) -> str:
+        return f"Patient #{self.patient_id} at {self.location}"
+
+
+def places_patient(name: str, *, patient: str = "patient_id", location: str = "location_id") -> pgtrigger.Trigger:
+    """A trigger recording that the row's patient has care at the row's location
+    (:class:`PatientLocation`), whatever path writes the row."""
+    return pgtrigger.Trigger(
+        name=name,
+        when=pgtrigger.After,
+        operation=pgtrigger.Insert | pgtrigger.UpdateOf(patient, location),
+        # The column names come from the code, never from input.
+        func=f"""
+            IF NEW.{patient} IS NOT NULL AND NEW.{location} IS NOT NULL THEN
+                INSERT INTO scheduling_patientlocation (patient_id, location_id)
+                VALUES (NEW.{patient}, NEW.{location})
+                ON CONFLICT DO NOTHING;
+            END IF;
+            RETURN NULL;
+        """,  # noqa: S608  # nosec B608
+    )
 
 
 class OpeningHours(models.Model):
@@ -435,6 +490,7 @@ class Appointment(models.Model):
             _no_overlap("patient", "appointment_no_overlap_patient", _ACTIVE),
             _no_overlap("clinician", "appointment_no_overlap_clinician", _ACTIVE & Q(clinician_exclusive=True)),
         ]
+        triggers = [places_patient("appointment_places_patient")]
 
     def __str__(self) -> str:
         return f"{self.appointment_type} #{self.pk}"
@@ -619,6 +675,7 @@ class WaitlistEntry(models.Model):
                 condition=~Q(status="booked") | Q(appointment__isnull=False), name="waitlist_booked_has_appointment"
             ),
         ]
+        triggers = [places_patient("waitlistentry_places_patient")]
 
     def __str__(self) -> str:
         return f"Waitlist entry #{self.pk}"

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
 
 from accounts.roles import GROUP_NAMES, role_of
+from patients.access import patients_in_scope
 from patients.models import beyond_header
 from staff_tasks import rules
 from staff_tasks.models import Task
@@ -57,12 +58,14 @@ def viewer_of(user, *, clinical: bool) -> rules.Viewer:
 
 
 def open_tasks_for(user) -> QuerySet[Task]:
-    """Open tasks for the user in person, for their role, or that they asked for."""
+    """Open tasks for the user in person, for their role, or that they asked for: about a patient
+    of the user's locations, or about no patient."""
     role = role_of(user)
     mine = Q(assignee=user) | Q(created_by=user)
     if role:
         mine |= Q(assignee_role=role)
-    return _base().filter(mine, status=Task.Status.OPEN).order_by("due_at", "id")
+    tasks = _base().filter(mine, status=Task.Status.OPEN)
+    return patients_in_scope(user, tasks, field="patient_id", or_none=True).order_by("due_at", "id")
 
 
 def home_tasks(*, user, now: datetime, clinical: bool, limit: int = HOME_LIMIT) -> dict:

@@ -400,6 +400,127 @@ def break_glass_expectation(url_name: str, who: str) -> str:
     return BREAK_GLASS_OWN.get(url_name, desk) if who == "breakglass_own" else desk
 
 
+# Second-location personas: a front desk user and a nurse assigned only to a second location, asking
+# about a patient whose care is at the first location only (the other personas are chain-wide).
+# Every URL about that patient or one of their records answers 403 where the role would be let in:
+# these are the URLs whose answer differs from the role's column. Break-glass still applies outside
+# one's locations (an empty emergency-access form: the page again with the errors, for the nurse
+# too, whose role otherwise has nothing to break into). Pages about several patients answer as for
+# the role and show none of the first location's patients (tests/test_access_matrix.py checks the
+# patient list, the calendar and the task list); the chair board of another location is refused.
+SECOND_SITE_PERSONAS = {"frontdesk_elsewhere": "frontdesk", "nurse_elsewhere": "nurse"}
+ABOUT_THE_PATIENT = frozenset(
+    {
+        "billing:deposit-take",
+        "billing:invoice-allocate",
+        "billing:invoice-detail",
+        "billing:invoice-print",
+        "billing:package-sell",
+        "billing:patient-panel",
+        "billing:payment-cancel",
+        "billing:payment-check",
+        "billing:payment-new",
+        "billing:superbill-period",
+        "billing:visit-item-remove",
+        "billing:visit-items",
+        "care_team:adjunct-book",
+        "care_team:adjunct-note",
+        "care_team:adjunct-note-amend",
+        "care_team:authorisation-new",
+        "care_team:authorisation-revoke",
+        "care_team:letter",
+        "care_team:letter-draft",
+        "care_team:member-add",
+        "care_team:member-end",
+        "care_team:patient-panel",
+        "consents:link-new",
+        "consents:paper",
+        "consents:patient-panel",
+        "consents:scan",
+        "consents:sign-in-clinic",
+        "consents:withdraw",
+        "consultations:detail",
+        "consultations:draft",
+        "consultations:open",
+        "consultations:patient-panel",
+        "consultations:plan-detail",
+        "consultations:start",
+        "courses:finding-acknowledge",
+        "courses:liver-test",
+        "courses:patient-course",
+        "courses:patient-panel",
+        "courses:rescreen",
+        "courses:session-panel",
+        "courses:urinary-screen",
+        "documents:download",
+        "documents:issue",
+        "documents:patient-panel",
+        "documents:status",
+        "followups:alert-detail",
+        "followups:link-send",
+        "followups:outcomes",
+        "followups:patient-panel",
+        "followups:visit-amend",
+        "followups:visit-detail",
+        "followups:visit-open",
+        "followups:visit-sign",
+        "infusions:adverse-event",
+        "infusions:adverse-event-outcome",
+        "infusions:alert-action",
+        "infusions:amend",
+        "infusions:board",  # the chairs of the first location
+        "infusions:check-in",
+        "infusions:clear",
+        "infusions:defer",
+        "infusions:discharge",
+        "infusions:dose",
+        "infusions:dose-verify",
+        "infusions:instrument",
+        "infusions:open",
+        "infusions:patient-panel",
+        "infusions:precheck",
+        "infusions:rate-change",
+        "infusions:reading",
+        "infusions:request-prescriber",
+        "infusions:session",
+        "infusions:sign",
+        "infusions:transition",
+        "packets:accept-fact",
+        "packets:accept-medication",
+        "packets:corrections",
+        "packets:patient-panel",
+        "packets:reported",
+        "packets:revoke",
+        "packets:send",
+        "patients:contacts",
+        "patients:detail",
+        "patients:edit",
+        "patients:status",
+        "scheduling:appointment-cancel",
+        "scheduling:appointment-detail",
+        "scheduling:appointment-escort",
+        "scheduling:appointment-move",
+        "scheduling:appointment-reschedule",
+        "scheduling:appointment-status",
+        "scheduling:patient-booking-link",
+        "scheduling:patient-panel",
+        "scheduling:patient-waitlist",
+        "staff_tasks:cancel",
+        "staff_tasks:done",
+        "staff_tasks:patient-new",
+        "staff_tasks:patient-panel",
+    }
+)
+
+
+def second_site_expectation(url_name: str, who: str) -> str:
+    role = SECOND_SITE_PERSONAS[who]
+    expected = ACCESS[url_name]["expect"][role]
+    if url_name == "patients:emergency-access":
+        return OK
+    return DENY if url_name in ABOUT_THE_PATIENT and expected == OK else expected
+
+
 # Pages whose GET shows patient data: each writes exactly one audit event (a ``read`` of the chart
 # or a ``query`` over several patients) per request, tests/test_read_audit.py walks them all.
 PHI_PAGES = {

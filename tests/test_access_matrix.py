@@ -18,8 +18,10 @@ from tests.access_table import (
     LOGIN,
     OK,
     PERSONAS,
+    SECOND_SITE_PERSONAS,
     TOKEN,
     break_glass_expectation,
+    second_site_expectation,
 )
 
 
@@ -198,6 +200,57 @@ def test_break_glass_opens_the_granted_chart_only(client, break_glass, patient, 
     break_glass(client, patient if who == "breakglass_own" else PatientFactory())
     response = getattr(client, spec["method"])(url)
     assert _outcome(response) == break_glass_expectation(url_name, who), f"{who} {spec['method'].upper()} {url}"
+
+
+@pytest.fixture
+def elsewhere(persona, patient, scope_to):
+    """The route's patient has care at the first location; the personas work at the second only."""
+    from scheduling.tests.factories import AppointmentFactory, LocationFactory
+
+    first, second = LocationFactory(name="First site"), LocationFactory(name="Second site")
+    AppointmentFactory(patient=patient, location=first)
+    return {who: scope_to(persona[role], second) for who, role in SECOND_SITE_PERSONAS.items()}
+
+
+SECOND_SITE_CASES = [(name, who) for name in sorted(ACCESS) for who in SECOND_SITE_PERSONAS]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("url_name", "who"), SECOND_SITE_CASES, ids=[f"{n}-{w}" for n, w in SECOND_SITE_CASES])
+def test_another_locations_staff_are_refused_this_locations_charts(
+    client, elsewhere, patient, services_alive, url_name, who
+):
+    patterns = dict(_url_names())
+    spec = ACCESS[url_name]
+    url = reverse(url_name, kwargs=_route_kwargs(patterns[url_name], patient))
+    client.force_login(elsewhere[who])
+    response = getattr(client, spec["method"])(url)
+    assert _outcome(response) == second_site_expectation(url_name, who), f"{who} {spec['method'].upper()} {url}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", SECOND_SITE_PERSONAS)
+def test_another_locations_staff_see_none_of_this_locations_patients(client, elsewhere, patient, who):
+    from accounts.roles import role_of
+    from staff_tasks.tests.factories import TaskFactory
+
+    first = patient.appointments.get().location
+    TaskFactory(patient=patient, assignee_role=role_of(elsewhere[who]))
+    client.force_login(elsewhere[who])
+    listed = client.get(reverse("patients:list"))
+    assert listed.status_code == 200
+    assert listed.context["page"].paginator.count == 0
+    found = client.get(reverse("patients:list"), {"q": patient.legal_last_name})
+    assert found.context["page"].paginator.count == 0
+    # The calendar offers the second location only; an address naming the first falls back to it.
+    calendar = client.get(reverse("scheduling:calendar"), {"location": first.pk})
+    assert calendar.status_code == 200
+    assert [loc.name for loc in calendar.context["locations"]] == ["Second site"]
+    assert calendar.context["location"].name == "Second site"
+    assert patient.legal_last_name not in calendar.content.decode()
+    tasks = client.get(reverse("staff_tasks:list"))
+    assert tasks.status_code == 200
+    assert patient.legal_last_name not in tasks.content.decode()
 
 
 @pytest.mark.django_db

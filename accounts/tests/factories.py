@@ -18,6 +18,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     email = factory.LazyAttribute(lambda u: f"{u.username}@grace-mindcare.invalid")
+    # A single-site clinic's staff: every location. A test of location scope passes False.
+    chain_wide = True
 
     @factory.post_generation
     def password(self, create, extracted, **kwargs):

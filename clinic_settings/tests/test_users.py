@@ -24,6 +24,7 @@ NEW = {
     "email": "sam.lee@grace-mindcare.invalid",
     "credentials": "RN",
     "role": "nurse",
+    "chain_wide": "on",
 }
 
 
@@ -102,3 +103,54 @@ def test_the_users_list_shows_roles_in_the_same_queries_however_many(
         page = client.get(reverse("clinic_settings:list", args=["users"])).content.decode()
     assert "<td>Nurse</td>" in page
     assert "<td>Administrator</td>" in page
+
+
+def test_an_administrator_assigns_a_new_colleague_to_locations(client, administrator):
+    from scheduling.access import location_ids_for
+    from scheduling.tests.factories import LocationFactory
+
+    north, south, _east = LocationFactory(name="North"), LocationFactory(name="South"), LocationFactory(name="East")
+    client.force_login(administrator)
+    scoped = {**NEW, "chain_wide": "", "locations": [north.pk, south.pk]}
+    response = client.post(reverse("clinic_settings:create", args=["users"]), scoped)
+    assert response.status_code == 302
+    user = User.objects.get(username="sam.lee")
+    assert not user.chain_wide
+    assert location_ids_for(user) == {north.pk, south.pk}
+    event = AuditEvent.objects.get(action="accounts.user.created")
+    assert event.changes["locations"] == [[], ["North", "South"]]
+    listing = client.get(reverse("clinic_settings:list", args=["users"])).content.decode()
+    assert "North, South" in listing
+
+
+def test_a_new_account_needs_a_location_or_all_locations(client, administrator):
+    client.force_login(administrator)
+    response = client.post(reverse("clinic_settings:create", args=["users"]), {**NEW, "chain_wide": ""})
+    assert response.status_code == 200
+    assert response.context["form"].errors["locations"] == [
+        "Choose the locations this colleague works at, or All locations."
+    ]
+    assert not User.objects.filter(username="sam.lee").exists()
+    # Unticked by default: a new account is scoped unless the administrator says otherwise.
+    blank = client.get(reverse("clinic_settings:create", args=["users"]))
+    assert blank.context["form"]["chain_wide"].value() is False
+
+
+def test_narrowing_a_colleague_to_one_location_is_a_privilege_change(client, administrator):
+    from scheduling.models import StaffLocation
+    from scheduling.tests.factories import LocationFactory
+
+    north, south = LocationFactory(name="North"), LocationFactory(name="South")
+    colleague = UserFactory(username="sam.lee", role=Role.NURSE)
+    StaffLocation.objects.create(user=colleague, location=south)
+    client.force_login(administrator)
+    url = reverse("clinic_settings:edit", args=["users", colleague.pk])
+    assert client.get(url).context["form"]["locations"].value() == [south.pk]
+    response = client.post(url, {**NEW, "chain_wide": "", "locations": [north.pk]})
+    assert response.status_code == 302
+    colleague.refresh_from_db()
+    assert not colleague.chain_wide
+    assert list(StaffLocation.objects.filter(user=colleague).values_list("location__name", flat=True)) == ["North"]
+    event = AuditEvent.objects.get(action="accounts.user.privileges_changed")
+    assert event.changes["chain_wide"] == [True, False]
+    assert event.changes["locations"] == [["South"], ["North"]]

@@ -41,6 +41,7 @@ def seed(ctx: SeedContext) -> None:
                     "password": password,
                     "is_staff": superuser,
                     "is_superuser": superuser,
+                    "chain_wide": True,  # the demo is one clinic
                 },
             )
             user.groups.set([groups[role]])
@@ -48,7 +49,7 @@ def seed(ctx: SeedContext) -> None:
     for username, role, first, last, creds in OTHER_STAFF:
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"first_name": first, "last_name": last, "credentials": creds},
+            defaults={"first_name": first, "last_name": last, "credentials": creds, "chain_wide": True},
         )
         if created:
             user.set_unusable_password()

@@ -204,15 +204,25 @@ def locations_with_chairs():
     return Location.objects.filter(active=True, resources__kind="chair").distinct().order_by("name")[:50]
 
 
-def todays_sessions(*, at: datetime | None = None, limit: int = 50) -> list[InfusionSession]:
-    """Sessions booked today across locations (clinician home)."""
+def _at_locations(queryset, locations: frozenset[int] | None, *, via: str = "appointment__"):
+    """Sessions at ``locations`` only (None: every location; ``scheduling.access.location_ids_for``)."""
+    return queryset if locations is None else queryset.filter(**{f"{via}location_id__in": locations})
+
+
+def todays_sessions(
+    *, at: datetime | None = None, limit: int = 50, locations: frozenset[int] | None = None
+) -> list[InfusionSession]:
+    """Sessions booked today across ``locations`` (clinician home)."""
     at = at or timezone.now()
     today = timezone.localdate(at)
     start = datetime.combine(today, time(0), tzinfo=timezone.get_current_timezone())
     return list(
         _annotated(
-            InfusionSession.objects.filter(
-                appointment__start__gte=start, appointment__start__lt=start + timedelta(days=1)
+            _at_locations(
+                InfusionSession.objects.filter(
+                    appointment__start__gte=start, appointment__start__lt=start + timedelta(days=1)
+                ),
+                locations,
             )
         )
         .select_related("patient", "appointment__resource", "appointment__location")
@@ -220,18 +230,22 @@ def todays_sessions(*, at: datetime | None = None, limit: int = 50) -> list[Infu
     )
 
 
-def open_alerts(*, limit: int = 50) -> list[SessionAlert]:
+def open_alerts(*, limit: int = 50, locations: frozenset[int] | None = None) -> list[SessionAlert]:
     """Alerts nobody has acted on yet, on sessions still open (clinician home, chair board),
     critical ones first."""
     alerts = list(
-        SessionAlert.objects.filter(action="", session__status__in=OPEN_STATUSES)
+        _at_locations(
+            SessionAlert.objects.filter(action="", session__status__in=OPEN_STATUSES),
+            locations,
+            via="session__appointment__",
+        )
         .select_related("session__patient", "session__appointment__resource")
         .order_by("-raised_at")[:limit]
     )
     return sorted(alerts, key=lambda a: not a.is_critical)
 
 
-def prescriber_requests(*, limit: int = 50) -> list[InfusionSession]:
+def prescriber_requests(*, limit: int = 50, locations: frozenset[int] | None = None) -> list[InfusionSession]:
     """Sessions where a nurse asked for a prescriber, oldest request first (prescribers' home):
     a pre-check that needs a decision (drops off once cleared or deferred), or an order whose
     dose is above the protocol's usual range with no override (drops off once a new version
@@ -245,21 +259,26 @@ def prescriber_requests(*, limit: int = 50) -> list[InfusionSession]:
         signed_at__lt=OuterRef("prescriber_requested_at"),
     )
     return list(
-        InfusionSession.objects.filter(
-            Q(status=SessionStatus.PRE_CHECK, clearance=NEEDS_CLINICIAN_DECISION)
-            | Q(Exists(dose_needs_prescriber), status__in=(SessionStatus.PRE_CHECK, SessionStatus.CLEARED)),
-            prescriber_requested_at__isnull=False,
+        _at_locations(
+            InfusionSession.objects.filter(
+                Q(status=SessionStatus.PRE_CHECK, clearance=NEEDS_CLINICIAN_DECISION)
+                | Q(Exists(dose_needs_prescriber), status__in=(SessionStatus.PRE_CHECK, SessionStatus.CLEARED)),
+                prescriber_requested_at__isnull=False,
+            ),
+            locations,
         )
         .select_related("patient", "appointment__resource", "prescriber_requested_by")
         .order_by("prescriber_requested_at")[:limit]
     )
 
 
-def in_chair_today(*, at: datetime | None = None, limit: int = 50) -> list[tuple[InfusionSession, str, datetime]]:
-    """Front desk: who is in a chair or recovering, and when they are expected out."""
+def in_chair_today(
+    *, at: datetime | None = None, limit: int = 50, locations: frozenset[int] | None = None
+) -> list[tuple[InfusionSession, str, datetime]]:
+    """Front desk: who is in a chair or recovering at ``locations``, and when they are expected out."""
     at = at or timezone.now()
     sessions = (
-        InfusionSession.objects.filter(status__in=(*IN_CHAIR_STATUSES, *RECOVERING_STATUSES))
+        _at_locations(InfusionSession.objects.filter(status__in=(*IN_CHAIR_STATUSES, *RECOVERING_STATUSES)), locations)
         .select_related("patient", "plan", "appointment__appointment_type", "appointment__resource")
         .order_by("appointment__start")[:limit]
     )

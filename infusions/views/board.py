@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -17,13 +18,14 @@ from infusions.services._common import AUDIT_CATEGORY
 from infusions.services.precheck import OVERRIDE
 from patients.access import get_patient_for_user, require_clinical
 from scheduling import selectors as scheduling_selectors
+from scheduling.access import location_ids_for, may_see_location
 from scheduling.models import Location
 
 
 @require_GET
 def board_index(request):
     require_chairs(request)
-    locations = list(board.locations_with_chairs())
+    locations = [loc for loc in board.locations_with_chairs() if may_see_location(request.user, loc.pk)]
     if len(locations) == 1:
         return redirect("infusions:board", location_id=locations[0].pk)
     return render(request, "infusions/board_index.html", {"locations": locations})
@@ -33,6 +35,8 @@ def board_index(request):
 @audit.audited_query("infusions.chair_board.viewed", AuditEvent.Category.SCHEDULING)
 def chair_board(request, location_id: int):
     require_chairs(request)
+    if not may_see_location(request.user, location_id):
+        raise PermissionDenied  # another location's chairs
     location = get_object_or_404(Location, pk=location_id, active=True)
     clinical = sees_sessions(request.user, patient_id=None)  # the board shows many patients: roles only
     rows = board.chair_board(location=location, open_draws=clinical)
@@ -111,14 +115,15 @@ def patient_panel(request, patient_id: int):
 @audit.audited_query("infusions.clinician_home.viewed", AuditEvent.Category.CLINICAL)
 def clinician_home_panel(request):
     require_clinical(request, VIEW, patient_id=None)  # many patients: roles only
+    locations = location_ids_for(request.user)
     return render(
         request,
         "infusions/_clinician_home.html",
         {
-            "alerts": board.open_alerts(),
-            "sessions": board.todays_sessions(),
+            "alerts": board.open_alerts(locations=locations),
+            "sessions": board.todays_sessions(locations=locations),
             # Only those who can answer a request see the list.
-            "requests": board.prescriber_requests() if request.user.has_perm(OVERRIDE) else None,
+            "requests": board.prescriber_requests(locations=locations) if request.user.has_perm(OVERRIDE) else None,
         },
     )
 
@@ -127,4 +132,5 @@ def clinician_home_panel(request):
 @audit.audited_query("infusions.front_desk_home.viewed", AuditEvent.Category.SCHEDULING)
 def front_desk_home_panel(request):
     require_chairs(request)
-    return render(request, "infusions/_front_desk_home.html", {"rows": board.in_chair_today()})
+    rows = board.in_chair_today(locations=location_ids_for(request.user))
+    return render(request, "infusions/_front_desk_home.html", {"rows": rows})

@@ -63,6 +63,8 @@ def session_open(request, appointment_id: int):
     appointment = Appointment.objects.select_related("patient", "appointment_type").filter(pk=appointment_id).first()
     if appointment is None:
         raise Http404
+    # and within the user's locations (a role alone opens only those charts)
+    require_clinical(request, CHANGE, patient_id=appointment.patient_id)
     try:
         session = services.session_open(appointment=appointment, by=request.user)
     except ValidationError as error:

@@ -20,6 +20,7 @@ from accounts import audit
 from accounts.models import AuditEvent
 from core.audit import Verb
 from scheduling import rules, selectors, services
+from scheduling.access import in_their_locations
 from scheduling.forms import chosen_pk
 from scheduling.views.common import SESSION_LOCATION, calendar_url, card_move_items, user_moves
 
@@ -98,7 +99,8 @@ def _focus(request) -> int | None:
 
 
 def _calendar_params(request):
-    locations = list(selectors.active_locations())
+    # A scoped user is offered their own sites only; an address naming another falls back to theirs.
+    locations = list(in_their_locations(request.user, selectors.active_locations(), field="pk"))
     wanted = request.GET.get("location") or request.session.get(SESSION_LOCATION)
     # Without a choice, the oldest site (usually the main one) rather than the first alphabetically.
     default = min(locations, key=lambda loc: loc.pk) if locations else None
