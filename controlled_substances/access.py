@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from controlled_substances.models import Container
+from scheduling.access import may_see_location
 
 MANAGE = "controlled_substances.manage_stock"
 RECORD = "controlled_substances.record_administration"
@@ -48,4 +49,6 @@ def get_container(request, container_id: int, *any_of: str) -> Container:
     )
     if container is None:
         raise Http404("No such container.")
+    if not may_see_location(request.user, container.registration.location_id):
+        raise PermissionDenied  # another location's stock: its ledger names that location's patients
     return container

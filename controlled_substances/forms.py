@@ -24,6 +24,7 @@ from controlled_substances.models import (
     Supplier,
     dea_number_validator,
 )
+from scheduling.access import in_their_locations
 
 
 class _Volume(TypedDict):
@@ -306,7 +307,9 @@ class RegistrationFilterForm(forms.Form):
     def from_request(cls, request):
         """The bound form and the registration it names: the first one when none is given, or
         when the one given is unknown (then with the error at the field). One query."""
-        registrations = {r.pk: r for r in Registration.objects.select_related("location").order_by("location__name")}
+        # A user scoped to some locations keeps those locations' ledgers only.
+        theirs = in_their_locations(request.user, Registration.objects.select_related("location"))
+        registrations = {r.pk: r for r in theirs.order_by("location__name")}
         first = next(iter(registrations.values()), None)
         data = {"registration": request.GET.get("registration") or getattr(first, "pk", ""), **cls.defaults(request)}
         form = cls(data)

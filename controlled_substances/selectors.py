@@ -145,9 +145,12 @@ def balances_by_lot(*, registration: Registration) -> QuerySet[WithAnnotations[L
     )
 
 
-def balances_by_product(*, registration: Registration | None = None) -> list[dict]:
-    """Drug on hand per product: at one registration, or (``None``) at all of them."""
+def balances_by_product(*, registration: Registration | None = None, registrations=None) -> list[dict]:
+    """Drug on hand per product: at one registration, at the ids in ``registrations``, or (both
+    ``None``) at all of them."""
     here = Q() if registration is None else Q(lots__containers__registration=registration)
+    if registrations is not None:
+        here &= Q(lots__containers__registration_id__in=registrations)
     rows = Product.objects.annotate(
         containers_n=Count("lots__containers", filter=Q(lots__containers__remaining_ml__gt=0) & here),
         remaining_ml=Sum("lots__containers__remaining_ml", filter=here),
@@ -593,7 +596,7 @@ def open_draw_chairs(location_id: int, start: datetime, end: datetime, *, today:
 RESCUE_DOSE_LIST_MAX = 50
 
 
-def controlled_rescue_doses() -> tuple[list, int]:
+def controlled_rescue_doses(*, locations: frozenset[int] | None = None) -> tuple[list, int]:
     """Controlled rescue drugs (e.g. midazolam) given at the chair and not yet confirmed as
     entered in the controlled-substance log. The chair records the dose, who gave it and when,
     but not the vial it came from, so no ledger entry is made for it (an entry without its vial
@@ -601,6 +604,8 @@ def controlled_rescue_doses() -> tuple[list, int]:
     confirms it here. Oldest first, at most 50, with the total."""
 
     doses = DrugGiven.objects.filter(controlled=True, ledger_log__isnull=True)
+    if locations is not None:  # given at these locations' chairs only
+        doses = doses.filter(session__appointment__location_id__in=locations)
     total = doses.count()
     rows = list(doses.select_related("session__patient", "given_by").order_by("given_at", "pk")[:RESCUE_DOSE_LIST_MAX])
     return rows, total

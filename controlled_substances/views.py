@@ -23,13 +23,14 @@ from controlled_substances.documents import (
     report_request,
     report_snapshot,
 )
-from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport
+from controlled_substances.models import ControlledSubstancePolicy, CountLine, LedgerEntry, LossReport, Registration
 from core import csv_export
 from core.pdf import render_pdf
 from documents import services as document_services
 from documents.models import DocumentKind
 from documents.snapshots import letterhead
 from infusions.models import DrugGiven
+from scheduling.access import in_their_locations, location_ids_for
 
 CS = AuditEvent.Category.CONTROLLED_SUBSTANCE
 PDF_MAX_ROWS = 2000  # WeasyPrint lays out every row; longer periods print from the HTML view or CSV
@@ -43,21 +44,35 @@ def _crumbs(*tail):
 @audit.audited_query("controlled_substances.home.viewed", CS)
 def index(request):
     require(request, MANAGE)
-    return render(request, "controlled_substances/ledger_index.html", _index_context())
+    return render(request, "controlled_substances/ledger_index.html", _index_context(request.user))
 
 
-def _index_context(**extra) -> dict:
+def _index_context(user, **extra) -> dict:
+    """The ledger's home: of every location for chain-wide staff, of their own locations' DEA
+    registrations for a user scoped to some (each registration is one location's ledger)."""
+    ids = location_ids_for(user)
+
+    def here(registration_id) -> bool:
+        return ids is None or registration_id in theirs
+
+    theirs = set(
+        in_their_locations(user, Registration.objects.all()).values_list("pk", flat=True) if ids is not None else ()
+    )
     return {
-        "registrations": selectors.registration_statuses(today=timezone.localdate()),
-        "products": selectors.balances_by_product(),
-        "containers": selectors.containers_on_hand().order_by(
-            "registration__location__name", "lot__expiry_date", "code"
-        ),
-        "open_counts": [c for c in selectors.counts()[:20] if c.open_n],
+        "registrations": [
+            s for s in selectors.registration_statuses(today=timezone.localdate()) if here(s.registration.pk)
+        ],
+        "products": selectors.balances_by_product(registrations=None if ids is None else theirs),
+        "containers": in_their_locations(
+            user, selectors.containers_on_hand(), field="registration__location_id"
+        ).order_by("registration__location__name", "lot__expiry_date", "code"),
+        "open_counts": [c for c in selectors.counts()[:20] if c.open_n and here(c.registration_id)],
         "losses": LossReport.objects.filter(form_106_filed_on=None).select_related("reported_by"),
-        "mismatches": selectors.reconciliation_mismatches(),
-        "open_draws": selectors.open_session_draws(today=timezone.localdate()),
-        "rescue_doses": selectors.controlled_rescue_doses(),
+        "mismatches": [(c, ml) for c, ml in selectors.reconciliation_mismatches() if here(c.registration_id)],
+        "open_draws": [
+            e for e in selectors.open_session_draws(today=timezone.localdate()) if here(e.container.registration_id)
+        ],
+        "rescue_doses": selectors.controlled_rescue_doses(locations=ids),
         "crumbs": [("Controlled substances", None)],
         **extra,
     }
@@ -513,7 +528,7 @@ def rescue_dose_logged(request, rescue_dose_id: int):
     except ValidationError as error:
         # The home again, the message at the dose's own field and what was typed kept.
         context = _index_context(
-            rescue_error_for=dose.pk, rescue_error=" ".join(error.messages), rescue_typed=reference
+            request.user, rescue_error_for=dose.pk, rescue_error=" ".join(error.messages), rescue_typed=reference
         )
         return render(request, "controlled_substances/ledger_index.html", context)
     return redirect(reverse("controlled_substances:index") + "#rescue-doses")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import cast
 
 from django import forms
 
 from inquiries.models import Reason
+from scheduling.access import location_ids_for
 from scheduling.models import Location
 
 MAX_RANGE_DAYS = 731  # two years: enough for year-on-year, bounded so a page stays fast
@@ -45,7 +47,7 @@ class ReportFilterForm(forms.Form):
         initial=UNSIGNED_DAYS_DEFAULT,
     )
 
-    def __init__(self, data=None, *, today: date, fields: tuple[str, ...] = (), **kwargs):
+    def __init__(self, data=None, *, today: date, fields: tuple[str, ...] = (), user=None, **kwargs):
         start, end = default_range(today)
         defaults = {
             "start": start.isoformat(),
@@ -57,7 +59,18 @@ class ReportFilterForm(forms.Form):
         merged = dict(defaults)
         if data:
             merged.update({k: v for k, v in data.items() if k in defaults or k in ("location", "reason")})
+        ids = location_ids_for(user) if user is not None else None
+        if ids is not None:
+            # A user scoped to some locations reports on one of them at a time, never on "All
+            # locations"; an address naming another location is refused at the field.
+            theirs = list(Location.objects.filter(pk__in=ids).order_by("name").values_list("pk", flat=True))
+            if not merged.get("location") and theirs:
+                merged["location"] = str(theirs[0])
         super().__init__(merged, **kwargs)
+        if ids is not None:
+            location = cast(forms.ModelChoiceField, self.fields["location"])
+            location.queryset = Location.objects.filter(pk__in=ids).order_by("name")
+            location.required, location.empty_label = True, None
         for name in ("period", "late_cancel_hours", "unsigned_days", "reason"):
             if name not in fields:
                 self.fields.pop(name)

@@ -40,7 +40,7 @@ def report_view(slug: str):
     def view(request):
         if not request.user.has_perm(report.permission):
             raise PermissionDenied
-        form = ReportFilterForm(request.GET, today=timezone.localdate(), fields=report.fields)
+        form = ReportFilterForm(request.GET, today=timezone.localdate(), fields=report.fields, user=request.user)
         output = request.GET.get("format", "")
         if output == "csv" and form.is_valid():
             return _csv(request, report, form)
@@ -113,7 +113,7 @@ def prepare(request):
     valid = form.is_valid() if form.is_bound else True
     chosen = form.cleaned_data.get("day") if form.is_bound and valid else None
     day = chosen or clinic_day_after(today)
-    visits = prepare_day(day=day) if valid else []
+    visits = prepare_day(day=day, locations_of=request.user) if valid else []
     context = {
         "form": form,
         "day": day,

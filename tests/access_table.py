@@ -445,6 +445,7 @@ ABOUT_THE_PATIENT = frozenset(
         "consultations:patient-panel",
         "consultations:plan-detail",
         "consultations:start",
+        "controlled_substances:container-waste",  # a vial of the first location's stock
         "courses:finding-acknowledge",
         "courses:liver-test",
         "courses:patient-course",

@@ -30,6 +30,7 @@ from followups.rules import SELF_REPORT_CODES
 from followups.services.invitations import MOMENT_FOR_TYPE
 from infusions.models import InfusionSession
 from reports import rules
+from scheduling.access import in_their_locations
 from scheduling.models import ACTIVE_STATUSES, Appointment, Closure, OpeningHours
 from scheduling.selectors import active_locations, appointments_on
 
@@ -77,9 +78,11 @@ def _short(code: str) -> str:
     return name[name.rfind("(") + 1 : -1] if name.endswith(")") else name
 
 
-def prepare_day(*, day: date) -> list[PreparedVisit]:
-    """Every visit still holding its slot on ``day`` (each site in its own zone), soonest first."""
-    locations = list(active_locations())
+def prepare_day(*, day: date, locations_of=None) -> list[PreparedVisit]:
+    """Every visit still holding its slot on ``day`` (each site in its own zone), soonest first;
+    at ``locations_of``'s locations only when a user is given."""
+    sites = active_locations()
+    locations = list(sites if locations_of is None else in_their_locations(locations_of, sites, field="pk"))
     appointments = list(appointments_on(day=day, locations=locations).filter(status__in=ACTIVE_STATUSES))
     if not appointments:
         return []

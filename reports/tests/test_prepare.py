@@ -230,3 +230,11 @@ def test_the_page_costs_the_same_queries_however_many_patients(
         response = client.get(reverse("reports:prepare"), {"day": day.isoformat()})
     assert response.status_code == 200
     assert len(response.context["visits"]) == count
+
+
+def test_a_scoped_clinician_prepares_their_own_locations_day(site, day, scope_to):
+    here = _book(site, day, kind="consultation")
+    _book(LocationFactory(name="Uptown", time_zone=ZONE), day, kind="consultation")
+    nurse = scope_to(UserFactory(role=Role.NURSE), site)
+    assert [v.appointment.pk for v in prepare_day(day=day, locations_of=nurse)] == [here.pk]
+    assert len(prepare_day(day=day)) == 2
