@@ -103,8 +103,20 @@ def role_opens_but_location_closes(user, perm: str, *, patient_id: int) -> bool:
     return user.has_perm(perm) and not within_locations(user, patient_id)
 
 
+def _writes_through_a_grant(request, perms: tuple[str, ...], patient_id: int) -> bool:
+    """A request that would change a chart which only a break-glass grant opens: the role does
+    not hold ``perms`` there (not at all, or not at this location). A grant reads, never writes,
+    whatever the view then checks by role (a scoped nurse's role may write at their own sites)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    user = request.user
+    return not (all(user.has_perm(p) for p in perms) and within_locations(user, patient_id))
+
+
 def require_chart_perms(request, *perms: str, patient_id: int | None) -> None:
     if not has_chart_perms(request.user, *perms, patient_id=patient_id):
+        raise PermissionDenied
+    if patient_id is not None and _writes_through_a_grant(request, perms, patient_id):
         raise PermissionDenied
 
 
@@ -136,6 +148,8 @@ def get_chart_object(request, fetch: Callable[[], T | None], *perms: str, missin
             raise Http404(missing)
         raise PermissionDenied
     if not has_chart_perms(user, *perms, patient_id=obj.patient_id):
+        raise PermissionDenied
+    if obj.patient_id is not None and _writes_through_a_grant(request, perms, obj.patient_id):
         raise PermissionDenied
     return obj
 

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from patients.access import has_chart_perms
+from patients.access import require_chart_perms
 from scheduling import selectors
 from scheduling.models import Appointment, PatientLocation, StaffLocation
 
@@ -100,6 +100,6 @@ def get_appointment_for_user(request, pk: int, *, perm: str = "scheduling.view_a
     appointment = selectors.appointment_detail(pk)
     if appointment is None:
         raise Http404("No such appointment.")
-    if not has_chart_perms(request.user, perm, patient_id=appointment.patient_id):
-        raise PermissionDenied  # another location's patient
+    # Another location's patient: refused, unless a break-glass grant opens the chart (to read).
+    require_chart_perms(request, perm, patient_id=appointment.patient_id)
     return appointment

@@ -207,3 +207,27 @@ def test_an_administrator_assigns_a_location_in_the_django_admin(client, admin, 
 def test_the_staff_location_admin_is_for_those_who_manage_users(client, nurse):
     client.force_login(nurse)
     assert client.get(reverse("admin:scheduling_stafflocation_changelist")).status_code == 302  # to admin sign-in
+
+
+def test_break_glass_outside_ones_locations_never_writes(client, settings, nurse, scope_to, south, northern):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user = scope_to(nurse, south)  # a nurse's role writes notes and moves visits at her own site
+    user.set_password(BREAK_GLASS_PASSWORD)
+    user.save(update_fields=["password"])
+    client.force_login(user)
+    opened = client.post(
+        reverse("patients:emergency-access", args=[northern.pk]),
+        {"reason": "Collapsed at our site; paramedics ask for medications.", "password": BREAK_GLASS_PASSWORD},
+    )
+    assert opened.status_code == 302
+    appointment = northern.appointments.get()
+    assert client.get(reverse("scheduling:appointment-detail", args=[appointment.pk])).status_code == 200
+    writes = [
+        (reverse("patients:contacts", args=[northern.pk]), {"channel": "phone", "summary": "Called"}),
+        (reverse("scheduling:appointment-status", args=[appointment.pk]), {"to_status": "checked_in"}),
+        (reverse("staff_tasks:patient-new", args=[northern.pk]), {"title": "Call back"}),
+    ]
+    for url, data in writes:
+        assert client.post(url, data).status_code == 403, url
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
