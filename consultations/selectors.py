@@ -34,6 +34,7 @@ from consultations.models import (
     TreatmentPlan,
 )
 from core import hashing
+from scheduling.access import in_their_patients
 from scheduling.hooks import RecordLink
 from scheduling.models import ACTIVE_STATUSES, Appointment
 from scheduling.selectors import clinician_day
@@ -332,10 +333,12 @@ def _ready_to_book() -> QuerySet[TreatmentPlan]:
     )
 
 
-def plans_ready_to_book(*, limit: int = 100) -> list[TreatmentPlan]:
+def plans_ready_to_book(*, limit: int = 100, user=None) -> list[TreatmentPlan]:
     """Active plans whose patient has no upcoming infusion booked: what the front desk books
-    next. Only booking facts are selected (no clinical content)."""
-    return list(_ready_to_book()[:limit])
+    next (of ``user``'s locations' patients, when given). Only booking facts are selected (no
+    clinical content)."""
+    plans = _ready_to_book() if user is None else in_their_patients(user, _ready_to_book())
+    return list(plans[:limit])
 
 
 def plan_is_ready_to_book(plan: TreatmentPlan) -> bool:

@@ -595,7 +595,7 @@ def patient_panel(request, patient_id: int):
 @audit.audited_query("consultations.ready_to_book.viewed", AuditEvent.Category.SCHEDULING)
 def ready_to_book(request):
     """Front desk: plans ready to book as a series. Booking facts only, no clinical content."""
-    plans = selectors.plans_ready_to_book()
+    plans = selectors.plans_ready_to_book(user=request.user)
     infusion = _infusion_type_id()
     rows = [(plan, _series_booking_url(plan, infusion)) for plan in plans]
     return render(

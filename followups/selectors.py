@@ -34,6 +34,7 @@ from followups.models import (
     SuggestionStatus,
 )
 from patients.models import Patient, beyond_header
+from scheduling.access import in_their_patients
 from scheduling.hooks import RecordLink
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
@@ -458,8 +459,9 @@ UNION ALL
 """
 
 
-def ready_to_book(*, limit: int = 100) -> list[BoosterSuggestion]:
-    """Accepted booster suggestions with no booster booked since: for the front desk (booking facts only)."""
+def ready_to_book(*, limit: int = 100, user=None) -> list[BoosterSuggestion]:
+    """Accepted booster suggestions with no booster booked since: for the front desk (booking facts
+    only), of ``user``'s locations' patients when given."""
 
     booked = Appointment.objects.filter(
         patient=OuterRef("patient"),
@@ -467,12 +469,10 @@ def ready_to_book(*, limit: int = 100) -> list[BoosterSuggestion]:
         created_at__gte=OuterRef("decided_at"),
         status__in=[*ACTIVE_STATUSES, AppointmentStatus.COMPLETED],
     )
-    return list(
-        BoosterSuggestion.objects.filter(status=SuggestionStatus.ACCEPTED)
-        .filter(~Exists(booked))
-        .select_related("patient", "decided_by")
-        .order_by("decided_at")[:limit]
-    )
+    accepted = BoosterSuggestion.objects.filter(status=SuggestionStatus.ACCEPTED)
+    if user is not None:
+        accepted = in_their_patients(user, accepted)
+    return list(accepted.filter(~Exists(booked)).select_related("patient", "decided_by").order_by("decided_at")[:limit])
 
 
 def outstanding_links(*, patient=None, limit: int = 50) -> list[QuestionnaireLink]:

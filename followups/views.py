@@ -298,7 +298,7 @@ def ready_to_book(request):
         request,
         "followups/ready_to_book.html",
         {
-            "rows": selectors.ready_to_book(),
+            "rows": selectors.ready_to_book(user=request.user),
             "booster_type": booster,
             "crumbs": [("Boosters to book", None)],
         },

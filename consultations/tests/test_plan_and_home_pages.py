@@ -211,3 +211,17 @@ def test_the_plan_page_and_the_patient_panel_have_bounded_query_counts(
     # session, user, perms (2), patient, role, audit (5), consultations, plans, session save (3)
     with django_assert_max_num_queries(16):
         assert client.get(panel).status_code == 200
+
+
+def test_a_desk_scoped_to_one_location_books_only_its_patients_plans(client_as, frontdesk, scope_to):
+    from scheduling.tests.factories import LocationFactory
+
+    here, there = signed_consultation(), signed_consultation()
+    site = LocationFactory()
+    AppointmentFactory(patient=here.patient, location=site)  # a consultation there: care at that site
+    AppointmentFactory(patient=there.patient)  # elsewhere
+    for consultation in (here, there):
+        services.plan_transition(plan=plan_for(consultation), to_status="active", by=consultation.clinician)
+    html = client_as(scope_to(frontdesk, site)).get(reverse("consultations:ready-to-book")).content.decode()
+    assert here.patient.mrn in html
+    assert there.patient.mrn not in html

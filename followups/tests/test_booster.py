@@ -162,3 +162,19 @@ def test_the_worklist_links_each_suggestion_to_its_decision_page_where_the_boost
     suggestion.refresh_from_db()
     assert (suggestion.status, suggestion.decision_reason) == ("dismissed", "Life event; watch")
     assert 'id="booster-decided"' in client.get(decide).content.decode()
+
+
+def test_a_desk_scoped_to_another_location_is_not_asked_to_book_the_booster(client, frontdesk, patient, scope_to):
+    from patients.tests.factories import PatientFactory
+    from scheduling.tests.factories import AppointmentFactory, LocationFactory
+
+    here, there = LocationFactory(), LocationFactory()
+    AppointmentFactory(patient=patient, location=there)
+    ours = PatientFactory()
+    AppointmentFactory(patient=ours, location=here)
+    for suggestion in (suggestion_for(patient=patient), suggestion_for(patient=ours)):
+        services.booster_decide(suggestion=suggestion, by=clinician_user(), accept=True)
+    client.force_login(scope_to(frontdesk, here))
+    page = client.get(reverse("followups:ready-to-book")).content.decode()
+    assert ours.display_name in page
+    assert patient.display_name not in page
