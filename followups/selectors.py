@@ -263,7 +263,8 @@ def open_alerts(*, user=None, limit: int = 50) -> list[SafetyAlert]:
     if user is not None:
         from django.db.models import Q
 
-        qs = qs.filter(Q(clinician=user) | Q(clinician=None))
+        # Theirs or nobody's, about a patient of their locations.
+        qs = in_their_patients(user, qs.filter(Q(clinician=user) | Q(clinician=None)))
     return list(qs.order_by("created_at", "id")[:limit])
 
 

@@ -137,14 +137,16 @@ def self_booking_link_by_id(link_id) -> SelfBookingLink | None:
     )
 
 
-def pending_self_bookings(*, limit: int = 50) -> list[SelfBooking]:
-    """Online bookings waiting for the front desk, oldest first (one query)."""
+def pending_self_bookings(*, limit: int = 50, locations: frozenset[int] | None = None) -> list[SelfBooking]:
+    """Online bookings waiting for the front desk, oldest first (one query); at ``locations`` only
+    when given (``scheduling.access.location_ids_for``)."""
+    pending = SelfBooking.objects.filter(status=SelfBookingStatus.PENDING)
+    if locations is not None:
+        pending = pending.filter(appointment__location_id__in=locations)
     return list(
-        SelfBooking.objects.filter(status=SelfBookingStatus.PENDING)
-        .select_related(
+        pending.select_related(
             "appointment__patient", "appointment__location", "appointment__appointment_type", "appointment__clinician"
-        )
-        .order_by("created_at", "id")[:limit]
+        ).order_by("created_at", "id")[:limit]
     )
 
 

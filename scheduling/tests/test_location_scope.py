@@ -231,3 +231,23 @@ def test_break_glass_outside_ones_locations_never_writes(client, settings, nurse
         assert client.post(url, data).status_code == 403, url
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.BOOKED
+
+
+def test_the_desks_waitlist_and_the_clinicians_alerts_follow_their_locations(
+    client, frontdesk, nurse, scope_to, north, south, northern, southern
+):
+    from followups.selectors import open_alerts
+    from followups.tests.factories import alert_for
+
+    for patient, site in ((northern, north), (southern, south)):
+        WaitlistEntry.objects.create(
+            patient=patient,
+            appointment_type=appointment_type("consultation"),
+            location=site,
+            created_at=timezone.now(),
+        )
+        alert_for(patient=patient)
+    client.force_login(scope_to(frontdesk, south))
+    waiting = client.get(reverse("scheduling:online")).context["page"].object_list
+    assert [e.patient_id for e in waiting] == [southern.pk]
+    assert [a.patient_id for a in open_alerts(user=scope_to(nurse, south))] == [southern.pk]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import audit
 from accounts.models import AuditEvent
 from patients.access import get_patient_for_user
+from scheduling.access import in_their_locations, location_ids_for
 from scheduling.models import SelfBooking, WaitlistEntry
 from scheduling.public_forms import WaitlistForm
 from scheduling.selectors import self_booking as selectors
@@ -36,12 +37,14 @@ def _waitlist_form(data=None, initial=None) -> WaitlistForm:
 @audit.audited_query("scheduling.online_bookings.viewed", AuditEvent.Category.SCHEDULING)
 def online(request):
     """Online requests waiting for approval, and the patients on the waitlist (paginated)."""
-    page = Paginator(selectors.waiting_entries(), PER_PAGE).get_page(request.GET.get("page"))
+    # A desk scoped to some locations sees the requests and the waitlist of those locations.
+    waiting = in_their_locations(request.user, selectors.waiting_entries())
+    page = Paginator(waiting, PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "scheduling/online.html",
         {
-            "pending": selectors.pending_self_bookings(),
+            "pending": selectors.pending_self_bookings(locations=location_ids_for(request.user)),
             "page": page,
             "can_decide": request.user.has_perm("scheduling.decide_selfbooking"),
             "policy": selectors.self_booking_policy(),
