@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from inquiries import rules
 from inquiries.models import Inquiry, InquiryContact
 from patients.selectors import PossibleDuplicate, possible_duplicates
+from scheduling.access import location_ids_for
 
 QUEUE_FILTERS = {
     "open": ("Open (new and contacted)", Q(status__in=rules.OPEN_STATUSES)),
@@ -20,14 +21,24 @@ QUEUE_FILTERS = {
 }
 
 
-def queue(*, show: str = "open") -> QuerySet[Inquiry]:
+def _for(user) -> QuerySet[Inquiry]:
+    """The inquiries of ``user``'s locations: those naming one of them, and those naming none (any
+    desk may answer them). Every inquiry for chain-wide staff, or when no user is given."""
+    ids = location_ids_for(user) if user is not None else None
+    if ids is None:
+        return Inquiry.objects.all()
+    return Inquiry.objects.filter(Q(preferred_location__isnull=True) | Q(preferred_location_id__in=ids))
+
+
+def queue(*, show: str = "open", user=None) -> QuerySet[Inquiry]:
     """The queue, oldest open inquiry first (they have waited longest); closed and all newest first.
 
     Only what a row shows is read: no contact details, which the detail page shows."""
     _label, condition = QUEUE_FILTERS.get(show, QUEUE_FILTERS["open"])
     order = ["submitted_at", "id"] if show in ("open", "new", "contacted") else ["-submitted_at", "-id"]
     return (
-        Inquiry.objects.filter(condition)
+        _for(user)
+        .filter(condition)
         .select_related("preferred_location", "patient")
         .only(
             "id",
@@ -54,13 +65,13 @@ class QueueSummary:
     oldest: list[Inquiry]
 
 
-def home_summary(*, limit: int = 5) -> QueueSummary:
+def home_summary(*, limit: int = 5, user=None) -> QueueSummary:
     """The front-desk home's panel: how many are new and contacted, and the longest waiting."""
-    counts = Inquiry.objects.aggregate(
+    counts = _for(user).aggregate(
         new=Count("id", filter=Q(status=rules.Status.NEW)),
         contacted=Count("id", filter=Q(status=rules.Status.CONTACTED)),
     )
-    oldest = list(queue(show="open")[:limit])
+    oldest = list(queue(show="open", user=user)[:limit])
     return QueueSummary(new=counts["new"], contacted=counts["contacted"], oldest=oldest)
 
 

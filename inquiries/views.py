@@ -163,7 +163,7 @@ def queue(request):
     show = request.GET.get("show", "open")
     if show not in selectors.QUEUE_FILTERS:
         show = "open"
-    page = Paginator(selectors.queue(show=show), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.queue(show=show, user=request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "show": show,
@@ -178,7 +178,7 @@ def queue(request):
 @require_GET
 @audit.audited_query("inquiries.home_panel.viewed", AuditEvent.Category.DEMOGRAPHICS)
 def home_panel(request):
-    return render(request, "inquiries/_home_panel.html", {"summary": selectors.home_summary()})
+    return render(request, "inquiries/_home_panel.html", {"summary": selectors.home_summary(user=request.user)})
 
 
 def _detail(request, inquiry, **forms):

@@ -251,3 +251,15 @@ def test_the_desks_waitlist_and_the_clinicians_alerts_follow_their_locations(
     waiting = client.get(reverse("scheduling:online")).context["page"].object_list
     assert [e.patient_id for e in waiting] == [southern.pk]
     assert [a.patient_id for a in open_alerts(user=scope_to(nurse, south))] == [southern.pk]
+
+
+def test_the_desks_inquiry_queue_shows_its_locations_and_those_naming_none(client, frontdesk, scope_to, north, south):
+    ours = InquiryFactory(last_name="Southall", preferred_location=south)
+    anyone = InquiryFactory(last_name="Nowhere", preferred_location=None)
+    InquiryFactory(last_name="Northam", preferred_location=north)
+    client.force_login(scope_to(frontdesk, south))
+    queue = client.get(reverse("inquiries:queue")).context["page"].object_list
+    assert {i.pk for i in queue} == {ours.pk, anyone.pk}
+    panel = client.get(reverse("inquiries:home-panel"))
+    assert panel.context["summary"].new == 2
+    assert "Northam" not in panel.content.decode()
