@@ -14,7 +14,8 @@ from core.models import RequestCount
 from inquiries.models import Inquiry
 from patients.tests.factories import PatientFactory
 from scheduling.models import AppointmentType
-from scheduling.tests.factories import LocationFactory
+from scheduling.tests.factories import LocationFactory, appointment_type
+from scheduling.tests.selfbooking_helpers import self_bookable
 
 pytestmark = pytest.mark.django_db
 
@@ -113,9 +114,10 @@ def test_a_valid_npi_of_a_referring_clinician_is_kept(client):
 
 @pytest.mark.parametrize("books_online", [True, False])
 def test_the_thanks_is_the_same_for_a_registered_patient_and_a_stranger(client, books_online):
-    # Whether the clinic offers a time online or not (the intake consultation is self-bookable
-    # after migrating; a test that empties the tables takes that away).
-    AppointmentType.objects.filter(code="consultation").update(self_bookable=books_online, active=True)
+    # Whether the clinic offers a time online or not, whatever an earlier test left: migrating makes
+    # the intake consultation self-bookable, and a test that empties the tables removes the type.
+    AppointmentType.objects.update(self_bookable=False)
+    self_bookable(appointment_type("consultation"), books_online)
     PatientFactory(legal_first_name="Robin", legal_last_name="Alvarez", phone="+13125550188")
     known = client.post(START, _form(), follow=True)
     stranger = client.post(
