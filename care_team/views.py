@@ -35,6 +35,7 @@ from care_team.forms import (
 )
 from documents import charts
 from patients.access import get_patient_for_user
+from scheduling.access import in_their_patients
 from scheduling.rules import LocalTimeError, to_utc
 from scheduling.services import SchedulingError
 
@@ -310,7 +311,7 @@ def letters(request):
     """Progress letters waiting for a prescriber's review and signature, oldest first."""
     if not access.may_see_letters(request.user, patient_id=None):
         raise PermissionDenied
-    page = Paginator(selectors.letters_to_sign(), 25).get_page(request.GET.get("page"))
+    page = Paginator(in_their_patients(request.user, selectors.letters_to_sign()), 25).get_page(request.GET.get("page"))
     return render(request, "care_team/letters.html", {"page": page, "crumbs": [("Progress letters to sign", None)]})
 
 

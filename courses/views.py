@@ -21,6 +21,7 @@ from courses import forms, rules, selectors, services
 from courses.access import VIEW, get_finding_for_user, get_rescreen_for_user
 from infusions.access import get_session_for_user
 from patients.access import get_patient_for_user, require_clinical
+from scheduling.access import in_their_patients
 
 PAGE_SIZE = 25
 
@@ -272,7 +273,8 @@ def exposure_report(request):
     ):
         raise PermissionDenied
     t = selectors.thresholds()
-    paginator = Paginator(selectors.patients_over_thresholds(t=t), PAGE_SIZE)
+    over = in_their_patients(request.user, selectors.patients_over_thresholds(t=t))  # rows of sums per patient_id
+    paginator = Paginator(over, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     rows = selectors.exposure_rows(list(page.object_list), t=t, today=timezone.localdate())
     return render(

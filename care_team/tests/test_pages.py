@@ -105,3 +105,18 @@ def test_hostile_ids_answer_4xx(client, clinician, hostile):
         path = reverse(name, args=[1]).replace("/1/", f"/{hostile}/")
         assert client.get(path).status_code in (403, 404)
     assert client.get(reverse("care_team:adjunct-book", args=[1]) + "?after=%C2%B2").status_code in (200, 403, 404)
+
+
+def test_the_letters_to_sign_follow_the_clinicians_locations(client, clinician, scope_to):
+    from patients.tests.factories import PatientFactory
+    from scheduling.models import PatientLocation
+    from scheduling.tests.factories import LocationFactory
+
+    site = LocationFactory()
+    ours, theirs = PatientFactory(), PatientFactory()
+    PatientLocation.objects.create(patient=ours, location=site)
+    mine, other = draft_letter(patient=ours), draft_letter(patient=theirs)
+    client.force_login(scope_to(clinician, site))
+    listed = [letter.pk for letter in client.get(reverse("care_team:letters")).context["page"].object_list]
+    assert mine.pk in listed
+    assert other.pk not in listed

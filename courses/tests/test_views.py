@@ -118,3 +118,22 @@ def test_the_front_desk_cannot_open_the_course(clock, client, frontdesk):
     client.force_login(frontdesk)
     assert client.get(reverse("courses:patient-course", args=[c.patient.pk])).status_code == 403
     assert client.get(reverse("courses:exposure-report")).status_code == 403
+
+
+def test_a_clinician_scoped_to_another_location_does_not_see_the_patient_on_the_exposure_report(
+    clock, client, nurse, scope_to
+):
+    from scheduling.models import PatientLocation
+    from scheduling.tests.factories import LocationFactory
+
+    set_course_policy(frequent_infusions_90d=3)
+    over = course(sessions_planned=20)
+    for days in (2, 5, 8):
+        given_infusion(over, started_at=NOW - timedelta(days=days), delivered_mg="40")
+    site = LocationFactory()
+    client.force_login(scope_to(nurse, site))
+    url = reverse("courses:exposure-report")
+    name = over.patient.display_name.replace("'", "&#x27;")
+    assert name not in client.get(url).content.decode()
+    PatientLocation.objects.create(patient=over.patient, location=site)  # now a patient of her site too
+    assert name in client.get(url).content.decode()
