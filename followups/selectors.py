@@ -476,11 +476,14 @@ def ready_to_book(*, limit: int = 100, user=None) -> list[BoosterSuggestion]:
     return list(accepted.filter(~Exists(booked)).select_related("patient", "decided_by").order_by("decided_at")[:limit])
 
 
-def outstanding_links(*, patient=None, limit: int = 50) -> list[QuestionnaireLink]:
-    """Questionnaires sent and not yet answered (no answers: safe for the front desk)."""
+def outstanding_links(*, patient=None, limit: int = 50, user=None) -> list[QuestionnaireLink]:
+    """Questionnaires sent and not yet answered (no answers: safe for the front desk); of
+    ``user``'s locations' patients when given."""
     qs = QuestionnaireLink.objects.filter(completed_at=None, revoked_at=None).select_related("patient")
     if patient is not None:
         qs = qs.filter(patient=patient)
+    if user is not None:
+        qs = in_their_patients(user, qs)
     return list(qs.order_by("-created_at")[:limit])
 
 

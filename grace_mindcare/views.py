@@ -36,6 +36,7 @@ from reminders import selectors as reminders
 from reminders.services import alerting
 from reports.selectors.home import cached_administrator_figures
 from scheduling import selectors as schedule
+from scheduling.access import location_ids_for
 from scheduling.views import user_moves
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ def _followup_panels(request, role) -> dict:
     if role in CLINICAL_ROLES and request.user.has_perm("followups.view_safetyalert"):
         return {"safety_alerts": followups.open_alerts(user=request.user, limit=20)}
     if role == Role.FRONT_DESK:
-        return {"outstanding_questionnaires": followups.outstanding_links(limit=20), "now": timezone.now()}
+        outstanding = followups.outstanding_links(limit=20, user=request.user)
+        return {"outstanding_questionnaires": outstanding, "now": timezone.now()}
     return {}
 
 
@@ -115,7 +117,7 @@ def _schedule_panels(request, role) -> dict:
     today = timezone.localdate()
     panels = {"moves": user_moves(request.user), "here": request.get_full_path()}
     if role == Role.FRONT_DESK:
-        panels.update(schedule.front_desk_day(today=today))
+        panels.update(schedule.front_desk_day(today=today, location_ids=location_ids_for(request.user)))
         panels["link_replies"] = _link_replies()
     else:
         panels["todays_patients"] = schedule.clinician_day(clinician=request.user, today=today)

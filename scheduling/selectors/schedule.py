@@ -575,12 +575,14 @@ def desk_rows(*, day: date, locations: Iterable[Location]) -> list[DeskRow]:
     ]
 
 
-def front_desk_day(*, today: date) -> dict[str, Any]:
-    """Today's arrivals, tomorrow's list, and who still lacks an escort confirmation. Three queries.
+def front_desk_day(*, today: date, location_ids: frozenset[int] | None = None) -> dict[str, Any]:
+    """Today's arrivals, tomorrow's list, and who still lacks an escort confirmation, at
+    ``location_ids`` (None: every location; ``scheduling.access.location_ids_for``). Three queries.
 
     Rows are :class:`DeskRow` values (``pk``, ``version``, formatted names and times).
     """
-    locations = list(active_locations())
+    sites = active_locations()
+    locations = list(sites if location_ids is None else sites.filter(pk__in=location_ids))
     arrivals = desk_rows(day=today, locations=locations)
     upcoming = desk_rows(day=today + timedelta(days=1), locations=locations)
     lacking = lacking_consent_of(arrivals + upcoming)

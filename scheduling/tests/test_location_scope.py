@@ -263,3 +263,15 @@ def test_the_desks_inquiry_queue_shows_its_locations_and_those_naming_none(clien
     panel = client.get(reverse("inquiries:home-panel"))
     assert panel.context["summary"].new == 2
     assert "Northam" not in panel.content.decode()
+
+
+def test_the_desks_home_lists_only_its_locations_arrivals(client, frontdesk, scope_to, north, south):
+    from datetime import timedelta
+
+    soon = timezone.now() + timedelta(minutes=30)
+    here, there = PatientFactory(legal_last_name="Southwick"), PatientFactory(legal_last_name="Northrop")
+    AppointmentFactory(patient=here, location=south, start=soon, end=soon + timedelta(minutes=60))
+    AppointmentFactory(patient=there, location=north, start=soon, end=soon + timedelta(minutes=60))
+    client.force_login(scope_to(frontdesk, south))
+    arrivals = client.get(reverse("home")).context["arrivals"] + client.get(reverse("home")).context["tomorrow"]
+    assert [row.patient_id for row in arrivals] == [here.pk]
