@@ -34,7 +34,7 @@ from followups.models import (
     SuggestionStatus,
 )
 from patients.models import Patient, beyond_header
-from scheduling.access import in_their_patients
+from scheduling.access import in_their_patients, location_ids_for
 from scheduling.hooks import RecordLink
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
@@ -330,6 +330,8 @@ def worklist(
         "now": now,
         "links_since": now - timedelta(days=30),
         "open": str(SuggestionStatus.OPEN),
+        # A scoped clinician's lists hold their locations' patients, whose charts they may open.
+        "locations": None if (ids := location_ids_for(user)) is None else sorted(ids),
     }
     shown = {kind: (WORKLIST_PAGE if kind == only else 0) if only else WORKLIST_SHOWN for kind in WORKLIST_KINDS}
     for kind in WORKLIST_KINDS:
@@ -375,7 +377,8 @@ def models_q_clinician(user):
     return Q(clinician=user) | Q(clinician__isnull=True)
 
 
-# The worklist's five lists, each its own branch with its own order and limit, in the columns
+# The worklist's five lists, each its own branch with its own order and limit, each of the user's
+# locations' patients only (``locations``: their ids, NULL for chain-wide), in the columns
 # (kind, id, patient, last name, first name, preferred name, time, second time, text, previous
 # score, latest score). Worsened PHQ-9: patients with a current (not corrected) PHQ-9 in the window,
 # then each one's two latest current PHQ-9s read in the order of the (patient, instrument, time)
@@ -395,6 +398,9 @@ SELECT * FROM (
    AND a.start >= %(day_from)s AND a.start < %(day_to)s
    AND a.status = ANY(%(statuses)s)
    AND (a.clinician_id = %(user)s OR a.clinician_id IS NULL)
+   AND (%(locations)s::bigint[] IS NULL OR EXISTS (
+          SELECT 1 FROM scheduling_patientlocation pl
+          WHERE pl.patient_id = a.patient_id AND pl.location_id = ANY(%(locations)s::bigint[])))
    AND NOT EXISTS (
        SELECT 1 FROM followups_followupvisit v WHERE v.appointment_id = a.id AND v.signed_at IS NOT NULL
    )
@@ -410,6 +416,9 @@ UNION ALL
      FROM (
          SELECT DISTINCT r.patient_id FROM assessments_instrumentresponse r
          WHERE r.instrument = 'phq9' AND r.administered_at >= %(since)s
+           AND (%(locations)s::bigint[] IS NULL OR EXISTS (
+                  SELECT 1 FROM scheduling_patientlocation pl
+                  WHERE pl.patient_id = r.patient_id AND pl.location_id = ANY(%(locations)s::bigint[])))
            AND NOT EXISTS (SELECT 1 FROM assessments_instrumentresponse c WHERE c.supersedes_id = r.id)
      ) recent
      CROSS JOIN LATERAL (
@@ -435,6 +444,9 @@ UNION ALL
         s.created_at, NULL::timestamptz, s.reason::text, NULL::integer, NULL::integer
  FROM followups_safetyalert s JOIN patients_patient p ON p.id = s.patient_id
  WHERE s.acknowledged_at IS NULL AND (s.clinician_id = %(user)s OR s.clinician_id IS NULL)
+   AND (%(locations)s::bigint[] IS NULL OR EXISTS (
+          SELECT 1 FROM scheduling_patientlocation pl
+          WHERE pl.patient_id = s.patient_id AND pl.location_id = ANY(%(locations)s::bigint[])))
  ORDER BY s.created_at, s.id
  LIMIT %(alert_limit)s OFFSET %(alert_offset)s)
 UNION ALL
@@ -442,6 +454,9 @@ UNION ALL
         l.created_at, l.expires_at, NULL::text, NULL::integer, NULL::integer
  FROM followups_questionnairelink l JOIN patients_patient p ON p.id = l.patient_id
  WHERE l.completed_at IS NULL AND l.revoked_at IS NULL AND l.created_at >= %(links_since)s AND l.expires_at <= %(now)s
+   AND (%(locations)s::bigint[] IS NULL OR EXISTS (
+          SELECT 1 FROM scheduling_patientlocation pl
+          WHERE pl.patient_id = l.patient_id AND pl.location_id = ANY(%(locations)s::bigint[])))
  ORDER BY l.created_at DESC, l.id DESC
  LIMIT %(link_limit)s OFFSET %(link_offset)s)
 UNION ALL
@@ -449,8 +464,11 @@ UNION ALL
         b.created_at, NULL::timestamptz, b.reason::text, NULL::integer, NULL::integer
  -- The page's suggestions first, then their patients (a merge join walked the registry's index).
  FROM (
-     SELECT id, patient_id, created_at, reason FROM followups_boostersuggestion
+     SELECT id, patient_id, created_at, reason FROM followups_boostersuggestion bs
      WHERE status = %(open)s
+       AND (%(locations)s::bigint[] IS NULL OR EXISTS (
+              SELECT 1 FROM scheduling_patientlocation pl
+              WHERE pl.patient_id = bs.patient_id AND pl.location_id = ANY(%(locations)s::bigint[])))
      ORDER BY created_at, id
      LIMIT %(suggestion_limit)s OFFSET %(suggestion_offset)s
  ) b

@@ -82,3 +82,28 @@ def test_any_address_gives_a_page(client, clinician, query):
     response = client.get(WORKLIST, query)
     assert response.status_code == 200
     assert b"<script>alert(1)" not in response.content
+
+
+def test_a_clinician_scoped_to_a_location_lists_only_its_patients(client, clinician, scope_to):
+    """Every list of the worklist holds the patients of the clinician's locations, whose charts
+    they may open; a chain-wide clinician sees both sites."""
+    from scheduling.tests.factories import AppointmentFactory, LocationFactory
+
+    north, south = LocationFactory(name="North"), LocationFactory(name="South")
+    at = {}
+    for site, name in ((north, "Northcott"), (south, "Southey")):
+        patient = PatientFactory(legal_last_name=name)
+        AppointmentFactory(patient=patient, location=site)  # where they have care
+        at[name] = (alert_for(patient=patient, clinician=clinician), suggestion_for(patient=patient))
+    client.force_login(clinician)
+    everyone = client.get(WORKLIST).content.decode()
+    assert "Northcott" in everyone
+    assert "Southey" in everyone
+
+    client.force_login(scope_to(clinician, south))
+    page = client.get(WORKLIST).content.decode()
+    assert "Northcott" not in page
+    alert, suggestion = at["Southey"]
+    assert reverse("followups:alert-detail", args=[alert.pk]) in page
+    assert reverse("followups:suggestion-decide", args=[suggestion.pk]) in page
+    assert "Northcott" not in client.get(WORKLIST, {"list": "boosters"}).content.decode()
