@@ -414,12 +414,14 @@ UNION ALL
  FROM (
      SELECT recent.patient_id, two.totals, two.latest_at
      FROM (
+         -- Any PHQ-9 in the window makes a candidate, corrected or not: the lateral below reads only
+         -- current scores and the filter after it wants the latest of them in the window, so asking
+         -- here too only made the planner hash every correction ever recorded (4 ms at 20,000).
          SELECT DISTINCT r.patient_id FROM assessments_instrumentresponse r
          WHERE r.instrument = 'phq9' AND r.administered_at >= %(since)s
            AND (%(locations)s::bigint[] IS NULL OR EXISTS (
                   SELECT 1 FROM scheduling_patientlocation pl
                   WHERE pl.patient_id = r.patient_id AND pl.location_id = ANY(%(locations)s::bigint[])))
-           AND NOT EXISTS (SELECT 1 FROM assessments_instrumentresponse c WHERE c.supersedes_id = r.id)
      ) recent
      CROSS JOIN LATERAL (
          SELECT array_agg(last.total ORDER BY last.administered_at DESC, last.id DESC) AS totals,

@@ -107,3 +107,43 @@ def test_a_clinician_scoped_to_a_location_lists_only_its_patients(client, clinic
     assert reverse("followups:alert-detail", args=[alert.pk]) in page
     assert reverse("followups:suggestion-decide", args=[suggestion.pk]) in page
     assert "Northcott" not in client.get(WORKLIST, {"list": "boosters"}).content.decode()
+
+
+def test_a_worsened_score_corrected_away_leaves_the_list_and_a_correction_that_worsens_joins_it(client, clinician):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from assessments.services import response_record
+    from followups.tests.factories import phq9_for_total, record
+
+    fixed, worsened = PatientFactory(legal_last_name="Fixedscore"), PatientFactory(legal_last_name="Laterworse")
+    for patient in (fixed, worsened):
+        record(
+            patient=patient, code="phq9", answers=phq9_for_total(4), by=clinician, at=timezone.now() - timedelta(days=9)
+        )
+    typo = record(patient=fixed, code="phq9", answers=phq9_for_total(16), by=clinician)
+    response_record(
+        patient=fixed,
+        code="phq9",
+        answers=phq9_for_total(6),
+        context=typo.context,
+        by=clinician,
+        supersedes=typo,
+        correction_reason="Item answers entered in the wrong rows",
+    )
+    low = record(patient=worsened, code="phq9", answers=phq9_for_total(5), by=clinician)
+    response_record(
+        patient=worsened,
+        code="phq9",
+        answers=phq9_for_total(15),
+        context=low.context,
+        by=clinician,
+        supersedes=low,
+        correction_reason="Read back from the paper form",
+    )
+    client.force_login(clinician)
+    page = client.get(WORKLIST).content.decode()
+    assert "Fixedscore" not in page  # 4 → 6 once corrected
+    assert "Laterworse" in page
+    assert "4 → 15" in page
