@@ -122,26 +122,21 @@ def test_a_worsened_score_corrected_away_leaves_the_list_and_a_correction_that_w
         record(
             patient=patient, code="phq9", answers=phq9_for_total(4), by=clinician, at=timezone.now() - timedelta(days=9)
         )
-    typo = record(patient=fixed, code="phq9", answers=phq9_for_total(16), by=clinician)
-    response_record(
-        patient=fixed,
-        code="phq9",
-        answers=phq9_for_total(6),
-        context=typo.context,
-        by=clinician,
-        supersedes=typo,
-        correction_reason="Item answers entered in the wrong rows",
-    )
-    low = record(patient=worsened, code="phq9", answers=phq9_for_total(5), by=clinician)
-    response_record(
-        patient=worsened,
-        code="phq9",
-        answers=phq9_for_total(15),
-        context=low.context,
-        by=clinician,
-        supersedes=low,
-        correction_reason="Read back from the paper form",
-    )
+
+    def corrected(patient, wrong: int, right: int, reason: str) -> None:
+        entered = record(patient=patient, code="phq9", answers=phq9_for_total(wrong), by=clinician)
+        response_record(
+            patient=patient,
+            code="phq9",
+            answers=phq9_for_total(right),
+            context=entered.context,
+            by=clinician,
+            supersedes=entered,
+            correction_reason=reason,
+        )
+
+    corrected(fixed, 16, 6, "Item answers entered in the wrong rows")
+    corrected(worsened, 5, 15, "Read back from the paper form")
     client.force_login(clinician)
     page = client.get(WORKLIST).content.decode()
     assert "Fixedscore" not in page  # 4 → 6 once corrected
