@@ -81,6 +81,15 @@ def parse_args(argv=None):
     parser.add_argument("--fresh", action="store_true", help="rebuild the primary even when its data set fits")
     parser.add_argument("--copy-from", default="", help="a migrated database URL to copy the schema from")
     parser.add_argument("--no-results", action="store_true", help="print only; leave bench/results.md as it is")
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="measure throughput of one web node against two (no think time, each node in a CPU budget), "
+        "then 25 users through the balancer, and exit",
+    )
+    parser.add_argument(
+        "--node-cpus", type=float, default=0.5, help="each web node's CPU budget in cores for --scaling (default 0.5)"
+    )
     args = parser.parse_args(argv)
     args.patients = args.patients or (8 if args.quick else 300)
     args.users = args.users or (6 if args.quick else 30)
@@ -937,7 +946,9 @@ def load_context(cluster: Cluster, port: int, cookies: dict, pool: list[dict], r
     return path
 
 
-def start_locust(cluster: Cluster, port: int, context_path: Path, label: str, users: int, seconds: int, ramp: int):
+def start_locust(
+    cluster: Cluster, port: int, context_path: Path, label: str, users: int, seconds: int, ramp: int, wait: str = ""
+):
     out, acks = cluster.logs / f"load-{label}.json", cluster.logs / f"acks-{label}.txt"
     for path in (out, acks, Path(f"{acks}.counts")):
         path.unlink(missing_ok=True)
@@ -949,6 +960,8 @@ def start_locust(cluster: Cluster, port: int, context_path: Path, label: str, us
     ]
     env = dict(os.environ, GRACE_LOAD_CONTEXT=str(context_path), GRACE_LOAD_OUT=str(out), GRACE_CLUSTER_ACKS=str(acks))
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    if wait:
+        env["GRACE_LOAD_WAIT"] = wait
     log = (cluster.logs / f"locust-{label}.log").open("w")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and locustfile
         argv, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -975,8 +988,8 @@ def finish_locust(process, out: Path, acks: Path, label: str, timeout: float) ->
     return figures
 
 
-def run_level(cluster, port, context_path, label, users, seconds, ramp=3) -> dict:
-    process, out, acks = start_locust(cluster, port, context_path, label, users, seconds, ramp)
+def run_level(cluster, port, context_path, label, users, seconds, ramp=3, wait="") -> dict:
+    process, out, acks = start_locust(cluster, port, context_path, label, users, seconds, ramp, wait)
     return finish_locust(process, out, acks, label, seconds + ramp + 120)
 
 
@@ -1119,6 +1132,113 @@ def scenario(cluster: Cluster, args) -> tuple[Check, dict]:
     return check, figures
 
 
+SCALING_SECTION = "## Cluster: one web node against two"
+SCALING_USERS = 16  # 2 workers x 4 threads per node: enough requests in flight to keep both nodes busy
+P95_USERS = 25
+P95_GOAL_MS = 150  # bench/README.md's load goal for p95
+
+
+def scaling(cluster: Cluster, args) -> dict:
+    """Throughput through web1 alone against both nodes through the balancer, each node in the same
+    CPU budget and the users waiting for nothing, so the web tier is what limits it; then 25 users of
+    the clinic day (think time as ever) through the balancer without budgets, for the tail."""
+    import django
+
+    from bench import cpu_budget
+
+    django.setup()
+    from django.db import connection
+
+    figures: dict = {"node_cpus": args.node_cpus, "seconds": args.seconds, "levels": {}}
+    why_not = cpu_budget.available()
+    budgets = {}
+    if why_not:
+        say(f"no CPU budgets ({why_not}): the nodes share the machine's cores unconstrained")
+        figures["budget"] = why_not
+    else:
+        for name in cluster.nodes:
+            budget = cpu_budget.CpuBudget(f"grace-cluster-{name}", args.node_cpus)
+            moved = budget.add_group(cluster.procs.running[name].pid)
+            budgets[name] = budget
+            say(f"{name}: {moved} processes in a budget of {args.node_cpus:g} CPU")
+    readings = running_infusions()
+    try:
+        for label, port in (("one node", cluster.nodes["web1"]), ("two nodes", cluster.lb_port)):
+            cookies = {persona: run.sign_in(port, persona) for persona in run.PERSONAS}
+            context_path = load_context(cluster, port, cookies, booking_pool(24), readings)
+            held = {name: budget.throttled_seconds() for name, budget in budgets.items()}
+            say(f"saturating, {label}: {SCALING_USERS} users without think time, {args.seconds} s")
+            level = run_level(
+                cluster, port, context_path, f"scaling-{label.replace(' ', '-')}", SCALING_USERS, args.seconds, 3, "0,0"
+            )
+            level["throttled"] = {name: budget.throttled_seconds() - held[name] for name, budget in budgets.items()}
+            level["load"] = f"{os.getloadavg()[0]:.1f}"
+            figures["levels"][label] = level
+            _say_level(label, level)
+    finally:
+        for budget in budgets.values():
+            budget.release()
+    one, two = (figures["levels"][key]["total"]["rps"] for key in ("one node", "two nodes"))
+    figures["ratio"] = two / one if one else 0.0
+    cookies = {persona: run.sign_in(cluster.lb_port, persona) for persona in run.PERSONAS}
+    context_path = load_context(cluster, cluster.lb_port, cookies, booking_pool(24), readings)
+    say(f"the clinic day through the balancer: {P95_USERS} users, {args.seconds} s, no budgets")
+    tail = run_level(cluster, cluster.lb_port, context_path, "tail", P95_USERS, args.seconds)
+    tail["load"] = f"{os.getloadavg()[0]:.1f}"
+    figures["levels"][f"{P95_USERS} users, two nodes"] = tail
+    _say_level("tail", tail)
+    connection.close()
+    return figures
+
+
+def render_scaling(figures: dict, args) -> str:
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    cores = os.cpu_count()
+    budget = figures.get("budget")
+    levels = figures["levels"]
+    tail = levels[f"{P95_USERS} users, two nodes"]["total"]
+    lines = [
+        f"{SCALING_SECTION} ({date} UTC)",
+        "",
+        f"Command: `bench/cluster.py --scaling --seconds {args.seconds} --node-cpus {args.node_cpus:g}` "
+        f"(`make cluster CLUSTER_ARGS=--scaling`). One machine, {cores} cores.",
+        "",
+        (
+            f"Each web node (gunicorn, 2 workers × 4 threads) ran in its own CPU budget of "
+            f"**{args.node_cpus:g} core** (a cgroup CPU quota); PostgreSQL, Redis, HAProxy, the Celery "
+            f"workers and locust shared the rest of the {cores} cores unconstrained. So one node had "
+            f"{args.node_cpus:g} core, two nodes {2 * args.node_cpus:g}: with so few cores, unconstrained "
+            "nodes would mostly measure the database and the load generator competing for the same cores."
+            if not budget
+            else f"No CPU budgets could be made ({budget}): both nodes shared the {cores} cores unconstrained."
+        ),
+        f"{SCALING_USERS} users with no think time run the mixed clinic day (bench/load.py's pages plus "
+        "bookings and vitals readings through the forms), "
+        f"{args.seconds} s measured per level.",
+        "",
+        "| level | req/s | p50 ms | p95 ms | p99 ms | requests | failures | s held back by the budget (web1 + web2) "
+        "| load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for label, level in levels.items():
+        t = level["total"]
+        cpu = " + ".join(f"{seconds:.1f}" for seconds in level.get("throttled", {}).values()) or "–"
+        lines.append(
+            f"| {label} | {t['rps']:.1f} | {load_run._f(t['p50'])} | {load_run._f(t['p95'])} | "
+            f"{load_run._f(t['p99'])} | {t['requests']:,} | {t['failures']} | {cpu} | {level['load']} |"
+        )
+    ok_ratio = figures["ratio"] >= 1.7
+    ok_tail = (tail["p95"] or 0) <= P95_GOAL_MS
+    lines += [
+        "",
+        f"- {'✅' if ok_ratio else '❌'} two nodes give **{figures['ratio']:.2f}×** one node's throughput "
+        "(goal ≥ 1.7×).",
+        f"- {'✅' if ok_tail else '❌'} at {P95_USERS} users (think time 0.5–1.5 s) through the balancer, p95 "
+        f"**{load_run._f(tail['p95'])} ms** (goal ≤ {P95_GOAL_MS} ms, bench/README.md's load goal).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _say_level(label: str, level: dict) -> None:
     t = level["total"]
     say(
@@ -1201,13 +1321,20 @@ def main(argv=None) -> int:
     try:
         cluster.start()
         say("up:\n" + cluster.describe())
-        if not args.check:
+        if not (args.check or args.scaling):
             say("Ctrl-C stops everything")
             while True:
                 if gone := cluster.procs.exited():
                     say(f"{', '.join(gone)} exited; stopping (see var/{args.folder}/logs/)")
                     return 1
                 time.sleep(1)
+        if args.scaling:
+            section = render_scaling(scaling(cluster, args), args)
+            print()
+            print(section)
+            if not args.no_results:
+                run.put_section(load_run.RESULTS, SCALING_SECTION, section, before=NEXT_SECTION)
+            return 0
         check, figures = scenario(cluster, args)
         from patients.models import Patient
 
