@@ -6,8 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.core.management.sql import emit_post_migrate_signal
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import connection
 
 from patients.tests.factories import PatientFactory
 from scheduling import services
@@ -15,17 +14,6 @@ from scheduling.models import Appointment
 from scheduling.tests.conftest import at, local_day
 
 THREADS = 20
-
-
-def _ready(user):
-    """The desk's role with its permissions, whatever an earlier test's emptying of the tables left
-    (a test that names the reporting replica's alias, the default connection under a second name,
-    has it emptied twice, the second time without the permissions made again), read once here:
-    twenty threads share this one user object, and the race is about the booking."""
-    emit_post_migrate_signal(verbosity=0, interactive=False, db=DEFAULT_DB_ALIAS)
-    user = type(user).objects.get(pk=user.pk)
-    assert user.has_perm("scheduling.add_appointment")
-    return user
 
 
 def _race(callables):
@@ -47,7 +35,6 @@ def _race(callables):
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_desks_booking_one_chair_slot_exactly_one_wins(clinic, frontdesk):
-    frontdesk = _ready(frontdesk)
     patients = [PatientFactory() for _ in range(THREADS)]
     start = at(local_day(3), 10)
     chair = clinic.chairs[0]
@@ -78,7 +65,6 @@ def test_twenty_desks_booking_one_chair_slot_exactly_one_wins(clinic, frontdesk)
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_monitored_infusions_never_exceed_the_clinicians_capacity(clinic, frontdesk):
     """Different chairs, one nurse: the capacity count is serialised per clinician."""
-    frontdesk = _ready(frontdesk)
     clinic.site.monitoring_capacity = 2
     clinic.site.save(update_fields=["monitoring_capacity"])
     start = at(local_day(3), 9)
