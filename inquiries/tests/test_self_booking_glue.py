@@ -9,15 +9,21 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
 from inquiries.models import Inquiry
+from notifications import backends
 from patients.models import Patient
 from patients.tests.factories import PatientFactory
-from scheduling.models import Appointment, AppointmentType, SelfBookingLink
+from reminders.models import Reminder
+from reminders.services import dispatch, send
+from reminders.tests.conftest import make_rule
+from scheduling.models import Appointment, AppointmentType, SelfBooking, SelfBookingLink
 from scheduling.public_forms import slot_value
+from scheduling.services import self_booking as scheduling_services
 from scheduling.tests.conftest import at, clinic, local_day  # noqa: F401 - fixtures
 from scheduling.tests.selfbooking_helpers import policy, self_bookable
 
@@ -103,3 +109,44 @@ def test_the_offer_lasts_half_an_hour(client, clinic, consult):  # noqa: F811
         assert CHOOSE.encode() not in client.get(reverse("inquiries:thanks")).content
         assert client.post(reverse("inquiries:start-booking"))["Location"] == reverse("inquiries:thanks")
     assert Inquiry.objects.get().patient is None
+
+
+def test_a_person_who_booked_themselves_is_reminded_by_text_once_the_desk_approves(
+    client,
+    clinic,  # noqa: F811
+    frontdesk,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    """The whole way: the form's texts become the reminder consent; the held booking is reminded
+    only once approved; the approval and the reminder go by text, nothing by e-mail."""
+    settings.SMS_BACKEND = "notifications.backends.LocmemSmsBackend"
+    backends.outbox.clear()
+    make_rule(types=[clinic.consultation], hours=24)
+    policy(min_notice_hours=24, horizon_days=28, requires_approval=True)
+    self_bookable(clinic.consultation)
+    client.post("/start/", {**FORM, "phone": "(312) 555-0100", "contact_by": ["sms"]})
+    client.post(reverse("inquiries:start-booking"), follow=True)
+    client.post(reverse("self_booking:verify"), {"date_of_birth": "1986-04-12"})
+    start = at(local_day(5), 10)
+    url = reverse("self_booking:book") + f"?appointment_type={clinic.consultation.pk}&location={clinic.site.pk}"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"slot": slot_value(start, clinic.doctor.pk)})
+    patient = Inquiry.objects.get().patient
+    assert (patient.sms_opt_in, patient.sms_consent_method, patient.email_opt_in) == (True, "inquiry", False)
+    booking = SelfBooking.objects.get(appointment__patient=patient)
+    assert not Reminder.objects.filter(appointment=booking.appointment).exists()
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling_services.self_booking_approve(self_booking=booking, by=frontdesk)
+    (approval,) = backends.outbox
+    assert approval.to == str(patient.phone)
+    assert "is confirmed" in approval.body
+    backends.outbox.clear()
+    with time_machine.travel(start - timedelta(hours=23), tick=False):
+        claimed = dispatch.reminders_dispatch().claimed
+        statuses = {send.reminder_send(reminder_id=rid) for rid in claimed}
+    assert "sent" in statuses
+    assert [m.to for m in backends.outbox] == [str(patient.phone)]
+    assert mail.outbox == []
