@@ -141,6 +141,23 @@ def contact_problems(*, phone: str, email: str, channels: set[str]) -> dict[str,
     return problems
 
 
+def reminder_channels(*, who: str, phone: str, email: str, texts: bool, emails: bool) -> set[str]:
+    """The channels that become the patient's reminder consent when the person is registered
+    from their inquiry: the texts and e-mails they ticked, with the detail to reach them.
+
+    The form asks for contact about the inquiry and, once a patient, for reminders and messages;
+    the agreement is the person's own. A call is no reminder channel, and a referring clinician
+    cannot agree for the patient, so those give none."""
+    if who != Who.SELF:
+        return set()
+    given = set()
+    if texts and phone:
+        given.add(Channel.SMS)
+    if emails and email:
+        given.add(Channel.EMAIL)
+    return given
+
+
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 

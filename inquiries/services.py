@@ -282,12 +282,30 @@ def patient_fields(inquiry: Inquiry) -> dict[str, Any]:
         "email": inquiry.email,
         "referring_provider": referrer[:200],
     }
-    if inquiry.who == Inquiry.Who.SELF:
-        if inquiry.contact_by_sms and inquiry.phone:
-            fields.update(sms_opt_in=True, sms_consent_method=ConsentMethod.INQUIRY)
-        if inquiry.contact_by_email and inquiry.email:
-            fields.update(email_opt_in=True, email_consent_method=ConsentMethod.INQUIRY)
+    given = _reminder_channels(inquiry)
+    if rules.Channel.SMS in given:
+        fields.update(sms_opt_in=True, sms_consent_method=ConsentMethod.INQUIRY)
+    if rules.Channel.EMAIL in given:
+        fields.update(email_opt_in=True, email_consent_method=ConsentMethod.INQUIRY)
     return fields
+
+
+def _reminder_channels(inquiry: Inquiry) -> set[str]:
+    return rules.reminder_channels(
+        who=inquiry.who,
+        phone=str(inquiry.phone or ""),
+        email=inquiry.email,
+        texts=inquiry.contact_by_sms,
+        emails=inquiry.contact_by_email,
+    )
+
+
+def books_online(inquiry: Inquiry) -> bool:
+    """Whether the person may choose a time themselves from this inquiry: only when it gives the
+    patient it registers a reminder channel of their own, by which the booking's reminders, the
+    desk's decision and the pre-visit forms reach them. The desk books anyone else, and asks for
+    their consent then (a referring clinician's form, or calls only)."""
+    return bool(_reminder_channels(inquiry))
 
 
 def _register(inquiry: Inquiry, *, by: User | None, duplicate_reason: str) -> Patient:
@@ -330,12 +348,15 @@ def inquiry_self_booking_start(*, inquiry: Inquiry, now: datetime | None = None)
     matches are recorded for the desk), link the inquiry, and issue a booking link whose date-of-birth
     check and slot choice are the scheduling app's own (``scheduling.services.self_booking``).
 
-    Only for an inquiry sent in the last ``SELF_BOOKING_WINDOW`` and still open; the booking then
-    moves the inquiry to "booked" through the appointment hook."""
+    Only for an inquiry sent in the last ``SELF_BOOKING_WINDOW``, still open, and giving the patient
+    a reminder channel (``books_online``); the booking then moves the inquiry to "booked" through
+    the appointment hook."""
     now = now or timezone.now()
     locked = _lock(inquiry)
     if locked.status not in rules.OPEN_STATUSES or now - locked.submitted_at > SELF_BOOKING_WINDOW:
         raise ValidationError("This form can no longer be used to book online; please call the clinic.")
+    if not books_online(locked):
+        raise ValidationError("We will call to book this consultation; please call the clinic if you prefer.")
     patient = locked.patient
     if patient is None:
         patient = _register(locked, by=None, duplicate_reason=SELF_REGISTERED_REASON)

@@ -113,9 +113,10 @@ def _submitted(request):
 @_public
 @require_GET
 def thanks(request):
-    """The same words for everyone; "choose a time" when this browser sent an inquiry just now and
-    the clinic lets patients book some appointment types online."""
-    can_book = _submitted(request) is not None and self_bookable_types().exists()
+    """The same words for everyone; "choose a time" when this browser sent an inquiry just now that
+    gives the patient a reminder channel, and the clinic lets patients book some types online."""
+    inquiry = _submitted(request)
+    can_book = inquiry is not None and services.books_online(inquiry) and self_bookable_types().exists()
     return _public_page(request, "thanks.html", {"can_book": can_book})
 
 
@@ -124,7 +125,7 @@ def thanks(request):
 def start_booking(request):
     """From the thank-you page to the scheduling app's own booking pages, by a one-time link."""
     inquiry = _submitted(request)
-    if inquiry is None:
+    if inquiry is None or not services.books_online(inquiry):
         return redirect("inquiries:thanks")
     try:
         new = services.inquiry_self_booking_start(inquiry=inquiry)

@@ -47,3 +47,18 @@ def test_rate_limit_keys_hold_no_contact_detail_and_fold_the_address_case():
 def test_every_reason_names_intake_indications_or_none():
     assert set(rules.REASON_INDICATIONS) == set(rules.REASON_LABELS)
     assert rules.REASON_INDICATIONS[rules.Reason.NOT_SURE] == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("who", "phone", "email", "texts", "emails", "expected"),
+    [
+        ("self", "+13125550100", "", True, False, {"sms"}),
+        ("self", "+13125550100", "a@example.org", True, True, {"sms", "email"}),
+        ("self", "", "a@example.org", False, True, {"email"}),
+        ("self", "+13125550100", "", False, False, set()),  # calls only: no reminder goes by phone
+        ("self", "", "a@example.org", True, False, set()),  # texts ticked without a number to text
+        ("referrer", "+13125550100", "a@example.org", True, True, set()),  # not the patient's consent
+    ],
+)
+def test_the_reminder_channels_a_person_gives_on_the_form(who, phone, email, texts, emails, expected):
+    assert rules.reminder_channels(who=who, phone=phone, email=email, texts=texts, emails=emails) == expected

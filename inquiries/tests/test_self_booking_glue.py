@@ -10,10 +10,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from inquiries import services
 from inquiries.models import Inquiry
 from notifications import backends
 from patients.models import Patient
@@ -109,6 +111,30 @@ def test_the_offer_lasts_half_an_hour(client, clinic, consult):  # noqa: F811
         assert CHOOSE.encode() not in client.get(reverse("inquiries:thanks")).content
         assert client.post(reverse("inquiries:start-booking"))["Location"] == reverse("inquiries:thanks")
     assert Inquiry.objects.get().patient is None
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        # A referring clinician's form carries no consent of the patient's to texts or e-mails.
+        {**FORM, "who": "referrer", "referrer_name": "Dr Lee Park"},
+        # A call is no reminder channel: the desk calls back and books.
+        {**FORM, "phone": "(312) 555-0100", "email": "", "contact_by": ["phone"]},
+    ],
+    ids=["referrer", "calls-only"],
+)
+def test_no_time_is_offered_to_a_form_that_gives_no_way_to_remind_the_patient(client, clinic, consult, form):  # noqa: F811
+    """Choosing a time registers a patient; one who could never be reminded nor sent the pre-visit
+    forms is booked by the desk instead, which asks for their consent then."""
+    client.post("/start/", form)
+    inquiry = Inquiry.objects.get()
+    assert CHOOSE.encode() not in client.get(reverse("inquiries:thanks")).content
+    assert client.post(reverse("inquiries:start-booking"))["Location"] == reverse("inquiries:thanks")
+    with pytest.raises(ValidationError):
+        services.inquiry_self_booking_start(inquiry=inquiry)
+    inquiry.refresh_from_db()
+    assert inquiry.patient is None
+    assert not SelfBookingLink.objects.exists()
 
 
 def test_a_person_who_booked_themselves_is_reminded_by_text_once_the_desk_approves(
