@@ -3,6 +3,7 @@ messages at each field, and a thank-you page that tells nothing about who is alr
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -49,6 +50,18 @@ def test_the_form_opens_without_signing_in_and_the_sign_in_page_links_to_it(clie
     assert response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
     assert response["Referrer-Policy"] == "same-origin"
     assert reverse("inquiries:start").encode() in client.get(reverse("accounts:login")).content
+
+
+def test_the_poster_prints_the_forms_public_address_and_its_qr_code(client, frontdesk, settings):
+    settings.SITE_URL = "https://clinic.example"
+    client.force_login(frontdesk)
+    page = client.get(reverse("inquiries:poster")).content.decode()
+    assert "https://clinic.example/start/" in page
+    qr = re.search(r'src="data:image/svg\+xml;base64,([^"]+)" alt="QR code for https://clinic.example/start/"', page)
+    assert qr is not None
+    svg = base64.b64decode(qr.group(1)).decode()
+    assert svg.startswith("<?xml")
+    assert "<path" in svg
 
 
 def test_a_complete_inquiry_is_stored_and_thanked_with_nothing_personal_in_the_url_or_the_audit(client):
