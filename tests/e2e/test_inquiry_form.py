@@ -14,27 +14,16 @@ from scheduling.models import Appointment
 from scheduling.tests.conftest import clinic  # noqa: F401 - the scheduling tests' clinic fixture
 from scheduling.tests.factories import LocationFactory
 from scheduling.tests.selfbooking_helpers import policy, self_bookable
-from tests.e2e.axe import AXE
+from tests.e2e import axe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 360, "height": 740}
-# Every finding, whatever its impact: the public pages have none.
-ALL_FINDINGS = """async () => {
-  if (!window.axe) return ["axe not loaded"];
-  await new Promise((r) => { const wait = () => window.__axeRunning ? setTimeout(wait, 50) : r(); wait(); });
-  window.__axeRunning = true;
-  try {
-    const results = await window.axe.run(document, {resultTypes: ["violations"]});
-    return results.violations.map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  } finally { window.__axeRunning = false; }
-}"""
 
 
 def _findings(page) -> list[str]:
-    if not page.evaluate("() => !!window.axe"):
-        page.evaluate(AXE.read_text())
-    return page.evaluate(ALL_FINDINGS)
+    """Every finding, whatever its impact, target size included: the public pages have none."""
+    return axe.every_finding(page)
 
 
 def _fits_the_phone(page) -> None:

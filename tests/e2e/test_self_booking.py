@@ -30,19 +30,7 @@ PHONE = {"width": 360, "height": 780}
 
 def _every_violation(page) -> list[str]:
     """axe-core on the page as it is now, every impact (the suite's watcher blocks serious and critical)."""
-    if not page.evaluate("() => !!window.axe"):
-        page.evaluate(axe.AXE.read_text())
-    page.wait_for_function("() => !window.__axeRunning", timeout=30_000)
-    return page.evaluate(
-        """async () => {
-             window.__axeRunning = true;
-             let results;
-             try { results = await window.axe.run(document, {resultTypes: ["violations"]}); }
-             finally { window.__axeRunning = false; }
-             return results.violations.map((v) => `${v.impact} ${v.id} at ` +
-               v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "));
-           }"""
-    )
+    return axe.every_finding(page)
 
 
 def _fits_the_phone(page) -> None:
