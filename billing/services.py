@@ -315,7 +315,8 @@ def _redeem(purchase: PackagePurchase, appointment, invoice: Invoice, value: Dec
 
 
 def _apply_deposits(invoice: Invoice, *, by: User | None) -> None:
-    """Put the deposits taken for the invoice's appointment against it."""
+    """Put the deposits taken for the invoice's appointment against it. Each is audited on its own:
+    the deposit was recorded at booking, and this is when its money pays the visit or its fee."""
     if invoice.appointment_id is None:
         return
     now = timezone.now()
@@ -324,6 +325,15 @@ def _apply_deposits(invoice: Invoice, *, by: User | None) -> None:
         take = min(left, selectors.annotated(deposit, "unallocated_amount"))
         if take > 0:
             PaymentAllocation.objects.create(payment=deposit, invoice=invoice, amount=take, at=now, by=by)
+            audit.record(
+                actor=by,
+                action="billing.deposit.applied",
+                verb=Verb.UPDATE,
+                category=Category.BILLING,
+                target=deposit,
+                patient=invoice.patient,
+                changes={"invoice": invoice.label, "amount": str(take)},
+            )
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from billing import integration, selectors, services
 from billing.models import Invoice, InvoiceLine, InvoicePurpose
-from billing.tests.factories import billing_settings, fee_schedule, invoice, payment
+from billing.tests.factories import billing_settings, deposit_fee, fee_schedule, invoice, key, payment, plan
 from consultations.tests.factories import ensure_protocol_library
 from infusions import services as infusions
 from infusions.models import InfusionSession
@@ -197,9 +197,54 @@ def test_no_fee_is_charged_when_the_location_sets_none(patient):
     assert not Invoice.objects.filter(appointment=appt).exists()
 
 
-def test_every_money_action_is_audited(patient, admin):
-    inv = invoice(patient, by=admin)
-    payment(patient, by=admin, amount="40.00")
-    actions = set(AuditEvent.objects.filter(actor=admin).values_list("action", "data_category"))
-    assert {("billing.invoice.issued", "billing"), ("billing.payment.recorded", "billing")} <= actions
-    assert inv.label.startswith("INV-")
+def test_every_money_action_is_audited(patient, admin, frontdesk):
+    """Each way money moves leaves its own entry about the patient (category billing): an invoice,
+    a payment and what it was put against, a credit note, a refund, a waiver, a package sold, drawn
+    down and closed, and a deposit taken at booking and put against the visit's fee."""
+    location = LocationFactory()
+    billing_settings(location)
+    fee_schedule(location)
+    deposit_fee(location)
+    first = invoice(patient, location=location, by=admin)
+    paid = payment(patient, location=location, by=frontdesk, amount="150.00")  # 100 to the invoice
+    second = invoice(patient, location=location, by=admin, amount="30.00")
+    services.payment_allocate(payment=paid, invoice=second, amount=Decimal("30.00"), by=frontdesk)
+    services.credit_note_issue(invoice=first, amount=Decimal("10.00"), reason="Overcharged", by=admin)
+    services.payment_refund(
+        payment=paid, amount=Decimal("10.00"), reason="Overcharged", idempotency_key=key(), by=admin
+    )
+    services.fee_waive(invoice=invoice(patient, location=location, purpose="no_show"), reason="Storm", by=admin)
+    bought = services.package_sell(
+        patient=patient, plan=plan(location), method="card", idempotency_key=key(), by=frontdesk
+    )
+    session = _infusion(location)
+    type(session).objects.filter(pk=session.pk).update(patient=patient, status="completed")
+    session.refresh_from_db()
+    started = session.start + timedelta(minutes=5)
+    services.invoice_for_visit(appointment=session, infused=(started, started + timedelta(minutes=45)))
+    services.package_close(purchase=bought, reason="Moving away", by=admin)
+    missed = AppointmentFactory(patient=patient, location=location, appointment_type=appointment_type("infusion"))
+    payment(patient, location=location, by=frontdesk, amount="100.00", deposit_for=missed)
+    type(missed).objects.filter(pk=missed.pk).update(status="no_show")
+    missed.refresh_from_db()
+    fee = services.fee_for_outcome(appointment=missed, purpose=InvoicePurpose.NO_SHOW, by=frontdesk)
+    assert selectors.outstanding_of(fee) == Decimal("0.00")  # the deposit paid it
+
+    entries = AuditEvent.objects.filter(action__startswith="billing.")
+    assert set(entries.values_list("data_category", flat=True)) == {"billing"}
+    assert not entries.exclude(patient_id=patient.pk).exists()
+    assert {
+        "billing.invoice.issued",
+        "billing.credit_note.issued",
+        "billing.payment.recorded",
+        "billing.payment.allocated",
+        "billing.payment.refunded",
+        "billing.fee.waived",
+        "billing.package.sold",
+        "billing.package.session_used",
+        "billing.package.closed",
+        "billing.deposit.applied",
+    } <= set(entries.values_list("action", flat=True))
+    applied = entries.get(action="billing.deposit.applied")
+    assert (applied.actor, applied.changes["invoice"], applied.changes["amount"]) == (frontdesk, fee.label, "100.00")
+    assert first.label.startswith("INV-")
