@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from billing import selectors
 from billing.models import Invoice, Payment
-from billing.tests.factories import invoice, payment
+from billing.tests.factories import billing_settings, deposit_fee, fee_schedule, invoice, payment
 from documents.models import Document
-from scheduling.tests.factories import LocationFactory
+from scheduling.tests.factories import AppointmentFactory, LocationFactory, appointment_type
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +110,30 @@ def test_an_administrator_waives_a_fee_with_a_reason_and_the_desk_cannot(client,
     assert client.post(url, {"reason": "Weather closed the roads"}).status_code == 302
     assert Invoice.objects.get(credits=fee).total == Decimal("100.00")
     assert selectors.outstanding_of(fee) == Decimal("0.00")
+
+
+def test_the_appointment_page_shows_the_visits_money_to_the_desk_and_none_to_clinicians(
+    client, frontdesk, nurse, clinician, patient
+):
+    """The deposit and the billable items sit in their own Billing row, for those who take payments;
+    nurses and prescribers see neither the row nor a link to a money page."""
+    location = LocationFactory()
+    billing_settings(location)
+    fee_schedule(location)
+    deposit_fee(location)
+    appt = AppointmentFactory(patient=patient, location=location, appointment_type=appointment_type("infusion"))
+    page = reverse("scheduling:appointment-detail", args=[appt.pk])
+    money = (reverse("billing:deposit-take", args=[appt.pk]), reverse("billing:visit-items", args=[appt.pk]))
+    client.force_login(frontdesk)
+    desk = client.get(page).content.decode()
+    row = desk.split('id="appointment-billing"', 1)[1].split("</dd>", 1)[0]
+    assert all(url in row for url in money)
+    assert "Take the $100.00 deposit" in row
+    for user in (nurse, clinician):
+        client.force_login(user)
+        answer = client.get(page)
+        assert answer.status_code == 200
+        seen = answer.content.decode()
+        assert 'id="appointment-billing"' not in seen
+        assert not any(url in seen for url in money)
+        assert "/billing/" not in seen
