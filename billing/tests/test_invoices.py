@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -95,6 +95,41 @@ def test_old_prices_stay_on_old_invoices_and_a_new_price_applies_from_its_date()
     second = services.invoice_for_visit(appointment=later)
     assert (first.total, second.total) == (Decimal("350.00"), Decimal("400.00"))
     assert Invoice.objects.get(pk=first.pk).total == Decimal("350.00")
+
+
+@pytest.mark.parametrize(
+    ("days_before_change", "price"),
+    [(30, "350.00"), (1, "350.00"), (0, "400.00"), (-5, "400.00")],
+)
+def test_a_visit_is_billed_at_the_price_in_force_on_its_day_whenever_it_is_invoiced(days_before_change, price):
+    """The fee table by date of service: the old price up to the day before a new one, the new one
+    from its first day, even for a visit invoiced after the change."""
+    location = LocationFactory()
+    fees = fee_schedule(location)
+    change = timezone.localdate() - timedelta(days=10)
+    type(fees["consultation"]).objects.filter(pk=fees["consultation"].pk).update(
+        effective_until=change - timedelta(days=1)
+    )
+    type(fees["consultation"]).objects.create(
+        location=location,
+        role="visit",
+        code="99205",
+        description="New patient evaluation",
+        price=Decimal("400.00"),
+        appointment_type=appointment_type("consultation"),
+        effective_from=change,
+    )
+    day = change - timedelta(days=days_before_change)
+    start = datetime.combine(day, time(12), tzinfo=location.zone)
+    visit = AppointmentFactory(
+        location=location,
+        appointment_type=appointment_type("consultation"),
+        start=start,
+        end=start + timedelta(hours=1),
+    )
+    billed = services.invoice_for_visit(appointment=visit)
+    assert [(line.code, line.unit_price) for line in billed.lines.all()] == [("99205", Decimal(price))]
+    assert billed.service_date == day
 
 
 def test_numbers_are_gapless_per_location_and_a_rolled_back_issue_gives_its_number_back(patient):
