@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from accounts.models import AuditEvent
 from billing import selectors
-from billing.models import Invoice, Payment
+from billing.models import FeeItem, Invoice, Payment
 from billing.tests.factories import billing_settings, deposit_fee, fee_schedule, invoice, payment
 from documents.models import Document
 from scheduling.tests.factories import AppointmentFactory, LocationFactory, appointment_type
@@ -137,3 +138,36 @@ def test_the_appointment_page_shows_the_visits_money_to_the_desk_and_none_to_cli
         assert 'id="appointment-billing"' not in seen
         assert not any(url in seen for url in money)
         assert "/billing/" not in seen
+
+
+def test_an_administrator_prices_a_fee_on_the_settings_page_and_a_bad_one_is_answered_at_its_field(
+    client, admin, frontdesk
+):
+    location = LocationFactory()
+    url = reverse("clinic_settings:create", args=["fees"])
+    data = {
+        "location": location.pk,
+        "role": "visit",
+        "appointment_type": appointment_type("follow_up").pk,
+        "code_system": "cpt",
+        "code": "99215",
+        "description": "Established patient follow-up, high complexity",
+        "price": "240.00",
+        "effective_from": "2026-01-01",
+        "effective_until": "",
+    }
+    client.force_login(frontdesk)
+    assert client.post(url, data).status_code == 403
+    client.force_login(admin)
+    for field, value, message in (
+        ("price", "-1.00", "cannot be negative"),
+        ("effective_until", "2025-12-31", "on or after"),
+    ):
+        refused = client.post(url, {**data, field: value})
+        assert refused.status_code == 200
+        assert message in refused.context["form"].errors[field][0]
+    assert client.post(url, data).status_code == 302
+    fee = FeeItem.objects.get(location=location, code="99215")
+    assert fee.price == Decimal("240.00")
+    entry = AuditEvent.objects.get(action="billing.feeitem.created")
+    assert (entry.actor, entry.data_category) == (admin, "billing")
