@@ -74,6 +74,29 @@ def test_a_pause_recorded_at_the_chair_is_not_billed_as_infusion_time(pause, cod
     assert [line.code for line in inv.lines.all() if line.code.startswith("963")] == codes
 
 
+@pytest.mark.parametrize(("stopped_after", "codes"), [(10, ["96374"]), (20, ["96365"])])
+def test_an_infusion_stopped_early_bills_the_time_it_ran(stopped_after, codes):
+    """Stopped at the chair before the planned dose ran: billed from the start to the stop, no more."""
+    ensure_protocol_library()
+    set_policy()
+    rn, checker = nurse(), nurse()
+    session = advance(open_session(by=rn), S.CLEARED, nurse_user=rn, verifier=checker)
+    t0 = timezone.now() - timedelta(minutes=110)
+    session = infusions.session_transition(session=session, to=S.INFUSING, by=rn, container_lot="LOT-1", at=t0)
+    infusions.session_transition(
+        session=session,
+        to=S.STOPPED_EARLY,
+        by=rn,
+        at=t0 + timedelta(minutes=stopped_after),
+        reason_code="adverse_event",
+        reason="Dissociation the patient could not tolerate",
+    )
+    appt = Appointment.objects.get(pk=session.appointment_id)
+    fee_schedule(appt.location)
+    inv = services.invoice_for_visit(appointment=appt)
+    assert [line.code for line in inv.lines.all() if line.code.startswith("963")] == codes
+
+
 def test_old_prices_stay_on_old_invoices_and_a_new_price_applies_from_its_date():
     location = LocationFactory()
     fees = fee_schedule(location)
