@@ -340,6 +340,7 @@ def worklist(
         params[f"{kind}_offset"] = (page - 1) * WORKLIST_PAGE if kind == only else 0
     with connection.cursor() as cursor:
         cursor.execute(_WORKLIST_SQL, params)
+        cursor.nextset()  # past the setting, to the lists
         rows = cursor.fetchall()
     lists: dict[str, list] = defaultdict(list)
     for kind, pk, patient_id, last, first, preferred, at, until, text, previous, latest in rows:
@@ -387,7 +388,12 @@ def models_q_clinician(user):
 # score may be older than the window. The whole is wrapped in one outer SELECT: django-pghistory
 # prefixes every statement that does not begin with SELECT (a write, it assumes) with two
 # set_config calls carrying the request's context, which a read pays for nothing.
+# It runs without parallel workers: on a large data set the planner chose to scan the window's PHQ-9
+# scores with a parallel worker, whose start-up (about 3 ms of a 6 ms statement at 20,000 patients)
+# cost more than the scan of a few thousand index entries it shared. The setting is local to the
+# transaction, which for the two statements sent together is their own implicit one.
 _WORKLIST_SQL = """
+SELECT set_config('max_parallel_workers_per_gather', '0', true);
 SELECT * FROM (
 (SELECT 'follow_up', a.id, a.patient_id, p.legal_last_name, p.legal_first_name, p.preferred_name,
         a.start, NULL::timestamptz, NULL::text, NULL::integer, NULL::integer
