@@ -173,12 +173,37 @@ def _by_pk(queryset: QuerySet, resource_id: str, to_row: Callable[[Any], Row]) -
 # Patient
 
 
+# What ``resources.patient`` sends (and the audit names: the MRN), and nothing else: the registry's
+# other columns (the escort's phone among them, parsed into a PhoneNumber on loading, the consents,
+# the folded name keys) are neither sent nor needed.
+PATIENT_RESOURCE_FIELDS = (
+    "id",
+    "mrn",
+    "legal_first_name",
+    "legal_last_name",
+    "preferred_name",
+    "date_of_birth",
+    "sex_at_birth",
+    "email",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "preferred_language",
+    "emergency_contact_name",
+    "emergency_contact_relationship",
+    "status",
+    "updated_at",
+)
+
+
 def api_patients() -> QuerySet:
-    """Patients as the API reads them: the two phone numbers come as the text stored rather than
-    parsed into PhoneNumber objects on loading (phonenumbers.parse, about 50 µs each, then a
-    validation to print them: some 3 ms of a page of twenty patients), and the resource sends
-    that text (``resources.patient``)."""
-    return Patient.objects.defer("phone", "emergency_contact_phone").annotate(
+    """Patients as the API reads them: only the columns the resource sends, and the two phone
+    numbers as the text stored rather than parsed into PhoneNumber objects on loading
+    (phonenumbers.parse, about 50 µs each, then a validation to print them: some 3 ms of a page of
+    twenty patients); the resource sends that text (``resources.patient``)."""
+    return Patient.objects.only(*PATIENT_RESOURCE_FIELDS).annotate(
         phone_stored=Cast("phone", TextField()),
         emergency_contact_phone_stored=Cast("emergency_contact_phone", TextField()),
     )
