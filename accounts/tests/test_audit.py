@@ -12,6 +12,7 @@ from accounts import audit
 from accounts.models import AuditEvent
 from core.audit import Category, Verb
 from patients import services
+from patients.tests.factories import PatientFactory
 
 
 @pytest.mark.django_db
@@ -111,6 +112,40 @@ def test_record_many_appends_in_order_and_the_chain_still_verifies(patient, fron
     assert (events[0].role, events[0].patient_mrn) == ("front_desk", patient.mrn)
     assert audit.verify_chain() == (5, [])
     assert audit.record_many([]) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [1, 2, 20])
+def test_a_batch_stores_each_events_own_values_whether_shared_or_not(patient, frontdesk, admin, size):
+    """The batch writer sends the columns its events share once and the others per event: every
+    stored row is what a one-by-one write would have stored, and the chain verifies."""
+    other = PatientFactory()
+    specs = [
+        {
+            "actor": frontdesk if i % 2 else admin,
+            "action": "test.shared" if i % 3 else f"test.own.{i}",
+            "verb": Verb.READ,
+            "category": Category.DEMOGRAPHICS,
+            "patient": patient if i % 2 else other,
+            "changes": {"client": "app", "scope": "user/*.read", **({"n": i} if i == 1 else {})},
+        }
+        for i in range(size)
+    ]
+
+    events = audit.record_many(specs)
+
+    stored = list(AuditEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("id"))
+    assert [e.pk for e in events] == [row.pk for row in stored]
+    for spec, row in zip(specs, stored, strict=True):
+        assert (row.actor_id, row.action, row.patient_id, row.patient_mrn, row.changes) == (
+            spec["actor"].pk,
+            spec["action"],
+            spec["patient"].pk,
+            spec["patient"].mrn,
+            spec["changes"],
+        )
+        assert row.role == ("front_desk" if spec["actor"] == frontdesk else "administrator")
+    assert audit.verify_chain()[1] == []
 
 
 @pytest.mark.django_db(transaction=True)
