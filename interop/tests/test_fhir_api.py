@@ -16,6 +16,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from oauth2_provider.models import AccessToken, Application
 
 from accounts.models import AuditEvent
+from assessments.instruments import INSTRUMENTS
 from assessments.services import response_record
 from infusions.models import SessionStatusChoice as S
 from infusions.tests.factories import advance, open_session
@@ -127,6 +128,28 @@ def test_scores_carry_their_loinc_total_and_vitals_their_loinc_and_ucum(client, 
         "8462-4": 80,
     }
     assert by_code["59408-5"]["valueQuantity"]["code"] == "%"
+
+
+@pytest.mark.parametrize(("yes", "answer"), [({"q1": True}, "LA9194-7"), ({"q2": True, "q4": True}, "LA9193-9")])
+def test_a_cssrs_screen_is_its_loinc_risk_level_coded_as_its_loinc_answer(client, clinician, patient, yes, answer):
+    answers = dict.fromkeys(INSTRUMENTS["cssrs_screen"].answer_keys, False) | yes
+    response_record(patient=patient, code="cssrs_screen", answers=answers, context="baseline", by=clinician)
+    headers = bearer(clinician)
+    found = fhir_get(client, "Observation", headers, patient=patient.pk, code="93374-7").json()
+    validate(found)
+    [entry] = found["entry"]
+    observation = entry["resource"]
+    validate(observation)
+    coding = observation["code"]["coding"][0]
+    assert (coding["system"], coding["code"]) == ("http://loinc.org", "93374-7")
+    assert observation["valueCodeableConcept"]["coding"] == [
+        {"system": "http://loinc.org", "code": answer, "display": observation["valueCodeableConcept"]["text"]}
+    ]
+    assert "valueInteger" not in observation
+    [item_answers] = [
+        e["resource"] for e in fhir_get(client, "QuestionnaireResponse", headers, patient=patient.pk).json()["entry"]
+    ]
+    validate(item_answers)
 
 
 def test_a_corrected_score_read_by_id_says_it_was_entered_in_error(client, clinician, treated):
