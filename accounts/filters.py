@@ -96,10 +96,16 @@ class AuditEventFilter(django_filters.FilterSet):
         return format_html_join("", "{}", ((cell,) for cell in cells))
 
     def filter_date_from(self, queryset, name, value):
-        return queryset.filter(at__gte=_clinic_midnight(value))
+        try:
+            return queryset.filter(at__gte=_clinic_midnight(value))
+        except OverflowError:  # a first day before any instant there is: no lower bound
+            return queryset
 
     def filter_date_to(self, queryset, name, value):
-        return queryset.filter(at__lt=_clinic_midnight(value + timedelta(days=1)))
+        try:
+            return queryset.filter(at__lt=_clinic_midnight(value + timedelta(days=1)))
+        except OverflowError:  # the last day there is (9999-12-31): no upper bound
+            return queryset
 
     def filter_user(self, queryset, name, value):
         # The staff list is small; the trail is filtered by the account's id, so an account renamed

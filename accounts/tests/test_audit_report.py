@@ -191,3 +191,20 @@ def test_each_row_shows_its_cells_escaped_with_refusals_and_emergency_access_mar
     assert '<td><span class="badge text-bg-warning">Denied</span></td>' in page
     assert '<span class="badge text-bg-danger">emergency</span>' in page
     assert "<td>Clinical</td><td>" in page
+
+
+@pytest.mark.django_db
+def test_the_first_and_last_days_there_are_filter_as_open_ends_never_a_500(client, admin):
+    """9999-12-31 has no next day to stop before and 0001-01-01 no instant before it in some zones:
+    each is taken as no bound, on the page and for the CSV alike."""
+    _events(1, actor=admin)
+    client.force_login(admin)
+    for query in (
+        {"date_to": "9999-12-31"},
+        {"date_from": "0001-01-01", "date_to": "9999-12-31"},
+        {"date_from": "9999-12-31"},
+    ):
+        response = client.get(URL, {"action": "test.", **query})
+        assert response.status_code == 200, query
+    assert _actions(client.get(URL, {"action": "test.", "date_to": "9999-12-31"})) == ["test.trail.read.0"]
+    assert _actions(client.get(URL, {"action": "test.", "date_from": "9999-12-31"})) == []
