@@ -87,8 +87,11 @@ def _date_bounds(value: str) -> tuple[str, datetime, datetime]:
         return prefix, moment, moment
     if day is None:
         raise SearchError(f"date: {value!r} is not a date (YYYY-MM-DD or an instant)")
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    return prefix, start, start + timedelta(days=1)
+    try:
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        return prefix, start, start + timedelta(days=1)
+    except OverflowError:  # the first or last day there is: no instant range to compare with
+        raise SearchError(f"date: {value!r} is out of range") from None
 
 
 def date_filter(field: str, values: Iterable[str]) -> Q:

@@ -386,6 +386,10 @@ def test_appointments_search_by_date_with_fhir_prefixes(client, clinician, patie
         ("Patient", {"_include": "Patient:organization"}),
         ("Observation", {}),  # an Observation search names its patient
         ("Observation", {"patient": "1", "date": "2026-02-30"}),
+        ("Appointment", {"date": "ge9999-12-31"}),  # the last day there is has no end to compare with
+        ("Appointment", {"date": "9999-12-31"}),
+        ("Observation", {"patient": "1", "date": "gt9999-12-31"}),
+        ("Patient", {"birthdate": "9999-12-31"}),
     ],
 )
 def test_bad_search_values_are_400_with_an_operation_outcome(client, admin, path, params):
