@@ -24,6 +24,7 @@ from controlled_substances.models import (
     Supplier,
     dea_number_validator,
 )
+from core.periods import PERIOD_DAY_VALIDATORS
 from scheduling.access import in_their_locations
 
 
@@ -324,8 +325,8 @@ class RegistrationFilterForm(forms.Form):
 
 
 class PeriodForm(RegistrationFilterForm):
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), validators=PERIOD_DAY_VALIDATORS)
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), validators=PERIOD_DAY_VALIDATORS)
 
     @classmethod
     def defaults(cls, request) -> dict:

@@ -7,6 +7,7 @@ from typing import cast
 
 from django import forms
 
+from core.periods import PERIOD_DAY_VALIDATORS
 from inquiries.models import Reason
 from scheduling.access import location_ids_for
 from scheduling.models import Location
@@ -25,8 +26,12 @@ def default_range(today: date) -> tuple[date, date]:
 
 
 class ReportFilterForm(forms.Form):
-    start = forms.DateField(label="From (local date)", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label="From (local date)", widget=forms.DateInput(attrs={"type": "date"}), validators=PERIOD_DAY_VALIDATORS
+    )
+    end = forms.DateField(
+        label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}), validators=PERIOD_DAY_VALIDATORS
+    )
     location = forms.ModelChoiceField(
         queryset=Location.objects.order_by("name"), required=False, empty_label="All locations"
     )

@@ -175,6 +175,16 @@ def test_a_bad_period_is_a_field_error(client_as, admin):
     assert response.context["filter_form"].errors["end"]
 
 
+@pytest.mark.parametrize(
+    ("period", "field"),
+    [({"start": "9999-12-30", "end": "9999-12-31"}, "end"), ({"start": "0001-01-01", "end": "0001-01-02"}, "start")],
+)
+def test_the_first_and_last_days_there_are_are_refused_at_the_field_not_a_500(client_as, admin, period, field):
+    response = client_as(admin).get(reverse("controlled_substances:report-dispensing"), period)
+    assert response.status_code == 200
+    assert "between 1900 and 2999" in " ".join(response.context["filter_form"].errors[field])
+
+
 def test_reversing_through_the_page_keeps_the_original(client_as, admin, patient):
     vial = container()
     entry = services.administration_record(

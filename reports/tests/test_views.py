@@ -80,6 +80,8 @@ def test_printable_view_has_print_css_and_no_navigation(client_as, admin, week):
         ({"start": "2020-01-01", "end": "2026-02-01"}, "end", "at most 731 days"),
         ({"location": "999999"}, "location", "Select a valid choice"),
         ({"late_cancel_hours": "0"}, "late_cancel_hours", "greater than or equal to 1"),
+        ({"start": "9999-12-30", "end": "9999-12-31"}, "end", "between 1900 and 2999"),
+        ({"start": "0001-01-01", "end": "0001-01-02"}, "start", "between 1900 and 2999"),
     ],
 )
 def test_bad_filters_are_field_errors_not_500(client_as, admin, query, field, message):
