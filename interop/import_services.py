@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts import audit
 from accounts.models import User
 from core.audit import Category, Verb
+from core.periods import FIRST_DAY, LAST_DAY
 from interop import fhir_import, importing
 from interop.importing import Problem, Row
 from interop.models import ImportedRecord
@@ -298,6 +299,10 @@ class _Lookups:
 
 def _instant(value: str, *, location: Location, datetime_format: str) -> datetime:
     parsed = importing.parse_start(value, datetime_format=datetime_format)
+    # A visit's time is shifted by its zone and its length: at the first or last days Python holds
+    # that leaves the calendar, so only years a clinic's records can fall in are taken.
+    if not FIRST_DAY <= parsed.date() <= LAST_DAY:
+        raise ValueError(f"Give a date between {FIRST_DAY:%Y} and {LAST_DAY:%Y}.")
     if timezone.is_aware(parsed):
         return parsed
     return scheduling_rules.to_utc(parsed.date(), parsed.time(), location.time_zone)

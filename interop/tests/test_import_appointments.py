@@ -117,3 +117,16 @@ def test_a_mapping_can_read_one_column_as_another_and_leave_one_out(tmp_path, fr
     )
     assert "1 created" in out
     assert Appointment.objects.get().patient == patient
+
+
+def test_a_start_at_the_first_or_last_day_there_is_is_a_refused_row_not_a_crash(tmp_path, frontdesk, clinic):
+    patient = PatientFactory()
+    rows = (
+        HEADER + f"V-1,{patient.mrn},consultation,Midtown,9999-12-31 23:00,,dr.test,\n"
+        f"V-2,{patient.mrn},consultation,Midtown,0001-01-01 00:00,,dr.test,\n"
+        f"V-3,{patient.mrn},consultation,Midtown,9999-12-31T23:00:00-05:00,,dr.test,\n"
+    )
+    out = run(tmp_path, rows, frontdesk, "--dry-run")
+    assert "would have appointments: 0 created, 0 updated, 0 linked, 0 skipped, 3 refused." in out
+    for row in (2, 3, 4):
+        assert f"row {row}, column 'start': Give a date between 1900 and 2999." in out
