@@ -16,8 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, QuerySet, TextField, Value
-from django.db.models.functions import Cast
+from django.db.models import Count, F, Q, QuerySet, TextField, Value, Window
+from django.db.models.functions import Cast, RowNumber
 from django.db.models.lookups import StartsWith
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -255,15 +255,17 @@ def _patient_search(params: dict[str, list[str]], offset: int, count: int) -> Pa
         sexes = [sex for sex, code in resources._GENDER.items() if code in gender_codes]
         qs = qs.filter(sex_at_birth__in=sexes)
     if any(key in params for key in ("family", "given", "name")):
-        # The matching patients' ids in the list's order first, with no LIMIT (the trigram indexes
-        # find them and PostgreSQL sorts them), then the page's rows by id. With the LIMIT in the
-        # same statement the planner walked the list order expecting the matches spread evenly, and
-        # read 16,000 patients before the twentieth Smith.
-        ordered = list(qs.values_list("pk", flat=True))
-        wanted = ordered[offset : offset + count]
-        by_pk = api_patients().in_bulk(wanted)
-        rows = [_patient_row(by_pk[pk]) for pk in wanted if pk in by_pk]
-        return Page(rows=rows, total=len(ordered), has_next=offset + count < len(ordered))
+        # Every match is numbered in the list's order and counted, and the page is the numbers
+        # asked for: the trigram indexes find the matches and PostgreSQL sorts them, in one
+        # statement. With a LIMIT instead the planner walked the list order expecting the matches
+        # spread evenly, and read 16,000 patients before the twentieth Smith.
+        ranked = qs.annotate(
+            place=Window(RowNumber(), order_by=[F("legal_last_name"), F("legal_first_name"), F("id")]),
+            matches=Window(Count("id")),
+        )
+        found = list(ranked.filter(place__gt=offset, place__lte=offset + count).order_by("place"))
+        total = found[0].matches if found else (qs.count() if offset else 0)
+        return Page(rows=[_patient_row(p) for p in found], total=total, has_next=offset + count < total)
     return _page(qs, offset, count, _patient_row)
 
 
