@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import audit
@@ -355,8 +357,26 @@ def _day_and_clock(value) -> str:
     return f"{local:%m/%d} {clock(local)}"
 
 
-def _worklist_rows(data) -> dict:
-    """Each list's rows as text and links, worked out once here: the template prints them instead of
+# Each row's markup, written once per row in the view: the template printed some 250 variables a
+# page (each resolved, localised and escaped by its own node), about a third of the page's time.
+# format_html escapes every value, as the template did.
+_ALERT_ROW = '<li class="mb-1"><a href="{}">{}</a> · {} · {}</li>'
+_FOLLOW_UP_ROW = (
+    '<li class="mb-1"><a href="{}">{}</a> · {} · <span class="badge {}">{}</span>\n'
+    '    <form method="post" action="{}" class="d-inline"><input type="hidden" name="csrfmiddlewaretoken" '
+    'value="{}"><button class="btn btn-sm btn-link p-0" type="submit">Note</button></form></li>'
+)
+_WORSENED_ROW = '<li class="mb-1"><a href="{}">{}</a> · {} → {}</li>'
+_NOT_RETURNED_ROW = '<li class="mb-1"><a href="{}">{}</a> · sent {}, expired {}</li>'
+_SUGGESTION_ROW = '<li class="mb-1"><a href="{}">{}</a> · {}</li>'
+_SUGGESTION_DECIDE_ROW = (
+    '<li class="mb-1"><a href="{}">{}</a> · {} · <a href="{}">Decide<span class="visually-hidden"> on {}\'s '
+    "booster</span></a></li>"
+)
+
+
+def _worklist_rows(data, *, csrf_token: str, can_decide: bool) -> dict:
+    """Each list's rows as markup, worked out once here: the template prints them instead of
     resolving names, choice displays, two date filters and a URL reversal per row."""
     chart, alert, visit_open = (
         _row_url("patients:detail"),
@@ -364,15 +384,31 @@ def _worklist_rows(data) -> dict:
         _row_url("followups:visit-open"),
     )
     outcomes, decide = _row_url("followups:outcomes"), _row_url("followups:suggestion-decide")
+    badge = {"overdue": "text-bg-danger"}
     return {
-        "alert_rows": [(alert(pk), name, reason, _day_and_clock(at)) for pk, name, reason, at in data.alerts],
+        "alert_rows": [
+            format_html(_ALERT_ROW, alert(pk), name, reason, _day_and_clock(at)) for pk, name, reason, at in data.alerts
+        ],
         "follow_up_rows": [
-            (chart(patient), name, _day_and_clock(start), state, visit_open(pk))
+            format_html(
+                _FOLLOW_UP_ROW,
+                chart(patient),
+                name,
+                _day_and_clock(start),
+                badge.get(state, "text-bg-warning"),
+                state,
+                visit_open(pk),
+                csrf_token,
+            )
             for pk, patient, name, start, state in data.follow_ups
         ],
-        "worsened_rows": [(outcomes(patient), name, prev, latest) for patient, name, prev, latest in data.worsened],
+        "worsened_rows": [
+            format_html(_WORSENED_ROW, outcomes(patient), name, prev, latest)
+            for patient, name, prev, latest in data.worsened
+        ],
         "not_returned_rows": [
-            (
+            format_html(
+                _NOT_RETURNED_ROW,
                 chart(patient),
                 name,
                 f"{timezone.localtime(sent):%m/%d}",
@@ -381,7 +417,10 @@ def _worklist_rows(data) -> dict:
             for patient, name, sent, expired in data.not_returned
         ],
         "suggestion_rows": [
-            (outcomes(patient), name, reason, decide(pk)) for pk, patient, name, reason in data.suggestions
+            format_html(_SUGGESTION_DECIDE_ROW, outcomes(patient), name, reason, decide(pk), name)
+            if can_decide
+            else format_html(_SUGGESTION_ROW, outcomes(patient), name, reason)
+            for pk, patient, name, reason in data.suggestions
         ],
     }
 
@@ -416,22 +455,23 @@ def worklist(request):
         user=request.user, today=timezone.localdate(), min_rise=policy.worsened_min_rise, only=only, page=page
     )
     listed = {kind: (list_name, title) for list_name, (kind, title) in _WORKLIST_LISTS.items()}
+    # The decision form only for whom the service accepts it from; others see why (asked only when
+    # a suggestion is listed).
+    standing = (
+        prescriber_standing(request.user, BOOSTER_DECIDE, action="Deciding on a booster") if data.suggestions else None
+    )
     return render(
         request,
         "followups/worklist.html",
         {
-            **_worklist_rows(data),
+            **_worklist_rows(data, csrf_token=get_token(request), can_decide=standing is not None and standing.can_act),
             "only": only,
             "page": page,
             "list_name": name if only else "",
             "has_next": only in data.more,
             # Per list: the address and heading of its full view, when it goes on beyond the rows shown.
             "more": {kind: listed[kind] for kind in data.more},
-            # The decision form only for whom the service accepts it from; others see why
-            # (asked only when a suggestion is listed).
-            "booster_standing": prescriber_standing(request.user, BOOSTER_DECIDE, action="Deciding on a booster")
-            if data.suggestions
-            else None,
+            "booster_standing": standing,
             "crumbs": [("Follow-up worklist", reverse("followups:worklist")), (heading, None)]
             if only
             else [("Follow-up worklist", None)],

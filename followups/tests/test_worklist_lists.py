@@ -142,3 +142,18 @@ def test_a_worsened_score_corrected_away_leaves_the_list_and_a_correction_that_w
     assert "Fixedscore" not in page  # 4 → 6 once corrected
     assert "Laterworse" in page
     assert "4 → 15" in page
+
+
+def test_names_on_the_worklist_are_escaped_and_a_nurse_is_not_offered_the_booster_decision(client, clinician, nurse):
+    """Each row's markup is written in the view: what a patient's name holds is printed as text."""
+    hostile = PatientFactory(legal_last_name='<img src=x onerror="alert(1)">', preferred_name="")
+    alert_for(patient=hostile, clinician=clinician)
+    suggestion_for(patient=hostile)
+    for user in (clinician, nurse):
+        client.force_login(user)
+        page = client.get(WORKLIST).content.decode()
+        assert "<img src=x" not in page
+        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    decide = reverse("followups:suggestion-decide", args=[hostile.booster_suggestions.get().pk])
+    assert decide not in page  # the nurse's page: the booster is for a prescriber to decide
+    assert "Needs a prescriber." in page
