@@ -59,9 +59,7 @@ def _card_only_through_provider(data: dict | None) -> dict:
 class PaymentForm(forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.filter(active=True), empty_label=None)
     method = forms.ChoiceField(choices=Payment.Method.choices, label="Paid by")
-    amount = forms.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), error_messages=AMOUNT_ERRORS
-    )
+    amount = amount_field()
     invoice = forms.ChoiceField(label="Put against", required=False)
     reference = forms.CharField(
         max_length=60, required=False, label="Cheque or receipt number", help_text="Never a card number."
@@ -91,9 +89,7 @@ class PaymentForm(forms.Form):
 
 class AllocateForm(forms.Form):
     payment = forms.ChoiceField(label="From payment")
-    amount = forms.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), error_messages=AMOUNT_ERRORS
-    )
+    amount = amount_field()
 
     def __init__(self, *args, payments=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -114,9 +110,7 @@ class AllocateForm(forms.Form):
 
 
 class CreditNoteForm(forms.Form):
-    amount = forms.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), error_messages=AMOUNT_ERRORS
-    )
+    amount = amount_field()
     reason = forms.CharField(max_length=300)
 
 
@@ -125,9 +119,7 @@ class WaiveForm(forms.Form):
 
 
 class RefundForm(forms.Form):
-    amount = forms.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), error_messages=AMOUNT_ERRORS
-    )
+    amount = amount_field()
     reason = forms.CharField(max_length=200)
     idempotency_key = IdempotencyField()
 
