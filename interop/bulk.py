@@ -120,7 +120,7 @@ _STREAMS: dict[str, Callable[[Scope], Iterator[selectors.Row]]] = {
 def _pages(rtype: selectors.ResourceType, params: dict[str, list[str]]) -> Iterator[selectors.Row]:
     offset = 0
     while offset <= selectors.SEARCH_OFFSET_LIMIT:
-        page = rtype.search(params, offset, PAGE)
+        page = rtype.search(params, offset, PAGE, None)  # the batches are of the scope's patients
         yield from page.rows
         if not page.has_next:
             return

@@ -42,6 +42,7 @@ from documents.models import Disclosure, Document
 from interop import bulk, resources, selectors
 from interop.models import Export, ExportFile
 from patients.models import Patient
+from scheduling.access import patient_ids_for
 
 logger = logging.getLogger(__name__)
 
@@ -258,13 +259,21 @@ def _audit_included(export: Export, patient_ids: set[int]) -> None:
 
 
 def _scope(export: Export) -> bulk.Scope:
+    """Whose resources the export holds: of the requesting user's locations' patients only, for a
+    user scoped to some locations (read when the worker runs, so a user moved since then exports
+    what they may read now); a whole-system export of theirs still carries the shared resources."""
+    within = patient_ids_for(export.requested_by)
     if export.level == Export.Level.SYSTEM:
-        return bulk.Scope(None, export.since)
+        if within is None:
+            return bulk.Scope(None, export.since)
+        return bulk.Scope(within, export.since, with_shared=True)
     if export.level == Export.Level.GROUP and export.group_id is not None:  # the table holds a group's id
-        return bulk.Scope(bulk.group_patients(export.group_id), export.since)
-    if export.level == Export.Level.ONE_PATIENT:
+        group = bulk.group_patients(export.group_id)
+        return bulk.Scope(group if within is None else group.filter(patient_id__in=within), export.since)
+    if export.level == Export.Level.ONE_PATIENT:  # the chart's own export: its access was checked
         return bulk.Scope(Patient.objects.filter(record_exports=export).values("pk"), None, with_shared=True)
-    return bulk.Scope(Patient.objects.values("pk"), export.since)
+    everyone = Patient.objects.values("pk")
+    return bulk.Scope(everyone if within is None else everyone.filter(pk__in=within), export.since)
 
 
 def _resources(

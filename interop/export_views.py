@@ -32,6 +32,7 @@ from interop.oauth import Grant, grant_for
 from interop.views import _outcome, _unauthorised, fhir_base
 from patients.access import CLINICAL, has_chart_perms, may_open_a_chart
 from patients.models import Patient
+from scheduling.access import may_see_location
 from scheduling.models import Location
 
 BULK_EXPORT = "interop.bulk_export"
@@ -143,6 +144,8 @@ def export_group(request: HttpRequest, group_id: str) -> HttpResponse:
         location = Location.objects.filter(pk=int(text)).first()
     if location is None:
         return _outcome(404, "not-found", "No such group (a group is a location's patients: Group/location-<id>).")
+    if not may_see_location(grant.user, location.pk):
+        return _outcome(403, "forbidden", "The token's user does not work at this location.")
     return _kickoff(request, Export.Level.GROUP, group=location)
 
 

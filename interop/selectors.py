@@ -146,7 +146,9 @@ class ResourceType:
     view_permission: str
     search_params: tuple[str, ...]
     read: Callable[[str], Row | None]
-    search: Callable[[dict[str, list[str]], int, int], Page]
+    # (params, offset, count, within): ``within`` is a query of the patient ids the token's user may
+    # read (their locations' patients), or None for every patient.
+    search: Callable[[dict[str, list[str]], int, int, QuerySet | None], Page]
     # Whether a search must name its patient (the record of many patients comes through $export).
     needs_patient: bool = False
     searchable: bool = True  # Binary is read only, through a DocumentReference's attachment
@@ -164,6 +166,17 @@ def _page(queryset: QuerySet, offset: int, count: int, to_row: Callable[[Any], R
     total = queryset.count()
     objs = list(queryset[offset : offset + count])
     return Page(rows=[to_row(o) for o in objs], total=total, has_next=offset + count < total)
+
+
+def _of_patients(queryset: QuerySet, field: str, params: dict[str, list[str]], within: QuerySet | None) -> QuerySet:
+    """``queryset`` narrowed to the patients a search names (``patient``/``subject``), and to those
+    the token's user may read (``within``: their locations' patients; None for chain-wide staff)."""
+    named = _patient_ids(params)
+    if named is not None:
+        queryset = queryset.filter(**{f"{field}__in": named})
+    if within is not None:
+        queryset = queryset.filter(**{f"{field}__in": within})
+    return queryset
 
 
 def _by_pk(queryset: QuerySet, resource_id: str, to_row: Callable[[Any], Row]) -> Row | None:
@@ -224,8 +237,10 @@ def _name_prefix(value: str, *keys: str) -> Q:
     return q
 
 
-def _patient_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+def _patient_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
     qs = api_patients().order_by("legal_last_name", "legal_first_name", "id")
+    if within is not None:
+        qs = qs.filter(pk__in=within)
     if "_id" in params:
         qs = qs.filter(pk__in=_ids(params["_id"], "Patient"))
     for value in params.get("identifier", []):
@@ -291,7 +306,7 @@ def _practitioner_row(user: Any) -> Row:
     return Row(user, None, [resources.practitioner(user)])
 
 
-def _practitioner_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+def _practitioner_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
     qs = _practitioners()
     if "_id" in params:
         qs = qs.filter(pk__in=_ids(params["_id"], "Practitioner"))
@@ -309,7 +324,7 @@ def _location_row(loc: Location) -> Row:
     return Row(loc, None, [resources.location(loc)])
 
 
-def _location_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+def _location_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
     qs = Location.objects.order_by("name", "id")
     if "_id" in params:
         qs = qs.filter(pk__in=_ids(params["_id"], "Location"))
@@ -334,13 +349,10 @@ for _ours, _theirs in resources.APPOINTMENT_STATUS.items():
     _APPOINTMENT_STATUS_BY_CODE.setdefault(_theirs, []).append(str(_ours))
 
 
-def _appointment_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-    qs = _appointments()
+def _appointment_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
+    qs = _of_patients(_appointments(), "patient_id", params, within)
     if "_id" in params:
         qs = qs.filter(pk__in=_ids(params["_id"], "Appointment"))
-    patient_ids = _patient_ids(params)
-    if patient_ids is not None:
-        qs = qs.filter(patient_id__in=patient_ids)
     if "location" in params:
         qs = qs.filter(location_id__in=_ids(params["location"], "Location"))
     if "practitioner" in params:
@@ -404,14 +416,11 @@ def _observation_read(resource_id: str) -> Row | None:
     return Row(row.obj, row.patient_id, wanted) if wanted else None
 
 
-def _observation_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-    patient_ids = _patient_ids(params)
+def _observation_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
     categories = set(_token_codes(params.get("category", []))) or {"survey", "vital-signs"}
     codes = _token_codes(params.get("code", []))
-    scores, readings = _scores().filter(superseded_by__isnull=True), _readings()
-    if patient_ids is not None:
-        scores = scores.filter(patient_id__in=patient_ids)
-        readings = readings.filter(session__patient_id__in=patient_ids)
+    scores = _of_patients(_scores().filter(superseded_by__isnull=True), "patient_id", params, within)
+    readings = _of_patients(_readings(), "session__patient_id", params, within)
     if "date" in params:
         scores = scores.filter(date_filter("administered_at", params["date"]))
         readings = readings.filter(date_filter("taken_at", params["date"]))
@@ -448,11 +457,10 @@ def _administration_row(s: InfusionSession) -> Row:
     return Row(s, s.patient_id, [resources.medication_administration(s)])
 
 
-def _administration_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-    qs = _administrations()
-    patient_ids = _patient_ids(params)
-    if patient_ids is not None:
-        qs = qs.filter(patient_id__in=patient_ids)
+def _administration_search(
+    params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None
+) -> Page:
+    qs = _of_patients(_administrations(), "patient_id", params, within)
     if "effective-time" in params:
         qs = qs.filter(date_filter("started_at", params["effective-time"]))
     statuses = set(_token_codes(params.get("status", [])))
@@ -496,19 +504,19 @@ def _source_read(sources: tuple[Source, ...]) -> Callable[[str], Row | None]:
     return read
 
 
-def _source_search(sources: tuple[Source, ...], date_param: str) -> Callable[[dict[str, list[str]], int, int], Page]:
+def _source_search(
+    sources: tuple[Source, ...], date_param: str
+) -> Callable[[dict[str, list[str]], int, int, QuerySet | None], Page]:
     """Newest first across every source: the first offset + count of each, merged (offsets are bounded)."""
 
-    def search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-        patient_ids = _patient_ids(params)
+    def search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
         statuses = set(_token_codes(params.get("status", [])))
         window = offset + count + 1
         merged: list[tuple[Any, str, int, Source, Any]] = []
         total = 0
         for source in sources:
             qs = source.queryset().filter(**{f"{source.date_field}__isnull": False})
-            if patient_ids is not None:
-                qs = qs.filter(**{f"{source.patient_field}__in": patient_ids})
+            qs = _of_patients(qs, source.patient_field, params, within)
             if date_param in params:
                 qs = qs.filter(date_filter(source.date_field, params[date_param]))
             if statuses:
@@ -738,11 +746,8 @@ def _condition_read(resource_id: str) -> Row | None:
     return Row(row.obj, row.patient_id, wanted) if row and wanted else None
 
 
-def _condition_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-    qs = _signed_consultations().exclude(icd10_codes="")
-    patient_ids = _patient_ids(params)
-    if patient_ids is not None:
-        qs = qs.filter(patient_id__in=patient_ids)
+def _condition_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
+    qs = _of_patients(_signed_consultations().exclude(icd10_codes=""), "patient_id", params, within)
     if "recorded-date" in params:
         qs = qs.filter(date_filter("signed_at", params["recorded-date"]))
     categories = set(_token_codes(params.get("category", [])))
@@ -766,11 +771,8 @@ def _allergies() -> QuerySet:
     return _signed_consultations().exclude(allergies="")
 
 
-def _allergy_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-    qs = _allergies()
-    patient_ids = _patient_ids(params)
-    if patient_ids is not None:
-        qs = qs.filter(patient_id__in=patient_ids)
+def _allergy_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
+    qs = _of_patients(_allergies(), "patient_id", params, within)
     statuses = set(_token_codes(params.get("clinical-status", [])))
     if statuses and "active" not in statuses:
         qs = qs.none()
@@ -789,11 +791,8 @@ def _medication_row(m: Any) -> Row:
     return Row(m, m.consultation.patient_id, [resources.medication_statement(m)])
 
 
-def _medication_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-    qs = _medications()
-    patient_ids = _patient_ids(params)
-    if patient_ids is not None:
-        qs = qs.filter(consultation__patient_id__in=patient_ids)
+def _medication_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
+    qs = _of_patients(_medications(), "consultation__patient_id", params, within)
     statuses = set(_token_codes(params.get("status", [])))
     if statuses and "active" not in statuses:
         qs = qs.none()
@@ -813,11 +812,10 @@ def _questionnaire_row(r: InstrumentResponse) -> Row:
     return Row(r, r.patient_id, [resources.questionnaire_response(r)])
 
 
-def _questionnaire_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-    qs = _questionnaire_responses().filter(superseded_by__isnull=True)
-    patient_ids = _patient_ids(params)
-    if patient_ids is not None:
-        qs = qs.filter(patient_id__in=patient_ids)
+def _questionnaire_search(
+    params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None
+) -> Page:
+    qs = _of_patients(_questionnaire_responses().filter(superseded_by__isnull=True), "patient_id", params, within)
     if "authored" in params:
         qs = qs.filter(date_filter("administered_at", params["authored"]))
     statuses = set(_token_codes(params.get("status", [])))
@@ -837,11 +835,10 @@ def _adverse_event_row(e: AdverseEvent) -> Row:
     return Row(e, e.session.patient_id, [resources.adverse_event(e)])
 
 
-def _adverse_event_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-    qs = _adverse_events()
-    patient_ids = _patient_ids(params)
-    if patient_ids is not None:
-        qs = qs.filter(session__patient_id__in=patient_ids)
+def _adverse_event_search(
+    params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None
+) -> Page:
+    qs = _of_patients(_adverse_events(), "session__patient_id", params, within)
     if "date" in params:
         qs = qs.filter(date_filter("onset_at", params["date"]))
     return _page(qs, offset, count, _adverse_event_row)
@@ -866,11 +863,8 @@ def _document_row(d: Document) -> Row:
     return Row(d, d.patient_id, [resources.document_reference(d, base=f"{site_url()}/fhir/r4")])
 
 
-def _document_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
-    qs = documents_of_patients()
-    patient_ids = _patient_ids(params)
-    if patient_ids is not None:
-        qs = qs.filter(patient_id__in=patient_ids)
+def _document_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
+    qs = _of_patients(documents_of_patients(), "patient_id", params, within)
     if "date" in params:
         qs = qs.filter(date_filter("issued_at", params["date"]))
     statuses = set(_token_codes(params.get("status", [])))
@@ -884,7 +878,7 @@ def _binary_row(d: Document) -> Row:
     return Row(d, d.patient_id, [{"resourceType": "Binary", "id": str(d.pk), "contentType": "application/pdf"}])
 
 
-def _no_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+def _no_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
     return Page([], 0, False)
 
 
@@ -895,7 +889,7 @@ def _organization_read(resource_id: str) -> Row | None:
     return Row(None, None, [resources.organization()]) if resource_id == resources.CLINIC else None
 
 
-def _organization_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+def _organization_search(params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None) -> Page:
     row = Row(None, None, [resources.organization()])
     ids = [part.strip() for value in params.get("_id", []) for part in value.split(",")]
     names = [value.strip().lower() for value in params.get("name", [])]
@@ -912,7 +906,9 @@ def _practitioner_role_row(user: Any) -> Row:
     return Row(user, None, [resources.practitioner_role(user)])
 
 
-def _practitioner_role_search(params: dict[str, list[str]], offset: int, count: int) -> Page:
+def _practitioner_role_search(
+    params: dict[str, list[str]], offset: int, count: int, within: QuerySet | None = None
+) -> Page:
     qs = _practitioner_roles()
     if "_id" in params:
         qs = qs.filter(pk__in=_ids(params["_id"], "PractitionerRole"))

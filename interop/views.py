@@ -35,8 +35,9 @@ from interop import oauth, resources, rules, selectors, services
 from interop.forms import ClientForm, RetireForm, SmartAllowForm
 from interop.models import ClientRegistration
 from interop.oauth import Grant, grant_for
-from patients.access import VIEW, has_chart_perms
+from patients.access import CLINICAL, VIEW, has_chart_perms
 from patients.models import Patient
+from scheduling.access import patient_ids_for
 
 FHIR_JSON = "application/fhir+json"
 PAGE_DEFAULT, PAGE_MAX = 20, 100
@@ -227,7 +228,7 @@ def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResp
     if isinstance(rtype, HttpResponse):
         return rtype
     row = rtype.read(resource_id[:80])
-    if row is None or not row.resources or not _within_patient(grant, rtype, row):
+    if row is None or not row.resources or not _within_patient(grant, rtype, row) or not _opens(grant, rtype, row):
         return _outcome(404, "not-found", f"No {rtype.name} with that id.")
     if rtype.name == "Binary":
         return _binary(request, grant, rtype, row)
@@ -242,6 +243,16 @@ def _within_patient(grant: Grant, rtype: selectors.ResourceType, row: selectors.
     if rtype.compartment or row.patient_id is not None:
         return row.patient_id == grant.patient_id
     return True
+
+
+def _opens(grant: Grant, rtype: selectors.ResourceType, row: selectors.Row) -> bool:
+    """Whether the token's user may open the chart the row belongs to: a patient of their locations
+    (every patient for chain-wide staff), or one a break-glass grant opens, as in the chart. A
+    resource of another location's patient is answered as missing, so ids cannot be probed."""
+    if row.patient_id is None:
+        return True
+    perms = (rtype.view_permission, CLINICAL) if rtype.clinical else (rtype.view_permission,)
+    return has_chart_perms(grant.user, *perms, patient_id=row.patient_id)
 
 
 def _bind_to_patient(
@@ -318,7 +329,9 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
     if includes and not selectors.RESOURCE_TYPES["Patient"].visible_to(grant.user):
         return _outcome(403, "forbidden", "The token's user may not read Patient resources.")
     try:
-        page = rtype.search(params, offset, count)
+        # Only the patients of the user's locations, whatever the search names: a patient elsewhere
+        # is not found (break-glass opens one chart to read, not a search).
+        page = rtype.search(params, offset, count, patient_ids_for(grant.user))
     except selectors.SearchError as exc:
         return _outcome(400, "value", str(exc))
     entries = [resource for row in page.rows for resource in row.resources]
