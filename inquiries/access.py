@@ -1,5 +1,7 @@
 """Who may work the inquiry queue: the permission is checked before the inquiry is read, so ids
-cannot be probed (403 before 404)."""
+cannot be probed (403 before 404). A desk scoped to some locations works the inquiries its queue
+shows (those naming one of its locations, or none); another location's inquiry is refused, as
+another location's appointment is."""
 
 from __future__ import annotations
 
@@ -18,4 +20,6 @@ def get_inquiry_for_user(request, pk: int, *, perm: str = VIEW) -> Inquiry:
     inquiry = selectors.inquiry_detail(pk)
     if inquiry is None:
         raise Http404("No such inquiry.")
+    if not selectors.in_their_queue(request.user, inquiry):
+        raise PermissionDenied
     return inquiry

@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from inquiries import rules
 from inquiries.models import Inquiry, InquiryContact
 from patients.selectors import PossibleDuplicate, possible_duplicates
-from scheduling.access import location_ids_for
+from scheduling.access import location_ids_for, may_see_location
 
 QUEUE_FILTERS = {
     "open": ("Open (new and contacted)", Q(status__in=rules.OPEN_STATUSES)),
@@ -28,6 +28,11 @@ def _for(user) -> QuerySet[Inquiry]:
     if ids is None:
         return Inquiry.objects.all()
     return Inquiry.objects.filter(Q(preferred_location__isnull=True) | Q(preferred_location_id__in=ids))
+
+
+def in_their_queue(user, inquiry: Inquiry) -> bool:
+    """Whether ``inquiry`` is in ``user``'s queue (the rule of :func:`_for`, for one inquiry)."""
+    return inquiry.preferred_location_id is None or may_see_location(user, inquiry.preferred_location_id)
 
 
 def queue(*, show: str = "open", user=None) -> QuerySet[Inquiry]:

@@ -486,6 +486,13 @@ ABOUT_THE_PATIENT = frozenset(
         "infusions:session",
         "infusions:sign",
         "infusions:transition",
+        # An inquiry naming the first location (the access test's inquiry names the patient's site):
+        # not in the second location's queue, so refused by its id too.
+        "inquiries:contact",
+        "inquiries:convert",
+        "inquiries:detail",
+        "inquiries:link",
+        "inquiries:status",
         "packets:accept-fact",
         "packets:accept-medication",
         "packets:corrections",

@@ -32,5 +32,9 @@ class InquiryContactFactory(factory.django.DjangoModelFactory):
 
 
 def object_for_route(kwarg: str, patient) -> Inquiry:
-    """An inquiry for the access table's routes (not yet linked to ``patient``)."""
-    return InquiryFactory()
+    """An inquiry for the access table's routes (not yet linked to ``patient``), naming the first
+    location where ``patient`` has care (none if they have none yet)."""
+    from scheduling.models import PatientLocation
+
+    site = PatientLocation.objects.filter(patient=patient).order_by("location_id").values_list("location", flat=True)
+    return InquiryFactory(preferred_location_id=site.first())

@@ -275,3 +275,30 @@ def test_the_desks_home_lists_only_its_locations_arrivals(client, frontdesk, sco
     client.force_login(scope_to(frontdesk, south))
     arrivals = client.get(reverse("home")).context["arrivals"] + client.get(reverse("home")).context["tomorrow"]
     assert [row.patient_id for row in arrivals] == [here.pk]
+
+
+def test_another_locations_inquiry_is_refused_by_its_id_as_its_queue_leaves_it_out(
+    client, frontdesk, admin, scope_to, north, south
+):
+    theirs = InquiryFactory(last_name="Northam", preferred_location=north)
+    ours = InquiryFactory(last_name="Southall", preferred_location=south)
+    anyone = InquiryFactory(last_name="Nowhere", preferred_location=None)
+    client.force_login(scope_to(frontdesk, south))
+    refused = client.get(reverse("inquiries:detail", args=[theirs.pk]))
+    assert refused.status_code == 403
+    assert "Northam" not in refused.content.decode()
+    for name, data in (
+        ("inquiries:contact", {"channel": "phone", "outcome": "no_answer"}),
+        ("inquiries:status", {"status": "closed", "close_reason": "Not interested"}),
+        ("inquiries:convert", {}),
+        ("inquiries:link", {"mrn": "X"}),
+    ):
+        assert client.post(reverse(name, args=[theirs.pk]), data).status_code == 403, name
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.contacts.count()) == ("new", 0)
+    for inquiry in (ours, anyone):
+        assert client.get(reverse("inquiries:detail", args=[inquiry.pk])).status_code == 200
+    # A missing id is still a 404 to a role that may work the queue.
+    assert client.get(reverse("inquiries:detail", args=[2_000_000_000])).status_code == 404
+    client.force_login(admin)  # chain-wide
+    assert client.get(reverse("inquiries:detail", args=[theirs.pk])).status_code == 200
