@@ -34,7 +34,7 @@ from consultations.models import (
     TreatmentPlan,
 )
 from core import hashing
-from scheduling.access import in_their_patients
+from scheduling.access import in_their_patients, location_ids_for
 from scheduling.hooks import RecordLink
 from scheduling.models import ACTIVE_STATUSES, Appointment
 from scheduling.selectors import clinician_day
@@ -256,10 +256,11 @@ def appointment_record_links(appointment, user) -> list[RecordLink]:
 
 def clinician_home(*, user, today: date, appointments: list | None = None) -> dict[str, Any]:
     """Today's consultation appointments with their intake, drafts to finish, and screenings
-    awaiting a decision. ``appointments``: the clinician's day if the caller already has it.
+    awaiting a decision, at ``user``'s locations. ``appointments``: the clinician's day (of their
+    locations) if the caller already has it.
     Bounded: 2 queries (4 without ``appointments``) whatever the volume."""
     if appointments is None:
-        appointments = clinician_day(clinician=user, today=today)
+        appointments = clinician_day(clinician=user, today=today, location_ids=location_ids_for(user))
     appointments = [a for a in appointments if a.appointment_type.code == "consultation"]
     by_appointment = {
         c.appointment_id: c
@@ -268,8 +269,9 @@ def clinician_home(*, user, today: date, appointments: list | None = None) -> di
         )
     }
     todays = [(a, by_appointment.get(a.pk)) for a in appointments]
+    # Their own drafts of their locations' patients: a chart elsewhere opens only through break-glass.
     drafts = list(
-        Consultation.objects.filter(clinician=user, status=ConsultationStatus.DRAFT)
+        in_their_patients(user, Consultation.objects.filter(clinician=user, status=ConsultationStatus.DRAFT))
         .select_related("patient")
         .order_by("created_at")[:20]
     )

@@ -36,7 +36,8 @@ from reminders import selectors as reminders
 from reminders.services import alerting
 from reports.selectors.home import cached_administrator_figures
 from scheduling import selectors as schedule
-from scheduling.access import location_ids_for
+from scheduling.access import location_ids_for, may_see_location
+from scheduling.models import Location
 from scheduling.views import user_moves
 
 logger = logging.getLogger(__name__)
@@ -62,22 +63,24 @@ def home(request):
         context.update(_clinician_panels(request, context.get("todays_patients")))
     context.update(_followup_panels(request, role))
     if role == Role.FRONT_DESK and request.user.has_perm("packets.view_packet"):
-        context["lacking_forms"] = lacking_forms(today=timezone.localdate())
+        context["lacking_forms"] = lacking_forms(today=timezone.localdate(), user=request.user)
     if role == Role.ADMINISTRATOR:
         context.update(_reminder_health())
         context.update(_incomplete_prescribers())
     if role == Role.ADMINISTRATOR and request.user.has_perm("controlled_substances.manage_stock"):
-        context.update(_ledger_reminders())
+        context.update(_ledger_reminders(request.user))
     if role == Role.ADMINISTRATOR and request.user.has_perm("reports.view_reports"):
-        context.update(_report_figures())
+        context.update(_report_figures(request.user))
     return render(request, template, context)
 
 
-def _ledger_reminders() -> dict:
-    """Per DEA registration: the biennial inventory coming due, an expiring registration."""
+def _ledger_reminders(user) -> dict:
+    """Per DEA registration of the user's locations: the biennial inventory coming due, an
+    expiring registration."""
 
     statuses = registration_statuses(today=timezone.localdate())
-    return {"ledger_reminders": [s for s in statuses if s.reminders]}
+    theirs = [s for s in statuses if may_see_location(user, s.registration.location_id)]
+    return {"ledger_reminders": [s for s in theirs if s.reminders]}
 
 
 def _incomplete_prescribers() -> dict:
@@ -93,10 +96,16 @@ def _policy_sign_off(request) -> dict:
     return {"policy_changes_pending": prescribers.pending_policy_changes_for(request.user)}
 
 
-def _report_figures() -> dict:
-    """This week's figures with 12-week sparklines, each linking into its report."""
+def _report_figures(user) -> dict:
+    """This week's figures with 12-week sparklines, each linking into its report: of every
+    location, or of the first of a scoped administrator's locations (where their reports open)."""
 
-    figures, as_of = cached_administrator_figures(today=timezone.localdate(), now=timezone.now())
+    ids = location_ids_for(user)
+    location = None if ids is None else Location.objects.filter(pk__in=ids).order_by("name").first()
+    if ids is not None and location is None:
+        return {"figures": [], "figures_as_of": None}
+    today, now = timezone.localdate(), timezone.now()
+    figures, as_of = cached_administrator_figures(today=today, now=now, location=location)
     return {"figures": figures, "figures_as_of": as_of}
 
 
@@ -118,15 +127,18 @@ def _schedule_panels(request, role) -> dict:
     panels = {"moves": user_moves(request.user), "here": request.get_full_path()}
     if role == Role.FRONT_DESK:
         panels.update(schedule.front_desk_day(today=today, location_ids=location_ids_for(request.user)))
-        panels["link_replies"] = _link_replies()
+        panels["link_replies"] = _link_replies(request.user)
     else:
-        panels["todays_patients"] = schedule.clinician_day(clinician=request.user, today=today)
+        panels["todays_patients"] = schedule.clinician_day(
+            clinician=request.user, today=today, location_ids=location_ids_for(request.user)
+        )
     return panels
 
 
-def _link_replies():
-    """Confirmations and cancellations patients sent through reminder links in the last 24 hours."""
-    return reminders.link_replies(since=timezone.now() - timedelta(hours=24), limit=20)
+def _link_replies(user):
+    """Confirmations and cancellations patients sent through reminder links in the last 24 hours,
+    about visits at the desk's locations."""
+    return reminders.link_replies(since=timezone.now() - timedelta(hours=24), limit=20, user=user)
 
 
 def _reminder_health() -> dict:

@@ -21,6 +21,7 @@ from infusions.selectors.sessions import policy as infusion_policy
 from packets import hooks, rules
 from packets.models import Packet, ReportedFact, ReportedMedication
 from packets.policy import link_policy
+from scheduling.access import in_their_locations
 from scheduling.models import Appointment, AppointmentStatus
 
 PROGRESS_FIELDS = (
@@ -144,12 +145,13 @@ class LackingRow:
     packet: Packet | None
 
 
-def lacking_forms(*, today: date, limit: int = 20) -> list[LackingRow]:
+def lacking_forms(*, today: date, limit: int = 20, user=None) -> list[LackingRow]:
     """Intake consultations of the coming week whose patient has not completed a packet: the
-    front desk's list (two queries)."""
+    front desk's list (two queries), of ``user``'s locations when given."""
     zone_start = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    intakes = Appointment.objects.all() if user is None else in_their_locations(user, Appointment.objects.all())
     appointments = list(
-        Appointment.objects.filter(
+        intakes.filter(
             appointment_type__code=INTAKE_TYPE,
             status__in=WAITING,
             start__gte=zone_start,

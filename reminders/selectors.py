@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from patients import links
 from reminders.models import Reminder, ReminderLink, ReminderRule, ReminderStatus
+from scheduling.access import in_their_locations
 from scheduling.models import ACTIVE_STATUSES, Appointment
 
 
@@ -59,10 +60,14 @@ def reminder_link_by_id(link_id) -> ReminderLink | None:
     return link if reminder_link_valid(link) else None
 
 
-def link_replies(*, since: datetime, limit: int = 50) -> list[ReminderLink]:
-    """Confirmations and cancellations patients sent through reminder links since ``since`` (front desk)."""
+def link_replies(*, since: datetime, limit: int = 50, user=None) -> list[ReminderLink]:
+    """Confirmations and cancellations patients sent through reminder links since ``since`` (front
+    desk), about visits at ``user``'s locations when given."""
+    replies = ReminderLink.objects.filter(used_at__gte=since)
+    if user is not None:
+        replies = in_their_locations(user, replies, field="appointment__location_id")
     return list(
-        ReminderLink.objects.filter(used_at__gte=since)
-        .select_related("appointment__patient", "appointment__location", "appointment__appointment_type")
-        .order_by("-used_at")[:limit]
+        replies.select_related(
+            "appointment__patient", "appointment__location", "appointment__appointment_type"
+        ).order_by("-used_at")[:limit]
     )

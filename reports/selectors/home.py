@@ -16,38 +16,43 @@ from reports.forms import LATE_CANCEL_HOURS_DEFAULT, UNSIGNED_DAYS_DEFAULT
 from reports.selectors import operations
 from reports.sql import local_period
 from reports.tables import display, rate
-from scheduling.models import AppointmentStatus
+from scheduling.models import AppointmentStatus, Location
 
 WEEKS = 12
 CACHE_SECONDS = 300  # the home page is opened often; five-minute-old weekly figures are fine
 
 
-def cached_administrator_figures(*, today: date, now: datetime) -> tuple[list[dict], datetime]:
-    """The figures and when they were computed, shared for five minutes (per cache)."""
+def cached_administrator_figures(
+    *, today: date, now: datetime, location: Location | None = None
+) -> tuple[list[dict], datetime]:
+    """The figures (of every location, or of ``location``) and when they were computed, shared for
+    five minutes (per cache)."""
     from django.core.cache import cache
 
-    key = f"reports:administrator-figures:{today.isoformat()}"
+    key = f"reports:administrator-figures:{today.isoformat()}:{location.pk if location else 'all'}"
     found = cache.get(key)
     if found is None:
-        found = (administrator_figures(today=today, now=now), now)
+        found = (administrator_figures(today=today, now=now, location=location), now)
         cache.set(key, found, CACHE_SECONDS)
     return found
 
 
-def administrator_figures(*, today: date, now: datetime) -> list[dict]:
+def administrator_figures(*, today: date, now: datetime, location: Location | None = None) -> list[dict]:
+    """This week's figures of every location, or of ``location`` (an administrator scoped to some
+    locations sees the first of theirs, as their reports open on it)."""
     this_monday = today - timedelta(days=today.weekday())
     first_monday = this_monday - timedelta(weeks=WEEKS - 1)
     f: dict[str, Any] = {  # the shape of ReportFilterForm.cleaned_data, which the operations selectors take
         "start": first_monday,
         "end": this_monday + timedelta(days=6),
-        "location": None,
+        "location": location,
         "period": "week",
         "late_cancel_hours": LATE_CANCEL_HOURS_DEFAULT,
         "unsigned_days": UNSIGNED_DAYS_DEFAULT,
     }
     mondays = [first_monday + timedelta(weeks=i) for i in range(WEEKS)]
     booked = dict(
-        operations.appointments_in(start=f["start"], end=f["end"], location=None)
+        operations.appointments_in(start=f["start"], end=f["end"], location=location)
         .exclude(status=AppointmentStatus.CANCELLED)
         .annotate(week=local_period("week"))
         .values("week")
@@ -67,9 +72,13 @@ def administrator_figures(*, today: date, now: datetime) -> list[dict]:
     open_hours = sum(r["open_chair_hours"] or 0 for r in utilisation)
     booked_hours = sum(r["booked_chair_hours"] or 0 for r in utilisation)
 
-    unsigned = Consultation.objects.filter(
+    drafts = Consultation.objects.filter(
         status=Consultation.Status.DRAFT, created_at__lt=now - timedelta(days=UNSIGNED_DAYS_DEFAULT)
-    ).count()
+    )
+    if location is not None:  # as the compliance report counts them at a location
+        drafts = drafts.filter(appointment__location=location)
+    unsigned = drafts.count()
+    where = "all locations" if location is None else location.name
     week_query = urlencode({"start": this_monday.isoformat(), "end": (this_monday + timedelta(days=6)).isoformat()})
     trend_query = urlencode({"start": f["start"].isoformat(), "end": f["end"].isoformat()})
     this_week = attendance.get(this_monday, {"due": 0, "no_show": 0})
@@ -100,7 +109,7 @@ def administrator_figures(*, today: date, now: datetime) -> list[dict]:
         {
             "label": f"Consultations unsigned after {UNSIGNED_DAYS_DEFAULT} days",
             "value": unsigned,
-            "detail": f"drafts, all locations ({UNSIGNED_DAYS_DEFAULT} days is clinic policy)",
+            "detail": f"drafts, {where} ({UNSIGNED_DAYS_DEFAULT} days is clinic policy)",
             "sparkline": "",
             "url": reverse("reports:compliance"),
         },

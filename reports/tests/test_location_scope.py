@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -31,3 +33,29 @@ def test_chain_wide_staff_still_report_on_every_location(client, nurse):
     page = client.get(reverse("reports:clinical-quality"))
     assert page.status_code == 200
     assert page.context["form"].cleaned_data["location"] is None
+
+
+def test_a_scoped_administrators_home_counts_their_location_and_its_ledger(client, scope_to):
+    from django.utils import timezone
+
+    from accounts.roles import Role
+    from accounts.tests.factories import UserFactory
+    from controlled_substances.tests.factories import registration
+    from scheduling.tests.factories import AppointmentFactory
+
+    north, south = LocationFactory(name="North"), LocationFactory(name="South")
+    now = timezone.now()
+    for site, n in ((north, 2), (south, 1)):
+        AppointmentFactory.create_batch(n, location=site, start=now, end=now + timedelta(hours=1))
+    ours = registration(dea_number="FA1234563", location=south, expires_on=timezone.localdate())
+    registration(dea_number="BM1234563", location=north, expires_on=timezone.localdate())
+    administrator = UserFactory(username="admin.south", role=Role.ADMINISTRATOR)
+    client.force_login(administrator)  # chain-wide: both locations
+    home = client.get(reverse("home")).context
+    assert home["figures"][0]["value"] == 3
+    assert len(home["ledger_reminders"]) == 2
+    client.force_login(scope_to(administrator, south))
+    home = client.get(reverse("home")).context
+    assert home["figures"][0]["value"] == 1
+    assert "South" in home["figures"][3]["detail"]
+    assert [s.registration.pk for s in home["ledger_reminders"]] == [ours.pk]

@@ -592,8 +592,10 @@ def front_desk_day(*, today: date, location_ids: frozenset[int] | None = None) -
     return {"arrivals": arrivals, "tomorrow": upcoming, "escort_missing": escort_missing}
 
 
-def clinician_day(*, clinician, today: date) -> list[Appointment]:
-    locations = list(active_locations())
+def clinician_day(*, clinician, today: date, location_ids: frozenset[int] | None = None) -> list[Appointment]:
+    """The clinician's own visits today, at ``location_ids`` (None: every location)."""
+    sites = active_locations()
+    locations = list(sites if location_ids is None else sites.filter(pk__in=location_ids))
     return list(
         appointments_on(day=today, locations=locations, clinician=clinician).exclude(status__in=HIDDEN_BY_DEFAULT)
     )

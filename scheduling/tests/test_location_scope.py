@@ -3,6 +3,8 @@ chart elsewhere opens only through break-glass, audited as every break-glass is.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -302,3 +304,81 @@ def test_another_locations_inquiry_is_refused_by_its_id_as_its_queue_leaves_it_o
     assert client.get(reverse("inquiries:detail", args=[2_000_000_000])).status_code == 404
     client.force_login(admin)  # chain-wide
     assert client.get(reverse("inquiries:detail", args=[theirs.pk])).status_code == 200
+
+
+def _replied(appointment):
+    """A reminder sent for ``appointment`` whose confirm link the patient used a moment ago."""
+    from reminders.models import Reminder, ReminderLink
+    from reminders.tests.conftest import make_rule
+
+    now = timezone.now()
+    rule = make_rule(types=[appointment.appointment_type], hours=24, email=False)
+    reminder = Reminder.objects.create(
+        appointment=appointment,
+        rule=rule,
+        kind=rule.kind,
+        channel="sms",
+        idempotency_key=f"scope-{appointment.pk}",
+        appointment_start=appointment.start,
+        due_at=now,
+        status="sent",
+        sent_at=now,
+    )
+    return ReminderLink.objects.create(
+        reminder=reminder,
+        appointment=appointment,
+        appointment_start=appointment.start,
+        token_hash=f"{appointment.pk:064d}",
+        expires_at=appointment.start,
+        used_at=now,
+        action="confirm",
+    )
+
+
+def test_the_desks_reminder_replies_and_missing_forms_follow_its_locations(client, frontdesk, scope_to, north, south):
+    soon = timezone.now() + timedelta(days=2)
+    here, there = PatientFactory(legal_last_name="Southwick"), PatientFactory(legal_last_name="Northrop")
+    intake = appointment_type("consultation")
+    for patient, site in ((here, south), (there, north)):
+        visit = AppointmentFactory(
+            patient=patient, location=site, appointment_type=intake, start=soon, end=soon + timedelta(minutes=60)
+        )
+        _replied(visit)
+    client.force_login(frontdesk)  # chain-wide: both
+    home = client.get(reverse("home")).context
+    assert {r.appointment.patient_id for r in home["link_replies"]} == {here.pk, there.pk}
+    assert {r.appointment.patient_id for r in home["lacking_forms"]} == {here.pk, there.pk}
+    client.force_login(scope_to(frontdesk, south))
+    response = client.get(reverse("home"))
+    assert [r.appointment.patient_id for r in response.context["link_replies"]] == [here.pk]
+    assert [r.appointment.patient_id for r in response.context["lacking_forms"]] == [here.pk]
+    assert "Northrop" not in response.content.decode()
+
+
+def test_the_clinicians_consultation_panels_follow_their_locations(client, clinician, scope_to, north, south):
+    from consultations.tests.factories import ConsultationFactory
+
+    now = timezone.now()
+    consultation_type = appointment_type("consultation")
+    drafts = {}
+    for hours_ago, name, site in ((0, "Southwick", south), (2, "Northrop", north)):
+        start = now - timedelta(hours=hours_ago)  # the clinician sees one patient at a time
+        visit = AppointmentFactory(
+            patient=PatientFactory(legal_last_name=name),
+            location=site,
+            clinician=clinician,
+            appointment_type=consultation_type,
+            start=start,
+            end=start + timedelta(minutes=60),
+        )
+        drafts[name] = ConsultationFactory(patient=visit.patient, appointment=visit, clinician=clinician)
+    client.force_login(clinician)  # chain-wide: both
+    home = client.get(reverse("home")).context
+    assert {c.pk for c in home["drafts"]} == {d.pk for d in drafts.values()}
+    assert len(home["todays_consultations"]) == 2
+    client.force_login(scope_to(clinician, south))
+    response = client.get(reverse("home"))
+    assert [c.pk for c in response.context["drafts"]] == [drafts["Southwick"].pk]
+    assert [a.patient_id for a, _ in response.context["todays_consultations"]] == [drafts["Southwick"].patient_id]
+    assert [a.patient_id for a in response.context["todays_patients"]] == [drafts["Southwick"].patient_id]
+    assert "Northrop" not in response.content.decode()
