@@ -49,6 +49,12 @@ def get_container(request, container_id: int, *any_of: str) -> Container:
     )
     if container is None:
         raise Http404("No such container.")
-    if not may_see_location(request.user, container.registration.location_id):
-        raise PermissionDenied  # another location's stock: its ledger names that location's patients
+    require_their_location(request, container.registration.location_id)
     return container
+
+
+def require_their_location(request, location_id: int | None) -> None:
+    """403 for another location's ledger (a container, a count, an entry or a loss there): its
+    ledger names that location's patients. Every location's for chain-wide staff."""
+    if not may_see_location(request.user, location_id):
+        raise PermissionDenied

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import audit
 from accounts.models import AuditEvent
 from controlled_substances import forms, reports, selectors, services
-from controlled_substances.access import MANAGE, RECORD, get_container, require
+from controlled_substances.access import MANAGE, RECORD, get_container, require, require_their_location
 from controlled_substances.documents import (
     REPORT_TEMPLATE,
     export_name,
@@ -47,6 +47,14 @@ def index(request):
     return render(request, "controlled_substances/ledger_index.html", _index_context(request.user))
 
 
+def _their_losses(user, losses):
+    """Losses whose entries are at ``user``'s locations (a loss is of one location's stock)."""
+    ids = location_ids_for(user)
+    if ids is None:
+        return losses
+    return losses.filter(entries__container__registration__location_id__in=ids).distinct()
+
+
 def _index_context(user, **extra) -> dict:
     """The ledger's home: of every location for chain-wide staff, of their own locations' DEA
     registrations for a user scoped to some (each registration is one location's ledger)."""
@@ -67,7 +75,7 @@ def _index_context(user, **extra) -> dict:
             user, selectors.containers_on_hand(), field="registration__location_id"
         ).order_by("registration__location__name", "lot__expiry_date", "code"),
         "open_counts": [c for c in selectors.counts()[:20] if c.open_n and here(c.registration_id)],
-        "losses": LossReport.objects.filter(form_106_filed_on=None).select_related("reported_by"),
+        "losses": _their_losses(user, LossReport.objects.filter(form_106_filed_on=None).select_related("reported_by")),
         "mismatches": [(c, ml) for c, ml in selectors.reconciliation_mismatches() if here(c.registration_id)],
         "open_draws": [
             e for e in selectors.open_session_draws(today=timezone.localdate()) if here(e.container.registration_id)
@@ -233,10 +241,13 @@ def container_adjust(request, container_id: int):
 def entry_reverse(request, entry_id: int):
     require(request, MANAGE)
     entry = (
-        LedgerEntry.objects.select_related("container__lot__product", "actor", "patient").filter(pk=entry_id).first()
+        LedgerEntry.objects.select_related("container__lot__product", "container__registration", "actor", "patient")
+        .filter(pk=entry_id)
+        .first()
     )
     if entry is None:
         raise Http404("No such entry.")
+    require_their_location(request, entry.container.registration.location_id)
     form = forms.ReverseForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -269,6 +280,8 @@ def loss_report(request, report_id: int):
     report = LossReport.objects.select_related("reported_by").filter(pk=report_id).first()
     if report is None:
         raise Http404("No such report.")
+    if not _their_losses(request.user, LossReport.objects.filter(pk=report.pk)).exists():
+        raise PermissionDenied  # another location's loss (its entries name that location's stock)
     form = forms.LossReportForm(request.POST or None, instance=report)
     if request.method == "POST" and form.is_valid():
         services.loss_report_update(report=report, by=request.user, **form.cleaned_data)
@@ -288,7 +301,10 @@ def count_list(request):
     return render(
         request,
         "controlled_substances/count_list.html",
-        {"counts": selectors.counts()[:100], "crumbs": _crumbs(("Inventory counts", None))},
+        {
+            "counts": in_their_locations(request.user, selectors.counts(), field="registration__location_id")[:100],
+            "crumbs": _crumbs(("Inventory counts", None)),
+        },
     )
 
 
@@ -328,6 +344,7 @@ def count_detail(request, count_id: int):
     count = selectors.count_detail(count_id)
     if count is None:
         raise Http404("No such count.")
+    require_their_location(request, count.registration.location_id)
     lines = count.lines.select_related("container__lot__product", "explained_by", "resolution")
     context = {
         "count": count,
@@ -341,9 +358,10 @@ def count_detail(request, count_id: int):
 @require_http_methods(["GET", "POST"])
 def count_line_resolve(request, line_id: int):
     require(request, MANAGE)
-    line = CountLine.objects.select_related("count", "container__lot__product").filter(pk=line_id).first()
+    line = CountLine.objects.select_related("count__registration", "container__lot__product").filter(pk=line_id).first()
     if line is None:
         raise Http404("No such count line.")
+    require_their_location(request, line.count.registration.location_id)
     initial = {"resolution": "loss" if line.significant else "adjust"}
     form = forms.ResolveForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -35,3 +35,52 @@ def test_a_scoped_manager_sees_and_opens_only_their_locations_stock(client, scop
     report = client.get(reverse("controlled_substances:report-balances"), {"registration": sites["there"].pk})
     assert report.context["registration"] == sites["here"]
     assert "THEIRS1" not in report.content.decode()
+
+
+def test_another_locations_counts_entries_and_losses_are_refused_by_their_ids(client, scope_to, sites):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from controlled_substances import services
+    from patients.tests.factories import PatientFactory
+
+    by = manager(username="cs.keeper")
+    made = {}
+    for key in ("here", "there"):
+        vial = container(by=by, at=sites[key], lot_number=f"LOT{key.upper()}")
+        entry = services.administration_record(
+            container=vial, volume_ml="1.00", patient=PatientFactory(), by=by, at=timezone.now()
+        )
+        loss = services.loss_record(
+            container=vial, volume_ml="0.50", kind="loss", discovered_at=timezone.now(), description="spill", by=by
+        ).loss_report
+        count = services.count_record(
+            registration=sites[key],
+            type="periodic",
+            business_time="close",
+            counted_at=timezone.now(),
+            by=by,
+            lines=[(vial, vial.remaining_ml - Decimal("0.10"), "estimated")],
+        )
+        made[key] = {"entry": entry, "loss": loss, "count": count, "line": count.lines.get()}
+    client.force_login(scope_to(manager(username="cs.south"), sites["here"].location))
+    counts = client.get(reverse("controlled_substances:counts")).context["counts"]
+    assert [c.pk for c in counts] == [made["here"]["count"].pk]
+    home = client.get(reverse("controlled_substances:index")).context
+    assert [r.pk for r in home["losses"]] == [made["here"]["loss"].pk]
+    pages = (
+        ("controlled_substances:count-detail", "count"),
+        ("controlled_substances:count-line-resolve", "line"),
+        ("controlled_substances:entry-reverse", "entry"),
+        ("controlled_substances:loss-report", "loss"),
+    )
+    for name, key in pages:
+        assert client.get(reverse(name, args=[made["here"][key].pk])).status_code == 200, name
+        assert client.get(reverse(name, args=[made["there"][key].pk])).status_code == 403, name
+        if name != "controlled_substances:count-detail":  # the others change the ledger too
+            assert client.post(reverse(name, args=[made["there"][key].pk]), {}).status_code == 403, name
+    client.force_login(manager(username="cs.chain"))  # chain-wide: every location's
+    assert len(client.get(reverse("controlled_substances:counts")).context["counts"]) == 2
+    for name, key in pages:
+        assert client.get(reverse(name, args=[made["there"][key].pk])).status_code == 200, name

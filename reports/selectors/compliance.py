@@ -19,6 +19,7 @@ from documents.models import Disclosure, DisclosureChannel, DisclosurePurpose
 from followups.models import AlertReason, SafetyAlert
 from reports.sql import Days, Median, Minutes, local_date, local_period
 from reports.tables import Column, Section, one_decimal, rate
+from scheduling.models import PatientLocation
 
 
 def unsigned_consultations(f: dict, *, now: datetime) -> list[Section]:
@@ -142,12 +143,23 @@ def amendments(f: dict) -> Section:
     )
 
 
+def _of_patients_at(f: dict, queryset, field: str = "patient_id"):
+    """Rows about the patients with care at the location filter's location (all without one)."""
+    if f["location"] is None:
+        return queryset
+    at = PatientLocation.objects.filter(location=f["location"]).values("patient_id")
+    return queryset.filter(**{f"{field}__in": at})
+
+
 def controlled_substance_discrepancies(f: dict) -> Section:
-    """Count lines that disagreed with the ledger, per month of the count (no location: the ledger has none)."""
+    """Count lines that disagreed with the ledger, per month of the count (at the location filter's
+    DEA registration: each location keeps its own ledger)."""
 
     lines = CountLine.objects.alias(day=local_date("count__counted_at", Value(settings.TIME_ZONE))).filter(
         day__gte=f["start"], day__lte=f["end"]
     )
+    if f["location"] is not None:
+        lines = lines.filter(count__registration__location=f["location"])
     rows = list(
         lines.annotate(month=local_period("month", "count__counted_at", Value(settings.TIME_ZONE)))
         .values("month")
@@ -189,8 +201,8 @@ def controlled_substance_discrepancies(f: dict) -> Section:
         definitions=[
             (
                 "Containers counted",
-                "Count lines (one container in one inventory count) counted in the range; "
-                "the ledger has no location, so the location filter does not apply.",
+                "Count lines (one container in one inventory count) counted in the range; with a "
+                "location filter, those of that location's DEA registration.",
             ),
             ("With a discrepancy", "Counted volume differs from the ledger's."),
             ("Significant", "Flagged significant under the ledger's policy threshold (clinic policy)."),
@@ -206,6 +218,7 @@ def safety_alerts(f: dict) -> Section:
     alerts = SafetyAlert.objects.alias(day=local_date("created_at", Value(settings.TIME_ZONE))).filter(
         day__gte=f["start"], day__lte=f["end"]
     )
+    alerts = _of_patients_at(f, alerts)
     found = {
         r["reason"]: r
         for r in alerts.values("reason").annotate(
@@ -252,7 +265,8 @@ def safety_alerts(f: dict) -> Section:
             (
                 "Raised",
                 "Safety alerts raised by patients' answers on a local day "
-                f"({zone_label(settings.TIME_ZONE)}) in the range.",
+                f"({zone_label(settings.TIME_ZONE)}) in the range; with a location filter, of the "
+                "patients with care at that location.",
             ),
             ("Acknowledged", "Closed by a clinician with a recorded action."),
             ("Minutes to acknowledge", "Acknowledgement minus raising, over acknowledged alerts; — when none were."),
@@ -266,6 +280,7 @@ def disclosures(f: dict) -> Section:
     found = Disclosure.objects.alias(day=local_date("at", Value(settings.TIME_ZONE))).filter(
         day__gte=f["start"], day__lte=f["end"]
     )
+    found = _of_patients_at(f, found)
     counts = {
         r["purpose"]: r
         for r in found.values("purpose").annotate(
@@ -301,7 +316,7 @@ def disclosures(f: dict) -> Section:
                 "Disclosures",
                 "Downloads, e-mails and prints of issued patient documents, each recorded with its "
                 f"recipient and purpose, on a local day ({zone_label(settings.TIME_ZONE)}) in the range. "
-                "No location applies.",
+                "With a location filter, of the patients with care at that location.",
             ),
             ("Patients", "Different patients whose documents were disclosed."),
         ],
