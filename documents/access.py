@@ -14,7 +14,7 @@ from django.http import Http404
 
 from documents import registry
 from documents.models import Document, DocumentKind
-from patients.access import CLINICAL, VIEW, has_chart_perms, may_open_a_chart
+from patients.access import CLINICAL, VIEW, has_chart_perms, may_open_a_chart, sees_every_location
 
 PATIENT_KINDS = frozenset({DocumentKind.DISCHARGE_INSTRUCTIONS})
 
@@ -45,9 +45,18 @@ def export_perms(document: Document) -> tuple[str, ...]:
 
 
 def _may_download(user, document: Document) -> bool:
+    if document.patient_id is None and is_export(document.kind) and not _asked_within_their_locations(user, document):
+        return False
     if document.kind == DocumentKind.DATA_EXPORT:
         return has_chart_perms(user, *export_perms(document), patient_id=None)
     return can_download(user, document.kind, patient_id=document.patient_id)
+
+
+def _asked_within_their_locations(user, document: Document) -> bool:
+    """A report or data export about several patients is of the locations its requester sees (every
+    location, for chain-wide staff): a user scoped to some locations downloads the ones they asked
+    for (their pages asked for their locations only), never a colleague's, which may hold others."""
+    return sees_every_location(user) or document.issued_by_id == user.pk
 
 
 def _may_download_something(user) -> bool:

@@ -69,6 +69,11 @@ def patients_in_scope(user, queryset: QuerySet, *, field: str = "pk", or_none: b
     return queryset
 
 
+def sees_every_location(user) -> bool:
+    """Whether ``user`` sees every location's patients (chain-wide staff and superusers)."""
+    return all(scope.patient_ids_for(user) is None for scope in _SCOPES)
+
+
 def place_registered_patient(patient: Patient, by) -> None:
     """Record where a newly registered patient belongs (the registering desk's locations)."""
     for scope in _SCOPES:

@@ -168,3 +168,27 @@ def test_a_short_report_csv_stays_inline(client_as, admin, week, monkeypatch):
     )
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert not Document.objects.exists()
+
+
+def test_a_user_scoped_to_some_locations_downloads_only_the_exports_they_asked_for(
+    client_as, admin, week, queued, monkeypatch, scope_to
+):
+    from accounts.roles import Role
+    from accounts.tests.factories import UserFactory
+
+    monkeypatch.setattr("documents.services.export_background_rows", lambda: 5)
+    query = {**WEEK_QUERY, "format": "csv", "table": "attendance-type"}
+    wide = UserFactory(username="admin.chain", role=Role.ADMINISTRATOR)
+    scoped = scope_to(UserFactory(username="admin.midtown", role=Role.ADMINISTRATOR), week.site)
+    for user in (wide, scoped):
+        assert client_as(user).get(reverse("reports:attendance"), query).status_code == 302
+    everywhere = Document.objects.get(kind=DocumentKind.DATA_EXPORT, issued_by=wide)  # "All locations"
+    theirs = Document.objects.get(kind=DocumentKind.DATA_EXPORT, issued_by=scoped)
+    for document in (everywhere, theirs):
+        assert write_export(document.pk) == RenderStatus.RENDERED
+    client = client_as(scoped)
+    assert client.get(reverse("documents:download", args=[theirs.pk])).status_code == 200
+    assert client.get(reverse("documents:download", args=[everywhere.pk])).status_code == 403
+    assert client.get(reverse("documents:status", args=[everywhere.pk])).status_code == 403
+    client = client_as(wide)  # chain-wide: every location's, a colleague's included
+    assert client.get(reverse("documents:download", args=[theirs.pk])).status_code == 200
