@@ -49,7 +49,7 @@ def readiness(session, *, at: datetime, responses: list | None = None, policy=No
 
 
 def shown_status(
-    session, *, at: datetime, readiness_now: rules.Readiness | None = None, policy=None
+    session, *, at: datetime, readiness_now: rules.Readiness | None = None, policy=None, responses: list | None = None
 ) -> rules.SessionStatus:
     """The status as of ``at``, for the pages: a recovering session whose criteria all hold
     now (the observation time has just run out, nothing posted) shows as discharge-ready and
@@ -63,7 +63,8 @@ def shown_status(
     under the same gate (``session_transition``). Time passing can only make the criteria
     hold (the observation time is the one criterion the clock changes), so a recovering
     session inside its observation time is answered without loading anything; a recorded
-    discharge-ready one is judged again (a setting may have changed since)."""
+    discharge-ready one is judged again (a setting may have changed since). ``responses``: the
+    session's discharge scores when the caller read them already (the board, for every chair)."""
     status = rules.SessionStatus(session.status)
     if status not in (rules.SessionStatus.RECOVERING, rules.SessionStatus.DISCHARGE_READY) or session.ended_at is None:
         return status
@@ -74,5 +75,7 @@ def shown_status(
         return status
     # A recorded discharge-ready is judged again too: a setting changed since (a longer
     # observation time) can take it back, and the page must not say "Discharge-ready" then.
-    judged = readiness_now if readiness_now is not None else readiness(session, at=at, policy=policy)
+    judged = (
+        readiness_now if readiness_now is not None else readiness(session, at=at, policy=policy, responses=responses)
+    )
     return rules.SessionStatus.DISCHARGE_READY if judged.ready else rules.SessionStatus.RECOVERING

@@ -325,6 +325,46 @@ def test_the_status_follows_the_observation_time_on_page_load_without_writing(
     assert SessionTransition.objects.filter(session=session).count() == transitions
 
 
+def test_the_board_judges_every_recovering_chair_from_its_own_record_in_the_same_queries(
+    client, nurse_user, verifier, policy
+):
+    """Each chair's readiness on the board is judged from that session's own readings and scores,
+    read for every recovering chair at once: a desaturating patient beside discharge-ready ones
+    shows as recovering, and more recovering chairs cost no more queries."""
+    from scheduling.tests.factories import LocationFactory
+
+    location = LocationFactory(time_zone="UTC")
+    url = reverse("infusions:board", args=[location.pk])
+    client.force_login(nurse_user)
+
+    def ready_chair():
+        made = advance(
+            open_session(by=nurse_user, location=location), S.DISCHARGE_READY, nurse_user=nurse_user, verifier=verifier
+        )
+        # Observed long enough: the board judges it again from the record.
+        InfusionSession.objects.filter(pk=made.pk).update(
+            started_at=F("started_at") - timedelta(hours=3), ended_at=F("ended_at") - timedelta(hours=3)
+        )
+        return made
+
+    ready_chair()
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    desaturating = ready_chair()
+    ready_chair()
+    _record(desaturating, nurse_user, spo2_pct=86)
+    # Recorded as discharge-ready still (as a setting change or a reading entered elsewhere could leave
+    # it): the board must not believe the recorded status.
+    InfusionSession.objects.filter(pk=desaturating.pk).update(status=S.DISCHARGE_READY)
+    with CaptureQueriesContext(connection) as three:
+        body = client.get(url).content.decode()
+
+    assert body.count(">Discharge-ready</span>") == 2
+    assert body.count(">Recovering</span>") == 1
+    assert len(three) <= len(one) + 1  # one patient's more rows, not six queries a chair
+
+
 def test_discharging_when_the_observation_time_has_run_out_records_ready_then_discharged(client, ready, nurse_user):
     """Recorded recovering, the criteria met by time passing: the Discharge button posts, and
     the move to discharge-ready is recorded then, by the nurse who discharges."""

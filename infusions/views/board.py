@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from accounts import audit
 from accounts.models import AuditEvent
+from assessments.selectors import current_responses_by_subject
 from infusions import chair_alerts, rules
 from infusions.access import VIEW, require_chairs, sees_sessions
 from infusions.selectors import board
@@ -66,8 +67,14 @@ def _shown_statuses(rows: list[board.ChairRow]) -> None:
     if not in_recovery:
         return
     at, policy = timezone.now(), session_selectors.policy()
+    sessions = [row.session for row in in_recovery if row.session is not None]
+    # Everything readiness reads, for every recovering chair at once.
+    session_selectors.attach_readiness_lists(sessions)
+    scores = current_responses_by_subject(subjects=sessions, instruments=rules.DISCHARGE_SCORE_CODES)
     for row in in_recovery:
-        status = recovery_selectors.shown_status(row.session, at=at, policy=policy)
+        status = recovery_selectors.shown_status(
+            row.session, at=at, policy=policy, responses=scores.get(row.session.pk, []) if row.session else None
+        )
         row.status_label = rules.STATUS_LABELS[status]
 
 
