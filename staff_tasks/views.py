@@ -62,7 +62,8 @@ def _create(request, *, patient, back: str):
         arguments = form.service_arguments()
         chosen = arguments["patient"]
         if chosen is not None and not has_chart_perms(request.user, VIEW, patient_id=chosen.pk):
-            form.add_error("mrn", "You may not open that patient's chart.")
+            # As for an MRN nobody has: whether another site's patient exists is not told.
+            form.add_error("mrn", "No patient has that MRN.")
         else:
             try:
                 services.task_create(by=request.user, **arguments)

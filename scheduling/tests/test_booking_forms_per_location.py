@@ -95,6 +95,19 @@ def test_the_resource_options_follow_the_location_and_shrug_off_nonsense(client_
         assert "<b>" not in response.content.decode()
 
 
+def test_a_desk_of_one_site_is_offered_no_other_sites_chairs(client_as, frontdesk, clinic, uptown):
+    from scheduling.models import StaffLocation
+
+    frontdesk.chain_wide = False
+    frontdesk.save(update_fields=["chain_wide"])
+    StaffLocation.objects.create(user=frontdesk, location=clinic.site)
+    client = client_as(frontdesk)
+    assert "Chair 1" in client.get(OPTIONS, {"location": clinic.site.pk}).content.decode()
+    elsewhere = client.get(OPTIONS, {"location": uptown["site"].pk})
+    assert elsewhere.status_code == 200
+    assert "Uptown chair A" not in elsewhere.content.decode()
+
+
 def test_the_find_and_series_forms_list_only_the_locations_resources(client_as, frontdesk, clinic, uptown):
     client = client_as(frontdesk)
     find = client.get(reverse("scheduling:find"), {"location": uptown["site"].pk}).context["form"]

@@ -15,6 +15,7 @@ from accounts import audit
 from accounts.models import AuditEvent
 from patients.selectors import patients_visible_to
 from scheduling import rules, selectors, services
+from scheduling.access import may_see_location
 from scheduling.forms import (
     SERIES_MAX,
     BookingForm,
@@ -110,8 +111,10 @@ def book(request):
 @require_GET
 def resource_options(request):
     """htmx: the chair-or-room options of one location, swapped in when a form's location changes."""
-    location_pk = request.GET.get("location", "")[:12]
-    resources = selectors.bookable_resources().filter(location_id=location_pk) if chosen_pk(location_pk) else []
+    location_pk = chosen_pk(request.GET.get("location", "")[:12])
+    # Another site's chairs are none of a scoped desk's business: it lists none, as for nonsense.
+    shown = bool(location_pk) and may_see_location(request.user, int(location_pk))
+    resources = selectors.bookable_resources().filter(location_id=location_pk) if shown else []
     return render(
         request,
         "scheduling/_resource_options.html",

@@ -235,6 +235,25 @@ def test_a_task_left_from_the_home_finds_its_patient_by_mrn(client_as, frontdesk
     assert Task.objects.get().patient == patient
 
 
+def test_a_desk_of_one_site_is_not_told_whether_another_sites_mrn_exists(client_as, frontdesk, nurse, scope_to):
+    from scheduling.models import PatientLocation
+    from scheduling.tests.factories import LocationFactory
+
+    here, there = LocationFactory(name="Here"), LocationFactory(name="There")
+    elsewhere = PatientFactory()
+    PatientLocation.objects.create(patient=elsewhere, location=there)
+    scope_to(frontdesk, here)
+    answers = []
+    for mrn in (elsewhere.mrn, "NO-SUCH"):
+        response = client_as(frontdesk).post(
+            reverse("staff_tasks:new"),
+            {"kind": "callback", "assignee": f"user:{nurse.pk}", "summary": "Call", "due_at": _wall(1), "mrn": mrn},
+        )
+        answers.append((response.status_code, "No patient has that MRN." in response.content.decode()))
+    assert answers == [(400, True), (400, True)]
+    assert not Task.objects.exists()
+
+
 @pytest.mark.parametrize("count", [5, 50])
 def test_the_home_panel_costs_the_same_queries_however_many_tasks(
     client_as, nurse, frontdesk, django_assert_max_num_queries, count
