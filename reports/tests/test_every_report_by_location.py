@@ -54,12 +54,17 @@ def _open_package_and_late_draft_at_every_location() -> None:
     from demo.seeders.scheduling import SITES
     from documents import services as document_services
     from documents.models import Disclosure, DocumentKind
+    from patients.tests.factories import PatientFactory
     from scheduling.models import PatientLocation
     from scheduling.tests.factories import AppointmentFactory, ResourceFactory, appointment_type
 
     long_ago = timezone.now() - timedelta(days=30)
     for site in Location.objects.filter(name__in=[name for name, *_ in SITES]):  # the demo's own
-        patient = PatientLocation.objects.filter(location=site).select_related("patient").first().patient
+        # The demo books its visits into the free cells of the calendar around today, so on some days
+        # a small seed leaves a site without a patient: one is registered there then (the visits
+        # below place them at the site).
+        placed = PatientLocation.objects.filter(location=site).select_related("patient").first()
+        patient = placed.patient if placed is not None else PatientFactory()
         billing_services.package_sell(patient=patient, plan=plan(site), method="cash", idempotency_key=key(), by=None)
         room = ResourceFactory(location=site, kind="room", name="Scope test room")  # the demo's are "Chair 1"…
         visit = AppointmentFactory(
