@@ -39,6 +39,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -185,12 +186,27 @@ class Postgres:
     (their folders are given to it); anyone else runs them as themselves."""
 
     def __init__(self, folder: Path, bindir: Path):
-        self.folder, self.bindir = folder, bindir
-        self.primary, self.replica = folder / "primary", folder / "replica"
+        self.bindir = bindir
         self.as_user: list[str] = []
+        self.scratch = False
         if os.geteuid() == 0:
             self.as_user = ["runuser", "-u", "postgres", "--"]
+            folder.mkdir(parents=True, exist_ok=True)
+            if not self._reachable(folder.parent):
+                # A checkout inside a folder only root may enter (a CI's private temporary folder):
+                # the servers live in a scratch folder of their own, rebuilt at each start.
+                folder = Path(tempfile.mkdtemp(prefix="grace-cluster-"))
+                self.scratch = True
+        self.folder = folder
+        self.primary, self.replica = folder / "primary", folder / "replica"
         self.primary_port = self.replica_port = 0
+
+    def _reachable(self, path: Path) -> bool:
+        """Whether the servers' user can enter ``path`` (every folder above it included)."""
+        found = subprocess.run(  # noqa: S603 - runuser and test, fixed arguments
+            [*self.as_user, "test", "-x", str(path)], capture_output=True, timeout=30, check=False
+        )
+        return found.returncode == 0
 
     def _run(self, *argv: str, timeout: float = 300) -> str:
         result = subprocess.run(  # noqa: S603 - PostgreSQL's own binaries
@@ -266,6 +282,8 @@ class Postgres:
                     timeout=60,
                     check=False,
                 )
+        if self.scratch:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def connect(self, port: int, dbname: str = DB_NAME):
         import psycopg
@@ -495,12 +513,14 @@ class Cluster:
         wanted = {"patients": self.args.patients, "migrations": run.migration_hashes()}
         reuse = (
             not self.args.fresh
+            and not self.pg.scratch
             and (self.pg.primary / "PG_VERSION").exists()
             and marker.exists()
             and json.loads(marker.read_text()) == wanted
         )
         if not reuse:
-            say(f"initdb: a private PostgreSQL primary in var/{self.args.folder}/primary ({self.pg.bindir})")
+            where = "a scratch folder" if self.pg.scratch else f"var/{self.args.folder}/primary"
+            say(f"initdb: a private PostgreSQL primary in {where} ({self.pg.bindir})")
             marker.unlink(missing_ok=True)
             self.pg.init_primary()
         self.pg.start_primary()
