@@ -273,8 +273,14 @@ def test_cssrs_high_risk_raises_an_alert(client, clinician, patient):
 
 def test_sending_texts_a_minimum_necessary_message_and_logs_the_contact(clinician, settings, tmp_path):
     settings.SMS_BACKEND = "notifications.backends.LocmemSmsBackend"
+    # A surname that cannot turn up by chance inside the message's words or its random token (the
+    # factory's random surnames include short ones that can).
     patient = PatientFactory(
-        phone="+12025550143", sms_opt_in=True, sms_consent_at=timezone.now(), sms_consent_method="verbal"
+        legal_last_name="Featherstonehaugh",
+        phone="+12025550143",
+        sms_opt_in=True,
+        sms_consent_at=timezone.now(),
+        sms_consent_method="verbal",
     )
     new = services.link_create(patient=patient, codes=["phq9", "gad7"], by=clinician)
     channels = services.link_send(new=new, base_url="https://clinic.example", by=clinician)
