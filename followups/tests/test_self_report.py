@@ -273,14 +273,8 @@ def test_cssrs_high_risk_raises_an_alert(client, clinician, patient):
 
 def test_sending_texts_a_minimum_necessary_message_and_logs_the_contact(clinician, settings, tmp_path):
     settings.SMS_BACKEND = "notifications.backends.LocmemSmsBackend"
-    # A surname that cannot turn up by chance inside the message's words or its random token (the
-    # factory's random surnames include short ones that can).
     patient = PatientFactory(
-        legal_last_name="Featherstonehaugh",
-        phone="+12025550143",
-        sms_opt_in=True,
-        sms_consent_at=timezone.now(),
-        sms_consent_method="verbal",
+        phone="+12025550143", sms_opt_in=True, sms_consent_at=timezone.now(), sms_consent_method="verbal"
     )
     new = services.link_create(patient=patient, codes=["phq9", "gad7"], by=clinician)
     channels = services.link_send(new=new, base_url="https://clinic.example", by=clinician)
@@ -288,8 +282,11 @@ def test_sending_texts_a_minimum_necessary_message_and_logs_the_contact(clinicia
     from notifications import backends
 
     (sms,) = backends.outbox
-    assert f"https://clinic.example/followups/q/{new.token}/" in sms.body
-    lowered = sms.body.lower()
+    link = f"https://clinic.example/followups/q/{new.token}/"
+    assert link in sms.body
+    # The words of the message, without the link: its random token may hold any letters ("gad" in
+    # one fresh-clone run).
+    lowered = sms.body.replace(link, " ").lower()
     for word in ("ketamine", "phq", "depress", "gad", "anxiety", "infusion", patient.legal_last_name.lower()):
         assert word not in lowered
     assert patient.contact_log.filter(channel="sms").exists()
