@@ -242,26 +242,24 @@ _ALL_FIELDS = [*_FIELDS, AuditEvent._meta.get_field("prev_hash"), AuditEvent._me
 def _insert_linked(events: list[AuditEvent], key: str) -> None:
     """Insert linked events in chain order (ids follow it) and move the chain's head past them."""
     quote = connection.ops.quote_name
-    values, arrays, names, params = [], [], [], []
+    values, arrays, names, scalars, vectors = [], [], [], [], []
     for index, field in enumerate(_ALL_FIELDS):
         raw = [getattr(event, field.attname) for event in events]
         cast = field.db_type(connection)
         if all(value == raw[0] for value in raw[1:]):
             values.append(f"%s::{cast}")
-            params.append(field.get_db_prep_save(raw[0], connection))
+            scalars.append(field.get_db_prep_save(raw[0], connection))
         else:
             values.append(f"c{index}")
             arrays.append(f"%s::{cast}[]")
             names.append(f"c{index}")
-            params.append([field.get_db_prep_save(value, connection) for value in raw])
+            vectors.append([field.get_db_prep_save(value, connection) for value in raw])
     sql = _APPEND_MANY.format(
         columns=", ".join(quote(field.column) for field in _ALL_FIELDS),
         values=", ".join(values),
         # A batch of one is one row of values.
         rows=_BATCH_ROWS.format(arrays=", ".join(arrays), names=", ".join(names)) if arrays else "",
     )
-    scalars = [value for value in params if not isinstance(value, list)]
-    vectors = [value for value in params if isinstance(value, list)]
     # The placeholders come in this order: the head's three, the shared values, the arrays.
     with connection.cursor() as cursor:
         cursor.execute(sql, [events[-1].prev_hash, events[-1].row_hash, key, *scalars, *vectors])
